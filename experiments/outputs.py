@@ -1,0 +1,77 @@
+"""Writers for the experiment output contract (DESIGN section 6): CSV tables, results.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_PACKAGES = (
+    "qsense", "jax", "jaxlib", "numpy", "scipy", "optax", "networkx", "cvxpy", "ortools",
+    "highspy", "hydra-core", "omegaconf", "matplotlib",
+)
+
+
+def write_csv(out_dir: Path, name: str, rows: list[dict[str, Any]]) -> str:
+    """Write long-format rows (one dict per cell) to ``out_dir/name.csv``; return the file name."""
+    if not rows:
+        raise ValueError(f"table {name!r} has no rows")
+    fields: list[str] = []
+    for row in rows:
+        fields.extend(k for k in row if k not in fields)
+    fname = f"{name}.csv"
+    with open(out_dir / fname, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return fname
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in _PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def device() -> dict[str, Any]:
+    import jax
+
+    devs = jax.devices()
+    return {
+        "platform": devs[0].platform,
+        "devices": [str(d) for d in devs],
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+    }
+
+
+def _jsonable(x: Any) -> Any:
+    """Make numpy/jax scalars and arrays JSON-able; non-finite floats become strings."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "tolist"):
+        return _jsonable(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def write_results(out_dir: Path, payload: dict[str, Any]) -> Path:
+    path = out_dir / "results.json"
+    path.write_text(json.dumps(_jsonable(payload), indent=2))
+    return path

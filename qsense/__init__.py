@@ -1,0 +1,42 @@
+"""qsense: differentiable density-matrix engine for variational quantum sensing networks.
+
+Conventions (DESIGN section 3): big-endian qubits; ``R_P(a) = exp(-i a P/2)``; scalar field
+``H = (B/2) sum Z_i``, vector field ``H = 1/2 sum (Bx X_i + By Y_i + Bz Z_i)``; per-qubit
+Lindblad noise at rate gamma during sensing; QFI per unit of B.
+
+float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the experiment entry
+point and the tests set it; the library does not change global JAX config at import).
+"""
+
+from qsense._checks import MAX_QUBITS, NOISE_MODELS
+from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
+from qsense.fitness import make_fitness, probe_qfi, probe_qfim, probe_state, sensed_probe
+from qsense.genome import (
+    CRX,
+    GATE_NAMES,
+    IDENTITY,
+    RX,
+    RY,
+    RZ,
+    Genome,
+    describe,
+    empty_genome,
+    make_genome,
+    random_genome,
+    validate_genome,
+)
+from qsense.noise import kraus_operators, liouvillian_1q, superoperator_1q
+from qsense.pqc import apply_pqc
+from qsense.sensing import sense
+from qsense.states import basis_state, density, ghz_state, plus_state, product_state
+
+__all__ = [
+    "CRX", "GATE_NAMES", "IDENTITY", "MAX_QUBITS", "NOISE_MODELS", "RX", "RY", "RZ",
+    "Genome", "apply_pqc", "basis_state", "density", "describe", "empty_genome", "ghz_state",
+    "kraus_operators", "liouvillian_1q", "make_fitness", "make_genome", "plus_state",
+    "probe_qfi", "probe_qfim", "probe_state", "product_state", "qcrb", "qfi", "qfim",
+    "qfim_from_derivatives", "random_genome", "sense", "sensed_probe", "superoperator_1q",
+    "validate_genome",
+]
+
+__version__ = "0.1.0"

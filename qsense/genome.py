@@ -1,0 +1,156 @@
+"""Circuit genomes: the PQC as fixed-shape arrays (DESIGN section 3).
+
+A genome of length G is four arrays: ``gate:int[G]`` (0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity /
+padding), ``control:int[G]``, ``target:int[G]``, ``angle:float[G]`` (radians). Single-qubit
+genes ignore ``control``; CRx needs ``control != target``. Padding (identity) genes make every
+genome of a population one shape, so a population is simply a ``Genome`` whose arrays carry a
+leading population axis, and ``jax.vmap`` maps over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsense._checks import check_n_qubits, fail, is_concrete
+
+RX, RY, RZ, CRX, IDENTITY = 0, 1, 2, 3, 4
+GATE_NAMES = ("Rx", "Ry", "Rz", "CRx", "I")
+N_GATE_TYPES = 5
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Genome:
+    """PQC genome. Arrays of shape ``(..., G)``; leading axes are population/batch axes."""
+
+    gate: jax.Array
+    control: jax.Array
+    target: jax.Array
+    angle: jax.Array
+
+    def __post_init__(self) -> None:
+        shapes = {f.name: np.shape(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if len(set(shapes.values())) != 1 and all(
+            not isinstance(getattr(self, k), jax.core.Tracer) for k in shapes
+        ):
+            # tracers under vmap may carry batch dims that differ per field; only check concrete
+            fail("Genome array shapes", shapes, "gate, control, target, angle of one shape")
+
+    @property
+    def n_genes(self) -> int:
+        return int(np.shape(self.gate)[-1])
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(np.shape(self.gate)[:-1])
+
+    def __getitem__(self, idx: Any) -> Genome:
+        """Index the population axes: ``pop[3]`` is the 4th genome."""
+        return jax.tree_util.tree_map(lambda a: a[idx], self)
+
+
+def make_genome(gate, control, target, angle, dtype=None) -> Genome:
+    """Build a Genome from array-likes (ints for indices, radians for angles)."""
+    if dtype is None:
+        dtype = jnp.result_type(float)
+    return Genome(
+        jnp.asarray(gate, jnp.int32),
+        jnp.asarray(control, jnp.int32),
+        jnp.asarray(target, jnp.int32),
+        jnp.asarray(angle, dtype),
+    )
+
+
+def empty_genome(n_genes: int, dtype=None) -> Genome:
+    """All-identity genome of length ``n_genes`` (the PQC that leaves the GHZ probe as is)."""
+    if n_genes < 1:
+        fail("n_genes", n_genes, "an integer >= 1")
+    z = np.zeros(n_genes, np.int32)
+    return make_genome(np.full(n_genes, IDENTITY), z, z, np.zeros(n_genes), dtype)
+
+
+def random_genome(
+    key: jax.Array,
+    n_qubits: int,
+    n_genes: int,
+    *,
+    gate_probs: Any = None,
+    dtype=None,
+) -> Genome:
+    """Random genome: gate types drawn with ``gate_probs`` over (Rx, Ry, Rz, CRx, I)
+    (default uniform over the four real gates, no padding), targets uniform, controls uniform
+    over the *other* qubits (so any gene may be mutated into a valid CRx), angles uniform in
+    [-pi, pi). For ``n_qubits == 1`` CRx is impossible and gets probability 0.
+    Jit/vmap friendly for static ``n_qubits``/``n_genes``: ``vmap`` over keys for a population.
+    """
+    n_qubits = check_n_qubits(n_qubits)
+    if n_genes < 1:
+        fail("n_genes", n_genes, "an integer >= 1")
+    if dtype is None:
+        dtype = jnp.result_type(float)
+    p = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0]) if gate_probs is None else jnp.asarray(gate_probs)
+    if is_concrete(p):
+        pn = np.asarray(p, float)
+        if pn.shape != (N_GATE_TYPES,) or np.any(pn < 0) or pn.sum() <= 0:
+            fail("gate_probs", gate_probs, "5 non-negative weights for (Rx, Ry, Rz, CRx, I)")
+    if n_qubits == 1:
+        p = p.at[CRX].set(0.0)
+    p = p / p.sum()
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    gate = jax.random.choice(k1, N_GATE_TYPES, (n_genes,), p=p).astype(jnp.int32)
+    target = jax.random.randint(k2, (n_genes,), 0, n_qubits, jnp.int32)
+    if n_qubits > 1:
+        offset = jax.random.randint(k3, (n_genes,), 1, n_qubits, jnp.int32)
+        control = (target + offset) % n_qubits
+    else:
+        control = jnp.zeros(n_genes, jnp.int32)
+    angle = jax.random.uniform(k4, (n_genes,), dtype, -jnp.pi, jnp.pi)
+    return Genome(gate, control, target, angle)
+
+
+def validate_genome(genome: Genome, n_qubits: int, name: str = "genome") -> None:
+    """Raise ValueError for gate codes, indices or angles out of range (concrete genomes)."""
+    n_qubits = check_n_qubits(n_qubits)
+    if not is_concrete(genome):
+        return
+    gate, control, target, angle = (np.asarray(a) for a in
+                                    (genome.gate, genome.control, genome.target, genome.angle))
+    if not (gate.shape == control.shape == target.shape == angle.shape) or gate.ndim < 1:
+        fail(f"{name} shapes", (gate.shape, control.shape, target.shape, angle.shape),
+             "four arrays of one shape (..., G) with G >= 1")
+    if gate.shape[-1] < 1:
+        fail(f"{name}.n_genes", 0, "at least 1 gene (use identity genes for an empty circuit)")
+    bad = (gate < 0) | (gate >= N_GATE_TYPES)
+    if bad.any():
+        fail(f"{name}.gate", gate[bad].tolist(), "codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity")
+    for field_name, arr in (("target", target), ("control", control)):
+        bad = (arr < 0) | (arr >= n_qubits)
+        if bad.any():
+            fail(f"{name}.{field_name}", arr[bad].tolist(), f"qubit indices in [0, {n_qubits - 1}]")
+    bad = (gate == CRX) & (control == target)
+    if bad.any():
+        fail(f"{name}.control", control[bad].tolist(),
+             "a control different from the target on CRx genes")
+    if not np.all(np.isfinite(angle)):
+        fail(f"{name}.angle", angle[~np.isfinite(angle)].tolist(), "finite angles (radians)")
+
+
+def describe(genome: Genome, n_qubits: int | None = None) -> list[str]:
+    """Human-readable gene list, e.g. ``['Ry(q1, 0.3142)', 'CRx(q0->q2, -1.5708)']``.
+    Identity genes are skipped."""
+    out = []
+    g = np.asarray(genome.gate)
+    c, t, a = np.asarray(genome.control), np.asarray(genome.target), np.asarray(genome.angle)
+    for i in range(g.shape[-1]):
+        if g[i] == IDENTITY:
+            continue
+        if g[i] == CRX:
+            out.append(f"CRx(q{c[i]}->q{t[i]}, {a[i]:+.4f})")
+        else:
+            out.append(f"{GATE_NAMES[g[i]]}(q{t[i]}, {a[i]:+.4f})")
+    return out

@@ -1,0 +1,83 @@
+"""Single-qubit sensing generators and noise channels (DESIGN section 3).
+
+Field coupling (gyromagnetic factor absorbed): ``H_1 = (Bx X + By Y + Bz Z) / 2`` per qubit
+(a scalar field B means ``(0, 0, B)``). Noise: one Lindblad operator per qubit, rate ``gamma``
+(inverse time units, the same units as ``t`` and ``1/B``):
+
+* ``dephasing``  ``L = sqrt(gamma/2) Z``   (coherence decays as ``exp(-gamma t)``)
+* ``bitflip``    ``L = sqrt(gamma/2) X``
+* ``amplitude_damping``  ``L = sqrt(gamma) sigma_-``, ``sigma_- = |0><1|`` (``|1>`` decays)
+* ``none``
+
+Vectorization is row-major: ``vec(rho)[2 i + j] = rho[i, j]``, so
+``vec(A rho B) = (A kron B^T) vec(rho)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsense._checks import check_noise
+from qsense.gates import PAULI_X, PAULI_Y, PAULI_Z, SIGMA_MINUS
+
+_I2 = np.eye(2, dtype=np.complex128)
+
+
+def jump_operator(noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
+    """The Lindblad operator L of one qubit for ``noise`` at rate ``gamma``."""
+    check_noise(noise)
+    if noise == "dephasing":
+        op, scale = PAULI_Z, jnp.sqrt(gamma / 2)
+    elif noise == "bitflip":
+        op, scale = PAULI_X, jnp.sqrt(gamma / 2)
+    elif noise == "amplitude_damping":
+        op, scale = SIGMA_MINUS, jnp.sqrt(gamma)
+    else:
+        op, scale = np.zeros((2, 2)), jnp.zeros_like(gamma)
+    return (scale * jnp.asarray(op, dtype)).astype(dtype)
+
+
+def field_hamiltonian(field3, dtype=jnp.complex128) -> jax.Array:
+    """``(Bx X + By Y + Bz Z) / 2`` for ``field3 = (Bx, By, Bz)``."""
+    paulis = jnp.asarray(np.stack([PAULI_X, PAULI_Y, PAULI_Z]), dtype)
+    return 0.5 * jnp.einsum("k,kij->ij", jnp.asarray(field3).astype(dtype), paulis)
+
+
+def liouvillian_1q(field3, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
+    """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec)."""
+    h = field_hamiltonian(field3, dtype)
+    ell = jump_operator(noise, gamma, dtype)
+    eye = jnp.asarray(_I2, dtype)
+    ldl = ell.conj().T @ ell
+    return (
+        -1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T))
+        + jnp.kron(ell, ell.conj())
+        - 0.5 * jnp.kron(ldl, eye)
+        - 0.5 * jnp.kron(eye, ldl.T)
+    )
+
+
+def superoperator_1q(field3, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
+    """``exp(t Lv)``: the exact one-qubit sensing map (field and noise together) for time t."""
+    return jax.scipy.linalg.expm(t * liouvillian_1q(field3, noise, gamma, dtype))
+
+
+def kraus_operators(noise: str, gamma, t) -> np.ndarray:
+    """Kraus operators (k, 2, 2) of the pure-noise channel ``exp(t D)`` (no field), numpy.
+
+    dephasing / bitflip: ``p = (1 - exp(-gamma t)) / 2``, ``{sqrt(1-p) I, sqrt(p) P}``;
+    amplitude damping: ``eta = 1 - exp(-gamma t)``, ``{diag(1, sqrt(1-eta)), sqrt(eta) |0><1|}``.
+    """
+    check_noise(noise)
+    decay = float(np.exp(-gamma * t))
+    if noise in ("dephasing", "bitflip"):
+        p = (1 - decay) / 2
+        pauli = PAULI_Z if noise == "dephasing" else PAULI_X
+        return np.stack([np.sqrt(1 - p) * _I2, np.sqrt(p) * pauli])
+    if noise == "amplitude_damping":
+        eta = 1 - decay
+        return np.stack([np.diag([1.0, np.sqrt(1 - eta)]).astype(complex),
+                         np.sqrt(eta) * SIGMA_MINUS])
+    return _I2[None]

@@ -1,0 +1,64 @@
+"""Sensing: every qubit evolves for time t under the field and its own noise, simultaneously.
+
+The N-qubit map is ``exp(t Lv_1)^{(x) N}``: one exact 4x4 superoperator applied along each
+qubit's (row, column) axis pair of the reshaped density matrix. A ``lax.fori_loop`` applies it
+to the leading qubit and rotates the qubit order by one, N times, so there is no Python loop
+over qubits and no 4^N x 4^N Liouvillian. Cost O(N 4^N) per state.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from qsense._checks import check_noise, check_nonneg, fail, is_concrete
+from qsense.noise import superoperator_1q
+from qsense.states import density, validate_state
+
+
+def as_field3(field) -> jax.Array:
+    """A scalar field B -> (0, 0, B); a vector (Bx, By, Bz) is returned as an array."""
+    field = jnp.asarray(field)
+    if field.ndim == 0:
+        return jnp.stack([jnp.zeros_like(field), jnp.zeros_like(field), field])
+    if field.shape != (3,):
+        fail("field.shape", field.shape, "() for a scalar field B or (3,) for (Bx, By, Bz)")
+    if is_concrete(field) and not np.all(np.isfinite(np.asarray(field))):
+        fail("field", np.asarray(field).tolist(), "finite values")
+    return field
+
+
+def apply_local_superoperator(rho: jax.Array, sop: jax.Array, n: int) -> jax.Array:
+    """Apply the same 4x4 one-qubit superoperator (row-major vec) to every qubit of ``rho``."""
+    d = rho.shape[0]
+    m = d // 2
+    s4 = sop.reshape(2, 2, 2, 2)  # (a, c, b, d): out rho[a,c] <- in rho[b,d]
+
+    def body(_, r):
+        r = jnp.einsum("acbd,bxdy->axcy", s4, r.reshape(2, m, 2, m))
+        # move the processed (leading) qubit to the end: cyclic rotation of the qubit order
+        return r.transpose(1, 0, 3, 2).reshape(d, d)
+
+    return lax.fori_loop(0, n, body, rho)
+
+
+def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
+    """Density matrix after sensing ``field`` for time ``t`` under ``noise`` at rate ``gamma``.
+
+    state: vector (2**n,) or density matrix (2**n, 2**n), any complex dtype (kept).
+    field: scalar B (``H = (B/2) sum Z_i``) or ``(Bx, By, Bz)`` (``H = 1/2 sum B . sigma_i``).
+    t, gamma: >= 0, in consistent time units (gamma in 1/t). Differentiable in every array arg.
+    """
+    n = validate_state(state, "state")
+    check_noise(noise)
+    check_nonneg("t", t)
+    check_nonneg("gamma", gamma)
+    rho = density(jnp.asarray(state))
+    if not jnp.iscomplexobj(rho):
+        rho = rho.astype(jnp.result_type(complex))
+    real = jnp.finfo(rho.dtype).dtype
+    f3 = as_field3(field).astype(real)
+    sop = superoperator_1q(f3, jnp.asarray(t, real), noise, jnp.asarray(gamma, real), rho.dtype)
+    return apply_local_superoperator(rho, sop, n)
