@@ -40,7 +40,6 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -54,6 +53,8 @@ from qsense.optimize import (
     OptResult,
     Problem,
     _check_method,
+    _env,
+    _static,
     default_t_grid,
     optimize_angles,
 )
@@ -313,6 +314,12 @@ def check_memory(problem: Problem, config: GAConfig) -> int:
     return need
 
 
+def _static_config(config: GAConfig) -> GAConfig:
+    """The settings that shape the compiled programs (the t grid is data)."""
+    return dataclasses.replace(config, generations=0, t_grid=None, n_t=1, init_genes=0,
+                               include_empty=True, memory_limit_gb=None)
+
+
 def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     if config.t_grid is not None:
         return np.asarray(config.t_grid, float)
@@ -332,17 +339,15 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
     mut = functools.partial(mutate, n_qubits=problem.n_qubits, max_run=config.max_run,
                             gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
     p, e, k = config.population, config.elite, config.tournament
-    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
-    b0 = jnp.asarray(problem.b0, real)
-    gamma = jnp.asarray(problem.gamma, real)
 
-    def evaluate(pop, ts):
+    def evaluate(pop, ts, env):
+        gamma, b0 = env
         vals = fit_t(pop, ts, gamma, b0)
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
         return jnp.max(vals, axis=0), ts[best]
 
-    def generation(key, pop, fitness, ts):
+    def generation(key, pop, fitness, ts, env):
         order = jnp.argsort(-fitness, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -352,7 +357,7 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
         ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
-        f, t = evaluate(new, ts)
+        f, t = evaluate(new, ts, env)
         return new, f, t
 
     return jax.jit(evaluate), jax.jit(generation)
@@ -418,13 +423,14 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(problem, config)
+    evaluate, generation = _programs(_static(problem), _static_config(config))
+    env = _env(problem)
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
     e = empty_genome(config.max_genes, real)
-    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts)[0][0])
+    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts, env)[0][0])
     if path is not None and path.exists():
         data = np.load(path)
         if str(data["meta"]) != meta:
@@ -439,7 +445,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:
         start = 0
         pop = initial_population(k0, problem, config)
-        fit, tt = evaluate(pop, ts)
+        fit, tt = evaluate(pop, ts, env)
         hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
         if path is not None:
             _save(path, meta, 0, key, pop, fit, tt, hist)
@@ -448,7 +454,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
                leave=False)
     for gen in bar:
         key, sub = jax.random.split(key)
-        pop, fit, tt = generation(sub, pop, fit, ts)
+        pop, fit, tt = generation(sub, pop, fit, ts, env)
         best = float(jnp.max(fit))
         hist["best"].append(best)
         hist["mean"].append(_finite_mean(fit))

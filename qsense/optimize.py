@@ -114,6 +114,27 @@ class Problem:
         return "qfi" if self.field == "scalar" else "qcrb"
 
 
+def _static(problem: Problem) -> Problem:
+    """The problem without its numbers (gamma, b0): the cache key of compiled programs, so
+    that sweeps over gamma or b0 reuse one compilation."""
+    return dataclasses.replace(problem, gamma=0.0, b0=None)
+
+
+def _env(problem: Problem) -> tuple[jax.Array, jax.Array]:
+    real = jnp.finfo(_dtype(problem)).dtype
+    return jnp.asarray(problem.gamma, real), jnp.asarray(problem.b0, real)
+
+
+def _dynamic(problem: Problem, env) -> Problem:
+    """``problem`` with (possibly traced) gamma and b0 from ``env``; skips validation."""
+    p = object.__new__(Problem)
+    for f in dataclasses.fields(Problem):
+        object.__setattr__(p, f.name, getattr(problem, f.name))
+    object.__setattr__(p, "gamma", env[0])
+    object.__setattr__(p, "b0", env[1])
+    return p
+
+
 # ----------------------------------------------------------------------------- the merit
 
 def _dtype(problem: Problem):
@@ -226,35 +247,44 @@ def make_loss(problem: Problem, gradient: str = "autodiff") -> Callable:
     rule for the angles (custom VJP)."""
     if gradient not in GRADIENTS:
         fail("gradient", gradient, f"one of {list(GRADIENTS)}")
-    sign = -1.0 if problem.maximize else 1.0
+    loss = _make_env_loss(_static(problem), gradient)
+    env = _env(problem)
+    return lambda params, structure: loss(params, structure, env)
 
+
+def _make_env_loss(problem: Problem, gradient: str) -> Callable:
+    """``loss(params, structure, env)`` with ``env = (gamma, b0)`` as data."""
+    sign = -1.0 if problem.maximize else 1.0
     def genome_of(angle, structure):
         gate, control, target = structure
         return Genome(gate, control, target, angle)
 
-    def value(angle, log_t, structure):
-        return sign * merit(problem, genome_of(angle, structure), jnp.exp(log_t))
+    def value(angle, log_t, structure, env):
+        return sign * merit(_dynamic(problem, env), genome_of(angle, structure),
+                            jnp.exp(log_t))
 
     if gradient == "autodiff":
-        return lambda params, structure: value(params["angle"], params["log_t"], structure)
+        return lambda params, structure, env: value(params["angle"], params["log_t"],
+                                                    structure, env)
 
     @jax.custom_vjp
-    def ps_value(angle, log_t, structure):
-        return value(angle, log_t, structure)
+    def ps_value(angle, log_t, structure, env):
+        return value(angle, log_t, structure, env)
 
-    def fwd(angle, log_t, structure):
-        return value(angle, log_t, structure), (angle, log_t, structure)
+    def fwd(angle, log_t, structure, env):
+        return value(angle, log_t, structure, env), (angle, log_t, structure, env)
 
     def bwd(res, ct):
-        angle, log_t, structure = res
-        g_angle = sign * parameter_shift_grad(problem, genome_of(angle, structure),
-                                              jnp.exp(log_t))
-        g_t = jax.grad(value, argnums=1)(angle, log_t, structure)
+        angle, log_t, structure, env = res
+        g_angle = sign * parameter_shift_grad(_dynamic(problem, env),
+                                              genome_of(angle, structure), jnp.exp(log_t))
+        g_t = jax.grad(value, argnums=1)(angle, log_t, structure, env)
         zeros = tuple(np.zeros(np.shape(s), dtype=jax.dtypes.float0) for s in structure)
-        return ct * g_angle, ct * g_t, zeros
+        return ct * g_angle, ct * g_t, zeros, jax.tree_util.tree_map(jnp.zeros_like, env)
 
     ps_value.defvjp(fwd, bwd)
-    return lambda params, structure: ps_value(params["angle"], params["log_t"], structure)
+    return lambda params, structure, env: ps_value(params["angle"], params["log_t"],
+                                                   structure, env)
 
 
 # ----------------------------------------------------------------------------- optax loop
@@ -282,16 +312,23 @@ def _check_method(method: str, gradient: str | None) -> str:
 
 def _raw_step(problem: Problem, method: str, gradient: str, learning_rate: float,
               log_t_bounds: tuple[float, float], optimize_t: bool) -> tuple[Callable, Callable]:
-    """(init, step) for one restart; ``step(params, state, structure)``."""
-    loss = make_loss(problem, gradient)
+    """(init, step) for one restart; ``step(params, state, structure, env)``."""
+    loss = _make_env_loss(problem, gradient)
     opt = make_optimizer(method, learning_rate)
     lo, hi = log_t_bounds
 
     def init(params):
         return opt.init(params)
 
-    def step(params, state, structure):
-        fn = functools.partial(loss, structure=structure)
+    def step(params, state, structure, env):
+        def fn(p):
+            # t enters clipped to its bounds (the line search may probe far outside them) and
+            # without gradient when it is fixed
+            log_t = jnp.clip(p["log_t"], lo, hi)
+            if not optimize_t:
+                log_t = lax.stop_gradient(log_t)
+            return loss({"angle": p["angle"], "log_t": log_t}, structure, env)
+
         if method == "lbfgs":
             value, grads = optax.value_and_grad_from_state(fn)(params, state=state)
             updates, state = opt.update(grads, state, params, value=value, grad=grads,
@@ -302,11 +339,10 @@ def _raw_step(problem: Problem, method: str, gradient: str, learning_rate: float
         if not optimize_t:
             updates = {**updates, "log_t": jnp.zeros_like(updates["log_t"])}
         new = optax.apply_updates(params, updates)
-        new = {**new, "log_t": jnp.clip(new["log_t"], lo, hi)}
         # a non-finite step (e.g. a singular QFIM on the way) is rejected, never propagated
         ok = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(new)]))
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, params)
-        aux = {"loss": value, "t": jnp.exp(params["log_t"])}
+        aux = {"loss": value, "t": jnp.exp(jnp.clip(params["log_t"], lo, hi))}
         return new, state, aux
 
     return init, step
@@ -325,11 +361,26 @@ def make_step(problem: Problem, structure: Genome, *, method: str = "adam",
     if method == "cobyla":
         fail("method", method, "an optax method for make_step (use optimize_angles for cobyla)")
     validate_genome(structure, problem.n_qubits, "structure")
-    init, raw = _raw_step(problem, method, gradient, float(learning_rate),
-                          _log_bounds(t_bounds), optimize_t)
-    jstep = jax.jit(raw)
-    struct = _structure(structure)
-    return init, lambda params, state: jstep(params, state, struct)
+    init, jstep = _compiled_step(_static(problem), method, gradient, float(learning_rate),
+                                 _log_bounds(t_bounds), bool(optimize_t))
+    struct, env = _structure(structure), _env(problem)
+    real = jnp.finfo(_dtype(problem)).dtype
+
+    def cast(params):
+        return jax.tree_util.tree_map(lambda a: jnp.asarray(a, real), params)
+
+    def step(params, state):
+        return jstep(cast(params), state, struct, env)
+
+    step.jitted = jstep  # type: ignore[attr-defined]  (for no-recompile checks)
+    return (lambda params: init(cast(params))), step
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_step(problem: Problem, method: str, gradient: str, learning_rate: float,
+                   log_t_bounds: tuple[float, float], optimize_t: bool):
+    init, raw = _raw_step(problem, method, gradient, learning_rate, log_t_bounds, optimize_t)
+    return init, jax.jit(raw)
 
 
 def _log_bounds(t_bounds) -> tuple[float, float]:
@@ -344,14 +395,14 @@ def _compiled_run(problem: Problem, method: str, gradient: str, learning_rate: f
                   log_t_bounds: tuple[float, float], optimize_t: bool, steps: int) -> Callable:
     """One jitted program: all restarts (vmap) x all steps (scan), tracking the best point."""
     init, step = _raw_step(problem, method, gradient, learning_rate, log_t_bounds, optimize_t)
-    loss = make_loss(problem, "autodiff")
+    loss = _make_env_loss(problem, "autodiff")
 
-    def run_one(params, structure):
+    def run_one(params, structure, env):
         state = init(params)
 
         def body(carry, _):
             params, state, best_p, best_l = carry
-            new, state, aux = step(params, state, structure)
+            new, state, aux = step(params, state, structure, env)
             lv = aux["loss"]
             better = jnp.isfinite(lv) & (lv < best_l)
             best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params, best_p)
@@ -361,18 +412,23 @@ def _compiled_run(problem: Problem, method: str, gradient: str, learning_rate: f
         inf = jnp.asarray(jnp.inf, params["log_t"].dtype)
         (last, _, best_p, best_l), hist = lax.scan(body, (params, state, params, inf), None,
                                                    length=steps)
-        last_l = loss(last, structure)
+        lo, hi = log_t_bounds
+        last = {**last, "log_t": jnp.clip(last["log_t"], lo, hi)}
+        last_l = loss(last, structure, env)
         better = jnp.isfinite(last_l) & (last_l < best_l)
         best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), last, best_p)
         best_l = jnp.where(better, last_l, best_l)
         return best_p, best_l, hist
 
-    return jax.jit(jax.vmap(run_one))
+    return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None)))
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled_scan_t(problem: Problem) -> Callable:
-    return jax.jit(jax.vmap(jax.vmap(functools.partial(merit, problem), (None, 0)), (0, None)))
+    def one(genome, t, env):
+        return merit(_dynamic(problem, env), genome, t)
+
+    return jax.jit(jax.vmap(jax.vmap(one, (None, 0, None)), (0, None, None)))
 
 
 def scan_t(problem: Problem, genomes: Genome, ts) -> np.ndarray:
@@ -380,7 +436,7 @@ def scan_t(problem: Problem, genomes: Genome, ts) -> np.ndarray:
     One jitted, doubly vmapped call."""
     genomes = _as_batch(problem, genomes)
     ts = jnp.asarray(ts, jnp.finfo(_dtype(problem)).dtype)
-    return np.asarray(_compiled_scan_t(problem)(genomes, ts))
+    return np.asarray(_compiled_scan_t(_static(problem))(genomes, ts, _env(problem)))
 
 
 def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.ndarray:
@@ -464,10 +520,11 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         best_angle, best_logt, best_loss, hist = _cobyla(problem, params, structure, steps,
                                                          log_bounds, optimize_t)
     else:
-        run = _compiled_run(problem, method, gradient, float(learning_rate), log_bounds,
-                            bool(optimize_t), int(steps))
-        best, best_l, h = run(params, structure)
-        best_angle, best_logt = np.asarray(best["angle"]), np.asarray(best["log_t"])
+        run = _compiled_run(_static(problem), method, gradient, float(learning_rate),
+                            log_bounds, bool(optimize_t), int(steps))
+        best, best_l, h = run(params, structure, _env(problem))
+        best_angle = np.asarray(best["angle"])
+        best_logt = np.clip(np.asarray(best["log_t"]), *log_bounds)
         best_loss, hist = np.asarray(best_l), np.asarray(h)
     values = sign * best_loss
     finite = np.isfinite(best_loss)
