@@ -68,7 +68,7 @@ class GAConfig:
 
     population: chromosomes per generation (>= 2); generations: >= 0;
     max_genes: chromosome length G (padding included); init_genes: initial chromosomes get
-    0..init_genes random genes; elite: chromosomes copied unchanged (0 <= elite < population);
+    1..init_genes random genes; elite: chromosomes copied unchanged (0 <= elite < population);
     tournament: tournament size (>= 1); operator_probs: probabilities of `OPERATORS`, summing
     to 1; max_run: longest run an operator moves (>= 1); angle_sigma: Gaussian angle jitter of
     children (radians, >= 0); gate_probs: weights of (Rx, Ry, Rz, CRx) for new genes;
@@ -259,7 +259,7 @@ def apply_operator(key, genome: Genome, name: str, *, n_qubits: int, max_run: in
 # ----------------------------------------------------------------------------- population
 
 def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
-    """``population`` canonical chromosomes with 0..init_genes random genes (the first one
+    """``population`` canonical chromosomes with 1..init_genes random genes (the first one
     all-identity = the GHZ probe when ``include_empty``)."""
     g, p = config.max_genes, config.population
     probs = np.concatenate([np.asarray(config.gate_probs, float), [0.0]])
@@ -268,7 +268,7 @@ def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
     k1, k2 = jax.random.split(key)
     keys = jax.random.split(k1, p)
     full = jax.vmap(lambda k: random_genome(k, problem.n_qubits, g, gate_probs=probs))(keys)
-    lengths = jax.random.randint(k2, (p,), 0, config.init_genes + 1)
+    lengths = jax.random.randint(k2, (p,), min(1, config.init_genes), config.init_genes + 1)
     keep = jnp.arange(g)[None, :] < lengths[:, None]
     pop = jax.vmap(canonicalize)(Genome(jnp.where(keep, full.gate, IDENTITY), full.control,
                                         full.target, full.angle))
