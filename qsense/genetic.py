@@ -23,8 +23,10 @@ search rank structures by reachable, not only by initial, angles).
 Selection: the ``elite`` fittest chromosomes pass unchanged; every other slot is filled by a
 tournament of size ``tournament`` followed by one operator. Fitness is QFI (scalar field) or
 -QCRB (vector field) of the probe, maximized over a small grid of sensing times: one jitted
-program per generation evaluates the whole population on the whole grid
-(`qsense.fitness.make_fitness`, vmapped over t), selects and mutates (all vmapped; no Python
+program per generation evaluates the whole population on the whole grid (the same value as
+`qsense.fitness.make_fitness`, but through `qsense.optimize.merit`, which takes the noise
+model, gamma and b0 as data, so one compiled program serves every noise and rate), selects
+and mutates (all vmapped; no Python
 loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
 generation (``.npz``; a rerun with the same path resumes and ends where an uninterrupted run
 ends), with a tqdm bar showing the best fitness. `find_optimal_probe` then refines the angles
@@ -46,16 +48,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import fail
-from qsense.fitness import make_fitness
 from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
 from qsense.optimize import (
     METHODS,
     OptResult,
     Problem,
     _check_method,
+    _dynamic,
     _env,
     _static,
     default_t_grid,
+    merit,
     optimize_angles,
 )
 
@@ -331,9 +334,12 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 @functools.lru_cache(maxsize=32)
 def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
     """(evaluate, generation) jitted programs for this problem/config."""
-    fit = make_fitness(problem.n_qubits, problem.noise, problem.field, dtype=problem.dtype,
-                       batched=True, jit=False)
-    fit_t = jax.vmap(fit, in_axes=(None, 0, None, None))  # (T, P)
+    sign = 1.0 if problem.maximize else -1.0
+
+    def fit(genome, t, env):  # QFI, or -QCRB; equals qsense.fitness.make_fitness's value
+        return sign * merit(_dynamic(problem, env), genome, t)
+
+    fit_t = jax.vmap(jax.vmap(fit, in_axes=(0, None, None)), in_axes=(None, 0, None))  # (T, P)
     probs = jnp.asarray(config.operator_probs, float)
     gate_probs = tuple(float(x) for x in config.gate_probs)
     mut = functools.partial(mutate, n_qubits=problem.n_qubits, max_run=config.max_run,
@@ -341,8 +347,7 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
     p, e, k = config.population, config.elite, config.tournament
 
     def evaluate(pop, ts, env):
-        gamma, b0 = env
-        vals = fit_t(pop, ts, gamma, b0)
+        vals = fit_t(pop, ts, env)
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
         return jnp.max(vals, axis=0), ts[best]
