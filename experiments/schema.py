@@ -76,8 +76,8 @@ REFINE_METHODS = ("adam", "lbfgs", "parameter_shift", "cobyla")
 class VQSSearchConfig:
     """Genetic structure search + angle/time refinement (qsense.genetic, qsense.optimize)."""
 
-    population: int = 32  # chromosomes per generation (>= 2)
-    generations: int = 12  # GA generations (>= 0)
+    population: int = 48  # chromosomes per generation (>= 2)
+    generations: int = 20  # GA generations (>= 0)
     max_genes: int = 10  # chromosome length incl. padding (1..64)
     init_genes: int = 4  # initial chromosomes get 1..init_genes random genes
     elite: int = 4  # copied unchanged each generation (< population)
@@ -88,9 +88,9 @@ class VQSSearchConfig:
     angle_sigma: float = 0.1  # Gaussian angle jitter of children, radians
     n_t: int = 6  # sensing times each chromosome is scored on (log grid 0.02/γ..5/γ)
     refine_method: str = "adam"  # adam | lbfgs | parameter_shift | cobyla
-    refine_steps: int = 100  # optimizer steps per restart
+    refine_steps: int = 150  # optimizer steps per restart
     learning_rate: float = 0.05  # Adam step on angles (rad) and log t
-    top_k: int = 3  # distinct fittest structures refined
+    top_k: int = 4  # distinct fittest structures refined
     restarts: int = 2  # starts per structure (GA angles, then jittered)
     jitter: float = 0.3  # angle jitter of the extra starts, radians
 
