@@ -9,6 +9,15 @@ Public API (DESIGN section 8)::
     routing.solve_baseline(inst, "SOS" | "RRS" | "NSS")
 """
 
+from routing.baselines import (
+    BASELINES,
+    solve_baseline,
+    solve_nss,
+    solve_rrs,
+    solve_sos,
+)
+from routing.benders import solve_benders
+from routing.export import write_lp, write_mps
 from routing.instance import (
     Instance,
     Link,
@@ -26,6 +35,14 @@ from routing.purification import path_fidelity, purification_cost, purify
 from routing.topology import GeneratorConfig, generate_instance
 
 __all__ = [
+    "BASELINES",
+    "solve_baseline",
+    "solve_benders",
+    "solve_nss",
+    "solve_rrs",
+    "solve_sos",
+    "write_lp",
+    "write_mps",
     "CompiledModel",
     "GeneratorConfig",
     "Instance",
