@@ -16,8 +16,9 @@ Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y �
   master point yields an optimality cut, and feasibility cuts never arise.
 * **Master** MP: ``max Σ_b θ_b`` over binaries x with C2, the initial bound
   ``θ_b <= Σ_{j in b} α_j Y_j x_j`` (valid: y <= Y x) and all cuts; solved by OR-Tools (SCIP by
-  default) to a relative gap of 1e-10, status checked. For a maximization the master value is an
-  **upper** bound, the subproblem value at an integer x̂ a **lower** bound (a feasible solution).
+  default, CBC selectable) to a relative gap of 1e-10, status checked. For a maximization the
+  master value is an **upper** bound, the subproblem value at an integer x̂ a **lower** bound
+  (a feasible solution).
 * **Multi-cut** (``multi_cut=True``): one θ per independent block of the subproblem. Slots are
   coupled only through storage (C5, C6); without stored segments each slot is a block and its
   cut uses that slot's duals. With storage the horizon is one block: splitting a coupled LP's
@@ -49,10 +50,13 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from routing.instance import Instance
-from routing.milp import SOLVERS, Solution, SolverError
+from routing.milp import Solution, SolverError
 from routing.model import CompiledModel, compile_model
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
+# Master MIP backends. pywraplp's HiGHS is left out: it does not take our relative gap (it stops
+# at its default 1e-4), so its "optimal" master value is not a valid upper bound at 1e-6.
+MASTER_SOLVERS = ("SCIP", "CBC")
 
 
 class Subproblem:
@@ -122,11 +126,16 @@ def solve_benders(
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
     if not (isinstance(max_iterations, int) and max_iterations >= 1):
         raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
-    if master_solver not in SOLVERS:
-        raise ValueError(
-            f"master_solver = {master_solver!r} is invalid; accepted: one of {list(SOLVERS)}")
+    if master_solver not in MASTER_SOLVERS:
+        raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
+                         f"{list(MASTER_SOLVERS)}")
     t0 = time.perf_counter()
     m = model
+    if m.n_y == 0:  # no (k, t) has a path: nothing to decide (reasons in Solution.no_path)
+        zeros = {key: 0.0 for key in m.s_index}
+        return Solution("Benders", "optimal", 0.0, 0.0, np.zeros(0), np.zeros(0), zeros,
+                        {key: 0.0 for key in m.z_index}, m, time.perf_counter() - t0,
+                        {"iterations": 0, "cuts": 0, "stop": "no paths"}, [])
     sub = Subproblem(m)
     blocks = m.slot_blocks() if multi_cut else [list(range(m.T))]
     slot_of_path = np.array([p.slot for p in m.paths], int)
@@ -247,7 +256,7 @@ def solve_benders(
         return time_limit is not None and time.perf_counter() - t0 > time_limit
 
     # --- LP phase
-    if lp_phase and m.n_y:
+    if lp_phase:
         for _ in range(lp_max_iterations):
             it += 1
             x_frac, mval = solve_master("lp")
@@ -266,12 +275,7 @@ def solve_benders(
             if gap_ok() or mval - q_frac <= tol * max(1.0, abs(mval)) or out_of_time():
                 break
     # --- integer phase
-    if not m.n_y:
-        lb = ub = 0.0
-        best_x = np.zeros(0)
-        best_v = sub.solve(best_x)[1]
-        stop = "no paths"
-    while m.n_y and it < max_iterations + (lp_max_iterations if lp_phase else 0):
+    while it < max_iterations + (lp_max_iterations if lp_phase else 0):
         if gap_ok():
             stop = "converged"
             break
@@ -296,10 +300,7 @@ def solve_benders(
         seen.add(key)
         q = evaluate(x_int, "milp", mval)
         record("milp", mval, q)
-    else:
-        if m.n_y and gap_ok():
-            stop = "converged"
-    if m.n_y and gap_ok():
+    if gap_ok():
         stop = "converged"
     status = "optimal" if gap_ok() else "feasible"
     y = best_v[: m.n_y]

@@ -43,6 +43,9 @@ Readings of the seed (DESIGN section 5) — where the printed model cannot be us
 
 Solvers: OR-Tools ``pywraplp`` with SCIP (default), HiGHS or CBC; the status is checked after
 every solve and a non-optimal result is labelled (``feasible`` with its gap, or an error).
+pywraplp's HiGHS backend does not take the ``gap`` argument (it stops at HiGHS's default relative
+gap of 1e-4) and reports no bound at a time limit; use SCIP or CBC where a tighter gap or a
+bound is needed.
 """
 
 from __future__ import annotations
