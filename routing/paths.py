@@ -157,16 +157,20 @@ def build_candidates(inst: Instance) -> Candidates:
                 if c is not None:
                     cands.append(c)
             virt = []
-            if t >= 1 and opt.max_virtual_paths > 0:
+            if t >= 1 and opt.max_virtual_paths > 0 and segments:
+                # one Dijkstra from each end replaces a shortest-path call per segment
+                from_src = nx.single_source_dijkstra_path(g, pair.src, weight="weight")
+                from_dst = nx.single_source_dijkstra_path(g, pair.dst, weight="weight")
                 for seg in segments:
                     if min(seg.slots) >= t:
                         continue  # nothing could have been stored before slot t
                     m1, m2 = inst.storage_pairs[seg.pair]
                     for a, b, seq in ((m1, m2, seg.nodes), (m2, m1, tuple(reversed(seg.nodes)))):
-                        pre = _best_path(g, pair.src, a)
-                        suf = _best_path(g, b, pair.dst)
+                        pre = from_src.get(a)
+                        suf = from_dst.get(b)
                         if pre is None or suf is None:
                             continue
+                        pre, suf = tuple(pre), tuple(reversed(suf))
                         if set(pre) & set(suf):
                             continue  # not node-disjoint: not a simple path
                         full = pre[:-1] + seq + suf[1:]
@@ -186,11 +190,3 @@ def build_candidates(inst: Instance) -> Candidates:
             per_slot.append(tuple(cands))
         options.append(tuple(per_slot))
     return Candidates(tuple(options), segments, tuple(no_path), tuple(dropped))
-
-
-def _best_path(g: nx.Graph, s: str, d: str) -> tuple | None:
-    if s == d:
-        return (s,)
-    if not nx.has_path(g, s, d):
-        return None
-    return tuple(nx.shortest_path(g, s, d, weight="weight"))

@@ -13,16 +13,17 @@ from tests.routing.conftest import small
 SEEDS = list(range(25))
 
 
-def _assert_trace_monotone(sol):
+def _assert_trace_monotone(sol, exact_master=False):
     tr = sol.trace
     assert tr, "empty trace"
     lows = [e["lower"] for e in tr]
     ups = [e["upper"] for e in tr]
     assert all(b >= a for a, b in zip(lows, lows[1:], strict=False) if math.isfinite(a))
     assert all(b <= a for a, b in zip(ups, ups[1:], strict=False) if math.isfinite(b))
-    # the raw master values (not running min) only decrease within a phase: cuts accumulate
-    for phase in ("lp", "milp"):
-        vals = [e["master"] for e in tr if e["phase"] == phase]
+    # the raw master values (not running min) only decrease within a phase: cuts accumulate.
+    # (The integer master with the adaptive gap reports a bound within its gap, not its optimum.)
+    for phase in ("lp", "milp") if exact_master else ("lp",):
+        vals = [e["master"] for e in tr if e["phase"] == phase and not math.isnan(e["subproblem"])]
         assert all(b <= a * (1 + 1e-9) + 1e-9 for a, b in zip(vals, vals[1:], strict=False))
     # every bound brackets the final objective
     assert all(lo <= sol.objective * (1 + 1e-9) + 1e-9 for lo in lows if math.isfinite(lo))
@@ -52,11 +53,12 @@ def test_most_random_instances_have_paths():
 def test_textbook_benders_also_converges_on_a_small_instance():
     inst = small(3)
     ref = routing.solve_milp(inst)
-    sol = routing.solve_benders(inst, lp_phase=False, max_iterations=300)
+    sol = routing.solve_benders(inst, lp_phase=False, max_iterations=300, adaptive_gap=False,
+                                core_point=False)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
     assert all(e["phase"] == "milp" for e in sol.trace)
-    _assert_trace_monotone(sol)
+    _assert_trace_monotone(sol, exact_master=True)
 
 
 def test_seed_size_instance_and_options():
