@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--skip-scaling", action="store_true")
     args = ap.parse_args()
 
-    seed_rows = [run_case(12, 3, 10, s, 60.0) for s in range(args.seeds)]
+    seed_rows = [run_case(12, 3, 10, s, 120.0) for s in range(args.seeds)]
     cols = ["seed", "binaries", "milp_s", "milp_status", "milp_objective", "benders_s",
             "benders_iterations", "benders_status", "benders_objective", "benders_vs_milp_rel"]
     t1 = table(seed_rows, cols)
