@@ -71,3 +71,16 @@ def test_float32_precision_is_selectable():
     v32 = f32(pop, 1.0, 0.1, 1.0)
     assert v32.dtype == jnp.float32 and v64.dtype == jnp.float64
     np.testing.assert_allclose(v32, v64, rtol=1e-3)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_one_qubit_map_matches_scipy_expm_over_long_times(noise):
+    """Regression: jax.scipy.linalg.expm lost 7 digits at t ~ 10.6 on this generator."""
+    from qsense.noise import superoperator_1q
+
+    field = jnp.array([0.3, -0.5, 1.0])
+    gen = np.asarray(liouvillian_1q(field, noise, 0.1))
+    for t in (0.0, 1e-3, 0.5, 5.0, 10.646766169154228, 40.0, 300.0):
+        want = expm(t * gen)
+        got = np.asarray(superoperator_1q(field, t, noise, 0.1))
+        np.testing.assert_allclose(got, want, atol=1e-12 * max(1.0, np.abs(want).max()))
