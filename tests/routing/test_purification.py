@@ -107,3 +107,24 @@ def test_werner_path_rule():
     assert path_fidelity([1.0, f2]) == pytest.approx(f2)
     with pytest.raises(ValueError):
         path_fidelity([])
+
+
+def test_protocol_choice_reaches_the_path_costs():
+    import routing
+
+    costs = {}
+    for proto in ("dejmps", "bbpssw"):
+        inst = routing.generate_instance(0, n_slots=3, protocol=proto)
+        cands = routing.build_candidates(inst)
+        paths = [p for per_k in cands.options for per_t in per_k for p in per_t]
+        for p in paths:  # each path's g is g(F_p, F_th) under the chosen protocol
+            th = inst.pairs[p.pair].threshold
+            assert p.cost == purification_cost(p.fidelity, th, proto)
+        costs[proto] = [p.cost for p in paths]
+    # same paths; the protocols differ once two or more rounds are needed. (Neither is always
+    # cheaper: at F = 0.85 -> 0.9 BBPSSW's two rounds cost 5.69, DEJMPS's 6.06; at F = 0.8 DEJMPS
+    # needs 2 rounds (7.0) where BBPSSW needs 3 (15.2).)
+    assert len(costs["dejmps"]) == len(costs["bbpssw"])
+    assert costs["dejmps"] != costs["bbpssw"]
+    assert purification_cost(0.8, 0.9, "dejmps") < purification_cost(0.8, 0.9, "bbpssw")
+    assert purification_cost(0.85, 0.9, "bbpssw") < purification_cost(0.85, 0.9, "dejmps")
