@@ -88,3 +88,11 @@ def test_fig6_rejects_more_pairs_than_stations(tmp_path):
                    "progress=false"])
     with pytest.raises(ConfigError, match="fig6.n_pairs"):
         execute(cfg, tmp_path)
+
+
+def test_network_and_solver_groups_compose():
+    cfg = _config(["+exp=fig6", "+network=large", "+solver=benders"])
+    assert cfg.routing.network.n_base_stations == 100 and cfg.routing.network.n_slots == 48
+    assert cfg.routing.solver.ps_egr == "benders"
+    cfg = _config(["+exp=fig5", "+network=seed004", "+solver=highs"])
+    assert cfg.routing.network.n_pairs == 3 and cfg.routing.solver.milp_solver == "HIGHS"
