@@ -32,8 +32,9 @@ def run(cfg: Config, out_dir: Path) -> dict:
         key = f"{method}|B={cap}|seed={seed}"
         if key in ckpt:
             continue
-        if seed not in base:
-            base[seed] = routing.generate_instance(seed, **net.overrides())
+        if seed not in base:  # storage nodes marked (B = 1), then each cell sets B_m
+            base[seed] = routing.generate_instance(
+                seed, **{**net.overrides(), "storage_capacity": 1.0})
         inst = base[seed].with_storage_capacity(float(cap))
         ckpt.put(key, solve_method(inst, method, solver, seed))
     rows = [{"method": m, "storage_capacity": cap, "seed": seed,

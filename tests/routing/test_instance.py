@@ -153,3 +153,11 @@ def test_malformed_files(tmp_path):
     gml.write_text("<graphml><oops")
     with pytest.raises(ValueError, match="GraphML"):
         routing.from_graphml(gml, pairs=[("a", "b")])
+
+
+def test_storage_capacity_sweep_is_consistent():
+    # fig5 marks storage with B = 1 and then sets each B_m: the same instance as generating it
+    for cap in (0.0, 700.0, 1500.0):
+        swept = routing.generate_instance(4, storage_capacity=1.0).with_storage_capacity(cap)
+        direct = routing.generate_instance(4, storage_capacity=cap)
+        assert swept == direct
