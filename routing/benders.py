@@ -13,42 +13,55 @@ Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y �
 * **Why no feasibility cuts.** For every x that satisfies C2, SP(x) is feasible: y = s = z = 0
   satisfies C1 (r >= 0), C3 (B_m >= 0), C4 (C >= 0), C5 (0 <= 0) and C6 (0 = 0). SP is also
   bounded (y <= Y x, s bounded by C4, z by C3). So the dual is always feasible and bounded, every
-  master point yields an optimality cut, and feasibility cuts never arise.
+  master point yields an optimality cut, and feasibility cuts never arise. The same holds for
+  the per-slot LPs of the multi-cut split: the master keeps ``C - δ Σ s >= 0`` and ``w >= 0``.
 * **Master** MP: ``max Σ_b θ_b`` over binaries x with C2, the initial bound
   ``θ_b <= Σ_{j in b} α_j Y_j x_j`` (valid: y <= Y x) and all cuts; solved by OR-Tools (SCIP by
   default, CBC selectable; gap: see ``adaptive_gap`` below), status checked. For a maximization the
   master value is an **upper** bound, the subproblem value at an integer x̂ a **lower** bound
   (a feasible solution).
-* **Multi-cut** (``multi_cut=True``): one θ per independent block of the subproblem. Slots are
-  coupled only through storage (C5, C6); without stored segments each slot is a block and its
-  cut uses that slot's duals. With storage the horizon is one block: splitting a coupled LP's
-  dual objective by slot would over-cut (Σ_t min ≠ min Σ_t) and remove optimal solutions.
+* **Multi-cut** (``multi_cut=True``, default): one θ_t per slot, with cuts from a split of
+  the LP (:class:`SlotSplit`). Slots are coupled only through storage (C5, C6 link s, z and the
+  draws across slots), so splitting the full LP's dual objective by slot would over-cut
+  (Σ_t min ≠ min Σ_t) and remove optimal solutions. Instead the storage schedule (s, z and a
+  draw cap w per C5 row) moves into the master as continuous variables with C3, C6 and the
+  storage part of C4; given (x, s, w) the LP left over y separates exactly by slot, and each slot
+  gives its own cut ``θ_t <= u_t·(Y x)_t + π_t·(C_t - δ A_s s) + ρ_t·w_t``. The split has the same
+  optimum as the MILP (proof in :class:`SlotSplit`). Per evaluated x̂ we add the slot cuts at the
+  master's point (x̂, q̂) (they cut it off when its Σθ is too high) and at (x̂, q*) with q* the
+  schedule of the full LP SP(x̂) (tight where x̂ is best used); repeated cuts (a slot whose LP did
+  not change) are stored once. Without storage this is the classic per-slot multi-cut.
+  ``multi_cut=False`` is textbook single-cut Benders on the full LP SP(x).
 * **LP phase** (``lp_phase=True``, default): textbook Benders stalls here (about 12% gap on
   seed-size instances, DESIGN section 5) because C1's big-M coefficients make weak cuts. So we
   first run Benders on the master's LP relaxation (x in [0, 1], GLOP) until its bounds meet
   within ``lp_tol`` or its bound stalls over 10 iterations, keep those cuts, and round each
   fractional x̂ (the best path per (k, t)) to evaluate a feasible point (a lower bound and one
   more cut). The integer phase then starts from the LP relaxation's cut description.
-* **Core-point cuts** (``core_point=True``): after each evaluated x̂ the core point x⁰ (start: the
-  centre of every C2 simplex) moves halfway to x̂ and SP(x⁰) adds one more cut (Papadakos,
-  Oper. Res. Lett. 36, 444 (2008)). On seed-size instances they cut the iterations several-fold
-  (seed 1: 178 -> 26 with the LP phase on).
+* **Core-point cuts** (``core_point=True``): after each evaluated x̂ the core point (start:
+  x at the centre of every C2 simplex, no storage) moves halfway to (x̂, q*) and the cuts there
+  are added (Papadakos, Oper. Res. Lett. 36, 444 (2008)). Single-cut, seed 1: 178 -> 26
+  iterations with the LP phase on; multi-cut, 100 stations / K = 20 / 48 slots: converged in
+  16 s with them, 3e-5 gap after 60 s without.
 * **Integer master** is built when the integer phase starts, from the stored cuts. With
   ``prune_cuts=True`` the cuts from fractional points that are slack at the last LP-master point
   are left out (valid, but they slow SCIP down); cuts from integer points are always kept, so an
   evaluated x is never proposed again. With ``adaptive_gap=True`` the master is solved to a
   relative gap of ``min(1e-3, 0.2 * current Benders gap)`` while the gap is wide and exactly
-  (1e-10) once a loose master repeats a point; the master's best bound is a valid upper bound
-  at any gap, so bounds stay valid.
+  (1e-10) once a loose master proposes a point that no new cut cuts off; the master's best
+  bound is a valid upper bound at any gap, so bounds stay valid.
 * **Warm start** (``warm_start``): ``"greedy"`` (per (k, t) the path with the largest α Y^max), a
   :class:`~routing.milp.Solution` (e.g. a baseline), or an x vector: evaluated first for an
   incumbent and a cut.
 * **Stopping**: ``(UB - LB) / max(1, |UB|) <= tol`` (default 1e-6), or ``max_iterations``, or
-  ``time_limit`` seconds, or a repeated master point (reported as ``stalled``).
+  ``time_limit`` seconds, or an exact master point that no new cut cuts off while the gap is
+  still open (reported as ``stalled``; not seen in the tests).
 
-Measured (2 cores, benchmarks/routing.py): on the seed-size instances Benders meets the MILP
-optimum to 1e-6 in 0.3-1.5 s for most seeds, about a minute for the hardest; the monolithic MILP
-needs under 0.1 s there. Benders is the reference decomposition, not the fast path.
+Measured (2 cores, benchmarks/routing.py, results_routing.md): multi-cut meets the MILP optimum
+to 1e-6 on seed-size instances (seeds 0-11) in 0.1-1.3 s; single-cut needs 0.3-1.5 s for most
+seeds but about a minute on seed 2 (40 stored segments: its integer master, 60 SCIP solves of
+0.3-2.5 s, was 95% of the time while one aggregated θ closed a 0.6% gap). The monolithic MILP
+needs under 0.1 s there: Benders is the reference decomposition, not the fast path.
 
 The trace (``Solution.trace``) has one entry per iteration (master solve): iteration, phase
 (warm | lp | milp), best lower bound, best upper bound (running max / min, so monotone), the
@@ -62,6 +75,7 @@ import time
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 
 from routing.instance import Instance
@@ -111,6 +125,147 @@ class Subproblem:
         return float(self.problem.value), np.asarray(self.v.value, float), u, pi
 
 
+class SlotSplit:
+    """The multi-cut split: storage schedule in the master, the rest separable by slot.
+
+    Master continuous vector ``q = [s, z, w]`` (s, z in the model's column order, then one ``w``
+    per C5 row: the consumption cap of segment i in slot t). Master rows on (x, q):
+
+    * C3 as is (z only); the storage part of C4, ``δ Σ s <= C`` (y >= 0 dropped: a relaxation);
+    * C5': ``w_{i,t} <= z_i^t`` and the cap ``w_{i,t} <= Σ_{j draws i in t} g δ Y_j x_j``;
+    * C6': ``z_i^t = z_i^{t-1} - w_{i,t-1} + δ s_i^{t-1}`` (C6 with the draw replaced by its cap).
+
+    Given (x, q) the LP left over y splits by slot: SP_t = ``max α_t·y_t`` s.t. ``y <= Y x``,
+    C4 ``Σ g δ y <= C - δ Σ s`` and C5 ``Σ g δ y <= w``. It is feasible (y = 0, as the master
+    keeps ``C - δ Σ s >= 0``) and bounded, so per-slot optimality cuts suffice.
+
+    Exactness: every MILP solution maps to a master point with ``w`` = its draw and the same
+    objective. Conversely a point of the split may draw less than ``w`` (discarding stored pairs);
+    not generating the discarded pairs in the first place (lower s, FIFO bookkeeping per segment)
+    gives a MILP solution with the same y and no more link usage or stock. So both have the same
+    optimum; the lower bound and the returned solution come from the full LP SP(x̂), which keeps
+    C6 as an equality.
+    """
+
+    def __init__(self, m: CompiledModel, solver: str = LP_SOLVER):
+        self.m, self.solver = m, solver
+        ny = m.n_y
+        fam = np.array([r.family for r in m.ub_rows])
+        slot_row = np.array([_row_slot(r.name) for r in m.ub_rows], int)
+        A = sp.csr_matrix(m.A_ub)
+        Ay, Ac = A[:, :ny], A[:, ny:]
+        self.n_c = m.n_vars - ny  # s and z columns
+        i4 = np.flatnonzero(fam == "C4")
+        i4 = i4[np.diff(Ay.indptr)[i4] > 0]  # C4 rows with y entries go to the subproblem
+        i5 = np.flatnonzero(fam == "C5")
+        self.A4y, self.A4s, self.b4 = Ay[i4], Ac[i4], m.b_ub[i4]
+        self.A5y = Ay[i5]
+        self.slot4, self.slot5 = slot_row[i4], slot_row[i5]
+        self.n_w = len(i5)
+        self.n_q = self.n_c + self.n_w
+        self.slot_path = np.array([p.slot for p in m.paths], int)
+        # master rows: (lo, hi, x index, x coefficient, q index, q coefficient)
+        rows = []
+        for r in np.flatnonzero((fam == "C3") | (fam == "C4")):
+            lo_, hi_ = Ac.indptr[r], Ac.indptr[r + 1]
+            if hi_ > lo_:
+                rows.append((-np.inf, float(m.b_ub[r]), [], [], list(Ac.indices[lo_:hi_]),
+                             list(Ac.data[lo_:hi_])))
+        key5 = {}
+        for r5, r in enumerate(i5):
+            name = m.ub_rows[r].name  # C5[seg{i},t{t}]
+            seg = int(name[len("C5[seg"):].split(",")[0])
+            key5[(seg, int(slot_row[r]))] = r5
+            lo_, hi_ = Ac.indptr[r], Ac.indptr[r + 1]
+            zc = [c for c, v in zip(Ac.indices[lo_:hi_], Ac.data[lo_:hi_], strict=True) if v < 0]
+            rows.append((-np.inf, 0.0, [], [], [self.n_c + r5, *zc], [1.0] + [-1.0] * len(zc)))
+            a = self.A5y[r5]
+            rows.append((-np.inf, 0.0, list(a.indices), list(-a.data * m.ymax[a.indices]),
+                         [self.n_c + r5], [1.0]))
+        E = sp.csr_matrix(m.A_eq)
+        for r, row in enumerate(m.eq_rows):  # C6[seg{i},t{t}]
+            seg, t = row.name[len("C6[seg"):].rstrip("]").split(",t")
+            qi, qv = [], []
+            for c, v in zip(E.indices[E.indptr[r]:E.indptr[r + 1]],
+                            E.data[E.indptr[r]:E.indptr[r + 1]], strict=True):
+                if c >= ny:
+                    qi.append(c - ny)
+                    qv.append(v)
+            r5 = key5.get((int(seg), int(t) - 1))
+            if r5 is not None:
+                qi.append(self.n_c + r5)
+                qv.append(1.0)
+            rows.append((0.0, 0.0, [], [], qi, qv))
+        self.master_rows = rows
+        # the per-slot LP, built once (DPP: parameters only in right-hand sides)
+        self.y = cp.Variable(ny, nonneg=True)
+        self.r = cp.Parameter(ny, nonneg=True)
+        self.c4 = cp.Parameter(len(i4), nonneg=True)
+        self.w = cp.Parameter(self.n_w, nonneg=True)
+        self.k1 = self.y <= self.r
+        cons = [self.k1]
+        self.k4 = self.k5 = None
+        if len(i4):
+            self.k4 = self.A4y @ self.y <= self.c4
+            cons.append(self.k4)
+        if self.n_w:
+            self.k5 = self.A5y @ self.y <= self.w
+            cons.append(self.k5)
+        self.problem = cp.Problem(cp.Maximize(m.alpha @ self.y), cons)
+        assert self.problem.is_dpp()
+        self.n_solves = 0
+
+    def point(self, v: np.ndarray) -> np.ndarray:
+        """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
+        return np.concatenate([v[self.m.n_y:], self.A5y @ v[: self.m.n_y]])
+
+    def solve(self, x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, list]:
+        """Solve every SP_t at (x, q); return per-slot values and per-slot cuts.
+
+        A cut is (const, indices, coefficients) over the master vector [x, q] of length
+        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``.
+        """
+        m = self.m
+        x = np.asarray(x, float)
+        q = np.asarray(q, float)
+        self.r.value = np.maximum(m.ymax * x, 0.0)
+        rhs4 = self.b4 - self.A4s @ q[: self.n_c]
+        if len(self.b4):
+            self.c4.value = np.maximum(rhs4, 0.0)
+        if self.n_w:
+            self.w.value = np.maximum(q[self.n_c:], 0.0)
+        self.problem.solve(solver=self.solver)
+        self.n_solves += 1
+        if self.problem.status != cp.OPTIMAL:
+            raise SolverError(f"slot subproblem status {self.problem.status!r} (expected optimal)")
+        y = np.asarray(self.y.value, float)
+        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
+        p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
+              if self.k4 is not None else np.zeros(0))
+        p5 = (np.maximum(np.asarray(self.k5.dual_value, float).reshape(-1), 0.0)
+              if self.k5 is not None else np.zeros(0))
+        vals, cuts = np.zeros(m.T), []
+        point = np.concatenate([x, q])
+        for t in range(m.T):
+            js = np.flatnonzero(self.slot_path == t)
+            r4 = np.flatnonzero(self.slot4 == t)
+            r5 = np.flatnonzero(self.slot5 == t)
+            vals[t] = float(m.alpha[js] @ y[js])
+            qcoef = np.zeros(self.n_q)
+            if len(r4):
+                qcoef[: self.n_c] = -(p4[r4] @ self.A4s[r4])
+            qcoef[self.n_c + r5] = p5[r5]
+            idx_x = js[u[js] != 0]
+            idx_q = np.flatnonzero(qcoef)
+            idx = np.concatenate([idx_x, m.n_y + idx_q])
+            coef = np.concatenate([u[idx_x], qcoef[idx_q]])
+            const = float(p4[r4] @ self.b4[r4]) if len(r4) else 0.0
+            # round-off guard: a cut may only be weakened, never made invalid
+            const = max(const, vals[t] - float(coef @ point[idx]))
+            cuts.append((const, idx, coef))
+        return vals, cuts
+
+
 def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
     x = np.zeros(model.n_y)
     for _, _, js in model.groups:
@@ -124,7 +279,7 @@ def solve_benders(
     max_iterations: int = 500,
     time_limit: float | None = None,
     master_solver: str = "SCIP",
-    multi_cut: bool = False,
+    multi_cut: bool = True,
     lp_phase: bool = True,
     warm_start=None,
     lp_max_iterations: int = 300,
@@ -156,31 +311,35 @@ def solve_benders(
                         {key: 0.0 for key in m.z_index}, m, time.perf_counter() - t0,
                         {"iterations": 0, "cuts": 0, "stop": "no paths"}, [])
     sub = Subproblem(m)
-    blocks = m.slot_blocks() if multi_cut else [list(range(m.T))]
-    slot_of_path = np.array([p.slot for p in m.paths], int)
-    slot_of_row = np.array([_row_slot(r.name) for r in m.ub_rows], int)
-    block_of_slot = np.zeros(m.T, int)
-    for b, slots in enumerate(blocks):
-        block_of_slot[slots] = b
-    path_block = block_of_slot[slot_of_path] if m.n_y else np.zeros(0, int)
-    row_block = (block_of_slot[slot_of_row] if len(blocks) > 1
-                 else np.zeros(len(m.ub_rows), int))
+    split = SlotSplit(m) if multi_cut else None
+    n_blocks = m.T if multi_cut else 1
+    n_q = split.n_q if multi_cut else 0
+    path_block = np.array([p.slot for p in m.paths], int) if multi_cut else np.zeros(m.n_y, int)
 
-    # --- masters: LP relaxation (GLOP) and integer (master_solver), sharing every cut
+    # --- masters: LP relaxation (GLOP) and integer (master_solver), sharing every cut.
+    # Master vector [x, q]: q (multi-cut only) is the storage schedule of SlotSplit.
     def make_master(relax: bool):
         s = pywraplp.Solver.CreateSolver("GLOP" if relax else master_solver)
         xs = [s.NumVar(0.0, 1.0, f"x{j}") if relax else s.IntVar(0.0, 1.0, f"x{j}")
               for j in range(m.n_y)]
-        th = [s.NumVar(-s.infinity(), s.infinity(), f"theta{b}") for b in range(len(blocks))]
+        xs += [s.NumVar(0.0, s.infinity(), f"q{i}") for i in range(n_q)]
+        th = [s.NumVar(-s.infinity(), s.infinity(), f"theta{b}") for b in range(n_blocks)]
         for _, _, js in m.groups:
             ct = s.Constraint(1.0, 1.0)
             for j in js:
                 ct.SetCoefficient(xs[j], 1.0)
-        for b in range(len(blocks)):  # θ_b <= Σ α Y x (valid: y <= Y x)
+        for b in range(n_blocks):  # θ_b <= Σ α Y x (valid: y <= Y x)
             ct = s.Constraint(-s.infinity(), 0.0)
             ct.SetCoefficient(th[b], 1.0)
             for j in np.flatnonzero(path_block == b):
                 ct.SetCoefficient(xs[j], -float(m.alpha[j] * m.ymax[j]))
+        if multi_cut:
+            for lo, hi, xi, xv, qi, qv in split.master_rows:
+                ct = s.Constraint(lo if math.isfinite(lo) else -s.infinity(), hi)
+                for j, v in zip(xi, xv, strict=True):
+                    ct.SetCoefficient(xs[j], float(v))
+                for i, v in zip(qi, qv, strict=True):
+                    ct.SetCoefficient(xs[m.n_y + i], float(v))
         obj = s.Objective()
         for t_ in th:
             obj.SetCoefficient(t_, 1.0)
@@ -189,7 +348,7 @@ def solve_benders(
 
     # the integer master is built when the integer phase starts, from the stored cuts
     masters = {"lp": make_master(True) if lp_phase else None, "milp": None}
-    n_cuts = 0
+    n_cuts = n_dup = 0
     lp_cut_rows: list = []
     lp_active: list = []
     cut_store: list = []  # (kind, block, const, indices, coefficients); kind frac | int
@@ -202,26 +361,38 @@ def solve_benders(
             ct.SetCoefficient(xs[j], -float(v))
         return ct
 
+    cut_keys: set = set()
+
+    def store(kind, b, const, idx, vals):
+        nonlocal n_cuts, n_dup
+        # per-slot cuts repeat whenever a slot's LP did not change: keep one copy
+        key = (b, round(const, 9), idx.tobytes(), np.round(vals, 9).tobytes())
+        if key in cut_keys:
+            n_dup += 1
+            return
+        cut_keys.add(key)
+        cut_store.append((kind, b, const, idx, vals, key))
+        for key in masters:
+            if masters[key] is None:
+                continue
+            ct = add_row(key, b, const, idx, vals)
+            if key == "lp":
+                lp_cut_rows.append(ct)
+        n_cuts += 1
+
     def add_cuts(x_hat, q, u, pi, kind="int"):
-        nonlocal n_cuts
+        """Single cut from the full LP's duals at x_hat."""
         uy = u * m.ymax
-        for b in range(len(blocks)):
-            pb = path_block == b
-            rb = row_block == b
-            const_dual = float(pi[rb] @ m.b_ub[rb]) if len(pi) else 0.0
-            if len(blocks) == 1:
-                const = max(const_dual, q - float(uy @ x_hat))
-            else:
-                const = const_dual
-            idx = np.flatnonzero(pb & (uy != 0))
-            cut_store.append((kind, b, const, idx, uy[idx]))
-            for key in masters:
-                if masters[key] is None:
-                    continue
-                ct = add_row(key, b, const, idx, uy[idx])
-                if key == "lp":
-                    lp_cut_rows.append(ct)
-            n_cuts += 1
+        const = max(float(pi @ m.b_ub) if len(pi) else 0.0, q - float(uy @ x_hat))
+        idx = np.flatnonzero(uy != 0)
+        store(kind, 0, const, idx, uy[idx])
+
+    def add_slot_cuts(x_hat, q_hat, kind="int") -> float:
+        """Per-slot cuts from SlotSplit at (x_hat, q_hat); returns Σ_t SP_t."""
+        vals, cuts = split.solve(x_hat, q_hat)
+        for t, (const, idx, coef) in enumerate(cuts):
+            store(kind, t, const, idx, coef)
+        return float(vals.sum())
 
     def solve_master(key, gap=1e-10):
         s, xs, th = masters[key]
@@ -235,18 +406,18 @@ def solve_benders(
         if code == pywraplp.Solver.FEASIBLE and key == "milp":
             # stopped by the time limit: its best bound is still a valid upper bound
             bound = s.Objective().BestBound()
-            return None, float(bound) if math.isfinite(bound) else math.inf
+            return None, float(bound) if math.isfinite(bound) else math.inf, math.nan
         if code != pywraplp.Solver.OPTIMAL:
             if key == "lp":  # GLOP gave up (time limit or numerics): end the LP phase
-                return None, math.inf
+                return None, math.inf, math.nan
             raise SolverError(f"Benders {key} master returned status {code} (expected optimal)")
         x = np.array([v.solution_value() for v in xs])
-        val = s.Objective().Value()
+        val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
         if key == "lp":  # which cuts bind at this LP-master point (for pruning)
             lp_active[:] = [abs(c.dual_value()) > 1e-12 for c in lp_cut_rows]
         if key == "milp":
             val = max(val, s.Objective().BestBound())  # a valid upper bound either way
-        return x, float(val)
+        return x, float(val), float(inc)
 
     lb, ub = -math.inf, math.inf
     best_x, best_v = None, None
@@ -255,26 +426,39 @@ def solve_benders(
     it = 0
     stop = "max_iterations"
 
-    core = np.zeros(m.n_y)  # Papadakos core point: starts at the centre of the C2 simplices
-    for _, _, js in m.groups:
+    core = np.zeros(m.n_y + n_q)  # Papadakos core point: x at the centre of every C2 simplex,
+    for _, _, js in m.groups:     # q (multi-cut) at 0 (no storage), both inside the master
         core[js] = 1.0 / len(js)
 
-    def core_cut(x_new):
-        """Move the core point halfway to x_new and add the cut of SP(core point)."""
+    def core_cut(p_new):
+        """Move the core point halfway to p_new = [x, q] and add the cut(s) there."""
         nonlocal core
-        core = 0.5 * (core + x_new)
-        q0, _, u0, pi0 = sub.solve(core)
-        add_cuts(core, q0, u0, pi0, kind="frac")
+        core = 0.5 * (core + p_new)
+        if multi_cut:
+            add_slot_cuts(core[: m.n_y], core[m.n_y:], kind="frac")
+        else:
+            q0, _, u0, pi0 = sub.solve(core)
+            add_cuts(core, q0, u0, pi0, kind="frac")
 
-    def evaluate(x_int):
+    def evaluate(x_int, q_hat=None):
+        """Value of x_int (full LP: a lower bound) and its cuts; with ``q_hat`` (multi-cut) also
+        the cuts at the master's own point, whose Σ_t SP_t is returned (else Q(x_int))."""
         nonlocal lb, best_x, best_v
         q, v, u, pi = sub.solve(x_int)
-        add_cuts(x_int, q, u, pi)
+        at_master = q
+        if multi_cut:
+            p_best = np.concatenate([x_int, split.point(v)])
+            add_slot_cuts(x_int, p_best[m.n_y:])
+            if q_hat is not None:
+                at_master = add_slot_cuts(x_int, q_hat)
+        else:
+            p_best = x_int
+            add_cuts(x_int, q, u, pi)
         if core_point:
-            core_cut(x_int)
+            core_cut(p_best)
         if q > lb:
             lb, best_x, best_v = q, x_int.copy(), v
-        return q
+        return q, at_master
 
     def record(phase, master_val, q):
         trace.append({"iteration": it, "phase": phase, "lower": lb, "upper": ub,
@@ -300,7 +484,7 @@ def solve_benders(
     if x0 is not None:
         if x0.shape != (m.n_y,):
             raise ValueError(f"warm_start has shape {x0.shape}; accepted: ({m.n_y},)")
-        q = evaluate(x0)
+        q, _ = evaluate(x0)
         seen.add(np.round(x0).astype(np.int8).tobytes())
         record("warm", math.nan, q)
 
@@ -316,19 +500,23 @@ def solve_benders(
             if out_of_time():
                 break
             it += 1
-            x_frac, mval = solve_master("lp")
-            if x_frac is None:
+            p_frac, mval, _ = solve_master("lp")
+            if p_frac is None:
                 lp_aborted = True
                 break
             ub = min(ub, mval)
-            q_frac, _, u, pi = sub.solve(x_frac)
-            add_cuts(x_frac, q_frac, u, pi, kind="frac")
+            x_frac = p_frac[: m.n_y]
+            if multi_cut:
+                q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
+            else:
+                q_frac, _, u, pi = sub.solve(x_frac)
+                add_cuts(x_frac, q_frac, u, pi, kind="frac")
             x_int = _group_argmax(m, x_frac + 1e-9 * m.alpha * m.ymax)
             key = x_int.astype(np.int8).tobytes()
             q = math.nan
             if key not in seen:
                 seen.add(key)
-                q = evaluate(x_int)
+                q, _ = evaluate(x_int)
             record("lp", mval, q)
             lp_hist.append(mval)
             tailing = (len(lp_hist) > 10
@@ -339,12 +527,13 @@ def solve_benders(
     # --- integer phase: build the integer master from the stored cuts. With ``prune_cuts``
     # the cuts from fractional points that are slack at the final LP-master point are left
     # out (they are valid but not needed; they slow the master down); cuts from integer points
-    # are always kept, so an evaluated x is never proposed again.
+    # are always kept.
     masters["milp"] = make_master(False)
     prune = lp_phase and prune_cuts and not lp_aborted and bool(lp_active)
-    for i, (kind, b, const, idx, vals) in enumerate(cut_store):
+    for i, (kind, b, const, idx, vals, key) in enumerate(cut_store):
         if prune and kind == "frac" and i < len(lp_active) and not lp_active[i]:
             n_pruned += 1
+            cut_keys.discard(key)  # not in the integer master: may be added again
             continue
         add_row("milp", b, const, idx, vals)
     exact_master = not adaptive_gap
@@ -360,28 +549,28 @@ def solve_benders(
         # master's best bound is a valid upper bound at any gap)
         cur = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub) and math.isfinite(lb) else 1.0
         mgap = 1e-10 if exact_master else max(1e-10, min(1e-3, 0.2 * cur))
-        x_hat, mval = solve_master("milp", mgap)
-        if x_hat is None:  # master stopped at the time limit
+        p_hat, mval, inc = solve_master("milp", mgap)
+        if p_hat is None:  # master stopped at the time limit
             ub = min(ub, mval)
             record("milp", mval, math.nan)
             stop = "time_limit"
             break
         ub = min(ub, mval)
-        x_int = np.round(x_hat)
-        key = x_int.astype(np.int8).tobytes()
-        if key in seen:
-            record("milp", mval, math.nan)
+        x_int = np.round(p_hat[: m.n_y])
+        cuts_before = n_cuts
+        q, at_master = evaluate(x_int, p_hat[m.n_y:] if multi_cut else None)
+        record("milp", mval, q)
+        # no cut violated at the master's point (or none new, within the solver's feasibility
+        # tolerance): its Σθ is already exact there
+        if inc - at_master <= 1e-9 * max(1.0, abs(inc)) or n_cuts == cuts_before:
             if gap_ok():
                 stop = "converged"
                 break
-            if mgap > 1e-10:  # a loose master repeated itself: solve it exactly from now on
+            if mgap > 1e-10:  # a loose master: solve it exactly from now on
                 exact_master = True
                 continue
             stop = "stalled"
             break
-        seen.add(key)
-        q = evaluate(x_int)
-        record("milp", mval, q)
     if best_x is None:  # stopped before any integer point was evaluated: take the greedy one
         evaluate(_group_argmax(m, m.alpha * m.ymax))
     if gap_ok():
@@ -390,9 +579,10 @@ def solve_benders(
     y = best_v[: m.n_y]
     s = {key: float(best_v[c]) for key, c in m.s_index.items()}
     z = {key: float(best_v[c]) for key, c in m.z_index.items()}
-    info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": sub.n_solves,
-            "blocks": len(blocks), "master_solver": master_solver, "lp_aborted": lp_aborted,
-            "pruned_cuts": n_pruned}
+    n_solves = sub.n_solves + (split.n_solves if multi_cut else 0)
+    info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": n_solves,
+            "blocks": n_blocks, "master_solver": master_solver, "lp_aborted": lp_aborted,
+            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup}
     return Solution("Benders", status, float(lb), float(ub), best_x, y, s, z, m,
                     time.perf_counter() - t0, info, trace)
 

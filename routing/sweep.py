@@ -31,7 +31,7 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
             sol = solve_benders(inst, tol=solver.get("benders_tol", 1e-6),
                                 max_iterations=solver.get("benders_max_iterations", 500),
                                 time_limit=solver.get("time_limit"),
-                                multi_cut=solver.get("multi_cut", False),
+                                multi_cut=solver.get("multi_cut", True),
                                 lp_phase=solver.get("lp_phase", True))
         else:
             sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),

@@ -4,9 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
 
 import routing
-from routing.benders import Subproblem
+from routing.benders import SlotSplit, Subproblem
 from routing.model import compile_model
 from tests.routing.conftest import small
 
@@ -30,12 +31,13 @@ def _assert_trace_monotone(sol, exact_master=False):
     assert all(up >= sol.objective * (1 - 1e-9) - 1e-9 for up in ups if math.isfinite(up))
 
 
+@pytest.mark.parametrize("multi_cut", [True, False], ids=["multi", "single"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_benders_meets_milp_on_random_small_instances(seed):
+def test_benders_meets_milp_on_random_small_instances(seed, multi_cut):
     inst = small(seed)
     model = compile_model(inst)
     ref = routing.solve_milp(model)
-    sol = routing.solve_benders(model)
+    sol = routing.solve_benders(model, multi_cut=multi_cut)
     assert sol.status == "optimal", sol.info
     if model.n_y == 0:  # no pair ever has a path: an explicit reason, not a silent zero
         assert sol.objective == 0.0 and len(sol.no_path) == inst.n_pairs * inst.n_slots
@@ -53,8 +55,8 @@ def test_most_random_instances_have_paths():
 def test_textbook_benders_also_converges_on_a_small_instance():
     inst = small(3)
     ref = routing.solve_milp(inst)
-    sol = routing.solve_benders(inst, lp_phase=False, max_iterations=300, adaptive_gap=False,
-                                core_point=False)
+    sol = routing.solve_benders(inst, multi_cut=False, lp_phase=False, max_iterations=300,
+                                adaptive_gap=False, core_point=False)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
     assert all(e["phase"] == "milp" for e in sol.trace)
@@ -65,8 +67,9 @@ def test_seed_size_instance_and_options():
     inst = routing.generate_instance(0)
     model = compile_model(inst)
     ref = routing.solve_milp(model)
-    for kw in (dict(), dict(warm_start="greedy"), dict(warm_start=routing.solve_rrs(inst)),
-               dict(master_solver="CBC")):
+    for kw in (dict(), dict(multi_cut=False), dict(warm_start="greedy"),
+               dict(warm_start=routing.solve_rrs(inst)), dict(master_solver="CBC"),
+               dict(multi_cut=False, master_solver="CBC")):
         sol = routing.solve_benders(model, **kw)
         assert sol.status == "optimal", kw
         assert abs(sol.objective - ref.objective) <= 1e-6 * ref.objective
@@ -75,17 +78,110 @@ def test_seed_size_instance_and_options():
     assert warm.trace[0]["phase"] == "warm"
 
 
-def test_multicut_without_storage_uses_one_theta_per_slot():
+def test_multicut_uses_one_theta_per_slot_with_and_without_storage():
     inst = routing.generate_instance(1, n_slots=5).with_storage_capacity(0)
     ref = routing.solve_milp(inst)
     sol = routing.solve_benders(inst, multi_cut=True)
     assert sol.info["blocks"] == 5
     assert sol.objective == pytest.approx(ref.objective, rel=1e-6)
     _assert_trace_monotone(sol)
-    # with storage the horizon is one coupled block
+    # with storage the schedule (s, z, w) moves to the master and the slots still separate
     seed = next(s for s in SEEDS if compile_model(small(s)).cands.segments)
     coupled = routing.solve_benders(small(seed), multi_cut=True)
-    assert coupled.info["blocks"] == 1 and coupled.status == "optimal"
+    assert coupled.info["blocks"] == small(seed).n_slots and coupled.status == "optimal"
+    assert coupled.objective == pytest.approx(routing.solve_milp(small(seed)).objective,
+                                              rel=1e-6)
+
+
+def test_multicut_meets_milp_on_the_hard_seed_size_instance():
+    # seed 2: single-cut Benders needed about a minute here (many stored segments)
+    model = compile_model(routing.generate_instance(2))
+    assert len(model.cands.segments) > 0
+    ref = routing.solve_milp(model)
+    sol = routing.solve_benders(model, multi_cut=True)
+    assert sol.status == "optimal", sol.info
+    assert abs(sol.objective - ref.objective) <= 1e-6 * ref.objective
+    assert routing.check_solution(sol) == []
+    _assert_trace_monotone(sol)
+
+
+def _random_x(m, rng):
+    x = np.zeros(m.n_y)
+    for _, _, js in m.groups:
+        x[rng.choice(js)] = 1.0
+    return x
+
+
+def _split_lp_value(split, x):
+    """max Σ_t SP_t(x, q) over the whole master polytope in q, by scipy (HiGHS via linprog):
+    y and q are both variables, the master rows restrict q, the slot rows couple y and q."""
+    m = split.m
+    ny, nq = m.n_y, split.n_q
+    n = ny + nq
+    rows_ub, b_ub, rows_eq, b_eq = [], [], [], []
+    for lo, hi, xi, xv, qi, qv in split.master_rows:
+        a = np.zeros(n)
+        a[ny + np.asarray(qi, int)] = qv
+        rhs = hi - float(np.dot(xv, x[np.asarray(xi, int)])) if xi else hi
+        if lo == hi:
+            rows_eq.append(a)
+            b_eq.append(rhs)
+        else:
+            rows_ub.append(a)
+            b_ub.append(rhs)
+    A4 = np.hstack([split.A4y.toarray(), split.A4s.toarray(), np.zeros((len(split.b4),
+                                                                        split.n_w))])
+    A5 = np.hstack([split.A5y.toarray(), np.zeros((split.n_w, split.n_c)), -np.eye(split.n_w)])
+    A_ub = np.vstack([*rows_ub, A4, A5])
+    b = np.concatenate([b_ub, split.b4, np.zeros(split.n_w)])
+    bounds = [(0, m.ymax[j] * x[j]) for j in range(ny)] + [(0, None)] * nq
+    res = linprog(-np.concatenate([m.alpha, np.zeros(nq)]), A_ub=A_ub, b_ub=b,
+                  A_eq=np.array(rows_eq) if rows_eq else None, b_eq=b_eq or None,
+                  bounds=bounds, method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+@pytest.mark.parametrize("seed", [s for s in SEEDS[:12]
+                                  if compile_model(small(s)).cands.segments][:4])
+def test_slot_split_is_an_exact_reformulation(seed):
+    # the split (storage schedule in the master, w = draw caps) has the same value Q(x) as the
+    # full LP for every x, and the full LP's solution is a point of it with the same value
+    m = compile_model(small(seed))
+    split, sub = SlotSplit(m), Subproblem(m)
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        x = _random_x(m, rng)
+        q, v, _, _ = sub.solve(x)
+        assert _split_lp_value(split, x) == pytest.approx(q, rel=1e-7, abs=1e-7)
+        vals, _ = split.solve(x, split.point(v))
+        assert vals.sum() == pytest.approx(q, rel=1e-7, abs=1e-7)
+
+
+def test_slot_cuts_are_valid_and_tight():
+    # a per-slot cut from one (x, q) bounds that slot's LP at every other master point, and is
+    # tight at its own point
+    seed = next(s for s in SEEDS if compile_model(small(s)).cands.segments)
+    m = compile_model(small(seed))
+    split, sub = SlotSplit(m), Subproblem(m)
+    rng = np.random.default_rng(1)
+
+    def master_point():
+        x = _random_x(m, rng)
+        return x, split.point(sub.solve(x)[1])
+
+    pts = [master_point() for _ in range(4)]
+    pts.append((pts[0][0], 0.5 * (pts[0][1] + pts[1][1])))  # a fractional schedule
+    for xa, qa in pts:
+        vals, cuts = split.solve(xa, qa)
+        pa = np.concatenate([xa, qa])
+        for t, (const, idx, coef) in enumerate(cuts):
+            assert const + coef @ pa[idx] == pytest.approx(vals[t], rel=1e-7, abs=1e-7)
+        for xb, qb in pts:
+            vb, _ = split.solve(xb, qb)
+            pb = np.concatenate([xb, qb])
+            for t, (const, idx, coef) in enumerate(cuts):
+                assert vb[t] <= const + coef @ pb[idx] + 1e-6 * max(1.0, vb[t])
 
 
 def test_cuts_are_valid_at_every_path_choice():
