@@ -50,8 +50,8 @@ class QuickstartConfig:
     gamma: float = 0.1  # noise rate γ, 1/time units
     noises: list[str] = field(default_factory=lambda: list(NOISES))
     field_b0: float = 1.0  # scalar field value B0 where the QFI is taken (DESIGN section 3)
-    t_max: float = 20.0  # sensing-time grid upper end, same time units as 1/γ
-    n_t: int = 201  # grid points in (0, t_max]
+    t_max: float = 40.0  # sensing-time grid upper end, same time units as 1/γ
+    n_t: int = 401  # grid points in (0, t_max]
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS

@@ -9,8 +9,14 @@ Differentiating ``eigh`` is NaN at degenerate spectra (every pure or rank-defici
 the QFIM has its own derivative rule, written with the symmetric logarithmic derivatives
 ``L_a`` (``rho L_a + L_a rho = 2 d_a rho`` on the support) and free of eigenvalue gaps:
 ``dF_ab = Re Tr(L_b d(d_a rho)) + Re Tr(L_a d(d_b rho)) - Re Tr((L_a L_b + L_b L_a)/2 d rho)``.
-It is exact wherever the rank of rho is locally constant (pure-state families, any full-rank
-state); tests check it against finite differences on rank-deficient states.
+It is exact wherever the rank of rho is locally constant: pure-state families (angles, t,
+B in noiseless sensing) and every full-rank state (any gamma > 0); tests check it against
+finite differences on rank-deficient states. One boundary case: at gamma = 0 exactly, the
+rank of rho jumps as gamma grows, the QFI is only one-sided differentiable in gamma and its
+right derivative picks up a kernel-block term that is not linear in the tangent (so no JAX
+derivative rule can carry it); there d/dgamma is the derivative of the fixed-rank branch
+(exact for GHZ probes under dephasing/amplitude damping, where that term vanishes). Use any
+gamma > 0 (even 1e-6) for the one-sided derivative.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 from qsense._checks import check_n_qubits, check_noise, fail
 from qsense.fisher import qcrb, qfi, qfim
 from qsense.genome import Genome
+from qsense.noise import superoperator_1q
 from qsense.pqc import _apply_vector
 from qsense.sensing import apply_local_superoperator, as_field3
-from qsense.noise import superoperator_1q
 from qsense.states import density, ghz_state
 
 FIELDS = ("scalar", "vector")
