@@ -372,6 +372,28 @@ def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
     return out
 
 
+def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
+    """Why `dual_downlink` gives no pairs at this (concrete, scalar) geometry; "" if it does.
+
+    Names the station(s) below the elevation mask, their elevations, and the largest
+    separation the link can serve with the satellite over the midpoint.
+    """
+    link.validate()
+    check_distance("separation_km", separation_km)
+    sep, off = float(separation_km), float(offset_km)
+    els = {"A": float(elevation_deg(link.altitude_km, abs(sep / 2 + off))),
+           "B": float(elevation_deg(link.altitude_km, abs(sep / 2 - off)))}
+    low = [f"station {k} at {v:.2f} deg" for k, v in els.items()
+           if v < float(link.min_elevation_deg)]
+    if not low:
+        return ""
+    smax = float(max_dual_separation_km(link.altitude_km, link.min_elevation_deg))
+    horizon = " (below the horizon)" if min(els.values()) < 0 else ""
+    return (f"no line of sight above the {float(link.min_elevation_deg):g} deg mask: "
+            f"{', '.join(low)}{horizon}; a satellite at {float(link.altitude_km):g} km serves "
+            f"separations up to {smax:.1f} km")
+
+
 # ----------------------------------------------------------------------------- fiber
 
 

@@ -140,9 +140,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
                    "n_qubits": fc.n_qubits, "gamma": fc.gamma}
             if link == "satellite":
                 row["visible"] = bool(visible[i])
-                row["reason"] = "" if visible[i] else (
-                    f"beyond line of sight: a station below the {sat.min_elevation_deg} deg "
-                    f"mask (max separation {smax:.0f} km)")
+                row["reason"] = "" if visible[i] else L.zero_rate_reason(sat, float(dist))
                 if fc.pass_times:
                     row["rate_pass_avg_hz"] = float(pass_rate[i])
                     row["fidelity_pass_avg"] = float(pass_fid[i])

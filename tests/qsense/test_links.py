@@ -117,6 +117,16 @@ def test_micius_two_downlink_loss_in_measured_band():
     assert np.all(np.diff(total) > 0)  # longer links lose more
 
 
+def test_micius_fidelity_consistent_with_measured_bell_violation():
+    """Yin 2017 measured CHSH S = 2.37 +- 0.09 at 1203 km. A Werner state violates CHSH by at
+    most S = 2 sqrt(2) w, w = (4F - 1)/3; our pair fidelity over the central part of the pass
+    must give S within one standard deviation."""
+    a, b = micius()
+    st = L.dual_downlink(a, 1203.0, np.linspace(0.0, 400.0, 9), link_b=b)
+    s = 2 * np.sqrt(2) * np.asarray(L.werner_parameter(st.fidelity))
+    assert np.all(np.abs(s - 2.37) <= 0.09), s
+
+
 # ----------------------------------------------------------------------------- pair statistics
 
 
@@ -310,6 +320,9 @@ def test_beyond_line_of_sight_zero_rate_or_strict_error():
     assert float(st.fidelity) == 0.25
     with pytest.raises(ValueError, match="elevation mask.*max"):
         L.dual_downlink(link, np.array([100.0, 5000.0]), strict=True)
+    assert L.zero_rate_reason(link, 100.0) == ""
+    why = L.zero_rate_reason(link, 5000.0)
+    assert "station A" in why and "station B" in why and "2687.5 km" in why
     # beyond the geometric horizon even with a 0 deg mask
     st = L.dual_downlink(dataclasses.replace(link, min_elevation_deg=0.0), 5000.0)
     assert float(st.rate_hz) == 0.0
