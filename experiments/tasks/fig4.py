@@ -19,6 +19,7 @@ fidelity crossover moves with the fiber's elementary-link fidelity and memory li
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jax
@@ -51,6 +52,13 @@ def crossover_km(d: np.ndarray, sat: np.ndarray, fib: np.ndarray) -> float | Non
         return None
     i = int(up[0])
     return float(d[i] - diff[i] * (d[i + 1] - d[i]) / (diff[i + 1] - diff[i]))
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6))
+def _peak_vs_fidelity(psi, fids, t_grid, gamma, b0, protocol, noise):
+    """Peak QFI over ``t_grid`` for each pair fidelity (one program for every link/probe)."""
+    return jax.vmap(lambda f: P.peak_qfi(psi, f, t_grid, gamma, b0, protocol=protocol,
+                                         noise=noise))(fids)
 
 
 def _links(fc):
@@ -122,8 +130,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
             probes[probe] = _probe(probe, fc, ckpt, dtype)
         psi = probes[probe][0]
         fid = jnp.asarray(stats[link][1])
-        q, t = jax.jit(jax.vmap(lambda f, psi=psi: P.peak_qfi(
-            psi, f, t_grid, fc.gamma, fc.field_b0, protocol=fc.protocol, noise=fc.noise)))(fid)
+        q, t = _peak_vs_fidelity(psi, fid, t_grid, fc.gamma, fc.field_b0, fc.protocol,
+                                 fc.noise)
         q = np.asarray(q)
         if not np.all(np.isfinite(q)):
             raise FloatingPointError(f"non-finite QFI for {key}")
