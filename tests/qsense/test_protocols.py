@@ -160,3 +160,12 @@ def test_bad_inputs():
         P.link_qfi(L.FiberLink(), -10.0, psi, 1.0, GAMMA, protocol="remote")
     with pytest.raises(ValueError, match="link"):
         P.link_fidelity("fiber", 10.0)
+
+
+def test_protocol_qfi_compiles_once_per_shape():
+    psi = qsense.ghz_state(2)
+    P.protocol_qfi(psi, 0.9, 1.0, GAMMA, protocol="distributed")
+    size = P._qfi_core._cache_size()
+    for f, t in ((0.8, 2.0), (0.95, 0.3), (0.3, 5.0)):
+        P.protocol_qfi(psi, f, t, GAMMA, protocol="distributed")
+    assert P._qfi_core._cache_size() == size
