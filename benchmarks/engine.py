@@ -3,11 +3,12 @@
 For each N: the jitted, vmapped engine (`qsense.make_fitness`), the ceiling it cannot beat (a
 jitted batched `jnp.linalg.eigh` of the very 2^N x 2^N sensed states the engine decomposes:
 every exact QFI needs one; LAPACK's divide and conquer is faster on their low-rank spectra
-than on random full-rank matrices, also reported), and a plain-numpy implementation done well (batched index-arithmetic gates on state
-vectors, per-qubit 4x4 superoperators carried with their B-derivative, one eigh per circuit),
-in float64 and float32, compile time reported apart. Prints a Markdown table and writes JSON.
+than on random full-rank matrices, also reported), and a plain-numpy implementation done
+well (batched index-arithmetic gates on state vectors, per-qubit 4x4 superoperators carried
+with their B-derivative, one eigh per circuit), in float64 and float32, compile time
+reported apart. Prints a Markdown table and writes JSON.
 
-    python benchmarks/engine.py                      # N = 3, 5, 8, 10 (population 256; 16 at N=10)
+    python benchmarks/engine.py            # N = 3, 5, 8, 10 (population 256; 16 at N=10)
     python benchmarks/engine.py --sizes 3,5 --reps 5
 """
 

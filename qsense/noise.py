@@ -57,9 +57,15 @@ def field_hamiltonian(field3, dtype=jnp.complex128) -> jax.Array:
 
 def liouvillian_1q(field3, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec)."""
+    return generator_1q(field3, gamma * dissipator_1q(noise, dtype), dtype)
+
+
+def generator_1q(field3, rate_dissipator, dtype=jnp.complex128) -> jax.Array:
+    """``-i[H, .] + gamma D``, with the noise given as the 4x4 array ``gamma D`` (so one
+    compiled program can serve every noise model: pass ``gamma * dissipator_1q(noise)``)."""
     h = field_hamiltonian(field3, dtype)
     eye = jnp.asarray(_I2, dtype)
-    return -1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T)) + gamma * dissipator_1q(noise, dtype)
+    return -1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T)) + jnp.asarray(rate_dissipator, dtype)
 
 
 _TAYLOR_ORDER = 16
