@@ -211,6 +211,120 @@ class RoutingQuickConfig:
     def __post_init__(self) -> None:
         require_choices("routing_quick.methods", self.methods, ROUTING_METHODS)
 # --- end routing ----------------------------------------------------------------------------
+# ---------------------------------------------------------------- links / fig4 (area: links)
+# Link parameter sections mirror qsense.links.SatelliteLink / FiberLink (same names, same
+# units); conf/link/*.yaml hold the profiles with the source of every default.
+FIG4_PROBES = ("GHZ", "VQS")
+FIG4_PROTOCOLS = ("distributed", "remote")
+
+
+def _validate_link(key: str, cls_name: str, values: dict) -> None:
+    """Run qsense's own link validation; re-raise naming the config section."""
+    import qsense.links as links
+
+    try:
+        getattr(links, cls_name)(**values).validate()
+    except ValueError as err:
+        raise ConfigError(f"config section {key!r}: {err}") from None
+
+
+@dataclass
+class SatelliteLinkConfig:
+    """Satellite with an on-board pair source (qsense.links.SatelliteLink)."""
+
+    altitude_km: float = 400.0  # km
+    wavelength_m: float = 810e-9  # m
+    tx_waist_m: float = 0.09  # m, 1/e^2 intensity radius at the transmitter
+    beam_quality_m2: float = 3.5  # M^2 (1 = diffraction limited)
+    rx_aperture_m: float = 1.2  # m, receiver telescope diameter
+    pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
+    zenith_transmittance: float = 0.8  # atmosphere at zenith
+    tx_efficiency: float = 0.5  # transmit optics
+    rx_efficiency: float = 0.2  # receive optics and coupling
+    detector_efficiency: float = 0.5  # single-photon detector
+    min_elevation_deg: float = 10.0  # degrees
+    source_rate_hz: float = 5.9e6  # pairs/s
+    source_fidelity: float = 0.907  # Werner fidelity of the source
+    background_cps: float = 500.0  # counts/s per station (dark + background)
+    coincidence_window_s: float = 2.5e-9  # s
+
+    def __post_init__(self) -> None:
+        _validate_link("satellite link", "SatelliteLink", dict(vars(self)))
+
+
+@dataclass
+class FiberLinkConfig:
+    """Fiber repeater chain (qsense.links.FiberLink)."""
+
+    attenuation_db_per_km: float = 0.2  # dB/km
+    speed_km_s: float = 2.0e5  # km/s in fiber
+    memory_efficiency: float = 0.9
+    detector_efficiency: float = 0.9
+    bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
+    elementary_fidelity: float = 0.99
+    swap_werner_factor: float = 1.0
+    memory_time_s: float = 1.0  # s, depolarizing memory lifetime
+    repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
+    modes: float = 1.0  # multiplexed modes per attempt
+    n_repeaters: int = 10
+
+    def __post_init__(self) -> None:
+        _validate_link("fiber link", "FiberLink", dict(vars(self)))
+
+
+@dataclass
+class Fig4Config:
+    """Seed Fig. 4: satellite (LEO) versus fiber with repeaters, distributed VQS, N = 3."""
+
+    n_qubits: int = 3
+    gamma: float = 0.1  # dephasing rate, 1/time units
+    noise: str = "dephasing"
+    protocol: str = "distributed"  # distributed (seed Fig. 4) or remote
+    probes: list[str] = field(default_factory=lambda: list(FIG4_PROBES))
+    field_b0: float = 1.0  # scalar field where the QFI is taken
+    distance_min_km: float = 25.0  # BS-SN ground distance grid, km
+    distance_max_km: float = 3000.0
+    n_distances: int = 120
+    t_max: float = 20.0  # sensing-time grid (0, t_max] for the peak QFI
+    n_t: int = 400
+    vqs_steps: int = 300  # Adam steps of the VQS angle tuning
+    vqs_learning_rate: float = 0.05
+    vqs_seed: int = 0  # PRNG seed of the initial VQS angles
+    pass_times: int = 361  # time points of the satellite pass average (0: skip it)
+    sensitivity_elementary_fidelity: list[float] = field(
+        default_factory=lambda: [0.98, 0.99, 0.995, 0.999])
+    sensitivity_memory_time_s: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0])
+    satellite: SatelliteLinkConfig = field(default_factory=SatelliteLinkConfig)
+    fiber: FiberLinkConfig = field(default_factory=FiberLinkConfig)
+
+    def __post_init__(self) -> None:
+        from qsense._checks import MAX_QUBITS
+
+        require(2 <= self.n_qubits <= MAX_QUBITS, "fig4.n_qubits", self.n_qubits,
+                f"integer in [2, {MAX_QUBITS}]")
+        require(self.gamma >= 0, "fig4.gamma", self.gamma, "a rate >= 0")
+        require_choice("fig4.noise", self.noise, NOISES)
+        require_choice("fig4.protocol", self.protocol, FIG4_PROTOCOLS)
+        require_choices("fig4.probes", self.probes, FIG4_PROBES)
+        require(0 <= self.distance_min_km < self.distance_max_km, "fig4.distance_min_km",
+                self.distance_min_km, f"a distance in [0, distance_max_km={self.distance_max_km})")
+        require(2 <= self.n_distances <= 100_000, "fig4.n_distances", self.n_distances,
+                "integer in [2, 100000]")
+        require(self.t_max > 0, "fig4.t_max", self.t_max, "a time > 0")
+        require(3 <= self.n_t <= 100_000, "fig4.n_t", self.n_t, "integer in [3, 100000]")
+        require(0 <= self.vqs_steps <= 100_000, "fig4.vqs_steps", self.vqs_steps,
+                "integer in [0, 100000]")
+        require(self.vqs_learning_rate > 0, "fig4.vqs_learning_rate", self.vqs_learning_rate,
+                "a step size > 0")
+        require(self.pass_times == 0 or self.pass_times >= 3, "fig4.pass_times",
+                self.pass_times, "0 (skip) or an integer >= 3")
+        for f in self.sensitivity_elementary_fidelity:
+            require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
+                    self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")
+        for t in self.sensitivity_memory_time_s:
+            require(t > 0, "fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s,
+                    "times > 0 s")
+# ------------------------------------------------------------ end links / fig4 (area: links)
 
 
 @dataclass
@@ -227,6 +341,7 @@ class Config:
     fig5: Fig5Config = field(default_factory=Fig5Config)
     fig6: Fig6Config = field(default_factory=Fig6Config)
     routing_quick: RoutingQuickConfig = field(default_factory=RoutingQuickConfig)
+    fig4: Fig4Config = field(default_factory=Fig4Config)  # area: links
 
     def __post_init__(self) -> None:
         from experiments.tasks import available_tasks
