@@ -9,7 +9,9 @@ from scipy.optimize import linprog
 import routing
 from routing.benders import SlotSplit, Subproblem
 from routing.model import compile_model
-from tests.routing.conftest import small
+from tests.reference.routing_bruteforce import brute_force
+from tests.routing.conftest import TINY2, small, tiny
+from tests.routing.test_milp import BRUTE
 
 SEEDS = list(range(25))
 
@@ -244,3 +246,15 @@ def test_time_limited_benders_keeps_valid_bounds():
     assert routing.check_solution(sol) == []
     if sol.status == "feasible":
         assert sol.info["stop"] == "time_limit" and sol.gap > 1e-6
+
+
+@pytest.mark.parametrize("kind,seed", BRUTE)
+def test_single_cut_also_equals_brute_force(kind, seed):
+    # test_milp checks the default (multi-cut) Benders against brute force; this the single-cut
+    inst = tiny(seed) if kind == "tiny" else routing.generate_instance(seed, **TINY2)
+    best, _ = brute_force(inst, routing.build_candidates(inst))
+    sol = routing.solve_benders(inst, multi_cut=False)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, rel=1e-7, abs=1e-9)
+    assert routing.check_solution(sol) == []
+    _assert_trace_monotone(sol)
