@@ -144,7 +144,7 @@ class RoutingSolverConfig:
     gap: float = 1e-9  # relative MIP gap
     benders_tol: float = 1e-6  # relative gap at which Benders stops
     benders_max_iterations: int = 500
-    multi_cut: bool = False
+    multi_cut: bool = True
     lp_phase: bool = True
     rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
 
