@@ -50,8 +50,8 @@ class QuickstartConfig:
     gamma: float = 0.1  # noise rate γ, 1/time units
     noises: list[str] = field(default_factory=lambda: list(NOISES))
     field_b0: float = 1.0  # scalar field value B0 where the QFI is taken (DESIGN section 3)
-    t_max: float = 20.0  # sensing-time grid upper end, same time units as 1/γ
-    n_t: int = 201  # grid points in (0, t_max]
+    t_max: float = 40.0  # sensing-time grid upper end, same time units as 1/γ
+    n_t: int = 401  # grid points in (0, t_max]
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -64,6 +64,267 @@ class QuickstartConfig:
         require_choices("quickstart.noises", self.noises, NOISES)
         require(self.t_max > 0, "quickstart.t_max", self.t_max, "a time > 0")
         require(3 <= self.n_t <= 100_000, "quickstart.n_t", self.n_t, "integer in [3, 100000]")
+
+
+# --- routing (PS-EGR, paper 004): network generator, solver, fig5, fig6, routing_quick -------
+ROUTING_METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
+ROUTING_PSEGR_SOLVERS = ("milp", "benders")
+ROUTING_MILP_SOLVERS = ("SCIP", "HIGHS", "CBC")
+ROUTING_PROTOCOLS = ("dejmps", "bbpssw")
+
+
+def _require_range(key: str, value: Any, positive: bool = False) -> None:
+    ok = isinstance(value, (list, tuple)) and len(value) == 2 and 0 <= value[0] <= value[1]
+    require(ok and (not positive or value[1] > 0), key, value, "a range [lo, hi], 0 <= lo <= hi")
+
+
+@dataclass
+class RoutingNetworkConfig:
+    """Instance generator (routing.generate_instance); seed-004 defaults."""
+
+    n_satellites: int = 2
+    n_haps: int = 2
+    n_base_stations: int = 12  # split evenly between source and destination city
+    n_pairs: int = 3  # K user pairs
+    storage_capacity: float = 1500.0  # B_m, EPR pairs
+    n_storage_per_city: int = 2
+    n_slots: int = 10
+    slot_duration: float = 20.0  # δ, seconds
+    fidelity_threshold: float = 0.9  # F_k^th
+    free_space_capacity: list[float] = field(default_factory=lambda: [200.0, 1400.0])  # pairs/slot
+    ground_capacity: list[float] = field(default_factory=lambda: [400.0, 1600.0])  # pairs/slot
+    link_fidelity: list[float] = field(default_factory=lambda: [0.96, 0.99])
+    max_real_paths: int = 3
+    max_storage_paths: int = 2
+    max_virtual_paths: int = 3
+    protocol: str = "dejmps"
+
+    def __post_init__(self) -> None:
+        pre = "routing.network."
+        require(self.n_satellites >= 0, pre + "n_satellites", self.n_satellites, "integer >= 0")
+        require(self.n_haps >= 0, pre + "n_haps", self.n_haps, "integer >= 0")
+        require(self.n_base_stations >= 2 and self.n_base_stations % 2 == 0,
+                pre + "n_base_stations", self.n_base_stations, "an even integer >= 2")
+        half = self.n_base_stations // 2
+        require(1 <= self.n_pairs <= half, pre + "n_pairs", self.n_pairs,
+                f"integer in [1, n_base_stations/2 = {half}]")
+        require(self.storage_capacity >= 0, pre + "storage_capacity", self.storage_capacity,
+                "a capacity >= 0 (EPR pairs)")
+        require(0 <= self.n_storage_per_city <= half, pre + "n_storage_per_city",
+                self.n_storage_per_city, f"integer in [0, {half}]")
+        require(self.n_slots >= 1, pre + "n_slots", self.n_slots, "integer >= 1")
+        require(self.slot_duration > 0, pre + "slot_duration", self.slot_duration,
+                "a duration > 0 (seconds)")
+        require(0.25 <= self.fidelity_threshold <= 1.0, pre + "fidelity_threshold",
+                self.fidelity_threshold, "a fidelity in [0.25, 1]")
+        _require_range(pre + "free_space_capacity", self.free_space_capacity)
+        _require_range(pre + "ground_capacity", self.ground_capacity)
+        lo_hi = self.link_fidelity
+        require(len(lo_hi) == 2 and 0.25 < lo_hi[0] <= lo_hi[1] <= 1.0, pre + "link_fidelity",
+                lo_hi, "a range [lo, hi] with 0.25 < lo <= hi <= 1")
+        for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
+            require(0 <= getattr(self, key) <= 1000, pre + key, getattr(self, key),
+                    "integer in [0, 1000]")
+        require_choice(pre + "protocol", self.protocol, ROUTING_PROTOCOLS)
+
+    def overrides(self) -> dict[str, Any]:
+        """Keyword overrides for routing.generate_instance."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass
+class RoutingSolverConfig:
+    """How PS-EGR (and the optimized baselines) are solved."""
+
+    ps_egr: str = "milp"  # milp (monolithic) | benders
+    milp_solver: str = "SCIP"  # SCIP | HIGHS | CBC
+    time_limit: float = 120.0  # seconds per MILP solve
+    gap: float = 1e-9  # relative MIP gap
+    benders_tol: float = 1e-6  # relative gap at which Benders stops
+    benders_max_iterations: int = 500
+    multi_cut: bool = True
+    lp_phase: bool = True
+    rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
+
+    def __post_init__(self) -> None:
+        pre = "routing.solver."
+        require_choice(pre + "ps_egr", self.ps_egr, ROUTING_PSEGR_SOLVERS)
+        require_choice(pre + "milp_solver", self.milp_solver, ROUTING_MILP_SOLVERS)
+        require(self.time_limit > 0, pre + "time_limit", self.time_limit, "seconds > 0")
+        require(0 <= self.gap < 1, pre + "gap", self.gap, "a relative gap in [0, 1)")
+        require(0 <= self.benders_tol < 1, pre + "benders_tol", self.benders_tol,
+                "a relative gap in [0, 1)")
+        require(self.benders_max_iterations >= 1, pre + "benders_max_iterations",
+                self.benders_max_iterations, "integer >= 1")
+        require(self.rrs_draws >= 1, pre + "rrs_draws", self.rrs_draws, "integer >= 1")
+
+
+@dataclass
+class RoutingConfig:
+    network: RoutingNetworkConfig = field(default_factory=RoutingNetworkConfig)
+    solver: RoutingSolverConfig = field(default_factory=RoutingSolverConfig)
+
+
+@dataclass
+class Fig5Config:
+    """EGR versus storage capacity B_m (paper 004, Fig. 5)."""
+
+    storage_capacities: list[float] = field(
+        default_factory=lambda: [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0])  # EPR pairs
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
+
+    def __post_init__(self) -> None:
+        caps = self.storage_capacities
+        require(len(caps) > 0 and all(c >= 0 for c in caps), "fig5.storage_capacities", caps,
+                "a non-empty list of capacities >= 0")
+        require(len(self.seeds) > 0 and all(s >= 0 for s in self.seeds), "fig5.seeds",
+                self.seeds, "a non-empty list of integers >= 0")
+        require_choices("fig5.methods", self.methods, ROUTING_METHODS)
+
+
+@dataclass
+class Fig6Config:
+    """EGR versus the number of user pairs K (paper 004, Fig. 6)."""
+
+    n_pairs: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
+
+    def __post_init__(self) -> None:
+        require(len(self.n_pairs) > 0 and all(1 <= k for k in self.n_pairs), "fig6.n_pairs",
+                self.n_pairs, "a non-empty list of integers >= 1 (<= n_base_stations/2)")
+        require(len(self.seeds) > 0 and all(s >= 0 for s in self.seeds), "fig6.seeds",
+                self.seeds, "a non-empty list of integers >= 0")
+        require_choices("fig6.methods", self.methods, ROUTING_METHODS)
+
+
+@dataclass
+class RoutingQuickConfig:
+    """One small instance: every method plus Benders against the MILP."""
+
+    methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
+    benders: bool = True  # also solve PS-EGR by Benders and compare with the MILP
+
+    def __post_init__(self) -> None:
+        require_choices("routing_quick.methods", self.methods, ROUTING_METHODS)
+# --- end routing ----------------------------------------------------------------------------
+# ---------------------------------------------------------------- links / fig4 (area: links)
+# Link parameter sections mirror qsense.links.SatelliteLink / FiberLink (same names, same
+# units); conf/link/*.yaml hold the profiles with the source of every default.
+FIG4_PROBES = ("GHZ", "VQS")
+FIG4_PROTOCOLS = ("distributed", "remote")
+
+
+def _validate_link(key: str, cls_name: str, values: dict) -> None:
+    """Run qsense's own link validation; re-raise naming the config section."""
+    import qsense.links as links
+
+    try:
+        getattr(links, cls_name)(**values).validate()
+    except ValueError as err:
+        raise ConfigError(f"config section {key!r}: {err}") from None
+
+
+@dataclass
+class SatelliteLinkConfig:
+    """Satellite with an on-board pair source (qsense.links.SatelliteLink)."""
+
+    altitude_km: float = 400.0  # km
+    wavelength_m: float = 810e-9  # m
+    tx_waist_m: float = 0.09  # m, 1/e^2 intensity radius at the transmitter
+    beam_quality_m2: float = 3.5  # M^2 (1 = diffraction limited)
+    rx_aperture_m: float = 1.2  # m, receiver telescope diameter
+    pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
+    zenith_transmittance: float = 0.8  # atmosphere at zenith
+    tx_efficiency: float = 0.5  # transmit optics
+    rx_efficiency: float = 0.2  # receive optics and coupling
+    detector_efficiency: float = 0.5  # single-photon detector
+    min_elevation_deg: float = 10.0  # degrees
+    source_rate_hz: float = 5.9e6  # pairs/s
+    source_fidelity: float = 0.907  # Werner fidelity of the source
+    background_cps: float = 500.0  # counts/s per station (dark + background)
+    coincidence_window_s: float = 2.5e-9  # s
+
+    def __post_init__(self) -> None:
+        _validate_link("satellite link", "SatelliteLink", dict(vars(self)))
+
+
+@dataclass
+class FiberLinkConfig:
+    """Fiber repeater chain (qsense.links.FiberLink)."""
+
+    attenuation_db_per_km: float = 0.2  # dB/km
+    speed_km_s: float = 2.0e5  # km/s in fiber
+    memory_efficiency: float = 0.9
+    detector_efficiency: float = 0.9
+    bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
+    elementary_fidelity: float = 0.99
+    swap_werner_factor: float = 1.0
+    memory_time_s: float = 1.0  # s, depolarizing memory lifetime
+    repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
+    modes: float = 1.0  # multiplexed modes per attempt
+    n_repeaters: int = 10
+
+    def __post_init__(self) -> None:
+        _validate_link("fiber link", "FiberLink", dict(vars(self)))
+
+
+@dataclass
+class Fig4Config:
+    """Seed Fig. 4: satellite (LEO) versus fiber with repeaters, distributed VQS, N = 3."""
+
+    n_qubits: int = 3
+    gamma: float = 0.1  # dephasing rate, 1/time units
+    noise: str = "dephasing"
+    protocol: str = "distributed"  # distributed (seed Fig. 4) or remote
+    probes: list[str] = field(default_factory=lambda: list(FIG4_PROBES))
+    field_b0: float = 1.0  # scalar field where the QFI is taken
+    distance_min_km: float = 25.0  # BS-SN ground distance grid, km
+    distance_max_km: float = 3000.0
+    n_distances: int = 120
+    t_max: float = 20.0  # sensing-time grid (0, t_max] for the peak QFI
+    n_t: int = 400
+    vqs_steps: int = 300  # Adam steps of the VQS angle tuning
+    vqs_learning_rate: float = 0.05
+    vqs_seed: int = 0  # PRNG seed of the initial VQS angles
+    pass_times: int = 361  # time points of the satellite pass average (0: skip it)
+    sensitivity_elementary_fidelity: list[float] = field(
+        default_factory=lambda: [0.98, 0.99, 0.995, 0.999])
+    sensitivity_memory_time_s: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0])
+    satellite: SatelliteLinkConfig = field(default_factory=SatelliteLinkConfig)
+    fiber: FiberLinkConfig = field(default_factory=FiberLinkConfig)
+
+    def __post_init__(self) -> None:
+        from qsense._checks import MAX_QUBITS
+
+        require(2 <= self.n_qubits <= MAX_QUBITS, "fig4.n_qubits", self.n_qubits,
+                f"integer in [2, {MAX_QUBITS}]")
+        require(self.gamma >= 0, "fig4.gamma", self.gamma, "a rate >= 0")
+        require_choice("fig4.noise", self.noise, NOISES)
+        require_choice("fig4.protocol", self.protocol, FIG4_PROTOCOLS)
+        require_choices("fig4.probes", self.probes, FIG4_PROBES)
+        require(0 <= self.distance_min_km < self.distance_max_km, "fig4.distance_min_km",
+                self.distance_min_km, f"a distance in [0, distance_max_km={self.distance_max_km})")
+        require(2 <= self.n_distances <= 100_000, "fig4.n_distances", self.n_distances,
+                "integer in [2, 100000]")
+        require(self.t_max > 0, "fig4.t_max", self.t_max, "a time > 0")
+        require(3 <= self.n_t <= 100_000, "fig4.n_t", self.n_t, "integer in [3, 100000]")
+        require(0 <= self.vqs_steps <= 100_000, "fig4.vqs_steps", self.vqs_steps,
+                "integer in [0, 100000]")
+        require(self.vqs_learning_rate > 0, "fig4.vqs_learning_rate", self.vqs_learning_rate,
+                "a step size > 0")
+        require(self.pass_times == 0 or self.pass_times >= 3, "fig4.pass_times",
+                self.pass_times, "0 (skip) or an integer >= 3")
+        for f in self.sensitivity_elementary_fidelity:
+            require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
+                    self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")
+        for t in self.sensitivity_memory_time_s:
+            require(t > 0, "fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s,
+                    "times > 0 s")
+# ------------------------------------------------------------ end links / fig4 (area: links)
 
 
 # --- VQS experiments (table1, fig2, fig3): helper block "vqs" -------------------------------
@@ -199,9 +460,15 @@ class Config:
     precision: str = "float64"  # float64 (complex128) or float32 (complex64)
     progress: bool = True  # tqdm progress bars
     quickstart: QuickstartConfig = field(default_factory=QuickstartConfig)
-    table1: Table1Config = field(default_factory=Table1Config)  # vqs block
-    fig2: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # vqs block
-    fig3: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # vqs block
+    # routing (PS-EGR) sections
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    fig5: Fig5Config = field(default_factory=Fig5Config)
+    fig6: Fig6Config = field(default_factory=Fig6Config)
+    routing_quick: RoutingQuickConfig = field(default_factory=RoutingQuickConfig)
+    fig4: Fig4Config = field(default_factory=Fig4Config)  # area: links
+    table1: Table1Config = field(default_factory=Table1Config)  # area: vqs
+    fig2: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # area: vqs
+    fig3: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # area: vqs
 
     def __post_init__(self) -> None:
         from experiments.tasks import available_tasks

@@ -8,6 +8,7 @@ float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the expe
 point and the tests set it; the library does not change global JAX config at import).
 """
 
+from qsense import links, orbits, protocols, teleport
 from qsense._checks import MAX_QUBITS, NOISE_MODELS
 from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
 from qsense.fitness import make_fitness, probe_qfi, probe_qfim, probe_state, sensed_probe
@@ -25,10 +26,14 @@ from qsense.genome import (
     random_genome,
     validate_genome,
 )
+from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
 from qsense.noise import kraus_operators, liouvillian_1q, superoperator_1q
+from qsense.orbits import pass_average, pass_profile
 from qsense.pqc import apply_pqc
+from qsense.protocols import link_qfi, protocol_qcrb, protocol_qfi
 from qsense.sensing import sense
 from qsense.states import basis_state, density, ghz_state, plus_state, product_state
+from qsense.teleport import teleport_channel, teleport_circuit
 
 __all__ = [
     "CRX", "GATE_NAMES", "IDENTITY", "MAX_QUBITS", "NOISE_MODELS", "RX", "RY", "RZ",
@@ -37,6 +42,11 @@ __all__ = [
     "probe_qfi", "probe_qfim", "probe_state", "product_state", "qcrb", "qfi", "qfim",
     "qfim_from_derivatives", "random_genome", "sense", "sensed_probe", "superoperator_1q",
     "validate_genome",
+    # links, orbits, teleportation, protocols (submodules qsense.links, .orbits, .teleport,
+    # .protocols hold the rest)
+    "FiberLink", "SatelliteLink", "dual_downlink", "link_qfi", "links", "orbits", "pass_average",
+    "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
+    "teleport_channel", "teleport_circuit",
 ]
 
 __version__ = "0.1.0"

@@ -9,8 +9,14 @@ Differentiating ``eigh`` is NaN at degenerate spectra (every pure or rank-defici
 the QFIM has its own derivative rule, written with the symmetric logarithmic derivatives
 ``L_a`` (``rho L_a + L_a rho = 2 d_a rho`` on the support) and free of eigenvalue gaps:
 ``dF_ab = Re Tr(L_b d(d_a rho)) + Re Tr(L_a d(d_b rho)) - Re Tr((L_a L_b + L_b L_a)/2 d rho)``.
-It is exact wherever the rank of rho is locally constant (pure-state families, any full-rank
-state); tests check it against finite differences on rank-deficient states.
+It is exact wherever the rank of rho is locally constant: pure-state families (angles, t,
+B in noiseless sensing) and every full-rank state (any gamma > 0); tests check it against
+finite differences on rank-deficient states. One boundary case: at gamma = 0 exactly, the
+rank of rho jumps as gamma grows, the QFI is only one-sided differentiable in gamma and its
+right derivative picks up a kernel-block term that is not linear in the tangent (so no JAX
+derivative rule can carry it); there d/dgamma is the derivative of the fixed-rank branch
+(exact for GHZ probes under dephasing/amplitude damping, where that term vanishes). Use any
+gamma > 0 (even 1e-6) for the one-sided derivative.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import fail, is_concrete
+from qsense.eigh import BACKENDS
+from qsense.eigh import eigh as _eigh
 from qsense.states import density
 
 
@@ -31,8 +39,8 @@ def default_eps(dtype) -> float:
     return 1e-5 if jnp.dtype(dtype) in (jnp.complex64, jnp.float32) else 1e-10
 
 
-def _sld_eigenbasis(rho, drhos, eps):
-    lam, v = jnp.linalg.eigh(rho)
+def _sld_eigenbasis(rho, drhos, eps, backend):
+    lam, v = _eigh(rho, backend)
     vh = jnp.conj(v).T
     d = jnp.einsum("ij,ajk,kl->ail", vh, drhos, v)
     s = lam[:, None] + lam[None, :]
@@ -41,18 +49,18 @@ def _sld_eigenbasis(rho, drhos, eps):
     return v, vh, d, lt
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _qfim_core(rho, drhos, eps):
-    _, _, d, lt = _sld_eigenbasis(rho, drhos, eps)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _qfim_core(rho, drhos, eps, backend):
+    _, _, d, lt = _sld_eigenbasis(rho, drhos, eps, backend)
     f = jnp.einsum("aij,bij->ab", jnp.conj(d), lt).real
     return 0.5 * (f + f.T)
 
 
 @_qfim_core.defjvp
-def _qfim_core_jvp(eps, primals, tangents):
+def _qfim_core_jvp(eps, backend, primals, tangents):
     rho, drhos = primals
     drho_t, ddrhos_t = tangents
-    v, vh, d, lt = _sld_eigenbasis(rho, drhos, eps)
+    v, vh, d, lt = _sld_eigenbasis(rho, drhos, eps, backend)
     f = jnp.einsum("aij,bij->ab", jnp.conj(d), lt).real
     f = 0.5 * (f + f.T)
     rho_t = vh @ drho_t @ v
@@ -63,20 +71,25 @@ def _qfim_core_jvp(eps, primals, tangents):
     return f, g + g.T - 0.5 * (m + m.T)
 
 
-def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
-    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d)."""
+def qfim_from_derivatives(rho, drhos, eps: float | None = None, eigh: str = "jax") -> jax.Array:
+    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d).
+
+    ``eigh``: ``"jax"`` or ``"lapack"`` (CPU: LAPACK divide and conquer over all cores; see
+    `qsense.eigh`)."""
     rho, drhos = jnp.asarray(rho), jnp.asarray(drhos)
     if rho.ndim != 2 or drhos.ndim != 3 or drhos.shape[1:] != rho.shape:
         fail("drhos.shape", (rho.shape, drhos.shape), "rho (d, d) with drhos (k, d, d)")
     eps = default_eps(rho.dtype) if eps is None else float(eps)
-    return _qfim_core(rho, drhos, eps)
+    if eigh not in BACKENDS:
+        fail("eigh", eigh, f"one of {list(BACKENDS)}")
+    return _qfim_core(rho, drhos, eps, eigh)
 
 
 def _rho_fn(fn: Callable) -> Callable:
     return lambda b: density(fn(b))
 
 
-def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
+def qfi(fn: Callable, b0, eps: float | None = None, eigh: str = "jax") -> jax.Array:
     """QFI of the family ``b -> fn(b)`` at the scalar ``b0``.
 
     ``fn`` returns a density matrix or a pure state vector; it must be JAX-traceable.
@@ -85,10 +98,10 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     if b0.ndim != 0:
         fail("b0.shape", b0.shape, "a scalar (use qfim for a vector parameter)")
     rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
-    return qfim_from_derivatives(rho, drho[None], eps)[0, 0]
+    return qfim_from_derivatives(rho, drho[None], eps, eigh)[0, 0]
 
 
-def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
+def qfim(fn: Callable, bvec0, eps: float | None = None, eigh: str = "jax") -> jax.Array:
     """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,))."""
     bvec0 = jnp.asarray(bvec0, jnp.result_type(float))
     if bvec0.ndim != 1:
@@ -97,7 +110,7 @@ def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     rho = rho_fn(bvec0)
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
     drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,))[1])(basis)
-    return qfim_from_derivatives(rho, drhos, eps)
+    return qfim_from_derivatives(rho, drhos, eps, eigh)
 
 
 def qcrb(fm, rcond: float = 1e-10) -> jax.Array:

@@ -25,18 +25,28 @@ from qsense.gates import PAULI_X, PAULI_Y, PAULI_Z, SIGMA_MINUS
 _I2 = np.eye(2, dtype=np.complex128)
 
 
+_UNIT_JUMPS = {  # L = sqrt(gamma) * A
+    "dephasing": PAULI_Z / np.sqrt(2),
+    "bitflip": PAULI_X / np.sqrt(2),
+    "amplitude_damping": SIGMA_MINUS,
+    "none": np.zeros((2, 2), np.complex128),
+}
+
+
 def jump_operator(noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
-    """The Lindblad operator L of one qubit for ``noise`` at rate ``gamma``."""
+    """The Lindblad operator ``L = sqrt(gamma) A`` of one qubit for ``noise`` at ``gamma``."""
     check_noise(noise)
-    if noise == "dephasing":
-        op, scale = PAULI_Z, jnp.sqrt(gamma / 2)
-    elif noise == "bitflip":
-        op, scale = PAULI_X, jnp.sqrt(gamma / 2)
-    elif noise == "amplitude_damping":
-        op, scale = SIGMA_MINUS, jnp.sqrt(gamma)
-    else:
-        op, scale = np.zeros((2, 2)), jnp.zeros_like(gamma)
-    return (scale * jnp.asarray(op, dtype)).astype(dtype)
+    return (jnp.sqrt(gamma) * jnp.asarray(_UNIT_JUMPS[noise], dtype)).astype(dtype)
+
+
+def dissipator_1q(noise: str, dtype=jnp.complex128) -> jax.Array:
+    """4x4 unit-rate dissipator ``D[A]`` (row-major vec); the generator term is ``gamma D[A]``,
+    linear in gamma so that derivatives at gamma = 0 are finite (sqrt(gamma) is not)."""
+    check_noise(noise)
+    a = jnp.asarray(_UNIT_JUMPS[noise], dtype)
+    eye = jnp.asarray(_I2, dtype)
+    ada = a.conj().T @ a
+    return jnp.kron(a, a.conj()) - 0.5 * jnp.kron(ada, eye) - 0.5 * jnp.kron(eye, ada.T)
 
 
 def field_hamiltonian(field3, dtype=jnp.complex128) -> jax.Array:
@@ -47,21 +57,49 @@ def field_hamiltonian(field3, dtype=jnp.complex128) -> jax.Array:
 
 def liouvillian_1q(field3, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec)."""
+    return generator_1q(field3, gamma * dissipator_1q(noise, dtype), dtype)
+
+
+def generator_1q(field3, rate_dissipator, dtype=jnp.complex128) -> jax.Array:
+    """``-i[H, .] + gamma D``, with the noise given as the 4x4 array ``gamma D`` (so one
+    compiled program can serve every noise model: pass ``gamma * dissipator_1q(noise)``)."""
     h = field_hamiltonian(field3, dtype)
-    ell = jump_operator(noise, gamma, dtype)
     eye = jnp.asarray(_I2, dtype)
-    ldl = ell.conj().T @ ell
-    return (
-        -1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T))
-        + jnp.kron(ell, ell.conj())
-        - 0.5 * jnp.kron(ldl, eye)
-        - 0.5 * jnp.kron(eye, ldl.T)
-    )
+    return -1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T)) + jnp.asarray(rate_dissipator, dtype)
+
+
+_TAYLOR_ORDER = 16
+_MAX_SQUARINGS = 64
+
+
+def expm_small(a: jax.Array) -> jax.Array:
+    """``exp(a)`` of a small matrix by scaling and squaring with a Taylor series.
+
+    ``a / 2^s`` has 1-norm <= 1/2, where Taylor order 16 leaves ~1e-19 relative error; then s
+    squarings (a fixed-length scan with a mask, so it vmaps over t and differentiates).
+    Used instead of ``jax.scipy.linalg.expm``, whose Pade selection lost 7 digits on this
+    4x4 generator at t ~ 10 (measured: 6.5e-9 vs scipy; this: 3e-14).
+    """
+    norm = jnp.max(jnp.sum(jnp.abs(a), axis=0))
+    s = jax.lax.stop_gradient(
+        jnp.clip(jnp.ceil(jnp.log2(jnp.maximum(norm, 1e-300))) + 1, 0, _MAX_SQUARINGS))
+    x = a / (2.0**s).astype(a.real.dtype)
+    eye = jnp.eye(a.shape[0], dtype=a.dtype)
+    term, out = eye, eye
+    for k in range(1, _TAYLOR_ORDER + 1):  # static polynomial degree, not a data loop
+        term = term @ x / k
+        out = out + term
+
+    def square(m, i):
+        return jnp.where(i < s, m @ m, m), None
+
+    out, _ = jax.lax.scan(square, out, jnp.arange(_MAX_SQUARINGS))
+    return out
 
 
 def superoperator_1q(field3, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """``exp(t Lv)``: the exact one-qubit sensing map (field and noise together) for time t."""
-    return jax.scipy.linalg.expm(t * liouvillian_1q(field3, noise, gamma, dtype))
+    return expm_small(t * liouvillian_1q(field3, noise, gamma, dtype))
 
 
 def kraus_operators(noise: str, gamma, t) -> np.ndarray:

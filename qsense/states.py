@@ -22,7 +22,7 @@ def ghz_state(n: int, dtype=None) -> jax.Array:
     """``(|0...0> + |1...1>)/sqrt(2)`` on ``n`` qubits (H on qubit 0, then a CNOT chain)."""
     n = check_n_qubits(n, "n")
     dtype = dtype or default_complex()
-    amp = 1 / np.sqrt(2)
+    amp = jnp.asarray(1 / np.sqrt(2), dtype)
     return jnp.zeros(2**n, dtype).at[0].set(amp).at[-1].set(amp)
 
 
@@ -80,7 +80,7 @@ def validate_state(state, name: str = "state") -> int:
     if a.ndim == 1:
         norm = float(np.vdot(a, a).real)
         if abs(norm - 1) > tol:
-            fail(f"{name} norm^2", norm, f"1 within {tol:g} (normalize the state)")
+            fail(f"{name} norm^2", round(norm, 12), f"1 within {tol:g} (normalize the state)")
     else:
         herm = float(np.max(np.abs(a - a.conj().T)))
         if herm > tol:

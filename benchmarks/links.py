@@ -1,0 +1,83 @@
+"""Links / teleport / protocol throughput (2 CPU cores, float64). Prints a table, writes
+benchmarks/links.json.
+
+    PYTHONPATH=. python benchmarks/links.py   (from the repository root)
+
+Timings exclude compilation (one warm-up call, then the best of 3 repeats).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import qsense  # noqa: E402
+from qsense import links as L  # noqa: E402
+from qsense import protocols as P  # noqa: E402
+from qsense import teleport as T  # noqa: E402
+
+
+def bench(f, *args, repeats: int = 3) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    jax.block_until_ready(f(*args))
+    compile_s = time.perf_counter() - t0
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(*args))
+        best = min(best, time.perf_counter() - t0)
+    return best, compile_s
+
+
+def main() -> None:
+    rows = []
+    d = jnp.linspace(0.0, 3000.0, 100_000)
+    sat, fib = L.SatelliteLink(), L.FiberLink()
+    f = jax.jit(lambda x: L.dual_downlink(sat, x).fidelity)
+    s, c = bench(f, d)
+    rows.append(("dual_downlink", "100k distances", s, c, 1e5 / s, "distances/s"))
+    f = jax.jit(lambda x: L.repeater_chain(fib, x).fidelity)
+    s, c = bench(f, d)
+    rows.append(("repeater_chain (10 rep.)", "100k distances", s, c, 1e5 / s, "distances/s"))
+
+    rng = np.random.default_rng(0)
+    for n in (3, 6, 9):
+        x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
+        rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
+        f = jax.jit(T.teleport_channel)
+        s, c = bench(f, rho, 0.9)
+        rows.append(("teleport_channel", f"N={n}", s, c, 1 / s, "states/s"))
+    for n in (1, 3, 5):
+        x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
+        rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
+        s, c = bench(T.teleport_circuit, rho, 0.9, repeats=1)
+        rows.append(("teleport_circuit (eager)", f"N={n}", s, c, 1 / s, "states/s"))
+
+    psi = qsense.ghz_state(3)
+    tg = jnp.linspace(0.05, 20.0, 400)
+    fids = jnp.linspace(0.25, 1.0, 120)
+    f = jax.jit(jax.vmap(lambda x: P.peak_qfi(psi, x, tg, 0.1, protocol="distributed")))
+    s, c = bench(f, fids)
+    rows.append(("peak QFI over 400 t (N=3)", "120 fidelities", s, c, 120 * 400 / s,
+                 "QFI evals/s"))
+
+    print(f"{'what':<28} {'size':<16} {'time (s)':>10} {'compile (s)':>12} {'throughput':>14}")
+    for what, size, s, c, thr, unit in rows:
+        print(f"{what:<28} {size:<16} {s:10.4g} {c:12.3g} {thr:14.4g} {unit}")
+    out = [dict(zip(("what", "size", "time_s", "first_call_s", "throughput", "unit"), r,
+                    strict=True)) for r in rows]
+    path = Path(__file__).with_suffix(".json")
+    path.write_text(json.dumps({"device": str(jax.devices()[0]), "rows": out}, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

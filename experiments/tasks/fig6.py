@@ -1,0 +1,53 @@
+"""Fig. 6 of paper 004: EGR versus the number of user pairs K, for PS-EGR, SOS, RRS and NSS.
+
+For each seed the network is the same for every K (the generator draws it independently of K);
+pair k joins station k of the source city to station k of the destination city. Output:
+``fig6.csv`` (method, n_pairs, seed, egr, ...), ``fig6_summary.csv`` and ``fig6.png``; cells are
+checkpointed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+import routing
+from experiments.checkpoint import Checkpoint
+from experiments.outputs import write_csv
+from experiments.schema import Config, ConfigError
+from routing.sweep import plot_sweep, solve_method, summarize
+
+
+def run(cfg: Config, out_dir: Path) -> dict:
+    fc, net, solver = cfg.fig6, cfg.routing.network, asdict(cfg.routing.solver)
+    half = net.n_base_stations // 2
+    if max(fc.n_pairs) > half:
+        raise ConfigError(f"config key 'fig6.n_pairs' = {fc.n_pairs!r} is invalid; accepted: "
+                          f"integers in [1, routing.network.n_base_stations/2 = {half}]")
+    ckpt = Checkpoint(out_dir / "checkpoint.json",
+                      meta={"task": "fig6", "fig6": asdict(fc), "routing": asdict(cfg.routing)})
+    cells = [(seed, k, m) for seed in fc.seeds for k in fc.n_pairs for m in fc.methods]
+    insts = {}
+    for seed, k, method in tqdm(cells, desc="fig6 (seed, K, method)", disable=not cfg.progress):
+        key = f"{method}|K={k}|seed={seed}"
+        if key in ckpt:
+            continue
+        if (seed, k) not in insts:
+            insts[(seed, k)] = routing.generate_instance(seed, **{**net.overrides(), "n_pairs": k})
+        ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed))
+    rows = [{"method": m, "n_pairs": k, "seed": seed, **ckpt.get(f"{m}|K={k}|seed={seed}")}
+            for seed, k, m in cells]
+    summary = summarize(rows, "n_pairs")
+    srows = [{"method": m, "n_pairs": x, "egr_mean": v[0], "egr_std": v[1], "n": v[2]}
+             for m, d in summary.items() for x, v in d.items()]
+    plot_sweep(rows, "n_pairs", out_dir / "fig6.png", "number of user pairs K",
+               f"EGR vs K (B_m={net.storage_capacity:g}, {len(fc.seeds)} seeds)")
+    metrics = {f"{m}/K={x}": {"mean": v[0], "std": v[1]} for m, d in summary.items()
+               for x, v in d.items()}
+    metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
+    return {"metrics": metrics,
+            "tables": {"fig6": write_csv(out_dir, "fig6", rows),
+                       "fig6_summary": write_csv(out_dir, "fig6_summary", srows)},
+            "figures": ["fig6.png"]}

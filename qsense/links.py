@@ -1,0 +1,441 @@
+"""Entanglement-distribution links: satellite dual down-links, fiber repeater chains, Werner rules.
+
+Everything is JAX, vectorized over distances (broadcasting) and differentiable with respect to the
+link's design knobs (the float fields of :class:`SatelliteLink` / :class:`FiberLink`, both
+pytrees). Units: kilometres for distances and altitudes, metres for apertures and wavelengths,
+radians inside the formulas (degrees at the API where noted), seconds, hertz.
+
+Satellite down-link (one photon of a pair, satellite -> ground station)
+-----------------------------------------------------------------------
+* Geometry: spherical Earth, ``R = 6371 km``; a station at ground (great-circle) distance ``s``
+  from the sub-satellite point sees the satellite at altitude ``h`` at central angle
+  ``theta = s / R``, slant range ``d = sqrt(R^2 + (R+h)^2 - 2 R (R+h) cos theta)`` (law of
+  cosines) and elevation ``sin(el) = ((R+h) cos theta - R) / d``. Overhead ``d = h``.
+* Beam: a Gaussian beam of waist ``w0`` (1/e^2 intensity radius at the transmitter), wavelength
+  ``lambda`` and beam-quality factor ``M^2`` (1 = diffraction limited) has radius
+  ``w(d) = w0 sqrt(1 + (d / z_R)^2)`` with ``z_R = pi w0^2 / (M^2 lambda)``; its far-field
+  half-angle divergence is ``M^2 lambda / (pi w0)``.
+* Pointing jitter: a random beam-centroid offset with rms ``sigma`` (rad, per axis) convolves
+  the mean intensity with a Gaussian of variance ``(sigma d)^2`` per axis, i.e. the mean beam is
+  Gaussian with ``w_eff^2 = w^2 + 4 (sigma d)^2`` (exact for the mean collected power).
+* Collection: a circular receiver of diameter ``D`` centred on the mean beam collects
+  ``1 - exp(-2 (D/2)^2 / w_eff^2)``.
+* Atmosphere: ``T_zenith ** sec(zenith)`` with ``zenith = 90 deg - el`` (plane-parallel
+  atmosphere; Bourgoin et al., New J. Phys. 15, 023006 (2013), section 3). Down-link turbulence
+  broadening is neglected (the beam crosses the atmosphere only in its last ~20 km, where it is
+  already metres wide; Bourgoin 2013, section 3.3).
+* Efficiencies: transmitter optics, receiver optics, detector (all in [0, 1]).
+* A link is usable only at elevation ``>= min_elevation_deg``; below it its transmittance is 0.
+
+Dual down-link (one on-board pair source, one photon to each station)
+---------------------------------------------------------------------
+Pair source rate ``R`` (pairs/s) of fidelity ``F_src`` (Werner). With link efficiencies
+``eta_A``, ``eta_B``, true coincidences ``C = R eta_A eta_B``, singles
+``S_X = R eta_X + n_bg`` (``n_bg``: background + dark counts of a station, counts/s) and
+accidental coincidences ``A = S_A S_B tau`` in a window ``tau`` (standard accidental-coincidence
+model; e.g. Ma, Fung, Lo, Phys. Rev. A 76, 012307 (2007); Bourgoin 2013 section 5). Accidental
+pairs are uncorrelated, i.e. maximally mixed (fidelity 1/4), so the detected pairs have
+``rate = C + A`` and ``F = (C F_src + A / 4) / (C + A)``. The detected-pair rate is an upper
+bound on the rate of pairs that can be stored and used (memory loading is not modelled).
+
+Fiber repeater chain (Sangouard et al., Rev. Mod. Phys. 83, 33 (2011), sections II-III)
+---------------------------------------------------------------------------------------
+``n`` repeaters split the distance ``L`` into ``m = n + 1`` elementary links of ``L0 = L/m``.
+Each elementary link is heralded by a two-photon Bell measurement at its midpoint: each memory
+emits a photon that crosses ``L0/2`` of fiber, so one attempt succeeds with
+``p0 = p_bsm (eta_m eta_d)^2 10^(-alpha L0 / 10)`` (``p_bsm = 1/2`` for linear optics), with
+``M`` multiplexed modes ``P = 1 - (1 - p0)^M``. An attempt lasts ``T0 = L0 / c_f + 1 / f_rep``
+(photon to the midpoint and herald back, plus the local clock). Links are attempted in parallel
+and swapped (deterministically) once all ``m`` exist; the expected number of rounds is the
+expected maximum of ``m`` geometric variables, ``E[K] = sum_{j=1}^m (-1)^(j+1) C(m, j) /
+(1 - (1 - P)^j)`` (exact), so ``rate = 1 / (T0 E[K])``.
+Fidelity: swapping Werner pairs multiplies their Werner parameters ``w = (4F - 1)/3``
+(DESIGN section 3). Memories depolarize, ``w -> w exp(-t / T_mem)`` per stored qubit. A link
+made in round ``K_i`` waits ``(K_max - K_i) T0`` for the last one, on two memories; every link
+waits ``T0`` for its herald; the end memories wait ``L / c_f`` for the swap outcomes. We use the
+mean waiting time in the exponent, ``E[sum_i (K_max - K_i)] = m (E[K] - 1/P)`` rounds
+(Jensen: ``E[exp(-X)] >= exp(-E[X])``, so the returned fidelity is a lower bound on the mean
+fidelity under this model). Gate errors of the swap enter as a Werner factor ``w_swap`` per swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import comb
+
+from qsense._checks import fail, is_concrete
+
+#: Mean Earth radius (km), spherical-Earth model (IUGG mean radius R1 = 6371.0088 km).
+EARTH_RADIUS_KM = 6371.0
+#: Standard gravitational parameter of the Earth (km^3/s^2), IERS/WGS-84 value.
+EARTH_MU_KM3_S2 = 398600.4418
+#: Lowest altitude accepted for a satellite (km): the Karman line, top of the sensible atmosphere.
+MIN_ALTITUDE_KM = 100.0
+#: Speed of light in vacuum (km/s).
+C_VACUUM_KM_S = 299792.458
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_range(name: str, x, lo: float, hi: float, accepted: str | None = None) -> None:
+    if is_concrete(x):
+        a = np.asarray(x, dtype=float)
+        if not np.all(np.isfinite(a)) or np.any(a < lo) or np.any(a > hi):
+            bad = a[~(np.isfinite(a) & (a >= lo) & (a <= hi))] if a.ndim else a
+            fail(name, bad.tolist(), accepted or f"finite values in [{lo}, {hi}]")
+
+
+def check_distance(name: str, x) -> None:
+    """Distances must be finite and >= 0 km."""
+    _check_range(name, x, 0.0, np.inf, "finite distances >= 0 km")
+
+
+def check_fidelity(name: str, f) -> None:
+    """Werner fidelities live in [1/4, 1] (1/4: maximally mixed pair)."""
+    _check_range(name, f, 0.25, 1.0, "fidelities in [0.25, 1]")
+
+
+def check_altitude(name: str, h) -> None:
+    _check_range(name, h, MIN_ALTITUDE_KM, np.inf,
+                 f"altitudes >= {MIN_ALTITUDE_KM} km (above the atmosphere)")
+
+
+def check_elevation_mask(name: str, e) -> None:
+    _check_range(name, e, 0.0, 90.0, "elevation masks in [0, 90] degrees")
+
+
+# ----------------------------------------------------------------------------- Werner algebra
+
+
+def werner_parameter(fidelity):
+    """``w = (4F - 1) / 3`` of a Werner pair of fidelity F (1: perfect, 0: maximally mixed)."""
+    return (4.0 * jnp.asarray(fidelity) - 1.0) / 3.0
+
+
+def werner_fidelity(w):
+    """Inverse of :func:`werner_parameter`: ``F = 1/4 + 3 w / 4``."""
+    return 0.25 + 0.75 * jnp.asarray(w)
+
+
+def swap_fidelity(f1, f2):
+    """Fidelity after entanglement swapping of two Werner pairs (parameters multiply)."""
+    check_fidelity("f1", f1)
+    check_fidelity("f2", f2)
+    return werner_fidelity(werner_parameter(f1) * werner_parameter(f2))
+
+
+def chain_fidelity(fidelities, axis: int = -1):
+    """Fidelity after swapping a chain of Werner pairs along ``axis``: ``1/4 + 3/4 prod w_i``."""
+    check_fidelity("fidelities", fidelities)
+    return werner_fidelity(jnp.prod(werner_parameter(fidelities), axis=axis))
+
+
+def werner_state(fidelity, dtype=None):
+    """Two-qubit Werner state ``F |Phi+><Phi+| + (1-F)/3 (I - |Phi+><Phi+|)`` (4x4)."""
+    dtype = dtype or jnp.result_type(complex)
+    phi = jnp.array([1, 0, 0, 1], dtype) / np.sqrt(2)
+    proj = jnp.outer(phi, phi.conj())
+    f = jnp.asarray(fidelity).astype(dtype)
+    return f * proj + (1 - f) / 3 * (jnp.eye(4, dtype=dtype) - proj)
+
+
+# ----------------------------------------------------------------------------- link parameters
+
+
+def _pytree(cls):
+    """Register a frozen dataclass as a pytree: float fields are leaves, int fields static."""
+    static = [f.name for f in dataclasses.fields(cls) if f.metadata.get("static", False)]
+    data = [f.name for f in dataclasses.fields(cls) if f.name not in static]
+    return jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=static)
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class SatelliteLink:
+    """A satellite carrying an entangled-pair source and two down-link telescopes.
+
+    Defaults: the Micius hardware (Yin et al., Science 356, 1140 (2017), "Yin 2017") at the LEO
+    altitude of the seed's Fig. 4; see ``conf/link/*.yaml`` for the profiles and sources.
+    """
+
+    altitude_km: float = 400.0  # orbit altitude; seed Fig. 4 LEO (Micius itself: ~500 km)
+    wavelength_m: float = 810e-9  # Micius SPDC pair wavelength (Yin 2017)
+    tx_waist_m: float = 0.09  # transmit beam waist; Micius 300 mm transmit telescope (Yin 2017)
+    beam_quality_m2: float = 3.5  # M^2: with w0 = 9 cm gives the ~10 urad divergence (Yin 2017)
+    rx_aperture_m: float = 1.2  # receiver diameter; Micius Delingha station 1.2 m (Yin 2017)
+    pointing_jitter_rad: float = 0.4e-6  # rms per axis; Micius fine tracking ~0.4 urad (Yin 2017)
+    zenith_transmittance: float = 0.8  # clear sky at ~800 nm (Bourgoin 2013, MODTRAN)
+    tx_efficiency: float = 0.5  # transmit optics (assumption; cf. Bourgoin 2013 table 2)
+    rx_efficiency: float = 0.2  # receive optics + coupling (assumption, see conf/link/leo.yaml)
+    detector_efficiency: float = 0.5  # Si SPAD at 810 nm (typical; Bourgoin 2013 table 2)
+    min_elevation_deg: float = 10.0  # elevation mask (Liao et al., Nature 549, 43 (2017))
+    source_rate_hz: float = 5.9e6  # pairs/s of the Micius on-board source (Yin 2017)
+    source_fidelity: float = 0.907  # on-board source fidelity (Yin 2017, ground test)
+    background_cps: float = 500.0  # dark + background counts/s per station, night (assumption)
+    coincidence_window_s: float = 2.5e-9  # coincidence window (Yin 2017)
+
+    def validate(self) -> SatelliteLink:
+        check_altitude("altitude_km", self.altitude_km)
+        check_elevation_mask("min_elevation_deg", self.min_elevation_deg)
+        check_fidelity("source_fidelity", self.source_fidelity)
+        for name in ("tx_efficiency", "rx_efficiency", "detector_efficiency",
+                     "zenith_transmittance"):
+            _check_range(name, getattr(self, name), 0.0, 1.0, "a value in [0, 1]")
+        for name in ("wavelength_m", "tx_waist_m", "rx_aperture_m", "beam_quality_m2"):
+            _check_range(name, getattr(self, name), 1e-300, np.inf, "a finite value > 0")
+        _check_range("beam_quality_m2", self.beam_quality_m2, 1.0, np.inf, "M^2 >= 1")
+        for name in ("pointing_jitter_rad", "source_rate_hz", "background_cps",
+                     "coincidence_window_s"):
+            _check_range(name, getattr(self, name), 0.0, np.inf, "a finite value >= 0")
+        return self
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class FiberLink:
+    """A fiber repeater chain (heralded elementary links, swapping, memories)."""
+
+    attenuation_db_per_km: float = 0.2  # standard telecom fiber at 1550 nm (DESIGN section 3)
+    speed_km_s: float = 2.0e5  # light in fiber, c / 1.5 (Sangouard 2011)
+    memory_efficiency: float = 0.9  # photon emission/retrieval (Sangouard 2011 comparisons)
+    detector_efficiency: float = 0.9  # (Sangouard 2011 comparisons)
+    bsm_success: float = 0.5  # linear-optics two-photon Bell measurement (Sangouard 2011)
+    elementary_fidelity: float = 0.99  # heralded link fidelity (assumption, see conf/link/fiber)
+    swap_werner_factor: float = 1.0  # Werner factor of a swap's gates (1 = perfect gates)
+    memory_time_s: float = 1.0  # depolarizing memory lifetime (assumption, see conf/link/fiber)
+    repetition_rate_hz: float = 1.0e6  # local attempt clock (assumption)
+    modes: float = 1.0  # multiplexed modes per attempt (Sangouard 2011 sec. IV)
+    n_repeaters: int = dataclasses.field(default=10, metadata={"static": True})  # seed Fig. 4
+
+    def validate(self) -> FiberLink:
+        if isinstance(self.n_repeaters, bool) or not isinstance(self.n_repeaters,
+                                                                (int, np.integer)):
+            fail("n_repeaters", self.n_repeaters, "an integer >= 0")
+        if not 0 <= int(self.n_repeaters) <= 1000:
+            fail("n_repeaters", self.n_repeaters, "an integer in [0, 1000]")
+        check_fidelity("elementary_fidelity", self.elementary_fidelity)
+        for name in ("memory_efficiency", "detector_efficiency", "bsm_success",
+                     "swap_werner_factor"):
+            _check_range(name, getattr(self, name), 0.0, 1.0, "a value in [0, 1]")
+        for name in ("attenuation_db_per_km",):
+            _check_range(name, getattr(self, name), 0.0, np.inf, "a finite value >= 0")
+        for name in ("speed_km_s", "memory_time_s", "repetition_rate_hz"):
+            _check_range(name, getattr(self, name), 1e-300, np.inf, "a finite value > 0")
+        _check_range("modes", self.modes, 1.0, np.inf, "a value >= 1")
+        return self
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+def central_angle(ground_distance_km):
+    """Earth central angle (rad) of a great-circle ground distance (km)."""
+    return jnp.asarray(ground_distance_km) / EARTH_RADIUS_KM
+
+
+def slant_range_km(altitude_km, ground_distance_km):
+    """Station-satellite distance (km); ``ground_distance_km`` from the sub-satellite point."""
+    r, rs = EARTH_RADIUS_KM, EARTH_RADIUS_KM + jnp.asarray(altitude_km)
+    th = central_angle(ground_distance_km)
+    # 2 r rs (1 - cos th) = 4 r rs sin^2(th/2): no cancellation overhead
+    return jnp.sqrt((rs - r) ** 2 + 4 * r * rs * jnp.sin(th / 2) ** 2)
+
+
+def elevation_deg(altitude_km, ground_distance_km):
+    """Elevation of the satellite above the station's horizon (degrees; < 0 below it)."""
+    r, rs = EARTH_RADIUS_KM, EARTH_RADIUS_KM + jnp.asarray(altitude_km)
+    th = central_angle(ground_distance_km)
+    d = slant_range_km(altitude_km, ground_distance_km)
+    return jnp.degrees(jnp.arcsin(jnp.clip((rs * jnp.cos(th) - r) / d, -1.0, 1.0)))
+
+
+def horizon_distance_km(altitude_km, min_elevation_deg=0.0):
+    """Largest ground distance from the sub-satellite point with elevation >= the mask (km).
+
+    ``theta_max = arccos(R cos(el) / (R + h)) - el`` (el = 0: the geometric horizon).
+    """
+    check_altitude("altitude_km", altitude_km)
+    check_elevation_mask("min_elevation_deg", min_elevation_deg)
+    el = jnp.radians(jnp.asarray(min_elevation_deg))
+    rs = EARTH_RADIUS_KM + jnp.asarray(altitude_km)
+    return EARTH_RADIUS_KM * (jnp.arccos(EARTH_RADIUS_KM * jnp.cos(el) / rs) - el)
+
+
+def max_dual_separation_km(altitude_km, min_elevation_deg=0.0):
+    """Largest station separation a dual down-link can serve (satellite over the midpoint)."""
+    return 2.0 * horizon_distance_km(altitude_km, min_elevation_deg)
+
+
+# ----------------------------------------------------------------------------- satellite link
+
+
+def beam_radius_m(link: SatelliteLink, slant_km):
+    """Mean 1/e^2 beam radius at the receiver (m): diffraction + M^2 + pointing jitter."""
+    d = jnp.asarray(slant_km) * 1e3
+    z_r = jnp.pi * link.tx_waist_m**2 / (link.beam_quality_m2 * link.wavelength_m)
+    w2 = link.tx_waist_m**2 * (1.0 + (d / z_r) ** 2)
+    return jnp.sqrt(w2 + 4.0 * (link.pointing_jitter_rad * d) ** 2)
+
+
+def collection_efficiency(link: SatelliteLink, slant_km):
+    """Fraction of the mean Gaussian beam collected by the receiver aperture."""
+    a = link.rx_aperture_m / 2.0
+    return -jnp.expm1(-2.0 * a**2 / beam_radius_m(link, slant_km) ** 2)
+
+
+def atmospheric_transmittance(link: SatelliteLink, elev_deg):
+    """``T_zenith ** sec(zenith)`` at elevation ``elev_deg`` (0 at or below the horizon)."""
+    s = jnp.sin(jnp.radians(jnp.asarray(elev_deg)))
+    safe = jnp.where(s > 1e-6, s, 1.0)
+    return jnp.where(s > 1e-6, link.zenith_transmittance ** (1.0 / safe), 0.0)
+
+
+def downlink_efficiency(link: SatelliteLink, slant_km, elev_deg):
+    """Total efficiency of one down-link (photon leaves the source -> detection click).
+
+    Zero below the elevation mask. Differentiable in every float field of ``link``.
+    """
+    eta = (link.tx_efficiency * collection_efficiency(link, slant_km)
+           * atmospheric_transmittance(link, elev_deg) * link.rx_efficiency
+           * link.detector_efficiency)
+    return jnp.where(jnp.asarray(elev_deg) >= link.min_elevation_deg, eta, 0.0)
+
+
+def loss_db(eta):
+    """``-10 log10(eta)`` (inf for eta = 0)."""
+    return -10.0 * jnp.log10(eta)
+
+
+class PairStats(NamedTuple):
+    """Detected pairs of a dual down-link (arrays broadcast over the inputs)."""
+
+    rate_hz: jax.Array  # detected coincidences per second, true + accidental
+    fidelity: jax.Array  # Werner fidelity of the detected pairs (0.25 where rate = 0)
+    eta_a: jax.Array  # efficiency of the link to station A
+    eta_b: jax.Array  # efficiency of the link to station B
+    visible: jax.Array  # bool: both stations above the elevation mask
+
+
+def pair_statistics(link: SatelliteLink, eta_a, eta_b) -> PairStats:
+    """Rate and fidelity of coincidences for link efficiencies ``eta_a``, ``eta_b``."""
+    eta_a, eta_b = jnp.asarray(eta_a), jnp.asarray(eta_b)
+    true = link.source_rate_hz * eta_a * eta_b
+    s_a = link.source_rate_hz * eta_a + link.background_cps
+    s_b = link.source_rate_hz * eta_b + link.background_cps
+    acc = s_a * s_b * link.coincidence_window_s
+    visible = (eta_a > 0) & (eta_b > 0)
+    rate = jnp.where(visible, true + acc, 0.0)
+    denom = jnp.where(rate > 0, true + acc, 1.0)
+    fid = jnp.where(rate > 0, (true * link.source_fidelity + 0.25 * acc) / denom, 0.25)
+    return PairStats(rate, fid, eta_a, eta_b, visible)
+
+
+def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
+                  link_b: SatelliteLink | None = None, strict: bool = False) -> PairStats:
+    """Pairs from a satellite between two stations ``separation_km`` apart (great circle).
+
+    The sub-satellite point lies on the great circle through the stations, ``offset_km`` from
+    their midpoint towards station B (0: symmetric, the best geometry). Beyond line of sight
+    (either station below the elevation mask) the rate is 0 and ``visible`` is False — the
+    physical answer; with ``strict=True`` a concrete call raises a ValueError saying why.
+    ``link_b`` (optional) gives station B its own ground segment (aperture, efficiencies,
+    atmosphere, mask); the orbit and the source are always ``link``'s.
+    """
+    link = link.validate() if is_concrete(link) else link
+    link_b = link if link_b is None else link_b
+    if link_b is not link and is_concrete(link_b):
+        link_b.validate()
+    check_distance("separation_km", separation_km)
+    sep = jnp.asarray(separation_km)
+    off = jnp.asarray(offset_km)
+    s_a, s_b = jnp.abs(sep / 2 + off), jnp.abs(sep / 2 - off)
+    el_a = elevation_deg(link.altitude_km, s_a)
+    el_b = elevation_deg(link.altitude_km, s_b)
+    eta_a = downlink_efficiency(link, slant_range_km(link.altitude_km, s_a), el_a)
+    eta_b = downlink_efficiency(link_b, slant_range_km(link.altitude_km, s_b), el_b)
+    out = pair_statistics(link, eta_a, eta_b)
+    if strict and is_concrete(sep, off, link):
+        blind = ~np.asarray(out.visible)
+        if blind.any():
+            smax = float(max_dual_separation_km(link.altitude_km, link.min_elevation_deg))
+            fail("separation_km", np.broadcast_to(np.asarray(sep), blind.shape)[blind].tolist(),
+                 f"separations the dual down-link can see: a station is below the "
+                 f"{float(link.min_elevation_deg)} deg elevation mask (max {smax:.1f} km with "
+                 f"the satellite over the midpoint at {float(link.altitude_km)} km); "
+                 f"the physical rate there is 0")
+    return out
+
+
+def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
+    """Why `dual_downlink` gives no pairs at this (concrete, scalar) geometry; "" if it does.
+
+    Names the station(s) below the elevation mask, their elevations, and the largest
+    separation the link can serve with the satellite over the midpoint.
+    """
+    link.validate()
+    check_distance("separation_km", separation_km)
+    sep, off = float(separation_km), float(offset_km)
+    els = {"A": float(elevation_deg(link.altitude_km, abs(sep / 2 + off))),
+           "B": float(elevation_deg(link.altitude_km, abs(sep / 2 - off)))}
+    low = [f"station {k} at {v:.2f} deg" for k, v in els.items()
+           if v < float(link.min_elevation_deg)]
+    if not low:
+        return ""
+    smax = float(max_dual_separation_km(link.altitude_km, link.min_elevation_deg))
+    horizon = " (below the horizon)" if min(els.values()) < 0 else ""
+    return (f"no line of sight above the {float(link.min_elevation_deg):g} deg mask: "
+            f"{', '.join(low)}{horizon}; a satellite at {float(link.altitude_km):g} km serves "
+            f"separations up to {smax:.1f} km")
+
+
+# ----------------------------------------------------------------------------- fiber
+
+
+def fiber_transmittance(length_km, attenuation_db_per_km=0.2):
+    """``10^(-alpha L / 10)``; 0.2 dB/km gives ``10^(-0.02 L)``."""
+    check_distance("length_km", length_km)
+    return 10.0 ** (-jnp.asarray(attenuation_db_per_km) * jnp.asarray(length_km) / 10.0)
+
+
+def expected_max_geometric(p, m: int):
+    """``E[max of m iid geometric(p) on {1, 2, ...}]`` (exact inclusion-exclusion)."""
+    j = np.arange(1, m + 1)
+    coef = jnp.asarray(((-1.0) ** (j + 1)) * comb(m, j))
+    p = jnp.asarray(p)[..., None]
+    # 1 - (1 - p)^j computed without cancellation for small p
+    den = -jnp.expm1(j * jnp.log1p(-p))
+    return jnp.sum(coef / den, axis=-1)
+
+
+class ChainStats(NamedTuple):
+    rate_hz: jax.Array  # end-to-end pairs per second
+    fidelity: jax.Array  # end-to-end Werner fidelity
+    p_attempt: jax.Array  # success probability of one elementary-link attempt (all modes)
+    mean_rounds: jax.Array  # expected attempt rounds until all elementary links exist
+
+
+def repeater_chain(link: FiberLink, distance_km) -> ChainStats:
+    """Rate and fidelity of a fiber chain with ``link.n_repeaters`` repeaters (module doc)."""
+    link = link.validate() if is_concrete(link) else link
+    check_distance("distance_km", distance_km)
+    m = int(link.n_repeaters) + 1
+    length = jnp.asarray(distance_km)
+    l0 = length / m
+    p0 = (link.bsm_success * (link.memory_efficiency * link.detector_efficiency) ** 2
+          * 10.0 ** (-link.attenuation_db_per_km * l0 / 10.0))
+    p = -jnp.expm1(link.modes * jnp.log1p(-p0))
+    t0 = l0 / link.speed_km_s + 1.0 / link.repetition_rate_hz
+    rounds = expected_max_geometric(p, m)
+    rate = 1.0 / (t0 * rounds)
+    wait = m * (rounds - 1.0 / p) * t0  # mean total idle time of the elementary links (s)
+    decay = jnp.exp(-(2.0 * wait + 2.0 * m * t0 + 2.0 * length / link.speed_km_s)
+                    / link.memory_time_s)
+    w = (werner_parameter(link.elementary_fidelity) ** m
+         * link.swap_werner_factor ** (m - 1) * decay)
+    return ChainStats(rate, werner_fidelity(w), p, rounds)

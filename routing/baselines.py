@@ -1,0 +1,90 @@
+"""Baselines of paper 004 (Sec. VI): SOS, RRS and NSS.
+
+How we read the seed's one-line definitions:
+
+* **SOS** (Satellite-Only Scheme): "all entanglement requests are managed by satellites without
+  routing through terrestrial base stations or HAPs". Only real paths whose intermediate nodes
+  are all satellites (src -> sat -> ... -> sat -> dst) are allowed; virtual paths go through
+  storage base stations and are excluded, so storage plays no part. Path choice and EGR are
+  optimized (MILP) over that restricted set. (k, t) cells without such a path are reported in
+  ``no_path`` with reason "no satellite-only path".
+* **RRS** (Random Routing Scheme): "the EGR is optimized, while the routing path is randomly
+  selected without any optimization". For every (k, t) with a path, one candidate (real or
+  virtual) is drawn uniformly at random (seeded); y, the storage generation and the stocks are
+  then optimized (the LP with x fixed).
+* **NSS** (No-Storage Scheme): "none of the nodes have storage capacity": every B_m = 0, so there
+  are no storage pairs and no virtual paths; path choice and EGR are optimized (MILP).
+
+Each is feasible for the full PS-EGR model (a restriction of it), so none can beat its optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from routing.instance import Instance
+from routing.milp import Solution, solve_milp
+from routing.model import compile_model
+from routing.paths import Candidates, build_candidates
+
+BASELINES = ("SOS", "RRS", "NSS")
+
+
+def _satellite_only(inst: Instance, cands: Candidates) -> Candidates:
+    kinds = {n.name: n.kind for n in inst.nodes}
+    options, no_path = [], []
+    for k, per_k in enumerate(cands.options):
+        row = []
+        for t, per_t in enumerate(per_k):
+            keep = tuple(p for p in per_t if p.kind == "real"
+                         and all(kinds[v] == "satellite" for v in p.nodes[1:-1]))
+            if not keep:
+                no_path.append({"pair": k, "slot": t, "reason": "no satellite-only path"})
+            row.append(keep)
+        options.append(tuple(row))
+    return replace(cands, options=tuple(options), segments=(), no_path=tuple(no_path))
+
+
+def solve_sos(inst: Instance, solver: str = "SCIP", time_limit: float | None = None) -> Solution:
+    """Satellite-Only Scheme (module docstring)."""
+    model = compile_model(inst, _satellite_only(inst, build_candidates(inst)))
+    return solve_milp(model, solver=solver, time_limit=time_limit, method="SOS")
+
+
+def random_choice(inst: Instance, seed: int = 0, model=None) -> np.ndarray:
+    """A uniformly random path per (k, t) with a path: the x of RRS."""
+    model = model if model is not None else compile_model(inst)
+    rng = np.random.default_rng(seed)
+    x = np.zeros(model.n_y)
+    for _, _, js in model.groups:
+        x[js[int(rng.integers(len(js)))]] = 1.0
+    return x
+
+
+def solve_rrs(inst: Instance, seed: int = 0, solver: str = "SCIP") -> Solution:
+    """Random Routing Scheme: random paths (seeded), optimized EGR (module docstring)."""
+    model = compile_model(inst)
+    x = random_choice(inst, seed, model)
+    sol = solve_milp(model, solver=solver, fixed_x=x, method="RRS")
+    sol.info["rrs_seed"] = seed
+    return sol
+
+
+def solve_nss(inst: Instance, solver: str = "SCIP", time_limit: float | None = None) -> Solution:
+    """No-Storage Scheme: every storage capacity set to 0 (module docstring)."""
+    return solve_milp(inst.with_storage_capacity(0.0), solver=solver, time_limit=time_limit,
+                      method="NSS")
+
+
+def solve_baseline(inst: Instance, name: str, seed: int = 0, solver: str = "SCIP",
+                   time_limit: float | None = None) -> Solution:
+    """Run baseline ``name`` (SOS | RRS | NSS)."""
+    if name == "SOS":
+        return solve_sos(inst, solver, time_limit)
+    if name == "RRS":
+        return solve_rrs(inst, seed, solver)
+    if name == "NSS":
+        return solve_nss(inst, solver, time_limit)
+    raise ValueError(f"baseline = {name!r} is invalid; accepted: one of {list(BASELINES)}")

@@ -1,0 +1,592 @@
+r"""Benders decomposition of the PS-EGR MILP: OR-Tools master, CVXPY LP subproblem.
+
+Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y ⊙ x``) and C2.
+
+* **Subproblem** SP(x̂): the LP over (y, s, z) with C1 right-hand side ``r = Y ⊙ x̂`` and C3-C6:
+  ``Q(x̂) = max α·y``. Built **once** in CVXPY with ``r`` a ``cp.Parameter`` (the problem is DPP,
+  so CVXPY canonicalizes it once and only re-writes the parameter), re-solved with HiGHS for every
+  x̂; HiGHS returns simplex (vertex) duals: u >= 0 on C1, π >= 0 on C3-C5 (C6 has rhs 0).
+* **Optimality cut.** By LP duality, for the dual solution (u, π) at x̂ and every x,
+  ``Q(x) <= Σ_j u_j Y_j x_j + π·b`` (the dual feasible set does not depend on x), so the master
+  gets ``θ <= Σ_j u_j Y_j x_j + π·b``. Its constant is taken as the larger of ``π·b`` and
+  ``Q(x̂) - Σ u_j Y_j x̂_j`` so that solver round-off can only weaken a cut, never make it invalid.
+* **Why no feasibility cuts.** For every x that satisfies C2, SP(x) is feasible: y = s = z = 0
+  satisfies C1 (r >= 0), C3 (B_m >= 0), C4 (C >= 0), C5 (0 <= 0) and C6 (0 = 0). SP is also
+  bounded (y <= Y x, s bounded by C4, z by C3). So the dual is always feasible and bounded, every
+  master point yields an optimality cut, and feasibility cuts never arise. The same holds for
+  the per-slot LPs of the multi-cut split: the master keeps ``C - δ Σ s >= 0`` and ``w >= 0``.
+* **Master** MP: ``max Σ_b θ_b`` over binaries x with C2, the initial bound
+  ``θ_b <= Σ_{j in b} α_j Y_j x_j`` (valid: y <= Y x) and all cuts; solved by OR-Tools (SCIP by
+  default, CBC selectable; gap: see ``adaptive_gap`` below), status checked. For a maximization the
+  master value is an **upper** bound, the subproblem value at an integer x̂ a **lower** bound
+  (a feasible solution).
+* **Multi-cut** (``multi_cut=True``, default): one θ_t per slot, with cuts from a split of
+  the LP (:class:`SlotSplit`). Slots are coupled only through storage (C5, C6 link s, z and the
+  draws across slots), so splitting the full LP's dual objective by slot would over-cut
+  (Σ_t min ≠ min Σ_t) and remove optimal solutions. Instead the storage schedule (s, z and a
+  draw cap w per C5 row) moves into the master as continuous variables with C3, C6 and the
+  storage part of C4; given (x, s, w) the LP left over y separates exactly by slot, and each slot
+  gives its own cut ``θ_t <= u_t·(Y x)_t + π_t·(C_t - δ A_s s) + ρ_t·w_t``. The split has the same
+  optimum as the MILP (proof in :class:`SlotSplit`). Per evaluated x̂ we add the slot cuts at the
+  master's point (x̂, q̂) (they cut it off when its Σθ is too high) and at (x̂, q*) with q* the
+  schedule of the full LP SP(x̂) (tight where x̂ is best used); repeated cuts (a slot whose LP did
+  not change) are stored once. Without storage this is the classic per-slot multi-cut.
+  ``multi_cut=False`` is textbook single-cut Benders on the full LP SP(x).
+* **LP phase** (``lp_phase=True``, default): textbook Benders stalls here (about 12% gap on
+  seed-size instances, DESIGN section 5) because C1's big-M coefficients make weak cuts. So we
+  first run Benders on the master's LP relaxation (x in [0, 1], GLOP) until its bounds meet
+  within ``lp_tol`` or its bound stalls over 10 iterations, keep those cuts, and round each
+  fractional x̂ (the best path per (k, t)) to evaluate a feasible point (a lower bound and one
+  more cut). The integer phase then starts from the LP relaxation's cut description.
+* **Core-point cuts** (``core_point=True``): after each evaluated x̂ the core point (start:
+  x at the centre of every C2 simplex, no storage) moves halfway to (x̂, q*) and the cuts there
+  are added (Papadakos, Oper. Res. Lett. 36, 444 (2008)). Single-cut, seed 1: 178 -> 26
+  iterations with the LP phase on; multi-cut, 100 stations / K = 20 / 48 slots: converged in
+  16 s with them, 3e-5 gap after 60 s without.
+* **Integer master** is built when the integer phase starts, from the stored cuts. With
+  ``prune_cuts=True`` the cuts from fractional points that are slack at the last LP-master point
+  are left out (valid, but they slow SCIP down); cuts from integer points are always kept, so an
+  evaluated x is never proposed again. With ``adaptive_gap=True`` the master is solved to a
+  relative gap of ``min(1e-3, 0.2 * current Benders gap)`` while the gap is wide and exactly
+  (1e-10) once a loose master proposes a point that no new cut cuts off; the master's best
+  bound is a valid upper bound at any gap, so bounds stay valid.
+* **Warm start** (``warm_start``): ``"greedy"`` (per (k, t) the path with the largest α Y^max), a
+  :class:`~routing.milp.Solution` (e.g. a baseline), or an x vector: evaluated first for an
+  incumbent and a cut.
+* **Stopping**: ``(UB - LB) / max(1, |UB|) <= tol`` (default 1e-6), or ``max_iterations``, or
+  ``time_limit`` seconds, or an exact master point that no new cut cuts off while the gap is
+  still open (reported as ``stalled``; not seen in the tests).
+
+Measured (2 cores, benchmarks/routing.py, results_routing.md): multi-cut meets the MILP optimum
+to 1e-6 on seed-size instances (seeds 0-11) in 0.1-1.3 s; single-cut needs 0.3-1.5 s for most
+seeds but about a minute on seed 2 (40 stored segments: its integer master, 60 SCIP solves of
+0.3-2.5 s, was 95% of the time while one aggregated θ closed a 0.6% gap). The monolithic MILP
+needs under 0.1 s there: Benders is the reference decomposition, not the fast path.
+
+The trace (``Solution.trace``) has one entry per iteration (master solve): iteration, phase
+(warm | lp | milp), best lower bound, best upper bound (running max / min, so monotone), the
+raw master value, the subproblem value, the number of cuts, and the elapsed time in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+from ortools.linear_solver import pywraplp
+
+from routing.instance import Instance
+from routing.milp import Solution, SolverError
+from routing.model import CompiledModel, compile_model
+
+LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
+# Master MIP backends. pywraplp's HiGHS is left out: it does not take our relative gap (it stops
+# at its default 1e-4), so its "optimal" master value is not a valid upper bound at 1e-6.
+MASTER_SOLVERS = ("SCIP", "CBC")
+
+
+class Subproblem:
+    """SP(x): the LP over (y, s, z) for a fixed x, built once with a ``cp.Parameter``."""
+
+    def __init__(self, model: CompiledModel, solver: str = LP_SOLVER):
+        self.model = model
+        self.solver = solver
+        m = model
+        self.v = cp.Variable(m.n_vars, nonneg=True)
+        self.r = cp.Parameter(m.n_y, nonneg=True)
+        cons = []
+        self.c1 = self.v[: m.n_y] <= self.r
+        cons.append(self.c1)
+        self.cub = self.ceq = None
+        if m.A_ub.shape[0]:
+            self.cub = m.A_ub @ self.v <= m.b_ub
+            cons.append(self.cub)
+        if m.A_eq.shape[0]:
+            self.ceq = m.A_eq @ self.v == 0
+            cons.append(self.ceq)
+        self.problem = cp.Problem(cp.Maximize(m.alpha @ self.v[: m.n_y]), cons)
+        assert self.problem.is_dpp()
+        self.n_solves = 0
+
+    def solve(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Solve SP(x); return (Q(x), v, u (C1 duals), π (C3-C5 duals))."""
+        m = self.model
+        self.r.value = np.maximum(m.ymax * np.asarray(x, float), 0.0)
+        self.problem.solve(solver=self.solver)
+        self.n_solves += 1
+        if self.problem.status != cp.OPTIMAL:
+            raise SolverError(f"subproblem status {self.problem.status!r} (expected optimal)")
+        u = np.maximum(np.asarray(self.c1.dual_value, float).reshape(-1), 0.0)
+        pi = (np.maximum(np.asarray(self.cub.dual_value, float).reshape(-1), 0.0)
+              if self.cub is not None else np.zeros(0))
+        return float(self.problem.value), np.asarray(self.v.value, float), u, pi
+
+
+class SlotSplit:
+    """The multi-cut split: storage schedule in the master, the rest separable by slot.
+
+    Master continuous vector ``q = [s, z, w]`` (s, z in the model's column order, then one ``w``
+    per C5 row: the consumption cap of segment i in slot t). Master rows on (x, q):
+
+    * C3 as is (z only); the storage part of C4, ``δ Σ s <= C`` (y >= 0 dropped: a relaxation);
+    * C5': ``w_{i,t} <= z_i^t`` and the cap ``w_{i,t} <= Σ_{j draws i in t} g δ Y_j x_j``;
+    * C6': ``z_i^t = z_i^{t-1} - w_{i,t-1} + δ s_i^{t-1}`` (C6 with the draw replaced by its cap).
+
+    Given (x, q) the LP left over y splits by slot: SP_t = ``max α_t·y_t`` s.t. ``y <= Y x``,
+    C4 ``Σ g δ y <= C - δ Σ s`` and C5 ``Σ g δ y <= w``. It is feasible (y = 0, as the master
+    keeps ``C - δ Σ s >= 0``) and bounded, so per-slot optimality cuts suffice.
+
+    Exactness: every MILP solution maps to a master point with ``w`` = its draw and the same
+    objective. Conversely a point of the split may draw less than ``w`` (discarding stored pairs);
+    not generating the discarded pairs in the first place (lower s, FIFO bookkeeping per segment)
+    gives a MILP solution with the same y and no more link usage or stock. So both have the same
+    optimum; the lower bound and the returned solution come from the full LP SP(x̂), which keeps
+    C6 as an equality.
+    """
+
+    def __init__(self, m: CompiledModel, solver: str = LP_SOLVER):
+        self.m, self.solver = m, solver
+        ny = m.n_y
+        fam = np.array([r.family for r in m.ub_rows])
+        slot_row = np.array([_row_slot(r.name) for r in m.ub_rows], int)
+        A = sp.csr_matrix(m.A_ub)
+        Ay, Ac = A[:, :ny], A[:, ny:]
+        self.n_c = m.n_vars - ny  # s and z columns
+        i4 = np.flatnonzero(fam == "C4")
+        i4 = i4[np.diff(Ay.indptr)[i4] > 0]  # C4 rows with y entries go to the subproblem
+        i5 = np.flatnonzero(fam == "C5")
+        self.A4y, self.A4s, self.b4 = Ay[i4], Ac[i4], m.b_ub[i4]
+        self.A5y = Ay[i5]
+        self.slot4, self.slot5 = slot_row[i4], slot_row[i5]
+        self.n_w = len(i5)
+        self.n_q = self.n_c + self.n_w
+        self.slot_path = np.array([p.slot for p in m.paths], int)
+        # master rows: (lo, hi, x index, x coefficient, q index, q coefficient)
+        rows = []
+        for r in np.flatnonzero((fam == "C3") | (fam == "C4")):
+            lo_, hi_ = Ac.indptr[r], Ac.indptr[r + 1]
+            if hi_ > lo_:
+                rows.append((-np.inf, float(m.b_ub[r]), [], [], list(Ac.indices[lo_:hi_]),
+                             list(Ac.data[lo_:hi_])))
+        key5 = {}
+        for r5, r in enumerate(i5):
+            name = m.ub_rows[r].name  # C5[seg{i},t{t}]
+            seg = int(name[len("C5[seg"):].split(",")[0])
+            key5[(seg, int(slot_row[r]))] = r5
+            lo_, hi_ = Ac.indptr[r], Ac.indptr[r + 1]
+            zc = [c for c, v in zip(Ac.indices[lo_:hi_], Ac.data[lo_:hi_], strict=True) if v < 0]
+            rows.append((-np.inf, 0.0, [], [], [self.n_c + r5, *zc], [1.0] + [-1.0] * len(zc)))
+            a = self.A5y[r5]
+            rows.append((-np.inf, 0.0, list(a.indices), list(-a.data * m.ymax[a.indices]),
+                         [self.n_c + r5], [1.0]))
+        E = sp.csr_matrix(m.A_eq)
+        for r, row in enumerate(m.eq_rows):  # C6[seg{i},t{t}]
+            seg, t = row.name[len("C6[seg"):].rstrip("]").split(",t")
+            qi, qv = [], []
+            for c, v in zip(E.indices[E.indptr[r]:E.indptr[r + 1]],
+                            E.data[E.indptr[r]:E.indptr[r + 1]], strict=True):
+                if c >= ny:
+                    qi.append(c - ny)
+                    qv.append(v)
+            r5 = key5.get((int(seg), int(t) - 1))
+            if r5 is not None:
+                qi.append(self.n_c + r5)
+                qv.append(1.0)
+            rows.append((0.0, 0.0, [], [], qi, qv))
+        self.master_rows = rows
+        # the per-slot LP, built once (DPP: parameters only in right-hand sides)
+        self.y = cp.Variable(ny, nonneg=True)
+        self.r = cp.Parameter(ny, nonneg=True)
+        self.c4 = cp.Parameter(len(i4), nonneg=True)
+        self.w = cp.Parameter(self.n_w, nonneg=True)
+        self.k1 = self.y <= self.r
+        cons = [self.k1]
+        self.k4 = self.k5 = None
+        if len(i4):
+            self.k4 = self.A4y @ self.y <= self.c4
+            cons.append(self.k4)
+        if self.n_w:
+            self.k5 = self.A5y @ self.y <= self.w
+            cons.append(self.k5)
+        self.problem = cp.Problem(cp.Maximize(m.alpha @ self.y), cons)
+        assert self.problem.is_dpp()
+        self.n_solves = 0
+
+    def point(self, v: np.ndarray) -> np.ndarray:
+        """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
+        return np.concatenate([v[self.m.n_y:], self.A5y @ v[: self.m.n_y]])
+
+    def solve(self, x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, list]:
+        """Solve every SP_t at (x, q); return per-slot values and per-slot cuts.
+
+        A cut is (const, indices, coefficients) over the master vector [x, q] of length
+        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``.
+        """
+        m = self.m
+        x = np.asarray(x, float)
+        q = np.asarray(q, float)
+        self.r.value = np.maximum(m.ymax * x, 0.0)
+        rhs4 = self.b4 - self.A4s @ q[: self.n_c]
+        if len(self.b4):
+            self.c4.value = np.maximum(rhs4, 0.0)
+        if self.n_w:
+            self.w.value = np.maximum(q[self.n_c:], 0.0)
+        self.problem.solve(solver=self.solver)
+        self.n_solves += 1
+        if self.problem.status != cp.OPTIMAL:
+            raise SolverError(f"slot subproblem status {self.problem.status!r} (expected optimal)")
+        y = np.asarray(self.y.value, float)
+        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
+        p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
+              if self.k4 is not None else np.zeros(0))
+        p5 = (np.maximum(np.asarray(self.k5.dual_value, float).reshape(-1), 0.0)
+              if self.k5 is not None else np.zeros(0))
+        vals, cuts = np.zeros(m.T), []
+        point = np.concatenate([x, q])
+        for t in range(m.T):
+            js = np.flatnonzero(self.slot_path == t)
+            r4 = np.flatnonzero(self.slot4 == t)
+            r5 = np.flatnonzero(self.slot5 == t)
+            vals[t] = float(m.alpha[js] @ y[js])
+            qcoef = np.zeros(self.n_q)
+            if len(r4):
+                qcoef[: self.n_c] = -(p4[r4] @ self.A4s[r4])
+            qcoef[self.n_c + r5] = p5[r5]
+            idx_x = js[u[js] != 0]
+            idx_q = np.flatnonzero(qcoef)
+            idx = np.concatenate([idx_x, m.n_y + idx_q])
+            coef = np.concatenate([u[idx_x], qcoef[idx_q]])
+            const = float(p4[r4] @ self.b4[r4]) if len(r4) else 0.0
+            # round-off guard: a cut may only be weakened, never made invalid
+            const = max(const, vals[t] - float(coef @ point[idx]))
+            cuts.append((const, idx, coef))
+        return vals, cuts
+
+
+def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
+    x = np.zeros(model.n_y)
+    for _, _, js in model.groups:
+        x[js[int(np.argmax(score[js]))]] = 1.0
+    return x
+
+
+def solve_benders(
+    inst: Instance | CompiledModel,
+    tol: float = 1e-6,
+    max_iterations: int = 500,
+    time_limit: float | None = None,
+    master_solver: str = "SCIP",
+    multi_cut: bool = True,
+    lp_phase: bool = True,
+    warm_start=None,
+    lp_max_iterations: int = 300,
+    core_point: bool = True,
+    lp_tol: float = 1e-4,
+    adaptive_gap: bool = True,
+    prune_cuts: bool = True,
+) -> Solution:
+    """Solve the PS-EGR MILP by Benders decomposition (see module docstring).
+
+    Returns a :class:`~routing.milp.Solution` whose ``objective`` is the best lower bound (the
+    value of a feasible solution), ``bound`` the best upper bound, ``status`` ``optimal`` when the
+    relative gap is within ``tol``, else ``feasible`` (with ``info["stop"]`` saying why), and
+    ``trace`` the per-iteration record.
+    """
+    model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
+    if not (0 <= tol < 1):
+        raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
+    if not (isinstance(max_iterations, int) and max_iterations >= 1):
+        raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
+    if master_solver not in MASTER_SOLVERS:
+        raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
+                         f"{list(MASTER_SOLVERS)}")
+    t0 = time.perf_counter()
+    m = model
+    if m.n_y == 0:  # no (k, t) has a path: nothing to decide (reasons in Solution.no_path)
+        zeros = {key: 0.0 for key in m.s_index}
+        return Solution("Benders", "optimal", 0.0, 0.0, np.zeros(0), np.zeros(0), zeros,
+                        {key: 0.0 for key in m.z_index}, m, time.perf_counter() - t0,
+                        {"iterations": 0, "cuts": 0, "stop": "no paths"}, [])
+    sub = Subproblem(m)
+    split = SlotSplit(m) if multi_cut else None
+    n_blocks = m.T if multi_cut else 1
+    n_q = split.n_q if multi_cut else 0
+    path_block = np.array([p.slot for p in m.paths], int) if multi_cut else np.zeros(m.n_y, int)
+
+    # --- masters: LP relaxation (GLOP) and integer (master_solver), sharing every cut.
+    # Master vector [x, q]: q (multi-cut only) is the storage schedule of SlotSplit.
+    def make_master(relax: bool):
+        s = pywraplp.Solver.CreateSolver("GLOP" if relax else master_solver)
+        xs = [s.NumVar(0.0, 1.0, f"x{j}") if relax else s.IntVar(0.0, 1.0, f"x{j}")
+              for j in range(m.n_y)]
+        xs += [s.NumVar(0.0, s.infinity(), f"q{i}") for i in range(n_q)]
+        th = [s.NumVar(-s.infinity(), s.infinity(), f"theta{b}") for b in range(n_blocks)]
+        for _, _, js in m.groups:
+            ct = s.Constraint(1.0, 1.0)
+            for j in js:
+                ct.SetCoefficient(xs[j], 1.0)
+        for b in range(n_blocks):  # θ_b <= Σ α Y x (valid: y <= Y x)
+            ct = s.Constraint(-s.infinity(), 0.0)
+            ct.SetCoefficient(th[b], 1.0)
+            for j in np.flatnonzero(path_block == b):
+                ct.SetCoefficient(xs[j], -float(m.alpha[j] * m.ymax[j]))
+        if multi_cut:
+            for lo, hi, xi, xv, qi, qv in split.master_rows:
+                ct = s.Constraint(lo if math.isfinite(lo) else -s.infinity(), hi)
+                for j, v in zip(xi, xv, strict=True):
+                    ct.SetCoefficient(xs[j], float(v))
+                for i, v in zip(qi, qv, strict=True):
+                    ct.SetCoefficient(xs[m.n_y + i], float(v))
+        obj = s.Objective()
+        for t_ in th:
+            obj.SetCoefficient(t_, 1.0)
+        obj.SetMaximization()
+        return s, xs, th
+
+    # the integer master is built when the integer phase starts, from the stored cuts
+    masters = {"lp": make_master(True) if lp_phase else None, "milp": None}
+    n_cuts = n_dup = 0
+    lp_cut_rows: list = []
+    lp_active: list = []
+    cut_store: list = []  # (kind, block, const, indices, coefficients); kind frac | int
+
+    def add_row(key, b, const, idx, vals):
+        s, xs, th = masters[key]
+        ct = s.Constraint(-s.infinity(), const)
+        ct.SetCoefficient(th[b], 1.0)
+        for j, v in zip(idx, vals, strict=True):
+            ct.SetCoefficient(xs[j], -float(v))
+        return ct
+
+    cut_keys: set = set()
+
+    def store(kind, b, const, idx, vals):
+        nonlocal n_cuts, n_dup
+        # per-slot cuts repeat whenever a slot's LP did not change: keep one copy
+        key = (b, round(const, 9), idx.tobytes(), np.round(vals, 9).tobytes())
+        if key in cut_keys:
+            n_dup += 1
+            return
+        cut_keys.add(key)
+        cut_store.append((kind, b, const, idx, vals, key))
+        for key in masters:
+            if masters[key] is None:
+                continue
+            ct = add_row(key, b, const, idx, vals)
+            if key == "lp":
+                lp_cut_rows.append(ct)
+        n_cuts += 1
+
+    def add_cuts(x_hat, q, u, pi, kind="int"):
+        """Single cut from the full LP's duals at x_hat."""
+        uy = u * m.ymax
+        const = max(float(pi @ m.b_ub) if len(pi) else 0.0, q - float(uy @ x_hat))
+        idx = np.flatnonzero(uy != 0)
+        store(kind, 0, const, idx, uy[idx])
+
+    def add_slot_cuts(x_hat, q_hat, kind="int") -> float:
+        """Per-slot cuts from SlotSplit at (x_hat, q_hat); returns Σ_t SP_t."""
+        vals, cuts = split.solve(x_hat, q_hat)
+        for t, (const, idx, coef) in enumerate(cuts):
+            store(kind, t, const, idx, coef)
+        return float(vals.sum())
+
+    def solve_master(key, gap=1e-10):
+        s, xs, th = masters[key]
+        params = pywraplp.MPSolverParameters()
+        if key == "milp":
+            params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap)
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            s.SetTimeLimit(max(1, int(1000 * left)))
+        code = s.Solve(params)
+        if code == pywraplp.Solver.FEASIBLE and key == "milp":
+            # stopped by the time limit: its best bound is still a valid upper bound
+            bound = s.Objective().BestBound()
+            return None, float(bound) if math.isfinite(bound) else math.inf, math.nan
+        if code != pywraplp.Solver.OPTIMAL:
+            if key == "lp":  # GLOP gave up (time limit or numerics): end the LP phase
+                return None, math.inf, math.nan
+            raise SolverError(f"Benders {key} master returned status {code} (expected optimal)")
+        x = np.array([v.solution_value() for v in xs])
+        val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
+        if key == "lp":  # which cuts bind at this LP-master point (for pruning)
+            lp_active[:] = [abs(c.dual_value()) > 1e-12 for c in lp_cut_rows]
+        if key == "milp":
+            val = max(val, s.Objective().BestBound())  # a valid upper bound either way
+        return x, float(val), float(inc)
+
+    lb, ub = -math.inf, math.inf
+    best_x, best_v = None, None
+    trace: list[dict] = []
+    seen: set[bytes] = set()
+    it = 0
+    stop = "max_iterations"
+
+    core = np.zeros(m.n_y + n_q)  # Papadakos core point: x at the centre of every C2 simplex,
+    for _, _, js in m.groups:     # q (multi-cut) at 0 (no storage), both inside the master
+        core[js] = 1.0 / len(js)
+
+    def core_cut(p_new):
+        """Move the core point halfway to p_new = [x, q] and add the cut(s) there."""
+        nonlocal core
+        core = 0.5 * (core + p_new)
+        if multi_cut:
+            add_slot_cuts(core[: m.n_y], core[m.n_y:], kind="frac")
+        else:
+            q0, _, u0, pi0 = sub.solve(core)
+            add_cuts(core, q0, u0, pi0, kind="frac")
+
+    def evaluate(x_int, q_hat=None):
+        """Value of x_int (full LP: a lower bound) and its cuts; with ``q_hat`` (multi-cut) also
+        the cuts at the master's own point, whose Σ_t SP_t is returned (else Q(x_int))."""
+        nonlocal lb, best_x, best_v
+        q, v, u, pi = sub.solve(x_int)
+        at_master = q
+        if multi_cut:
+            p_best = np.concatenate([x_int, split.point(v)])
+            add_slot_cuts(x_int, p_best[m.n_y:])
+            if q_hat is not None:
+                at_master = add_slot_cuts(x_int, q_hat)
+        else:
+            p_best = x_int
+            add_cuts(x_int, q, u, pi)
+        if core_point:
+            core_cut(p_best)
+        if q > lb:
+            lb, best_x, best_v = q, x_int.copy(), v
+        return q, at_master
+
+    def record(phase, master_val, q):
+        trace.append({"iteration": it, "phase": phase, "lower": lb, "upper": ub,
+                      "master": master_val, "subproblem": q, "cuts": n_cuts,
+                      "time": time.perf_counter() - t0})
+
+    def gap_ok():
+        if not (math.isfinite(lb) and math.isfinite(ub)):
+            return False
+        return ub - lb <= tol * max(1.0, abs(ub))
+
+    # --- warm start
+    x0 = None
+    if isinstance(warm_start, str):
+        if warm_start != "greedy":
+            raise ValueError(f"warm_start = {warm_start!r} is invalid; accepted: 'greedy', a "
+                             "Solution, an x vector or None")
+        x0 = _group_argmax(m, m.alpha * m.ymax)
+    elif isinstance(warm_start, Solution):
+        x0 = np.round(warm_start.x)
+    elif warm_start is not None:
+        x0 = np.round(np.asarray(warm_start, float))
+    if x0 is not None:
+        if x0.shape != (m.n_y,):
+            raise ValueError(f"warm_start has shape {x0.shape}; accepted: ({m.n_y},)")
+        q, _ = evaluate(x0)
+        seen.add(np.round(x0).astype(np.int8).tobytes())
+        record("warm", math.nan, q)
+
+    def out_of_time():
+        return time_limit is not None and time.perf_counter() - t0 > time_limit
+
+    # --- LP phase
+    lp_aborted = False
+    n_pruned = 0
+    lp_hist: list[float] = []
+    if lp_phase:
+        for _ in range(lp_max_iterations):
+            if out_of_time():
+                break
+            it += 1
+            p_frac, mval, _ = solve_master("lp")
+            if p_frac is None:
+                lp_aborted = True
+                break
+            ub = min(ub, mval)
+            x_frac = p_frac[: m.n_y]
+            if multi_cut:
+                q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
+            else:
+                q_frac, _, u, pi = sub.solve(x_frac)
+                add_cuts(x_frac, q_frac, u, pi, kind="frac")
+            x_int = _group_argmax(m, x_frac + 1e-9 * m.alpha * m.ymax)
+            key = x_int.astype(np.int8).tobytes()
+            q = math.nan
+            if key not in seen:
+                seen.add(key)
+                q, _ = evaluate(x_int)
+            record("lp", mval, q)
+            lp_hist.append(mval)
+            tailing = (len(lp_hist) > 10
+                       and lp_hist[-11] - mval <= lp_tol * max(1.0, abs(mval)))
+            if (gap_ok() or mval - q_frac <= lp_tol * max(1.0, abs(mval)) or tailing
+                    or out_of_time()):
+                break
+    # --- integer phase: build the integer master from the stored cuts. With ``prune_cuts``
+    # the cuts from fractional points that are slack at the final LP-master point are left
+    # out (they are valid but not needed; they slow the master down); cuts from integer points
+    # are always kept.
+    masters["milp"] = make_master(False)
+    prune = lp_phase and prune_cuts and not lp_aborted and bool(lp_active)
+    for i, (kind, b, const, idx, vals, key) in enumerate(cut_store):
+        if prune and kind == "frac" and i < len(lp_active) and not lp_active[i]:
+            n_pruned += 1
+            cut_keys.discard(key)  # not in the integer master: may be added again
+            continue
+        add_row("milp", b, const, idx, vals)
+    exact_master = not adaptive_gap
+    while it < max_iterations + (lp_max_iterations if lp_phase else 0):
+        if gap_ok():
+            stop = "converged"
+            break
+        if out_of_time():
+            stop = "time_limit"
+            break
+        it += 1
+        # adaptive master gap: loose while the Benders gap is wide, exact at the end (the
+        # master's best bound is a valid upper bound at any gap)
+        cur = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub) and math.isfinite(lb) else 1.0
+        mgap = 1e-10 if exact_master else max(1e-10, min(1e-3, 0.2 * cur))
+        p_hat, mval, inc = solve_master("milp", mgap)
+        if p_hat is None:  # master stopped at the time limit
+            ub = min(ub, mval)
+            record("milp", mval, math.nan)
+            stop = "time_limit"
+            break
+        ub = min(ub, mval)
+        x_int = np.round(p_hat[: m.n_y])
+        cuts_before = n_cuts
+        q, at_master = evaluate(x_int, p_hat[m.n_y:] if multi_cut else None)
+        record("milp", mval, q)
+        # no cut violated at the master's point (or none new, within the solver's feasibility
+        # tolerance): its Σθ is already exact there
+        if inc - at_master <= 1e-9 * max(1.0, abs(inc)) or n_cuts == cuts_before:
+            if gap_ok():
+                stop = "converged"
+                break
+            if mgap > 1e-10:  # a loose master: solve it exactly from now on
+                exact_master = True
+                continue
+            stop = "stalled"
+            break
+    if best_x is None:  # stopped before any integer point was evaluated: take the greedy one
+        evaluate(_group_argmax(m, m.alpha * m.ymax))
+    if gap_ok():
+        stop = "converged"
+    status = "optimal" if gap_ok() else "feasible"
+    y = best_v[: m.n_y]
+    s = {key: float(best_v[c]) for key, c in m.s_index.items()}
+    z = {key: float(best_v[c]) for key, c in m.z_index.items()}
+    n_solves = sub.n_solves + (split.n_solves if multi_cut else 0)
+    info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": n_solves,
+            "blocks": n_blocks, "master_solver": master_solver, "lp_aborted": lp_aborted,
+            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup}
+    return Solution("Benders", status, float(lb), float(ub), best_x, y, s, z, m,
+                    time.perf_counter() - t0, info, trace)
+
+
+def _row_slot(name: str) -> int:
+    """Slot of a C3/C4/C5 row from its name (``...,t{slot}]``)."""
+    return int(name.rsplit(",t", 1)[1].rstrip("]"))

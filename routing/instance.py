@@ -1,0 +1,321 @@
+"""A frozen PS-EGR instance: nodes, time-varying links, storage, user pairs, path options.
+
+Units and conventions
+---------------------
+* Time is split into ``n_slots`` slots of ``slot_duration`` seconds (δ). Slots are 0-based in
+  code (slot 0 is the seed's t = 1).
+* ``Link.capacity[t]`` is the link's EPR-pair budget in slot t, in **pairs per slot** (the seed's
+  "EGR pairs"; the QON code counts per slot), ``None`` when the link is absent in slot t.
+  ``Link.fidelity`` is the Werner fidelity of a pair generated over the link.
+* ``Node.storage`` is the storage capacity B_m in EPR pairs (0: no memory).
+* ``Pair.threshold`` is F_k^th; ``Pair.weight[t]`` is α_k^t.
+* Rates y are in purified pairs per second; the objective Σ α y (eq. 1) is in pairs/s summed over
+  slots and pairs.
+
+An instance is plain data: it is validated on construction (a bad field raises ``ValueError``
+naming it, its value and the accepted range), saved to / loaded from JSON, or built from a
+networkx GraphML file (:func:`from_graphml`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from routing.purification import PROTOCOLS
+
+NODE_KINDS = ("satellite", "hap", "base_station")
+LINK_KINDS = ("S2S", "S2A", "A2A", "S2G", "A2G", "G2G")
+SCHEMA_VERSION = 1
+
+
+def _fail(name: str, value, accepted: str) -> None:
+    raise ValueError(f"{name} = {value!r} is invalid; accepted: {accepted}")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str  # satellite | hap | base_station
+    city: int = -1  # city index for base stations, -1 otherwise
+    storage: float = 0.0  # B_m, EPR pairs (0: no memory)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            _fail("node.name", self.name, "a non-empty string")
+        if self.kind not in NODE_KINDS:
+            _fail(f"node {self.name!r} kind", self.kind, f"one of {list(NODE_KINDS)}")
+        if not (math.isfinite(self.storage) and self.storage >= 0):
+            _fail(f"node {self.name!r} storage", self.storage, "a capacity >= 0 (EPR pairs)")
+
+
+@dataclass(frozen=True)
+class Link:
+    u: str
+    v: str
+    kind: str
+    fidelity: float
+    capacity: tuple  # per slot: pairs per slot, or None when absent
+
+    def __post_init__(self) -> None:
+        name = f"link ({self.u}, {self.v})"
+        if self.u == self.v:
+            _fail(name, (self.u, self.v), "two distinct nodes")
+        if self.kind not in LINK_KINDS:
+            _fail(f"{name} kind", self.kind, f"one of {list(LINK_KINDS)}")
+        if not (isinstance(self.fidelity, (int, float)) and 0.25 < self.fidelity <= 1.0):
+            _fail(f"{name} fidelity", self.fidelity, "a fidelity in (0.25, 1]")
+        for t, c in enumerate(self.capacity):
+            if c is None:
+                continue
+            if not (isinstance(c, (int, float)) and math.isfinite(c) and c >= 0):
+                _fail(f"{name} capacity[{t}]", c, "a capacity >= 0 (pairs per slot) or null")
+
+    def present(self, t: int) -> bool:
+        return self.capacity[t] is not None
+
+
+@dataclass(frozen=True)
+class Pair:
+    src: str
+    dst: str
+    threshold: float  # F_k^th
+    weight: tuple  # α_k^t per slot
+
+    def __post_init__(self) -> None:
+        if self.src == self.dst:
+            _fail("pair", (self.src, self.dst), "two distinct base stations")
+        if not (isinstance(self.threshold, (int, float)) and 0.25 <= self.threshold <= 1.0):
+            _fail(f"pair ({self.src}, {self.dst}) threshold", self.threshold,
+                  "a fidelity in [0.25, 1]")
+        for t, a in enumerate(self.weight):
+            if not (isinstance(a, (int, float)) and math.isfinite(a) and a >= 0):
+                _fail(f"pair ({self.src}, {self.dst}) weight[{t}]", a, "a weight >= 0")
+
+
+@dataclass(frozen=True)
+class PathOptions:
+    """Caps on candidate paths (they drive the model size) and the purification protocol."""
+
+    max_real_paths: int = 3  # k-shortest real paths per (pair, slot)
+    max_storage_paths: int = 2  # k-shortest real paths per (storage pair, slot)
+    max_virtual_paths: int = 3  # best virtual paths per (pair, slot)
+    protocol: str = "dejmps"  # dejmps | bbpssw
+    max_rounds: int = 30  # purification rounds before a threshold is declared unreachable
+
+    def __post_init__(self) -> None:
+        for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
+            v = getattr(self, key)
+            if not (isinstance(v, int) and 0 <= v <= 1000):
+                _fail(f"options.{key}", v, "integer in [0, 1000]")
+        if self.protocol not in PROTOCOLS:
+            _fail("options.protocol", self.protocol, f"one of {list(PROTOCOLS)}")
+        if not (isinstance(self.max_rounds, int) and 0 <= self.max_rounds <= 1000):
+            _fail("options.max_rounds", self.max_rounds, "integer in [0, 1000]")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A PS-EGR instance (see module docstring for units)."""
+
+    nodes: tuple
+    links: tuple
+    pairs: tuple
+    storage_pairs: tuple  # ((m1, m2), ...), both with storage > 0
+    n_slots: int
+    slot_duration: float  # δ, seconds
+    options: PathOptions = field(default_factory=PathOptions)
+    name: str = "instance"
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.n_slots, int) and self.n_slots >= 1):
+            _fail("n_slots", self.n_slots, "integer >= 1")
+        if not (isinstance(self.slot_duration, (int, float)) and math.isfinite(self.slot_duration)
+                and self.slot_duration > 0):
+            _fail("slot_duration", self.slot_duration, "a duration > 0 (seconds)")
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            _fail("nodes", names, "unique node names")
+        known = set(names)
+        kinds = {n.name: n.kind for n in self.nodes}
+        seen = set()
+        for link in self.links:
+            for end in (link.u, link.v):
+                if end not in known:
+                    _fail(f"link ({link.u}, {link.v}) endpoint", end, "a node name of the instance")
+            key = frozenset((link.u, link.v))
+            if key in seen:
+                _fail("links", (link.u, link.v), "at most one link per node pair")
+            seen.add(key)
+            if len(link.capacity) != self.n_slots:
+                _fail(f"link ({link.u}, {link.v}) capacity", list(link.capacity),
+                      f"a list of n_slots = {self.n_slots} entries")
+        if len(self.pairs) == 0:
+            _fail("pairs", [], "at least one user pair")
+        for p in self.pairs:
+            for end in (p.src, p.dst):
+                if end not in known:
+                    _fail(f"pair ({p.src}, {p.dst}) endpoint", end, "a node name of the instance")
+                if kinds[end] != "base_station":
+                    _fail(f"pair ({p.src}, {p.dst}) endpoint {end} kind", kinds[end],
+                          "base_station")
+            if len(p.weight) != self.n_slots:
+                _fail(f"pair ({p.src}, {p.dst}) weight", list(p.weight),
+                      f"a list of n_slots = {self.n_slots} weights")
+        store = {n.name: n.storage for n in self.nodes}
+        for sp in self.storage_pairs:
+            if len(sp) != 2 or sp[0] == sp[1]:
+                _fail("storage_pairs entry", sp, "two distinct storage nodes")
+            for m in sp:
+                if m not in known:
+                    _fail(f"storage pair {tuple(sp)} node", m, "a node name of the instance")
+                if store[m] <= 0:
+                    _fail(f"storage pair {tuple(sp)} node {m} storage", store[m],
+                          "storage > 0 for a node of a storage pair")
+
+    # --- convenience ------------------------------------------------------------------------
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pairs)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def storage_capacity(self, name: str) -> float:
+        return self.node(name).storage
+
+    def with_storage_capacity(self, capacity: float) -> Instance:
+        """The same network with every storage node's B_m set to ``capacity``.
+
+        ``capacity = 0`` removes all storage (and the storage pairs): the NSS baseline.
+        """
+        if not (math.isfinite(capacity) and capacity >= 0):
+            _fail("storage capacity", capacity, "a capacity >= 0 (EPR pairs)")
+        stores = {m for sp in self.storage_pairs for m in sp} | {
+            n.name for n in self.nodes if n.storage > 0}
+        nodes = tuple(replace(n, storage=float(capacity)) if n.name in stores else n
+                      for n in self.nodes)
+        pairs = self.storage_pairs if capacity > 0 else ()
+        return replace(self, nodes=nodes, storage_pairs=pairs)
+
+    def with_options(self, **kw) -> Instance:
+        return replace(self, options=replace(self.options, **kw))
+
+    # --- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["schema_version"] = SCHEMA_VERSION
+        return d
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @staticmethod
+    def from_dict(d: dict) -> Instance:
+        if not isinstance(d, dict):
+            _fail("instance", type(d).__name__, "a JSON object")
+        try:
+            ver = d.get("schema_version", SCHEMA_VERSION)
+            if ver != SCHEMA_VERSION:
+                _fail("schema_version", ver, f"{SCHEMA_VERSION}")
+            nodes = tuple(Node(**n) for n in d["nodes"])
+            links = tuple(
+                Link(l_["u"], l_["v"], l_["kind"], l_["fidelity"], tuple(l_["capacity"]))
+                for l_ in d["links"]
+            )
+            pairs = tuple(
+                Pair(p["src"], p["dst"], p["threshold"], tuple(p["weight"])) for p in d["pairs"]
+            )
+            sp = tuple(tuple(x) for x in d.get("storage_pairs", ()))
+            opts = PathOptions(**d.get("options", {}))
+            return Instance(nodes, links, pairs, sp, d["n_slots"], d["slot_duration"], opts,
+                            d.get("name", "instance"), d.get("seed"))
+        except KeyError as err:
+            raise ValueError(f"instance file is missing the field {err.args[0]!r}") from None
+        except TypeError as err:
+            raise ValueError(f"instance file is malformed: {err}") from None
+
+    @staticmethod
+    def load(path: str | Path) -> Instance:
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"instance file {str(path)!r} is not valid JSON: {err}") from None
+        return Instance.from_dict(data)
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Load an instance saved with :meth:`Instance.save`."""
+    return Instance.load(path)
+
+
+def save_instance(inst: Instance, path: str | Path) -> None:
+    inst.save(path)
+
+
+def _kind_of_link(ka: str, kb: str) -> str:
+    code = {"satellite": "S", "hap": "A", "base_station": "G"}
+    pair = "".join(sorted((code[ka], code[kb]), key="SAG".index))
+    return f"{pair[0]}2{pair[1]}"
+
+
+def from_graphml(
+    path: str | Path,
+    pairs: list[tuple[str, str]],
+    n_slots: int = 1,
+    slot_duration: float = 20.0,
+    threshold: float = 0.9,
+    storage_pairs: list[tuple[str, str]] | None = None,
+    options: PathOptions | None = None,
+) -> Instance:
+    """Build an instance from a networkx GraphML file (bring your own network).
+
+    Node attributes: ``kind`` (satellite | hap | base_station, default base_station), ``city``
+    (int, optional), ``storage`` (B_m, default 0). Edge attributes: ``fidelity`` (required),
+    ``capacity`` (pairs per slot, required; a number for every slot, or a comma-separated list
+    of ``n_slots`` values where an empty entry means the link is absent in that slot).
+    ``storage_pairs`` defaults to every pair of storage nodes in different cities (or all pairs
+    of storage nodes when no city is given).
+    """
+    import networkx as nx
+
+    try:
+        g = nx.read_graphml(str(path))
+    except Exception as err:  # networkx raises several parse error types
+        raise ValueError(f"GraphML file {str(path)!r} could not be read: {err}") from None
+    nodes = []
+    for name, attr in g.nodes(data=True):
+        nodes.append(Node(str(name), attr.get("kind", "base_station"), int(attr.get("city", -1)),
+                          float(attr.get("storage", 0.0))))
+    kinds = {n.name: n.kind for n in nodes}
+    links = []
+    for u, v, attr in g.edges(data=True):
+        if "fidelity" not in attr or "capacity" not in attr:
+            _fail(f"GraphML edge ({u}, {v}) attributes", sorted(attr),
+                  "'fidelity' and 'capacity' on every edge")
+        cap = attr["capacity"]
+        if isinstance(cap, str):
+            parts = [c.strip() for c in cap.split(",")]
+            if len(parts) == 1:
+                caps = tuple(float(parts[0]) for _ in range(n_slots))
+            else:
+                caps = tuple(float(c) if c else None for c in parts)
+        else:
+            caps = tuple(float(cap) for _ in range(n_slots))
+        links.append(Link(str(u), str(v), _kind_of_link(kinds[str(u)], kinds[str(v)]),
+                          float(attr["fidelity"]), caps))
+    pair_objs = tuple(Pair(str(s), str(d), threshold, (1.0,) * n_slots) for s, d in pairs)
+    if storage_pairs is None:
+        stores = [n for n in nodes if n.storage > 0]
+        storage_pairs = [
+            (a.name, b.name) for i, a in enumerate(stores) for b in stores[i + 1:]
+            if a.city != b.city or a.city == -1
+        ]
+    return Instance(tuple(nodes), tuple(links), pair_objs, tuple(tuple(p) for p in storage_pairs),
+                    n_slots, slot_duration, options or PathOptions(), name=Path(path).stem)

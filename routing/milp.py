@@ -1,0 +1,335 @@
+r"""The PS-EGR MILP (paper 004, eq. (1) and C1-C6), solved monolithically with OR-Tools.
+
+Symbols (seed's names; code names in brackets)
+----------------------------------------------
+K user pairs k; slots t in T with duration δ [slot_duration]; storage nodes m in M with capacity
+B_m [Node.storage]; storage pairs n = (m1, m2) in N; P_k^H / P_k^U real / virtual paths of pair
+k (per slot, :mod:`routing.paths`); P_n^H storage paths of n, each a stored segment p_m; f(p) the
+full path of a virtual path; F_p its Werner fidelity; g(F_p, F_k^th) the purification cost;
+C_{w,q}^t the budget of link (w, q) in slot t (pairs per slot); α_k^t weights.
+
+Variables: x_{k,p}^t in {0,1} [x], y_{k,p}^t >= 0 [y] (purified pairs/s), y_{n,p_m}^t >= 0 [s]
+(raw pairs/s generated for storage), z_{n,p_m}^t >= 0 [z] (stock at the start of slot t).
+
+    max  Σ_t Σ_k Σ_{p in P_k^H(t) ∪ P_k^U(t)} α_k^t y_{k,p}^t                            (1)
+    C1:  y_{k,p}^t <= x_{k,p}^t Y_{k,p}^{t,max}                              ∀ k, p, t
+    C2:  Σ_p x_{k,p}^t = 1                                    ∀ (k, t) with at least one path
+    C3:  Σ_{n ∋ m} Σ_{p_m in P_n^H} z_{n,p_m}^t <= B_m                                 ∀ m, t
+    C4:  Σ_{k, p ∋ (w,q) live in t} g(F_p, F_k^th) δ y_{k,p}^t
+           + Σ_{n, p_m ∋ (w,q)} δ y_{n,p_m}^t <= C_{w,q}^t                       ∀ (w,q), t
+    C5:  Σ_{k, p in P_k^U(t): p_m ⊂ f(p)} g(F_p, F_k^th) δ y_{k,p}^t <= z_{n,p_m}^t  ∀ n, p_m, t
+    C6:  z_{n,p_m}^t + Σ_{k, p in P_k^U(t-1): p_m ⊂ f(p)} g δ y_{k,p}^{t-1}
+           = z_{n,p_m}^{t-1} + δ y_{n,p_m}^{t-1}                              ∀ n, p_m, t >= 2
+         z_{n,p_m}^1 = 0
+
+Readings of the seed (DESIGN section 5) — where the printed model cannot be used as is:
+
+* **C2 only for (k, t) that have a path.** As printed, C2 makes the problem infeasible whenever a
+  pair has no path in a slot (satellites out of view). Such cells are reported in
+  ``Solution.no_path`` with their reason and contribute nothing.
+* **C6 gains the fill term + δ y_{n,p_m}^{t-1}** that the prose describes ("... equal the sum of the
+  pairs in storage during the previous slot and the EPR pairs generated in the previous
+  interval"); as printed, the stock can only shrink. The stock starts empty (z^1 = 0).
+* **C4 carries δ**: link budgets C are pairs per slot (as in the QON code the seed builds on),
+  rates y are pairs per second, so storage generation competes with serving for the same link
+  budget and Fig. 5's storage effect can appear. Storage nodes do not purify (seed, Sec. III), so
+  stored pairs are raw: their generation enters C4 with g = 1.
+* **C5 / C6 sum over user pairs only**: storage pairs fill over real paths only (P_n^U = ∅), so
+  the seed's k in {N - n} terms are empty.
+* **Y^max is the tightest big-M**: the bottleneck ``min_e C_e^t / (g δ)`` over the path's live
+  links, and also ``min(B_m1, B_m2) / (g δ)`` on virtual paths (C3 bounds z, C5 bounds the draw).
+* A virtual path's stored segment uses capacity when it is generated (in an earlier slot), its
+  prefix and suffix use slot-t capacity; only the user ends purify (seed, Sec. III).
+
+Solvers: OR-Tools ``pywraplp`` with SCIP (default), HiGHS or CBC; the status is checked after
+every solve and a non-optimal result is labelled (``feasible`` with its gap, or an error).
+pywraplp's HiGHS backend does not take the ``gap`` argument (it stops at HiGHS's default relative
+gap of 1e-4) and reports no bound at a time limit; use SCIP or CBC where a tighter gap or a
+bound is needed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from routing.instance import Instance
+from routing.model import CompiledModel, compile_model
+from routing.paths import edge_key
+
+SOLVERS = ("SCIP", "HIGHS", "CBC")
+_STATUS = {
+    pywraplp.Solver.OPTIMAL: "optimal",
+    pywraplp.Solver.FEASIBLE: "feasible",
+    pywraplp.Solver.INFEASIBLE: "infeasible",
+    pywraplp.Solver.UNBOUNDED: "unbounded",
+    pywraplp.Solver.ABNORMAL: "abnormal",
+    pywraplp.Solver.NOT_SOLVED: "not_solved",
+}
+
+
+class SolverError(RuntimeError):
+    """A solver returned no usable solution."""
+
+
+@dataclass
+class Solution:
+    """A solution of the PS-EGR model (any method).
+
+    ``objective`` is eq. (1) in pairs/s; ``x``/``y`` align with ``model.paths``; ``s`` and ``z``
+    map (segment, slot) to the storage generation rate and stock; ``chosen`` lists the selected
+    path per (k, t); ``no_path`` the cells without a usable path and why; ``bound`` the best
+    proven upper bound (equal to the objective when ``status == "optimal"``).
+    """
+
+    method: str
+    status: str
+    objective: float
+    bound: float
+    x: np.ndarray
+    y: np.ndarray
+    s: dict
+    z: dict
+    model: CompiledModel = field(repr=False)
+    wall_time: float = 0.0
+    info: dict = field(default_factory=dict)
+    trace: list = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        if not math.isfinite(self.bound):
+            return math.inf
+        return abs(self.bound - self.objective) / max(1.0, abs(self.bound))
+
+    @property
+    def no_path(self) -> list[dict]:
+        return list(self.model.cands.no_path)
+
+    @property
+    def chosen(self) -> list[dict]:
+        out = []
+        for j in np.flatnonzero(self.x > 0.5):
+            p = self.model.paths[j]
+            out.append({"pair": p.pair, "slot": p.slot, "kind": p.kind, "nodes": list(p.nodes),
+                        "rate": float(self.y[j]), "fidelity": p.fidelity, "cost": p.cost})
+        return out
+
+    def summary(self) -> dict:
+        return {"method": self.method, "status": self.status, "objective": self.objective,
+                "bound": self.bound, "gap": self.gap, "wall_time_s": self.wall_time,
+                "n_no_path": len(self.no_path), **self.info}
+
+
+def _vector(model: CompiledModel, y, s, z) -> np.ndarray:
+    v = np.zeros(model.n_vars)
+    v[: model.n_y] = y
+    for key, col in model.s_index.items():
+        v[col] = s.get(key, 0.0)
+    for key, col in model.z_index.items():
+        v[col] = z.get(key, 0.0)
+    return v
+
+
+def _row(A, r):
+    lo, hi = A.indptr[r], A.indptr[r + 1]
+    return zip(A.indices[lo:hi], A.data[lo:hi], strict=True)
+
+
+def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray | None = None,
+                 fixed_x: np.ndarray | None = None, relax: bool = False):
+    """Build the pywraplp MILP of ``model``; return (solver, x vars, continuous vars).
+
+    ``allowed`` (bool per path) forbids paths (x fixed to 0); ``fixed_x`` fixes every x;
+    ``relax`` makes x continuous in [0, 1] (the LP relaxation).
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver = {solver!r} is invalid; accepted: one of {list(SOLVERS)}")
+    lp = pywraplp.Solver.CreateSolver(solver)
+    if lp is None:  # pragma: no cover - depends on the OR-Tools build
+        raise SolverError(f"OR-Tools has no {solver} backend in this build")
+    inf = lp.infinity()
+    xs = []
+    for j, p in enumerate(model.paths):
+        lo, hi = 0.0, 1.0
+        if allowed is not None and not allowed[j]:
+            hi = 0.0
+        if fixed_x is not None:
+            lo = hi = float(round(fixed_x[j]))
+        name = f"x[k{p.pair},t{p.slot},j{j}]"
+        xs.append(lp.NumVar(lo, hi, name) if relax else lp.IntVar(lo, hi, name))
+    names = [f"y[k{p.pair},t{p.slot},j{j}]" for j, p in enumerate(model.paths)]
+    names += [""] * (model.n_vars - model.n_y)
+    for (i, t), col in model.s_index.items():
+        names[col] = f"s[seg{i},t{t}]"
+    for (i, t), col in model.z_index.items():
+        names[col] = f"z[seg{i},t{t}]"
+    vs = [lp.NumVar(0.0, inf, names[c]) for c in range(model.n_vars)]
+    # C1
+    for j in range(model.n_y):
+        ct = lp.Constraint(-inf, 0.0, f"C1[j{j}]")
+        ct.SetCoefficient(vs[j], 1.0)
+        ct.SetCoefficient(xs[j], -float(model.ymax[j]))
+    # C2
+    for k, t, js in model.groups:
+        ct = lp.Constraint(1.0, 1.0, f"C2[k{k},t{t}]")
+        for j in js:
+            ct.SetCoefficient(xs[j], 1.0)
+    # C3-C5
+    A = model.A_ub
+    for r, row in enumerate(model.ub_rows):
+        ct = lp.Constraint(-inf, float(model.b_ub[r]), row.name)
+        for c, v in _row(A, r):
+            ct.SetCoefficient(vs[c], float(v))
+    # C6
+    A = model.A_eq
+    for r, row in enumerate(model.eq_rows):
+        ct = lp.Constraint(0.0, 0.0, row.name)
+        for c, v in _row(A, r):
+            ct.SetCoefficient(vs[c], float(v))
+    obj = lp.Objective()
+    for j in range(model.n_y):
+        obj.SetCoefficient(vs[j], float(model.alpha[j]))
+    obj.SetMaximization()
+    return lp, xs, vs
+
+
+def solve_milp(
+    inst: Instance | CompiledModel,
+    solver: str = "SCIP",
+    time_limit: float | None = None,
+    gap: float = 1e-9,
+    allowed: np.ndarray | None = None,
+    fixed_x: np.ndarray | None = None,
+    method: str = "PS-EGR",
+    verbose: bool = False,
+) -> Solution:
+    """Solve the MILP (module docstring) to optimality or until ``time_limit`` seconds.
+
+    ``gap`` is the relative MIP gap at which the solver stops. The result's ``status`` is
+    ``optimal`` or ``feasible`` (time limit hit; ``bound`` and ``gap`` say how far); any other
+    solver status raises :class:`SolverError`.
+    """
+    model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
+    if time_limit is not None and not (time_limit > 0):
+        raise ValueError(f"time_limit = {time_limit!r} is invalid; accepted: seconds > 0 or None")
+    if not (0 <= gap < 1):
+        raise ValueError(f"gap = {gap!r} is invalid; accepted: a relative gap in [0, 1)")
+    t0 = time.perf_counter()
+    lp, xs, vs = build_solver(model, solver, allowed, fixed_x)
+    if verbose:
+        lp.EnableOutput()
+    if time_limit is not None:
+        lp.SetTimeLimit(int(1000 * time_limit))
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap)
+    code = lp.Solve(params)
+    status = _STATUS.get(code, str(code))
+    wall = time.perf_counter() - t0
+    if status not in ("optimal", "feasible"):
+        raise SolverError(f"{solver} returned status {status!r} on {model.inst.name}")
+    x = np.array([v.solution_value() for v in xs])
+    vals = np.array([v.solution_value() for v in vs])
+    obj = float(lp.Objective().Value())
+    bound = float(lp.Objective().BestBound()) if model.n_y else obj
+    if status == "optimal" and (not math.isfinite(bound) or bound < obj):
+        bound = obj
+    if status == "feasible" and (not math.isfinite(bound) or bound < obj):
+        bound = math.inf  # the backend did not report a bound (pywraplp HiGHS)
+    y = vals[: model.n_y]
+    s = {key: float(vals[c]) for key, c in model.s_index.items()}
+    z = {key: float(vals[c]) for key, c in model.z_index.items()}
+    return Solution(method, status, obj, bound, x, y, s, z, model, wall,
+                    {"solver": solver, "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
+                     "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
+                     + len(model.eq_rows)})
+
+
+def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
+    """Check C1-C6 and the objective of ``sol`` directly from the instance and candidate paths.
+
+    Written with plain loops over the instance data (not with the compiled matrices) so that it
+    checks the matrix builder too. Returns a list of violations (empty when feasible). ``tol`` is
+    relative to the constraint's scale.
+    """
+    model = sol.model
+    inst, cands = model.inst, model.cands
+    delta = inst.slot_duration
+    bad: list[str] = []
+
+    def le(lhs, rhs, what):
+        if lhs > rhs + tol * max(1.0, abs(rhs), abs(lhs)):
+            bad.append(f"{what}: {lhs:.9g} > {rhs:.9g}")
+
+    paths = model.paths
+    x, y = sol.x, sol.y
+    for j, p in enumerate(paths):
+        if min(abs(x[j]), abs(x[j] - 1)) > 1e-6:
+            bad.append(f"x[{j}] = {x[j]} is not binary")
+        if y[j] < -tol:
+            bad.append(f"y[{j}] = {y[j]} < 0")
+        le(y[j], x[j] * p.ymax, f"C1 path {j} (k={p.pair}, t={p.slot})")
+    # C2 per (k, t) with a path
+    for k, per_k in enumerate(cands.options):
+        for t, per_t in enumerate(per_k):
+            js = [j for j, p in enumerate(paths) if p.pair == k and p.slot == t]
+            if len(js) != len(per_t):
+                bad.append(f"path index mismatch at (k={k}, t={t})")
+            if per_t and abs(sum(x[j] for j in js) - 1) > 1e-6:
+                bad.append(f"C2 (k={k}, t={t}): sum x = {sum(x[j] for j in js)}")
+    segs = cands.segments
+    for key, v in list(sol.s.items()) + list(sol.z.items()):
+        if v < -tol:
+            bad.append(f"negative storage variable {key} = {v}")
+    # C3
+    for m in {m for sp_ in inst.storage_pairs for m in sp_}:
+        for t in range(1, inst.n_slots):
+            tot = sum(sol.z.get((seg.index, t), 0.0) for seg in segs
+                      if m in inst.storage_pairs[seg.pair])
+            le(tot, inst.storage_capacity(m), f"C3 (m={m}, t={t})")
+    # C4
+    for link in inst.links:
+        e = edge_key(link.u, link.v)
+        for t in range(inst.n_slots):
+            used = 0.0
+            for j, p in enumerate(paths):
+                if p.slot == t and any(edge_key(u, v) == e for u, v in p.live_edges):
+                    used += p.cost * delta * y[j]
+            for seg in segs:
+                if t in seg.slots and any(
+                        edge_key(u, v) == e for u, v in _pairs(seg.nodes)):
+                    used += delta * sol.s.get((seg.index, t), 0.0)
+            cap = link.capacity[t]
+            if cap is None:
+                if used > tol:
+                    bad.append(f"C4 absent link {e} used in slot {t}")
+            else:
+                le(used, cap, f"C4 (link={e}, t={t})")
+    # C5 and C6
+    for seg in segs:
+        i = seg.index
+        prev = 0.0
+        for t in range(inst.n_slots):
+            stock = 0.0 if t == 0 else sol.z.get((i, t), 0.0)
+            draw = sum(p.cost * delta * y[j] for j, p in enumerate(paths)
+                       if p.stored == i and p.slot == t)
+            le(draw, stock, f"C5 (seg={i}, t={t})")
+            if t >= 1:
+                draw_prev = sum(p.cost * delta * y[j] for j, p in enumerate(paths)
+                                if p.stored == i and p.slot == t - 1)
+                fill = delta * sol.s.get((i, t - 1), 0.0)
+                rhs = prev + fill
+                if abs(stock + draw_prev - rhs) > tol * max(1.0, abs(rhs)):
+                    bad.append(f"C6 (seg={i}, t={t}): {stock + draw_prev:.9g} != {rhs:.9g}")
+            prev = stock
+    obj = sum(inst.pairs[p.pair].weight[p.slot] * y[j] for j, p in enumerate(paths))
+    if abs(obj - sol.objective) > tol * max(1.0, abs(obj)):
+        bad.append(f"objective {sol.objective} != sum alpha y = {obj}")
+    return bad
+
+
+def _pairs(nodes):
+    return zip(nodes[:-1], nodes[1:], strict=False)

@@ -1,0 +1,192 @@
+"""Candidate paths per (pair, slot): real paths, storage-pair paths and virtual paths.
+
+* **Real paths** P_k^H(t): the ``max_real_paths`` shortest simple paths between the pair's
+  stations in the slot-t graph, edge weight ``-log w_e`` with ``w_e = (4F_e - 1)/3`` (so the
+  shortest path has the highest Werner fidelity; Yen's algorithm via networkx).
+* **Storage paths** P_n^H(t): likewise, ``max_storage_paths`` per storage pair n = (m1, m2) and
+  slot. Every distinct storage path seen in any slot joins the catalogue of *stored segments*
+  p_m of pair n; pairs generated over it in slot t can be banked in the stores of m1 and m2.
+  Storage pairs fill only over real paths (the seed's P_n^U, storage chained through other
+  storage, is empty here).
+* **Virtual paths** P_k^U(t), t >= 2: ``prefix(src -> a) + [stored segment a ~ b] + suffix(b ->
+  dst)`` for a storage pair {a, b}, both orientations, where prefix and suffix are the
+  highest-fidelity slot-t paths (empty when the station is the store itself, node-disjoint), and
+  the stored segment is a catalogued p_m first available in an earlier slot. The full path f(p)
+  is prefix + p_m + suffix; only prefix and suffix use slot-t link capacity. The best
+  ``max_virtual_paths`` by fidelity are kept.
+* **Fidelity** of a path: the Werner rule over f(p); **cost** g(F_p, F_k^th) by iterated
+  purification (:mod:`routing.purification`); paths with g = inf are dropped and reported.
+* **Y^max** (tightest big-M of C1): real path ``min_e C_e^t / (g δ)``; virtual path the same
+  over prefix and suffix links and also ``min(B_a, B_b) / (g δ)`` (C3 bounds the stock z).
+  Paths with Y^max = 0 are dropped (they can carry nothing).
+
+(k, t) cells without any usable path are listed in ``Candidates.no_path`` with the reason
+("disconnected" or "threshold unreachable"); the MILP imposes C2 only on cells with a path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+
+from routing.instance import Instance
+from routing.purification import path_fidelity, purify, werner_parameter
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    """A catalogued storage path p_m of storage pair ``pair`` (index into storage_pairs)."""
+
+    index: int
+    pair: int
+    nodes: tuple
+    fidelity: float
+    slots: tuple  # slots where it is a candidate storage path (generation possible)
+
+
+@dataclass(frozen=True)
+class CandidatePath:
+    """A candidate path p of user pair k in slot t (real or virtual)."""
+
+    pair: int  # k
+    slot: int  # t (0-based)
+    kind: str  # "real" | "virtual"
+    nodes: tuple  # f(p): the full node sequence
+    live_edges: tuple  # ((u, v), ...) links using slot-t capacity
+    stored: int | None  # StoredSegment.index for virtual paths
+    fidelity: float  # F_p (Werner rule over f(p))
+    cost: float  # g(F_p, F_k^th)
+    rounds: int  # purification rounds
+    ymax: float  # Y^{t,max}_{k,p}, purified pairs / s
+
+
+@dataclass(frozen=True)
+class Candidates:
+    options: tuple  # options[k][t] -> tuple[CandidatePath, ...]
+    segments: tuple  # StoredSegment catalogue
+    no_path: tuple  # ({"pair": k, "slot": t, "reason": str}, ...)
+    dropped: tuple  # paths dropped for g = inf: ({"pair", "slot", "nodes", "reason"}, ...)
+
+
+def edge_key(u: str, v: str) -> tuple[str, str]:
+    return (u, v) if u <= v else (v, u)
+
+
+def slot_graph(inst: Instance, t: int) -> nx.Graph:
+    """The slot-t network: present links with capacity, fidelity and weight -log w."""
+    g = nx.Graph()
+    g.add_nodes_from(n.name for n in inst.nodes)
+    for link in inst.links:
+        cap = link.capacity[t]
+        if cap is None or cap <= 0:
+            continue
+        w = werner_parameter(link.fidelity)
+        g.add_edge(link.u, link.v, capacity=float(cap), fidelity=float(link.fidelity),
+                   weight=-math.log(w) if w > 0 else math.inf)
+    return g
+
+
+def _k_shortest(g: nx.Graph, s: str, d: str, k: int) -> list[tuple]:
+    if k <= 0 or s not in g or d not in g or not nx.has_path(g, s, d):
+        return []
+    return [tuple(p) for p in itertools.islice(nx.shortest_simple_paths(g, s, d, "weight"), k)]
+
+
+def _edges(nodes: tuple) -> tuple:
+    return tuple(zip(nodes[:-1], nodes[1:], strict=False))
+
+
+def build_candidates(inst: Instance) -> Candidates:
+    """All candidate paths of ``inst`` (deterministic; see module docstring)."""
+    opt = inst.options
+    T, delta = inst.n_slots, inst.slot_duration
+    fid = {edge_key(lk.u, lk.v): lk.fidelity for lk in inst.links}
+    graphs = [slot_graph(inst, t) for t in range(T)]
+    store = {n.name: n.storage for n in inst.nodes}
+
+    def fidelity_of(nodes_seq):
+        return path_fidelity([fid[edge_key(u, v)] for u, v in _edges(nodes_seq)])
+
+    # stored-segment catalogue
+    seg_index: dict[tuple, int] = {}
+    seg_data: list[dict] = []
+    for n, (m1, m2) in enumerate(inst.storage_pairs):
+        for t in range(T - 1):  # a pair generated in the last slot is never used
+            for p in _k_shortest(graphs[t], m1, m2, opt.max_storage_paths):
+                key = (n, p)
+                if key not in seg_index:
+                    seg_index[key] = len(seg_data)
+                    seg_data.append({"pair": n, "nodes": p, "fidelity": fidelity_of(p),
+                                     "slots": []})
+                seg_data[seg_index[key]]["slots"].append(t)
+    segments = tuple(StoredSegment(i, d["pair"], d["nodes"], d["fidelity"], tuple(d["slots"]))
+                     for i, d in enumerate(seg_data))
+
+    options = []
+    no_path = []
+    dropped = []
+    for k, pair in enumerate(inst.pairs):
+        per_slot = []
+        for t in range(T):
+            g = graphs[t]
+
+            def make(kind, nodes_seq, live, stored, f, k=k, t=t, g=g, pair=pair):
+                res = purify(f, pair.threshold, opt.protocol, opt.max_rounds)
+                if not res.reachable:
+                    dropped.append({"pair": k, "slot": t, "nodes": list(nodes_seq),
+                                    "reason": res.reason})
+                    return None
+                ymax = math.inf
+                for u, v in live:
+                    ymax = min(ymax, g.edges[u, v]["capacity"] / (res.cost * delta))
+                if stored is not None:
+                    a, b = inst.storage_pairs[segments[stored].pair]
+                    ymax = min(ymax, min(store[a], store[b]) / (res.cost * delta))
+                if not (ymax > 0) or not math.isfinite(ymax):
+                    return None
+                return CandidatePath(k, t, kind, tuple(nodes_seq), tuple(live), stored, f,
+                                     res.cost, res.rounds, ymax)
+
+            cands = []
+            n_dropped_before = len(dropped)
+            for p in _k_shortest(g, pair.src, pair.dst, opt.max_real_paths):
+                c = make("real", p, _edges(p), None, fidelity_of(p))
+                if c is not None:
+                    cands.append(c)
+            virt = []
+            if t >= 1 and opt.max_virtual_paths > 0 and segments:
+                # one Dijkstra from each end replaces a shortest-path call per segment
+                from_src = nx.single_source_dijkstra_path(g, pair.src, weight="weight")
+                from_dst = nx.single_source_dijkstra_path(g, pair.dst, weight="weight")
+                for seg in segments:
+                    if min(seg.slots) >= t:
+                        continue  # nothing could have been stored before slot t
+                    m1, m2 = inst.storage_pairs[seg.pair]
+                    for a, b, seq in ((m1, m2, seg.nodes), (m2, m1, tuple(reversed(seg.nodes)))):
+                        pre = from_src.get(a)
+                        suf = from_dst.get(b)
+                        if pre is None or suf is None:
+                            continue
+                        pre, suf = tuple(pre), tuple(reversed(suf))
+                        if set(pre) & set(suf):
+                            continue  # not node-disjoint: not a simple path
+                        full = pre[:-1] + seq + suf[1:]
+                        if len(set(full)) != len(full):
+                            continue
+                        live = _edges(pre) + _edges(suf)
+                        virt.append((fidelity_of(full), full, live, seg.index))
+                virt.sort(key=lambda v: -v[0])
+                for f, full, live, si in virt[: opt.max_virtual_paths]:
+                    c = make("virtual", full, live, si, f)
+                    if c is not None:
+                        cands.append(c)
+            if not cands:
+                reason = ("threshold unreachable" if len(dropped) > n_dropped_before
+                          else "disconnected")
+                no_path.append({"pair": k, "slot": t, "reason": reason})
+            per_slot.append(tuple(cands))
+        options.append(tuple(per_slot))
+    return Candidates(tuple(options), segments, tuple(no_path), tuple(dropped))

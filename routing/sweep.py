@@ -1,0 +1,92 @@
+"""Plain helpers for the routing experiments (fig5, fig6, routing_quick): no Hydra here.
+
+``solve_method`` runs one method on one instance and returns a JSON-able record; ``summarize``
+reduces records to mean and standard deviation per (method, x); ``plot_sweep`` draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from routing.baselines import solve_nss, solve_rrs, solve_sos
+from routing.benders import solve_benders
+from routing.instance import Instance
+from routing.milp import solve_milp
+
+METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
+
+
+def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> dict:
+    """Solve ``inst`` with ``method``; ``solver`` holds the RoutingSolverConfig fields.
+
+    Returns ``{"egr", "status", "gap", "wall_time_s", "n_no_path", ...}`` where ``egr`` is the
+    objective of eq. (1) (weighted EGR summed over pairs and slots, purified pairs/s) and
+    ``total_pairs`` the purified pairs delivered over the horizon (Σ δ y).
+    """
+    if method == "PS-EGR":
+        if solver.get("ps_egr", "milp") == "benders":
+            sol = solve_benders(inst, tol=solver.get("benders_tol", 1e-6),
+                                max_iterations=solver.get("benders_max_iterations", 500),
+                                time_limit=solver.get("time_limit"),
+                                multi_cut=solver.get("multi_cut", True),
+                                lp_phase=solver.get("lp_phase", True))
+        else:
+            sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),
+                             time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9))
+        sols = [sol]
+    elif method == "SOS":
+        sols = [solve_sos(inst, solver.get("milp_solver", "SCIP"), solver.get("time_limit"))]
+    elif method == "NSS":
+        sols = [solve_nss(inst, solver.get("milp_solver", "SCIP"), solver.get("time_limit"))]
+    elif method == "RRS":
+        draws = int(solver.get("rrs_draws", 1))
+        sols = [solve_rrs(inst, seed=1000 * seed + d, solver=solver.get("milp_solver", "SCIP"))
+                for d in range(draws)]
+    else:
+        raise ValueError(f"method = {method!r} is invalid; accepted: one of {list(METHODS)}")
+    egr = float(np.mean([s.objective for s in sols]))
+    pairs = float(np.mean([inst.slot_duration * float(np.sum(s.y)) for s in sols]))
+    worst = max(sols, key=lambda s: s.gap)
+    return {"egr": egr, "total_pairs": pairs,
+            "status": "optimal" if all(s.status == "optimal" for s in sols) else worst.status,
+            "gap": worst.gap if math.isfinite(worst.gap) else "inf",
+            "wall_time_s": float(sum(s.wall_time for s in sols)),
+            "n_no_path": len(sols[0].no_path)}
+
+
+def summarize(rows: list[dict], x_key: str) -> dict[str, dict]:
+    """``{method: {x: (mean, std, n)}}`` of ``egr`` over seeds."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["method"], {}).setdefault(r[x_key], []).append(r["egr"])
+    return {m: {x: (float(np.mean(v)), float(np.std(v)), len(v)) for x, v in sorted(d.items())}
+            for m, d in out.items()}
+
+
+def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str) -> None:
+    """Mean EGR ± one standard deviation over seeds, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarize(rows, x_key)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    markers = {"PS-EGR": "o", "SOS": "s", "RRS": "^", "NSS": "D"}
+    for method in METHODS:
+        if method not in summary:
+            continue
+        xs = list(summary[method])
+        mean = np.array([summary[method][x][0] for x in xs])
+        std = np.array([summary[method][x][1] for x in xs])
+        line, = ax.plot(xs, mean, marker=markers.get(method, "o"), label=method)
+        ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    ax.set(xlabel=xlabel, ylabel="EGR, eq. (1)  [purified pairs/s, summed]", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

@@ -1,0 +1,61 @@
+"""The quickstart experiment end to end: output contract, physics of its numbers, resume."""
+
+import json
+import math
+
+from experiments.outputs import read_csv
+from experiments.run import execute
+from tests.experiments.helpers import load_config
+
+SMALL = ["+exp=quickstart", "quickstart.n_max=3", "quickstart.n_t=60", "quickstart.t_max=25",
+         "progress=false"]
+
+
+def test_quickstart_end_to_end_and_resume(tmp_path):
+    cfg = load_config(SMALL)
+    payload = execute(cfg, tmp_path)
+    res = json.loads((tmp_path / "results.json").read_text())
+    for key in ("task", "metrics", "tables", "figures", "config", "versions", "device",
+                "wall_time_s", "seed"):
+        assert key in res
+    assert res["task"] == "quickstart" and res["config"]["quickstart"]["n_max"] == 3
+    for fig in res["figures"]:
+        assert (tmp_path / fig).stat().st_size > 1000
+    rows = read_csv(tmp_path / res["tables"]["quickstart"])
+    assert set(rows[0]) >= {"noise", "n_qubits", "t", "qfi"}
+    assert len(rows) == 3 * 3 * 60
+
+    # physics: dephasing GHZ curve is N^2 t^2 exp(-2 N gamma t); peak at t = 1/(N gamma)
+    gamma = 0.1
+    for r in rows:
+        if r["noise"] == "dephasing":
+            n, t = int(r["n_qubits"]), float(r["t"])
+            assert math.isclose(float(r["qfi"]), n**2 * t**2 * math.exp(-2 * n * gamma * t),
+                                rel_tol=1e-9)
+    peaks = read_csv(tmp_path / res["tables"]["quickstart_peaks"])
+    for p in peaks:
+        n = int(p["n_qubits"])
+        assert p["interior_optimum"] == "True"
+        if p["noise"] == "dephasing":
+            assert math.isclose(float(p["t_opt"]), 1 / (n * gamma), rel_tol=1e-6)
+            assert math.isclose(float(p["qfi_peak"]), 1 / (math.e * gamma) ** 2, rel_tol=1e-9)
+
+    # resume: a rerun in the same dir reuses every finished cell and reproduces the results
+    ckpt = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert len(ckpt["cells"]) == 9
+    again = execute(cfg, tmp_path)
+    assert again["metrics"] == payload["metrics"]
+    assert again["wall_time_s"] < payload["wall_time_s"]
+
+
+def test_checkpoint_rejects_other_settings(tmp_path):
+    from experiments.checkpoint import Checkpoint
+
+    Checkpoint(tmp_path / "c.json", meta={"a": 1}).put("x", [1, 2])
+    assert Checkpoint(tmp_path / "c.json", meta={"a": 1}).get("x") == [1, 2]
+    try:
+        Checkpoint(tmp_path / "c.json", meta={"a": 2})
+    except ValueError as err:
+        assert "other settings" in str(err)
+    else:
+        raise AssertionError("a checkpoint from other settings must not be reused")

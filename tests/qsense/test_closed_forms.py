@@ -1,0 +1,82 @@
+"""The engine against closed forms (DESIGN section 3)."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import qsense
+from qsense.fitness import probe_qfi
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("t", [0.3, 1.7])
+def test_ghz_noiseless_heisenberg(n, t):
+    """Noiseless GHZ: phase N B t / 2 difference between branches -> F = N^2 t^2."""
+    f = qsense.qfi(lambda b: qsense.sense(qsense.ghz_state(n), b, t), 1.0)
+    np.testing.assert_allclose(f, n**2 * t**2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 6])
+@pytest.mark.parametrize(("t", "gamma"), [(0.5, 0.1), (2.0, 0.2), (1.0, 1.3)])
+@pytest.mark.parametrize("b0", [0.0, 1.0, -2.5])
+def test_ghz_dephasing(n, t, gamma, b0):
+    """GHZ coherence decays as exp(-N gamma t): F = N^2 t^2 exp(-2 N gamma t), any B0."""
+    f = qsense.qfi(lambda b: qsense.sense(qsense.ghz_state(n), b, t, "dephasing", gamma), b0)
+    np.testing.assert_allclose(f, n**2 * t**2 * np.exp(-2 * n * gamma * t), rtol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_product_plus_state_shot_noise(n):
+    """|+>^N: independent qubits, each F = t^2 -> F = N t^2."""
+    t = 1.3
+    f = qsense.qfi(lambda b: qsense.sense(qsense.plus_state(n), b, t), 0.4)
+    np.testing.assert_allclose(f, n * t**2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("noise", ["none", "dephasing", "amplitude_damping"])
+def test_field_independent_state_has_zero_qfi(noise):
+    """|0...0> is an eigenstate of sum Z and stays diagonal under these noises: no info on B."""
+    psi = qsense.basis_state(3, 0)
+    f = qsense.qfi(lambda b: qsense.sense(psi, b, 2.0, noise, 0.3), 1.0)
+    assert abs(float(f)) < 1e-12
+
+
+def test_one_qubit_vector_field_qfim_by_hand():
+    """One qubit, rho = (I + r.sigma)/2, noiseless, vector field at B0 = 0.
+
+    H = B.sigma/2 rotates the Bloch vector: dr/dt = B x r, so at B = 0 after time t,
+    d r / d B_a = t (e_a x r). For a qubit, F_ab = dr_a . dr_b + (r.dr_a)(r.dr_b)/(1 - |r|^2);
+    here r . (e_a x r) = 0, hence F_ab = t^2 (e_a x r).(e_b x r) = t^2 (|r|^2 delta_ab - r_a r_b).
+    For a pure state (|r| = 1) the second term of the qubit formula is absent and the same
+    result holds; it is singular along r (a rotation about r changes nothing).
+    """
+    rng = np.random.default_rng(3)
+    t = 0.8
+    for radius in (0.6, 1.0):
+        r = rng.normal(size=3)
+        r *= radius / np.linalg.norm(r)
+        paulis = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+        rho = 0.5 * (np.eye(2) + np.einsum("k,kij->ij", r, paulis))
+        fm = qsense.qfim(lambda b, rho=rho: qsense.sense(jnp.asarray(rho), b, t), jnp.zeros(3))
+        expected = t**2 * (radius**2 * np.eye(3) - np.outer(r, r))
+        np.testing.assert_allclose(fm, expected, atol=1e-10)
+
+
+def test_qcrb_closed_form_and_singular():
+    """QCRB = Tr F^-1; a singular QFIM gives inf (with a warning), never NaN."""
+    fm = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 4.0]])
+    np.testing.assert_allclose(qsense.qcrb(fm), np.trace(np.linalg.inv(fm)), rtol=1e-12)
+    with pytest.warns(RuntimeWarning, match="singular"):
+        assert np.isinf(qsense.qcrb(np.diag([1.0, 1.0, 0.0])))
+    # |0> in a vector field at B0 = 0: no information on Bz -> singular -> inf
+    with pytest.warns(RuntimeWarning):
+        fm0 = qsense.qfim(lambda b: qsense.sense(qsense.basis_state(1, 0), b, 1.0),
+                          jnp.zeros(3))
+        assert np.isinf(qsense.qcrb(fm0))
+
+
+def test_empty_genome_probe_is_ghz():
+    """An all-identity PQC leaves the GHZ probe: the search space contains GHZ itself."""
+    n, t, gamma = 4, 0.9, 0.1
+    f = probe_qfi(qsense.empty_genome(6), t, gamma, 1.0, n_qubits=n, noise="dephasing")
+    np.testing.assert_allclose(f, n**2 * t**2 * np.exp(-2 * n * gamma * t), rtol=1e-10)

@@ -1,0 +1,98 @@
+"""fig5, fig6 and routing_quick compose through Hydra and run end to end at a tiny setting."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from experiments.run import execute, to_config
+from experiments.schema import ConfigError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+TINY_NET = ["routing.network.n_base_stations=6", "routing.network.n_slots=3",
+            "routing.network.max_real_paths=2", "routing.network.max_virtual_paths=2",
+            "routing.network.max_storage_paths=1", "progress=false"]
+
+
+def _config(overrides):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return to_config(compose(config_name="config", overrides=overrides))
+
+
+def _rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_fig5_end_to_end_and_resume(tmp_path):
+    cfg = _config(["+exp=fig5", "fig5.storage_capacities=[0,800]", "fig5.seeds=[1,2]",
+                   *TINY_NET])
+    out = execute(cfg, tmp_path)
+    rows = _rows(tmp_path / "fig5.csv")
+    assert {"method", "storage_capacity", "seed", "egr"} <= set(rows[0])
+    assert len(rows) == 2 * 2 * 4
+    assert {r["method"] for r in rows} == {"PS-EGR", "SOS", "RRS", "NSS"}
+    assert (tmp_path / "fig5.png").stat().st_size > 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["task"] == "fig5" and res["tables"]["fig5"] == "fig5.csv"
+    by = {(r["method"], float(r["storage_capacity"]), r["seed"]): float(r["egr"]) for r in rows}
+    for seed in ("1", "2"):
+        for cap in (0.0, 800.0):
+            for m in ("SOS", "RRS", "NSS"):  # baselines never beat the optimum
+                assert by[(m, cap, seed)] <= by[("PS-EGR", cap, seed)] * (1 + 1e-9) + 1e-9
+        # NSS ignores storage; PS-EGR with B = 0 is NSS
+        assert by[("NSS", 0.0, seed)] == pytest.approx(by[("NSS", 800.0, seed)])
+        assert by[("PS-EGR", 0.0, seed)] == pytest.approx(by[("NSS", 0.0, seed)])
+    # a rerun in the same directory resumes from the checkpoint with identical results
+    again = execute(cfg, tmp_path)
+    assert again["metrics"] == out["metrics"]
+
+
+def test_fig6_end_to_end(tmp_path):
+    cfg = _config(["+exp=fig6", "fig6.n_pairs=[1,3]", "fig6.seeds=[0]",
+                   "routing.solver.ps_egr=benders", *TINY_NET])
+    execute(cfg, tmp_path)
+    rows = _rows(tmp_path / "fig6.csv")
+    assert {"method", "n_pairs", "seed", "egr"} <= set(rows[0])
+    assert len(rows) == 2 * 4 and (tmp_path / "fig6.png").exists()
+    assert all(r["status"] == "optimal" for r in rows)
+
+
+def test_routing_quick_end_to_end(tmp_path):
+    cfg = _config(["+exp=routing_quick", "routing.network.n_slots=3", "progress=false"])
+    res = execute(cfg, tmp_path)
+    m = res["metrics"]
+    assert m["milp_violations"] == 0 and m["milp_status"] == "optimal"
+    assert m["benders_rel_gap_to_milp"] <= 1e-6
+    assert m["PS-EGR"] == pytest.approx(m["milp_objective"], rel=1e-9)
+    assert (tmp_path / "routing_quick_paths.csv").exists()
+
+
+@pytest.mark.parametrize("override,key", [
+    ("fig5.storage_capacities=[-1]", "fig5.storage_capacities"),
+    ("fig5.methods=[PS-EGR,FOO]", "fig5.methods"),
+    ("routing.network.n_slots=0", "routing.network.n_slots"),
+    ("routing.network.storage_capacity=-5", "routing.network.storage_capacity"),
+    ("routing.solver.ps_egr=magic", "routing.solver.ps_egr"),
+    ("routing.network.n_pairs=9", "routing.network.n_pairs"),
+])
+def test_bad_overrides_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        _config(["+exp=fig5", override])
+
+
+def test_fig6_rejects_more_pairs_than_stations(tmp_path):
+    cfg = _config(["+exp=fig6", "fig6.n_pairs=[1,4]", "routing.network.n_base_stations=6",
+                   "progress=false"])
+    with pytest.raises(ConfigError, match="fig6.n_pairs"):
+        execute(cfg, tmp_path)
+
+
+def test_network_and_solver_groups_compose():
+    cfg = _config(["+exp=fig6", "+network=large", "+solver=benders"])
+    assert cfg.routing.network.n_base_stations == 100 and cfg.routing.network.n_slots == 48
+    assert cfg.routing.solver.ps_egr == "benders"
+    cfg = _config(["+exp=fig5", "+network=seed004", "+solver=highs"])
+    assert cfg.routing.network.n_pairs == 3 and cfg.routing.solver.milp_solver == "HIGHS"

@@ -1,0 +1,163 @@
+"""Instance generator (seed-004 setting), JSON / GraphML round trips, and bad input."""
+
+import json
+from dataclasses import replace
+
+import networkx as nx
+import pytest
+
+import routing
+from routing.instance import Instance, Link, Node, Pair
+
+
+def test_generator_defaults_follow_the_seed():
+    inst = routing.generate_instance(0)
+    kinds = [n.kind for n in inst.nodes]
+    assert kinds.count("satellite") == 2 and kinds.count("hap") == 2
+    assert kinds.count("base_station") == 12
+    assert inst.n_pairs == 3 and inst.n_slots == 10 and inst.slot_duration == 20.0
+    stores = [n for n in inst.nodes if n.storage > 0]
+    assert stores and all(n.storage == 1500 for n in stores)
+    for lk in inst.links:
+        assert 0.96 <= lk.fidelity <= 0.99
+        lo, hi = (400, 1600) if lk.kind == "G2G" else (200, 1400)
+        assert all(lo <= c <= hi for c in lk.capacity if c is not None)
+    # links appear and disappear across slots (satellites and HAPs move), fiber is static
+    moving = [lk for lk in inst.links if lk.kind != "G2G"]
+    assert any(not all(lk.present(t) for t in range(10)) for lk in moving)
+    assert all(all(lk.present(t) for t in range(10)) for lk in inst.links if lk.kind == "G2G")
+    # pairs join the source city to the destination city
+    for p in inst.pairs:
+        assert inst.node(p.src).city == 0 and inst.node(p.dst).city == 1
+
+
+def test_generator_is_seeded_and_sweeps_change_only_what_they_name():
+    a, b = routing.generate_instance(5), routing.generate_instance(5)
+    assert a == b
+    assert routing.generate_instance(6) != a
+    k6 = routing.generate_instance(5, n_pairs=6)
+    assert k6.links == a.links and k6.pairs[:3] == a.pairs
+    b500 = routing.generate_instance(5, storage_capacity=500)
+    assert b500.links == a.links
+    assert {n.storage for n in b500.nodes if n.storage > 0} == {500.0}
+
+
+def test_json_round_trip(tmp_path):
+    inst = routing.generate_instance(2, n_slots=3)
+    path = tmp_path / "inst.json"
+    routing.save_instance(inst, path)
+    back = routing.load_instance(path)
+    assert back == inst
+    assert routing.solve_milp(back).objective == pytest.approx(routing.solve_milp(inst).objective)
+
+
+def test_graphml_round_trip(tmp_path):
+    g = nx.Graph()
+    g.add_node("a", kind="base_station", city=0)
+    g.add_node("m1", kind="base_station", city=0, storage=100.0)
+    g.add_node("s", kind="satellite")
+    g.add_node("m2", kind="base_station", city=1, storage=100.0)
+    g.add_node("b", kind="base_station", city=1)
+    g.add_edge("a", "m1", fidelity=0.98, capacity=800.0)
+    g.add_edge("m1", "s", fidelity=0.97, capacity="500,")  # present in slot 0 only
+    g.add_edge("s", "m2", fidelity=0.97, capacity="600,")
+    g.add_edge("a", "s", fidelity=0.97, capacity=",700")  # present in slot 1 only
+    g.add_edge("m2", "b", fidelity=0.98, capacity="100,900")  # slot-0 bottleneck
+    path = tmp_path / "net.graphml"
+    nx.write_graphml(g, path)
+    inst = routing.from_graphml(path, pairs=[("a", "b")], n_slots=2, threshold=0.85)
+    assert inst.storage_pairs == (("m1", "m2"),)
+    assert inst.n_slots == 2 and len(inst.links) == 5
+    cands = routing.build_candidates(inst)
+    # slot 0: a-m1-s-m2-b is real; slot 1: only a virtual path through the stored m1~m2 pairs
+    assert [p.kind for p in cands.options[0][0]] == ["real"]
+    assert [p.kind for p in cands.options[0][1]] == ["virtual"]
+    sol = routing.solve_milp(inst)
+    assert sol.status == "optimal" and sol.objective > 0
+    assert routing.check_solution(sol) == []
+    # closed form: slot 0 serves 100 pairs (m2-b budget) over a-m1-s-m2-b, the spare m1-s-m2
+    # budget banks B = 100 pairs that serve slot 1 over the same full path: 2 * 100 / (g δ)
+    g_cost = routing.purification_cost(routing.path_fidelity([0.98, 0.97, 0.97, 0.98]), 0.85)
+    assert sol.objective == pytest.approx(2 * 100 / (g_cost * 20.0), rel=1e-9)
+    assert any(c["slot"] == 1 and c["kind"] == "virtual" and c["rate"] > 0 for c in sol.chosen)
+
+
+def test_disconnected_pair_is_reported_not_a_silent_zero():
+    nodes = (Node("a", "base_station", 0), Node("b", "base_station", 1),
+             Node("c", "base_station", 1))
+    links = (Link("b", "c", "G2G", 0.98, (500.0, 500.0)),)
+    inst = Instance(nodes, links, (Pair("a", "b", 0.9, (1.0, 1.0)),), (), 2, 20.0)
+    sol = routing.solve_milp(inst)
+    assert sol.objective == 0.0
+    assert [e["reason"] for e in sol.no_path] == ["disconnected", "disconnected"]
+    assert routing.solve_benders(inst).no_path == sol.no_path
+
+
+def test_unreachable_threshold_is_reported():
+    inst = routing.generate_instance(0, n_slots=2, fidelity_threshold=1.0)
+    cands = routing.build_candidates(inst)
+    assert cands.no_path and all(e["reason"] == "threshold unreachable" for e in cands.no_path)
+    assert cands.dropped and all("cannot be reached" in d["reason"] for d in cands.dropped)
+    assert routing.solve_milp(inst).objective == 0.0
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(n_slots=0), "n_slots"),
+    (dict(storage_capacity=-1.0), "storage_capacity"),
+    (dict(free_space_capacity=(-5, 10)), "free_space_capacity"),
+    (dict(n_pairs=7), "n_pairs"),
+    (dict(link_fidelity=(0.1, 0.9)), "link_fidelity"),
+    (dict(protocol="magic"), "protocol"),
+    (dict(bogus=1), "bogus"),
+])
+def test_generator_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        routing.generate_instance(0, **kw)
+
+
+def test_instance_bad_input():
+    inst = routing.generate_instance(0, n_slots=2)
+    lk = inst.links[0]
+    with pytest.raises(ValueError, match="capacity"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (-3.0, 10.0))
+    with pytest.raises(ValueError, match="n_slots"):
+        replace(inst, n_slots=0)
+    with pytest.raises(ValueError, match="endpoint"):
+        replace(inst, pairs=(Pair("src0", "nowhere", 0.9, (1.0, 1.0)),))
+    with pytest.raises(ValueError, match="storage"):
+        routing.Node("m", "base_station", 0, -10.0)
+    with pytest.raises(ValueError, match="storage capacity"):
+        inst.with_storage_capacity(-1)
+
+
+def test_malformed_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        routing.load_instance(bad)
+    d = routing.generate_instance(0, n_slots=2).to_dict()
+    del d["links"]
+    bad.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match="links"):
+        routing.load_instance(bad)
+    d = routing.generate_instance(0, n_slots=2).to_dict()
+    d["links"][0]["capacity"] = [1.0]  # wrong length
+    bad.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match="n_slots"):
+        routing.load_instance(bad)
+    d["links"][0]["capacity"] = [-1.0, 2.0]
+    bad.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match="capacity"):
+        routing.load_instance(bad)
+    gml = tmp_path / "bad.graphml"
+    gml.write_text("<graphml><oops")
+    with pytest.raises(ValueError, match="GraphML"):
+        routing.from_graphml(gml, pairs=[("a", "b")])
+
+
+def test_storage_capacity_sweep_is_consistent():
+    # fig5 marks storage with B = 1 and then sets each B_m: the same instance as generating it
+    for cap in (0.0, 700.0, 1500.0):
+        swept = routing.generate_instance(4, storage_capacity=1.0).with_storage_capacity(cap)
+        direct = routing.generate_instance(4, storage_capacity=cap)
+        assert swept == direct

@@ -1,0 +1,110 @@
+"""The monolithic MILP: brute force, solver agreement, C1-C6 checker, MPS export."""
+
+import highspy
+import numpy as np
+import pytest
+
+import routing
+from tests.reference.routing_bruteforce import brute_force, lp_value
+from tests.routing.conftest import TINY2, tiny
+
+# tiny instances where banking pairs in storage strictly helps (found by scanning seeds),
+# and two-pair instances where pairs compete for links
+BRUTE = [("tiny", s) for s in (3, 4, 5, 6, 7)] + [("tiny2", s) for s in (1, 4, 5, 7)]
+
+
+def _make(kind, seed):
+    return tiny(seed) if kind == "tiny" else routing.generate_instance(seed, **TINY2)
+
+
+@pytest.mark.parametrize("kind,seed", BRUTE)
+def test_milp_and_benders_equal_brute_force(kind, seed):
+    inst = _make(kind, seed)
+    cands = routing.build_candidates(inst)
+    best, choice = brute_force(inst, cands)
+    milp = routing.solve_milp(inst)
+    bend = routing.solve_benders(inst)
+    assert milp.status == "optimal" and bend.status == "optimal"
+    assert milp.objective == pytest.approx(best, rel=1e-7, abs=1e-9)
+    assert bend.objective == pytest.approx(best, rel=1e-7, abs=1e-9)
+    assert routing.check_solution(milp) == [] and routing.check_solution(bend) == []
+    # the MILP's own path choice, re-evaluated by the reference LP, gives its objective
+    mine = {(c["pair"], c["slot"]): None for c in milp.chosen}
+    for j in np.flatnonzero(milp.x > 0.5):
+        p = milp.model.paths[j]
+        mine[(p.pair, p.slot)] = cands.options[p.pair][p.slot].index(p)
+    assert lp_value(inst, cands, mine) == pytest.approx(milp.objective, rel=1e-7, abs=1e-9)
+
+
+def test_storage_matters_on_some_brute_force_instance():
+    # guards the brute-force list: at least one instance banks pairs (else C5/C6 are untested)
+    gains = [routing.solve_milp(tiny(s)).objective - routing.solve_nss(tiny(s)).objective
+             for s in (3, 4, 6)]
+    assert max(gains) > 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_solvers_agree_and_checker_passes(seed):
+    inst = routing.generate_instance(seed)
+    sols = [routing.solve_milp(inst, solver=s) for s in ("SCIP", "HIGHS", "CBC")]
+    for s, rel in zip(sols, (1e-9, 1e-4, 1e-6), strict=True):
+        # pywraplp's HiGHS stops at HiGHS's default relative gap 1e-4 (see routing.milp)
+        assert s.status == "optimal"
+        assert routing.check_solution(s) == []
+        assert s.objective == pytest.approx(sols[0].objective, rel=rel)
+        assert s.objective <= sols[0].objective * (1 + 1e-9)
+    assert len(sols[0].chosen) == sum(1 for per_k in sols[0].model.cands.options
+                                      for per_t in per_k if per_t)
+
+
+def test_checker_catches_violations():
+    sol = routing.solve_milp(routing.generate_instance(0, n_slots=4))
+    assert routing.check_solution(sol) == []
+    y = sol.y.copy()
+    j = int(np.argmax(y))
+    sol.y = y * 1.0
+    sol.y[j] *= 1.5  # exceeds its C1 bound or a C4 budget; the objective no longer matches
+    bad = routing.check_solution(sol)
+    assert any(v.startswith(("C1", "C4")) for v in bad) and any("objective" in v for v in bad)
+    sol.y = y
+    sol.x = sol.x.copy()
+    sol.x[np.flatnonzero(sol.x > 0.5)[0]] = 0.0
+    assert any(v.startswith(("C2", "C1")) for v in routing.check_solution(sol))
+
+
+def test_checker_catches_storage_violations():
+    inst = tiny(6)
+    sol = routing.solve_milp(inst)
+    assert routing.check_solution(sol) == []
+    key = next(k for k, v in sol.z.items() if v > 1e-6)
+    sol.z = dict(sol.z)
+    sol.z[key] *= 0.5
+    assert any(v.startswith(("C5", "C6")) for v in routing.check_solution(sol))
+
+
+def test_mps_reread_by_highs_gives_the_same_optimum(tmp_path):
+    inst = routing.generate_instance(3)
+    ref = routing.solve_milp(inst)
+    path = routing.write_mps(inst, tmp_path / "model.mps")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert h.getInfo().objective_function_value == pytest.approx(ref.objective, rel=1e-6)
+    # the LP-format export carries the same named rows
+    text = routing.export.model_text(inst, "lp")
+    assert "C4[" in text and "C1[" in text
+
+
+def test_time_limit_and_bad_arguments():
+    inst = routing.generate_instance(0, n_slots=3)
+    sol = routing.solve_milp(inst, time_limit=5.0, gap=1e-4)
+    assert sol.status in ("optimal", "feasible") and sol.bound >= sol.objective - 1e-6
+    with pytest.raises(ValueError, match="solver"):
+        routing.solve_milp(inst, solver="GUROBI")
+    with pytest.raises(ValueError, match="time_limit"):
+        routing.solve_milp(inst, time_limit=-1)
+    with pytest.raises(ValueError, match="gap"):
+        routing.solve_milp(inst, gap=2.0)
