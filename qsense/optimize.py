@@ -50,7 +50,7 @@ from jax import lax
 from qsense._checks import NOISE_MODELS, check_n_qubits, check_noise, fail
 from qsense.fisher import qcrb, qfim_from_derivatives
 from qsense.genome import CRX, IDENTITY, Genome, validate_genome
-from qsense.noise import field_hamiltonian, jump_operator
+from qsense.noise import dissipator_1q, expm_small, generator_1q
 from qsense.pqc import _apply_vector
 from qsense.sensing import apply_local_superoperator, as_field3
 from qsense.states import basis_state, ghz_state
@@ -121,11 +121,11 @@ def _static(problem: Problem) -> Problem:
 
 
 def _env(problem: Problem) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(gamma, b0, L1): the data of a problem; L1 is the jump operator at unit rate (every
-    noise model of DESIGN section 3 scales as L = sqrt(gamma) L1)."""
+    """(gamma, b0, D1): the data of a problem; D1 is the 4x4 unit-rate dissipator of its
+    noise model (`qsense.noise.dissipator_1q`; the generator's noise term is gamma D1)."""
     real = jnp.finfo(_dtype(problem)).dtype
-    ell1 = jump_operator(problem.noise, 1.0, _dtype(problem))
-    return jnp.asarray(problem.gamma, real), jnp.asarray(problem.b0, real), ell1
+    d1 = dissipator_1q(problem.noise, _dtype(problem))
+    return jnp.asarray(problem.gamma, real), jnp.asarray(problem.b0, real), d1
 
 
 def _dynamic(problem: Problem, env) -> Problem:
@@ -135,19 +135,8 @@ def _dynamic(problem: Problem, env) -> Problem:
         object.__setattr__(p, f.name, getattr(problem, f.name))
     object.__setattr__(p, "gamma", env[0])
     object.__setattr__(p, "b0", env[1])
-    object.__setattr__(p, "_ell1", env[2])
+    object.__setattr__(p, "_dissipator", env[2])
     return p
-
-
-def _superoperator(field3, t, ell, dtype) -> jax.Array:
-    """``exp(t Lv)`` of one qubit, H = field3 . sigma / 2 and jump operator ``ell`` (data).
-    Same generator as `qsense.noise.liouvillian_1q` (row-major vec)."""
-    h = field_hamiltonian(field3, dtype)
-    eye = jnp.eye(2, dtype=dtype)
-    ldl = ell.conj().T @ ell
-    lv = (-1j * (jnp.kron(h, eye) - jnp.kron(eye, h.T)) + jnp.kron(ell, ell.conj())
-          - 0.5 * jnp.kron(ldl, eye) - 0.5 * jnp.kron(eye, ldl.T))
-    return jax.scipy.linalg.expm(t * lv)
 
 
 # ----------------------------------------------------------------------------- the merit
@@ -175,13 +164,13 @@ def _sense_with_derivatives(problem: Problem, rho: jax.Array, t) -> tuple[jax.Ar
     gamma = jnp.asarray(problem.gamma, real)
     n = problem.n_qubits
 
-    ell1 = getattr(problem, "_ell1", None)
-    if ell1 is None:
-        ell1 = jump_operator(problem.noise, 1.0, rho.dtype)
-    ell = jnp.sqrt(gamma).astype(rho.dtype) * jnp.asarray(ell1, rho.dtype)
+    d1 = getattr(problem, "_dissipator", None)
+    if d1 is None:
+        d1 = dissipator_1q(problem.noise, rho.dtype)
+    rate_d = gamma.astype(rho.dtype) * jnp.asarray(d1, rho.dtype)
 
-    def f(b):
-        sop = _superoperator(as_field3(b), t, ell, rho.dtype)
+    def f(b):  # the engine's sensing map (qsense.noise.superoperator_1q), noise as data
+        sop = expm_small(t * generator_1q(as_field3(b), rate_d, rho.dtype))
         return apply_local_superoperator(rho, sop, n)
 
     b0 = jnp.asarray(problem.b0, real)
