@@ -30,7 +30,7 @@ def refine_config(search: Any) -> RefineConfig:
 def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: str) -> Problem:
     import jax.numpy as jnp
 
-    dtype = jnp.complex64 if precision == "float32" else jnp.complex128
+    dtype = jnp.complex64 if precision == "float32" else None  # None: complex128 under x64
     return Problem(n, noise, gamma, field, b0=b0, dtype=dtype)
 
 

@@ -19,9 +19,11 @@ from qsense.draw import draw_png, draw_text
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
-TINY_SEARCH = ["search.population=8", "search.generations=2", "search.max_genes=4",
-               "search.n_t=3", "search.elite=1", "search.refine_steps=100", "search.top_k=1",
-               "search.restarts=1"]
+# the same program shapes as tests/qsense/test_genetic.py's SMALL search and refinement, so
+# the compiled programs are shared within one pytest session
+TINY_SEARCH = ["search.population=16", "search.generations=2", "search.max_genes=6",
+               "search.init_genes=3", "search.n_t=4", "search.elite=2",
+               "search.refine_steps=150", "search.top_k=2", "search.restarts=2"]
 
 
 def _config(overrides):
@@ -76,14 +78,14 @@ def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name,field", [("fig2", "scalar"), ("fig3", "vector")])
 def test_figures_tiny_end_to_end(tmp_path, name, field):
-    ov = [f"+exp={name}", f"{name}.n_min=2", f"{name}.n_max=3", f"{name}.n_t=15",
+    ov = [f"+exp={name}", f"{name}.n_min=2", f"{name}.n_max=2", f"{name}.n_t=15",
           f"{name}.wigner_n_theta=9", f"{name}.wigner_n_phi=12", *_tiny(name)]
     out = execute(_config(ov), tmp_path)
     rows = read_csv(tmp_path / f"{name}.csv")
     need = ("probe", "n_qubits", "t", "qfi") + (("qcrb",) if field == "vector" else ())
     assert all(c in rows[0] for c in need)
     assert {r["probe"] for r in rows} == {"VQS", "GHZ"}
-    assert len(rows) == 2 * 2 * 15
+    assert len(rows) == 2 * 15
     for f in out["figures"]:
         assert (tmp_path / f).stat().st_size > 1000
     m = out["metrics"]
