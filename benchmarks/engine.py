@@ -90,8 +90,9 @@ def numpy_fitness(gate, control, target, angle, n: int, cdtype) -> np.ndarray:
     for _ in range(n):  # qubit rotation as in the engine; (rho, drho) carried together
         r = rho.reshape(pop, 2, m, 2, m)
         dr = drho.reshape(pop, 2, m, 2, m)
-        new_r = np.einsum("acbd,pbxdy->paxcy", s4, r)
-        new_dr = np.einsum("acbd,pbxdy->paxcy", s4, dr) + np.einsum("acbd,pbxdy->paxcy", ds4, r)
+        new_r = np.einsum("acbd,pbxdy->paxcy", s4, r, optimize=True)
+        new_dr = (np.einsum("acbd,pbxdy->paxcy", s4, dr, optimize=True)
+                  + np.einsum("acbd,pbxdy->paxcy", ds4, r, optimize=True))
         rho = new_r.transpose(0, 2, 1, 4, 3).reshape(pop, d, d)
         drho = new_dr.transpose(0, 2, 1, 4, 3).reshape(pop, d, d)
     lam, v = np.linalg.eigh(rho)
