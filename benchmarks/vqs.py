@@ -1,0 +1,120 @@
+"""VQS benchmarks: GA generation throughput vs the engine's raw fitness throughput, and the
+table1 experiment's wall time (quick setting always; the full default table with --full).
+
+    python benchmarks/vqs.py [--full] [--population 256] [--n-qubits 5] [--repeats 5]
+
+Prints a table and writes benchmarks/vqs.json. Timings exclude compilation (one warm-up call
+each) except the table1 wall times, which are end-to-end (compilation included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _best_time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def ga_throughput(n: int, population: int, n_t: int, repeats: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from qsense.fitness import make_fitness
+    from qsense.genetic import GAConfig, _programs, _static_config, initial_population
+    from qsense.optimize import Problem, _env, _static
+
+    prob = Problem(n, "dephasing", 0.1)
+    cfg = GAConfig(population=population, max_genes=12, n_t=n_t, elite=4)
+    evaluate, generation = _programs(_static(prob), _static_config(cfg))
+    env = _env(prob)
+    ts = jnp.geomspace(0.2, 50.0, n_t)
+    pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
+    fit, _ = evaluate(pop, ts, env)
+    key = jax.random.PRNGKey(1)
+
+    def gen():
+        out = generation(key, pop, fit, ts, env)
+        jax.block_until_ready(out)
+
+    gen()
+    t_gen = _best_time(gen, repeats)
+    raw = make_fitness(n, "dephasing", "scalar")
+    big = jax.tree_util.tree_map(lambda a: jnp.concatenate([a] * n_t), pop)  # same evals
+
+    def fitness():
+        jax.block_until_ready(raw(big, 2.0, 0.1, 1.0))
+
+    fitness()
+    t_raw = _best_time(fitness, repeats)
+    evals = population * n_t
+    return {"n_qubits": n, "population": population, "n_t": n_t, "max_genes": 12,
+            "generation_s": t_gen, "raw_fitness_s": t_raw,
+            "ga_evals_per_s": evals / t_gen, "raw_evals_per_s": evals / t_raw,
+            "slowdown_vs_raw": t_gen / t_raw}
+
+
+def table1_wall(overrides: list[str]) -> float:
+    from hydra import compose, initialize_config_dir
+
+    from experiments.run import execute, to_config
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = to_config(compose(config_name="config", overrides=["+exp=table1",
+                                                                 "progress=false", *overrides]))
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        execute(cfg, Path(d))
+        return time.perf_counter() - t0
+
+
+QUICK = ["table1.n_max=2", "table1.gammas=[0.1]", "table1.noises=[dephasing,amplitude_damping]",
+         "table1.search.population=8", "table1.search.generations=2",
+         "table1.search.max_genes=4", "table1.search.n_t=3", "table1.search.elite=1",
+         "table1.search.top_k=1", "table1.search.restarts=1"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--full", action="store_true", help="also time the default table1 (long)")
+    ap.add_argument("--population", type=int, default=256)
+    ap.add_argument("--n-qubits", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    rows = [ga_throughput(args.n_qubits, args.population, nt, args.repeats) for nt in (1, 8)]
+    out = {"ga": rows, "table1_quick_s": table1_wall(QUICK), "table1_full_s": None,
+           "machine": platform.machine(), "jax": jax.__version__,
+           "devices": [str(d) for d in jax.devices()]}
+    if args.full:
+        out["table1_full_s"] = table1_wall([])
+    print(f"{'N':>2} {'pop':>5} {'n_t':>4} {'gen s':>9} {'raw s':>9} {'GA evals/s':>11} "
+          f"{'raw evals/s':>11} {'GA/raw time':>11}")
+    for r in rows:
+        print(f"{r['n_qubits']:>2} {r['population']:>5} {r['n_t']:>4} {r['generation_s']:>9.4f} "
+              f"{r['raw_fitness_s']:>9.4f} {r['ga_evals_per_s']:>11.0f} "
+              f"{r['raw_evals_per_s']:>11.0f} {r['slowdown_vs_raw']:>11.2f}")
+    print(f"table1 quick setting (8 rows, compile included): {out['table1_quick_s']:.1f} s")
+    if out["table1_full_s"] is not None:
+        print(f"table1 defaults (96 rows): {out['table1_full_s']:.1f} s")
+    (ROOT / "benchmarks" / "vqs.json").write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Shared pieces of the VQS experiments (table1, fig2, fig3): one cell = GA structure search
++ angle/time refinement for one (N, noise, gamma, field), GHZ on the same optimizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qsense.genetic import GAConfig, ProbeResult, RefineConfig, find_optimal_probe
+from qsense.genome import describe
+from qsense.optimize import Problem
+
+
+def ga_config(search: Any) -> GAConfig:
+    """`qsense.genetic.GAConfig` from an ``experiments.schema.VQSSearchConfig``."""
+    return GAConfig(population=search.population, generations=search.generations,
+                    max_genes=search.max_genes, init_genes=search.init_genes,
+                    elite=search.elite, tournament=search.tournament,
+                    operator_probs=tuple(search.operator_probs), max_run=search.max_run,
+                    angle_sigma=search.angle_sigma, n_t=search.n_t)
+
+
+def refine_config(search: Any) -> RefineConfig:
+    return RefineConfig(method=search.refine_method, steps=search.refine_steps,
+                        learning_rate=search.learning_rate, top_k=search.top_k,
+                        restarts=search.restarts, jitter=search.jitter)
+
+
+def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: str) -> Problem:
+    import jax.numpy as jnp
+
+    dtype = jnp.complex64 if precision == "float32" else None  # None: complex128 under x64
+    return Problem(n, noise, gamma, field, b0=b0, dtype=dtype)
+
+
+def solve(prob: Problem, search: Any, seed: int, progress: bool) -> ProbeResult:
+    return find_optimal_probe(prob, ga_config(search), refine_config(search), seed=seed,
+                              progress=progress)
+
+
+def genome_record(res: ProbeResult) -> dict[str, Any]:
+    """JSON-able record of the optimal probe (for checkpoints and figures)."""
+    g = res.genome
+    return {"gate": np.asarray(g.gate).tolist(), "control": np.asarray(g.control).tolist(),
+            "target": np.asarray(g.target).tolist(), "angle": np.asarray(g.angle).tolist(),
+            "circuit": "; ".join(describe(g)) or "(empty: GHZ)"}
+
+
+def cell_seed(seed: int, *parts: Any) -> int:
+    """A stable per-cell seed derived from the run seed and the cell's coordinates."""
+    import zlib
+
+    return (seed * 1_000_003 + zlib.crc32(repr(parts).encode())) % (2**31 - 1)
+
+
+def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[str, Any]:
+    """Figs 2 (scalar) and 3 (vector): per N, the optimal VQS and the GHZ probes; curves of
+    the merit versus t; peak/optimal t versus N; best circuit (text + PNG); Wigner plot."""
+    from pathlib import Path
+
+    import jax.numpy as jnp
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
+
+    from experiments.checkpoint import Checkpoint
+    from experiments.outputs import write_csv
+    from qsense.draw import draw_png, draw_text
+    from qsense.genome import empty_genome, make_genome
+    from qsense.optimize import probe as probe_state
+    from qsense.optimize import scan_t
+    from qsense.wigner import plot_wigner, wigner
+
+    out_dir = Path(out_dir)
+    b0 = section.field_b0 if field == "scalar" else tuple(section.field_b0_vector)
+    ns = list(range(section.n_min, section.n_max + 1))
+    ck = Checkpoint(out_dir / f"{name}_checkpoint.json",
+                    {name: repr(section), "seed": cfg.seed, "precision": cfg.precision})
+    ts = np.geomspace(section.t_min_gamma / section.gamma, section.t_max_gamma / section.gamma,
+                      section.n_t)
+    curve_rows, peak_rows = [], []
+    for n in tqdm(ns, desc=name, disable=not cfg.progress):
+        prob = problem(n, section.noise, section.gamma, field, b0, cfg.precision)
+        key = str(n)
+        if key not in ck:
+            res = solve(prob, section.search, cell_seed(cfg.seed, name, n), False)
+            ck.put(key, {**genome_record(res), "vqs": [res.value, res.t],
+                         "ghz": [res.ghz_value, res.ghz_t]})
+        c = ck.get(key)
+        vqs_g = make_genome(c["gate"], c["control"], c["target"], c["angle"])
+        ghz_g = empty_genome(1)
+        for probe_name, g, (value, t_opt) in (("VQS", vqs_g, c["vqs"]),
+                                              ("GHZ", ghz_g, c["ghz"])):
+            curve = scan_t(prob, g, ts)[0]
+            for t, v in zip(ts, curve, strict=True):
+                row = {"probe": probe_name, "n_qubits": n, "t": float(t)}
+                if field == "scalar":
+                    row["qfi"] = float(v)
+                else:
+                    row["qfi"] = 3.0 / float(v) if np.isfinite(v) and v > 0 else 0.0
+                    row["qcrb"] = float(v)
+                curve_rows.append(row)
+            best = int(np.argmax(curve) if field == "scalar" else np.argmin(curve))
+            peak_rows.append({"probe": probe_name, "n_qubits": n,
+                              "peak" if field == "scalar" else "min_qcrb": value,
+                              "t_opt": t_opt, "t_opt_grid": float(ts[best]),
+                              "interior_peak": 0 < best < len(ts) - 1,
+                              "circuit": c["circuit"] if probe_name == "VQS" else "(GHZ)"})
+    table = write_csv(out_dir, name, curve_rows)
+    peaks = write_csv(out_dir, f"{name}_peaks", peak_rows)
+    merit_label = "QFI F(t)" if field == "scalar" else "QCRB Tr F(t)^-1"
+    # ---- figure: peak vs N | curves at n_max | t_opt vs N
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for probe_name, style in (("VQS", "o-"), ("GHZ", "s--")):
+        pr = [r for r in peak_rows if r["probe"] == probe_name]
+        key = "peak" if field == "scalar" else "min_qcrb"
+        axes[0].plot([r["n_qubits"] for r in pr], [r[key] for r in pr], style, label=probe_name)
+        axes[2].plot([r["n_qubits"] for r in pr], [r["t_opt"] for r in pr], style,
+                     label=probe_name)
+        cr = [r for r in curve_rows if r["probe"] == probe_name and r["n_qubits"] == ns[-1]]
+        axes[1].plot([r["t"] for r in cr], [r["qfi" if field == "scalar" else "qcrb"]
+                                             for r in cr], style[1:], label=probe_name)
+    axes[0].set(xlabel="N", ylabel=("max_t F" if field == "scalar" else "min_t Tr F^-1"),
+                title="optimum versus N")
+    axes[1].set(xscale="log", xlabel="sensing time t", ylabel=merit_label,
+                title=f"N = {ns[-1]}")
+    if field == "vector":
+        axes[1].set_yscale("log")
+    axes[2].set(xlabel="N", ylabel="optimal t", title="optimal sensing time")
+    for ax in axes:
+        ax.legend()
+    fig.suptitle(f"{name}: {field} field, {section.noise}, γ = {section.gamma:g}")
+    fig.tight_layout()
+    fig.savefig(out_dir / f"{name}.png", dpi=120)
+    plt.close(fig)
+    # ---- best circuit and Wigner function at n_max
+    c = ck.get(str(ns[-1]))
+    g = make_genome(c["gate"], c["control"], c["target"], c["angle"])
+    text = draw_text(g, ns[-1])
+    (out_dir / f"{name}_circuit.txt").write_text(text + "\n")
+    draw_png(g, ns[-1], out_dir / f"{name}_circuit.png",
+             title=f"optimal VQS PQC, N = {ns[-1]} ({field} field, {section.noise})")
+    prob = problem(ns[-1], section.noise, section.gamma, field, b0, "float64")
+    psi = np.asarray(probe_state(prob, jax_genome(g, jnp)))
+    wg = wigner(psi, section.wigner_n_theta, section.wigner_n_phi)
+    plot_wigner(wg, out_dir / f"{name}_wigner.png",
+                title=f"optimal VQS probe, N = {ns[-1]} (Dicke projection)")
+    vq = {r["n_qubits"]: r for r in peak_rows if r["probe"] == "VQS"}
+    gz = {r["n_qubits"]: r for r in peak_rows if r["probe"] == "GHZ"}
+    key = "peak" if field == "scalar" else "min_qcrb"
+    better = [(vq[n][key] >= gz[n][key] * (1 - 1e-9)) if field == "scalar"
+              else (vq[n][key] <= gz[n][key] * (1 + 1e-9)) for n in ns]
+    t_vqs = [vq[n]["t_opt"] for n in ns]
+    metrics = {
+        "vqs_beats_or_equals_ghz_all_n": all(better),
+        "interior_peak_n_max": bool(vq[ns[-1]]["interior_peak"] and gz[ns[-1]]["interior_peak"]),
+        "t_opt_vqs_by_n": dict(zip(map(str, ns), t_vqs, strict=True)),
+        "t_opt_falls_with_n": all(b <= a * (1 + 1e-6)
+                                  for a, b in zip(t_vqs[:-1], t_vqs[1:], strict=True)),
+        f"{key}_vqs_by_n": {str(n): vq[n][key] for n in ns},
+        f"{key}_ghz_by_n": {str(n): gz[n][key] for n in ns},
+        "wigner_negativity": wg.negativity,
+        "wigner_min": wg.minimum,
+        "wigner_symmetric_weight": wg.symmetric_weight,
+        "best_circuit": c["circuit"],
+    }
+    return {"metrics": metrics,
+            "tables": {name: table, f"{name}_peaks": peaks},
+            "figures": [f"{name}.png", f"{name}_circuit.png", f"{name}_wigner.png"]}
+
+
+def jax_genome(g, jnp):
+    """A genome with float64 angles (for the Wigner/probe evaluation at full precision)."""
+    import dataclasses
+
+    return dataclasses.replace(g, angle=jnp.asarray(g.angle, jnp.float64))

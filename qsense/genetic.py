@@ -1,0 +1,584 @@
+"""Genetic structure search for the VQS probe circuit (seed 000, "Optimization").
+
+A chromosome is a `qsense.Genome` row of fixed length ``G = max_genes``: its active genes
+(gate, control, target, angle) come first, in circuit order, and identity genes pad it to G
+(canonical padding: control = target = 0, angle = 0). The all-identity chromosome is the
+GHZ probe itself, so the search can always fall back to GHZ (VQS >= GHZ).
+
+Operators, as the seed describes them (one per child, drawn with ``operator_probs`` over
+`OPERATORS`; runs have length 1..``max_run``):
+
+* ``deletion``: remove a run of consecutive genes;
+* ``insertion``: insert a run of newly drawn random genes at a random position;
+* ``replacement``: deletion, then insertion;
+* ``swapping``: swap two disjoint runs (``A X B Y C -> A Y B X C``);
+* ``permutation``: shuffle the order of the active genes.
+
+An operator that cannot act (deleting from an empty chromosome, inserting into a full one,
+swapping or permuting fewer than two genes) leaves the chromosome unchanged. Every child's
+active angles then receive a Gaussian jitter of ``angle_sigma`` radians (0 disables it; the
+seed is silent on how angles evolve before the final refinement, and the jitter lets the
+search rank structures by reachable, not only by initial, angles).
+
+Selection: the ``elite`` fittest chromosomes pass unchanged; every other slot is filled by a
+tournament of size ``tournament`` followed by one operator. Fitness is QFI (scalar field) or
+-QCRB (vector field) of the probe, maximized over a small grid of sensing times: one jitted
+program per generation evaluates the whole population on the whole grid (the same value as
+`qsense.fitness.make_fitness`, but through `qsense.optimize.merit`, which takes the noise
+model, gamma and b0 as data, so one compiled program serves every noise and rate), selects
+and mutates (all vmapped; no Python
+loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
+generation (``.npz``; a rerun with the same path resumes and ends where an uninterrupted run
+ends), with a tqdm bar showing the best fitness. `find_optimal_probe` then refines the angles
+(and t) of the fittest structures with `qsense.optimize.optimize_angles`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsense._checks import fail
+from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
+from qsense.optimize import (
+    METHODS,
+    OptResult,
+    Problem,
+    _check_method,
+    _dynamic,
+    _env,
+    _static,
+    default_t_grid,
+    merit,
+    optimize_angles,
+)
+
+OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
+
+
+@dataclasses.dataclass(frozen=True)
+class GAConfig:
+    """Genetic search settings (defaults: the table1 experiment's).
+
+    population: chromosomes per generation (>= 2); generations: >= 0;
+    max_genes: chromosome length G (padding included); init_genes: initial chromosomes get
+    1..init_genes random genes; elite: chromosomes copied unchanged (0 <= elite < population);
+    tournament: tournament size (>= 1); operator_probs: probabilities of `OPERATORS`, summing
+    to 1; max_run: longest run an operator moves (>= 1); angle_sigma: Gaussian angle jitter of
+    children (radians, >= 0); gate_probs: weights of (Rx, Ry, Rz, CRx) for new genes;
+    n_t: points of the sensing-time grid each chromosome is scored on (t_grid overrides it:
+    explicit times > 0); include_empty: seed generation 0 with the all-identity (GHZ)
+    chromosome; memory_limit_gb: refuse populations whose estimated working set exceeds it
+    (None: half the machine's RAM).
+    """
+
+    population: int = 48
+    generations: int = 20
+    max_genes: int = 12
+    init_genes: int = 4
+    elite: int = 4
+    tournament: int = 3
+    operator_probs: tuple[float, ...] = (0.2, 0.3, 0.2, 0.15, 0.15)
+    max_run: int = 3
+    angle_sigma: float = 0.1
+    gate_probs: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    n_t: int = 8
+    t_grid: tuple[float, ...] | None = None
+    include_empty: bool = True
+    memory_limit_gb: float | None = None
+
+    def __post_init__(self) -> None:
+        def integer(name, lo, hi=None):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo and (
+                hi is None or v <= hi)
+            if not ok:
+                fail(name, v, f"an integer in [{lo}, {hi if hi is not None else 'inf'})")
+
+        if not (isinstance(self.population, (int, np.integer)) and self.population >= 2):
+            fail("population", self.population, "an integer >= 2")
+        integer("generations", 0)
+        integer("max_genes", 1, 256)
+        integer("init_genes", 0, self.max_genes)
+        integer("elite", 0, self.population - 1)
+        integer("tournament", 1, self.population)
+        integer("max_run", 1, self.max_genes)
+        integer("n_t", 1, 256)
+        p = np.asarray(self.operator_probs, float)
+        if p.shape != (len(OPERATORS),) or np.any(p < 0) or not np.all(np.isfinite(p)):
+            fail("operator_probs", self.operator_probs,
+                 f"{len(OPERATORS)} probabilities >= 0 for {list(OPERATORS)}")
+        if abs(p.sum() - 1) > 1e-9:
+            fail("operator_probs", self.operator_probs,
+                 f"probabilities of {list(OPERATORS)} summing to 1 (they sum to {p.sum():g})")
+        w = np.asarray(self.gate_probs, float)
+        if w.shape != (4,) or np.any(w < 0) or w.sum() <= 0 or not np.all(np.isfinite(w)):
+            fail("gate_probs", self.gate_probs, "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0")
+        if not (np.isfinite(self.angle_sigma) and self.angle_sigma >= 0):
+            fail("angle_sigma", self.angle_sigma, "a finite angle >= 0 (radians)")
+        if self.t_grid is not None:
+            tg = np.asarray(self.t_grid, float)
+            if tg.ndim != 1 or tg.size < 1 or np.any(tg <= 0) or not np.all(np.isfinite(tg)):
+                fail("t_grid", self.t_grid, "a non-empty list of times > 0")
+        if self.memory_limit_gb is not None and not self.memory_limit_gb > 0:
+            fail("memory_limit_gb", self.memory_limit_gb, "a size > 0 (GB) or None")
+
+
+# ----------------------------------------------------------------------------- operators
+# Each operator maps one canonical chromosome (arrays (G,)) to another; vmap for populations.
+
+def n_active(genome: Genome) -> jax.Array:
+    """Number of non-identity genes (the chromosome length without padding)."""
+    return jnp.sum(genome.gate != IDENTITY, axis=-1)
+
+
+def canonicalize(genome: Genome) -> Genome:
+    """Active genes first (stable order), canonical padding after them."""
+    pad = genome.gate == IDENTITY
+    order = jnp.argsort(pad, stable=True)
+    g = jax.tree_util.tree_map(lambda a: a[order], genome)
+    pad = g.gate == IDENTITY
+    zero = jnp.zeros_like(g.control)
+    return Genome(g.gate, jnp.where(pad, zero, g.control), jnp.where(pad, zero, g.target),
+                  jnp.where(pad, jnp.zeros_like(g.angle), g.angle))
+
+
+def _gather(genome: Genome, fresh: Genome, src: jax.Array) -> Genome:
+    """New gene j = genome[src_j] (0 <= src < G), fresh[src_j - G] (G <= src < 2G) or
+    padding (src < 0 or src >= 2G)."""
+    g = genome.gate.shape[-1]
+    pad = Genome(jnp.full((1,), IDENTITY, genome.gate.dtype), jnp.zeros((1,), genome.control.dtype),
+                 jnp.zeros((1,), genome.target.dtype), jnp.zeros((1,), genome.angle.dtype))
+    pool = jax.tree_util.tree_map(lambda a, b, c: jnp.concatenate([a, b, c]), genome, fresh, pad)
+    idx = jnp.where((src < 0) | (src >= 2 * g), 2 * g, src)
+    return canonicalize(jax.tree_util.tree_map(lambda a: a[idx], pool))
+
+
+def _randint(key, lo, hi):
+    """Uniform integer in [lo, hi] (inclusive; traced bounds allowed, hi >= lo)."""
+    return jax.random.randint(key, (), lo, hi + 1)
+
+
+def op_deletion(key, genome: Genome, max_run: int) -> Genome:
+    g = genome.gate.shape[-1]
+    length = n_active(genome)
+    k1, k2 = jax.random.split(key)
+    i = _randint(k1, 0, jnp.maximum(length - 1, 0))
+    run = _randint(k2, 1, jnp.maximum(jnp.minimum(max_run, length - i), 1))
+    j = jnp.arange(g)
+    src = jnp.where(j < i, j, j + run)
+    src = jnp.where(src >= g, -1, src)
+    out = _gather(genome, genome, src)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(length > 0, a, b), out, genome)
+
+
+def op_insertion(key, genome: Genome, max_run: int, fresh: Genome) -> Genome:
+    g = genome.gate.shape[-1]
+    length = n_active(genome)
+    free = g - length
+    k1, k2 = jax.random.split(key)
+    i = _randint(k1, 0, length)
+    run = _randint(k2, 1, jnp.maximum(jnp.minimum(max_run, free), 1))
+    j = jnp.arange(g)
+    src = jnp.where(j < i, j, jnp.where(j < i + run, g + (j - i), j - run))
+    out = _gather(genome, fresh, src)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(free > 0, a, b), out, genome)
+
+
+def op_replacement(key, genome: Genome, max_run: int, fresh: Genome) -> Genome:
+    k1, k2 = jax.random.split(key)
+    return op_insertion(k2, op_deletion(k1, genome, max_run), max_run, fresh)
+
+
+def op_swapping(key, genome: Genome, max_run: int) -> Genome:
+    """Swap runs [a, b) and [c, d), a < b <= c < d <= length."""
+    g = genome.gate.shape[-1]
+    length = n_active(genome)
+    ka, kb, kc, kd = jax.random.split(key, 4)
+    ok = length >= 2
+    L = jnp.maximum(length, 2)
+    a = _randint(ka, 0, L - 2)
+    b = _randint(kb, a + 1, jnp.minimum(a + max_run, L - 1))
+    c = _randint(kc, b, L - 1)
+    d = _randint(kd, c + 1, jnp.minimum(c + max_run, L))
+    l2, mid = d - c, c - b
+    j = jnp.arange(g)
+    src = jnp.where(j < a, j,
+          jnp.where(j < a + l2, c + (j - a),
+          jnp.where(j < a + l2 + mid, b + (j - a - l2),
+          jnp.where(j < d, a + (j - a - l2 - mid), j))))  # noqa: E128
+    out = _gather(genome, genome, src)
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(ok, x, y), out, genome)
+
+
+def op_permutation(key, genome: Genome) -> Genome:
+    g = genome.gate.shape[-1]
+    length = n_active(genome)
+    j = jnp.arange(g)
+    u = jnp.where(j < length, jax.random.uniform(key, (g,)), 2.0 + j)
+    return _gather(genome, genome, jnp.argsort(u))
+
+
+def mutate(key, genome: Genome, op: jax.Array, *, n_qubits: int, max_run: int,
+           gate_probs, angle_sigma: float) -> Genome:
+    """Apply operator number ``op`` (index into `OPERATORS`) to one chromosome, then jitter
+    its active angles. Branch-free: all five results are computed and one is selected."""
+    g = genome.gate.shape[-1]
+    kf, k0, k1, k2, k3, k4, kj = jax.random.split(key, 7)
+    probs = jnp.concatenate([jnp.asarray(gate_probs, float), jnp.zeros(1)])
+    fresh = random_genome(kf, n_qubits, g, gate_probs=probs, dtype=genome.angle.dtype)
+    outs = [op_deletion(k0, genome, max_run), op_insertion(k1, genome, max_run, fresh),
+            op_replacement(k2, genome, max_run, fresh), op_swapping(k3, genome, max_run),
+            op_permutation(k4, genome)]
+    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
+    child = jax.tree_util.tree_map(lambda a: a[op], stacked)
+    jitter = angle_sigma * jax.random.normal(kj, (g,), child.angle.dtype)
+    return dataclasses.replace(child, angle=jnp.where(child.gate == IDENTITY, child.angle,
+                                                      child.angle + jitter))
+
+
+def apply_operator(key, genome: Genome, name: str, *, n_qubits: int, max_run: int = 3,
+                   gate_probs=(1.0, 1.0, 1.0, 1.0)) -> Genome:
+    """Apply the operator ``name`` to a canonical chromosome (or a population: vmapped over
+    a leading axis with keys ``(P, 2)``), without angle jitter. For tests and users."""
+    if name not in OPERATORS:
+        fail("operator", name, f"one of {list(OPERATORS)}")
+    f = functools.partial(mutate, op=jnp.asarray(OPERATORS.index(name)), n_qubits=n_qubits,
+                          max_run=max_run, gate_probs=tuple(gate_probs), angle_sigma=0.0)
+    if genome.gate.ndim == 1:
+        return jax.jit(f)(key, genome)
+    return jax.jit(jax.vmap(f))(key, genome)
+
+
+# ----------------------------------------------------------------------------- population
+
+def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
+    """``population`` canonical chromosomes with 1..init_genes random genes (the first one
+    all-identity = the GHZ probe when ``include_empty``)."""
+    g, p = config.max_genes, config.population
+    probs = np.concatenate([np.asarray(config.gate_probs, float), [0.0]])
+    if problem.n_qubits == 1:
+        probs[CRX] = 0.0
+    k1, k2 = jax.random.split(key)
+    keys = jax.random.split(k1, p)
+    full = jax.vmap(lambda k: random_genome(k, problem.n_qubits, g, gate_probs=probs))(keys)
+    lengths = jax.random.randint(k2, (p,), min(1, config.init_genes), config.init_genes + 1)
+    keep = jnp.arange(g)[None, :] < lengths[:, None]
+    pop = jax.vmap(canonicalize)(Genome(jnp.where(keep, full.gate, IDENTITY), full.control,
+                                        full.target, full.angle))
+    if config.include_empty:
+        e = empty_genome(g, pop.angle.dtype)
+        pop = jax.tree_util.tree_map(lambda a, b: a.at[0].set(b), pop, e)
+    return pop
+
+
+def estimate_bytes(problem: Problem, config: GAConfig) -> int:
+    """Working set of one generation's fitness call: population x t-grid density matrices,
+    each with its field derivatives, eigenvectors and SLDs (about 12 (scalar) or 24
+    (vector) complex (2^N x 2^N) arrays per evaluation)."""
+    d = 2 ** problem.n_qubits
+    item = np.dtype(problem.dtype or np.complex128).itemsize
+    per = (12 if problem.field == "scalar" else 24) * d * d * item
+    return int(config.population) * _n_t(problem, config) * per
+
+
+def _n_t(problem: Problem, config: GAConfig) -> int:
+    return len(config.t_grid) if config.t_grid is not None else config.n_t
+
+
+def _memory_limit(config: GAConfig) -> float:
+    if config.memory_limit_gb is not None:
+        return config.memory_limit_gb * 1e9
+    try:
+        return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 8e9
+
+
+def check_memory(problem: Problem, config: GAConfig) -> int:
+    """Refuse (ValueError with the estimate) a search that would not fit in memory."""
+    need = estimate_bytes(problem, config)
+    limit = _memory_limit(config)
+    if need > limit:
+        fail("n_qubits", problem.n_qubits,
+             f"a size whose fitness working set fits in memory: population "
+             f"{config.population} x {_n_t(problem, config)} times at N = {problem.n_qubits} "
+             f"needs about {need / 1e9:.3g} GB > limit {limit / 1e9:.3g} GB; lower N, the "
+             "population or n_t, or raise memory_limit_gb")
+    return need
+
+
+def _static_config(config: GAConfig) -> GAConfig:
+    """The settings that shape the compiled programs (the t grid is data)."""
+    return dataclasses.replace(config, generations=0, t_grid=None, n_t=1, init_genes=0,
+                               include_empty=True, memory_limit_gb=None)
+
+
+def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
+    if config.t_grid is not None:
+        return np.asarray(config.t_grid, float)
+    if problem.gamma <= 0:
+        fail("t_grid", None, "explicit sensing times when gamma = 0 (no finite optimum)")
+    return default_t_grid(problem, config.n_t)
+
+
+@functools.lru_cache(maxsize=32)
+def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
+    """(evaluate, generation) jitted programs for this problem/config."""
+    sign = 1.0 if problem.maximize else -1.0
+
+    def fit(genome, t, env):  # QFI, or -QCRB; equals qsense.fitness.make_fitness's value
+        return sign * merit(_dynamic(problem, env), genome, t)
+
+    fit_t = jax.vmap(jax.vmap(fit, in_axes=(0, None, None)), in_axes=(None, 0, None))  # (T, P)
+    probs = jnp.asarray(config.operator_probs, float)
+    gate_probs = tuple(float(x) for x in config.gate_probs)
+    mut = functools.partial(mutate, n_qubits=problem.n_qubits, max_run=config.max_run,
+                            gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
+    p, e, k = config.population, config.elite, config.tournament
+
+    def evaluate(pop, ts, env):
+        vals = fit_t(pop, ts, env)
+        vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
+        best = jnp.argmax(vals, axis=0)
+        return jnp.max(vals, axis=0), ts[best]
+
+    def generation(key, pop, fitness, ts, env):
+        order = jnp.argsort(-fitness, stable=True)
+        elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
+        kt, ko, km = jax.random.split(key, 3)
+        cand = jax.random.randint(kt, (p - e, k), 0, p)
+        winners = cand[jnp.arange(p - e), jnp.argmax(fitness[cand], axis=1)]
+        parents = jax.tree_util.tree_map(lambda a: a[winners], pop)
+        ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
+        children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
+        new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
+        f, t = evaluate(new, ts, env)
+        return new, f, t
+
+    return jax.jit(evaluate), jax.jit(generation)
+
+
+# ----------------------------------------------------------------------------- the search
+
+@dataclasses.dataclass
+class SearchResult:
+    """Outcome of `search`: the fittest chromosome, its fitness (QFI, or -QCRB) and the grid
+    time where it is reached; the final population with its fitnesses/times; per-generation
+    ``history`` (``best``, ``mean`` of finite fitnesses), index 0 = the initial population;
+    ``ghz_fitness``: the all-identity chromosome's fitness on the same grid."""
+
+    genome: Genome
+    fitness: float
+    t: float
+    population: Genome
+    fitnesses: np.ndarray
+    ts: np.ndarray
+    history: dict[str, np.ndarray]
+    ghz_fitness: float
+    t_grid: np.ndarray
+
+
+def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
+    d = {"problem": dataclasses.asdict(problem), "config": dataclasses.asdict(config),
+         "seed": int(seed)}
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _save(path: Path, meta: str, gen: int, key, pop: Genome, fit, ts, hist) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, meta=meta, gen=gen, key=np.asarray(key), gate=np.asarray(pop.gate),
+             control=np.asarray(pop.control), target=np.asarray(pop.target),
+             angle=np.asarray(pop.angle), fit=np.asarray(fit), ts=np.asarray(ts),
+             best=np.asarray(hist["best"]), mean=np.asarray(hist["mean"]))
+    os.replace(tmp, path)
+
+
+def _finite_mean(f) -> float:
+    f = np.asarray(f)
+    ok = np.isfinite(f)
+    return float(f[ok].mean()) if ok.any() else float("-inf")
+
+
+def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
+           checkpoint: str | os.PathLike | None = None, progress: bool = False,
+           callback: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Run the genetic structure search. ``checkpoint``: an ``.npz`` path written after every
+    generation; if it exists (same problem, config and seed) the run resumes from it.
+    ``callback(generation, best_fitness)`` is called after each generation (an exception
+    there interrupts the run, leaving the checkpoint of that generation)."""
+    from tqdm.auto import tqdm
+
+    if not isinstance(config, GAConfig):
+        fail("config", type(config).__name__, "a qsense.genetic.GAConfig")
+    if problem.initial != "ghz":
+        fail("problem.initial", problem.initial, "'ghz' (the search refines the GHZ probe)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        fail("seed", seed, "an integer >= 0")
+    check_memory(problem, config)
+    ts_grid = search_t_grid(problem, config)
+    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    ts = jnp.asarray(ts_grid, real)
+    evaluate, generation = _programs(_static(problem), _static_config(config))
+    env = _env(problem)
+    meta = _meta(problem, config, seed)
+    path = Path(checkpoint) if checkpoint is not None else None
+    key = jax.random.PRNGKey(seed)
+    k0, key = jax.random.split(key)
+    e = empty_genome(config.max_genes, real)
+    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts, env)[0][0])
+    if path is not None and path.exists():
+        data = np.load(path)
+        if str(data["meta"]) != meta:
+            fail("checkpoint", str(path), "a checkpoint written by the same problem, config and "
+                 "seed (delete it or use another path)")
+        start = int(data["gen"])
+        key = jnp.asarray(data["key"])
+        pop = Genome(jnp.asarray(data["gate"]), jnp.asarray(data["control"]),
+                     jnp.asarray(data["target"]), jnp.asarray(data["angle"]))
+        fit, tt = jnp.asarray(data["fit"]), jnp.asarray(data["ts"])
+        hist = {"best": list(data["best"]), "mean": list(data["mean"])}
+    else:
+        start = 0
+        pop = initial_population(k0, problem, config)
+        fit, tt = evaluate(pop, ts, env)
+        hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
+        if path is not None:
+            _save(path, meta, 0, key, pop, fit, tt, hist)
+    bar = tqdm(range(start, config.generations), initial=start, total=config.generations,
+               disable=not progress, desc=f"GA N={problem.n_qubits} {problem.noise}",
+               leave=False)
+    for gen in bar:
+        key, sub = jax.random.split(key)
+        pop, fit, tt = generation(sub, pop, fit, ts, env)
+        best = float(jnp.max(fit))
+        hist["best"].append(best)
+        hist["mean"].append(_finite_mean(fit))
+        bar.set_postfix(best=f"{best:.5g}")
+        if path is not None:
+            _save(path, meta, gen + 1, key, pop, fit, tt, hist)
+        if callback is not None:
+            callback(gen + 1, best)
+    bar.close()
+    fit_np, tt_np = np.asarray(fit), np.asarray(tt)
+    i = int(np.argmax(np.where(np.isnan(fit_np), -np.inf, fit_np)))
+    return SearchResult(genome=pop[i], fitness=float(fit_np[i]), t=float(tt_np[i]),
+                        population=pop, fitnesses=fit_np, ts=tt_np,
+                        history={k: np.asarray(v) for k, v in hist.items()},
+                        ghz_fitness=ghz_fit, t_grid=ts_grid)
+
+
+# ----------------------------------------------------------------------------- GA + refine
+
+@dataclasses.dataclass(frozen=True)
+class RefineConfig:
+    """Angle refinement of the fittest structures: ``top_k`` distinct structures x
+    ``restarts`` starts each (the GA's angles, then jittered by ``jitter`` rad), plus one
+    start from the GHZ probe (empty PQC), all in one vmapped `optimize_angles` call."""
+
+    method: str = "adam"
+    steps: int = 150
+    learning_rate: float = 0.05
+    top_k: int = 4
+    restarts: int = 2
+    jitter: float = 0.3
+    t_bounds: tuple[float, float] = (1e-3, 1e3)
+
+    def __post_init__(self) -> None:
+        _check_method(self.method, None)
+        for name in ("steps", "top_k", "restarts"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                fail(name, v, "an integer >= 1")
+        if not (np.isfinite(self.jitter) and self.jitter >= 0):
+            fail("jitter", self.jitter, "an angle >= 0 (radians)")
+
+
+@dataclasses.dataclass
+class ProbeResult:
+    """Optimal VQS probe: the refined genome, its optimal time and merit (QFI or QCRB), the
+    GHZ probe's optimal time and merit (same optimizer), the search and refinement details."""
+
+    genome: Genome
+    t: float
+    value: float
+    ghz_t: float
+    ghz_value: float
+    search: SearchResult | None
+    refine: OptResult
+    merit_name: str
+
+
+def _distinct_top(result: SearchResult, k: int) -> np.ndarray:
+    order = np.argsort(-np.where(np.isfinite(result.fitnesses), result.fitnesses, -np.inf),
+                       kind="stable")
+    pop = result.population
+    seen, out = set(), []
+    for i in order:
+        sig = (np.asarray(pop.gate[i]).tobytes(), np.asarray(pop.control[i]).tobytes(),
+               np.asarray(pop.target[i]).tobytes())
+        if sig not in seen:
+            seen.add(sig)
+            out.append(int(i))
+        if len(out) == k:
+            break
+    return np.asarray(out)
+
+
+def refine_structures(key, problem: Problem, result: SearchResult,
+                      config: RefineConfig = RefineConfig()) -> OptResult:
+    """Refine the angles and t of the top structures of ``result`` (plus a GHZ start; it is
+    restart 0 of the returned batch)."""
+    idx = _distinct_top(result, config.top_k)
+    starts = jax.tree_util.tree_map(lambda a: jnp.repeat(a[idx], config.restarts, axis=0),
+                                    result.population)
+    noise = config.jitter * jax.random.normal(key, starts.angle.shape, starts.angle.dtype)
+    first = (jnp.arange(starts.angle.shape[0]) % config.restarts == 0)[:, None]
+    angle = jnp.where(first | (starts.gate == IDENTITY), starts.angle, starts.angle + noise)
+    starts = dataclasses.replace(starts, angle=angle)
+    e = jax.tree_util.tree_map(lambda a: a[None], empty_genome(result.population.n_genes,
+                                                               angle.dtype))
+    batch = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), e, starts)
+    return optimize_angles(problem, batch, method=config.method, steps=config.steps,
+                           learning_rate=config.learning_rate, t_bounds=config.t_bounds,
+                           t_grid=result.t_grid)
+
+
+def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.05,
+                t_bounds=(1e-3, 1e3), t_grid=None, n_genes: int = 1) -> OptResult:
+    """The GHZ probe (empty PQC) at its optimal time (grid, then Adam on log t)."""
+    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    return optimize_angles(problem, empty_genome(n_genes, real), steps=steps,
+                           learning_rate=learning_rate, t_bounds=t_bounds, t_grid=t_grid)
+
+
+def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
+                       refine: RefineConfig = RefineConfig(), *, seed: int = 0,
+                       checkpoint: str | os.PathLike | None = None,
+                       progress: bool = False) -> ProbeResult:
+    """Genetic structure search, then angle/time refinement of the fittest structures.
+    The result is never worse than the GHZ probe: the GHZ start (restart 0) shares the same
+    optimizer, and the best restart is returned."""
+    res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress)
+    opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine)
+    return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
+                       ghz_value=float(opt.values[0]), search=res, refine=opt,
+                       merit_name=problem.merit_name)
+
+
+__all__ = [
+    "METHODS", "OPERATORS", "GAConfig", "ProbeResult", "RefineConfig", "SearchResult",
+    "apply_operator", "canonicalize", "check_memory", "estimate_bytes", "find_optimal_probe",
+    "ghz_optimum", "initial_population", "mutate", "n_active", "op_deletion", "op_insertion",
+    "op_permutation", "op_replacement", "op_swapping", "refine_structures", "search",
+]
+

@@ -1,0 +1,227 @@
+"""Genetic structure search: operators (property tests over many seeds), selection,
+reproducibility, checkpoint/resume, search quality, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+
+from qsense import IDENTITY, empty_genome, validate_genome
+from qsense.genetic import (
+    GAConfig,
+    RefineConfig,
+    apply_operator,
+    find_optimal_probe,
+    initial_population,
+    search,
+)
+from qsense.optimize import Problem, optimize_angles
+
+N, G, SEEDS = 3, 8, 120
+SMALL = GAConfig(population=16, generations=4, max_genes=6, init_genes=3, elite=2, n_t=4)
+
+
+def _population(seed: int, lengths=None):
+    """Canonical chromosomes of random lengths (including empty and full ones)."""
+    cfg = GAConfig(population=SEEDS, max_genes=G, init_genes=G)
+    pop = initial_population(jax.random.PRNGKey(seed), Problem(N), cfg)
+    return pop
+
+
+def _genes(pop, i):
+    """Active genes of chromosome i as hashable tuples (gate, control, target, angle)."""
+    g = np.asarray(pop.gate[i])
+    rows = zip(g, np.asarray(pop.control[i]), np.asarray(pop.target[i]),
+               np.asarray(pop.angle[i]), strict=True)
+    return [(int(a), int(b) if a == 3 else -1, int(c), float(d)) for a, b, c, d in rows
+            if a != IDENTITY]
+
+
+def _check_canonical(pop):
+    validate_genome(pop, N)
+    gate = np.asarray(pop.gate)
+    assert gate.shape == (SEEDS, G)
+    active = gate != IDENTITY
+    length = active.sum(1)
+    assert np.all(active == (np.arange(G)[None] < length[:, None]))  # active genes first
+    pad = ~active
+    for arr in (pop.control, pop.target, pop.angle):
+        assert np.all(np.asarray(arr)[pad] == 0)  # canonical padding
+
+
+def _run(name, seed=0):
+    old = _population(seed)
+    keys = jax.random.split(jax.random.PRNGKey(1000 + seed), SEEDS)
+    new = apply_operator(keys, old, name, n_qubits=N, max_run=3)
+    _check_canonical(old)
+    _check_canonical(new)
+    return old, new
+
+
+def _remove_runs(seq, max_run):
+    """Every sequence obtained from seq by deleting one run of 1..max_run genes."""
+    out = set()
+    for i in range(len(seq)):
+        for run in range(1, max_run + 1):
+            if i + run <= len(seq):
+                out.add(tuple(seq[:i] + seq[i + run:]))
+    return out
+
+
+def test_initial_population_contains_ghz_and_is_valid():
+    pop = _population(0)
+    _check_canonical(pop)
+    assert np.all(np.asarray(pop.gate[0]) == IDENTITY)  # the empty PQC: the GHZ probe itself
+    lengths = (np.asarray(pop.gate) != IDENTITY).sum(1)
+    assert lengths.min() == 0 and lengths.max() == G  # empty and full chromosomes present
+
+
+def test_deletion_removes_one_run():
+    old, new = _run("deletion")
+    for i in range(SEEDS):
+        a, b = _genes(old, i), _genes(new, i)
+        if not a:
+            assert b == a
+            continue
+        assert 1 <= len(a) - len(b) <= 3
+        assert tuple(b) in _remove_runs(a, 3)
+
+
+def test_insertion_inserts_one_run_of_new_genes():
+    old, new = _run("insertion")
+    for i in range(SEEDS):
+        a, b = _genes(old, i), _genes(new, i)
+        if len(a) == G:
+            assert b == a  # full chromosome: nothing to insert into
+            continue
+        assert 1 <= len(b) - len(a) <= 3
+        assert tuple(a) in _remove_runs(b, 3)
+        assert len(set(b) - set(a)) == len(b) - len(a)  # the inserted genes are new ones
+
+
+def test_replacement_is_deletion_then_insertion():
+    old, new = _run("replacement")
+    for i in range(SEEDS):
+        a, b = _genes(old, i), _genes(new, i)
+        if not a:  # nothing to delete: insertion only
+            assert 1 <= len(b) <= 3
+            continue
+        assert abs(len(b) - len(a)) <= 2
+        assert _remove_runs(a, 3) & _remove_runs(b, 3), (a, b)
+
+
+def test_swapping_swaps_two_runs():
+    old, new = _run("swapping")
+    changed = 0
+    for i in range(SEEDS):
+        a, b = _genes(old, i), _genes(new, i)
+        assert sorted(a) == sorted(b)
+        if len(a) < 2:
+            assert a == b
+            continue
+        swaps = {tuple(a[:p] + a[r:s] + a[q:r] + a[p:q] + a[s:])
+                 for p, q, r, s in itertools.combinations(range(len(a) + 1), 4)}
+        swaps |= {tuple(a[:p] + a[q:s] + a[p:q] + a[s:])  # adjacent runs (q == r)
+                  for p, q, s in itertools.combinations(range(len(a) + 1), 3)}
+        assert tuple(b) in swaps
+        changed += a != b
+    assert changed > SEEDS // 2
+
+
+def test_permutation_shuffles_genes():
+    old, new = _run("permutation")
+    changed = 0
+    for i in range(SEEDS):
+        a, b = _genes(old, i), _genes(new, i)
+        assert sorted(a) == sorted(b) and len(a) == len(b)
+        changed += a != b
+    assert changed > SEEDS // 2
+
+
+def test_unknown_operator_and_bad_config():
+    with pytest.raises(ValueError, match="operator"):
+        apply_operator(jax.random.PRNGKey(0), empty_genome(3), "crossover", n_qubits=2)
+    with pytest.raises(ValueError, match="sum"):
+        GAConfig(operator_probs=(0.5, 0.5, 0.5, 0.0, 0.0))
+    with pytest.raises(ValueError, match="operator_probs"):
+        GAConfig(operator_probs=(1.0, 0.0))
+    with pytest.raises(ValueError, match="population"):
+        GAConfig(population=1)
+    with pytest.raises(ValueError, match="elite"):
+        GAConfig(population=4, elite=4)
+    with pytest.raises(ValueError, match="max_genes"):
+        GAConfig(max_genes=0)
+    with pytest.raises(ValueError, match="method"):
+        RefineConfig(method="newton")
+
+
+def test_memory_estimate_refuses_large_n():
+    with pytest.raises(ValueError, match=r"GB.*limit"):
+        search(Problem(12, "dephasing", 0.1), GAConfig(population=256, n_t=8))
+    with pytest.raises(ValueError, match="initial"):
+        search(Problem(2, initial="zero"), SMALL)
+
+
+def test_search_is_reproducible_and_resumes(tmp_path):
+    p = Problem(2, "dephasing", 0.1)
+    a = search(p, SMALL, seed=3)
+    b = search(p, SMALL, seed=3)
+    np.testing.assert_array_equal(np.asarray(a.population.gate), np.asarray(b.population.gate))
+    np.testing.assert_array_equal(a.fitnesses, b.fitnesses)
+    np.testing.assert_array_equal(a.history["best"], b.history["best"])
+    assert np.all(np.diff(a.history["best"]) >= 0)  # elitism: the best never gets worse
+    assert a.fitness >= a.ghz_fitness  # the GHZ chromosome is in generation 0
+
+    ck = tmp_path / "ga.npz"
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_2(gen, best):
+        if gen == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        search(p, SMALL, seed=3, checkpoint=ck, callback=kill_at_2)
+    assert ck.exists()
+    r = search(p, SMALL, seed=3, checkpoint=ck)
+    np.testing.assert_array_equal(np.asarray(r.population.angle), np.asarray(a.population.angle))
+    np.testing.assert_array_equal(r.fitnesses, a.fitnesses)
+    np.testing.assert_array_equal(r.history["best"], a.history["best"])
+    with pytest.raises(ValueError, match="checkpoint"):
+        search(p, SMALL, seed=4, checkpoint=ck)  # another run's checkpoint is refused
+
+
+def test_vqs_beats_ghz_under_dephasing():
+    """N = 2, dephasing: GHZ peaks at F = N^2 t^2 e^{-2 N gamma t} -> 1/(gamma e)^2 (any N);
+    the product state |+>|+> at 2/(gamma e)^2 (each qubit: t^2 e^{-2 gamma t}, max at
+    t = 1/gamma), reachable from GHZ by CRx(pi)-type disentangling. VQS >= both."""
+    gamma = 0.1
+    p = Problem(2, "dephasing", gamma)
+    res = find_optimal_probe(p, SMALL, RefineConfig(steps=150, top_k=2, restarts=2), seed=0)
+    assert res.ghz_value == pytest.approx(1 / (gamma * np.e) ** 2, rel=1e-6)
+    assert res.ghz_t == pytest.approx(1 / (2 * gamma), rel=1e-3)
+    assert res.value >= res.ghz_value
+    assert res.value >= 2 / (gamma * np.e) ** 2 * (1 - 1e-6)
+    assert res.search.fitness >= res.search.ghz_fitness
+
+
+def test_search_finds_known_optimum_without_ghz_seed():
+    """Noiseless, fixed t = 1: no state beats F = N^2 t^2 (= (lambda_max - lambda_min)^2 t^2 of
+    (1/2) sum Z). With the GHZ chromosome left out of generation 0, search + refinement of
+    the fittest structures must climb back to exactly N^2 t^2 (genes: Ry and CRx only, whose
+    random angles lower the QFI)."""
+    n, t = 2, 1.0
+    p = Problem(n, "none", 0.0)
+    cfg = GAConfig(population=16, generations=4, max_genes=6, init_genes=3, elite=2,
+                   t_grid=(t,), include_empty=False, gate_probs=(0.0, 1.0, 0.0, 1.0))
+    res = search(p, cfg, seed=1)
+    assert res.history["best"][0] < n**2 * t**2 - 1e-3  # generation 0 is below the optimum
+    assert res.fitness <= n**2 * t**2 + 1e-9
+    top = res.population[np.argsort(-res.fitnesses)[:4]]
+    opt = optimize_angles(p, top, method="lbfgs", steps=60, t0=t, optimize_t=False)
+    assert opt.value == pytest.approx(n**2 * t**2, abs=1e-6)
+    assert np.all(opt.values <= n**2 * t**2 + 1e-9)

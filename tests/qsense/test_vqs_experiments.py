@@ -1,0 +1,118 @@
+"""table1 / fig2 / fig3 experiments end to end at tiny settings (Hydra compose API), output
+contract (DESIGN section 6), checkpoint resume, config validation; circuit drawing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from experiments import vqs_common
+from experiments.outputs import read_csv
+from experiments.run import execute, to_config
+from experiments.schema import ConfigError
+from qsense import CRX, RY, RZ, make_genome
+from qsense.draw import draw_png, draw_text
+
+CONF = str(Path(__file__).resolve().parents[2] / "conf")
+
+# the same program shapes as tests/qsense/test_genetic.py's SMALL search and refinement, so
+# the compiled programs are shared within one pytest session
+TINY_SEARCH = ["search.population=16", "search.generations=2", "search.max_genes=6",
+               "search.init_genes=3", "search.n_t=4", "search.elite=2",
+               "search.refine_steps=150", "search.top_k=2", "search.restarts=2"]
+
+
+def _config(overrides):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return to_config(compose(config_name="config", overrides=overrides))
+
+
+def _tiny(section):
+    return [f"{section}.{o}" for o in TINY_SEARCH] + ["progress=false"]
+
+
+@pytest.mark.parametrize("name", ["table1", "fig2", "fig3"])
+def test_experiment_files_compose(name):
+    cfg = _config([f"+exp={name}"])
+    assert cfg.task == name
+
+
+def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
+    ov = ["+exp=table1", "table1.n_max=2", "table1.gammas=[0.1]",
+          "table1.noises=[dephasing,amplitude_damping]", *_tiny("table1")]
+    out = execute(_config(ov), tmp_path)
+    rows = read_csv(tmp_path / "table1.csv")
+    assert len(rows) == 2 * 2 * 2  # sensing x noise x probe
+    for col in ("sensing", "probe", "n_qubits", "gamma", "noise", "qcrb", "t_opt",
+                "paper_value"):
+        assert col in rows[0]
+    cells = {(r["sensing"], r["noise"], r["probe"]): r for r in rows}
+    for (sensing, noise, probe), r in cells.items():
+        assert float(r["paper_value"]) > 0
+        if probe == "VQS":
+            assert float(r["qcrb"]) <= float(cells[(sensing, noise, "GHZ")]["qcrb"]) * (1 + 1e-9)
+    # GHZ, dephasing, scalar: F = N^2 t^2 e^{-2 N gamma t} peaks at 1/(gamma e)^2 for every N,
+    # so the single-parameter bound is (gamma e)^2 at t = 1/(N gamma)
+    ghz = cells[("single", "dephasing", "GHZ")]
+    assert float(ghz["qcrb"]) == pytest.approx((0.1 * np.e) ** 2, rel=1e-6)
+    assert float(ghz["t_opt"]) == pytest.approx(1 / (2 * 0.1), rel=1e-3)
+    assert out["metrics"]["vqs_le_ghz_all"] is True
+    md = (tmp_path / "table1.md").read_text()
+    assert "0.14611" in md and "VQS" in md and "N_Z" in md  # the seed's value beside ours
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["tables"]["table1"] == "table1.csv"
+
+    # a rerun in the same directory resumes from the checkpoint: no cell is recomputed
+    def boom(*a, **k):
+        raise AssertionError("cell recomputed")
+
+    monkeypatch.setattr(vqs_common, "solve", boom)
+    again = execute(_config(ov), tmp_path)
+    assert read_csv(tmp_path / "table1.csv") == rows
+    assert again["metrics"]["n_cells"] == out["metrics"]["n_cells"]
+
+
+@pytest.mark.parametrize("name,field", [("fig2", "scalar"), ("fig3", "vector")])
+def test_figures_tiny_end_to_end(tmp_path, name, field):
+    ov = [f"+exp={name}", f"{name}.n_min=2", f"{name}.n_max=2", f"{name}.n_t=15",
+          f"{name}.wigner_n_theta=9", f"{name}.wigner_n_phi=12", *_tiny(name)]
+    out = execute(_config(ov), tmp_path)
+    rows = read_csv(tmp_path / f"{name}.csv")
+    need = ("probe", "n_qubits", "t", "qfi") + (("qcrb",) if field == "vector" else ())
+    assert all(c in rows[0] for c in need)
+    assert {r["probe"] for r in rows} == {"VQS", "GHZ"}
+    assert len(rows) == 2 * 15
+    for f in out["figures"]:
+        assert (tmp_path / f).stat().st_size > 1000
+    m = out["metrics"]
+    assert m["vqs_beats_or_equals_ghz_all_n"] is True
+    assert m["interior_peak_n_max"] is True  # noise makes the optimum interior
+    assert 0 <= m["wigner_symmetric_weight"] <= 1 + 1e-12 and m["wigner_negativity"] >= 0
+
+
+@pytest.mark.parametrize("override,key", [
+    ("table1.search.operator_probs=[0.5,0.5,0.5,0,0]", "operator_probs"),
+    ("table1.search.population=1", "population"),
+    ("table1.noises=[depolarizing]", "noises"),
+    ("table1.search.refine_method=newton", "refine_method"),
+    ("table1.gammas=[-0.1]", "gammas"),
+    ("table1.n_max=13", "n_max"),
+])
+def test_bad_config_is_refused(override, key):
+    with pytest.raises(ConfigError, match=key):
+        _config(["+exp=table1", override])
+
+
+def test_draw_text_and_png(tmp_path):
+    g = make_genome([RY, CRX, RZ, 4], [0, 0, 0, 0], [1, 2, 0, 0], [0.5, -1.25, 3.0, 0.0])
+    text = draw_text(g, 3)
+    lines = text.splitlines()
+    assert len(lines) == 3 and all(s.startswith(f"q{i}:") for i, s in enumerate(lines))
+    assert "Ry(+0.500)" in lines[1] and "Rx(-1.250)" in lines[2] and "●" in lines[0]
+    assert "Rz(+3.000)" in lines[0] and text.count("(") == 3  # the identity gene is skipped
+    draw_png(g, 3, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
