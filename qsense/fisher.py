@@ -39,30 +39,36 @@ def default_eps(dtype) -> float:
     return 1e-5 if jnp.dtype(dtype) in (jnp.complex64, jnp.float32) else 1e-10
 
 
-def _sld_eigenbasis(rho, drhos, eps, backend):
+def _eigenbasis(rho, drhos, eps, backend):
+    """Eigenvectors, ``D^a = V^H d_a rho V`` and the real weights ``2/(lam_i + lam_j)`` on
+    the support (0 elsewhere)."""
     lam, v = _eigh(rho, backend)
     vh = jnp.conj(v).T
     d = jnp.einsum("ij,ajk,kl->ail", vh, drhos, v)
     s = lam[:, None] + lam[None, :]
     mask = s > eps
-    lt = jnp.where(mask, 2 * d / jnp.where(mask, s, 1), 0)  # SLDs in the eigenbasis
-    return v, vh, d, lt
+    w = jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
+    return v, vh, d, w
+
+
+def _qfim_from(d, w):
+    f = jnp.einsum("aij,bij,ij->ab", jnp.conj(d), d, w).real
+    return 0.5 * (f + f.T)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
 def _qfim_core(rho, drhos, eps, backend):
-    _, _, d, lt = _sld_eigenbasis(rho, drhos, eps, backend)
-    f = jnp.einsum("aij,bij->ab", jnp.conj(d), lt).real
-    return 0.5 * (f + f.T)
+    _, _, d, w = _eigenbasis(rho, drhos, eps, backend)
+    return _qfim_from(d, w)
 
 
 @_qfim_core.defjvp
 def _qfim_core_jvp(eps, backend, primals, tangents):
     rho, drhos = primals
     drho_t, ddrhos_t = tangents
-    v, vh, d, lt = _sld_eigenbasis(rho, drhos, eps, backend)
-    f = jnp.einsum("aij,bij->ab", jnp.conj(d), lt).real
-    f = 0.5 * (f + f.T)
+    v, vh, d, w = _eigenbasis(rho, drhos, eps, backend)
+    f = _qfim_from(d, w)
+    lt = d * w  # SLDs in the eigenbasis
     rho_t = vh @ drho_t @ v
     dd_t = jnp.einsum("ij,ajk,kl->ail", vh, ddrhos_t, v)
     g = jnp.einsum("bij,aji->ab", lt, dd_t).real  # Re Tr(L_b d(d_a rho))

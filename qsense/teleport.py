@@ -22,10 +22,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from qsense._checks import fail, n_qubits_of_dim
 from qsense.links import check_fidelity, werner_parameter, werner_state
+from qsense.sensing import apply_qubit_superoperators
 from qsense.states import density
 
 _S = 1 / np.sqrt(2)
@@ -70,20 +70,9 @@ def depolarizing_superoperator(w, dtype=None) -> jax.Array:
 
 
 def apply_superoperators(rho: jax.Array, sops: jax.Array, n: int) -> jax.Array:
-    """Apply ``sops[i]`` (4x4, row-major vec) to qubit ``i`` of ``rho``, for every qubit.
-
-    Same index trick as `qsense.sensing.apply_local_superoperator` (leading qubit processed,
-    then rotated to the end, N times) with one superoperator per qubit.
-    """
-    d = rho.shape[0]
-    m = d // 2
-
-    def body(i, r):
-        s4 = sops[i].reshape(2, 2, 2, 2)
-        r = jnp.einsum("acbd,bxdy->axcy", s4, r.reshape(2, m, 2, m))
-        return r.transpose(1, 0, 3, 2).reshape(d, d)
-
-    return lax.fori_loop(0, n, body, rho)
+    """Apply ``sops[i]`` (4x4, row-major vec) to qubit ``i`` of ``rho``, for every qubit
+    (the engine's `qsense.sensing.apply_qubit_superoperators`)."""
+    return apply_qubit_superoperators(rho, sops, n)
 
 
 def teleport_channel(state, fidelities) -> jax.Array:
