@@ -8,10 +8,11 @@ float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the expe
 point and the tests set it; the library does not change global JAX config at import).
 """
 
-from qsense import links, orbits, protocols, teleport
+from qsense import draw, genetic, links, optimize, orbits, protocols, teleport, wigner
 from qsense._checks import MAX_QUBITS, NOISE_MODELS
 from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
 from qsense.fitness import make_fitness, probe_qfi, probe_qfim, probe_state, sensed_probe
+from qsense.genetic import GAConfig, RefineConfig, find_optimal_probe, search
 from qsense.genome import (
     CRX,
     GATE_NAMES,
@@ -28,12 +29,14 @@ from qsense.genome import (
 )
 from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
 from qsense.noise import kraus_operators, liouvillian_1q, superoperator_1q
+from qsense.optimize import Problem, make_step, merit, optimize_angles
 from qsense.orbits import pass_average, pass_profile
 from qsense.pqc import apply_pqc
 from qsense.protocols import link_qfi, protocol_qcrb, protocol_qfi
 from qsense.sensing import sense
 from qsense.states import basis_state, density, ghz_state, plus_state, product_state
 from qsense.teleport import teleport_channel, teleport_circuit
+from qsense.wigner import plot_wigner, wigner_function
 
 __all__ = [
     "CRX", "GATE_NAMES", "IDENTITY", "MAX_QUBITS", "NOISE_MODELS", "RX", "RY", "RZ",
@@ -47,6 +50,11 @@ __all__ = [
     "FiberLink", "SatelliteLink", "dual_downlink", "link_qfi", "links", "orbits", "pass_average",
     "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
     "teleport_channel", "teleport_circuit",
+    # VQS: angle/time optimization, genetic structure search, Wigner function, drawings
+    # (submodules qsense.optimize, .genetic, .wigner, .draw)
+    "GAConfig", "Problem", "RefineConfig", "draw", "find_optimal_probe", "genetic", "make_step",
+    "merit", "optimize", "optimize_angles", "plot_wigner", "search", "wigner",
+    "wigner_function",
 ]
 
 __version__ = "0.1.0"

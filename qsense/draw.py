@@ -49,21 +49,21 @@ def draw_text(genome: Genome, n_qubits: int, *, ghz: bool = True, decimals: int 
 def draw_png(genome: Genome, n_qubits: int, path, *, title: str = "", ghz: bool = True,
              decimals: int = 2) -> None:
     """Matplotlib drawing: wires, gate boxes, control dots; angles in red (as in Fig 2a)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a bare Figure (no pyplot): leaves the user's matplotlib backend and state alone
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     genes = _genes(genome)
     cols = len(genes) + (1 if ghz else 0)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * cols + 1.5), 0.7 * n_qubits + 1.0))
+    fig = Figure(figsize=(max(4.0, 1.1 * cols + 1.5), 0.7 * n_qubits + 1.0))
+    ax = fig.subplots()
     y = {q: n_qubits - 1 - q for q in range(n_qubits)}
     for q in range(n_qubits):
         ax.plot([-0.6, cols - 0.2], [y[q], y[q]], color="black", lw=1, zorder=0)
         ax.text(-0.75, y[q], f"q{q}", ha="right", va="center")
     x = 0
     if ghz:
-        ax.add_patch(plt.Rectangle((x - 0.35, -0.35), 0.7, n_qubits - 0.3, fc="#dddddd",
+        ax.add_patch(Rectangle((x - 0.35, -0.35), 0.7, n_qubits - 0.3, fc="#dddddd",
                                    ec="black", zorder=2))
         ax.text(x, (n_qubits - 1) / 2, "GHZ", ha="center", va="center", rotation=90, zorder=3)
         x += 1
@@ -72,7 +72,7 @@ def draw_png(genome: Genome, n_qubits: int, path, *, title: str = "", ghz: bool 
         if gate == CRX:
             ax.plot([x, x], [y[ctrl], y[tgt]], color="black", lw=1, zorder=1)
             ax.plot([x], [y[ctrl]], "o", color="black", ms=6, zorder=3)
-        ax.add_patch(plt.Rectangle((x - 0.3, y[tgt] - 0.25), 0.6, 0.5, fc="white", ec="black",
+        ax.add_patch(Rectangle((x - 0.3, y[tgt] - 0.25), 0.6, 0.5, fc="white", ec="black",
                                    zorder=2))
         ax.text(x, y[tgt], name, ha="center", va="center", fontsize=9, zorder=3)
         ax.text(x + 0.06, y[tgt] + 0.28, f"{ang:.{decimals}f}", ha="left", va="bottom",
@@ -85,7 +85,6 @@ def draw_png(genome: Genome, n_qubits: int, path, *, title: str = "", ghz: bool 
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 __all__ = ["draw_png", "draw_text"]

@@ -155,13 +155,13 @@ def wigner(state, n_theta: int = 91, n_phi: int = 181) -> Wigner:
 
 def plot_wigner(wg: Wigner, path, title: str = "") -> None:
     """Equirectangular map (phi, theta) and a view of the sphere, saved as PNG."""
+    # a bare Figure (no pyplot): leaves the user's matplotlib backend and state alone
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  (registers the 3d projection)
 
     lim = float(np.max(np.abs(wg.values)))
-    fig = plt.figure(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
     ax = fig.add_subplot(1, 2, 1)
     im = ax.pcolormesh(np.degrees(wg.phi), np.degrees(wg.theta), wg.values, cmap="RdBu_r",
                        vmin=-lim, vmax=lim, shading="auto")
@@ -174,7 +174,7 @@ def plot_wigner(wg: Wigner, path, title: str = "") -> None:
     x = np.sin(wg.theta) * np.cos(wg.phi)
     y = np.sin(wg.theta) * np.sin(wg.phi)
     z = np.cos(wg.theta)
-    cmap = plt.get_cmap("RdBu_r")
+    cmap = matplotlib.colormaps["RdBu_r"]
     ax3.plot_surface(x, y, z, facecolors=cmap((wg.values / lim + 1) / 2), rstride=1, cstride=1,
                      linewidth=0, antialiased=False, shade=False)
     ax3.set_box_aspect((1, 1, 1))
@@ -184,7 +184,6 @@ def plot_wigner(wg: Wigner, path, title: str = "") -> None:
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 __all__ = ["Wigner", "dicke_basis", "multipoles", "plot_wigner", "sphere_grid",

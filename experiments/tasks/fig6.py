@@ -16,8 +16,8 @@ from tqdm import tqdm
 import routing
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
+from experiments.routing_sweep import plot_sweep, solve_method, summarize
 from experiments.schema import Config, ConfigError
-from routing.sweep import plot_sweep, solve_method, summarize
 
 
 def run(cfg: Config, out_dir: Path) -> dict:

@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 import routing
 from experiments.outputs import write_csv
+from experiments.routing_sweep import solve_method
 from experiments.schema import Config
-from routing.sweep import solve_method
 
 
 def run(cfg: Config, out_dir: Path) -> dict:
