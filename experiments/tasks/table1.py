@@ -6,7 +6,7 @@ single: scalar field at ``field_b0``, ``QCRB = 1 / max_t F(t)``; multi: vector f
 (sensing, N, gamma, noise) gives both probes: GHZ is the empty-PQC start of the same
 optimizer, so VQS <= GHZ holds cell by cell. The seed's own numbers are printed beside ours
 with the ratio ours/paper; they are not reproducible under any convention we know (DESIGN
-section 3, docs/vqs.md), and nothing here is tuned to them.
+section 3, README "Results and the seed's Table 1"), and nothing here is tuned to them.
 """
 
 from __future__ import annotations
