@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from qsense._checks import check_n_qubits, check_noise, fail
 from qsense.eigh import BACKENDS
-from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
+from qsense.fisher import qcrb, qfi, qfi_commutator, qfim
 from qsense.genome import Genome
 from qsense.noise import superoperator_1q
 from qsense.pqc import _apply_vector
@@ -65,10 +65,9 @@ def probe_qfi(genome: Genome, t, gamma, b0=1.0, *, n_qubits: int, noise: str,
         return qfi(lambda b: sensed_probe(genome, b, t, gamma, n_qubits=n_qubits, noise=noise,
                                           dtype=dtype), b0, eigh=eigh)
     rho = sensed_probe(genome, b0, t, gamma, n_qubits=n_qubits, noise=noise, dtype=dtype)
-    jz = jz_diagonal(n_qubits, rho.dtype)
     real = jnp.finfo(rho.dtype).dtype
-    drho = (-0.5j * jnp.asarray(t, real)) * (jz[:, None] - jz[None, :]) * rho
-    return qfim_from_derivatives(rho, drho[None], eigh=eigh)[0, 0]
+    return qfi_commutator(rho, 0.5 * jnp.asarray(t, real) * jz_diagonal(n_qubits, rho.dtype),
+                          eigh=eigh)
 
 
 def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, noise: str,
