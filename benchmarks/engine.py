@@ -155,13 +155,12 @@ def random_density_batch(n: int, size: int, cdtype, seed: int = 0):
     return jnp.asarray(h / np.trace(h, axis1=1, axis2=2)[:, None, None], cdtype)
 
 
-def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int,
-               eigh: str = "jax") -> list[dict]:
+def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int) -> list[dict]:
     pop = population(n, size, genes)
     rows = []
     ref64 = None
     for prec, cdtype in (("float64", jnp.complex128), ("float32", jnp.complex64)):
-        f = qsense.make_fitness(n, NOISE, dtype=cdtype, eigh=eigh)
+        f = qsense.make_fitness(n, NOISE, dtype=cdtype)
         first, steady = timed(lambda f=f: f(pop, T, GAMMA, B0), reps)
         vals = np.asarray(f(pop, T, GAMMA, B0), np.float64)
         if ref64 is None:
@@ -188,7 +187,7 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int,
         loop_s = time.perf_counter() - t0
         compile_s = first - steady
         rows.append({
-            "n_qubits": n, "precision": prec, "population": size, "genes": genes, "eigh": eigh,
+            "n_qubits": n, "precision": prec, "population": size, "genes": genes,
             "engine_circuits_per_s": size / steady,
             "eigh_limit_per_s": size / eig_steady,
             "eigh_random_full_rank_per_s": size / eig_rand,
@@ -207,15 +206,15 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int,
     return rows
 
 
-HEADER = ("| N | precision | eigh | population | engine circuits/s | eigh limit /s | "
+HEADER = ("| N | precision | population | engine circuits/s | eigh limit /s | "
           "engine / eigh | eigh random /s | numpy per circuit /s | engine / numpy | "
           "numpy batched /s | engine / numpy batched | compile s | rel. err vs f64 | "
           "numpy vs engine |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _row(r: dict) -> str:
-    return (f"| {r['n_qubits']} | {r['precision']} | {r['eigh']} | {r['population']} | "
+    return (f"| {r['n_qubits']} | {r['precision']} | {r['population']} | "
             f"{r['engine_circuits_per_s']:.1f} | {r['eigh_limit_per_s']:.1f} | "
             f"{r['fraction_of_eigh_limit']:.2f} | {r['eigh_random_full_rank_per_s']:.1f} | "
             f"{r['numpy_circuits_per_s']:.1f} | {r['speedup_vs_numpy']:.2f} | "
@@ -232,8 +231,6 @@ def main() -> None:
                     help="population for N >= 10 (one 1024x1024 eigh takes ~1 s per core)")
     ap.add_argument("--genes", type=int, default=20)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--eigh", default="jax",
-                    help="comma-separated engine eigh backends: jax, lapack (qsense.eigh)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("engine.json")))
     args = ap.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPU cores; "
@@ -242,9 +239,7 @@ def main() -> None:
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         size = args.population if n < 10 else args.large_population
-        for backend in args.eigh.split(","):
-            rows += bench_size(n, size, args.genes, args.reps,
-                               numpy_reps=max(1, args.reps - 1), eigh=backend)
+        rows += bench_size(n, size, args.genes, args.reps, numpy_reps=max(1, args.reps - 1))
     Path(args.out).write_text(json.dumps({
         "jax": jax.__version__, "platform": jax.devices()[0].platform,
         "cpu_count": os.cpu_count(), "machine": platform.machine(), "rows": rows}, indent=2))

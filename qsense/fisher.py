@@ -30,8 +30,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import fail, is_concrete
-from qsense.eigh import BACKENDS
-from qsense.eigh import eigh as _eigh
 from qsense.states import density
 
 
@@ -39,10 +37,10 @@ def default_eps(dtype) -> float:
     return 1e-5 if jnp.dtype(dtype) in (jnp.complex64, jnp.float32) else 1e-10
 
 
-def _eigenbasis(rho, drhos, eps, backend):
+def _eigenbasis(rho, drhos, eps):
     """Eigenvectors, ``D^a = V^H d_a rho V`` and the real weights ``2/(lam_i + lam_j)`` on
     the support (0 elsewhere)."""
-    lam, v = _eigh(rho, backend)
+    lam, v = jnp.linalg.eigh(rho)
     vh = jnp.conj(v).T
     d = jnp.einsum("ij,ajk,kl->ail", vh, drhos, v)
     s = lam[:, None] + lam[None, :]
@@ -56,17 +54,17 @@ def _qfim_from(d, w):
     return 0.5 * (f + f.T)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
-def _qfim_core(rho, drhos, eps, backend):
-    _, _, d, w = _eigenbasis(rho, drhos, eps, backend)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _qfim_core(rho, drhos, eps):
+    _, _, d, w = _eigenbasis(rho, drhos, eps)
     return _qfim_from(d, w)
 
 
 @_qfim_core.defjvp
-def _qfim_core_jvp(eps, backend, primals, tangents):
+def _qfim_core_jvp(eps, primals, tangents):
     rho, drhos = primals
     drho_t, ddrhos_t = tangents
-    v, vh, d, w = _eigenbasis(rho, drhos, eps, backend)
+    v, vh, d, w = _eigenbasis(rho, drhos, eps)
     f = _qfim_from(d, w)
     lt = d * w  # SLDs in the eigenbasis
     rho_t = vh @ drho_t @ v
@@ -77,9 +75,9 @@ def _qfim_core_jvp(eps, backend, primals, tangents):
     return f, g + g.T - 0.5 * (m + m.T)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
-def _qfi_commutator_core(rho, h, eps, backend):
-    lam, v = _eigh(rho, backend)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _qfi_commutator_core(rho, h, eps):
+    lam, v = jnp.linalg.eigh(rho)
     vh = jnp.conj(v).T
     g = vh @ (h[:, None] * v)  # V^H H V, one matmul
     d = -1j * (g * lam[None, :] - lam[:, None] * g)  # V^H (-i[H, rho]) V
@@ -90,7 +88,7 @@ def _qfi_commutator_core(rho, h, eps, backend):
 
 
 @_qfi_commutator_core.defjvp
-def _qfi_commutator_core_jvp(eps, backend, primals, tangents):
+def _qfi_commutator_core_jvp(eps, primals, tangents):
     rho, h = primals
     rho_t, h_t = tangents
 
@@ -99,11 +97,11 @@ def _qfi_commutator_core_jvp(eps, backend, primals, tangents):
 
     drho = comm(h, rho)
     drho_t = comm(h_t, rho) + comm(h, rho_t)
-    f, f_t = _qfim_core_jvp(eps, backend, (rho, drho[None]), (rho_t, drho_t[None]))
+    f, f_t = _qfim_core_jvp(eps, (rho, drho[None]), (rho_t, drho_t[None]))
     return f[0, 0], f_t[0, 0]
 
 
-def qfi_commutator(rho, h_diag, eps: float | None = None, eigh: str = "jax") -> jax.Array:
+def qfi_commutator(rho, h_diag, eps: float | None = None) -> jax.Array:
     """QFI of ``rho`` for ``d rho = -i [H, rho]`` with a diagonal generator ``H = diag(h_diag)``
     (a unitary encoding in the computational basis, e.g. ``h = (t/2) Jz`` for the scalar
     field under Z-covariant noise). Same value as ``qfim_from_derivatives(rho, drho)``, with
@@ -112,30 +110,23 @@ def qfi_commutator(rho, h_diag, eps: float | None = None, eigh: str = "jax") -> 
     if rho.ndim != 2 or h_diag.shape != rho.shape[:1]:
         fail("h_diag.shape", (rho.shape, h_diag.shape), "rho (d, d) with h_diag (d,)")
     eps = default_eps(rho.dtype) if eps is None else float(eps)
-    if eigh not in BACKENDS:
-        fail("eigh", eigh, f"one of {list(BACKENDS)}")
-    return _qfi_commutator_core(rho, h_diag.astype(rho.dtype), eps, eigh)
+    return _qfi_commutator_core(rho, h_diag.astype(rho.dtype), eps)
 
 
-def qfim_from_derivatives(rho, drhos, eps: float | None = None, eigh: str = "jax") -> jax.Array:
-    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d).
-
-    ``eigh``: ``"jax"`` or ``"lapack"`` (CPU: LAPACK divide and conquer over all cores; see
-    `qsense.eigh`)."""
+def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
+    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d)."""
     rho, drhos = jnp.asarray(rho), jnp.asarray(drhos)
     if rho.ndim != 2 or drhos.ndim != 3 or drhos.shape[1:] != rho.shape:
         fail("drhos.shape", (rho.shape, drhos.shape), "rho (d, d) with drhos (k, d, d)")
     eps = default_eps(rho.dtype) if eps is None else float(eps)
-    if eigh not in BACKENDS:
-        fail("eigh", eigh, f"one of {list(BACKENDS)}")
-    return _qfim_core(rho, drhos, eps, eigh)
+    return _qfim_core(rho, drhos, eps)
 
 
 def _rho_fn(fn: Callable) -> Callable:
     return lambda b: density(fn(b))
 
 
-def qfi(fn: Callable, b0, eps: float | None = None, eigh: str = "jax") -> jax.Array:
+def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     """QFI of the family ``b -> fn(b)`` at the scalar ``b0``.
 
     ``fn`` returns a density matrix or a pure state vector; it must be JAX-traceable.
@@ -144,10 +135,10 @@ def qfi(fn: Callable, b0, eps: float | None = None, eigh: str = "jax") -> jax.Ar
     if b0.ndim != 0:
         fail("b0.shape", b0.shape, "a scalar (use qfim for a vector parameter)")
     rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
-    return qfim_from_derivatives(rho, drho[None], eps, eigh)[0, 0]
+    return qfim_from_derivatives(rho, drho[None], eps)[0, 0]
 
 
-def qfim(fn: Callable, bvec0, eps: float | None = None, eigh: str = "jax") -> jax.Array:
+def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,))."""
     bvec0 = jnp.asarray(bvec0, jnp.result_type(float))
     if bvec0.ndim != 1:
@@ -156,7 +147,7 @@ def qfim(fn: Callable, bvec0, eps: float | None = None, eigh: str = "jax") -> ja
     rho = rho_fn(bvec0)
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
     drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,))[1])(basis)
-    return qfim_from_derivatives(rho, drhos, eps, eigh)
+    return qfim_from_derivatives(rho, drhos, eps)
 
 
 def qcrb(fm, rcond: float = 1e-10) -> jax.Array:

@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 
 from qsense._checks import check_n_qubits, check_noise, fail
-from qsense.eigh import BACKENDS
 from qsense.fisher import qcrb, qfi, qfi_commutator, qfim
 from qsense.genome import Genome
 from qsense.noise import superoperator_1q
@@ -53,7 +52,7 @@ def jz_diagonal(n_qubits: int, dtype) -> jax.Array:
 
 
 def probe_qfi(genome: Genome, t, gamma, b0=1.0, *, n_qubits: int, noise: str,
-              dtype=None, eigh: str = "jax") -> jax.Array:
+              dtype=None) -> jax.Array:
     """Scalar-field QFI with respect to B at ``b0``.
 
     Under a Z-covariant noise (`Z_COVARIANT_NOISES`) ``d rho/dB`` is the commutator
@@ -63,42 +62,36 @@ def probe_qfi(genome: Genome, t, gamma, b0=1.0, *, n_qubits: int, noise: str,
     """
     if noise not in Z_COVARIANT_NOISES:
         return qfi(lambda b: sensed_probe(genome, b, t, gamma, n_qubits=n_qubits, noise=noise,
-                                          dtype=dtype), b0, eigh=eigh)
+                                          dtype=dtype), b0)
     rho = sensed_probe(genome, b0, t, gamma, n_qubits=n_qubits, noise=noise, dtype=dtype)
     real = jnp.finfo(rho.dtype).dtype
-    return qfi_commutator(rho, 0.5 * jnp.asarray(t, real) * jz_diagonal(n_qubits, rho.dtype),
-                          eigh=eigh)
+    return qfi_commutator(rho, 0.5 * jnp.asarray(t, real) * jz_diagonal(n_qubits, rho.dtype))
 
 
 def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, noise: str,
-               dtype=None, eigh: str = "jax") -> jax.Array:
+               dtype=None) -> jax.Array:
     """Vector-field QFIM (3, 3) with respect to (Bx, By, Bz) at ``b0``."""
     return qfim(lambda b: sensed_probe(genome, b, t, gamma, n_qubits=n_qubits, noise=noise,
-                                       dtype=dtype), b0, eigh=eigh)
+                                       dtype=dtype), b0)
 
 
 def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None,
-                 batched: bool = True, jit: bool = True, eigh: str = "jax") -> Callable:
+                 batched: bool = True, jit: bool = True) -> Callable:
     """``f(genomes, t, gamma, b0) -> fitness`` for a population (leading axis of ``genomes``).
 
     scalar field: fitness = QFI (maximize). vector field: fitness = -QCRB = -Tr(F^-1)
     (maximize; ``-inf`` for a singular QFIM). ``t``, ``gamma``, ``b0`` are shared by the
-    population (``jax.vmap`` the result again to sweep them). ``eigh="lapack"`` spreads the
-    population's eigendecompositions over every CPU core (`qsense.eigh`; CPU only).
+    population (``jax.vmap`` the result again to sweep them).
     """
     n_qubits = check_n_qubits(n_qubits)
     check_noise(noise)
     if field not in FIELDS:
         fail("field", field, f"one of {list(FIELDS)}")
-    if eigh not in BACKENDS:
-        fail("eigh", eigh, f"one of {list(BACKENDS)}")
 
     def one(genome, t, gamma, b0):
         if field == "scalar":
-            return probe_qfi(genome, t, gamma, b0, n_qubits=n_qubits, noise=noise, dtype=dtype,
-                             eigh=eigh)
-        fm = probe_qfim(genome, t, gamma, b0, n_qubits=n_qubits, noise=noise, dtype=dtype,
-                        eigh=eigh)
+            return probe_qfi(genome, t, gamma, b0, n_qubits=n_qubits, noise=noise, dtype=dtype)
+        fm = probe_qfim(genome, t, gamma, b0, n_qubits=n_qubits, noise=noise, dtype=dtype)
         return -qcrb(fm)
 
     f = jax.vmap(one, in_axes=(0, None, None, None)) if batched else one
