@@ -90,3 +90,23 @@ def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def sweep_outputs(rows: list[dict], x_key: str, x_tag: str, name: str, out_dir: Path,
+                  xlabel: str, title: str) -> dict:
+    """Write ``name.csv`` (one row per cell), ``name_summary.csv`` (mean, std over seeds) and
+    ``name.png``; return the task result (metrics keyed ``method/x_tag=x``)."""
+    from experiments.outputs import write_csv
+
+    summary = summarize(rows, x_key)
+    srows = [{"method": m, x_key: x, "egr_mean": v[0], "egr_std": v[1], "n": v[2]}
+             for m, d in summary.items() for x, v in d.items()]
+    plot_sweep(rows, x_key, out_dir / f"{name}.png", xlabel, title)
+    metrics: dict = {f"{m}/{x_tag}={x}": {"mean": v[0], "std": v[1]}
+                     for m, d in summary.items() for x, v in d.items()}
+    metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
+    return {"metrics": metrics,
+            "tables": {name: write_csv(out_dir, name, rows),
+                       f"{name}_summary": write_csv(out_dir, f"{name}_summary", srows)},
+            "figures": [f"{name}.png"]}
+

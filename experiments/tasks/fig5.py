@@ -15,8 +15,7 @@ from tqdm import tqdm
 
 import routing
 from experiments.checkpoint import Checkpoint
-from experiments.outputs import write_csv
-from experiments.routing_sweep import plot_sweep, solve_method, summarize
+from experiments.routing_sweep import solve_method, sweep_outputs
 from experiments.schema import Config
 
 
@@ -39,15 +38,6 @@ def run(cfg: Config, out_dir: Path) -> dict:
         ckpt.put(key, solve_method(inst, method, solver, seed))
     rows = [{"method": m, "storage_capacity": cap, "seed": seed,
              **ckpt.get(f"{m}|B={cap}|seed={seed}")} for seed, cap, m in cells]
-    summary = summarize(rows, "storage_capacity")
-    srows = [{"method": m, "storage_capacity": x, "egr_mean": v[0], "egr_std": v[1], "n": v[2]}
-             for m, d in summary.items() for x, v in d.items()]
-    plot_sweep(rows, "storage_capacity", out_dir / "fig5.png", "storage capacity $B_m$ [pairs]",
-               f"EGR vs storage capacity (K={net.n_pairs}, {len(fc.seeds)} seeds)")
-    metrics = {f"{m}/B={x}": {"mean": v[0], "std": v[1]} for m, d in summary.items()
-               for x, v in d.items()}
-    metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
-    return {"metrics": metrics,
-            "tables": {"fig5": write_csv(out_dir, "fig5", rows),
-                       "fig5_summary": write_csv(out_dir, "fig5_summary", srows)},
-            "figures": ["fig5.png"]}
+    return sweep_outputs(rows, "storage_capacity", "B", "fig5", out_dir,
+                         "storage capacity $B_m$ [pairs]",
+                         f"EGR vs storage capacity (K={net.n_pairs}, {len(fc.seeds)} seeds)")

@@ -15,8 +15,7 @@ from tqdm import tqdm
 
 import routing
 from experiments.checkpoint import Checkpoint
-from experiments.outputs import write_csv
-from experiments.routing_sweep import plot_sweep, solve_method, summarize
+from experiments.routing_sweep import solve_method, sweep_outputs
 from experiments.schema import Config, ConfigError
 
 
@@ -39,15 +38,5 @@ def run(cfg: Config, out_dir: Path) -> dict:
         ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed))
     rows = [{"method": m, "n_pairs": k, "seed": seed, **ckpt.get(f"{m}|K={k}|seed={seed}")}
             for seed, k, m in cells]
-    summary = summarize(rows, "n_pairs")
-    srows = [{"method": m, "n_pairs": x, "egr_mean": v[0], "egr_std": v[1], "n": v[2]}
-             for m, d in summary.items() for x, v in d.items()]
-    plot_sweep(rows, "n_pairs", out_dir / "fig6.png", "number of user pairs K",
-               f"EGR vs K (B_m={net.storage_capacity:g}, {len(fc.seeds)} seeds)")
-    metrics = {f"{m}/K={x}": {"mean": v[0], "std": v[1]} for m, d in summary.items()
-               for x, v in d.items()}
-    metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
-    return {"metrics": metrics,
-            "tables": {"fig6": write_csv(out_dir, "fig6", rows),
-                       "fig6_summary": write_csv(out_dir, "fig6_summary", srows)},
-            "figures": ["fig6.png"]}
+    return sweep_outputs(rows, "n_pairs", "K", "fig6", out_dir, "number of user pairs K",
+                         f"EGR vs K (B_m={net.storage_capacity:g}, {len(fc.seeds)} seeds)")
