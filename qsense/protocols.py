@@ -147,28 +147,28 @@ def peak_qfi(psi, fidelity, t_grid, gamma, b0=1.0, *, protocol: str,
 # ----------------------------------------------------------------------------- links
 
 
+def _link_stats(link: SatelliteLink | FiberLink, distance_km):
+    """Pair statistics of either link type (``.rate_hz``, ``.fidelity``)."""
+    if isinstance(link, SatelliteLink):
+        return dual_downlink(link, distance_km)
+    if isinstance(link, FiberLink):
+        return repeater_chain(link, distance_km)
+    fail("link", type(link).__name__, "a SatelliteLink or a FiberLink")
+    raise AssertionError  # unreachable
+
+
 def link_fidelity(link: SatelliteLink | FiberLink, distance_km) -> jax.Array:
     """Werner fidelity of the BS-SN pairs at ground distance ``distance_km`` (broadcasts).
 
     Satellite: dual down-link with the satellite over the midpoint (best geometry of a pass);
     0.25 beyond line of sight. Fiber: the repeater chain's end-to-end fidelity.
     """
-    if isinstance(link, SatelliteLink):
-        return dual_downlink(link, distance_km).fidelity
-    if isinstance(link, FiberLink):
-        return repeater_chain(link, distance_km).fidelity
-    fail("link", type(link).__name__, "a SatelliteLink or a FiberLink")
-    raise AssertionError  # unreachable
+    return _link_stats(link, distance_km).fidelity
 
 
 def link_rate(link: SatelliteLink | FiberLink, distance_km) -> jax.Array:
     """Pair rate (Hz) matching :func:`link_fidelity`."""
-    if isinstance(link, SatelliteLink):
-        return dual_downlink(link, distance_km).rate_hz
-    if isinstance(link, FiberLink):
-        return repeater_chain(link, distance_km).rate_hz
-    fail("link", type(link).__name__, "a SatelliteLink or a FiberLink")
-    raise AssertionError  # unreachable
+    return _link_stats(link, distance_km).rate_hz
 
 
 def link_qfi(link: SatelliteLink | FiberLink, distance_km, psi, t, gamma, b0=1.0, *,
