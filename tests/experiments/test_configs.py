@@ -22,7 +22,7 @@ def test_experiment_composes(name):
     text = (CONF / "exp" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_")
     cfg = load_config([f"+exp={name}"])
-    assert cfg.task == name or cfg.task in {"quickstart"} | set(EXPERIMENTS)
+    assert cfg.task == name
 
 
 @pytest.mark.parametrize(("override", "key"), [
