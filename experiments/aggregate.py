@@ -53,16 +53,28 @@ class Cell:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _expected(sweep_root: Path) -> list[list[str]]:
-    """The cells (override lists) the sweep in ``sweep_root/multirun.yaml`` expands to."""
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """Hydra's own expansion of a sweep's overrides into cells, in its canonical spelling
+    (``progress=false`` -> ``progress=False``)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [list(c) for batch in BasicSweeper.split_arguments(parsed, None) for c in batch]
+
+
+def _cell_key(overrides: list[str]) -> list[str]:
+    """Overrides that define a cell's config, canonical, launcher choices left out (a sweep
+    rerun with another launcher matches the same cells)."""
+    keep = [o for o in overrides
+            if not o.lstrip("+~").startswith(("launcher=", "hydra/launcher=", "hydra."))]
+    return _expand(keep)[0] if keep else []
+
+
+def _expected(sweep_root: Path) -> list[list[str]]:
+    """The cells (override lists) the sweep in ``sweep_root/multirun.yaml`` expands to."""
     doc = yaml.safe_load((sweep_root / "multirun.yaml").read_text())
-    task_overrides = doc.get("hydra", {}).get("overrides", {}).get("task", []) or []
-    parsed = OverridesParser.create().parse_overrides(task_overrides)
-    batches = BasicSweeper.split_arguments(parsed, None)
-    return [list(c) for batch in batches for c in batch]
+    return _expand(doc.get("hydra", {}).get("overrides", {}).get("task", []) or [])
 
 
 def find_cells(root: Path) -> list[Cell]:
@@ -86,9 +98,9 @@ def find_cells(root: Path) -> list[Cell]:
     sweeps = sorted({p.parent for p in root.rglob("multirun.yaml")
                      if AGGREGATE not in p.relative_to(root).parts})
     for sweep in sweeps:
-        have = [c.overrides for c in cells if c.sweep == sweep]
+        have = [_cell_key(c.overrides) for c in cells if c.sweep == sweep]
         for overrides in _expected(sweep):
-            if overrides not in have:
+            if _cell_key(overrides) not in have:
                 cells.append(Cell(sweep / "?", overrides, "missing", sweep=sweep))
     return cells
 
