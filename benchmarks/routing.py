@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import routing  # noqa: E402
+from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
 from routing.model import compile_model  # noqa: E402
 
 SCALING = [(12, 3, 10), (24, 6, 16), (50, 10, 24), (100, 20, 48)]
@@ -88,10 +89,17 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).with_name("routing.json")))
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--no-single", action="store_true", help="skip single-cut Benders")
+    ap.add_argument("--smoke", action="store_true",
+                    help="one tiny instance (6 stations, K=1, 3 slots), no scaling (checks)")
+    add_device_argument(ap)
     args = ap.parse_args()
+    select_device(args.device)  # the solvers run on the CPU whatever it says; recorded
     one = None if args.no_single else 120.0
-
-    seed_rows = [run_case(12, 3, 10, s, 120.0, one) for s in range(args.seeds)]
+    if args.smoke:
+        args.skip_scaling = True
+        seed_rows = [run_case(6, 1, 3, 0, 30.0, None)]
+    else:
+        seed_rows = [run_case(12, 3, 10, s, 120.0, one) for s in range(args.seeds)]
     cols = ["seed", "binaries", "milp_s", "milp_status", "milp_objective", "benders_s",
             "benders_iterations", "benders_status", "benders_objective", "benders_vs_milp_rel",
             "single_s", "single_iterations", "single_status"]
@@ -114,7 +122,8 @@ def main() -> None:
     print(f"Scaling (time limit {args.time_limit:g} s per solve)")
     print(t2)
     meta = {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "time_limit_s": args.time_limit}
+            "cpus": os.cpu_count(), "time_limit_s": args.time_limit,
+            "device": device_record(args.device)}
     Path(args.out).write_text(json.dumps({"meta": meta, "seed_size": seed_rows,
                                           "scaling": scale_rows}, indent=1, default=str))
     md = Path(args.out).with_name("results_routing.md")
