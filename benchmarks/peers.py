@@ -35,7 +35,10 @@ installed is reported as skipped. Peers come from the ``bench`` extra:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import importlib.metadata
+import importlib.util
 import json
 import math
 import sys
@@ -266,6 +269,7 @@ def qutip_states(n, gate, control, target, angles, h: float = 1e-4):
     return rho(B0), (rho(B0 + h) - rho(B0 - h)) / (2 * h)
 
 
+@functools.cache
 def quanestimation_qfim():
     """QuanEstimation's ``QFIM`` without its Julia start-up: importing the package (and its
     ``Common`` module, through ``import juliacall``) downloads and starts Julia, which an
@@ -412,6 +416,9 @@ def bench_n(n: int, size: int, reps: int, slow: int) -> list[dict]:
     except ImportError as err:
         rows.append({"n": n, "tool": "quanestimation", "path": "QFIM",
                      "skipped": f"not installed ({err})"})
+    except Exception as err:  # noqa: BLE001 - a peer's own failure is reported, not fatal
+        rows.append({"n": n, "tool": "quanestimation", "path": "QFIM",
+                     "skipped": f"raised {type(err).__name__}: {str(err)[:200]}"})
     return rows
 
 
