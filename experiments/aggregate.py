@@ -162,7 +162,7 @@ FIGURES: dict[str, tuple[str, str, str, str | None, tuple[str, ...], bool, bool]
     "quickstart": ("quickstart", "t", "qfi", "noise", ("n_qubits",), False, False),
     "fig2": ("fig2", "t", "qfi", "probe", ("n_qubits",), True, False),
     "fig3": ("fig3", "t", "qcrb", "probe", ("n_qubits",), True, True),
-    "fig4": ("fig4", "distance_km", "qfi", "probe", ("link",), False, False),
+    "fig4": ("fig4", "distance_km", "qfi", "probe", ("link", "n_qubits"), False, False),
     "table1": ("table1", "n_qubits", "qcrb", "sensing", ("probe", "noise", "gamma"), False, True),
 }
 SWEEP_X = {"fig5": ("storage_capacity", "storage capacity $B_m$ [pairs]"),
@@ -192,9 +192,10 @@ def _plot_rows(rows: list[dict[str, Any]], spec, title: str, out: Path, name: st
     return plots.save(fig, out, name)
 
 
-def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path) -> tuple[
-        dict[str, str], list[str]]:
-    """Write the task's CSV tables and derived outputs into ``out``; return (tables, figures)."""
+def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
+            swept: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
+    """Write the task's CSV tables and derived outputs into ``out``; return (tables, figures).
+    ``swept``: scalar keys swept across cells (one figure line per value as well)."""
     written: dict[str, str] = {}
     figures: list[str] = []
     if task in SWEEP_X and task in tables:
@@ -220,7 +221,9 @@ def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path) -> tu
         (out / "table1.md").write_text(table1.markdown(rows, gammas, noises))
         written["table1_md"] = "table1.md"
     if task in FIGURES and FIGURES[task][0] in tables:
-        figures.append(_plot_rows(tables[FIGURES[task][0]], FIGURES[task], task, out, task))
+        spec = FIGURES[task]
+        spec = (*spec[:4], spec[4] + tuple(k for k in swept if k not in spec[4]), *spec[5:])
+        figures.append(_plot_rows(tables[spec[0]], spec, task, out, task))
     return written, figures
 
 
@@ -241,7 +244,8 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     figures: list[str] = []
     for task in tasks:
         mine = [c for c in finished if c.results["task"] == task]
-        written, figs = rebuild(task, gather_tables(mine, root), out)
+        written, figs = rebuild(task, gather_tables(mine, root), out,
+                                tuple(sorted(_swept_scalars(mine))))
         all_tables.update(written)
         figures += figs
     devices = list(dict.fromkeys(d for c in finished
