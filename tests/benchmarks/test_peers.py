@@ -44,7 +44,8 @@ def test_peers_smoke_agree_with_qsense(tmp_path):
             assert "IGNORES THE NOISE" in r["note"]
             assert r["agree_rel_noiseless"] < 1e-8 < r["agree_rel"]
         else:
-            assert r["agree_rel"] <= (1e-8 if "jacfwd" in r["path"] else 1e-5)
+            tol = 1e-8 if "jacfwd" in r["path"] else 1e-3 if "fidelity" in r["path"] else 1e-5
+            assert r["agree_rel"] <= tol
 
 
 def test_device_gpu_without_a_gpu_fails_clearly(tmp_path):
