@@ -462,24 +462,24 @@ def main(argv=None) -> int:
         args.sizes, args.batch, args.reps, args.slow_circuits = "3", 4, 1, 1
     select_device(args.device)
     warnings.filterwarnings("ignore")
-    rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
-        for r in bench_n(n, args.batch, args.reps, args.slow_circuits):
-            r["size"] = args.batch
-            rows.append(r)
-    md = table(rows)
-    print(md)
     versions = {}
     for pkg in ("jax", "tensorcircuit-ng", "qujax", "pennylane", "qutip", "quanestimation"):
         try:
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = "not installed"
-    Path(args.out).write_text(json.dumps({
-        "job": {"genes": GENES, "gamma": GAMMA, "t": T, "b0": B0, "noise": "dephasing",
-                "batch": args.batch, "dtype": "float64/complex128"},
-        "smoke": args.smoke, "device": device_record(args.device), "versions": versions,
-        "rows": rows, "markdown": md}, indent=2, default=float))
+    rows: list[dict] = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        for r in bench_n(n, args.batch, args.reps, args.slow_circuits):
+            r["size"] = args.batch
+            rows.append(r)
+        md = table(rows)
+        print(md, flush=True)
+        Path(args.out).write_text(json.dumps({  # after every N: a long run keeps what it has
+            "job": {"genes": GENES, "gamma": GAMMA, "t": T, "b0": B0, "noise": "dephasing",
+                    "batch": args.batch, "dtype": "float64/complex128"},
+            "smoke": args.smoke, "device": device_record(args.device), "versions": versions,
+            "rows": rows, "markdown": md}, indent=2, default=float))
     print(f"wrote {args.out}")
     return 0
 
