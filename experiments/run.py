@@ -83,7 +83,12 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    if payload.get("config") != outputs.jsonable(asdict(config)):
+    cosmetic = ("progress",)  # keys that do not change results
+
+    def essential(cfg: dict) -> dict:
+        return {k: v for k, v in (cfg or {}).items() if k not in cosmetic}
+
+    if essential(payload.get("config")) != essential(outputs.jsonable(asdict(config))):
         raise ConfigError(
             f"{out_dir} holds the results of a run with other settings (task "
             f"{payload.get('task')!r}); rerun a sweep into its own hydra.sweep.dir, or use a "

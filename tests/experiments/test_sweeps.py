@@ -126,7 +126,15 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
 
 
 def test_a_dir_holding_another_runs_results_is_not_reused(tmp_path):
-    run_cell(load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY]), tmp_path)
+    first = run_cell(load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY]),
+                     tmp_path)
+    stamp = (tmp_path / "results.json").stat().st_mtime_ns
+    # the same cell with progress bars on is the same cell: skipped, not recomputed
+    same = run_cell(load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY,
+                                 "progress=true"]), tmp_path)
+    assert same == json.loads((tmp_path / "results.json").read_text())
+    assert (tmp_path / "results.json").stat().st_mtime_ns == stamp
+    assert same["metrics"] == first["metrics"]
     with pytest.raises(ConfigError, match="other settings"):
         run_cell(load_config(["+exp=quickstart", "quickstart.noises=[bitflip]", *TINY]),
                  tmp_path)
