@@ -36,6 +36,8 @@ class CompiledModel:
     def __init__(self, inst: Instance, cands: Candidates | None = None):
         self.inst = inst
         self.cands = cands if cands is not None else build_candidates(inst)
+        self.path_set = self.cands.path_set
+        self.path_bound = self.cands.path_bound
         T, delta = inst.n_slots, inst.slot_duration
         self.T, self.delta = T, delta
         # --- y columns

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -69,6 +69,9 @@ class Candidates:
     segments: tuple  # StoredSegment catalogue
     no_path: tuple  # ({"pair": k, "slot": t, "reason": str}, ...)
     dropped: tuple  # paths dropped for g = inf: ({"pair", "slot", "nodes", "reason"}, ...)
+    path_set: str = "capped"  # complete | priced | capped
+    path_bound: float = math.nan  # proven LP bound over all paths (nan: not computed)
+    info: dict = field(default_factory=dict)
 
 
 def edge_key(u: str, v: str) -> tuple[str, str]:
