@@ -29,6 +29,7 @@ from routing.purification import PROTOCOLS
 NODE_KINDS = ("satellite", "hap", "base_station")
 LINK_KINDS = ("S2S", "S2A", "A2A", "S2G", "A2G", "G2G")
 SCHEMA_VERSION = 1
+PATH_SETS = ("capped", "priced", "complete")
 
 
 def _fail(name: str, value, accepted: str) -> None:
@@ -104,8 +105,16 @@ class PathOptions:
     max_virtual_paths: int = 3  # best virtual paths per (pair, slot)
     protocol: str = "dejmps"  # dejmps | bbpssw
     max_rounds: int = 30  # purification rounds before a threshold is declared unreachable
+    # which path set the model is built over (routing.paths): "capped" (the caps above),
+    # "priced" (column generation over all paths) or "complete" (every path, small networks)
+    path_set: str = "capped"
+    max_columns: int = 200_000  # enumeration guard for "complete" / "priced"
 
     def __post_init__(self) -> None:
+        if self.path_set not in PATH_SETS:
+            _fail("options.path_set", self.path_set, f"one of {list(PATH_SETS)}")
+        if not (isinstance(self.max_columns, int) and self.max_columns >= 1):
+            _fail("options.max_columns", self.max_columns, "integer >= 1")
         for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
             v = getattr(self, key)
             if not (isinstance(v, int) and 0 <= v <= 1000):
