@@ -57,7 +57,7 @@ from routing.paths import (
 )
 from routing.purification import purify, werner_parameter
 
-PER_CELL = 8  # columns added per cell and pricing round
+PER_CELL = 20  # columns added per cell and pricing round
 MAX_ROUNDS = 200
 
 
@@ -434,6 +434,7 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     z = math.nan
     rounds = 0
     exhaustive = False
+    empty: set = set()  # cells whose last search found nothing (skipped by partial rounds)
     for rounds in range(1, MAX_ROUNDS + 1):
         model = CompiledModel(inst, pool.candidates())
         z, prices = _duals(model)
@@ -443,8 +444,15 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
         lag = z
         truncated = False
         for k, t in cells:
+            if not exhaustive and (k, t) in empty:
+                truncated = True  # skipped: only an exhaustive round proves it empty
+                continue
             cols = enumerate_cell(inst, data, k, t, prices, threshold=tol, limit=limit,
-                                  stop_after=None if exhaustive else 4 * PER_CELL)
+                                  stop_after=None if exhaustive else 2 * PER_CELL)
+            if not cols:
+                empty.add((k, t))
+            else:
+                empty.discard((k, t))
             if cols and cols[-1] in (None, "partial"):
                 truncated = True
                 cols = cols[:-1]
