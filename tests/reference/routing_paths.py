@@ -83,7 +83,7 @@ def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=3
     out = {}
     for k, (src, dst, th) in enumerate(pairs):
         for t in range(n_slots):
-            def add(kind, nodes, live, seg, extra_cap=math.inf):
+            def add(kind, nodes, live, seg, extra_cap=math.inf, k=k, t=t, th=th):
                 f = werner([fid[e] for e in edges_of(nodes)])
                 g = dejmps_cost(f, th, max_rounds)
                 if not math.isfinite(g):
