@@ -501,5 +501,6 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
         info["closure_threshold"] = thr
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
     cands = pool.candidates(path_bound, info)
-    info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
+    cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
+    cands.info["stored_segments"] = len(cands.segments)
     return cands
