@@ -115,6 +115,7 @@ class Subproblem:
         self.problem = cp.Problem(cp.Maximize(m.alpha @ self.v[: m.n_y]), cons)
         assert self.problem.is_dpp()
         self.n_solves = 0
+        self.deadline: float | None = None  # perf_counter time after which solves give up
 
     def solve(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """Solve SP(x); return (Q(x), v, u (C1 duals), π (C3-C5 duals)).
@@ -123,7 +124,7 @@ class Subproblem:
         """
         m = self.model
         self.r.value = _clean_rhs(m.ymax * np.asarray(x, float))
-        self.used = _robust_solve(self.problem, self.solver)
+        self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
         u = np.maximum(np.asarray(self.c1.dual_value, float).reshape(-1), 0.0)
         pi = (np.maximum(np.asarray(self.cub.dual_value, float).reshape(-1), 0.0)
@@ -145,7 +146,10 @@ def _clean_rhs(r: np.ndarray) -> np.ndarray:
     return r
 
 
-def _robust_solve(problem: cp.Problem, first: str) -> str:
+_TIME_OPTION = {"HIGHS": "time_limit", "CLARABEL": "time_limit", "GLOP": "time_limit_sec"}
+
+
+def _robust_solve(problem: cp.Problem, first: str, deadline: float | None = None) -> str:
     """Solve ``problem`` with ``first``, then each of :data:`LP_FALLBACKS`; return the backend
     that gave an optimal answer with duals. A backend that raises (``SolverError``, cvxpy's
     "Cannot unpack invalid solution") or ends in another status is skipped."""
@@ -153,8 +157,18 @@ def _robust_solve(problem: cp.Problem, first: str) -> str:
     for name in (first, *[s for s in LP_FALLBACKS if s != first]):
         if name not in _INSTALLED:
             continue
+        kw = {}
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                errors.append("time limit")
+                break
+            if name in _TIME_OPTION:
+                kw[_TIME_OPTION[name]] = float(left)
+            elif name == "SCIPY":
+                kw["scipy_options"] = {"time_limit": float(left)}
         try:
-            problem.solve(solver=name)
+            problem.solve(solver=name, **kw)
         except (cp.error.SolverError, ValueError, ArithmeticError) as err:
             errors.append(f"{name}: {err}")
             continue
@@ -254,6 +268,7 @@ class SlotSplit:
         self.problem = cp.Problem(cp.Maximize(m.alpha @ self.y), cons)
         assert self.problem.is_dpp()
         self.n_solves = 0
+        self.deadline: float | None = None  # perf_counter time after which solves give up
 
     def point(self, v: np.ndarray) -> np.ndarray:
         """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
@@ -274,7 +289,7 @@ class SlotSplit:
             self.c4.value = _clean_rhs(rhs4)
         if self.n_w:
             self.w.value = _clean_rhs(q[self.n_c:])
-        self.used = _robust_solve(self.problem, self.solver)
+        self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
         y = np.asarray(self.y.value, float)
         u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
@@ -398,6 +413,10 @@ def _benders(
                         {"iterations": 0, "cuts": 0, "stop": "no paths"}, [])
     sub = Subproblem(m)
     split = SlotSplit(m) if multi_cut else None
+    if time_limit is not None:  # every LP solve stops at the run's deadline
+        sub.deadline = t0 + time_limit
+        if split is not None:
+            split.deadline = t0 + time_limit
     n_blocks = m.T if multi_cut else 1
     n_q = split.n_q if multi_cut else 0
     path_block = np.array([p.slot for p in m.paths], int) if multi_cut else np.zeros(m.n_y, int)
@@ -681,6 +700,8 @@ def _benders(
             stop = "stalled"
             break
     if best_x is None:  # stopped before any integer point was evaluated: take the greedy one
+        if time_limit is not None:  # a short grace period past the limit for this one LP
+            sub.deadline = time.perf_counter() + max(5.0, 0.1 * time_limit)
         evaluate(_group_argmax(m, m.alpha * m.ymax))
     if best_x is None:  # even that LP failed: y = s = z = 0 is feasible for every x
         best_x, best_v, lb = _group_argmax(m, m.alpha * m.ymax), np.zeros(m.n_vars), 0.0
