@@ -293,9 +293,10 @@ def solve_milp(
     default: the other two of SCIP, HiGHS, CBC.
 
     The result's ``status`` is ``optimal`` (gap within ``gap``) or ``feasible`` (an incumbent
-    with ``bound``/``gap``; ``bound`` is inf when no backend proved one, else the best of the
-    MIP's bound and the LP relaxation). ``trace`` lists every attempt (solver, status, objective,
-    bound, seconds). Bad arguments raise ``ValueError``.
+    with ``bound``/``gap``; ``bound`` is the best of the MIP's bound and, when that is missing or
+    more than 1 % above the incumbent, the LP relaxation's (GLOP, given at least 10 % of the
+    limit beyond it); inf when neither is available). ``trace`` lists every attempt (solver,
+    status, objective, bound, seconds). Bad arguments raise ``ValueError``.
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     if time_limit is not None and not (time_limit > 0):
@@ -384,11 +385,12 @@ def solve_milp(
                       "objective": best[0], "bound": math.nan,
                       "time": time.perf_counter() - t0})
     obj, x, vals, source = best
-    if status != "optimal" and not math.isfinite(bound) and fixed_x is None and allowed is None:
+    weak = not math.isfinite(bound) or bound - obj > 1e-2 * max(1.0, abs(bound))
+    if status != "optimal" and weak and fixed_x is None and allowed is None:
         rel = _lp_solve(model, relax=True, time_limit=None if time_limit is None else
                         max(left(), 0.1 * time_limit))
         if rel is not None:
-            bound = max(rel[0], obj)
+            bound = min(bound, max(rel[0], obj))
             trace.append({"solver": "GLOP", "what": "LP relaxation bound", "status": "optimal",
                           "objective": math.nan, "bound": rel[0],
                           "time": time.perf_counter() - t0})
