@@ -77,8 +77,8 @@ def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float) -> dic
     return row
 
 
-def paths_case(seed: int, time_limit: float) -> dict:
-    inst = routing.generate_instance(seed)
+def paths_case(seed: int, time_limit: float, n_slots: int = 10) -> dict:
+    inst = routing.generate_instance(seed, n_slots=n_slots)
     t0 = time.perf_counter()
     capped = routing.solve_milp(inst)
     t_capped = time.perf_counter() - t0
@@ -86,7 +86,8 @@ def paths_case(seed: int, time_limit: float) -> dict:
     sol = routing.solve_milp(inst.with_options(path_set="priced"), time_limit=time_limit)
     t_all = time.perf_counter() - t0
     info = sol.model.cands.info
-    return {"seed": seed, "capped_objective": capped.objective, "capped_s": t_capped,
+    return {"seed": seed, "slots": n_slots, "capped_objective": capped.objective,
+            "capped_s": t_capped,
             "all_paths_objective": sol.objective, "all_paths_status": sol.status,
             "path_set": sol.path_set, "exact": info.get("exact"), "lp_bound": sol.path_bound,
             "all_paths_gap": sol.path_gap, "all_paths_s": t_all,
@@ -119,6 +120,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds per solve")
     ap.add_argument("--seeds", type=int, default=3, help="seed-size instances (paths part)")
     ap.add_argument("--sizes", default=None, help="e.g. 12/3/10,100/20/48")
+    ap.add_argument("--paths-slots", type=int, default=10, help="slots of the paths part")
     ap.add_argument("--out", default=str(Path(__file__).with_name("routing.json")))
     args = ap.parse_args()
     sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.split("/"))
@@ -131,7 +133,7 @@ def main() -> None:
     if args.part in ("paths", "all"):
         rows = []
         for s in range(args.seeds):
-            rows.append(paths_case(s, args.time_limit))
+            rows.append(paths_case(s, args.time_limit, args.paths_slots))
             print(rows[-1], flush=True)
         data["paths"] = rows
     if args.part in ("crossover", "all"):
@@ -148,7 +150,7 @@ def main() -> None:
           f"Python {data['meta']['python']}.", ""]
     if data.get("paths"):
         md += ["## Seed-size instances: optimum over all paths", "",
-               table(data["paths"], ["seed", "capped_objective", "capped_s",
+               table(data["paths"], ["seed", "slots", "capped_objective", "capped_s",
                                      "all_paths_objective", "all_paths_status", "path_set",
                                      "exact", "lp_bound", "all_paths_s", "generated_paths",
                                      "stored_segments", "capped_gap_to_all_path_optimum"]), ""]
