@@ -113,12 +113,20 @@ class Prices:
         self.mu, self.pi, self.sigma, self.draw, self.seg_ids, self.T = (
             mu, pi, sigma, draw, seg_ids, T)
         self.seg_pair = {i: n for (n, _), i in seg_ids.items()}
+        self._cache: dict = {}
 
     def segment_price(self, n: int, nodes: tuple, ab: tuple, t: int, data: SlotData) -> float:
         """Price of one stored pair of segment ``nodes`` (of storage pair n) drawn at slot t."""
         i = self.seg_ids.get((n, nodes))
         if i is not None:
             return self.draw.get((i, t), 0.0)
+        key = (n, nodes, t)
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = best = self._new_segment_price(nodes, ab, t, data)
+        return best
+
+    def _new_segment_price(self, nodes, ab, t, data) -> float:
         best = math.inf
         es = [edge_key(u, v) for u, v in _edges(nodes)]
         a, b = ab
