@@ -42,6 +42,9 @@ class Node:
     kind: str  # satellite | hap | base_station
     city: int = -1  # city index for base stations, -1 otherwise
     storage: float = 0.0  # B_m, EPR pairs (0: no memory)
+    # memory lifetime τ_m (s): a stored qubit's Werner parameter decays as exp(-wait / τ_m)
+    # (routing.paths); inf: no decoherence
+    memory_time: float = math.inf
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -50,6 +53,9 @@ class Node:
             _fail(f"node {self.name!r} kind", self.kind, f"one of {list(NODE_KINDS)}")
         if not (math.isfinite(self.storage) and self.storage >= 0):
             _fail(f"node {self.name!r} storage", self.storage, "a capacity >= 0 (EPR pairs)")
+        if not (isinstance(self.memory_time, (int, float)) and self.memory_time > 0):
+            _fail(f"node {self.name!r} memory_time", self.memory_time,
+                  "a lifetime > 0 in seconds (inf: no decoherence)")
 
 
 @dataclass(frozen=True)
