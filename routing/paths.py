@@ -45,6 +45,7 @@ class StoredSegment:
     nodes: tuple
     fidelity: float
     slots: tuple  # slots where it is a candidate storage path (generation possible)
+    fill_slot: int | None = None  # with memory decay: the one slot this vintage is filled in
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,16 @@ def build_candidates(inst: Instance) -> Candidates:
     if inst.options.path_set == "complete":
         return complete_candidates(inst)
     if inst.options.path_set == "priced":
+        if memory_decays(inst):
+            raise ValueError("path_set = 'priced' is invalid with a finite memory_time; "
+                             "accepted: 'capped' or 'complete' (pricing vintages is not done)")
         from routing.pricing import priced_candidates
 
         return priced_candidates(inst)
+    if memory_decays(inst):
+        from routing.pricing import _Pool
+
+        return _Pool(inst, capped_candidates(inst)).candidates(path_set="capped")
     return capped_candidates(inst)
 
 
@@ -312,6 +320,18 @@ def segment_slots(nodes: tuple, present: list[set], last: int) -> tuple:
                  if all(e in present[t] for e in es))
 
 
+def decay_rate(inst: Instance, n: int) -> float:
+    """1/τ_a + 1/τ_b (1/s) of storage pair n: a stored pair's Werner parameter is multiplied by
+    exp(-rate · wait) (each half sits in one memory; local depolarizing keeps it Werner)."""
+    a, b = inst.storage_pairs[n]
+    return sum(1.0 / inst.node(m).memory_time for m in (a, b)
+               if math.isfinite(inst.node(m).memory_time))
+
+
+def memory_decays(inst: Instance) -> bool:
+    return any(decay_rate(inst, n) > 0 for n in range(len(inst.storage_pairs)))
+
+
 def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set: str,
              path_bound: float = math.nan, info: dict | None = None) -> Candidates:
     """Candidates from explicit paths.
@@ -320,6 +340,12 @@ def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set
     in every slot t0 <= T-2 where the segment's links exist; ``virtual[(k, t)]``:
     [(full nodes f(p), live edges, segment index)]. Fidelity, g and Y^max as in
     :func:`capped_candidates`; paths with g = inf or Y^max = 0 are dropped (g = inf reported).
+
+    **Memory lifetime.** When a store of pair n has a finite ``memory_time``, each segment of n
+    becomes one stored segment per fill slot t0 (``fill_slot``; its own stock), and a virtual
+    path drawing at slot t becomes one candidate per vintage t0 < t, whose stored pair waited
+    (t - t0) δ seconds: F = 1/4 + (F_path - 1/4) exp(-(t - t0) δ (1/τ_a + 1/τ_b)). Choosing a
+    path (C2) then chooses its vintage too.
     """
     opt = inst.options
     T, delta = inst.n_slots, inst.slot_duration
@@ -328,10 +354,21 @@ def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set
             if c is not None}
     store = {n.name: n.storage for n in inst.nodes}
     present = present_edges(inst)
-    segs = []
-    for i, (n, nodes) in enumerate(segments):
+    logical = []
+    for n, nodes in segments:
         f = path_fidelity([fid[edge_key(u, v)] for u, v in _edges(nodes)])
-        segs.append(StoredSegment(i, n, tuple(nodes), f, segment_slots(nodes, present, T - 2)))
+        logical.append((n, tuple(nodes), f, segment_slots(nodes, present, T - 2)))
+    # with a finite memory lifetime at either store, a segment is split into vintages (one
+    # fill slot each): their stored pairs decay differently (module docstring)
+    segs, vintage = [], {}
+    for li, (n, nodes, f, slots) in enumerate(logical):
+        if decay_rate(inst, n) > 0:
+            for t0 in slots:
+                vintage[(li, t0)] = len(segs)
+                segs.append(StoredSegment(len(segs), n, nodes, f, (t0,), t0))
+        else:
+            vintage[(li, None)] = len(segs)
+            segs.append(StoredSegment(len(segs), n, nodes, f, slots))
     options, no_path, dropped = [], [], []
     cache: dict = {}
     for k, pair in enumerate(inst.pairs):
@@ -339,13 +376,19 @@ def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set
         for t in range(T):
             cands = []
             n_drop = len(dropped)
-            items = [("real", p, _edges(p), None) for p in real.get((k, t), ())]
-            items += [("virtual", full, tuple(live), si)
-                      for full, live, si in virtual.get((k, t), ())]
-            for kind, nodes_seq, live, si in items:
-                if si is not None and not any(t0 < t for t0 in segs[si].slots):
-                    continue
+            items = [("real", p, _edges(p), None, 1.0) for p in real.get((k, t), ())]
+            for full, live, li in virtual.get((k, t), ()):
+                n, _, _, slots = logical[li]
+                rate = decay_rate(inst, n)
+                if rate > 0:
+                    items += [("virtual", full, tuple(live), vintage[(li, t0)],
+                               math.exp(-rate * (t - t0) * delta)) for t0 in slots if t0 < t]
+                elif any(t0 < t for t0 in slots):
+                    items.append(("virtual", full, tuple(live), vintage[(li, None)], 1.0))
+            for kind, nodes_seq, live, si, decay in items:
                 f = path_fidelity([fid[edge_key(u, v)] for u, v in _edges(nodes_seq)])
+                if decay < 1.0:  # the stored pair waited: its Werner parameter decayed
+                    f = 0.25 + (f - 0.25) * decay
                 key = (f, pair.threshold)
                 if key not in cache:
                     cache[key] = purify(f, pair.threshold, opt.protocol, opt.max_rounds)

@@ -415,8 +415,8 @@ class _Pool:
             self.virtual.setdefault((k, t), []).append((col["nodes"], tuple(col["live"]), si))
         return True
 
-    def candidates(self, path_bound=math.nan, info=None) -> Candidates:
-        return assemble(self.inst, self.real, self.segments, self.virtual, "priced",
+    def candidates(self, path_bound=math.nan, info=None, path_set="priced") -> Candidates:
+        return assemble(self.inst, self.real, self.segments, self.virtual, path_set,
                         path_bound, info)
 
 

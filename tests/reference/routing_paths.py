@@ -13,7 +13,11 @@ F_th)]``, ``delta`` (s). Rules (paper 004 with DESIGN section 5's readings):
 * segment of a storage pair: a simple m1-m2 path; it can be filled in slot t0 <= T-2 when all
   its links are present then; virtual path of (k, t): prefix src->a (slot t) + segment a~b
   (filled in some t0 < t) + suffix b->dst (slot t), the whole node sequence simple;
-  Y = min(min over prefix and suffix links C_e^t, B_a, B_b) / (g δ).
+  Y = min(min over prefix and suffix links C_e^t, B_a, B_b) / (g δ);
+* memory lifetimes ``memory = {node: τ}`` (s): a pair stored at a and b from fill slot t0 to
+  draw slot t has its Werner parameter (4F - 1)/3 multiplied by exp(-(t - t0) δ (1/τ_a +
+  1/τ_b)); then each fill slot t0 < t is its own virtual path (key entry ``t0``), else t0 is
+  None.
 """
 
 from __future__ import annotations
@@ -69,9 +73,12 @@ def _all_simple(edges: set, s: str, d: str):
     return out
 
 
-def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=30):
-    """{(k, t, kind, nodes, segment): (fidelity, cost, ymax)} for every path with finite g
-    and Y > 0 (segment = the stored path oriented m1 -> m2, None for real paths)."""
+def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=30,
+              memory=None):
+    """{(k, t, kind, nodes, segment, t0): (fidelity, cost, ymax)} for every path with finite g
+    and Y > 0 (segment = the stored path oriented m1 -> m2, None for real paths; t0 the fill
+    slot when the stores decay, else None)."""
+    memory = memory or {}
     fid = {_key(u, v): f for (u, v), (f, _) in links.items()}
     cap = {(_key(u, v), t): c[t] for (u, v), (_, c) in links.items() for t in range(n_slots)
            if c[t] is not None and c[t] > 0}
@@ -83,14 +90,15 @@ def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=3
     out = {}
     for k, (src, dst, th) in enumerate(pairs):
         for t in range(n_slots):
-            def add(kind, nodes, live, seg, extra_cap=math.inf, k=k, t=t, th=th):
-                f = werner([fid[e] for e in edges_of(nodes)])
+            def add(kind, nodes, live, seg, extra_cap=math.inf, k=k, t=t, th=th, t0=None,
+                    decay=1.0):
+                f = 0.25 + (werner([fid[e] for e in edges_of(nodes)]) - 0.25) * decay
                 g = dejmps_cost(f, th, max_rounds)
                 if not math.isfinite(g):
                     return
                 y = min([cap[(e, t)] for e in live] + [extra_cap]) / (g * delta)
                 if y > 0 and math.isfinite(y):
-                    out[(k, t, kind, nodes, seg)] = (f, g, y)
+                    out[(k, t, kind, nodes, seg, t0)] = (f, g, y)
 
             for p in _all_simple(present[t], src, dst):
                 add("real", p, edges_of(p), None)
@@ -99,9 +107,11 @@ def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=3
             earlier = set().union(*present[: min(t, n_slots - 1)])
             for m1, m2 in storage_pairs:
                 for a, b in ((m1, m2), (m2, m1)):
+                    rate = sum(1 / memory[m] for m in (m1, m2) if m in memory)
                     for seg in _all_simple(earlier, a, b):
-                        if not any(all(e in present[t0] for e in edges_of(seg))
-                                   for t0 in range(min(t, n_slots - 1))):
+                        fills = [t0 for t0 in range(min(t, n_slots - 1))
+                                 if all(e in present[t0] for e in edges_of(seg))]
+                        if not fills:
                             continue
                         for pre in _all_simple(present[t], src, a):
                             for suf in _all_simple(present[t], b, dst):
@@ -109,6 +119,12 @@ def all_paths(links, storage, storage_pairs, pairs, n_slots, delta, max_rounds=3
                                 if len(set(full)) != len(full):
                                     continue
                                 oriented = seg if (a, b) == (m1, m2) else tuple(reversed(seg))
-                                add("virtual", full, edges_of(pre) + edges_of(suf), oriented,
-                                    min(storage[m1], storage[m2]))
+                                live = edges_of(pre) + edges_of(suf)
+                                bm = min(storage[m1], storage[m2])
+                                if rate == 0:
+                                    add("virtual", full, live, oriented, bm)
+                                    continue
+                                for t0 in fills:
+                                    add("virtual", full, live, oriented, bm, t0=t0,
+                                        decay=math.exp(-rate * (t - t0) * delta))
     return out

@@ -2,6 +2,7 @@
 the complete path set against column generation (pricing) on small instances."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -29,10 +30,11 @@ STORAGE = {"s1": 300.0, "d1": 500.0}
 PAIRS = [("s0", "d0", 0.9), ("s1", "d0", 0.95)]
 
 
-def hand_instance(**opts) -> Instance:
+def hand_instance(memory=None, **opts) -> Instance:
     kinds = {"sat": "satellite", "hap": "hap"}
+    memory = memory or {}
     nodes = tuple(Node(n, kinds.get(n, "base_station"), 0 if n[0] == "s" and n != "sat" else 1,
-                       STORAGE.get(n, 0.0))
+                       STORAGE.get(n, 0.0), memory.get(n, math.inf))
                   for n in ("s0", "s1", "d0", "d1", "sat", "hap"))
     kind = {"sat": "S", "hap": "A"}
     links = []
@@ -49,8 +51,8 @@ def _by_key(cands):
     for per_k in cands.options:
         for per_t in per_k:
             for p in per_t:
-                seg = cands.segments[p.stored].nodes if p.stored is not None else None
-                key = (p.pair, p.slot, p.kind, p.nodes, seg)
+                seg = cands.segments[p.stored] if p.stored is not None else None
+                key = (p.pair, p.slot, p.kind, p.nodes, seg and seg.nodes, seg and seg.fill_slot)
                 assert key not in out, key
                 out[key] = p
     return out
@@ -62,7 +64,7 @@ def test_hand_computed_real_and_virtual_paths():
     # s0 - sat - d0 in slot 0: w = (4*0.97-1)/3 * (4*0.96-1)/3
     w = (4 * 0.97 - 1) / 3 * (4 * 0.96 - 1) / 3
     f = 0.25 + 0.75 * w  # 0.9316 >= 0.9: no purification
-    p = paths[(0, 0, "real", ("s0", "sat", "d0"), None)]
+    p = paths[(0, 0, "real", ("s0", "sat", "d0"), None, None)]
     assert p.fidelity == pytest.approx(f, rel=1e-14)
     assert p.cost == 1.0 and p.ymax == pytest.approx(min(600.0, 700.0) / DELTA, rel=1e-14)
     # pair 1, s1 - sat - d0 in slot 0: F below F_th = 0.95, one DEJMPS (= BBPSSW) round on
@@ -73,7 +75,7 @@ def test_hand_computed_real_and_virtual_paths():
     prob = (f + r) ** 2 + (2 * r) ** 2
     f1 = (f * f + r * r) / prob
     assert f < 0.95 <= f1
-    p = paths[(1, 0, "real", ("s1", "sat", "d0"), None)]
+    p = paths[(1, 0, "real", ("s1", "sat", "d0"), None, None)]
     assert p.fidelity == pytest.approx(f, rel=1e-14)
     assert p.cost == pytest.approx(2 / prob, rel=1e-14)
     assert p.ymax == pytest.approx(min(400.0, 700.0) / (2 / prob * DELTA), rel=1e-14)
@@ -83,7 +85,7 @@ def test_hand_computed_real_and_virtual_paths():
     w = np.prod([(4 * x - 1) / 3 for x in (0.99, 0.975, 0.965, 0.985)])
     f = 0.25 + 0.75 * w
     g = purification_cost(f, 0.9)
-    p = paths[(0, 1, "virtual", full, ("s1", "sat", "d1"))]
+    p = paths[(0, 1, "virtual", full, ("s1", "sat", "d1"), None)]
     assert p.fidelity == pytest.approx(f, rel=1e-14) and p.cost == pytest.approx(g, rel=1e-14)
     assert p.live_edges == (("s0", "s1"), ("d1", "d0"))
     assert p.ymax == pytest.approx(min(900.0, 800.0, 300.0) / (g * DELTA), rel=1e-14)
@@ -92,8 +94,8 @@ def test_hand_computed_real_and_virtual_paths():
     assert seg.slots == (0,)  # slot 2 is the last: a pair filled then is never used
 
 
-def _reference(links, storage, storage_pairs, pairs, T, delta):
-    return all_paths(links, storage, storage_pairs, pairs, T, delta)
+def _reference(links, storage, storage_pairs, pairs, T, delta, memory=None):
+    return all_paths(links, storage, storage_pairs, pairs, T, delta, memory=memory)
 
 
 def _compare(cands, ref):
@@ -187,3 +189,46 @@ def test_complete_enumeration_guard_names_the_option():
         routing.build_candidates(tiny(5).with_options(path_set="complete", max_columns=5))
     with pytest.raises(ValueError, match="path_set"):
         tiny(5).with_options(path_set="all")
+
+
+MEMORY = {"s1": 40.0, "d1": 25.0}  # seconds
+
+
+def test_memory_lifetime_decays_the_stored_pair_by_hand():
+    cands = routing.build_candidates(hand_instance(MEMORY, path_set="complete"))
+    paths = _by_key(cands)
+    # segment s1-sat-d1 is filled in slot 0 only; drawn in slot 1 it waited one slot (10 s)
+    full = ("s0", "s1", "sat", "d1", "d0")
+    w = np.prod([(4 * x - 1) / 3 for x in (0.99, 0.975, 0.965, 0.985)])
+    w *= math.exp(-DELTA * (1 / 40.0 + 1 / 25.0))
+    f = 0.25 + 0.75 * w
+    p = paths[(0, 1, "virtual", full, ("s1", "sat", "d1"), 0)]
+    assert p.fidelity == pytest.approx(f, rel=1e-13)
+    assert p.cost == pytest.approx(purification_cost(f, 0.9), rel=1e-13)
+
+
+def test_memory_lifetime_path_set_equals_independent_enumeration():
+    cands = routing.build_candidates(hand_instance(MEMORY, path_set="complete"))
+    ref = _reference(LINKS, STORAGE, [("s1", "d1")], PAIRS, 3, DELTA, MEMORY)
+    assert any(k[5] is not None for k in ref)
+    _compare(cands, ref)
+
+
+def test_memory_lifetime_lowers_the_optimum_and_long_lifetimes_recover_it():
+    inst = tiny(6)
+    base = routing.solve_milp(inst).objective
+    stores = {m for pr in inst.storage_pairs for m in pr}
+
+    def with_memory(tau):
+        nodes = tuple(replace(n, memory_time=tau) if n.name in stores else n
+                      for n in inst.nodes)
+        return replace(inst, nodes=nodes)
+
+    short = routing.solve_milp(with_memory(5.0))
+    long_ = routing.solve_milp(with_memory(1e12))
+    assert short.objective < base - 1e-6
+    assert long_.objective == pytest.approx(base, rel=1e-6)
+    assert routing.check_solution(short) == [] and short.path_set == "capped"
+    assert any(s.fill_slot is not None for s in short.model.cands.segments)
+    with pytest.raises(ValueError, match="memory_time"):
+        routing.build_candidates(with_memory(5.0).with_options(path_set="priced"))
