@@ -33,7 +33,7 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
    (``info["exact"] = True``). If the closure would exceed ``options.max_columns``, it is
    skipped and the result stays ``priced`` with the proven LP bound only (``exact = False``).
 
-Stored-pair decoherence (a memory lifetime) is not modelled (see README).
+A finite memory lifetime (vintages, routing.paths.assemble) is not priced: use "complete".
 """
 
 from __future__ import annotations
