@@ -484,7 +484,8 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     model = CompiledModel(inst, pool.candidates())
     path_bound = z if converged else (min(lag_bounds) if lag_bounds else math.inf)
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
-            "converged": converged, "lp_bound": path_bound}
+            "converged": converged, "lp_bound": path_bound,
+            "pricing_seconds": time.perf_counter() - t0}
     # closure: every path that could still beat the incumbent
     inc = solve_milp(model, hint=None)
     info["incumbent"] = inc.objective
