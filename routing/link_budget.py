@@ -44,7 +44,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense import links as ql
-from routing.geometry import EARTH_RADIUS_KM
 
 #: Scale height of the exponential atmosphere used for rays that do not touch the ground (km);
 #: the US Standard Atmosphere's density scale height near the ground is 8.4 km, the aerosol
@@ -99,36 +98,47 @@ def path_transmittance(a, b, zenith_transmittance: float,
                        scale_height_km: float = SCALE_HEIGHT_KM) -> np.ndarray:
     """Transmittance of the exponential atmosphere along the straight ray a -> b (ECEF km).
 
-    ``exp(-τ_z/H ∫_0^L exp(-alt(s)/H) ds)`` by 64-point Gauss-Legendre on the segment (the
-    integrand is smooth; rays that stay high contribute ~0).
+    ``exp(-τ_z/H ∫_0^L exp(-alt(s)/H) ds)``, ``τ_z = -ln T_zenith``, by 64-point Gauss-Legendre on
+    the segment (the integrand is smooth; rays that stay high contribute ~0).
     """
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    from routing.geometry import ray_altitudes_km, slant_range_km
+
     tau_z = -np.log(zenith_transmittance)
-    s = 0.5 * (_GL_X + 1.0)  # nodes on [0, 1]
-    pts = a[..., None, :] + s[:, None] * (b - a)[..., None, :]
-    alt = np.linalg.norm(pts, axis=-1) - EARTH_RADIUS_KM
-    length = np.linalg.norm(b - a, axis=-1)
+    alt = ray_altitudes_km(a, b, 0.5 * (_GL_X + 1.0))
+    length = slant_range_km(a, b)
+    # rays through the Earth are not visible (the caller masks them); clip to stay finite
+    alt = np.maximum(alt, 0.0)
     integral = 0.5 * length * np.sum(_GL_W * np.exp(-alt / scale_height_km), axis=-1)
     return np.exp(-tau_z / scale_height_km * integral)
 
 
-def free_space_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, tx_pos, rx_pos, *,
-                     ground_rx: bool, min_elevation_deg: float | None = None):
-    """Pair rate (pairs/s) and Werner fidelity of the link tx -> rx at ECEF positions (km;
-    broadcasts). ``ground_rx``: the receiver is a ground station (down-link of qsense.links,
-    with its elevation mask); otherwise the ray's exponential-atmosphere transmittance."""
-    from routing.geometry import elevation_deg, slant_range_km
-
+def ground_link_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, slant_km, elevation_deg,
+                      min_elevation_deg: float):
+    """Pair rate (pairs/s) and Werner fidelity of a link from an aloft transmitter to a ground
+    receiver seen at ``elevation_deg`` over ``slant_km`` (arrays broadcast): the down-link of
+    :func:`qsense.links.downlink_efficiency` (zero below ``min_elevation_deg``), then
+    :func:`qsense.links.pair_statistics`."""
     eff = effective_link(tx, rx, min_elevation_deg)
-    slant = slant_range_km(tx_pos, rx_pos)
     with jax.enable_x64(True):
-        if ground_rx:
-            el = elevation_deg(rx_pos, tx_pos)
-            eta = ql.downlink_efficiency(eff, jnp.asarray(slant), jnp.asarray(el))
-        else:
-            t_path = path_transmittance(tx_pos, rx_pos, rx.zenith_transmittance)
-            eta = (eff.tx_efficiency * ql.collection_efficiency(eff, jnp.asarray(slant))
-                   * jnp.asarray(t_path) * eff.rx_efficiency * eff.detector_efficiency)
+        eta = ql.downlink_efficiency(eff, jnp.asarray(slant_km, float),
+                                     jnp.asarray(elevation_deg, float))
+        stats = ql.pair_statistics(eff, tx.detector_efficiency, eta)
+        return np.asarray(stats.rate_hz, float), np.asarray(stats.fidelity, float)
+
+
+def aloft_link_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, tx_pos, rx_pos):
+    """Pair rate (pairs/s) and Werner fidelity of a link between two aloft nodes at ECEF
+    positions (km; broadcast): beam collection over the slant range, the exponential-atmosphere
+    transmittance of the ray, the receiver's optics and detector; visibility is decided by the
+    caller (geometry)."""
+    from routing.geometry import slant_range_km
+
+    eff = effective_link(tx, rx)
+    slant = slant_range_km(tx_pos, rx_pos)
+    t_path = path_transmittance(tx_pos, rx_pos, rx.zenith_transmittance)
+    with jax.enable_x64(True):
+        eta = (eff.tx_efficiency * ql.collection_efficiency(eff, jnp.asarray(slant))
+               * jnp.asarray(t_path) * eff.rx_efficiency * eff.detector_efficiency)
         stats = ql.pair_statistics(eff, tx.detector_efficiency, eta)
         return np.asarray(stats.rate_hz, float), np.asarray(stats.fidelity, float)
 

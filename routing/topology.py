@@ -38,6 +38,7 @@ K, the storage capacity or the path options, so sweeps over those change only wh
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field, fields
@@ -46,6 +47,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from qsense import ephemeris as eph
 from routing import geometry as geo
 from routing import link_budget as lb
 from routing.instance import Instance, Link, Node, Pair, PathOptions
@@ -53,6 +55,7 @@ from routing.instance import Instance, Link, Node, Pair, PathOptions
 #: San Antonio and Houston (city-hall coordinates, deg).
 DEFAULT_CITIES = (("San Antonio", 29.4241, -98.4936), ("Houston", 29.7604, -95.3698))
 LINK_MODELS = ("physical", "seed")
+PROPAGATORS = ("sgp4", "kepler", "kepler_j2")
 
 
 def _fail(key, value, accepted):
@@ -92,7 +95,9 @@ class GeneratorConfig:
     walker_planes: int = 0  # 0: one satellite per plane
     walker_phasing: int = 0
     raan0_deg: float = 0.0
-    start_time_s: float = 0.0  # seconds after the ephemeris epoch
+    epoch: str = "2024-03-20T00:00:00+00:00"  # ISO UTC: element epoch, t = 0 of start_time_s
+    propagator: str = "sgp4"  # sgp4 | kepler | kepler_j2 (qsense.ephemeris.satellite_ecef)
+    start_time_s: float = 0.0  # seconds after the epoch
     align_to_pass: bool = True
     samples_per_slot: int = 3
     min_pairs_per_slot: float = 1.0  # a link carrying fewer pairs in a slot is absent
@@ -185,6 +190,12 @@ class GeneratorConfig:
         for key in ("max_isl_km", "max_a2a_km"):
             if not (getattr(self, key) > 0):
                 fail(key, getattr(self, key), "a range > 0 km")
+        if self.propagator not in PROPAGATORS:
+            fail("propagator", self.propagator, f"one of {list(PROPAGATORS)}")
+        try:
+            epoch_dt(self.epoch)
+        except ValueError:
+            fail("epoch", self.epoch, "an ISO 8601 UTC time, e.g. 2024-03-20T00:00:00+00:00")
         if not math.isfinite(self.start_time_s):
             fail("start_time_s", self.start_time_s, "a finite time (s after the epoch)")
         for key, cls in (("satellite_terminal", "SatelliteLink"), ("hap_terminal", "SatelliteLink"),
@@ -198,6 +209,13 @@ class GeneratorConfig:
 
 
 GENERATOR_KEYS = tuple(f.name for f in fields(GeneratorConfig))
+
+
+def epoch_dt(epoch: str) -> dt.datetime:
+    """The epoch string as an aware UTC datetime (naive strings are read as UTC)."""
+    t = dt.datetime.fromisoformat(str(epoch).replace("Z", "+00:00"))
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(
+        dt.timezone.utc)
 
 
 # ----------------------------------------------------------------------------- ground network
@@ -287,7 +305,7 @@ def _place_ground(cfg: GeneratorConfig, rng) -> dict:
     fiber = []
     for c in range(nc):
         names = [n for n in nodes if n["kind"] == "base_station" and n["city"] == c]
-        pos = {n["name"]: geo.geodetic_to_ecef(n["lat"], n["lon"]) for n in names}
+        pos = {n["name"]: eph.station_ecef(n["lat"], n["lon"]) for n in names}
         g = nx.Graph()
         for a in range(len(names)):
             for b in range(a + 1, len(names)):
@@ -328,30 +346,21 @@ def _choose_pairs(cfg: GeneratorConfig, ground: dict, rng) -> list[tuple[str, st
 
 
 # ----------------------------------------------------------------------------- time axis
-def _first_pass(cfg: GeneratorConfig, elements, city_pos: np.ndarray) -> float:
-    """Start of the horizon: one slot before the first sample (10 s grid, 2 days) at or after
-    ``start_time_s`` with a satellite above the ground mask of two cities (else one)."""
+def _first_pass(cfg: GeneratorConfig, elements, epoch, cities: np.ndarray) -> float:
+    """Start of the horizon: one slot before the first time (10 s grid, 2 days) at or after
+    ``start_time_s`` when a satellite is above the ground mask of two cities (else of one).
+    ``cities``: (C, 2) latitudes and longitudes (deg)."""
     if not elements:
         return float(cfg.start_time_s)
     times = cfg.start_time_s + np.arange(0.0, 2 * 86400.0, 10.0)
-    sat = geo.satellite_ecef(elements, times)  # (T, S, 3)
-    el = geo.elevation_deg(city_pos[None, None, :, :], sat[:, :, None, :])  # (T, S, C)
-    seen = (el >= cfg.ground_mask_deg).sum(axis=2)  # cities seeing each satellite
-    for need in (min(2, city_pos.shape[0]), 1):
-        hit = np.nonzero((seen >= need).any(axis=1))[0]
+    sat = eph.satellite_ecef(elements, epoch, times, method=cfg.propagator)  # (S, T, 3)
+    el = eph.look_angles(cities[:, 0], cities[:, 1], 0.0, sat)[0]  # (C, S, T)
+    seen = (el >= cfg.ground_mask_deg).sum(axis=0)  # (S, T): cities seeing each satellite
+    for need in (min(2, cities.shape[0]), 1):
+        hit = np.nonzero((seen >= need).any(axis=0))[0]
         if hit.size:
             return float(max(cfg.start_time_s, times[hit[0]] - cfg.slot_duration))
     return float(cfg.start_time_s)
-
-
-def sample_times(start_s: float, n_slots: int, slot_duration: float, samples: int) -> np.ndarray:
-    """Sample times (s), shape (n_slots, samples): the slot's ends and evenly spaced points
-    between them (one sample: the slot's middle)."""
-    if samples == 1:
-        frac = np.array([0.5])
-    else:
-        frac = np.linspace(0.0, 1.0, samples)
-    return start_s + (np.arange(n_slots)[:, None] + frac[None, :]) * slot_duration
 
 
 # ----------------------------------------------------------------------------- generator
@@ -394,99 +403,89 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
         _fail("topology", cfg.topology, "a network with at least two base stations")
     pairs_st = _choose_pairs(cfg, ground, pair_rng)
 
-    # satellites
+    # satellites (Walker delta, SGP4, Earth rotating) and fixed nodes (WGS-84)
     planes = cfg.walker_planes or max(cfg.n_satellites, 1)
-    elements = geo.walker_elements(cfg.n_satellites, planes, cfg.walker_phasing,
-                                   cfg.orbit_altitude_km, cfg.orbit_inclination_deg,
-                                   cfg.raan0_deg)
+    epoch = epoch_dt(cfg.epoch)
+    elements = (eph.walker_delta(cfg.n_satellites, planes, cfg.walker_phasing,
+                                 cfg.orbit_altitude_km, cfg.orbit_inclination_deg, epoch,
+                                 cfg.raan0_deg) if cfg.n_satellites else [])
     city_ids = sorted({n["city"] for n in stations})
-    city_pos = np.array([geo.geodetic_to_ecef(np.mean([n["lat"] for n in stations
-                                                        if n["city"] == c]),
-                                              np.mean([n["lon"] for n in stations
-                                                       if n["city"] == c]))
-                         for c in city_ids])
-    start = _first_pass(cfg, elements, city_pos) if cfg.align_to_pass else float(cfg.start_time_s)
-    times = sample_times(start, T, delta, cfg.samples_per_slot)  # (T, M)
-    sat_pos = geo.satellite_ecef(elements, times.ravel()).reshape(T, cfg.samples_per_slot,
-                                                                   len(elements), 3)
-    st_pos = np.array([geo.geodetic_to_ecef(n["lat"], n["lon"], n["alt_km"]) for n in stations])
-    hap_pos = np.array([geo.geodetic_to_ecef(n["lat"], n["lon"], n["alt_km"]) for n in haps]
-                       ).reshape(len(haps), 3)
+    cities = np.array([[np.mean([n[k] for n in stations if n["city"] == c]) for k in ("lat", "lon")]
+                       for c in city_ids])
+    start = (_first_pass(cfg, elements, epoch, cities) if cfg.align_to_pass
+             else float(cfg.start_time_s))
+    M = cfg.samples_per_slot
+    times = geo.sample_times(start, T, delta, M)  # (T, M)
+    S = len(elements)
+    sat_pos = (eph.satellite_ecef(elements, epoch, times.ravel(), method=cfg.propagator)
+               .reshape(S, T, M, 3) if S else np.zeros((0, T, M, 3)))
+    st_ll = np.array([[n["lat"], n["lon"], n["alt_km"]] for n in stations])
+    hap_ll = np.array([[n["lat"], n["lon"], n["alt_km"]] for n in haps]).reshape(len(haps), 3)
+    st_pos = eph.station_ecef(st_ll[:, 0], st_ll[:, 1], st_ll[:, 2])
+    hap_pos = eph.station_ecef(hap_ll[:, 0], hap_ll[:, 1], hap_ll[:, 2]).reshape(len(haps), 3)
 
-    sat_names = [f"sat{i}" for i in range(len(elements))]
+    sat_names = [f"sat{i}" for i in range(S)]
     st_names = [n["name"] for n in stations]
     hap_names = [n["name"] for n in haps]
 
-    # --- per-link sample rates and fidelities, shape (T, M) each; None = never visible
+    # --- per-link sample visibility, rates and fidelities, shape (T, M) each
     sat_t = lb.terminal("satellite", cfg.satellite_terminal)
     hap_t = lb.terminal("hap", cfg.hap_terminal)
     gnd_t = lb.terminal("ground", {"min_elevation_deg": cfg.ground_mask_deg,
                                    **cfg.ground_terminal})
     fib = lb.fiber_link(cfg.fiber)
+    shape = (T, M)
     samples: list[tuple[str, str, str, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(u, v, kind, visible, rate, fid):
-        samples.append((u, v, kind, np.asarray(visible, bool), np.asarray(rate, float),
-                        np.asarray(fid, float)))
+        samples.append((u, v, kind, np.broadcast_to(np.asarray(visible, bool), shape),
+                        np.broadcast_to(np.asarray(rate, float), shape),
+                        np.broadcast_to(np.asarray(fid, float), shape)))
 
-    # fiber (static)
     pos_of = dict(zip(st_names, st_pos, strict=True))
-    for u, v, length in ground["fiber"]:
+    for u, v, length in ground["fiber"]:  # static fiber
         if u not in pos_of or v not in pos_of:
             _fail(f"topology fiber ({u}, {v})", (u, v), "fiber between base stations only")
         L = float(length) if length is not None else float(
             geo.great_circle_km(pos_of[u], pos_of[v]) * cfg.fiber_route_factor)
         r, f = lb.fiber_pairs(fib, L)
-        add(u, v, "G2G", np.ones((T, cfg.samples_per_slot), bool),
-            np.full((T, cfg.samples_per_slot), float(r)), np.full((T, cfg.samples_per_slot),
-                                                                   float(f)))
-    S = len(elements)
+        add(u, v, "G2G", True, float(r), float(f))
     if S:
-        # S2G: (T, M, S, B)
-        sp = sat_pos[:, :, :, None, :]
-        gp = st_pos[None, None, None, :, :]
-        r, f = lb.free_space_pairs(sat_t, gnd_t, sp, gp, ground_rx=True,
-                                   min_elevation_deg=cfg.ground_mask_deg)
-        vis = geo.elevation_deg(gp, sp) >= cfg.ground_mask_deg
+        # S2G: elevation / slant from each station, (B, S, T, M)
+        el, _, rng = eph.look_angles(st_ll[:, 0], st_ll[:, 1], st_ll[:, 2], sat_pos)
+        r, f = lb.ground_link_pairs(sat_t, gnd_t, rng, el, cfg.ground_mask_deg)
+        vis = el >= cfg.ground_mask_deg
         for i in range(S):
             for b in range(len(stations)):
-                add(sat_names[i], st_names[b], "S2G", vis[:, :, i, b], r[:, :, i, b],
-                    f[:, :, i, b])
-        if haps:
-            hp = hap_pos[None, None, None, :, :]
-            r, f = lb.free_space_pairs(sat_t, hap_t, sp, hp, ground_rx=False)
-            vis = geo.elevation_deg(hp, sp) >= cfg.hap_sat_mask_deg
+                add(sat_names[i], st_names[b], "S2G", vis[b, i], r[b, i], f[b, i])
+        if haps:  # S2A: elevation at the HAP, (A, S, T, M)
+            el, _, _ = eph.look_angles(hap_ll[:, 0], hap_ll[:, 1], hap_ll[:, 2], sat_pos)
+            vis = el >= cfg.hap_sat_mask_deg
+            r, f = lb.aloft_link_pairs(sat_t, hap_t, sat_pos[None], hap_pos[:, None, None, None])
             for i in range(S):
                 for a in range(len(haps)):
-                    add(sat_names[i], hap_names[a], "S2A", vis[:, :, i, a], r[:, :, i, a],
-                        f[:, :, i, a])
-        for i in range(S):
+                    add(sat_names[i], hap_names[a], "S2A", vis[a, i], r[a, i], f[a, i])
+        for i in range(S):  # S2S: Earth occlusion + range
             for j in range(i + 1, S):
-                a, b = sat_pos[:, :, i], sat_pos[:, :, j]
-                vis = ((geo.ray_min_altitude_km(a, b) >= cfg.isl_grazing_km)
+                a, b = sat_pos[i], sat_pos[j]
+                vis = ((eph.segment_clearance_km(a, b) >= cfg.isl_grazing_km)
                        & (geo.slant_range_km(a, b) <= cfg.max_isl_km))
-                r, f = lb.free_space_pairs(sat_t, sat_t, a, b, ground_rx=False)
+                r, f = lb.aloft_link_pairs(sat_t, sat_t, a, b)
                 add(sat_names[i], sat_names[j], "S2S", vis, r, f)
     if haps:
-        hp = hap_pos[:, None, :]
-        gp = st_pos[None, :, :]
-        r, f = lb.free_space_pairs(hap_t, gnd_t, hp, gp, ground_rx=True,
-                                   min_elevation_deg=cfg.hap_ground_mask_deg)
-        vis = geo.elevation_deg(gp, hp) >= cfg.hap_ground_mask_deg
+        el, _, rng = eph.look_angles(st_ll[:, 0], st_ll[:, 1], st_ll[:, 2], hap_pos)  # (B, A)
+        r, f = lb.ground_link_pairs(hap_t, gnd_t, rng, el, cfg.hap_ground_mask_deg)
+        vis = el >= cfg.hap_ground_mask_deg
         for a in range(len(haps)):
             for b in range(len(stations)):
-                shape = (T, cfg.samples_per_slot)
-                add(hap_names[a], st_names[b], "A2G", np.broadcast_to(vis[a, b], shape),
-                    np.full(shape, r[a, b]), np.full(shape, f[a, b]))
+                add(hap_names[a], st_names[b], "A2G", vis[b, a], r[b, a], f[b, a])
         for a in range(len(haps)):
             for c in range(a + 1, len(haps)):
                 pa, pc = hap_pos[a], hap_pos[c]
-                vis = ((geo.ray_min_altitude_km(pa, pc) >= cfg.a2a_grazing_km)
+                vis = ((eph.segment_clearance_km(pa, pc) >= cfg.a2a_grazing_km)
                        & (geo.slant_range_km(pa, pc) <= cfg.max_a2a_km))
-                r, f = lb.free_space_pairs(hap_t, hap_t, pa, pc, ground_rx=False)
-                shape = (T, cfg.samples_per_slot)
-                add(hap_names[a], hap_names[c], "A2A", np.broadcast_to(vis, shape),
-                    np.full(shape, float(r)), np.full(shape, float(f)))
+                r, f = lb.aloft_link_pairs(hap_t, hap_t, pa, pc)
+                add(hap_names[a], hap_names[c], "A2A", vis, float(r), float(f))
 
     links = []
     for u, v, kind, vis, rate, fid in samples:
@@ -533,12 +532,14 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
                                                         strict=True)}
     sat_track = {}
     if S:
-        mid_sat = geo.satellite_ecef(elements, mid)
-        sat_track = {s: [list(map(float, p)) for p in mid_sat[:, i]]
+        mid_sat = eph.satellite_ecef(elements, epoch, mid, method=cfg.propagator)
+        sat_track = {s: [list(map(float, p)) for p in mid_sat[i]]
                      for i, s in enumerate(sat_names)}
     geometry = {
-        "frame": "ECEF km, spherical Earth R = 6371 km; satellites at slot midpoints",
-        "start_time_s": float(start), "link_model": cfg.link_model,
+        "frame": "ECEF km (qsense.ephemeris: WGS-84, GMST); satellites at slot midpoints",
+        "epoch": epoch.isoformat(), "start_time_s": float(start),
+        "slot_start_utc": (epoch + dt.timedelta(seconds=float(start))).isoformat(),
+        "propagator": cfg.propagator, "link_model": cfg.link_model,
         "capacity": "pairs per slot = slot_duration [s] x mean pair rate over the slot [pairs/s]",
         "cities": [list(c) for c in cfg.cities] if not cfg.topology else str(cfg.topology),
         "walker": {"n_satellites": cfg.n_satellites, "planes": planes,
