@@ -98,20 +98,44 @@ class RoutingNetworkConfig:
     max_storage_paths: int = 2
     max_virtual_paths: int = 3
     protocol: str = "dejmps"
+    # physical network (routing.topology.GeneratorConfig; README "Instances")
+    link_model: str = "physical"  # physical (qsense.links) | seed (the seed's random draws)
+    cities: list[Any] = field(default_factory=lambda: [["San Antonio", 29.4241, -98.4936],
+                                                       ["Houston", 29.7604, -95.3698]])
+    city_radius_km: float = 25.0
+    fiber_route_factor: float = 1.0
+    hap_altitude_km: float = 20.0
+    orbit_altitude_km: float = 550.0
+    orbit_inclination_deg: float = 53.0
+    walker_planes: int = 0  # 0: one satellite per plane
+    walker_phasing: int = 0
+    raan0_deg: float = 0.0
+    epoch: str = "2024-03-20T00:00:00+00:00"
+    propagator: str = "sgp4"  # sgp4 | kepler | kepler_j2
+    start_time_s: float = 0.0
+    align_to_pass: bool = True
+    samples_per_slot: int = 3
+    min_pairs_per_slot: float = 1.0
+    ground_mask_deg: float = 10.0
+    hap_ground_mask_deg: float = 15.0
+    hap_sat_mask_deg: float = 0.0
+    isl_grazing_km: float = 100.0
+    a2a_grazing_km: float = 15.0
+    max_isl_km: float = 6000.0
+    max_a2a_km: float = 800.0
+    satellite_terminal: dict[str, float] = field(default_factory=dict)
+    hap_terminal: dict[str, float] = field(default_factory=dict)
+    ground_terminal: dict[str, float] = field(default_factory=dict)
+    fiber: dict[str, float] = field(default_factory=dict)
+    topology: str | None = None  # GraphML / JSON ground network; relative to the repository
 
     def __post_init__(self) -> None:
         pre = "routing.network."
         require(self.n_satellites >= 0, pre + "n_satellites", self.n_satellites, "integer >= 0")
         require(self.n_haps >= 0, pre + "n_haps", self.n_haps, "integer >= 0")
-        require(self.n_base_stations >= 2 and self.n_base_stations % 2 == 0,
-                pre + "n_base_stations", self.n_base_stations, "an even integer >= 2")
-        half = self.n_base_stations // 2
-        require(1 <= self.n_pairs <= half, pre + "n_pairs", self.n_pairs,
-                f"integer in [1, n_base_stations/2 = {half}]")
+        # station counts, pairs and storage per city: checked by GeneratorConfig below
         require(self.storage_capacity >= 0, pre + "storage_capacity", self.storage_capacity,
                 "a capacity >= 0 (EPR pairs)")
-        require(0 <= self.n_storage_per_city <= half, pre + "n_storage_per_city",
-                self.n_storage_per_city, f"integer in [0, {half}]")
         require(self.n_slots >= 1, pre + "n_slots", self.n_slots, "integer >= 1")
         require(self.slot_duration > 0, pre + "slot_duration", self.slot_duration,
                 "a duration > 0 (seconds)")
@@ -126,12 +150,30 @@ class RoutingNetworkConfig:
             require(0 <= getattr(self, key) <= 1000, pre + key, getattr(self, key),
                     "integer in [0, 1000]")
         require_choice(pre + "protocol", self.protocol, ROUTING_PROTOCOLS)
+        from routing.topology import GeneratorConfig
+
+        try:  # the generator's own checks, named under routing.network
+            kw = self.overrides()
+            kw["cities"] = tuple(tuple(c) for c in kw["cities"])
+            for key in ("free_space_capacity", "ground_capacity", "link_fidelity"):
+                kw[key] = tuple(kw[key])
+            GeneratorConfig(**kw)
+        except ValueError as err:
+            raise ConfigError(f"config key {pre}{err}") from None
 
     def overrides(self) -> dict[str, Any]:
-        """Keyword overrides for routing.generate_instance."""
+        """Keyword overrides for routing.generate_instance (a relative ``topology`` path is
+        resolved against the repository root, so runs in Hydra's run dir find it)."""
         from dataclasses import asdict
+        from pathlib import Path
 
-        return asdict(self)
+        d = asdict(self)
+        if d["topology"] and not Path(d["topology"]).is_absolute():
+            root = Path(__file__).resolve().parents[1]
+            if (root / d["topology"]).exists():
+                d["topology"] = str(root / d["topology"])
+        d["cities"] = [list(c) for c in d["cities"]]
+        return d
 
 
 @dataclass
@@ -172,7 +214,7 @@ class Fig5Config:
     """EGR versus storage capacity B_m (paper 004, Fig. 5)."""
 
     storage_capacities: list[float] = field(
-        default_factory=lambda: [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0])  # EPR pairs
+        default_factory=lambda: [0.0, 5000.0, 10000.0, 20000.0, 50000.0, 100000.0])  # EPR pairs
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
 

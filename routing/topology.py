@@ -134,7 +134,8 @@ class GeneratorConfig:
                 fail("n_base_stations", self.n_base_stations,
                      f"a multiple of the number of cities ({nc}), >= {nc}")
             per_city = self.n_base_stations // nc
-            kmax = per_city if nc == 2 else self.n_base_stations // 2
+            # two cities: station k to station k; more: distinct station pairs across cities
+            kmax = per_city if nc == 2 else (self.n_base_stations**2 - nc * per_city**2) // 2
             if not (isinstance(self.n_pairs, int) and 1 <= self.n_pairs <= kmax):
                 fail("n_pairs", self.n_pairs, f"integer in [1, {kmax}]")
             if not (isinstance(self.n_storage_per_city, int)
@@ -427,6 +428,9 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
     sat_names = [f"sat{i}" for i in range(S)]
     st_names = [n["name"] for n in stations]
     hap_names = [n["name"] for n in haps]
+    clash = sorted(set(sat_names) & set(st_names + hap_names))
+    if clash:
+        _fail("topology node names", clash, "names other than the satellites' sat0..satN")
 
     # --- per-link sample visibility, rates and fidelities, shape (T, M) each
     sat_t = lb.terminal("satellite", cfg.satellite_terminal)
