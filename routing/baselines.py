@@ -7,7 +7,7 @@ How we read the seed's one-line definitions:
   k the satellite-only subgraph holds the S2S links and the S2G links of k's two stations (no
   HAP, no other station), and its candidate paths are found there by the same path search as
   PS-EGR's (:func:`routing.paths.build_candidates` on that subgraph, so up to
-  ``max_real_paths`` satellite-only paths per slot, not the few of PS-EGR's candidates that
+  ``SOS_MAX_PATHS`` = 64 satellite-only paths per slot, not the few of PS-EGR's candidates that
   happen to avoid the ground). Virtual paths go through storage base stations and are excluded,
   so storage plays no part. Path choice and EGR are optimized (MILP) with the full instance's
   link budgets. (k, t) cells without such a path are reported in ``no_path`` with reason
@@ -36,9 +36,14 @@ from routing.paths import Candidates, build_candidates
 BASELINES = ("SOS", "RRS", "NSS")
 
 
-def satellite_only_instance(inst: Instance, k: int) -> Instance:
+#: SOS's own cap on satellite-only paths per (pair, slot): its subgraph is small, so by default
+#: it keeps far more paths than PS-EGR's ``max_real_paths`` (every one on the seed-size setting).
+SOS_MAX_PATHS = 64
+
+
+def satellite_only_instance(inst: Instance, k: int, max_paths: int = SOS_MAX_PATHS) -> Instance:
     """The satellite-only subgraph of pair k: S2S links and the S2G links of k's stations,
-    no storage, pair k alone."""
+    no storage, pair k alone, with real-path cap ``max(max_paths, options.max_real_paths)``."""
     pair = inst.pairs[k]
     kinds = {n.name: n.kind for n in inst.nodes}
     ends = {pair.src, pair.dst}
@@ -46,14 +51,16 @@ def satellite_only_instance(inst: Instance, k: int) -> Instance:
                  if kinds[lk.u] == "satellite" and kinds[lk.v] == "satellite"
                  or lk.kind == "S2G" and (lk.u in ends or lk.v in ends))
     nodes = tuple(replace(n, storage=0.0) for n in inst.nodes)
-    return replace(inst, nodes=nodes, links=keep, pairs=(pair,), storage_pairs=())
+    opts = replace(inst.options, max_real_paths=max(max_paths, inst.options.max_real_paths),
+                   max_virtual_paths=0)
+    return replace(inst, nodes=nodes, links=keep, pairs=(pair,), storage_pairs=(), options=opts)
 
 
-def satellite_only_candidates(inst: Instance) -> Candidates:
+def satellite_only_candidates(inst: Instance, max_paths: int = SOS_MAX_PATHS) -> Candidates:
     """SOS's own candidate paths: each pair's paths searched in its satellite-only subgraph."""
     options, no_path, dropped, first = [], [], [], None
     for k in range(inst.n_pairs):
-        sub = build_candidates(satellite_only_instance(inst, k))
+        sub = build_candidates(satellite_only_instance(inst, k, max_paths))
         first = first or sub
         options.append(tuple(tuple(replace(p, pair=k) for p in per_t)
                              for per_t in sub.options[0]))

@@ -469,13 +469,14 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
             for i in range(S):
                 for a in range(len(haps)):
                     add(sat_names[i], hap_names[a], "S2A", vis[a, i], r[a, i], f[a, i])
-        for i in range(S):  # S2S: Earth occlusion + range
-            for j in range(i + 1, S):
-                a, b = sat_pos[i], sat_pos[j]
-                vis = ((eph.segment_clearance_km(a, b) >= cfg.isl_grazing_km)
-                       & (geo.slant_range_km(a, b) <= cfg.max_isl_km))
-                r, f = lb.aloft_link_pairs(sat_t, sat_t, a, b)
-                add(sat_names[i], sat_names[j], "S2S", vis, r, f)
+        ii, jj = np.triu_indices(S, 1)  # S2S: Earth occlusion + range, all pairs at once
+        if ii.size:
+            a, b = sat_pos[ii], sat_pos[jj]  # (P, T, M, 3)
+            vis = ((eph.segment_clearance_km(a, b) >= cfg.isl_grazing_km)
+                   & (geo.slant_range_km(a, b) <= cfg.max_isl_km))
+            r, f = lb.aloft_link_pairs(sat_t, sat_t, a, b)
+            for q, (i, j) in enumerate(zip(ii, jj, strict=True)):
+                add(sat_names[i], sat_names[j], "S2S", vis[q], r[q], f[q])
     if haps:
         el, _, rng = eph.look_angles(st_ll[:, 0], st_ll[:, 1], st_ll[:, 2], hap_pos)  # (B, A)
         r, f = lb.ground_link_pairs(hap_t, gnd_t, rng, el, cfg.hap_ground_mask_deg)
@@ -483,13 +484,14 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
         for a in range(len(haps)):
             for b in range(len(stations)):
                 add(hap_names[a], st_names[b], "A2G", vis[b, a], r[b, a], f[b, a])
-        for a in range(len(haps)):
-            for c in range(a + 1, len(haps)):
-                pa, pc = hap_pos[a], hap_pos[c]
-                vis = ((eph.segment_clearance_km(pa, pc) >= cfg.a2a_grazing_km)
-                       & (geo.slant_range_km(pa, pc) <= cfg.max_a2a_km))
-                r, f = lb.aloft_link_pairs(hap_t, hap_t, pa, pc)
-                add(hap_names[a], hap_names[c], "A2A", vis, float(r), float(f))
+        ii, jj = np.triu_indices(len(haps), 1)  # A2A: Earth occlusion + range
+        if ii.size:
+            pa, pc = hap_pos[ii], hap_pos[jj]
+            vis = ((eph.segment_clearance_km(pa, pc) >= cfg.a2a_grazing_km)
+                   & (geo.slant_range_km(pa, pc) <= cfg.max_a2a_km))
+            r, f = lb.aloft_link_pairs(hap_t, hap_t, pa, pc)
+            for q, (a, c) in enumerate(zip(ii, jj, strict=True)):
+                add(hap_names[a], hap_names[c], "A2A", vis[q], float(r[q]), float(f[q]))
 
     links = []
     for u, v, kind, vis, rate, fid in samples:
