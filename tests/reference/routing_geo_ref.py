@@ -96,3 +96,26 @@ def downlink_pairs(slant_km, el_deg, *, w0, m2, lam, jitter, tx_eff, rx_ap, rx_e
     if eta == 0:
         return 0.0, 0.25
     return true + acc, (true * src_fid + acc / 4) / (true + acc)
+
+
+def exp_atmosphere_transmittance(a, b, t_zen, scale_km, n=20001):
+    """``exp(-τ_z/H ∫ exp(-h(s)/H) ds)`` along the segment a -> b (trapezoid on geodetic
+    heights), τ_z = -ln T_zenith: a vertical ray from sea level gets T_zenith."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    s = np.linspace(0, 1, n)[:, None]
+    h = np.maximum(geodetic_height(a + s * (b - a)), 0.0)
+    length = np.linalg.norm(b - a)
+    integral = np.trapezoid(np.exp(-h / scale_km), dx=length / (n - 1))
+    return np.exp(np.log(t_zen) / scale_km * integral)
+
+
+def aloft_pairs(slant_km, t_path, *, w0, m2, lam, jitter, tx_eff, rx_ap, rx_eff, det_rx,
+                src_rate, src_fid, bg, tau, det_local):
+    """As :func:`downlink_pairs` with a given path transmittance and no mask."""
+    d = slant_km * 1e3
+    zr = np.pi * w0**2 / (m2 * lam)
+    w2 = w0**2 * (1 + (d / zr) ** 2) + 4 * (jitter * d) ** 2
+    eta = tx_eff * (1 - np.exp(-2 * (rx_ap / 2) ** 2 / w2)) * t_path * rx_eff * det_rx
+    true = src_rate * det_local * eta
+    acc = (src_rate * det_local + bg) * (src_rate * eta + bg) * tau
+    return true + acc, (true * src_fid + acc / 4) / (true + acc)

@@ -265,3 +265,28 @@ def test_bad_topology_file_names_the_node(tmp_path):
     path = _write(tmp_path, [{"name": "x", "lat": 10.0}], pairs=[])
     with pytest.raises(ValueError, match="'x'"):
         routing.generate_instance(0, topology=path)
+
+
+def test_hap_to_hap_link_matches_a_hand_beam_through_an_exponential_atmosphere(tmp_path):
+    """A2A over ~300 km at 20 km altitude: slant range, the 6 km scale-height atmosphere
+    (trapezoid on geodetic heights, normalised so a vertical ray from the ground keeps
+    T_zenith = 0.8), and the beam/pair model, all by hand."""
+    nodes = [{"name": "h0", "kind": "hap", "lat": 29.4, "lon": -98.5, "alt_km": 20.0},
+             {"name": "h1", "kind": "hap", "lat": 29.8, "lon": -95.4, "alt_km": 20.0},
+             {"name": "a", "lat": 29.4, "lon": -98.5, "city": 0},
+             {"name": "b", "lat": 29.8, "lon": -95.4, "city": 1}]
+    inst = routing.generate_instance(0, topology=_write(tmp_path, nodes, pairs=[["a", "b"]]),
+                                     n_satellites=0, n_pairs=1, n_slots=1)
+    p0, p1 = ref.wgs84(29.4, -98.5, 20.0), ref.wgs84(29.8, -95.4, 20.0)
+    t_path = ref.exp_atmosphere_transmittance(p0, p1, 0.8, 6.0)
+    assert 0.5 < t_path < 0.99  # the grazing ray crosses real air: a test that can fail
+    hap_rx = dict(rx_ap=0.4, rx_eff=0.2, det_rx=0.5, bg=500.0)
+    rate, fid = ref.aloft_pairs(np.linalg.norm(p1 - p0), t_path, **HAP_TX, **hap_rx)
+    lk = _link(inst, "h0", "h1")
+    assert lk.kind == "A2A"
+    assert lk.capacity[0] == pytest.approx(inst.slot_duration * rate, rel=1e-6)
+    assert lk.fidelity == pytest.approx(fid, rel=1e-9)
+    # the same integral along a vertical ray from the ground gives T_zenith
+    g = ref.wgs84(29.4, -98.5, 0.0)
+    assert ref.exp_atmosphere_transmittance(g, ref.wgs84(29.4, -98.5, 400.0), 0.8, 6.0) == \
+        pytest.approx(0.8, rel=1e-6)
