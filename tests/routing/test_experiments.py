@@ -117,7 +117,23 @@ def test_fig6_rejects_more_pairs_than_stations(tmp_path):
 
 def test_network_and_solver_groups_compose():
     cfg = _config(["+exp=fig6", "+network=large", "+solver=benders"])
-    assert cfg.routing.network.n_base_stations == 100 and cfg.routing.network.n_slots == 48
+    net = cfg.routing.network
+    assert net.n_base_stations == 300 and net.n_slots == 96 and len(net.cities) == 6
+    assert net.n_satellites == 24 and net.walker_planes == 6
     assert cfg.routing.solver.ps_egr == "benders"
     cfg = _config(["+exp=fig5", "+network=seed004", "+solver=highs"])
     assert cfg.routing.network.n_pairs == 3 and cfg.routing.solver.milp_solver == "HIGHS"
+
+
+def test_topology_preset_builds_from_the_shipped_graphml():
+    import routing
+
+    cfg = _config(["+exp=fig5", "+network=example_graphml", "routing.network.n_slots=3"])
+    kw = cfg.routing.network.overrides()
+    assert Path(kw["topology"]).is_file()  # resolved against the repository, not the run dir
+    inst = routing.generate_instance(0, **kw)
+    assert {n.name for n in inst.nodes} >= {"aus0", "san0", "hou0", "hap_aus"}
+    assert [(p.src, p.dst) for p in inst.pairs] == [("aus0", "hou0"), ("san0", "hou1"),
+                                                    ("aus1", "san1")]
+    seed = _config(["+exp=fig5", "+network=seed_links"]).routing.network
+    assert seed.link_model == "seed" and seed.storage_capacity == 1500
