@@ -126,16 +126,29 @@ def ground_link_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, slant_km, elev
         return np.asarray(stats.rate_hz, float), np.asarray(stats.fidelity, float)
 
 
-def aloft_link_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, tx_pos, rx_pos):
+#: Rays that stay this high (km) get T_path = 1: the integrand is below exp(-150/6) ~ 1e-11, so
+#: the neglected optical depth is < 3e-9 over 6000 km.
+HIGH_RAY_KM = 150.0
+
+
+def aloft_link_pairs(tx: ql.SatelliteLink, rx: ql.SatelliteLink, tx_pos, rx_pos, visible=None):
     """Pair rate (pairs/s) and Werner fidelity of a link between two aloft nodes at ECEF
     positions (km; broadcast): beam collection over the slant range, the exponential-atmosphere
-    transmittance of the ray, the receiver's optics and detector; visibility is decided by the
-    caller (geometry)."""
+    transmittance of the ray, the receiver's optics and detector. Visibility is decided by the
+    caller; ``visible`` (optional, broadcast) skips the atmosphere integral where the link is
+    hidden anyway (there the returned values are those of a clear ray)."""
+    from qsense.ephemeris import segment_clearance_km
     from routing.geometry import slant_range_km
 
+    a, b = np.broadcast_arrays(np.asarray(tx_pos, float), np.asarray(rx_pos, float))
     eff = effective_link(tx, rx)
-    slant = slant_range_km(tx_pos, rx_pos)
-    t_path = path_transmittance(tx_pos, rx_pos, rx.zenith_transmittance)
+    slant = slant_range_km(a, b)
+    need = segment_clearance_km(a, b) < HIGH_RAY_KM
+    if visible is not None:
+        need &= np.broadcast_to(np.asarray(visible, bool), need.shape)
+    t_path = np.ones(slant.shape)
+    if need.any():
+        t_path[need] = path_transmittance(a[need], b[need], rx.zenith_transmittance)
     with jax.enable_x64(True):
         eta = (eff.tx_efficiency * ql.collection_efficiency(eff, jnp.asarray(slant))
                * jnp.asarray(t_path) * eff.rx_efficiency * eff.detector_efficiency)

@@ -465,7 +465,8 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
         if haps:  # S2A: elevation at the HAP, (A, S, T, M)
             el, _, _ = eph.look_angles(hap_ll[:, 0], hap_ll[:, 1], hap_ll[:, 2], sat_pos)
             vis = el >= cfg.hap_sat_mask_deg
-            r, f = lb.aloft_link_pairs(sat_t, hap_t, sat_pos[None], hap_pos[:, None, None, None])
+            r, f = lb.aloft_link_pairs(sat_t, hap_t, sat_pos[None], hap_pos[:, None, None, None],
+                                       vis)
             for i in range(S):
                 for a in range(len(haps)):
                     add(sat_names[i], hap_names[a], "S2A", vis[a, i], r[a, i], f[a, i])
@@ -474,7 +475,7 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
             a, b = sat_pos[ii], sat_pos[jj]  # (P, T, M, 3)
             vis = ((eph.segment_clearance_km(a, b) >= cfg.isl_grazing_km)
                    & (geo.slant_range_km(a, b) <= cfg.max_isl_km))
-            r, f = lb.aloft_link_pairs(sat_t, sat_t, a, b)
+            r, f = lb.aloft_link_pairs(sat_t, sat_t, a, b, vis)
             for q, (i, j) in enumerate(zip(ii, jj, strict=True)):
                 add(sat_names[i], sat_names[j], "S2S", vis[q], r[q], f[q])
     if haps:
