@@ -234,13 +234,14 @@ class SatelliteLinkConfig:
 
     altitude_km: float = 400.0  # km
     wavelength_m: float = 810e-9  # m
-    tx_waist_m: float = 0.09  # m, 1/e^2 intensity radius at the transmitter
-    beam_quality_m2: float = 3.5  # M^2 (1 = diffraction limited)
+    tx_waist_m: float = 0.067  # m, 1/e^2 intensity radius at the transmitter
+    beam_quality_m2: float = 1.3  # M^2 (1 = diffraction limited)
     rx_aperture_m: float = 1.2  # m, receiver telescope diameter
     pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
-    zenith_transmittance: float = 0.8  # atmosphere at zenith
+    zenith_transmittance: float = 0.78  # atmosphere at zenith
     tx_efficiency: float = 0.5  # transmit optics
-    rx_efficiency: float = 0.2  # receive optics and coupling
+    rx_efficiency: float = 0.066  # receive optics and coupling (lumped, fitted to Micius)
+    excess_loss_db_sec3: float = 0.037  # dB per sec(zenith)^3, empirical low-elevation excess
     detector_efficiency: float = 0.5  # single-photon detector
     min_elevation_deg: float = 10.0  # degrees
     source_rate_hz: float = 5.9e6  # pairs/s
