@@ -264,6 +264,7 @@ class FiberLinkConfig:
     bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
     elementary_fidelity: float = 0.99
     swap_werner_factor: float = 1.0
+    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
     memory_time_s: float = 1.0  # s, depolarizing memory lifetime
     repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
     modes: float = 1.0  # multiplexed modes per attempt

@@ -55,9 +55,13 @@ emits a photon that crosses ``L0/2`` of fiber, so one attempt succeeds with
 ``p0 = p_bsm (eta_m eta_d)^2 10^(-alpha L0 / 10)`` (``p_bsm = 1/2`` for linear optics), with
 ``M`` multiplexed modes ``P = 1 - (1 - p0)^M``. An attempt lasts ``T0 = L0 / c_f + 1 / f_rep``
 (photon to the midpoint and herald back, plus the local clock). Links are attempted in parallel
-and swapped (deterministically) once all ``m`` exist; the expected number of rounds is the
+and, once all ``m`` exist, the ``m - 1`` swaps are made at once; each succeeds with
+``swap_success`` (linear-optics Bell measurement: 1/2; Sangouard 2011 section III) and any
+failure discards the whole chain, which restarts. The expected number of rounds per try is the
 expected maximum of ``m`` geometric variables, ``E[K] = sum_{j=1}^m (-1)^(j+1) C(m, j) /
-(1 - (1 - P)^j)`` (exact), so ``rate = 1 / (T0 E[K])``.
+(1 - (1 - P)^j)`` (exact), so ``rate = p_swap^(m-1) / (T0 E[K])`` (the number of tries is
+geometric; tries are independent). Memory cutoffs have no closed form:
+`qsense.memory.chain_monte_carlo` simulates them (and checks this formula without cutoff).
 Fidelity: swapping Werner pairs multiplies their Werner parameters ``w = (4F - 1)/3``
 (DESIGN section 3). Memories depolarize, ``w -> w exp(-t / T_mem)`` per stored qubit. A link
 made in round ``K_i`` waits ``(K_max - K_i) T0`` for the last one, on two memories; every link
@@ -221,6 +225,7 @@ class FiberLink:
     bsm_success: float = 0.5  # linear-optics two-photon Bell measurement (Sangouard 2011)
     elementary_fidelity: float = 0.99  # heralded link fidelity (assumption, see conf/link/fiber)
     swap_werner_factor: float = 1.0  # Werner factor of a swap's gates (1 = perfect gates)
+    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
     memory_time_s: float = 1.0  # depolarizing memory lifetime (assumption, see conf/link/fiber)
     repetition_rate_hz: float = 1.0e6  # local attempt clock (assumption)
     modes: float = 1.0  # multiplexed modes per attempt (Sangouard 2011 sec. IV)
@@ -235,6 +240,10 @@ class FiberLink:
         check_fidelity("elementary_fidelity", self.elementary_fidelity)
         for name in ("memory_efficiency", "detector_efficiency", "bsm_success",
                      "swap_werner_factor"):
+            _check_range(name, getattr(self, name), 0.0, 1.0, "a value in [0, 1]")
+        for name in ("swap_success",):
+            _check_range(name, getattr(self, name), 1e-12, 1.0, "a probability in (0, 1]")
+        for name in ():
             _check_range(name, getattr(self, name), 0.0, 1.0, "a value in [0, 1]")
         for name in ("attenuation_db_per_km",):
             _check_range(name, getattr(self, name), 0.0, np.inf, "a finite value >= 0")
@@ -448,7 +457,7 @@ def repeater_chain(link: FiberLink, distance_km) -> ChainStats:
     p = -jnp.expm1(link.modes * jnp.log1p(-p0))
     t0 = l0 / link.speed_km_s + 1.0 / link.repetition_rate_hz
     rounds = expected_max_geometric(p, m)
-    rate = 1.0 / (t0 * rounds)
+    rate = link.swap_success ** (m - 1) / (t0 * rounds)
     wait = m * (rounds - 1.0 / p) * t0  # mean total idle time of the elementary links (s)
     decay = jnp.exp(-(2.0 * wait + 2.0 * m * t0 + 2.0 * length / link.speed_km_s)
                     / link.memory_time_s)
