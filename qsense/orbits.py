@@ -164,6 +164,40 @@ def orbit_preset(name: str, epoch=None):
     return E.KeplerElements.circular(h, inc, 272.372, 0.0, epoch, name=name)
 
 
+def sun_synchronous_inclination_deg(altitude_km: float) -> float:
+    """Inclination (deg) of a circular sun-synchronous orbit: the J2 node drift
+    ``-3/2 J2 (R/a)^2 n cos i`` equals the mean motion of the Sun, 360 deg per tropical year
+    (Vallado, Fundamentals of Astrodynamics, eq. 11-14)."""
+    from qsense import ephemeris as E
+
+    check_altitude("altitude_km", altitude_km)
+    a = E.WGS84_A_KM + float(altitude_km)
+    n = np.sqrt(E.MU_KM3_S2 / a**3)
+    rate = 2 * np.pi / (365.2422 * 86400.0)
+    c = -rate / (1.5 * E.J2 * (E.WGS84_A_KM / a) ** 2 * n)
+    if c < -1:
+        fail("altitude_km", altitude_km, "an altitude with a sun-synchronous orbit (< ~5970 km)")
+    return float(np.degrees(np.arccos(c)))
+
+
+def circular_orbit(kind: str, altitude_km: float, inclination_deg: float = 55.0, epoch=None):
+    """The orbit a fig4-style study flies: ``sso`` (circular sun-synchronous at the altitude),
+    ``circular`` (at ``inclination_deg``) or ``micius`` (the bundled TLE; altitude ignored).
+    RAAN 272.372 deg and the Micius TLE epoch by default (as :func:`orbit_preset`)."""
+    from qsense import ephemeris as E
+
+    if kind == "micius":
+        return E.bundled_tle("micius")
+    epoch = E.bundled_tle("micius").epoch if epoch is None else epoch
+    if kind == "sso":
+        inc = sun_synchronous_inclination_deg(altitude_km)
+    elif kind == "circular":
+        inc = inclination_deg
+    else:
+        fail("orbit", kind, "one of ['sso', 'circular', 'micius']")
+    return E.KeplerElements.circular(altitude_km, inc, 272.372, 0.0, epoch, name=kind)
+
+
 def destination(lat_deg, lon_deg, bearing_deg, distance_km):
     """Point reached from (lat, lon) along a great circle (spherical Earth, R = 6371 km):
     ``(lat, lon)`` in degrees; broadcasts over ``distance_km``."""
