@@ -215,9 +215,8 @@ def optimize_link_probe(pre, post, sensors, gamma, *, t_grid, b0=1.0, noise="dep
         params, state, val = step(params, state, pre, post, sensors, gamma, b0)
         better = val > best_val
         best_val = jnp.where(better, val, best_val)
-        best = jax.tree_util.tree_map(
-            lambda b, p: jnp.where(better.reshape(better.shape + (1,) * (p.ndim - 2)), p, b),
-            best, params)
+        best = (jnp.where(better[..., None], params[0], best[0]),
+                jnp.where(better, params[1], best[1]))
     # final judgement on the t grid plus the optimized time
     angles = best[0]
     qg, tg = peak_qfi(angles, *(jnp.broadcast_to(x[:, None], (bsz, s) + x.shape[1:])

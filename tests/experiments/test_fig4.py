@@ -2,6 +2,7 @@
 config validation."""
 
 import json
+
 import numpy as np
 import pytest
 
