@@ -212,11 +212,12 @@ def optimize_link_probe(pre, post, sensors, gamma, *, t_grid, b0=1.0, noise="dep
 
     best_val, best = q0, params
     for _ in range(int(steps)):
-        params, state, val = step(params, state, pre, post, sensors, gamma, b0)
-        better = val > best_val
+        new, state, val = step(params, state, pre, post, sensors, gamma, b0)
+        better = val > best_val  # val is the objective AT params (before this update)
         best_val = jnp.where(better, val, best_val)
         best = (jnp.where(better[..., None], params[0], best[0]),
                 jnp.where(better, params[1], best[1]))
+        params = new
     # final judgement on the t grid plus the optimized time
     angles = best[0]
     qg, tg = peak_qfi(angles, *(jnp.broadcast_to(x[:, None], (bsz, s) + x.shape[1:])
