@@ -132,14 +132,15 @@ def test_visible_time_and_passes_match_skyfield_events():
 def test_night_mask_matches_skyfield_sun():
     orbit = O.circular_orbit("sso", 400.0)
     tl = O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [(26.695, 100.03, 3.2)],
-                         orbit.epoch, 86400.0, 600.0, night_sun_altitude_deg=-12.0)
+                         orbit.epoch, 86400.0, 30.0, night_sun_altitude_deg=-12.0)
     sa = eref.skyfield_sun_elevation(DELINGHA[0], DELINGHA[1], orbit.epoch, tl.times_s)
     sb = eref.skyfield_sun_elevation(26.695, 100.03, orbit.epoch, tl.times_s)
     want = (sa < -12.0) & (sb < -12.0)
     clear = (np.abs(sa + 12) > 0.05) & (np.abs(sb + 12) > 0.05)
     np.testing.assert_array_equal(tl.night[0][clear], want[clear])
     assert want.any() and not want.all()
-    # usable implies night and both above the mask
+    # usable implies night and both above the mask; the satellite is up in daylight too
+    assert np.any(tl.up & ~tl.night)
     assert np.all(~tl.usable | (tl.night & tl.up))
     assert np.all(tl.rate_hz[~tl.usable] == 0)
 
