@@ -256,7 +256,8 @@ class RoutingQuickConfig:
 # ---------------------------------------------------------------- links / fig4 (area: links)
 # Link parameter sections mirror qsense.links.SatelliteLink / FiberLink (same names, same
 # units); conf/link/*.yaml hold the profiles with the source of every default.
-FIG4_PROBES = ("GHZ", "VQS")
+FIG4_PROBES = ("GHZ", "product", "VQS")
+FIG4_ORBITS = ("sso", "circular", "micius")
 FIG4_PROTOCOLS = ("distributed", "remote")
 
 
@@ -276,13 +277,14 @@ class SatelliteLinkConfig:
 
     altitude_km: float = 400.0  # km
     wavelength_m: float = 810e-9  # m
-    tx_waist_m: float = 0.09  # m, 1/e^2 intensity radius at the transmitter
-    beam_quality_m2: float = 3.5  # M^2 (1 = diffraction limited)
+    tx_waist_m: float = 0.067  # m, 1/e^2 intensity radius at the transmitter
+    beam_quality_m2: float = 1.3  # M^2 (1 = diffraction limited)
     rx_aperture_m: float = 1.2  # m, receiver telescope diameter
     pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
-    zenith_transmittance: float = 0.8  # atmosphere at zenith
+    zenith_transmittance: float = 0.78  # atmosphere at zenith
     tx_efficiency: float = 0.5  # transmit optics
-    rx_efficiency: float = 0.2  # receive optics and coupling
+    rx_efficiency: float = 0.066  # receive optics and coupling (lumped, fitted to Micius)
+    excess_loss_db_sec3: float = 0.037  # dB per sec(zenith)^3, empirical low-elevation excess
     detector_efficiency: float = 0.5  # single-photon detector
     min_elevation_deg: float = 10.0  # degrees
     source_rate_hz: float = 5.9e6  # pairs/s
@@ -305,6 +307,7 @@ class FiberLinkConfig:
     bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
     elementary_fidelity: float = 0.99
     swap_werner_factor: float = 1.0
+    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
     memory_time_s: float = 1.0  # s, depolarizing memory lifetime
     repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
     modes: float = 1.0  # multiplexed modes per attempt
@@ -326,13 +329,31 @@ class Fig4Config:
     field_b0: float = 1.0  # scalar field where the QFI is taken
     distance_min_km: float = 25.0  # BS-SN ground distance grid, km
     distance_max_km: float = 3000.0
-    n_distances: int = 120
-    t_max: float = 20.0  # sensing-time grid (0, t_max] for the peak QFI
-    n_t: int = 400
-    vqs_steps: int = 300  # Adam steps of the VQS angle tuning
+    n_distances: int = 40
+    t_max: float = 20.0  # sensing-time grid, geometric in [t_max/400, t_max], for the peak QFI
+    n_t: int = 60
+    vqs_steps: int = 60  # Adam steps of the link-aware VQS (angles + sensing time)
     vqs_learning_rate: float = 0.05
-    vqs_seed: int = 0  # PRNG seed of the initial VQS angles
-    pass_times: int = 361  # time points of the satellite pass average (0: skip it)
+    vqs_random_starts: int = 1  # random starts beside GHZ and |+>^N
+    vqs_seed: int = 0  # PRNG seed of the random starts
+    # real passes (qsense.orbits): orbit, stations, window, night, weather
+    orbit: str = "sso"  # sso (sun-synchronous at satellite.altitude_km) | circular | micius
+    inclination_deg: float = 55.0  # for orbit=circular
+    station_a: list[float] = field(default_factory=lambda: [37.378, 97.729, 3.153])  # BS:
+    # Delingha (lat deg, lon deg, height km; Yin 2017)
+    station_b: list[float] = field(default_factory=lambda: [26.695, 100.030, 3.2])  # default
+    # pair partner: Lijiang (Yin 2017); the distance sweep follows its bearing from the BS
+    days: float = 4.0  # simulated days from the orbit epoch
+    step_s: float = 30.0  # time step of the pass timeline, s
+    night_sun_altitude_deg: float = -12.0  # both stations in night below this Sun altitude
+    clear_sky_probability: float = 0.6  # both stations clear during a pass (assumption)
+    memory_time_s: float = 10.0  # coherence time (s) of the memories holding a probe's pairs
+    # design: Fisher/s vs satellite altitude by gradient (0 steps: skip)
+    design_distance_km: float = 1500.0
+    design_probe: str = "product"
+    design_steps: int = 60
+    design_altitude_min_km: float = 200.0
+    design_altitude_max_km: float = 3000.0
     sensitivity_elementary_fidelity: list[float] = field(
         default_factory=lambda: [0.98, 0.99, 0.995, 0.999])
     sensitivity_memory_time_s: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0])
@@ -358,8 +379,33 @@ class Fig4Config:
                 "integer in [0, 100000]")
         require(self.vqs_learning_rate > 0, "fig4.vqs_learning_rate", self.vqs_learning_rate,
                 "a step size > 0")
-        require(self.pass_times == 0 or self.pass_times >= 3, "fig4.pass_times",
-                self.pass_times, "0 (skip) or an integer >= 3")
+        require(0 <= self.vqs_random_starts <= 64, "fig4.vqs_random_starts",
+                self.vqs_random_starts, "integer in [0, 64]")
+        require_choice("fig4.orbit", self.orbit, FIG4_ORBITS)
+        require(0 <= self.inclination_deg <= 180, "fig4.inclination_deg", self.inclination_deg,
+                "degrees in [0, 180]")
+        for name in ("station_a", "station_b"):
+            st = getattr(self, name)
+            require(len(st) == 3 and -90 <= st[0] <= 90 and -0.5 <= st[2] <= 30,
+                    f"fig4.{name}", st, "[lat deg in [-90, 90], lon deg, height km in "
+                    "[-0.5, 30]]")
+        require(0 < self.days <= 60, "fig4.days", self.days, "days in (0, 60]")
+        require(1 <= self.step_s <= 600 and self.step_s <= self.days * 86400, "fig4.step_s",
+                self.step_s, "seconds in [1, 600]")
+        require(-90 <= self.night_sun_altitude_deg <= 90, "fig4.night_sun_altitude_deg",
+                self.night_sun_altitude_deg, "degrees in [-90, 90]")
+        require(0 <= self.clear_sky_probability <= 1, "fig4.clear_sky_probability",
+                self.clear_sky_probability, "a probability in [0, 1]")
+        require(self.memory_time_s > 0, "fig4.memory_time_s", self.memory_time_s,
+                "a coherence time > 0 s")
+        require(self.design_distance_km >= 0, "fig4.design_distance_km",
+                self.design_distance_km, "a distance >= 0 km")
+        require_choice("fig4.design_probe", self.design_probe, ("GHZ", "product"))
+        require(0 <= self.design_steps <= 10_000, "fig4.design_steps", self.design_steps,
+                "integer in [0, 10000]")
+        require(100 <= self.design_altitude_min_km < self.design_altitude_max_km,
+                "fig4.design_altitude_min_km", self.design_altitude_min_km,
+                f"altitude in [100, design_altitude_max_km={self.design_altitude_max_km}) km")
         for f in self.sensitivity_elementary_fidelity:
             require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
                     self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")

@@ -105,3 +105,30 @@ def segment_blocked(p, q, margin_km, n=20001):
     x = np.asarray(p) + s * (np.asarray(q) - np.asarray(p))
     a, b = A_EQ + margin_km, B_POL + margin_km
     return bool(np.any((x[:, 0] ** 2 + x[:, 1] ** 2) / a**2 + x[:, 2] ** 2 / b**2 < 1))
+
+
+def skyfield_visible_seconds(satrec, lat, lon, alt_km, start, duration_s, mask_deg):
+    """Seconds the satellite spends above ``mask_deg`` (skyfield find_events: rise/set
+    instants), and the number of rises, over [start, start + duration)."""
+    from skyfield.api import EarthSatellite, wgs84
+
+    _, ts = _ts()
+    sat = EarthSatellite.from_satrec(satrec, ts)
+    t0 = ts.utc(start.year, start.month, start.day, start.hour, start.minute, start.second)
+    t1 = ts.tt_jd(t0.tt + duration_s / 86400.0)
+    topo = wgs84.latlon(lat, lon, elevation_m=alt_km * 1e3)
+    times, events = sat.find_events(topo, t0, t1, altitude_degrees=mask_deg)
+    secs = (times.tt - t0.tt) * 86400.0
+    total, up_since = 0.0, None
+    alt0 = (sat - topo).at(t0).altaz()[0].degrees
+    if alt0 >= mask_deg:
+        up_since = 0.0
+    for s, e in zip(secs, events, strict=True):
+        if e == 0:
+            up_since = s
+        elif e == 2 and up_since is not None:
+            total += s - up_since
+            up_since = None
+    if up_since is not None:
+        total += duration_s - up_since
+    return total, int(np.sum(events == 0))
