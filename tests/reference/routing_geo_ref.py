@@ -81,15 +81,17 @@ def segment_min_height(a, b, n=4001):
 
 
 def downlink_pairs(slant_km, el_deg, *, w0, m2, lam, jitter, tx_eff, rx_ap, rx_eff, det_rx,
-                   t_zen, mask, src_rate, src_fid, bg, tau, det_local):
+                   t_zen, excess, mask, src_rate, src_fid, bg, tau, det_local):
     """Pair rate (pairs/s) and Werner fidelity of a source that keeps one photon (detected with
     ``det_local``) and sends the other down: Gaussian beam + jitter, aperture collection,
-    plane-parallel atmosphere, true + accidental coincidences."""
+    plane-parallel atmosphere with an ``excess`` dB · sec³(zenith) low-elevation term, true +
+    accidental coincidences."""
     d = slant_km * 1e3
     zr = np.pi * w0**2 / (m2 * lam)
     w2 = w0**2 * (1 + (d / zr) ** 2) + 4 * (jitter * d) ** 2
     collect = 1 - np.exp(-2 * (rx_ap / 2) ** 2 / w2)
-    atm = t_zen ** (1 / np.sin(np.radians(el_deg)))
+    am = 1 / np.sin(np.radians(el_deg))
+    atm = t_zen**am * 10 ** (-excess * am**3 / 10)
     eta = tx_eff * collect * atm * rx_eff * det_rx if el_deg >= mask else 0.0
     true = src_rate * det_local * eta
     acc = (src_rate * det_local + bg) * (src_rate * eta + bg) * tau

@@ -11,11 +11,35 @@ import routing
 from tests.reference import routing_geo_ref as ref
 
 EPOCH = dt.datetime(2024, 3, 20, tzinfo=dt.timezone.utc)
-# documented terminal defaults (README "Instances"; qsense.links.SatelliteLink / conf/link/leo)
-SAT_TX = dict(w0=0.09, m2=3.5, lam=810e-9, jitter=0.4e-6, tx_eff=0.5, src_rate=5.9e6,
-              src_fid=0.907, tau=2.5e-9, det_local=0.5)
-HAP_TX = dict(SAT_TX, w0=0.05, m2=1.3, jitter=1.0e-6)
-GROUND_RX = dict(rx_ap=1.2, rx_eff=0.2, det_rx=0.5, bg=500.0, t_zen=0.8)
+# every terminal field the link model reads, set explicitly (the tests do not depend on defaults)
+SAT = {"wavelength_m": 810e-9, "tx_waist_m": 0.08, "beam_quality_m2": 1.5,
+       "pointing_jitter_rad": 0.5e-6, "tx_efficiency": 0.45, "source_rate_hz": 6.0e6,
+       "source_fidelity": 0.91, "coincidence_window_s": 2.0e-9, "detector_efficiency": 0.55,
+       "rx_aperture_m": 0.3, "rx_efficiency": 0.3, "background_cps": 100.0,
+       "zenith_transmittance": 0.9, "excess_loss_db_sec3": 0.0}
+HAP = {**SAT, "tx_waist_m": 0.04, "beam_quality_m2": 1.2, "pointing_jitter_rad": 1.5e-6,
+       "rx_aperture_m": 0.35, "rx_efficiency": 0.25, "detector_efficiency": 0.6}
+GROUND = {**SAT, "rx_aperture_m": 1.0, "rx_efficiency": 0.1, "detector_efficiency": 0.5,
+          "background_cps": 400.0, "zenith_transmittance": 0.75, "excess_loss_db_sec3": 0.04}
+TERMINALS = {"satellite_terminal": SAT, "hap_terminal": HAP, "ground_terminal": GROUND}
+
+
+def _tx(t):
+    return dict(w0=t["tx_waist_m"], m2=t["beam_quality_m2"], lam=t["wavelength_m"],
+                jitter=t["pointing_jitter_rad"], tx_eff=t["tx_efficiency"],
+                src_rate=t["source_rate_hz"], src_fid=t["source_fidelity"],
+                tau=t["coincidence_window_s"], det_local=t["detector_efficiency"])
+
+
+def _rx(t, ground=True):
+    out = dict(rx_ap=t["rx_aperture_m"], rx_eff=t["rx_efficiency"],
+               det_rx=t["detector_efficiency"], bg=t["background_cps"])
+    if ground:
+        out.update(t_zen=t["zenith_transmittance"], excess=t["excess_loss_db_sec3"])
+    return out
+
+
+SAT_TX, HAP_TX, GROUND_RX = _tx(SAT), _tx(HAP), _rx(GROUND)
 
 
 def _write(tmp_path, nodes, fiber=(), pairs=()):
@@ -40,7 +64,11 @@ def test_hap_links_match_hand_slant_range_and_beam(tmp_path):
              {"name": "b0", "lat": 29.5, "lon": -95.0, "city": 1}]
     fiber = [{"u": "a0", "v": "a1", "length_km": 12.5}]
     inst = routing.generate_instance(0, topology=_write(tmp_path, nodes, fiber, [["a0", "b0"]]),
-                                     n_satellites=0, n_pairs=1, n_slots=2)
+                                     n_satellites=0, n_pairs=1, n_slots=2, **TERMINALS,
+                                     fiber={"memory_efficiency": 0.8, "detector_efficiency": 0.85,
+                                            "bsm_success": 0.5, "attenuation_db_per_km": 0.25,
+                                            "speed_km_s": 2.0e5, "repetition_rate_hz": 1.0e6,
+                                            "modes": 1.0})
     delta = inst.slot_duration
     hap = ref.wgs84(29.0, -98.0, 20.0)
     for st, lat in (("a0", 29.0), ("a1", 29.1)):
@@ -56,10 +84,10 @@ def test_hap_links_match_hand_slant_range_and_beam(tmp_path):
         assert lk.fidelity == pytest.approx(fid, rel=1e-12)
     # the far city is beyond the 15 deg mask (~300 km): no link
     assert _link(inst, "hapA", "b0") is None
-    # fiber over the given length: one heralded elementary link (Sangouard 2011, DESIGN §3):
-    # p = 1/2 (0.9·0.9)^2 10^(-0.02 L), rate = 1/(T0 / p), T0 = L/2e5 + 1e-6 s
+    # fiber over the given length: one heralded elementary link (Sangouard 2011):
+    # p = p_bsm (η_m η_d)^2 10^(-α L / 10), rate = p / T0, T0 = L / c_f + 1 / f_rep
     lk = _link(inst, "a0", "a1")
-    p = 0.5 * 0.81**2 * 10 ** (-0.02 * 12.5)
+    p = 0.5 * (0.8 * 0.85) ** 2 * 10 ** (-0.025 * 12.5)
     assert lk.kind == "G2G"
     assert lk.capacity[0] == pytest.approx(delta * p / (12.5 / 2e5 + 1e-6), rel=1e-9)
 
@@ -70,7 +98,7 @@ def _equator_instance(tmp_path, lon_a, lon_b, **kw):
     return routing.generate_instance(
         0, topology=_write(tmp_path, nodes, pairs=[["a", "b"]]), n_satellites=1, n_pairs=1,
         orbit_inclination_deg=53.0, orbit_altitude_km=550.0, propagator="kepler",
-        epoch=EPOCH.isoformat(), align_to_pass=False, start_time_s=0.0, **kw)
+        epoch=EPOCH.isoformat(), align_to_pass=False, start_time_s=0.0, **TERMINALS, **kw)
 
 
 def test_satellite_visibility_windows_and_capacity_match_a_hand_two_body_orbit(tmp_path):
@@ -270,18 +298,17 @@ def test_bad_topology_file_names_the_node(tmp_path):
 def test_hap_to_hap_link_matches_a_hand_beam_through_an_exponential_atmosphere(tmp_path):
     """A2A over ~300 km at 20 km altitude: slant range, the 6 km scale-height atmosphere
     (trapezoid on geodetic heights, normalised so a vertical ray from the ground keeps
-    T_zenith = 0.8), and the beam/pair model, all by hand."""
+    T_zenith), and the beam/pair model, all by hand."""
     nodes = [{"name": "h0", "kind": "hap", "lat": 29.4, "lon": -98.5, "alt_km": 20.0},
              {"name": "h1", "kind": "hap", "lat": 29.8, "lon": -95.4, "alt_km": 20.0},
              {"name": "a", "lat": 29.4, "lon": -98.5, "city": 0},
              {"name": "b", "lat": 29.8, "lon": -95.4, "city": 1}]
     inst = routing.generate_instance(0, topology=_write(tmp_path, nodes, pairs=[["a", "b"]]),
-                                     n_satellites=0, n_pairs=1, n_slots=1)
+                                     n_satellites=0, n_pairs=1, n_slots=1, **TERMINALS)
     p0, p1 = ref.wgs84(29.4, -98.5, 20.0), ref.wgs84(29.8, -95.4, 20.0)
-    t_path = ref.exp_atmosphere_transmittance(p0, p1, 0.8, 6.0)
+    t_path = ref.exp_atmosphere_transmittance(p0, p1, HAP["zenith_transmittance"], 6.0)
     assert 0.5 < t_path < 0.99  # the grazing ray crosses real air: a test that can fail
-    hap_rx = dict(rx_ap=0.4, rx_eff=0.2, det_rx=0.5, bg=500.0)
-    rate, fid = ref.aloft_pairs(np.linalg.norm(p1 - p0), t_path, **HAP_TX, **hap_rx)
+    rate, fid = ref.aloft_pairs(np.linalg.norm(p1 - p0), t_path, **HAP_TX, **_rx(HAP, False))
     lk = _link(inst, "h0", "h1")
     assert lk.kind == "A2A"
     assert lk.capacity[0] == pytest.approx(inst.slot_duration * rate, rel=1e-6)
