@@ -11,8 +11,9 @@ from experiments.run import execute, to_config
 from experiments.schema import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+# PS-EGR's real-path cap wide enough to hold SOS's satellite-only paths (baselines <= PS-EGR)
 TINY_NET = ["routing.network.n_base_stations=6", "routing.network.n_slots=3",
-            "routing.network.max_real_paths=2", "routing.network.max_virtual_paths=2",
+            "routing.network.max_real_paths=8", "routing.network.max_virtual_paths=2",
             "routing.network.max_storage_paths=1", "progress=false"]
 
 
