@@ -314,6 +314,9 @@ def _plot(out_dir: Path, fc, d, stats, rows, design) -> list[str]:
                               label=f"{lab}, {probe}, while up")
                 ax_i.semilogy(d, pos([r["fisher_per_s_day"] for r in sel]), ":",
                               color=colors[link], label=f"{lab}, {probe}, day average")
+    top = max((r["fisher_per_s"] for r in rows), default=0.0)
+    if top > 0:
+        ax_i.set_ylim(bottom=top * 1e-12)
     for ax in (ax_r, ax_f, ax_q, ax_i):
         ax.set_xlabel("BS-SN distance (km)")
         ax.legend(fontsize=6)
