@@ -144,3 +144,20 @@ def test_fisher_rate_is_probe_rate_times_qfi():
     got = float(LP.fisher_rate(sat, d, jnp.asarray(LP.product_angles(n)), 3.0, 0.1,
                                protocol="distributed", n_qubits=n, memory_time_s=10.0))
     assert got == pytest.approx(want, rel=1e-10)
+
+
+def test_channels_plug_into_the_unified_objective():
+    """The link channels are the data hooks of qsense.Problem (OBJECTIVE_API.md): the one
+    objective must give the QFI of `link_qfi`. Active once branch `objective` is merged."""
+    objective = pytest.importorskip("qsense.objective")
+    n, t, gamma = 3, 2.0, 0.1
+    for protocol in ("distributed", "remote"):
+        pre, post, sens = LP.link_channels(protocol, jnp.array([0.9, 0.8, 0.7]),
+                                           jnp.array([0.85, 0.75, 0.95]))
+        prob = objective.Problem(n, noise="dephasing", gamma=gamma, initial="zero",
+                                 pre_channel=pre, post_channel=post, sensors=sens)
+        g = LP.link_ansatz(n)
+        angles = jnp.asarray(np.linspace(-1.0, 1.2, 4 * n - 1))
+        g = qsense.Genome(g.gate, g.control, g.target, angles)
+        want = LP.link_qfi(LP.ansatz_state(angles, n), pre, post, sens, t, gamma)
+        assert float(objective.score(prob, g, t)) == pytest.approx(float(want), rel=1e-8)
