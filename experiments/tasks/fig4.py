@@ -285,10 +285,40 @@ def run(cfg: Config, out_dir: Path) -> dict:
         metrics["design"] = {k: v for k, v in design.items() if not k.startswith("grid_")
                              or k == "grid_step_rel"}
 
+    if fc.protocol == "remote":
+        metrics["remote_readout"] = _remote_readout(fc, stats, ckpt)
+
     tables = {"fig4": write_csv(out_dir, "fig4", rows)}
     figures = _plot(out_dir, fc, d, stats, rows, design)
     _print_summary(metrics)
     return {"metrics": metrics, "tables": tables, "figures": figures}
+
+
+def _remote_readout(fc, stats, ckpt: Checkpoint) -> dict:
+    """Remote VQS allows only local measurements + classical communication: the best
+    local-measurement Fisher information of the delivered probe at the shortest distance,
+    beside its QFI (an upper bound), for each link."""
+    if "remote_readout" in ckpt:
+        return ckpt.get("remote_readout")
+    n = fc.n_qubits
+    probe = "VQS" if "VQS" in fc.probes else fc.probes[0]
+    out = {}
+    for link in ("satellite", "fiber"):
+        cell = ckpt.get(f"{link}/{probe}")
+        angles = (cell["angles"][0] if "angles" in cell else
+                  (LP.ghz_angles(n) if probe == "GHZ" else LP.product_angles(n)))
+        pre, post, sens = LP.link_channels("remote", jnp.asarray(stats[link]["w_out"][0]))
+        psi = LP.ansatz_state(jnp.asarray(angles), n)
+        t = float(cell["t_opt"][0])
+
+        def rho(b, psi=psi, pre=pre, post=post, sens=sens, t=t):
+            return LP.delivered_state(psi, pre, post, sens, b, t, fc.gamma, fc.noise)
+
+        cfi, _ = LP.best_local_fisher(rho, n, fc.field_b0, steps=100)
+        out[link] = {"probe": probe, "distance_km": fc.distance_min_km,
+                     "qfi": float(cell["qfi"][0]), "local_fisher": float(cfi)}
+    ckpt.put("remote_readout", out)
+    return out
 
 
 def _plot(out_dir: Path, fc, d, stats, rows, design) -> list[str]:

@@ -161,3 +161,30 @@ def test_channels_plug_into_the_unified_objective():
         g = qsense.Genome(g.gate, g.control, g.target, angles)
         want = LP.link_qfi(LP.ansatz_state(angles, n), pre, post, sens, t, gamma)
         assert float(objective.score(prob, g, t)) == pytest.approx(float(want), rel=1e-8)
+
+
+def test_local_measurements_reach_qfi_for_noiseless_remote_ghz_and_never_exceed_it():
+    """Remote VQS allows only local measurements: for a noiseless GHZ probe they reach the
+    QFI (N-1)^2 t^2 (X basis: parity); with noisy links the best local Fisher information stays
+    below the QFI."""
+    n, t = 3, 0.7
+    psi = LP.ansatz_state(LP.ghz_angles(n), n)
+    pre, post, sens = LP.link_channels("remote", jnp.ones(n))
+    cfi, _ = LP.best_local_fisher(
+        lambda b: LP.delivered_state(psi, pre, post, sens, b, t, 0.0, "none"), n, steps=20)
+    assert float(cfi) == pytest.approx((n - 1) ** 2 * t**2, rel=1e-8)
+    pre, post, sens = LP.link_channels("remote", jnp.array([1.0, 0.8, 0.7]))
+
+    def rho(b):
+        return LP.delivered_state(psi, pre, post, sens, b, t, 0.1)
+
+    cfi, bases = LP.best_local_fisher(rho, n, steps=40)
+    q = float(LP.link_qfi(psi, pre, post, sens, t, 0.1))
+    assert 0 < float(cfi) <= q * (1 + 1e-9)
+    # any basis: probabilities sum to one and the Fisher information is below the QFI
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        bs = jnp.asarray(rng.uniform(0, 2 * np.pi, (n, 2)))
+        p = LP.local_measurement_probabilities(rho(1.0), bs)
+        assert float(jnp.sum(p)) == pytest.approx(1.0, abs=1e-12) and float(jnp.min(p)) >= -1e-12
+        assert float(LP.local_fisher(rho, 1.0, bs)) <= q * (1 + 1e-9)
