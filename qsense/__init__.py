@@ -12,7 +12,9 @@ from qsense import (
     draw,
     ephemeris,
     genetic,
+    linkprobe,
     links,
+    memory,
     optimize,
     orbits,
     protocols,
@@ -57,8 +59,8 @@ __all__ = [
     "validate_genome",
     # links, orbits, teleportation, protocols (submodules qsense.links, .orbits, .teleport,
     # .protocols hold the rest)
-    "FiberLink", "SatelliteLink", "dual_downlink", "ephemeris", "link_qfi", "links", "orbits",
-    "pass_average",
+    "FiberLink", "SatelliteLink", "dual_downlink", "ephemeris", "link_qfi", "linkprobe", "links",
+    "memory", "orbits", "pass_average",
     "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
     "teleport_channel", "teleport_circuit",
     # VQS: angle/time optimization, genetic structure search, Wigner function, drawings
