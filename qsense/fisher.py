@@ -149,7 +149,13 @@ def _capturing():
 
 
 def _rho_fn(fn: Callable) -> Callable:
-    return lambda b: density(fn(b))
+    def rho_of(b):
+        x = fn(b)
+        # a JAX matrix passes through untouched (jnp.asarray would re-wrap a tracer and hide
+        # a recorded commutator tangent from `qfi`)
+        return x if isinstance(x, jax.Array) and x.ndim == 2 else density(x)
+
+    return rho_of
 
 
 def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
