@@ -104,9 +104,14 @@ def test_protocols_and_probe_tuning_use_the_objective():
     for noise in NOISES:
         want = np.asarray(qsense.make_fitness(n, noise)(pop, t, gamma, 0.6))
         got = [float(P.protocol_qfi(qsense.probe_state(pop[i], n), 1.0, t, gamma, 0.6,
-                                    protocol=proto, noise=noise))
-               for i in range(2) for proto in P.PROTOCOLS]
-        np.testing.assert_allclose(got, np.repeat(want, 2), rtol=1e-10)
+                                    protocol="distributed", noise=noise)) for i in range(2)]
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+        # remote: the BS's qubit 0 does not sense (sensors hook), perfect pairs
+        rem = Problem(n, noise, gamma, b0=0.6, sensors=[0.0] + [1.0] * (n - 1))
+        got = [float(P.protocol_qfi(qsense.probe_state(pop[i], n), 1.0, t, gamma, 0.6,
+                                    protocol="remote", noise=noise)) for i in range(2)]
+        np.testing.assert_allclose(got, [float(score(rem, pop[i], t)) for i in range(2)],
+                                   rtol=1e-10)
         vec = np.asarray(qsense.make_fitness(n, noise, "vector")(pop, t, gamma, B0["vector"]))
         qc = [float(P.protocol_qcrb(qsense.probe_state(pop[i], n), 1.0, t, gamma,
                                     B0["vector"], protocol="distributed", noise=noise,
