@@ -94,13 +94,13 @@ def main() -> None:
     f = jax.jit(lambda x: M.collect(x, 6, 10.0).factors)
     s, c = bench(f, r)
     rows.append(("memory.collect (K=6)", "100k rates", s, c, 1e5 / s, "rates/s"))
-    ws = jnp.linspace(0.3, 1.0, 256)
-    pre, post, sens = jax.vmap(lambda w: LP.link_channels("distributed", jnp.full(3, w)))(ws)
-    ang = jnp.broadcast_to(jnp.asarray(LP.product_angles(3)), (256, 11))
-    f = jax.jit(jax.vmap(lambda a, p, q, z: LP.link_qfi(LP.ansatz_state(a, 3), p, q, z, 5.0,
-                                                         0.1)))
-    s, c = bench(f, ang, pre, post, sens)
-    rows.append(("link_qfi (N=3)", "256 links", s, c, 256 / s, "QFI evals/s"))
+    ws = np.linspace(0.3, 1.0, 256)
+    probs = LP.stack_problems([LP.link_problem("distributed", np.full(3, w), gamma=0.1)
+                               for w in ws])
+    plus = LP.ansatz_genome(LP.product_angles(3), 3)
+    f = jax.jit(jax.vmap(lambda p: qsense.score(p, plus, 5.0)))
+    s, c = bench(f, probs)
+    rows.append(("qsense.score, link (N=3)", "256 links", s, c, 256 / s, "QFI evals/s"))
 
     print(f"{'what':<28} {'size':<16} {'time (s)':>10} {'compile (s)':>12} {'throughput':>14}")
     for what, size, s, c, thr, unit in rows:
