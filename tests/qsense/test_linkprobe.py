@@ -129,6 +129,21 @@ def test_link_aware_beats_link_blind_probe_over_a_noisy_link(vqs3):
     assert float(res.qfi[1]) > 2 * float(qg[1])
 
 
+def test_remote_link_aware_vqs_at_least_ghz_and_product():
+    """Remote (BS qubit kept, not sensing): the link-aware VQS is never below GHZ or |+>^N,
+    and at perfect pairs without noise GHZ on the SNs, (N-1)^2 t^2, is the optimum at t_max."""
+    n = 3
+    tg = np.geomspace(0.05, 20.0, 30)
+    problems = [LP.link_problem("remote", np.array([1.0, w, w]), gamma=0.1) for w in (1.0, 0.6)]
+    res = LP.optimize_link_probe(problems, t_grid=tg, steps=5)
+    for angles in (LP.ghz_angles(n), LP.product_angles(n)):
+        qr, _ = LP.peak_qfi(problems, angles, tg)
+        assert np.all(res.qfi >= qr - 1e-12)
+    quiet = [LP.link_problem("remote", np.ones(n), gamma=0.0, noise="none")]
+    q, t = LP.peak_qfi(quiet, LP.ghz_angles(n), tg)
+    assert float(t[0]) == pytest.approx(20.0) and float(q[0]) == pytest.approx(4 * 400.0)
+
+
 def test_one_compiled_program_serves_every_link(vqs3, caplog):
     """Links and distances are data: optimizing over new links (new fidelities, new noise
     rate) after the fixture compiles nothing (jax.log_compiles)."""
