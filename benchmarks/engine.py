@@ -231,6 +231,15 @@ def _row(r: dict) -> str:
             f"{r['max_rel_diff_numpy_vs_engine']:.1e} |")
 
 
+def xla_cost(jitted, *args) -> dict:
+    """XLA's static cost analysis of a jitted call (flops, bytes accessed): a load-independent
+    comparison of two programs' work (LAPACK custom calls such as eigh count as zero flops, so
+    compare programs that contain the same eigh calls)."""
+    ca = jitted.lower(*args).compile().cost_analysis()
+    ca = ca[0] if isinstance(ca, (list, tuple)) else ca
+    return {"flops": float(ca.get("flops", 0.0)), "bytes": float(ca.get("bytes accessed", 0.0))}
+
+
 def composed_path(n: int, noise: str):
     """The public path a user writes: qfi of sense of apply_pqc, vmapped and jitted."""
     psi = qsense.ghz_state(n)
@@ -256,7 +265,13 @@ def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: 
     _, t_fit2 = timed(lambda: fit(pop, T, GAMMA, B0), reps)  # again: load drift check
     t_fit = min(t_fit, t_fit2)
     a, b = np.asarray(comp(pop)), np.asarray(fit(pop, T, GAMMA, B0))
-    row = {"n_qubits": n, "population": size, "genes": genes, "noise": NOISE,
+    from qsense.objective import population_score
+
+    c_comp = xla_cost(comp, pop)
+    c_fit = xla_cost(population_score, qsense.Problem(n, NOISE, GAMMA, b0=B0), pop, T)
+    row = {"xla_flops_composed_over_make_fitness": c_comp["flops"] / c_fit["flops"],
+           "xla_bytes_composed_over_make_fitness": c_comp["bytes"] / c_fit["bytes"],
+           "n_qubits": n, "population": size, "genes": genes, "noise": NOISE,
            "composed_circuits_per_s": size / t_comp, "make_fitness_circuits_per_s": size / t_fit,
            "eigh_random_per_s": size / t_eig, "composed_over_make_fitness": t_fit / t_comp,
            "composed_over_eigh_random": t_eig / t_comp,
@@ -294,18 +309,26 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
         raw = qsense.make_fitness(n, noise)
         big = jax.tree_util.tree_map(lambda a, k=cfg.n_t: jnp.concatenate([a] * k), pop)
         _, t_raw = timed(lambda raw=raw, big=big: raw(big, 2.0, GAMMA, B0), reps)
-        rows.append({"n_qubits": n, "noise": noise, "population": population_size,
+        c_gen = xla_cost(generation, jax.random.PRNGKey(1), pop, fit, ts, prob)
+        from qsense.objective import population_score
+
+        c_raw = xla_cost(population_score, prob, big, 2.0)
+        rows.append({"xla_flops_generation_over_raw": c_gen["flops"] / c_raw["flops"],
+                     "xla_bytes_generation_over_raw": c_gen["bytes"] / c_raw["bytes"],
+                     "n_qubits": n, "noise": noise, "population": population_size,
                      "n_t": cfg.n_t, "max_genes": cfg.max_genes, "generation_s": t_gen,
                      "raw_make_fitness_s": t_raw, "generation_over_raw": t_gen / t_raw})
         print(f"| GA {noise} | N={n} | pop {population_size} x {cfg.n_t} t | "
-              f"{t_gen * 1e3:.1f} ms | raw {t_raw * 1e3:.1f} ms | {t_gen / t_raw:.2f}x |",
-              flush=True)
+              f"{t_gen * 1e3:.1f} ms | raw {t_raw * 1e3:.1f} ms | {t_gen / t_raw:.2f}x | "
+              f"XLA flops {rows[-1]['xla_flops_generation_over_raw']:.3f}x, bytes "
+              f"{rows[-1]['xla_bytes_generation_over_raw']:.3f}x |", flush=True)
     return rows
 
 
 COMPOSED_HEADER = ("| N | composed /s | make_fitness /s | composed / make_fitness | "
                    "eigh random /s | composed / eigh random | numpy per circuit /s | "
-                   "composed / numpy |\n|---|---|---|---|---|---|---|---|")
+                   "composed / numpy | XLA flops / bytes, composed vs make_fitness |\n"
+                   "|---|---|---|---|---|---|---|---|---|")
 
 
 def _composed_row(r: dict) -> str:
@@ -315,7 +338,8 @@ def _composed_row(r: dict) -> str:
     return (f"| {r['n_qubits']} | {r['composed_circuits_per_s']:.1f} | "
             f"{r['make_fitness_circuits_per_s']:.1f} | {r['composed_over_make_fitness']:.2f} | "
             f"{r['eigh_random_per_s']:.1f} | {r['composed_over_eigh_random']:.2f} | "
-            f"{np_part} |")
+            f"{np_part} | {r['xla_flops_composed_over_make_fitness']:.3f} / "
+            f"{r['xla_bytes_composed_over_make_fitness']:.3f} |")
 
 
 def main_composed(args) -> None:
