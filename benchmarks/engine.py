@@ -39,6 +39,11 @@ import numpy as np  # noqa: E402
 import scipy.linalg as sla  # noqa: E402
 
 import qsense  # noqa: E402
+
+try:
+    from _common import add_device_argument, device_record, select_device
+except ImportError:  # imported as benchmarks.engine
+    from benchmarks._common import add_device_argument, device_record, select_device
 from qsense.noise import liouvillian_1q  # noqa: E402
 
 NOISE, GAMMA, T, B0 = "dephasing", 0.1, 1.0, 1.0
@@ -369,7 +374,12 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).with_name("engine.json")))
     ap.add_argument("--composed", action="store_true",
                     help="time the composed public path and the GA generation instead")
+    ap.add_argument("--smoke", action="store_true", help="N=3, population 8, one rep (checks)")
+    add_device_argument(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.population, args.reps = "3", 8, 1
+    select_device(args.device)
     if args.composed:
         main_composed(args)
         return
@@ -382,7 +392,8 @@ def main() -> None:
         rows += bench_size(n, size, args.genes, args.reps, numpy_reps=max(1, args.reps - 1))
     Path(args.out).write_text(json.dumps({
         "jax": jax.__version__, "platform": jax.devices()[0].platform,
-        "cpu_count": os.cpu_count(), "machine": platform.machine(), "rows": rows}, indent=2))
+        "cpu_count": os.cpu_count(), "machine": platform.machine(),
+        "device": device_record(args.device), "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -8,6 +8,7 @@ Timings exclude compilation (one warm-up call, then the best of 3 repeats).
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -24,6 +25,11 @@ from qsense import links as L  # noqa: E402
 from qsense import protocols as P  # noqa: E402
 from qsense import teleport as T  # noqa: E402
 
+try:
+    from _common import add_device_argument, device_record, select_device
+except ImportError:  # imported as benchmarks.links
+    from benchmarks._common import add_device_argument, device_record, select_device
+
 
 def bench(f, *args, repeats: int = 3) -> tuple[float, float]:
     t0 = time.perf_counter()
@@ -38,8 +44,14 @@ def bench(f, *args, repeats: int = 3) -> tuple[float, float]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
+    ap.add_argument("--smoke", action="store_true", help="small sizes, checks only")
+    add_device_argument(ap)
+    args = ap.parse_args()
+    select_device(args.device)
     rows = []
-    d = jnp.linspace(0.0, 3000.0, 100_000)
+    d = jnp.linspace(0.0, 3000.0, 1000 if args.smoke else 100_000)
     sat, fib = L.SatelliteLink(), L.FiberLink()
     f = jax.jit(lambda x: L.dual_downlink(sat, x).fidelity)
     s, c = bench(f, d)
@@ -49,13 +61,13 @@ def main() -> None:
     rows.append(("repeater_chain (10 rep.)", "100k distances", s, c, 1e5 / s, "distances/s"))
 
     rng = np.random.default_rng(0)
-    for n in (3, 6, 9):
+    for n in (3,) if args.smoke else (3, 6, 9):
         x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
         rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
         f = jax.jit(T.teleport_channel)
         s, c = bench(f, rho, 0.9)
         rows.append(("teleport_channel", f"N={n}", s, c, 1 / s, "states/s"))
-    for n in (1, 3, 5):
+    for n in (1,) if args.smoke else (1, 3, 5):
         x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
         rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
         s, c = bench(T.teleport_circuit, rho, 0.9, repeats=1)
@@ -107,8 +119,10 @@ def main() -> None:
         print(f"{what:<28} {size:<16} {s:10.4g} {c:12.3g} {thr:14.4g} {unit}")
     out = [dict(zip(("what", "size", "time_s", "first_call_s", "throughput", "unit"), r,
                     strict=True)) for r in rows]
-    path = Path(__file__).with_suffix(".json")
-    path.write_text(json.dumps({"device": str(jax.devices()[0]), "rows": out}, indent=2))
+    path = Path(args.out)
+    path.write_text(json.dumps({"device": str(jax.devices()[0]),
+                                "device_record": device_record(args.device), "rows": out},
+                               indent=2))
     print(f"wrote {path}")
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
+
 
 def _best_time(fn, repeats: int) -> float:
     best = float("inf")
@@ -93,12 +95,20 @@ def main() -> None:
     ap.add_argument("--population", type=int, default=256)
     ap.add_argument("--n-qubits", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "vqs.json"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="N=3, population 8, one repeat, no table1 run (checks)")
+    add_device_argument(ap)
     args = ap.parse_args()
+    if args.smoke:
+        args.n_qubits, args.population, args.repeats = 3, 8, 1
+    select_device(args.device)
     import jax
 
     jax.config.update("jax_enable_x64", True)
     rows = [ga_throughput(args.n_qubits, args.population, nt, args.repeats) for nt in (1, 8)]
-    out = {"ga": rows, "table1_quick_s": table1_wall(QUICK), "table1_full_s": None,
+    out = {"ga": rows, "table1_quick_s": None if args.smoke else table1_wall(QUICK),
+           "table1_full_s": None, "device": device_record(args.device),
            "machine": platform.machine(), "jax": jax.__version__,
            "devices": [str(d) for d in jax.devices()]}
     if args.full:
@@ -109,10 +119,11 @@ def main() -> None:
         print(f"{r['n_qubits']:>2} {r['population']:>5} {r['n_t']:>4} {r['generation_s']:>9.4f} "
               f"{r['raw_fitness_s']:>9.4f} {r['ga_evals_per_s']:>11.0f} "
               f"{r['raw_evals_per_s']:>11.0f} {r['slowdown_vs_raw']:>11.2f}")
-    print(f"table1 quick setting (8 rows, compile included): {out['table1_quick_s']:.1f} s")
+    if out["table1_quick_s"] is not None:
+        print(f"table1 quick setting (8 rows, compile included): {out['table1_quick_s']:.1f} s")
     if out["table1_full_s"] is not None:
         print(f"table1 defaults (96 rows): {out['table1_full_s']:.1f} s")
-    (ROOT / "benchmarks" / "vqs.json").write_text(json.dumps(out, indent=2))
+    Path(args.out).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -58,6 +58,41 @@ def device() -> dict[str, Any]:
     }
 
 
+_USED_DEVICES: list[str] = []
+
+
+def record_devices(devices: Any) -> None:
+    """Note devices a task computed on (e.g. a mesh's ``devices.flat`` when a population is
+    sharded); ``results.json`` ``devices`` lists them with the default device."""
+    for d in devices:
+        name = str(d)
+        if name not in _USED_DEVICES:
+            _USED_DEVICES.append(name)
+
+
+def reset_devices() -> None:
+    """Forget recorded devices (at the start of each run, so jobs sharing a process differ)."""
+    _USED_DEVICES.clear()
+
+
+def devices_used(extra: Any = None) -> list[str]:
+    """Every device the run used (DESIGN section 6, ``results.json`` ``devices``): JAX's
+    default device, plus those a task reported through ``record_devices`` or its result's
+    ``devices`` entry, in first-use order."""
+    import jax
+
+    used = [str(jax.devices()[0])]
+    for name in [*_USED_DEVICES, *(str(d) for d in (extra or ()))]:
+        if name not in used:
+            used.append(name)
+    return used
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` as it reads back from JSON (see ``write_results``)."""
+    return json.loads(json.dumps(_jsonable(x)))
+
+
 def _jsonable(x: Any) -> Any:
     """Make numpy/jax scalars and arrays JSON-able; non-finite floats become strings."""
     if isinstance(x, dict):

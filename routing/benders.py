@@ -83,6 +83,11 @@ from routing.milp import Solution, SolverError
 from routing.model import CompiledModel, compile_model
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
+# tried in order when the first backend fails; interior-point duals (Clarabel) are dual feasible
+# to its tolerance, and the cut constant is guarded (below), so their cuts stay valid
+LP_FALLBACKS = ("HIGHS", "CLARABEL", "GLOP", "SCIPY")
+CORE_MIX = 0.02  # share of the simplex centre kept in the core point
+_INSTALLED = set(cp.installed_solvers())
 # Master MIP backends. pywraplp's HiGHS is left out: it does not take our relative gap (it stops
 # at its default 1e-4), so its "optimal" master value is not a valid upper bound at 1e-6.
 MASTER_SOLVERS = ("SCIP", "CBC")
@@ -110,19 +115,68 @@ class Subproblem:
         self.problem = cp.Problem(cp.Maximize(m.alpha @ self.v[: m.n_y]), cons)
         assert self.problem.is_dpp()
         self.n_solves = 0
+        self.deadline: float | None = None  # perf_counter time after which solves give up
 
     def solve(self, x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """Solve SP(x); return (Q(x), v, u (C1 duals), π (C3-C5 duals))."""
+        """Solve SP(x); return (Q(x), v, u (C1 duals), π (C3-C5 duals)).
+
+        Raises :class:`SubproblemFailed` when every LP backend fails (see :func:`_robust_solve`).
+        """
         m = self.model
-        self.r.value = np.maximum(m.ymax * np.asarray(x, float), 0.0)
-        self.problem.solve(solver=self.solver)
+        self.r.value = _clean_rhs(m.ymax * np.asarray(x, float))
+        self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
-        if self.problem.status != cp.OPTIMAL:
-            raise SolverError(f"subproblem status {self.problem.status!r} (expected optimal)")
         u = np.maximum(np.asarray(self.c1.dual_value, float).reshape(-1), 0.0)
         pi = (np.maximum(np.asarray(self.cub.dual_value, float).reshape(-1), 0.0)
               if self.cub is not None else np.zeros(0))
         return float(self.problem.value), np.asarray(self.v.value, float), u, pi
+
+
+class SubproblemFailed(SolverError):
+    """Every LP backend failed on a subproblem (the caller skips that cut)."""
+
+
+def _clean_rhs(r: np.ndarray) -> np.ndarray:
+    """Right-hand sides with round-off dust removed: negatives and entries below 1e-9 of the
+    largest become 0 (a cut is valid whatever the point it is taken at, so this costs no
+    validity; it keeps HiGHS away from 1e-19 right-hand sides)."""
+    r = np.maximum(np.asarray(r, float), 0.0)
+    if r.size:
+        r[r < 1e-9 * max(1.0, float(r.max()))] = 0.0
+    return r
+
+
+_TIME_OPTION = {"HIGHS": "time_limit", "CLARABEL": "time_limit", "GLOP": "time_limit_sec"}
+
+
+def _robust_solve(problem: cp.Problem, first: str, deadline: float | None = None) -> str:
+    """Solve ``problem`` with ``first``, then each of :data:`LP_FALLBACKS`; return the backend
+    that gave an optimal answer with duals. A backend that raises (``SolverError``, cvxpy's
+    "Cannot unpack invalid solution") or ends in another status is skipped."""
+    errors = []
+    for name in (first, *[s for s in LP_FALLBACKS if s != first]):
+        if name not in _INSTALLED:
+            continue
+        kw = {}
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                errors.append("time limit")
+                break
+            if name in _TIME_OPTION:
+                kw[_TIME_OPTION[name]] = float(left)
+            elif name == "SCIPY":
+                kw["scipy_options"] = {"time_limit": float(left)}
+        try:
+            problem.solve(solver=name, **kw)
+        except (cp.error.SolverError, ValueError, ArithmeticError) as err:
+            errors.append(f"{name}: {err}")
+            continue
+        if problem.status == cp.OPTIMAL and problem.value is not None and \
+                np.isfinite(problem.value):
+            return name
+        errors.append(f"{name}: status {problem.status}")
+    raise SubproblemFailed("every LP backend failed: " + "; ".join(errors))
 
 
 class SlotSplit:
@@ -214,6 +268,7 @@ class SlotSplit:
         self.problem = cp.Problem(cp.Maximize(m.alpha @ self.y), cons)
         assert self.problem.is_dpp()
         self.n_solves = 0
+        self.deadline: float | None = None  # perf_counter time after which solves give up
 
     def point(self, v: np.ndarray) -> np.ndarray:
         """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
@@ -228,16 +283,14 @@ class SlotSplit:
         m = self.m
         x = np.asarray(x, float)
         q = np.asarray(q, float)
-        self.r.value = np.maximum(m.ymax * x, 0.0)
+        self.r.value = _clean_rhs(m.ymax * x)
         rhs4 = self.b4 - self.A4s @ q[: self.n_c]
         if len(self.b4):
-            self.c4.value = np.maximum(rhs4, 0.0)
+            self.c4.value = _clean_rhs(rhs4)
         if self.n_w:
-            self.w.value = np.maximum(q[self.n_c:], 0.0)
-        self.problem.solve(solver=self.solver)
+            self.w.value = _clean_rhs(q[self.n_c:])
+        self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
-        if self.problem.status != cp.OPTIMAL:
-            raise SolverError(f"slot subproblem status {self.problem.status!r} (expected optimal)")
         y = np.asarray(self.y.value, float)
         u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
         p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
@@ -296,6 +349,54 @@ def solve_benders(
     ``trace`` the per-iteration record.
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
+    kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
+              master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,
+              warm_start=warm_start, lp_max_iterations=lp_max_iterations,
+              core_point=core_point, lp_tol=lp_tol, adaptive_gap=adaptive_gap,
+              prune_cuts=prune_cuts)
+    t0 = time.perf_counter()
+    try:
+        sol = _benders(model, **kw)
+    except ValueError as err:
+        if "accepted" in str(err):  # bad input: say so
+            raise
+        sol = _rescue(model, t0, err)
+    except (SolverError, cp.error.SolverError, ArithmeticError, RuntimeError) as err:
+        sol = _rescue(model, t0, err)
+    sol.path_set, sol.path_bound = model.path_set, model.path_bound
+    return sol
+
+
+def _rescue(model: CompiledModel, t0: float, err: Exception) -> Solution:
+    """Last resort when something unforeseen failed: the greedy path choice's LP (GLOP), or
+    y = 0; status ``feasible`` with no bound; the error in ``info``."""
+    from routing.milp import _lp_solve
+
+    x = _group_argmax(model, model.alpha * model.ymax)
+    res = _lp_solve(model, fixed_x=x)
+    obj, v = (res[0], res[2]) if res is not None else (0.0, np.zeros(model.n_vars))
+    s = {key: float(v[c]) for key, c in model.s_index.items()}
+    z = {key: float(v[c]) for key, c in model.z_index.items()}
+    return Solution("Benders", "feasible", float(obj), math.inf, x, v[: model.n_y], s, z, model,
+                    time.perf_counter() - t0, {"stop": "error", "error": repr(err),
+                                               "iterations": 0, "cuts": 0}, [])
+
+
+def _benders(
+    model: CompiledModel,
+    tol: float,
+    max_iterations: int,
+    time_limit: float | None,
+    master_solver: str,
+    multi_cut: bool,
+    lp_phase: bool,
+    warm_start,
+    lp_max_iterations: int,
+    core_point: bool,
+    lp_tol: float,
+    adaptive_gap: bool,
+    prune_cuts: bool,
+) -> Solution:
     if not (0 <= tol < 1):
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
     if not (isinstance(max_iterations, int) and max_iterations >= 1):
@@ -312,6 +413,10 @@ def solve_benders(
                         {"iterations": 0, "cuts": 0, "stop": "no paths"}, [])
     sub = Subproblem(m)
     split = SlotSplit(m) if multi_cut else None
+    if time_limit is not None:  # every LP solve stops at the run's deadline
+        sub.deadline = t0 + time_limit
+        if split is not None:
+            split.deadline = t0 + time_limit
     n_blocks = m.T if multi_cut else 1
     n_q = split.n_q if multi_cut else 0
     path_block = np.array([p.slot for p in m.paths], int) if multi_cut else np.zeros(m.n_y, int)
@@ -402,15 +507,19 @@ def solve_benders(
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
             s.SetTimeLimit(max(1, int(1000 * left)))
-        code = s.Solve(params)
+        try:
+            code = s.Solve(params)
+        except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
+            code = pywraplp.Solver.ABNORMAL
         if code == pywraplp.Solver.FEASIBLE and key == "milp":
             # stopped by the time limit: its best bound is still a valid upper bound
             bound = s.Objective().BestBound()
             return None, float(bound) if math.isfinite(bound) else math.inf, math.nan
         if code != pywraplp.Solver.OPTIMAL:
-            if key == "lp":  # GLOP gave up (time limit or numerics): end the LP phase
-                return None, math.inf, math.nan
-            raise SolverError(f"Benders {key} master returned status {code} (expected optimal)")
+            # GLOP gave up (time limit or numerics): end the LP phase; an integer master that
+            # fails ends the run with the incumbent (reported in info["stop"])
+            failures.append(f"{key} master status {code}")
+            return None, math.inf, math.nan
         x = np.array([v.solution_value() for v in xs])
         val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
         if key == "lp":  # which cuts bind at this LP-master point (for pruning)
@@ -421,6 +530,7 @@ def solve_benders(
 
     lb, ub = -math.inf, math.inf
     best_x, best_v = None, None
+    failures: list[str] = []
     trace: list[dict] = []
     seen: set[bytes] = set()
     it = 0
@@ -429,31 +539,45 @@ def solve_benders(
     core = np.zeros(m.n_y + n_q)  # Papadakos core point: x at the centre of every C2 simplex,
     for _, _, js in m.groups:     # q (multi-cut) at 0 (no storage), both inside the master
         core[js] = 1.0 / len(js)
+    centre = core.copy()
 
     def core_cut(p_new):
-        """Move the core point halfway to p_new = [x, q] and add the cut(s) there."""
+        """Move the core point halfway to p_new = [x, q], mix in 2 % of the centre (so no
+        entry decays geometrically towards 0: the run that crashed had halved the unchosen
+        paths' x to 1e-19), and add the cut(s) there."""
         nonlocal core
-        core = 0.5 * (core + p_new)
-        if multi_cut:
-            add_slot_cuts(core[: m.n_y], core[m.n_y:], kind="frac")
-        else:
-            q0, _, u0, pi0 = sub.solve(core)
-            add_cuts(core, q0, u0, pi0, kind="frac")
+        core = (1.0 - CORE_MIX) * 0.5 * (core + p_new) + CORE_MIX * centre
+        try:
+            if multi_cut:
+                add_slot_cuts(core[: m.n_y], core[m.n_y:], kind="frac")
+            else:
+                q0, _, u0, pi0 = sub.solve(core)
+                add_cuts(core, q0, u0, pi0, kind="frac")
+        except SubproblemFailed as err:
+            failures.append(f"core point: {err}")
 
     def evaluate(x_int, q_hat=None):
         """Value of x_int (full LP: a lower bound) and its cuts; with ``q_hat`` (multi-cut) also
         the cuts at the master's own point, whose Σ_t SP_t is returned (else Q(x_int))."""
         nonlocal lb, best_x, best_v
-        q, v, u, pi = sub.solve(x_int)
+        try:
+            q, v, u, pi = sub.solve(x_int)
+        except SubproblemFailed as err:  # no value, no cut: the master may propose it again,
+            failures.append(f"evaluate: {err}")  # then the run stops as stalled
+            return math.nan, math.inf
         at_master = q
-        if multi_cut:
-            p_best = np.concatenate([x_int, split.point(v)])
-            add_slot_cuts(x_int, p_best[m.n_y:])
-            if q_hat is not None:
-                at_master = add_slot_cuts(x_int, q_hat)
-        else:
-            p_best = x_int
-            add_cuts(x_int, q, u, pi)
+        try:
+            if multi_cut:
+                p_best = np.concatenate([x_int, split.point(v)])
+                add_slot_cuts(x_int, p_best[m.n_y:])
+                if q_hat is not None:
+                    at_master = add_slot_cuts(x_int, q_hat)
+            else:
+                p_best = x_int
+                add_cuts(x_int, q, u, pi)
+        except SubproblemFailed as err:
+            failures.append(f"slot cuts: {err}")
+            p_best = np.concatenate([x_int, split.point(v)]) if multi_cut else x_int
         if core_point:
             core_cut(p_best)
         if q > lb:
@@ -506,11 +630,15 @@ def solve_benders(
                 break
             ub = min(ub, mval)
             x_frac = p_frac[: m.n_y]
-            if multi_cut:
-                q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
-            else:
-                q_frac, _, u, pi = sub.solve(x_frac)
-                add_cuts(x_frac, q_frac, u, pi, kind="frac")
+            try:
+                if multi_cut:
+                    q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
+                else:
+                    q_frac, _, u, pi = sub.solve(x_frac)
+                    add_cuts(x_frac, q_frac, u, pi, kind="frac")
+            except SubproblemFailed as err:
+                failures.append(f"lp phase: {err}")
+                q_frac = -math.inf
             x_int = _group_argmax(m, x_frac + 1e-9 * m.alpha * m.ymax)
             key = x_int.astype(np.int8).tobytes()
             q = math.nan
@@ -550,10 +678,10 @@ def solve_benders(
         cur = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub) and math.isfinite(lb) else 1.0
         mgap = 1e-10 if exact_master else max(1e-10, min(1e-3, 0.2 * cur))
         p_hat, mval, inc = solve_master("milp", mgap)
-        if p_hat is None:  # master stopped at the time limit
+        if p_hat is None:  # master stopped at the time limit, or failed
             ub = min(ub, mval)
             record("milp", mval, math.nan)
-            stop = "time_limit"
+            stop = "time_limit" if out_of_time() or math.isfinite(mval) else "master_failed"
             break
         ub = min(ub, mval)
         x_int = np.round(p_hat[: m.n_y])
@@ -572,7 +700,12 @@ def solve_benders(
             stop = "stalled"
             break
     if best_x is None:  # stopped before any integer point was evaluated: take the greedy one
+        if time_limit is not None:  # a short grace period past the limit for this one LP
+            sub.deadline = time.perf_counter() + max(5.0, 0.1 * time_limit)
         evaluate(_group_argmax(m, m.alpha * m.ymax))
+    if best_x is None:  # even that LP failed: y = s = z = 0 is feasible for every x
+        best_x, best_v, lb = _group_argmax(m, m.alpha * m.ymax), np.zeros(m.n_vars), 0.0
+        failures.append("no subproblem solved: returned y = 0")
     if gap_ok():
         stop = "converged"
     status = "optimal" if gap_ok() else "feasible"
@@ -582,7 +715,9 @@ def solve_benders(
     n_solves = sub.n_solves + (split.n_solves if multi_cut else 0)
     info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": n_solves,
             "blocks": n_blocks, "master_solver": master_solver, "lp_aborted": lp_aborted,
-            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup}
+            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup, "failures": failures,
+            "lp_backends": sorted({getattr(sub, "used", LP_SOLVER)}
+                                  | ({getattr(split, "used", LP_SOLVER)} if multi_cut else set()))}
     return Solution("Benders", status, float(lb), float(ub), best_x, y, s, z, m,
                     time.perf_counter() - t0, info, trace)
 

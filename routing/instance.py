@@ -29,6 +29,7 @@ from routing.purification import PROTOCOLS
 NODE_KINDS = ("satellite", "hap", "base_station")
 LINK_KINDS = ("S2S", "S2A", "A2A", "S2G", "A2G", "G2G")
 SCHEMA_VERSION = 1
+PATH_SETS = ("capped", "priced", "complete")
 
 
 def _fail(name: str, value, accepted: str) -> None:
@@ -41,6 +42,9 @@ class Node:
     kind: str  # satellite | hap | base_station
     city: int = -1  # city index for base stations, -1 otherwise
     storage: float = 0.0  # B_m, EPR pairs (0: no memory)
+    # memory lifetime τ_m (s): a stored qubit's Werner parameter decays as exp(-wait / τ_m)
+    # (routing.paths); inf: no decoherence
+    memory_time: float = math.inf
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -49,6 +53,9 @@ class Node:
             _fail(f"node {self.name!r} kind", self.kind, f"one of {list(NODE_KINDS)}")
         if not (math.isfinite(self.storage) and self.storage >= 0):
             _fail(f"node {self.name!r} storage", self.storage, "a capacity >= 0 (EPR pairs)")
+        if not (isinstance(self.memory_time, (int, float)) and self.memory_time > 0):
+            _fail(f"node {self.name!r} memory_time", self.memory_time,
+                  "a lifetime > 0 in seconds (inf: no decoherence)")
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,16 @@ class PathOptions:
     max_virtual_paths: int = 3  # best virtual paths per (pair, slot)
     protocol: str = "dejmps"  # dejmps | bbpssw
     max_rounds: int = 30  # purification rounds before a threshold is declared unreachable
+    # which path set the model is built over (routing.paths): "capped" (the caps above),
+    # "priced" (column generation over all paths) or "complete" (every path, small networks)
+    path_set: str = "capped"
+    max_columns: int = 200_000  # enumeration guard for "complete" / "priced"
 
     def __post_init__(self) -> None:
+        if self.path_set not in PATH_SETS:
+            _fail("options.path_set", self.path_set, f"one of {list(PATH_SETS)}")
+        if not (isinstance(self.max_columns, int) and self.max_columns >= 1):
+            _fail("options.max_columns", self.max_columns, "integer >= 1")
         for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
             v = getattr(self, key)
             if not (isinstance(v, int) and 0 <= v <= 1000):

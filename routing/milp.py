@@ -62,6 +62,7 @@ from routing.model import CompiledModel, compile_model
 from routing.paths import edge_key
 
 SOLVERS = ("SCIP", "HIGHS", "CBC")
+LICENSED = ("GUROBI", "CPLEX")  # through OR-Tools, where a licence is installed
 _STATUS = {
     pywraplp.Solver.OPTIMAL: "optimal",
     pywraplp.Solver.FEASIBLE: "feasible",
@@ -98,12 +99,29 @@ class Solution:
     wall_time: float = 0.0
     info: dict = field(default_factory=dict)
     trace: list = field(default_factory=list)
+    path_set: str = "capped"  # complete | priced | capped (routing.paths)
+    path_bound: float = math.nan  # proven upper bound over ALL paths (nan: not computed)
+
+    @property
+    def incumbent(self) -> float:
+        """The objective of the returned feasible solution (same as ``objective``)."""
+        return self.objective
 
     @property
     def gap(self) -> float:
+        """Relative gap between ``bound`` and the incumbent, over the model's path set."""
         if not math.isfinite(self.bound):
             return math.inf
         return abs(self.bound - self.objective) / max(1.0, abs(self.bound))
+
+    @property
+    def path_gap(self) -> float:
+        """Relative gap to ``path_bound``, the bound over all paths (nan: not computed)."""
+        if math.isnan(self.path_bound):
+            return math.nan
+        if not math.isfinite(self.path_bound):
+            return math.inf
+        return max(0.0, self.path_bound - self.objective) / max(1.0, abs(self.path_bound))
 
     @property
     def no_path(self) -> list[dict]:
@@ -121,6 +139,7 @@ class Solution:
     def summary(self) -> dict:
         return {"method": self.method, "status": self.status, "objective": self.objective,
                 "bound": self.bound, "gap": self.gap, "wall_time_s": self.wall_time,
+                "path_set": self.path_set, "path_bound": self.path_bound,
                 "n_no_path": len(self.no_path), **self.info}
 
 
@@ -146,7 +165,7 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
     ``allowed`` (bool per path) forbids paths (x fixed to 0); ``fixed_x`` fixes every x;
     ``relax`` makes x continuous in [0, 1] (the LP relaxation).
     """
-    if solver not in SOLVERS:
+    if solver not in SOLVERS + LICENSED + ("GLOP",):
         raise ValueError(f"solver = {solver!r} is invalid; accepted: one of {list(SOLVERS)}")
     lp = pywraplp.Solver.CreateSolver(solver)
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
@@ -197,6 +216,59 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
     return lp, xs, vs
 
 
+def greedy_x(model: CompiledModel, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The greedy path choice: per (k, t) the allowed path with the largest α Y^max."""
+    score = model.alpha * model.ymax
+    if allowed is not None:
+        score = np.where(allowed, score, -np.inf)
+    x = np.zeros(model.n_y)
+    for _, _, js in model.groups:
+        x[js[int(np.argmax(score[js]))]] = 1.0
+    return x
+
+
+def _lp_solve(model: CompiledModel, fixed_x=None, relax=True, time_limit=None):
+    """The LP at fixed x (a feasible point) or the LP relaxation (a bound) by GLOP.
+
+    Returns (objective, x, v) or None when GLOP gives no optimal answer.
+    """
+    try:
+        lp, xs, vs = build_solver(model, "GLOP", fixed_x=fixed_x, relax=True)
+        if time_limit is not None:
+            lp.SetTimeLimit(max(1, int(1000 * time_limit)))
+        if lp.Solve() != pywraplp.Solver.OPTIMAL:
+            return None
+        x = np.array([v.solution_value() for v in xs])
+        vals = np.array([v.solution_value() for v in vs])
+        return float(lp.Objective().Value()), x, vals
+    except Exception:  # noqa: BLE001 - a failed fallback is reported, never raised
+        return None
+
+
+def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
+    if hint is None:
+        return None
+    if isinstance(hint, str):
+        if hint == "greedy":
+            return greedy_x(model)
+        if hint == "zero":  # y = 0 on the first path of every cell: always feasible
+            x = np.zeros(model.n_y)
+            for _, _, js in model.groups:
+                x[js[0]] = 1.0
+            return x
+        raise ValueError(f"hint = {hint!r} is invalid; accepted: 'greedy', 'zero', a Solution, "
+                         "an x vector or None")
+    x = np.round(np.asarray(hint.x if isinstance(hint, Solution) else hint, float))
+    if x.shape != (model.n_y,):
+        raise ValueError(f"hint has shape {x.shape}; accepted: ({model.n_y},)")
+    return x
+
+
+def _zero_solution(model: CompiledModel, x: np.ndarray):
+    """y = s = z = 0 at the path choice x: feasible for every x with C2 (objective 0)."""
+    return 0.0, x.copy(), np.zeros(model.n_vars)
+
+
 def solve_milp(
     inst: Instance | CompiledModel,
     solver: str = "SCIP",
@@ -206,46 +278,148 @@ def solve_milp(
     fixed_x: np.ndarray | None = None,
     method: str = "PS-EGR",
     verbose: bool = False,
+    threads: int | None = None,
+    hint="greedy",
+    fallback: tuple | None = None,
 ) -> Solution:
     """Solve the MILP (module docstring) to optimality or until ``time_limit`` seconds.
 
-    ``gap`` is the relative MIP gap at which the solver stops. The result's ``status`` is
-    ``optimal`` or ``feasible`` (time limit hit; ``bound`` and ``gap`` say how far); any other
-    solver status raises :class:`SolverError`.
+    Never raises on solver trouble. ``gap`` is the relative MIP gap at which the solver stops.
+    ``threads`` sets the MIP threads (OR-Tools ``SetNumThreads``). ``hint`` (``"greedy"``,
+    ``"zero"``, a :class:`Solution`, an x vector, or None): with a time limit, the LP at that
+    path choice is solved first (GLOP) and passed to the MIP as a hint; it is also the incumbent
+    returned when the MIP finds nothing better. ``fallback`` lists the backends tried, in order,
+    when ``solver`` fails (status abnormal, not solved before the limit, or an exception);
+    default: the other two of SCIP, HiGHS, CBC.
+
+    The result's ``status`` is ``optimal`` (gap within ``gap``) or ``feasible`` (an incumbent
+    with ``bound``/``gap``; ``bound`` is the best of the MIP's bound and, when that is missing or
+    more than 1 % above the incumbent, the LP relaxation's (GLOP, given at least 10 % of the
+    limit beyond it); inf when neither is available). ``trace`` lists every attempt (solver,
+    status, objective, bound, seconds). Bad arguments raise ``ValueError``.
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     if time_limit is not None and not (time_limit > 0):
         raise ValueError(f"time_limit = {time_limit!r} is invalid; accepted: seconds > 0 or None")
     if not (0 <= gap < 1):
         raise ValueError(f"gap = {gap!r} is invalid; accepted: a relative gap in [0, 1)")
+    if threads is not None and not (isinstance(threads, int) and threads >= 1):
+        raise ValueError(f"threads = {threads!r} is invalid; accepted: integer >= 1 or None")
+    _check_solver(solver)
+    chain = [solver] + [s for s in (fallback if fallback is not None else SOLVERS) if s != solver]
+    for s in chain:
+        _check_solver(s)
     t0 = time.perf_counter()
-    lp, xs, vs = build_solver(model, solver, allowed, fixed_x)
-    if verbose:
-        lp.EnableOutput()
-    if time_limit is not None:
-        lp.SetTimeLimit(int(1000 * time_limit))
-    params = pywraplp.MPSolverParameters()
-    params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap)
-    code = lp.Solve(params)
-    status = _STATUS.get(code, str(code))
+    trace: list[dict] = []
+
+    def left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - t0)
+
+    # the incumbent to beat: the LP at the hint's path choice (only worth it with a limit)
+    best = None  # (objective, x, vals, source)
+    x_hint = _as_hint(model, hint) if fixed_x is None else None
+    if x_hint is not None and time_limit is not None and model.n_y:
+        res = _lp_solve(model, fixed_x=x_hint, time_limit=left())
+        if res is not None:
+            best = (*res, "hint")
+            trace.append({"solver": "GLOP", "what": "hint", "status": "optimal",
+                          "objective": res[0], "bound": math.nan,
+                          "time": time.perf_counter() - t0})
+    bound = math.inf
+    status = "feasible"
+    used = None
+    for name in chain:
+        if time_limit is not None and left() <= 0 and best is not None:
+            break
+        t1 = time.perf_counter()
+        try:
+            lp, xs, vs = build_solver(model, name, allowed, fixed_x)
+            if verbose:
+                lp.EnableOutput()
+            if threads is not None:
+                lp.SetNumThreads(threads)
+            if time_limit is not None:
+                lp.SetTimeLimit(max(1, int(1000 * max(left(), 0.0))))
+            if best is not None and best[3] == "hint":
+                lp.SetHint(xs + vs, [float(v) for v in best[1]] + [float(v) for v in best[2]])
+            params = pywraplp.MPSolverParameters()
+            params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap)
+            code = lp.Solve(params)
+            st = _STATUS.get(code, str(code))
+        except Exception as err:  # noqa: BLE001 - reported in the trace, next backend tried
+            trace.append({"solver": name, "what": "mip", "status": f"error: {err}",
+                          "objective": math.nan, "bound": math.nan,
+                          "time": time.perf_counter() - t1})
+            continue
+        entry = {"solver": name, "what": "mip", "status": st, "objective": math.nan,
+                 "bound": math.nan, "time": time.perf_counter() - t1}
+        trace.append(entry)
+        if st not in ("optimal", "feasible"):
+            continue
+        x = np.array([v.solution_value() for v in xs])
+        vals = np.array([v.solution_value() for v in vs])
+        obj = float(lp.Objective().Value())
+        b = float(lp.Objective().BestBound()) if model.n_y else obj
+        if st == "optimal" and (not math.isfinite(b) or b < obj):
+            b = obj
+        if st == "feasible" and (not math.isfinite(b) or b < obj - 1e-9 * max(1.0, abs(obj))
+                                 or (name == "HIGHS" and b <= obj)):
+            b = math.inf  # the backend reported no bound (pywraplp HiGHS at a time limit)
+        entry.update(objective=obj, bound=b)
+        bound = min(bound, b)
+        if best is None or obj > best[0]:
+            best = (obj, x, vals, name)
+        used = name
+        if st == "optimal":
+            status = "optimal"
+            break
+        if math.isfinite(b):
+            break  # a feasible point with a proven bound: the time was spent, report it
+    if best is None:  # no backend and no hint gave a point: y = 0 is feasible for every x
+        x0 = _as_hint(model, "greedy") if fixed_x is None else np.round(fixed_x)
+        if allowed is not None and fixed_x is None:
+            x0 = greedy_x(model, allowed)
+        res = _lp_solve(model, fixed_x=x0)
+        best = (*res, "fallback LP") if res is not None else (*_zero_solution(model, x0), "zero")
+        trace.append({"solver": "GLOP", "what": best[3], "status": "feasible",
+                      "objective": best[0], "bound": math.nan,
+                      "time": time.perf_counter() - t0})
+    obj, x, vals, source = best
+    weak = not math.isfinite(bound) or bound - obj > 1e-2 * max(1.0, abs(bound))
+    if status != "optimal" and weak and fixed_x is None and allowed is None:
+        rel = _lp_solve(model, relax=True, time_limit=None if time_limit is None else
+                        max(left(), 0.1 * time_limit))
+        if rel is not None:
+            bound = min(bound, max(rel[0], obj))
+            trace.append({"solver": "GLOP", "what": "LP relaxation bound", "status": "optimal",
+                          "objective": math.nan, "bound": rel[0],
+                          "time": time.perf_counter() - t0})
+    if fixed_x is not None and status != "optimal" and source != "zero":
+        bound, status = obj, "optimal"  # the LP at a fixed x: GLOP's optimum is exact
+    if status != "optimal" and math.isfinite(bound) and \
+            bound - obj <= gap * max(1.0, abs(bound)):
+        status = "optimal"
+    if status == "optimal":
+        bound = max(bound, obj) if math.isfinite(bound) else obj
     wall = time.perf_counter() - t0
-    if status not in ("optimal", "feasible"):
-        raise SolverError(f"{solver} returned status {status!r} on {model.inst.name}")
-    x = np.array([v.solution_value() for v in xs])
-    vals = np.array([v.solution_value() for v in vs])
-    obj = float(lp.Objective().Value())
-    bound = float(lp.Objective().BestBound()) if model.n_y else obj
-    if status == "optimal" and (not math.isfinite(bound) or bound < obj):
-        bound = obj
-    if status == "feasible" and (not math.isfinite(bound) or bound < obj):
-        bound = math.inf  # the backend did not report a bound (pywraplp HiGHS)
     y = vals[: model.n_y]
     s = {key: float(vals[c]) for key, c in model.s_index.items()}
     z = {key: float(vals[c]) for key, c in model.z_index.items()}
     return Solution(method, status, obj, bound, x, y, s, z, model, wall,
-                    {"solver": solver, "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
+                    {"solver": used or source, "incumbent_from": source, "gap_target": gap,
+                     "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
                      "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
-                     + len(model.eq_rows)})
+                     + len(model.eq_rows)}, trace, path_set=model.path_set,
+                    path_bound=model.path_bound)
+
+
+def _check_solver(name: str) -> None:
+    if name not in SOLVERS + LICENSED:
+        raise ValueError(f"solver = {name!r} is invalid; accepted: one of "
+                         f"{list(SOLVERS + LICENSED)}")
+    if name in LICENSED and pywraplp.Solver.CreateSolver(name) is None:
+        raise ValueError(f"solver = {name!r} is not available (OR-Tools finds no licensed "
+                         f"{name} library); accepted here: one of {list(SOLVERS)}")
 
 
 def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:

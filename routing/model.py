@@ -28,6 +28,7 @@ from routing.paths import CandidatePath, Candidates, build_candidates, edge_key
 class Row:
     name: str  # e.g. "C4[sat0-src1,t3]"
     family: str  # C3 | C4 | C5 | C6
+    key: tuple = ()  # (m, t) for C3, (edge, t) for C4, (segment, t) for C5 and C6
 
 
 class CompiledModel:
@@ -36,6 +37,8 @@ class CompiledModel:
     def __init__(self, inst: Instance, cands: Candidates | None = None):
         self.inst = inst
         self.cands = cands if cands is not None else build_candidates(inst)
+        self.path_set = self.cands.path_set
+        self.path_bound = self.cands.path_bound
         T, delta = inst.n_slots, inst.slot_duration
         self.T, self.delta = T, delta
         # --- y columns
@@ -74,9 +77,9 @@ class CompiledModel:
         eq_rows: list[Row] = []
         eq_entries: list[tuple[int, int, float]] = []
 
-        def add_ub(name, family, entries, rhs):
+        def add_ub(name, family, entries, rhs, key=()):
             r = len(ub_rows)
-            ub_rows.append(Row(name, family))
+            ub_rows.append(Row(name, family, key))
             ub_entries.extend((r, c, v) for c, v in entries)
             b_ub.append(float(rhs))
 
@@ -88,7 +91,7 @@ class CompiledModel:
             for t in range(1, T):
                 ent = [(self.z_index[(i, t)], 1.0) for i, ns in nodes_of_seg.items() if m in ns]
                 if ent:
-                    add_ub(f"C3[{m},t{t}]", "C3", ent, bm)
+                    add_ub(f"C3[{m},t{t}]", "C3", ent, bm, (m, t))
         # C4: link budget per (link, slot): sum g δ y + δ s <= C
         usage: dict[tuple[tuple[str, str], int], list[tuple[int, float]]] = {}
         for j, p in enumerate(self.paths):
@@ -105,20 +108,20 @@ class CompiledModel:
                 if c is not None:
                     cap[(edge_key(lk.u, lk.v), t)] = c
         for (e, t), ent in sorted(usage.items()):
-            add_ub(f"C4[{e[0]}-{e[1]},t{t}]", "C4", ent, cap[(e, t)])
+            add_ub(f"C4[{e[0]}-{e[1]},t{t}]", "C4", ent, cap[(e, t)], (e, t))
         # C5: consumption from a stored segment in slot t <= stock z_i^t
         consume: dict[tuple[int, int], list[tuple[int, float]]] = {}
         for j, p in enumerate(self.paths):
             if p.stored is not None:
                 consume.setdefault((p.stored, p.slot), []).append((j, p.cost * delta))
         for (i, t), ent in sorted(consume.items()):
-            add_ub(f"C5[seg{i},t{t}]", "C5", ent + [(self.z_index[(i, t)], -1.0)], 0.0)
+            add_ub(f"C5[seg{i},t{t}]", "C5", ent + [(self.z_index[(i, t)], -1.0)], 0.0, (i, t))
         # C6: z_i^t = z_i^{t-1} - consumption^{t-1} + δ s_i^{t-1}
         for seg in segs:
             i = seg.index
             for t in range(1, T):
                 r = len(eq_rows)
-                eq_rows.append(Row(f"C6[seg{i},t{t}]", "C6"))
+                eq_rows.append(Row(f"C6[seg{i},t{t}]", "C6", (i, t)))
                 ent = [(self.z_index[(i, t)], 1.0)]
                 if t - 1 >= 1:
                     ent.append((self.z_index[(i, t - 1)], -1.0))

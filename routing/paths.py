@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -45,6 +45,7 @@ class StoredSegment:
     nodes: tuple
     fidelity: float
     slots: tuple  # slots where it is a candidate storage path (generation possible)
+    fill_slot: int | None = None  # with memory decay: the one slot this vintage is filled in
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class Candidates:
     segments: tuple  # StoredSegment catalogue
     no_path: tuple  # ({"pair": k, "slot": t, "reason": str}, ...)
     dropped: tuple  # paths dropped for g = inf: ({"pair", "slot", "nodes", "reason"}, ...)
+    path_set: str = "capped"  # complete | priced | capped
+    path_bound: float = math.nan  # proven LP bound over all paths (nan: not computed)
+    info: dict = field(default_factory=dict)
 
 
 def edge_key(u: str, v: str) -> tuple[str, str]:
@@ -100,7 +104,30 @@ def _edges(nodes: tuple) -> tuple:
 
 
 def build_candidates(inst: Instance) -> Candidates:
-    """All candidate paths of ``inst`` (deterministic; see module docstring)."""
+    """The candidate paths of ``inst`` over the path set ``inst.options.path_set``.
+
+    ``"capped"``: the caps of the module docstring. ``"complete"``: every path
+    (:func:`complete_candidates`). ``"priced"``: column generation (:mod:`routing.pricing`).
+    Deterministic.
+    """
+    if inst.options.path_set == "complete":
+        return complete_candidates(inst)
+    if inst.options.path_set == "priced":
+        if memory_decays(inst):
+            raise ValueError("path_set = 'priced' is invalid with a finite memory_time; "
+                             "accepted: 'capped' or 'complete' (pricing vintages is not done)")
+        from routing.pricing import priced_candidates
+
+        return priced_candidates(inst)
+    if memory_decays(inst):
+        from routing.pricing import _Pool
+
+        return _Pool(inst, capped_candidates(inst)).candidates(path_set="capped")
+    return capped_candidates(inst)
+
+
+def capped_candidates(inst: Instance) -> Candidates:
+    """Candidate paths under the caps of ``inst.options`` (see module docstring)."""
     opt = inst.options
     T, delta = inst.n_slots, inst.slot_duration
     fid = {edge_key(lk.u, lk.v): lk.fidelity for lk in inst.links}
@@ -190,3 +217,236 @@ def build_candidates(inst: Instance) -> Candidates:
             per_slot.append(tuple(cands))
         options.append(tuple(per_slot))
     return Candidates(tuple(options), segments, tuple(no_path), tuple(dropped))
+
+
+# --- every path ----------------------------------------------------------------------------
+# P_k^H(t): every simple src-dst path of the slot-t graph whose purification cost is finite.
+# P_n^H: every simple path between the two stores of a storage pair that exists (all its links
+# present) in some slot t0 <= T-2; its fills are allowed in every such slot. P_k^U(t): every
+# simple path prefix(src -> a, slot t) + segment(a ~ b, filled in some slot t0 < t) +
+# suffix(b -> dst, slot t) over a storage pair {a, b}, whole path f(p) simple, g finite.
+
+
+def fidelity_floor(threshold: float, protocol: str, max_rounds: int,
+                   gmax: float = math.inf) -> float:
+    """A fidelity F_lo such that every F < F_lo has g(F, F_th) > ``gmax``.
+
+    g is nonincreasing in F (tests/routing/test_paths.py checks it on a grid), so the set
+    {F : g(F) <= gmax} is an interval [F*, 1]; bisection returns a value just below F*.
+    Used to prune path enumeration: a partial path below the floor cannot recover.
+    """
+    if gmax < 1.0:
+        return 2.0  # nothing is cheap enough
+    from routing.purification import purification_cost
+
+    def ok(f):
+        return purification_cost(f, threshold, protocol, max_rounds) <= gmax
+
+    lo, hi = 0.25, max(threshold, 0.25)
+    if ok(lo):
+        return lo
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+def adjacency(g: nx.Graph) -> dict:
+    """node -> sorted [(neighbour, Werner parameter w_e, capacity)] of a slot graph."""
+    adj: dict = {n: [] for n in g.nodes}
+    for u, v, d in g.edges(data=True):
+        w = werner_parameter(d["fidelity"])
+        adj[u].append((v, w, d.get("capacity", math.inf)))
+        adj[v].append((u, w, d.get("capacity", math.inf)))
+    for n in adj:  # best links first: pricing meets good paths early
+        adj[n].sort(key=lambda e: (-e[1], str(e[0])))
+    return adj
+
+
+def simple_paths(adj: dict, start: str, goal: str, wmin: float, banned=frozenset(),
+                 w0: float = 1.0):
+    """Yield (nodes, w) for every simple path start -> goal that avoids ``banned`` and keeps
+    ``w0 * prod w_e >= wmin`` (w_e <= 1, so the product only falls along a path: pruning is
+    exact). ``start == goal`` yields the one-node path."""
+    if start in banned or goal in banned or start not in adj or goal not in adj:
+        return
+    if start == goal:
+        if w0 >= wmin:
+            yield (start,), w0
+        return
+    path = [start]
+    on = {start}
+    ws = [w0]
+    iters = [iter(adj[start])]
+    while iters:
+        nxt = next(iters[-1], None)
+        if nxt is None:
+            iters.pop()
+            on.discard(path.pop())
+            ws.pop()
+            continue
+        v, w, _ = nxt
+        if v in on or v in banned:
+            continue
+        wv = ws[-1] * w
+        if wv < wmin:
+            continue
+        if v == goal:
+            yield (*path, v), wv
+            continue
+        path.append(v)
+        on.add(v)
+        ws.append(wv)
+        iters.append(iter(adj[v]))
+
+
+def present_edges(inst: Instance) -> list[set]:
+    """Per slot, the set of edge keys present with capacity > 0."""
+    out = [set() for _ in range(inst.n_slots)]
+    for lk in inst.links:
+        for t, c in enumerate(lk.capacity):
+            if c is not None and c > 0:
+                out[t].add(edge_key(lk.u, lk.v))
+    return out
+
+
+def segment_slots(nodes: tuple, present: list[set], last: int) -> tuple:
+    """Slots t0 <= ``last`` in which every link of ``nodes`` is present (fills allowed)."""
+    es = [edge_key(u, v) for u, v in _edges(nodes)]
+    return tuple(t for t in range(min(last, len(present) - 1) + 1)
+                 if all(e in present[t] for e in es))
+
+
+def decay_rate(inst: Instance, n: int) -> float:
+    """1/τ_a + 1/τ_b (1/s) of storage pair n: a stored pair's Werner parameter is multiplied by
+    exp(-rate · wait) (each half sits in one memory; local depolarizing keeps it Werner)."""
+    a, b = inst.storage_pairs[n]
+    return sum(1.0 / inst.node(m).memory_time for m in (a, b)
+               if math.isfinite(inst.node(m).memory_time))
+
+
+def memory_decays(inst: Instance) -> bool:
+    return any(decay_rate(inst, n) > 0 for n in range(len(inst.storage_pairs)))
+
+
+def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set: str,
+             path_bound: float = math.nan, info: dict | None = None) -> Candidates:
+    """Candidates from explicit paths.
+
+    ``real[(k, t)]``: node tuples; ``segments``: [(storage pair index n, nodes m1 -> m2)], fills
+    in every slot t0 <= T-2 where the segment's links exist; ``virtual[(k, t)]``:
+    [(full nodes f(p), live edges, segment index)]. Fidelity, g and Y^max as in
+    :func:`capped_candidates`; paths with g = inf or Y^max = 0 are dropped (g = inf reported).
+
+    **Memory lifetime.** When a store of pair n has a finite ``memory_time``, each segment of n
+    becomes one stored segment per fill slot t0 (``fill_slot``; its own stock), and a virtual
+    path drawing at slot t becomes one candidate per vintage t0 < t, whose stored pair waited
+    (t - t0) δ seconds: F = 1/4 + (F_path - 1/4) exp(-(t - t0) δ (1/τ_a + 1/τ_b)). Choosing a
+    path (C2) then chooses its vintage too.
+    """
+    opt = inst.options
+    T, delta = inst.n_slots, inst.slot_duration
+    fid = {edge_key(lk.u, lk.v): lk.fidelity for lk in inst.links}
+    caps = {(edge_key(lk.u, lk.v), t): c for lk in inst.links for t, c in enumerate(lk.capacity)
+            if c is not None}
+    store = {n.name: n.storage for n in inst.nodes}
+    present = present_edges(inst)
+    logical = []
+    for n, nodes in segments:
+        f = path_fidelity([fid[edge_key(u, v)] for u, v in _edges(nodes)])
+        logical.append((n, tuple(nodes), f, segment_slots(nodes, present, T - 2)))
+    # with a finite memory lifetime at either store, a segment is split into vintages (one
+    # fill slot each): their stored pairs decay differently (module docstring)
+    segs, vintage = [], {}
+    for li, (n, nodes, f, slots) in enumerate(logical):
+        if decay_rate(inst, n) > 0:
+            for t0 in slots:
+                vintage[(li, t0)] = len(segs)
+                segs.append(StoredSegment(len(segs), n, nodes, f, (t0,), t0))
+        else:
+            vintage[(li, None)] = len(segs)
+            segs.append(StoredSegment(len(segs), n, nodes, f, slots))
+    options, no_path, dropped = [], [], []
+    cache: dict = {}
+    for k, pair in enumerate(inst.pairs):
+        per_slot = []
+        for t in range(T):
+            cands = []
+            n_drop = len(dropped)
+            items = [("real", p, _edges(p), None, 1.0) for p in real.get((k, t), ())]
+            for full, live, li in virtual.get((k, t), ()):
+                n, _, _, slots = logical[li]
+                rate = decay_rate(inst, n)
+                if rate > 0:
+                    items += [("virtual", full, tuple(live), vintage[(li, t0)],
+                               math.exp(-rate * (t - t0) * delta)) for t0 in slots if t0 < t]
+                elif any(t0 < t for t0 in slots):
+                    items.append(("virtual", full, tuple(live), vintage[(li, None)], 1.0))
+            for kind, nodes_seq, live, si, decay in items:
+                f = path_fidelity([fid[edge_key(u, v)] for u, v in _edges(nodes_seq)])
+                if decay < 1.0:  # the stored pair waited: its Werner parameter decayed
+                    f = 0.25 + (f - 0.25) * decay
+                key = (f, pair.threshold)
+                if key not in cache:
+                    cache[key] = purify(f, pair.threshold, opt.protocol, opt.max_rounds)
+                res = cache[key]
+                if not res.reachable:
+                    dropped.append({"pair": k, "slot": t, "nodes": list(nodes_seq),
+                                    "reason": res.reason})
+                    continue
+                ymax = math.inf
+                for u, v in live:
+                    ymax = min(ymax, caps[(edge_key(u, v), t)] / (res.cost * delta))
+                if si is not None:
+                    a, b = inst.storage_pairs[segs[si].pair]
+                    ymax = min(ymax, min(store[a], store[b]) / (res.cost * delta))
+                if not (ymax > 0) or not math.isfinite(ymax):
+                    continue
+                cands.append(CandidatePath(k, t, kind, tuple(nodes_seq), tuple(live), si, f,
+                                           res.cost, res.rounds, ymax))
+            if not cands:
+                no_path.append({"pair": k, "slot": t, "reason": "threshold unreachable"
+                                if len(dropped) > n_drop else "disconnected"})
+            per_slot.append(tuple(cands))
+        options.append(tuple(per_slot))
+    return Candidates(tuple(options), tuple(segs), tuple(no_path), tuple(dropped), path_set,
+                      path_bound, dict(info or {}))
+
+
+def complete_candidates(inst: Instance) -> Candidates:
+    """Every path of P_k^H(t), P_n^H and P_k^U(t) with a finite purification cost (see above).
+
+    Raises ``ValueError`` when more than ``options.max_columns`` paths would be built (then
+    use ``path_set="priced"``, which reaches the same optimum without building them all).
+    """
+    from routing.pricing import enumerate_cell, slot_data
+
+    data = slot_data(inst)
+    real: dict = {}
+    virtual: dict = {}
+    seg_index: dict = {}
+    segments: list = []
+    count = 0
+    for k in range(inst.n_pairs):
+        for t in range(inst.n_slots):
+            found = enumerate_cell(inst, data, k, t, None)
+            for col in found:
+                count += 1
+                if count > inst.options.max_columns:
+                    raise ValueError(
+                        f"options.max_columns = {inst.options.max_columns} is exceeded by the "
+                        "complete path set of this instance; accepted: a larger max_columns, "
+                        "or path_set = 'priced' (same optimum, paths generated on demand)")
+                if col["kind"] == "real":
+                    real.setdefault((k, t), []).append(col["nodes"])
+                else:
+                    sk = (col["pair"], col["segment"])
+                    if sk not in seg_index:
+                        seg_index[sk] = len(segments)
+                        segments.append(sk)
+                    virtual.setdefault((k, t), []).append(
+                        (col["nodes"], col["live"], seg_index[sk]))
+    return assemble(inst, real, segments, virtual, "complete", info={"columns": count})

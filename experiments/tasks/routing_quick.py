@@ -3,6 +3,7 @@
 Output: ``routing_quick.csv`` (method, egr, status, gap, wall time), ``routing_quick_paths.csv``
 (the PS-EGR path chosen per pair and slot, its kind, fidelity, purification cost and rate),
 ``routing_quick_benders.csv`` (Benders trace) and ``routing_quick.png`` (Benders bounds).
+Each method, the MILP and Benders are checkpointed cells: a rerun in the same dir resumes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import routing
+from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
 from experiments.routing_sweep import solve_method
 from experiments.schema import Config
@@ -20,36 +22,53 @@ from experiments.schema import Config
 
 def run(cfg: Config, out_dir: Path) -> dict:
     qc, net, solver = cfg.routing_quick, cfg.routing.network, asdict(cfg.routing.solver)
+    ckpt = Checkpoint(out_dir / "checkpoint.json",
+                      meta={"task": "routing_quick", "routing_quick": asdict(qc),
+                            "routing": asdict(cfg.routing), "seed": cfg.seed})
     inst = routing.generate_instance(cfg.seed, **net.overrides())
     rows = []
     for method in tqdm(qc.methods, desc="routing_quick", disable=not cfg.progress):
-        rows.append({"method": method, **solve_method(inst, method, solver, cfg.seed)})
-    milp = routing.solve_milp(inst, solver=solver["milp_solver"], time_limit=solver["time_limit"],
-                              gap=solver["gap"])
-    violations = routing.check_solution(milp)
-    path_rows = [{"pair": c["pair"], "slot": c["slot"], "kind": c["kind"],
-                  "path": "-".join(c["nodes"]), "fidelity": c["fidelity"], "cost": c["cost"],
-                  "rate": c["rate"]} for c in milp.chosen]
-    path_rows += [{"pair": e["pair"], "slot": e["slot"], "kind": "none", "path": "",
-                   "reason": e["reason"]} for e in milp.no_path]
+        if method not in ckpt:
+            ckpt.put(method, solve_method(inst, method, solver, cfg.seed))
+        rows.append({"method": method, **ckpt.get(method)})
+    if "milp" not in ckpt:
+        milp = routing.solve_milp(inst, solver=solver["milp_solver"],
+                                  time_limit=solver["time_limit"], gap=solver["gap"])
+        path_rows = [{"pair": c["pair"], "slot": c["slot"], "kind": c["kind"],
+                      "path": "-".join(c["nodes"]), "fidelity": c["fidelity"],
+                      "cost": c["cost"], "rate": c["rate"]} for c in milp.chosen]
+        path_rows += [{"pair": e["pair"], "slot": e["slot"], "kind": "none", "path": "",
+                       "reason": e["reason"]} for e in milp.no_path]
+        ckpt.put("milp", {"objective": milp.objective, "status": milp.status,
+                          "violations": len(routing.check_solution(milp)),
+                          "paths": path_rows})
+    milp = ckpt.get("milp")
+    path_rows = milp["paths"]
     tables = {"routing_quick": write_csv(out_dir, "routing_quick", rows),
               "routing_quick_paths": write_csv(out_dir, "routing_quick_paths", path_rows)}
     metrics = {r["method"]: r["egr"] for r in rows}
-    metrics["milp_objective"] = milp.objective
-    metrics["milp_status"] = milp.status
-    metrics["milp_violations"] = len(violations)
+    metrics["milp_objective"] = milp["objective"]
+    metrics["milp_status"] = milp["status"]
+    metrics["milp_violations"] = milp["violations"]
     figures = []
     if qc.benders:
-        ben = routing.solve_benders(inst, tol=solver["benders_tol"],
-                                    max_iterations=solver["benders_max_iterations"],
-                                    multi_cut=solver["multi_cut"], lp_phase=solver["lp_phase"])
-        metrics["benders_objective"] = ben.objective
-        metrics["benders_bound"] = ben.bound
-        metrics["benders_iterations"] = ben.info["iterations"]
-        metrics["benders_rel_gap_to_milp"] = (abs(ben.objective - milp.objective)
-                                              / max(1.0, abs(milp.objective)))
-        tables["routing_quick_benders"] = write_csv(out_dir, "routing_quick_benders", ben.trace)
-        figures.append(_plot_trace(ben.trace, milp.objective, out_dir / "routing_quick.png"))
+        if "benders" not in ckpt:
+            ben = routing.solve_benders(inst, tol=solver["benders_tol"],
+                                        max_iterations=solver["benders_max_iterations"],
+                                        multi_cut=solver["multi_cut"],
+                                        lp_phase=solver["lp_phase"])
+            ckpt.put("benders", {"objective": ben.objective, "bound": ben.bound,
+                                 "iterations": ben.info["iterations"], "trace": ben.trace})
+        ben = ckpt.get("benders")
+        metrics["benders_objective"] = ben["objective"]
+        metrics["benders_bound"] = ben["bound"]
+        metrics["benders_iterations"] = ben["iterations"]
+        metrics["benders_rel_gap_to_milp"] = (abs(ben["objective"] - milp["objective"])
+                                              / max(1.0, abs(milp["objective"])))
+        tables["routing_quick_benders"] = write_csv(out_dir, "routing_quick_benders",
+                                                    ben["trace"])
+        figures.append(_plot_trace(ben["trace"], milp["objective"],
+                                   out_dir / "routing_quick.png"))
     print(f"{'method':>8} {'EGR':>10} {'status':>9}")
     for r in rows:
         print(f"{r['method']:>8} {r['egr']:10.3f} {r['status']:>9}")

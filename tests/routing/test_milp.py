@@ -1,6 +1,5 @@
 """The monolithic MILP: brute force, solver agreement, C1-C6 checker, MPS export."""
 
-import highspy
 import numpy as np
 import pytest
 
@@ -82,28 +81,12 @@ def test_checker_catches_storage_violations():
     assert any(v.startswith(("C5", "C6")) for v in routing.check_solution(sol))
 
 
-def test_mps_reread_by_highs_gives_the_same_optimum(tmp_path):
-    inst = routing.generate_instance(3)
-    ref = routing.solve_milp(inst)
-    path = routing.write_mps(inst, tmp_path / "model.mps")
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
-    h.run()
-    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    assert h.getInfo().objective_function_value == pytest.approx(ref.objective, rel=1e-6)
-    # the LP-format export carries the same named rows
-    text = routing.export.model_text(inst, "lp")
-    assert "C4[" in text and "C1[" in text
-
-
 def test_time_limit_and_bad_arguments():
     inst = routing.generate_instance(0, n_slots=3)
     sol = routing.solve_milp(inst, time_limit=5.0, gap=1e-4)
     assert sol.status in ("optimal", "feasible") and sol.bound >= sol.objective - 1e-6
     with pytest.raises(ValueError, match="solver"):
-        routing.solve_milp(inst, solver="GUROBI")
+        routing.solve_milp(inst, solver="GLPK")
     with pytest.raises(ValueError, match="time_limit"):
         routing.solve_milp(inst, time_limit=-1)
     with pytest.raises(ValueError, match="gap"):

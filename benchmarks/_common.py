@@ -1,0 +1,69 @@
+"""Shared by the benchmark scripts: the ``--device`` argument and the device record.
+
+    ap = argparse.ArgumentParser(...)
+    add_device_argument(ap)
+    args = ap.parse_args()
+    select_device(args.device)          # before the first JAX computation
+    ...
+    json.dump({..., "device": device_record(args.device)}, fh)
+
+``--device cpu`` pins JAX to the host CPU, ``gpu`` requires a CUDA GPU (install with
+``pip install -e ".[cuda]"``) and fails clearly without one, ``auto`` (default) takes JAX's
+default backend (the GPU when a CUDA jaxlib sees one, else the CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from typing import Any
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def add_device_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--device", choices=DEVICES, default="auto",
+                    help="where JAX runs: cpu, gpu (CUDA jaxlib: pip install -e '.[cuda]'), "
+                         "or auto (JAX's default backend; default)")
+
+
+def select_device(kind: str) -> Any:
+    """Point JAX at ``kind`` (auto | cpu | gpu) and return the device computations run on.
+
+    Call before the first JAX computation (the platform is fixed when the backend starts)."""
+    import jax
+
+    if kind not in DEVICES:
+        raise ValueError(f"--device = {kind!r} is invalid; accepted: one of {list(DEVICES)}")
+    if kind == "cpu":
+        jax.config.update("jax_platforms", "cpu")
+    elif kind == "gpu":
+        try:
+            gpus = jax.devices("gpu")
+        except RuntimeError as err:
+            raise SystemExit(
+                f"--device gpu: JAX sees no GPU ({err}). Install the CUDA build with "
+                f"pip install -e '.[cuda]' on a machine with an NVIDIA GPU, or use --device cpu"
+            ) from None
+        jax.config.update("jax_default_device", gpus[0])
+        return gpus[0]
+    return jax.devices()[0]
+
+
+def device_record(kind: str = "auto") -> dict[str, Any]:
+    """What the benchmark ran on, for its JSON: the requested kind, the JAX platform and
+    devices, and the host (CPU count, machine)."""
+    import jax
+
+    dev = jax.devices("gpu")[0] if kind == "gpu" else jax.devices()[0]
+    return {
+        "requested": kind,
+        "platform": dev.platform,
+        "device_kind": getattr(dev, "device_kind", ""),
+        "devices": [str(d) for d in jax.devices(dev.platform)],
+        "jax": jax.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+    }

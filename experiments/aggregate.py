@@ -1,0 +1,310 @@
+"""Gather a Hydra multirun into the tables, CSV and figures one run writes.
+
+``python -m experiments.aggregate DIR [--out OUT] [--strict]``
+
+``DIR`` is a sweep dir (``hydra.sweep.dir``, holding ``multirun.yaml`` and one sub-dir per
+cell) or any folder above several of them. Every cell's ``results.json`` is read; its CSV
+tables are concatenated (long format, one row per cell of the task, so the union of the
+cells' rows *is* the table one run over all the cells writes), with two extra columns:
+``cell`` (the cell's dir relative to ``DIR``) and every swept scalar key (e.g. ``seed``) that
+the rows do not already hold. Rows repeated by overlapping cells are kept once. Per task the
+derived outputs are rebuilt from those rows: ``table1.md`` (the seed's layout), the
+``fig5``/``fig6`` mean/std summary and plot, and one figure per task. Everything goes to
+``OUT`` (default ``DIR/aggregate``) with a ``results.json`` that lists every cell and its
+status:
+
+* ``finished``: ``results.json`` present;
+* ``failed``: ``failed.json`` present (written by ``experiments.run`` when a job raises);
+  the error is shown;
+* ``unfinished``: the cell's dir exists without either (running, killed, or timed out);
+* ``missing``: the sweep in ``multirun.yaml`` expands to a cell that has no dir at all.
+
+Rerun the same sweep command with ``hydra.sweep.dir=DIR`` to compute only the cells that are
+not ``finished`` (unfinished ones resume from their checkpoints), then aggregate again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from experiments import outputs
+
+AGGREGATE = "aggregate"
+
+
+@dataclass
+class Cell:
+    """One job of a sweep: its dir, the overrides it ran with and what it left behind."""
+
+    path: Path
+    overrides: list[str]
+    status: str  # finished | failed | unfinished | missing
+    results: dict[str, Any] | None = None
+    error: str = ""
+    sweep: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """Hydra's own expansion of a sweep's overrides into cells, in its canonical spelling
+    (``progress=false`` -> ``progress=False``)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [list(c) for batch in BasicSweeper.split_arguments(parsed, None) for c in batch]
+
+
+def _cell_key(overrides: list[str]) -> list[str]:
+    """Overrides that define a cell's config, canonical, launcher choices left out (a sweep
+    rerun with another launcher matches the same cells)."""
+    keep = [o for o in overrides
+            if not o.lstrip("+~").startswith(("launcher=", "hydra/launcher=", "hydra."))]
+    return _expand(keep)[0] if keep else []
+
+
+def _expected(sweep_root: Path) -> list[list[str]]:
+    """The cells (override lists) the sweep in ``sweep_root/multirun.yaml`` expands to."""
+    doc = yaml.safe_load((sweep_root / "multirun.yaml").read_text())
+    return _expand(doc.get("hydra", {}).get("overrides", {}).get("task", []) or [])
+
+
+def find_cells(root: Path) -> list[Cell]:
+    """Every cell under ``root`` (dirs with ``.hydra/overrides.yaml``) plus the cells that
+    the sweeps' ``multirun.yaml`` expand to but that have no dir (status ``missing``)."""
+    root = Path(root)
+    cells: list[Cell] = []
+    for hydra_dir in sorted(root.rglob(".hydra")):
+        cdir = hydra_dir.parent
+        if AGGREGATE in cdir.relative_to(root).parts or not (hydra_dir / "overrides.yaml").exists():
+            continue
+        overrides = yaml.safe_load((hydra_dir / "overrides.yaml").read_text()) or []
+        cell = Cell(cdir, [str(o) for o in overrides], "unfinished")
+        if (cdir / "results.json").exists():
+            cell.status, cell.results = "finished", json.loads((cdir / "results.json").read_text())
+        elif (cdir / "failed.json").exists():
+            cell.status = "failed"
+            cell.error = json.loads((cdir / "failed.json").read_text()).get("error", "")
+        cell.sweep = next((p for p in cdir.parents if (p / "multirun.yaml").exists()), None)
+        cells.append(cell)
+    sweeps = sorted({p.parent for p in root.rglob("multirun.yaml")
+                     if AGGREGATE not in p.relative_to(root).parts})
+    for sweep in sweeps:
+        have = [_cell_key(c.overrides) for c in cells if c.sweep == sweep]
+        for overrides in _expected(sweep):
+            if _cell_key(overrides) not in have:
+                cells.append(Cell(sweep / "?", overrides, "missing", sweep=sweep))
+    return cells
+
+
+def _num(v: Any) -> Any:
+    """A CSV string back to int or float where it is one (``"True"`` stays a string)."""
+    if not isinstance(v, str):
+        return v
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _swept_scalars(cells: list[Cell]) -> dict[str, set[str]]:
+    """Keys set to a scalar that differs between cells (``seed=0`` / ``seed=1``)."""
+    seen: dict[str, set[str]] = {}
+    for c in cells:
+        for o in c.overrides:
+            key, _, value = o.partition("=")
+            if key.startswith(("hydra.", "+launcher", "launcher")) or value.startswith("["):
+                continue
+            seen.setdefault(key.lstrip("+~"), set()).add(value)
+    return {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def gather_tables(cells: list[Cell], root: Path) -> dict[str, list[dict[str, Any]]]:
+    """``{table name: rows}`` over the finished cells (CSV tables only, duplicates dropped)."""
+    swept = _swept_scalars(cells)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    seen: dict[str, set] = {}
+    for c in cells:
+        if c.status != "finished":
+            continue
+        tags = {}
+        for o in c.overrides:
+            key, _, value = o.partition("=")
+            if key.lstrip("+~") in swept:
+                tags[key.lstrip("+~")] = _num(value)
+        for name, fname in c.results.get("tables", {}).items():
+            if not str(fname).endswith(".csv") or not (c.path / fname).exists():
+                continue
+            for row in outputs.read_csv(c.path / fname):
+                row = {k: _num(v) for k, v in row.items()}
+                ident = tuple(sorted((k, str(v)) for k, v in {**row, **tags}.items()))
+                if ident in seen.setdefault(name, set()):
+                    continue
+                seen[name].add(ident)
+                row.update({k: v for k, v in tags.items() if k not in row})
+                row["cell"] = str(c.path.relative_to(root))
+                tables.setdefault(name, []).append(row)
+    return tables
+
+
+# Per task: (table, x, y, panel key, line keys, log x, log y) of the figure rebuilt from rows.
+FIGURES: dict[str, tuple[str, str, str, str | None, tuple[str, ...], bool, bool]] = {
+    "quickstart": ("quickstart", "t", "qfi", "noise", ("n_qubits",), False, False),
+    "fig2": ("fig2", "t", "qfi", "probe", ("n_qubits",), True, False),
+    "fig3": ("fig3", "t", "qcrb", "probe", ("n_qubits",), True, True),
+    "fig4": ("fig4", "distance_km", "qfi", "probe", ("link", "n_qubits"), False, False),
+    "table1": ("table1", "n_qubits", "qcrb", "sensing", ("probe", "noise", "gamma"), False, True),
+}
+SWEEP_X = {"fig5": ("storage_capacity", "storage capacity $B_m$ [pairs]"),
+           "fig6": ("n_pairs", "number of SD pairs $K$")}
+
+
+def _plot_rows(rows: list[dict[str, Any]], spec, title: str, out: Path, name: str) -> str:
+    from experiments import plots
+
+    table, x, y, panel, line, logx, logy = spec
+    panels = sorted({r.get(panel, "") for r in rows}, key=str) if panel else [""]
+    fig, axes = plots.subplots(len(panels))
+    for ax, pv in zip(axes[0], panels, strict=True):
+        sub = [r for r in rows if not panel or r.get(panel, "") == pv]
+        for key in sorted({tuple(r.get(k, "") for k in line) for r in sub}, key=str):
+            pts = sorted((r[x], r[y]) for r in sub if tuple(r.get(k, "") for k in line) == key
+                         and isinstance(r.get(y), (int, float)))
+            if pts:
+                ax.plot(*zip(*pts, strict=True), "o-" if len(pts) < 30 else "-", ms=3,
+                        label=", ".join(f"{k}={v}" for k, v in zip(line, key, strict=True)))
+        ax.set(xlabel=x, ylabel=y, title=f"{title}: {panel}={pv}" if panel else title)
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.legend(fontsize=6)
+    return plots.save(fig, out, name)
+
+
+def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
+            swept: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
+    """Write the task's CSV tables and derived outputs into ``out``; return (tables, figures).
+    ``swept``: scalar keys swept across cells (one figure line per value as well)."""
+    written: dict[str, str] = {}
+    figures: list[str] = []
+    if task in SWEEP_X and task in tables:
+        from experiments.routing_sweep import sweep_outputs
+
+        x_key, xlabel = SWEEP_X[task]
+        rows = tables[task]
+        res = sweep_outputs(rows, x_key, x_key, task, out, xlabel,
+                            f"{task}: EGR ({len({r.get('seed') for r in rows})} seeds, "
+                            f"{len({r['cell'] for r in rows})} cells)")
+        written.update(res["tables"])
+        figures += res["figures"]
+    for name, rows in tables.items():
+        if name in written or (task in SWEEP_X and name == f"{task}_summary"):
+            continue
+        written[name] = outputs.write_csv(out, name, rows)
+    if task == "table1" and "table1" in tables:
+        from experiments.tasks import table1
+
+        rows = tables["table1"]
+        gammas = sorted({float(r["gamma"]) for r in rows})
+        noises = [nz for nz in table1.NOISE_ORDER if nz in {r["noise"] for r in rows}]
+        (out / "table1.md").write_text(table1.markdown(rows, gammas, noises))
+        written["table1_md"] = "table1.md"
+    if task in FIGURES and FIGURES[task][0] in tables:
+        spec = FIGURES[task]
+        spec = (*spec[:4], spec[4] + tuple(k for k in swept if k not in spec[4]), *spec[5:])
+        figures.append(_plot_rows(tables[spec[0]], spec, task, out, task))
+    return written, figures
+
+
+def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]:
+    """Aggregate the sweep(s) under ``root`` into ``out`` (default ``root/aggregate``);
+    return the payload written to ``out/results.json``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"DIR = {str(root)!r} is not a directory")
+    out = Path(out) if out is not None else root / AGGREGATE
+    cells = find_cells(root)
+    if not cells:
+        raise FileNotFoundError(f"no Hydra cells (dirs with .hydra/) under {root}")
+    out.mkdir(parents=True, exist_ok=True)
+    finished = [c for c in cells if c.status == "finished"]
+    tasks = list(dict.fromkeys(c.results["task"] for c in finished))
+    all_tables: dict[str, str] = {}
+    figures: list[str] = []
+    for task in tasks:
+        mine = [c for c in finished if c.results["task"] == task]
+        written, figs = rebuild(task, gather_tables(mine, root), out,
+                                tuple(sorted(_swept_scalars(mine))))
+        all_tables.update(written)
+        figures += figs
+    devices = list(dict.fromkeys(d for c in finished
+                                 for d in c.results.get("devices", c.results.get(
+                                     "device", {}).get("devices", [])[:1])))
+    listing = [{"cell": str(c.path.relative_to(root)) if c.status != "missing" else None,
+                "status": c.status, "overrides": c.overrides, "error": c.error,
+                "task": c.results["task"] if c.results else None,
+                "wall_time_s": c.results.get("wall_time_s") if c.results else None}
+               for c in cells]
+    payload = {
+        "task": tasks[0] if len(tasks) == 1 else tasks,
+        "metrics": {"n_cells": len(cells), "n_finished": len(finished),
+                    "failed": [x for x in listing if x["status"] == "failed"],
+                    "unfinished": [x for x in listing if x["status"] == "unfinished"],
+                    "missing": [x for x in listing if x["status"] == "missing"]},
+        "tables": all_tables,
+        "figures": figures,
+        "cells": listing,
+        "versions": finished[0].results.get("versions", {}) if finished else {},
+        "device": finished[0].results.get("device", {}) if finished else {},
+        "devices": devices,
+        "wall_time_s": sum(float(c.results.get("wall_time_s", 0.0)) for c in finished),
+        "seed": sorted({c.results.get("seed") for c in finished}, key=str),
+    }
+    outputs.write_results(out, payload)
+    return payload
+
+
+def report(payload: dict[str, Any], stream=sys.stdout) -> None:
+    m = payload["metrics"]
+    print(f"{m['n_finished']}/{m['n_cells']} cells finished; tables: "
+          f"{', '.join(payload['tables'].values()) or '-'}", file=stream)
+    for status in ("failed", "unfinished", "missing"):
+        for x in m[status]:
+            where = x["cell"] or "(no dir)"
+            err = f"  {x['error']}" if x["error"] else ""
+            print(f"  {status:>10}  {where}  {' '.join(x['overrides'])}{err}", file=stream)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m experiments.aggregate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir", help="a multirun dir (hydra.sweep.dir) or a folder above several")
+    ap.add_argument("--out", default=None, help="output folder (default DIR/aggregate)")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit with status 1 when a cell failed, is unfinished or missing")
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    try:
+        payload = aggregate(args.dir, args.out)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    report(payload)
+    out = Path(args.out) if args.out else Path(args.dir) / AGGREGATE
+    print(f"aggregate: {out / 'results.json'}")
+    m = payload["metrics"]
+    return 1 if args.strict and (m["failed"] or m["unfinished"] or m["missing"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

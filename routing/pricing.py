@@ -1,0 +1,515 @@
+r"""Column generation over ALL paths: the PS-EGR optimum over the paper's P_k^H, P_n^H, P_k^U.
+
+The path sets of seed 004 are all paths; a 16-node seed-size network already has about 27,000
+simple src-dst paths per (pair, slot) and far more virtual paths, so they are not all put into
+the MILP. Instead (``PathOptions.path_set = "priced"``):
+
+1. **Start** from the capped candidates (:func:`routing.paths.capped_candidates`), with every
+   stored segment filled in every slot where its links exist.
+2. **Price** (column generation on the LP relaxation, x in [0, 1]). For the restricted LP's
+   duals — μ_{kt} >= 0 on C2, π_{e,t} >= 0 on C4, σ_{m,t} >= 0 on C3, ρ_{i,t} >= 0 on C5 and
+   η_{i,t} on C6 (GLOP's convention: reduced cost = c - Σ dual · a) — a path p of cell (k, t)
+   with purification cost g and bound Y_p (a column pair x_p, y_p with its own C1 row, whose
+   dual λ_p >= 0 is ours to choose) has reduced cost
+
+       rc(p) = Y_p · max(0, α_k^t - g δ (Σ_{e live} π_{e,t} + c_seg)) - μ_{kt},
+
+   with c_seg = 0 for a real path, ρ_{i,t} + η_{i,t+1} for a virtual path through a stored
+   segment i of the model, and for a segment not yet in the model the cheapest way to have one
+   stored pair at t: min over fill slots t0 < t of Σ_{e in segment} π_{e,t0} + Σ_{τ=t0+1..t}
+   (σ_{a,τ} + σ_{b,τ}) (the potential that makes its new s, z columns dual feasible).
+   Paths with rc > 0 are added (up to ``PER_CELL`` per cell and round) until none is left: the
+   restricted LP value is then the LP relaxation over all paths, a **proven upper bound**
+   (``path_bound``). Each round also gives the Lagrangian bound z_RMP + Σ_cells max(0, max rc).
+3. **Enumeration with exact pruning.** Along a path the Werner parameter only falls, g(F) is
+   nonincreasing in F (tested), and Y_p g δ is the bottleneck capacity (<= C_max), so
+   rc(p) <= C_max (α/(g δ) + ν) - μ with ν = max(0, -min c_seg). A depth-first search
+   (:func:`routing.paths.simple_paths`) stops a partial path once its fidelity is below the
+   floor at which this bound drops under the threshold: nothing it prunes could qualify.
+4. **Closure.** With the incumbent z_inc of the MILP over the generated paths and
+   Δ = path_bound - z_inc, any solution that uses a path p has value <= path_bound + rc(p)
+   (LP duality with the final, all-path-feasible duals; all other rc <= 0). So every path with
+   rc(p) >= -Δ is added, and the MILP over that set is **optimal over all paths**
+   (``info["exact"] = True``). If the closure would exceed ``options.max_columns``, it is
+   skipped and the result stays ``priced`` with the proven LP bound only (``exact = False``).
+
+A finite memory lifetime (vintages, routing.paths.assemble) is not priced: use "complete".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from routing.instance import Instance
+from routing.paths import (
+    Candidates,
+    _edges,
+    adjacency,
+    assemble,
+    capped_candidates,
+    edge_key,
+    fidelity_floor,
+    segment_slots,
+    slot_graph,
+)
+from routing.purification import purify, werner_parameter
+
+PER_CELL = 20  # columns added per cell and pricing round
+MAX_ROUNDS = 200
+
+
+class SlotData:
+    """Per-slot adjacency (live links), per-slot union of earlier links (segments), and the
+    instance constants the pricing needs."""
+
+    def __init__(self, inst: Instance):
+        T = inst.n_slots
+        self.inst = inst
+        graphs = [slot_graph(inst, t) for t in range(T)]
+        self.adj = [adjacency(g) for g in graphs]
+        self.present = [{edge_key(u, v) for u, v in g.edges} for g in graphs]
+        self.cap = {(edge_key(u, v), t): d["capacity"] for t, g in enumerate(graphs)
+                    for u, v, d in g.edges(data=True)}
+        self.cmax = [max((d["capacity"] for _, _, d in g.edges(data=True)), default=0.0)
+                     for g in graphs]
+        self.fid = {edge_key(lk.u, lk.v): lk.fidelity for lk in inst.links}
+        self.store = {n.name: n.storage for n in inst.nodes}
+        self.bmax = max((min(self.store[a], self.store[b]) for a, b in inst.storage_pairs),
+                        default=0.0)
+        # segments drawn in slot t were filled in some t0 < t (and t0 <= T-2)
+        self.uadj = []
+        for t in range(T):
+            import networkx as nx
+
+            u = nx.Graph()
+            u.add_nodes_from(n.name for n in inst.nodes)
+            for t0 in range(min(t, T - 1)):
+                for a, b, d in graphs[t0].edges(data=True):
+                    u.add_edge(a, b, fidelity=d["fidelity"])
+            self.uadj.append(adjacency(u))
+        self._floor: dict = {}
+
+    def floor(self, threshold: float, gmax: float) -> float:
+        """Werner parameter below which no path can have g <= gmax (cached)."""
+        key = (threshold, gmax)
+        if key not in self._floor:
+            opt = self.inst.options
+            f = fidelity_floor(threshold, opt.protocol, opt.max_rounds, gmax)
+            self._floor[key] = werner_parameter(min(f, 1.0)) if f <= 1.0 else 2.0
+        return self._floor[key]
+
+
+def slot_data(inst: Instance) -> SlotData:
+    return SlotData(inst)
+
+
+class Prices:
+    """Duals of a restricted LP, in the form the pricing needs (see module docstring)."""
+
+    def __init__(self, mu, pi, sigma, draw, seg_ids, T):
+        self.mu, self.pi, self.sigma, self.draw, self.seg_ids, self.T = (
+            mu, pi, sigma, draw, seg_ids, T)
+        self.seg_pair = {i: n for (n, _), i in seg_ids.items()}
+        self._cache: dict = {}
+
+    def segment_price(self, n: int, nodes: tuple, ab: tuple, t: int, data: SlotData) -> float:
+        """Price of one stored pair of segment ``nodes`` (of storage pair n) drawn at slot t."""
+        i = self.seg_ids.get((n, nodes))
+        if i is not None:
+            return self.draw.get((i, t), 0.0)
+        key = (n, nodes, t)
+        if key in self._cache:
+            return self._cache[key]
+        self._cache[key] = best = self._new_segment_price(nodes, ab, t, data)
+        return best
+
+    def _new_segment_price(self, nodes, ab, t, data) -> float:
+        best = math.inf
+        es = [edge_key(u, v) for u, v in _edges(nodes)]
+        a, b = ab
+        for t0 in range(t):
+            if not all(e in data.present[t0] for e in es) or t0 > self.T - 2:
+                continue
+            c = sum(self.pi.get((e, t0), 0.0) for e in es)
+            c += sum(self.sigma.get((a, tau), 0.0) + self.sigma.get((b, tau), 0.0)
+                     for tau in range(t0 + 1, t + 1))
+            best = min(best, c)
+        return best
+
+    def min_draw(self) -> float:
+        return min(self.draw.values(), default=0.0)
+
+    def min_draw_of(self, n: int, t: int) -> float:
+        """Least draw price at slot t over the model's segments of storage pair n (new
+        segments cost >= 0)."""
+        return min((d for (i, tt), d in self.draw.items()
+                    if tt == t and self.seg_pair.get(i) == n), default=0.0)
+
+
+class _Heuristic:
+    """Best Werner product (``pi`` None) or least π cost from any node to a target, by
+    Dijkstra on the undirected graph (ignoring the nodes a path has used: optimistic)."""
+
+    def __init__(self, adj, pi, t):
+        self.adj, self.pi, self.t = adj, pi, t
+        self._w: dict = {}
+        self._c: dict = {}
+
+    def _run(self, target, weight):
+        import heapq
+
+        dist = {target: 0.0}
+        heap = [(0.0, target)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist.get(u, math.inf):
+                continue
+            for v, w, _ in self.adj.get(u, ()):
+                nd = d + weight(u, v, w)
+                if nd < dist.get(v, math.inf):
+                    dist[v] = nd
+                    heapq.heappush(heap, (nd, v))
+        return dist
+
+    def w(self, v, target) -> float:
+        if target not in self._w:
+            self._w[target] = self._run(target, lambda u, v_, w: -math.log(w) if w > 0
+                                        else math.inf)
+        return math.exp(-self._w[target].get(v, math.inf))
+
+    def c(self, v, target) -> float:
+        if target not in self._c:
+            self._c[target] = self._run(
+                target, lambda u, v_, w: max(0.0, self.pi.get((edge_key(u, v_), self.t), 0.0)))
+        return self._c[target].get(v, math.inf)
+
+
+def _dfs(adj, start, goal, banned, w0, cap0, c0, pi, t, prune):
+    """Yield (nodes, w, cap, c) for simple paths start -> goal avoiding ``banned``: w the Werner
+    product, cap the bottleneck capacity, c the sum of π_{e,t} (``pi`` None: no costs).
+    ``prune(node, w, cap, c)`` True cuts a partial path ending at ``node`` (w, cap only fall
+    and c only grows along a path, so a bound built on them plus an optimistic completion from
+    ``node`` is exact pruning)."""
+    if start in banned or goal in banned or start not in adj:
+        return
+    if prune(start, w0, cap0, c0):
+        return
+    if start == goal:
+        yield (start,), w0, cap0, c0
+        return
+    path, on = [start], {start}
+    st = [(w0, cap0, c0)]
+    iters = [iter(adj[start])]
+    while iters:
+        nxt = next(iters[-1], None)
+        if nxt is None:
+            iters.pop()
+            on.discard(path.pop())
+            st.pop()
+            continue
+        v, w, cap = nxt
+        if v in on or v in banned:
+            continue
+        w_, cap_, c_ = st[-1]
+        wv, capv = w_ * w, min(cap_, cap)
+        cv = c_ + (pi.get((edge_key(path[-1], v), t), 0.0) if pi is not None else 0.0)
+        if prune(v, wv, capv, cv):
+            continue
+        if v == goal:
+            yield (*path, v), wv, capv, cv
+            continue
+        path.append(v)
+        on.add(v)
+        st.append((wv, capv, cv))
+        iters.append(iter(adj[v]))
+
+
+def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Prices | None,
+                   threshold: float = 0.0, limit: int | None = None,
+                   stop_after: int | None = None):
+    """Columns of cell (k, t): every path with finite g (``prices=None``) or every path with
+    reduced cost > ``threshold`` under ``prices`` (module docstring, step 3). Returns a list of
+    dicts (kind, nodes, live, pair, segment, rc, fidelity). With ``limit``, more than that many
+    appends ``None`` (truncated: not exhaustive). ``stop_after`` returns early (not exhaustive)
+    once that many are found, with ``"partial"`` appended."""
+    pair = inst.pairs[k]
+    opt = inst.options
+    delta = inst.slot_duration
+    alpha = pair.weight[t]
+    adj, uadj = data.adj[t], data.uadj[t]
+    src, dst = pair.src, pair.dst
+    gcache: dict = {}
+
+    def g_of(w):
+        """g at the Werner parameter w rounded UP to 1e-4 (a lower g: a valid upper bound)."""
+        key = math.ceil(w * 1e4)
+        if key not in gcache:
+            f = min(1.0, 0.25 + 0.75 * key * 1e-4)
+            gcache[key] = purify(f, pair.threshold, opt.protocol, opt.max_rounds).cost
+        return gcache[key]
+
+    wfloor = data.floor(pair.threshold, math.inf)  # below it g = inf
+    # optimistic completions: best Werner product and least π cost from a node to a target
+    wbest = _Heuristic(adj, None, t)
+    if prices is None:
+        mu, pi = 0.0, None
+
+        def make_prune(target, w_after=1.0, c_after=0.0, wh=wbest, costs=True):
+            def prune(v, w, cap, c):
+                return w * wh.w(v, target) * w_after < wfloor
+            return prune
+    else:
+        if alpha <= 0:
+            return []  # a weightless cell: rc = -μ <= 0 for every path
+        mu = prices.mu.get((k, t), 0.0)
+        pi = prices.pi
+        cbest = _Heuristic(adj, pi, t)
+
+        def make_prune(target, w_after=1.0, c_after=0.0, wh=wbest, costs=True):
+            """Prune towards ``target`` (optimistic rest beyond it: w_after, c_after); ``wh``
+            the graph walked (slot or union), ``costs`` whether its links carry π."""
+            def prune(v, w, cap, c):
+                wt = w * wh.w(v, target) * w_after
+                if wt < wfloor:
+                    return True
+                rest = cbest.c(v, target) if costs else 0.0
+                ub = cap * max(0.0, alpha / (g_of(wt) * delta) - (c + rest + c_after)) - mu
+                return not ub > threshold
+            return prune
+    out: list = []
+
+    exact_g: dict = {}
+
+    def consider(kind, nodes, live, w, cap, c, n=None, seg=None):
+        key = round(w, 13)
+        if key not in exact_g:
+            exact_g[key] = purify(0.25 + 0.75 * w, pair.threshold, opt.protocol,
+                                  opt.max_rounds).cost
+        g = exact_g[key]
+        if not math.isfinite(g) or not (math.isfinite(cap) and cap > 0):
+            return True
+        rc = math.nan
+        if prices is not None:
+            if seg is not None:
+                c = c + prices.segment_price(n, seg, inst.storage_pairs[n], t, data)
+            if not math.isfinite(c):
+                return True
+            rc = cap / (g * delta) * max(0.0, alpha - g * delta * c) - mu
+            if not rc > threshold:
+                return True
+        out.append({"kind": kind, "nodes": nodes, "live": live, "pair": n, "segment": seg,
+                    "rc": rc, "fidelity": 0.25 + 0.75 * w})
+        if limit is not None and len(out) > limit:
+            out.append(None)
+            return False
+        if stop_after is not None and len(out) >= stop_after:
+            out.append("partial")
+            return False
+        return True
+
+    for nodes, w, cap, c in _dfs(adj, src, dst, frozenset(), 1.0, math.inf, 0.0, pi, t,
+                                 make_prune(dst)):
+        if not consider("real", nodes, _edges(nodes), w, cap, c):
+            return out
+    if t == 0:
+        return out
+
+    ubest = _Heuristic(uadj, None, t)
+    for n, (m1, m2) in enumerate(inst.storage_pairs):
+        bpair = min(data.store[m1], data.store[m2])
+        nu = 0.0 if prices is None else max(0.0, -prices.min_draw_of(n, t))
+        for a, b in ((m1, m2), (m2, m1)):
+            if a == dst or b == src:
+                continue
+            w_seg, w_suf = ubest.w(a, b), wbest.w(b, dst)
+            c_suf = 0.0 if prices is None else cbest.c(b, dst)
+            pre_prune = make_prune(a, w_seg * w_suf, c_suf - nu)
+            for pre, wp, cp, cc in _dfs(adj, src, a, frozenset((b, dst)), 1.0, bpair, 0.0, pi,
+                                        t, pre_prune):
+                ban = (frozenset(pre[:-1]) | {dst, src}) - {a, b}
+                seg_prune = make_prune(b, w_suf, c_suf - nu, ubest, False)
+                for seg, ws, _, _ in _dfs(uadj, a, b, ban, wp, cp, cc, None, t, seg_prune):
+                    if not segment_slots(seg, data.present, t - 1):
+                        continue
+                    ban2 = (frozenset(pre) | frozenset(seg[:-1])) - {b}
+                    suf_prune = make_prune(dst, 1.0, -nu)
+                    for suf, w, cap, c in _dfs(adj, b, dst, ban2, ws, cp, cc, pi, t, suf_prune):
+                        full = pre[:-1] + seg + suf[1:]
+                        oriented = seg if (a, b) == (m1, m2) else tuple(reversed(seg))
+                        if not consider("virtual", full, _edges(pre) + _edges(suf), w, cap, c,
+                                        n, oriented):
+                            return out
+    return out
+
+
+def _duals(model):
+    """Solve the LP relaxation of ``model`` with GLOP; return (value, Prices)."""
+    from ortools.linear_solver import pywraplp
+
+    from routing.milp import build_solver
+
+    lp, _, _ = build_solver(model, "GLOP", relax=True)
+    code = lp.Solve()
+    if code != pywraplp.Solver.OPTIMAL:
+        raise RuntimeError(f"GLOP returned status {code} on the restricted LP")
+    duals = np.array([c.dual_value() for c in lp.constraints()])
+    n1 = model.n_y
+    mu = {(k, t): float(duals[n1 + g]) for g, (k, t, _) in enumerate(model.groups)}
+    off = n1 + len(model.groups)
+    pi, sigma, rho = {}, {}, {}
+    for r, row in enumerate(model.ub_rows):
+        d = float(duals[off + r])
+        {"C3": sigma, "C4": pi, "C5": rho}[row.family][row.key] = d
+    off += len(model.ub_rows)
+    eta = {row.key: float(duals[off + r]) for r, row in enumerate(model.eq_rows)}
+    draw = {}
+    for seg in model.cands.segments:
+        for t in range(1, model.T):
+            draw[(seg.index, t)] = rho.get((seg.index, t), 0.0) + eta.get((seg.index, t + 1), 0.0)
+    seg_ids = {(s.pair, s.nodes): s.index for s in model.cands.segments}
+    return float(lp.Objective().Value()), Prices(mu, pi, sigma, draw, seg_ids, model.T)
+
+
+class _Pool:
+    """The generated columns, in insertion order, without duplicates."""
+
+    def __init__(self, inst: Instance, cands: Candidates):
+        self.inst = inst
+        self.real: dict = {}
+        self.virtual: dict = {}
+        self.segments: list = []
+        self.seg_index: dict = {}
+        self.keys: set = set()
+        for seg in cands.segments:
+            self._segment(seg.pair, seg.nodes)
+        for per_k in cands.options:
+            for per_t in per_k:
+                for p in per_t:
+                    if p.kind == "real":
+                        self.add({"kind": "real", "nodes": p.nodes, "live": p.live_edges},
+                                 p.pair, p.slot)
+                    else:
+                        seg = cands.segments[p.stored]
+                        self.add({"kind": "virtual", "nodes": p.nodes, "live": p.live_edges,
+                                  "pair": seg.pair, "segment": seg.nodes}, p.pair, p.slot)
+
+    def _segment(self, n, nodes):
+        key = (n, tuple(nodes))
+        if key not in self.seg_index:
+            self.seg_index[key] = len(self.segments)
+            self.segments.append(key)
+        return self.seg_index[key]
+
+    def add(self, col, k, t) -> bool:
+        key = (k, t, col["kind"], col["nodes"], col.get("segment"))
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        if col["kind"] == "real":
+            self.real.setdefault((k, t), []).append(col["nodes"])
+        else:
+            si = self._segment(col["pair"], col["segment"])
+            self.virtual.setdefault((k, t), []).append((col["nodes"], tuple(col["live"]), si))
+        return True
+
+    def candidates(self, path_bound=math.nan, info=None, path_set="priced") -> Candidates:
+        return assemble(self.inst, self.real, self.segments, self.virtual, path_set,
+                        path_bound, info)
+
+
+def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
+    """Candidates over which the MILP optimum is the optimum over all paths (module docstring).
+
+    ``info``: ``exact`` (the closure proved it), ``rounds``, ``lp_bound`` (= ``path_bound``),
+    ``lagrangian_bounds`` per round, ``incumbent`` before the closure, ``closure_added``,
+    ``columns``, ``seconds``.
+    """
+    from routing.milp import solve_milp
+    from routing.model import CompiledModel
+
+    t0 = time.perf_counter()
+    data = slot_data(inst)
+    pool = _Pool(inst, capped_candidates(inst))
+    limit = inst.options.max_columns
+    cells = [(k, t) for k in range(inst.n_pairs) for t in range(inst.n_slots)]
+    lag_bounds, lp_values = [], []
+    converged = False
+    truncated = False
+    prices = None
+    z = math.nan
+    rounds = 0
+    exhaustive = False
+    empty: set = set()  # cells whose last search found nothing (skipped by partial rounds)
+    for rounds in range(1, MAX_ROUNDS + 1):
+        model = CompiledModel(inst, pool.candidates())
+        z, prices = _duals(model)
+        lp_values.append(z)
+        tol = 1e-7 * max(1.0, abs(z))
+        added = 0
+        lag = z
+        truncated = False
+        for k, t in cells:
+            if not exhaustive and (k, t) in empty:
+                truncated = True  # skipped: only an exhaustive round proves it empty
+                continue
+            cols = enumerate_cell(inst, data, k, t, prices, threshold=tol, limit=limit,
+                                  stop_after=None if exhaustive else 2 * PER_CELL)
+            if not cols:
+                empty.add((k, t))
+            else:
+                empty.discard((k, t))
+            if cols and cols[-1] in (None, "partial"):
+                truncated = True
+                cols = cols[:-1]
+            if cols:
+                lag += max(c["rc"] for c in cols)
+            for c in sorted(cols, key=lambda c: -c["rc"])[:PER_CELL]:
+                added += pool.add(c, k, t)
+        if not truncated:
+            lag_bounds.append(lag)
+        if added == 0 and not exhaustive:
+            exhaustive = True  # nothing found by partial pricing: prove it exhaustively
+            continue
+        exhaustive = False
+        if verbose:
+            print(f"pricing round {rounds}: LP {z:.9g}, added {added}, Lagrangian {lag:.9g}")
+        if added == 0 and not truncated:
+            converged = True
+            break
+        if added == 0:
+            break
+    model = CompiledModel(inst, pool.candidates())
+    path_bound = z if converged else (min(lag_bounds) if lag_bounds else math.inf)
+    info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
+            "converged": converged, "lp_bound": path_bound,
+            "pricing_seconds": time.perf_counter() - t0}
+    # closure: every path that could still beat the incumbent
+    inc = solve_milp(model, hint=None)
+    info["incumbent"] = inc.objective
+    exact = False
+    n_closure = 0
+    if converged and inc.status == "optimal":
+        gap = max(0.0, path_bound - inc.objective)
+        thr = -gap - 1e-7 * max(1.0, abs(path_bound))
+        complete = True
+        found = []
+        for k, t in cells:
+            cols = enumerate_cell(inst, data, k, t, prices, threshold=thr,
+                                  limit=limit - len(found))
+            if cols and cols[-1] is None:
+                complete = False
+                break
+            found += [(c, k, t) for c in cols]
+        if complete:
+            for c, k, t in found:
+                n_closure += pool.add(c, k, t)
+            exact = True
+        info["closure_threshold"] = thr
+    info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
+    cands = pool.candidates(path_bound, info)
+    cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
+    cands.info["stored_segments"] = len(cands.segments)
+    return cands

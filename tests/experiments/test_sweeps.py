@@ -1,0 +1,165 @@
+"""Sweeps cell by cell: submitit (local executor) and joblib launchers, aggregation of a
+multirun into the one-run tables, reruns that skip finished cells, failed and missing cells."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from experiments import aggregate
+from experiments.outputs import read_csv
+from experiments.run import execute, run_cell
+from experiments.schema import ConfigError
+from experiments.tasks import quickstart
+from tests.experiments.helpers import ROOT, compose_config, load_config
+
+TINY = ["quickstart.n_max=2", "quickstart.n_t=20", "progress=false"]
+SWEEP = ["+exp=quickstart", "quickstart.noises=[dephasing],[bitflip]", *TINY]
+
+
+def _sweep(launcher: str, sweep_dir) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "-m", f"+launcher={launcher}", *SWEEP,
+         f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _rows(path, drop=("cell",)):
+    """A table as a sorted list of rows; numbers parsed, ``drop`` columns left out."""
+    out = []
+    for r in read_csv(path):
+        row = []
+        for k, v in sorted(r.items()):
+            if k in drop:
+                continue
+            try:
+                v = float(v)
+            except ValueError:
+                pass
+            row.append((k, v))
+        out.append(tuple(row))
+    return sorted(out, key=repr)
+
+
+def _stamps(sweep_dir):
+    return {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("*/results.json")}
+
+
+def test_submitit_sweep_aggregates_to_the_one_run_table_and_reruns_skip(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    _sweep("submitit_local", sweep_dir)
+    cells = sorted(p.parent.name for p in sweep_dir.glob("*/results.json"))
+    assert cells == ["0", "1"]  # each cell its own job
+    for c in cells:
+        res = json.loads((sweep_dir / c / "results.json").read_text())
+        assert res["devices"] and res["devices"][0] == res["device"]["devices"][0]
+        assert len(res["config"]["quickstart"]["noises"]) == 1
+
+    # the aggregate is the table one run over both noises writes
+    payload = aggregate.aggregate(sweep_dir)
+    assert payload["metrics"]["n_finished"] == 2 and not payload["metrics"]["missing"]
+    one = tmp_path / "one"
+    execute(load_config(["+exp=quickstart", "quickstart.noises=[dephasing,bitflip]", *TINY]),
+            one)
+    for table in ("quickstart", "quickstart_peaks"):
+        assert _rows(sweep_dir / "aggregate" / f"{table}.csv") == _rows(one / f"{table}.csv")
+    assert (sweep_dir / "aggregate" / "quickstart.png").stat().st_size > 1000
+    assert {r["cell"] for r in read_csv(sweep_dir / "aggregate" / "quickstart.csv")} == {"0", "1"}
+
+    # a rerun of the same sweep into the same dir skips both finished cells
+    before = _stamps(sweep_dir)
+    _sweep("submitit_local", sweep_dir)
+    assert _stamps(sweep_dir) == before
+
+    # a lost cell is listed as missing; a rerun (another launcher: joblib) computes only it
+    shutil.rmtree(sweep_dir / "1")
+    payload = aggregate.aggregate(sweep_dir)
+    missing = payload["metrics"]["missing"]
+    assert len(missing) == 1 and "quickstart.noises=[bitflip]" in missing[0]["overrides"]
+    assert {r[("noise")] for r in read_csv(sweep_dir / "aggregate" / "quickstart.csv")} == {
+        "dephasing"}
+    _sweep("joblib", sweep_dir)
+    after = _stamps(sweep_dir)
+    assert after["0"] == before["0"] and "1" in after
+    payload = aggregate.aggregate(sweep_dir)
+    assert payload["metrics"]["n_finished"] == 2 and not payload["metrics"]["missing"]
+    assert _rows(sweep_dir / "aggregate" / "quickstart.csv") == _rows(one / "quickstart.csv")
+
+
+def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
+    sweep = tmp_path / "sweep"
+    (sweep).mkdir()
+    cells = {"0": "quickstart.noises=[dephasing]", "1": "quickstart.noises=[bitflip]"}
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"overrides": {"task": [
+        "+exp=quickstart", "quickstart.noises=[dephasing],[bitflip]", *TINY]}}}))
+    for num, noise in cells.items():
+        (sweep / num / ".hydra").mkdir(parents=True)
+        overrides = ["+exp=quickstart", noise, *TINY]
+        (sweep / num / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    run_cell(load_config(["+exp=quickstart", cells["0"], *TINY]), sweep / "0")
+
+    real = quickstart.ghz_qfi_curves
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("injected failure")
+
+    monkeypatch.setattr(quickstart, "ghz_qfi_curves", broken)
+    cfg1 = load_config(["+exp=quickstart", cells["1"], *TINY])
+    with pytest.raises(FloatingPointError):
+        run_cell(cfg1, sweep / "1")
+    assert "injected failure" in json.loads((sweep / "1" / "failed.json").read_text())["error"]
+    payload = aggregate.aggregate(sweep)
+    failed = payload["metrics"]["failed"]
+    assert [f["cell"] for f in failed] == ["1"] and "injected failure" in failed[0]["error"]
+    assert aggregate.main([str(sweep), "--strict"]) == 1
+
+    monkeypatch.setattr(quickstart, "ghz_qfi_curves", real)
+    run_cell(cfg1, sweep / "1")
+    assert not (sweep / "1" / "failed.json").exists()
+    assert aggregate.main([str(sweep), "--strict"]) == 0
+
+
+def test_a_dir_holding_another_runs_results_is_not_reused(tmp_path):
+    first = run_cell(load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY]),
+                     tmp_path)
+    stamp = (tmp_path / "results.json").stat().st_mtime_ns
+    # the same cell with progress bars on is the same cell: skipped, not recomputed
+    same = run_cell(load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY,
+                                 "progress=true"]), tmp_path)
+    assert same == json.loads((tmp_path / "results.json").read_text())
+    assert (tmp_path / "results.json").stat().st_mtime_ns == stamp
+    assert same["metrics"] == first["metrics"]
+    with pytest.raises(ConfigError, match="other settings"):
+        run_cell(load_config(["+exp=quickstart", "quickstart.noises=[bitflip]", *TINY]),
+                 tmp_path)
+
+
+@pytest.mark.parametrize(("launcher", "target", "keys"), [
+    ("slurm", "SlurmLauncher", ("partition", "gpus_per_node", "timeout_min", "mem_gb",
+                                "max_num_timeout")),
+    ("submitit_local", "LocalLauncher", ("timeout_min", "cpus_per_task")),
+    ("joblib", "JoblibLauncher", ("n_jobs",)),
+])
+def test_launcher_configs_compose(launcher, target, keys):
+    from hydra import compose, initialize_config_dir
+
+    from tests.experiments.helpers import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"+launcher={launcher}", "+exp=table1"],
+                      return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith(target)
+    for k in keys:
+        assert k in cfg.hydra.launcher
+    assert compose_config([f"+launcher={launcher}", "+exp=table1"]).task == "table1"
+
+
+def test_aggregate_cli_rejects_a_dir_without_cells(tmp_path, capsys):
+    assert aggregate.main([str(tmp_path)]) == 2
+    assert "no Hydra cells" in capsys.readouterr().err

@@ -1,0 +1,234 @@
+"""Paths: fidelity, cost and Y^max against hand computation and an independent enumeration;
+the complete path set against column generation (pricing) on small instances."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import routing
+from routing.instance import Instance, Link, Node, Pair, PathOptions
+from routing.purification import purification_cost
+from tests.reference.routing_paths import all_paths
+from tests.routing.conftest import tiny
+
+DELTA = 10.0
+# a hand-made network: two cities (s*, d*), a satellite and a HAP; stores s1 and d1
+LINKS = {
+    ("s0", "s1"): (0.99, [900.0, 900.0, 900.0]),
+    ("d0", "d1"): (0.985, [800.0, 800.0, 800.0]),
+    ("s0", "sat"): (0.97, [600.0, 500.0, None]),
+    ("d0", "sat"): (0.96, [700.0, 650.0, None]),
+    ("s1", "sat"): (0.975, [400.0, None, 300.0]),
+    ("d1", "sat"): (0.965, [450.0, None, 350.0]),
+    ("s1", "hap"): (0.98, [None, 1000.0, 1000.0]),
+    ("d1", "hap"): (0.97, [None, 1100.0, 1000.0]),
+    ("hap", "sat"): (0.96, [200.0, None, 250.0]),
+}
+STORAGE = {"s1": 300.0, "d1": 500.0}
+PAIRS = [("s0", "d0", 0.9), ("s1", "d0", 0.95)]
+
+
+def hand_instance(memory=None, **opts) -> Instance:
+    kinds = {"sat": "satellite", "hap": "hap"}
+    memory = memory or {}
+    nodes = tuple(Node(n, kinds.get(n, "base_station"), 0 if n[0] == "s" and n != "sat" else 1,
+                       STORAGE.get(n, 0.0), memory.get(n, math.inf))
+                  for n in ("s0", "s1", "d0", "d1", "sat", "hap"))
+    kind = {"sat": "S", "hap": "A"}
+    links = []
+    for (u, v), (f, caps) in LINKS.items():
+        a, b = sorted((kind.get(u, "G"), kind.get(v, "G")), key="SAG".index)
+        links.append(Link(u, v, f"{a}2{b}", f, tuple(caps)))
+    pairs = tuple(Pair(s, d, th, (1.0, 1.0, 1.0)) for s, d, th in PAIRS)
+    return Instance(nodes, tuple(links), pairs, (("s1", "d1"),), 3, DELTA,
+                    PathOptions(**opts))
+
+
+def _by_key(cands):
+    out = {}
+    for per_k in cands.options:
+        for per_t in per_k:
+            for p in per_t:
+                seg = cands.segments[p.stored] if p.stored is not None else None
+                key = (p.pair, p.slot, p.kind, p.nodes, seg and seg.nodes, seg and seg.fill_slot)
+                assert key not in out, key
+                out[key] = p
+    return out
+
+
+def test_hand_computed_real_and_virtual_paths():
+    cands = routing.build_candidates(hand_instance(path_set="complete"))
+    paths = _by_key(cands)
+    # s0 - sat - d0 in slot 0: w = (4*0.97-1)/3 * (4*0.96-1)/3
+    w = (4 * 0.97 - 1) / 3 * (4 * 0.96 - 1) / 3
+    f = 0.25 + 0.75 * w  # 0.9316 >= 0.9: no purification
+    p = paths[(0, 0, "real", ("s0", "sat", "d0"), None, None)]
+    assert p.fidelity == pytest.approx(f, rel=1e-14)
+    assert p.cost == 1.0 and p.ymax == pytest.approx(min(600.0, 700.0) / DELTA, rel=1e-14)
+    # pair 1, s1 - sat - d0 in slot 0: F below F_th = 0.95, one DEJMPS (= BBPSSW) round on
+    # Werner pairs: success p = (F + r)^2 + (2r)^2, F' = (F^2 + r^2)/p, r = (1 - F)/3
+    w = (4 * 0.975 - 1) / 3 * (4 * 0.96 - 1) / 3
+    f = 0.25 + 0.75 * w
+    r = (1 - f) / 3
+    prob = (f + r) ** 2 + (2 * r) ** 2
+    f1 = (f * f + r * r) / prob
+    assert f < 0.95 <= f1
+    p = paths[(1, 0, "real", ("s1", "sat", "d0"), None, None)]
+    assert p.fidelity == pytest.approx(f, rel=1e-14)
+    assert p.cost == pytest.approx(2 / prob, rel=1e-14)
+    assert p.ymax == pytest.approx(min(400.0, 700.0) / (2 / prob * DELTA), rel=1e-14)
+    # virtual in slot 1: s0 -> s1 (slot-1 fiber), stored segment s1-sat-d1 (filled in slot 0),
+    # d1 -> d0 (slot-1 fiber); the store bound min(B) = 300 and the live links bound Y
+    full = ("s0", "s1", "sat", "d1", "d0")
+    w = np.prod([(4 * x - 1) / 3 for x in (0.99, 0.975, 0.965, 0.985)])
+    f = 0.25 + 0.75 * w
+    g = purification_cost(f, 0.9)
+    p = paths[(0, 1, "virtual", full, ("s1", "sat", "d1"), None)]
+    assert p.fidelity == pytest.approx(f, rel=1e-14) and p.cost == pytest.approx(g, rel=1e-14)
+    assert p.live_edges == (("s0", "s1"), ("d1", "d0"))
+    assert p.ymax == pytest.approx(min(900.0, 800.0, 300.0) / (g * DELTA), rel=1e-14)
+    # the segment exists in slots 0 and 2 (sat-s1, sat-d1 absent in slot 1); fills there only
+    seg = next(s for s in cands.segments if s.nodes == ("s1", "sat", "d1"))
+    assert seg.slots == (0,)  # slot 2 is the last: a pair filled then is never used
+
+
+def _reference(links, storage, storage_pairs, pairs, T, delta, memory=None):
+    return all_paths(links, storage, storage_pairs, pairs, T, delta, memory=memory)
+
+
+def _compare(cands, ref):
+    mine = _by_key(cands)
+    assert set(mine) == set(ref)
+    for key, (f, g, y) in ref.items():
+        p = mine[key]
+        assert p.fidelity == pytest.approx(f, rel=1e-12), key
+        assert p.cost == pytest.approx(g, rel=1e-9), key
+        assert p.ymax == pytest.approx(y, rel=1e-9), key
+
+
+def test_complete_path_set_equals_independent_enumeration_on_hand_network():
+    cands = routing.build_candidates(hand_instance(path_set="complete"))
+    ref = _reference(LINKS, STORAGE, [("s1", "d1")], PAIRS, 3, DELTA)
+    assert len(ref) > 20 and any(k[2] == "virtual" for k in ref)
+    _compare(cands, ref)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_complete_path_set_equals_independent_enumeration_on_random_networks(seed):
+    # plain random data, built here, read by both the instance and the reference
+    rng = np.random.default_rng(seed)
+    names = ["a0", "a1", "a2", "b0", "b1", "b2", "x0", "x1"]
+    T = 3
+    links = {}
+    for i, u in enumerate(names):
+        for v in names[i + 1:]:
+            if rng.uniform() < 0.45:
+                caps = [float(rng.uniform(100, 900)) if rng.uniform() < 0.8 else None
+                        for _ in range(T)]
+                links[(u, v)] = (float(rng.uniform(0.95, 0.995)), caps)
+    storage = {"a2": 400.0, "b2": 600.0}
+    pairs = [("a0", "b0", 0.9), ("a1", "b1", 0.92)]
+    nodes = tuple(Node(n, "satellite" if n[0] == "x" else "base_station",
+                       storage=storage.get(n, 0.0)) for n in names)
+    inst = Instance(nodes, tuple(Link(u, v, "G2G", f, tuple(c)) for (u, v), (f, c)
+                                 in links.items()),
+                    tuple(Pair(s, d, th, (1.0,) * T) for s, d, th in pairs), (("a2", "b2"),),
+                    T, DELTA, PathOptions(path_set="complete"))
+    _compare(routing.build_candidates(inst), _reference(links, storage, [("a2", "b2")], pairs,
+                                                        T, DELTA))
+
+
+@pytest.mark.parametrize("protocol", ["dejmps", "bbpssw"])
+@pytest.mark.parametrize("threshold", [0.8, 0.9, 0.97])
+def test_purification_cost_is_nonincreasing_in_fidelity(protocol, threshold):
+    # the pricing's exact pruning relies on it (routing.pricing, step 3)
+    f = np.linspace(0.2501, 1.0, 4000)
+    g = np.array([purification_cost(x, threshold, protocol) for x in f])
+    finite = np.isfinite(g)
+    assert not np.any(finite[:-1] & ~finite[1:])  # once finite, finite for higher F
+    gf = g[finite]
+    assert np.all(np.diff(gf) <= 1e-12 * gf[1:])
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+def test_priced_optimum_equals_complete_optimum(seed):
+    inst = tiny(seed)
+    capped = routing.solve_milp(inst)
+    comp = routing.solve_milp(inst.with_options(path_set="complete"))
+    pr = routing.solve_milp(inst.with_options(path_set="priced"))
+    assert comp.status == pr.status == "optimal"
+    assert pr.model.cands.info["exact"] and pr.path_set == "priced"
+    assert pr.objective == pytest.approx(comp.objective, rel=1e-9, abs=1e-9)
+    assert pr.path_bound >= comp.objective * (1 - 1e-9)  # the all-path LP bound
+    assert capped.objective <= comp.objective * (1 + 1e-9)
+    assert routing.check_solution(pr) == [] and routing.check_solution(comp) == []
+    # the priced model holds fewer paths than the complete one
+    assert pr.model.n_y <= comp.model.n_y
+
+
+def test_caps_leave_objective_on_the_table_and_say_so():
+    inst = tiny(6)
+    capped = routing.solve_milp(inst)
+    pr = routing.solve_milp(inst.with_options(path_set="priced"))
+    assert capped.path_set == "capped" and math.isnan(capped.path_bound)
+    assert pr.objective > 1.1 * capped.objective  # 72.2 vs 51.4 on this instance
+
+
+def test_benders_on_the_priced_path_set_meets_the_milp():
+    model = routing.compile_model(tiny(5).with_options(path_set="priced"))
+    ref = routing.solve_milp(model)
+    ben = routing.solve_benders(model)
+    assert ben.status == "optimal" and ben.path_set == "priced"
+    assert ben.objective == pytest.approx(ref.objective, rel=1e-6)
+
+
+def test_complete_enumeration_guard_names_the_option():
+    with pytest.raises(ValueError, match="max_columns"):
+        routing.build_candidates(tiny(5).with_options(path_set="complete", max_columns=5))
+    with pytest.raises(ValueError, match="path_set"):
+        tiny(5).with_options(path_set="all")
+
+
+MEMORY = {"s1": 40.0, "d1": 25.0}  # seconds
+
+
+def test_memory_lifetime_decays_the_stored_pair_by_hand():
+    cands = routing.build_candidates(hand_instance(MEMORY, path_set="complete"))
+    paths = _by_key(cands)
+    # segment s1-sat-d1 is filled in slot 0 only; drawn in slot 1 it waited one slot (10 s)
+    full = ("s0", "s1", "sat", "d1", "d0")
+    w = np.prod([(4 * x - 1) / 3 for x in (0.99, 0.975, 0.965, 0.985)])
+    w *= math.exp(-DELTA * (1 / 40.0 + 1 / 25.0))
+    f = 0.25 + 0.75 * w
+    p = paths[(0, 1, "virtual", full, ("s1", "sat", "d1"), 0)]
+    assert p.fidelity == pytest.approx(f, rel=1e-13)
+    assert p.cost == pytest.approx(purification_cost(f, 0.9), rel=1e-13)
+
+
+def test_memory_lifetime_path_set_equals_independent_enumeration():
+    cands = routing.build_candidates(hand_instance(MEMORY, path_set="complete"))
+    ref = _reference(LINKS, STORAGE, [("s1", "d1")], PAIRS, 3, DELTA, MEMORY)
+    assert any(k[5] is not None for k in ref)
+    _compare(cands, ref)
+
+
+def test_memory_lifetime_lowers_the_optimum_and_long_lifetimes_recover_it():
+    inst = tiny(6)
+    base = routing.solve_milp(inst).objective
+    stores = {m for pr in inst.storage_pairs for m in pr}
+
+    def with_memory(tau):
+        nodes = tuple(replace(n, memory_time=tau) if n.name in stores else n
+                      for n in inst.nodes)
+        return replace(inst, nodes=nodes)
+
+    short = routing.solve_milp(with_memory(5.0))
+    long_ = routing.solve_milp(with_memory(1e12))
+    assert short.objective < base - 1e-6
+    assert long_.objective == pytest.approx(base, rel=1e-6)
+    assert routing.check_solution(short) == [] and short.path_set == "capped"
+    assert any(s.fill_slot is not None for s in short.model.cands.segments)
+    with pytest.raises(ValueError, match="memory_time"):
+        routing.build_candidates(with_memory(5.0).with_options(path_set="priced"))
