@@ -81,6 +81,39 @@ def main() -> None:
     rows.append(("peak QFI over 400 t (N=3)", "120 fidelities", s, c, 120 * 400 / s,
                  "QFI evals/s"))
 
+    # real passes (numpy geometry + jitted link model), memories, link-aware objective
+    import datetime as dt
+
+    from qsense import ephemeris as E
+    from qsense import linkprobe as LP
+    from qsense import memory as M
+    from qsense import orbits as O
+
+    start = dt.datetime(2024, 3, 1)
+    walker = E.walker_delta(100, 10, 1, 550.0, 53.0, start)
+    t = np.arange(0.0, 86400.0, 60.0)
+    s, c = bench(lambda: E.satellite_ecef(walker, start, t))
+    rows.append(("satellite_ecef sgp4", "100 sats x 1440 t", s, c, 100 * 1440 / s,
+                 "positions/s"))
+    orbit = O.circular_orbit("sso", 400.0)
+    lat, lon = O.destination(37.378, 97.729, 169.0, np.linspace(25, 3000, 40))
+    st_b = (lat, lon, np.full(40, 3.2))
+    s, c = bench(lambda: O.link_timeline(sat, orbit, (37.378, 97.729, 3.153), st_b,
+                                         orbit.epoch, 4 * 86400, 30.0).rate_hz, repeats=1)
+    rows.append(("link_timeline (night)", "40 pairs x 4 d/30 s", s, c, 40 * 11520 / s,
+                 "pair-samples/s"))
+    r = jnp.geomspace(1e-3, 1e3, 100_000)
+    f = jax.jit(lambda x: M.collect(x, 6, 10.0).factors)
+    s, c = bench(f, r)
+    rows.append(("memory.collect (K=6)", "100k rates", s, c, 1e5 / s, "rates/s"))
+    ws = np.linspace(0.3, 1.0, 256)
+    probs = LP.stack_problems([LP.link_problem("distributed", np.full(3, w), gamma=0.1)
+                               for w in ws])
+    plus = LP.ansatz_genome(LP.product_angles(3), 3)
+    f = jax.jit(jax.vmap(lambda p: qsense.score(p, plus, 5.0)))
+    s, c = bench(f, probs)
+    rows.append(("qsense.score, link (N=3)", "256 links", s, c, 256 / s, "QFI evals/s"))
+
     print(f"{'what':<28} {'size':<16} {'time (s)':>10} {'compile (s)':>12} {'throughput':>14}")
     for what, size, s, c, thr, unit in rows:
         print(f"{what:<28} {size:<16} {s:10.4g} {c:12.3g} {thr:14.4g} {unit}")

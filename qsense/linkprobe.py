@@ -1,96 +1,110 @@
-"""Probes designed for the link: the sensing objective with the link inside, and its optimizer.
+"""Probes designed for the link, through THE objective (`qsense.objective`, issue 12).
 
-The link enters as per-qubit 4x4 superoperators (row-major vec, as `qsense.noise`), the data
-hooks of the unified objective (OBJECTIVE_API.md): ``pre_channel`` (N, 4, 4) before sensing
-(teleportation out over Werner pairs, memory decoherence while the probe's pairs are
-collected), ``post_channel`` (N, 4, 4) after sensing (distributed VQS: teleportation back to
-the BS), ``sensors`` (N,) in {0, 1}: which qubits couple to the field.
+A link enters the one objective as data: the `qsense.Problem` hooks (OBJECTIVE_API.md)
+``pre_channel`` (N, 4, 4) per-qubit superoperators before sensing (teleportation out over
+Werner pairs whose factors include the memory decoherence while the probe's pairs are
+collected, `qsense.memory`), ``post_channel`` (N, 4, 4) after sensing (distributed VQS:
+teleportation back) and ``sensors`` (N,) in {0, 1} (which qubits couple to the field).
+:func:`link_problem` builds that `Problem`; the QFI of a probe over the link is
+``qsense.score(problem, genome, t)``, its angles and sensing time are optimized by
+`qsense.optimize.optimize_angles` (:func:`optimize_link_probe`) and its structure, where a
+search is wanted, by ``qsense.genetic.find_optimal_probe(link_problem(..., initial="ghz"))``.
+This module adds no sensing map, QFI or optimizer of its own.
 
-Protocols (seed 000, "Protocols"):
+Protocols (seed 000, "Protocols"; `qsense.protocols` uses the same channels):
 
-* remote: the BS keeps qubit 0 (identity pre-channel; it does NOT sense: ``sensors[0] = 0``),
-  qubits 1..N-1 are teleported to the SNs and sense there. Qubit 0 still sees the noise for the
-  sensing time (it waits in the BS's memory, modelled by the same per-qubit noise). Measurement
-  allowed: local measurements at each node plus classical communication (LOCC). The QFI reported
-  is that of the joint state: an UPPER bound on what LOCC measurements reach.
-* distributed: all N qubits are teleported out, sense, and are teleported back; the BS makes a
-  joint measurement, so the QFI (attained by the SLD measurement at b0) is reachable.
+* **remote**: the base station (BS) keeps qubit 0 (not teleported: identity pre-channel) and
+  teleports qubits 1..N-1 to the sensor nodes (SNs). Only the SNs' qubits encode the field
+  (``sensors = (0, 1, ..., 1)``); qubit 0 still decoheres at the sensing noise rate while it
+  waits in the BS's memory for the sensing time. Allowed measurements: local at each node plus
+  classical communication (LOCC). The QFI reported is that of the joint state, an UPPER bound
+  on what LOCC reaches; :func:`best_local_fisher` gives the Fisher information of the best
+  local projective measurements (it reaches the QFI for noiseless GHZ).
+* **distributed**: all N qubits are teleported out, sense, and are teleported back; the BS
+  makes a joint measurement, so the QFI (attained by the SLD measurement at b0) is reachable.
 
-``rho(b) = Post( S_t(b, sensors)( Pre(psi) ) )``; the QFI is with respect to b at ``b0``.
-
-Design variables: the ansatz :func:`link_ansatz` starts from |0...0> and can express both the
-GHZ state and the product |+>^N exactly (:func:`ghz_angles`, :func:`product_angles`), so the
-link-aware optimum, started from both and keeping the best iterate, is never below either.
+The ansatz :func:`link_ansatz` starts from |0...0> (``Problem(initial="zero")``) and expresses
+GHZ and the product |+>^N exactly (:func:`ghz_angles`, :func:`product_angles`), so the
+link-aware optimum, restarted from both and keeping the best iterate, is never below either.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import fail
-from qsense.fisher import qfi
+from qsense._checks import fail, is_concrete
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
-from qsense.noise import superoperator_1q
-from qsense.pqc import apply_pqc
-from qsense.sensing import apply_qubit_superoperators
+from qsense.objective import Problem, score
 from qsense.teleport import depolarizing_superoperator
+
+PROTOCOLS = ("remote", "distributed")
+
+
+def _check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        fail("protocol", protocol, f"one of {list(PROTOCOLS)}")
+    return protocol
+
+
+def _check_w(name: str, w) -> None:
+    if is_concrete(w):
+        a = np.asarray(w, float)
+        if not np.all(np.isfinite(a)) or np.any(a < -1e-12) or np.any(a > 1 + 1e-12):
+            fail(name, w, "Werner factors w = (4F - 1)/3 in [0, 1] (memory decay included)")
 
 
 def link_channels(protocol: str, w_out, w_back=None, dtype=None):
-    """``(pre, post, sensors)`` for the protocol, from per-qubit Werner factors.
+    """``(pre, post, sensors)`` of the protocol from per-qubit Werner factors (traceable).
 
-    ``w_out``: (N,) Werner factors of the pairs used to teleport qubit i out (remote: entry 0
-    is ignored; the BS keeps qubit 0); ``w_back`` (N,) of the return pairs (distributed; default
-    ``w_out``). Memory decoherence multiplies into these factors (`qsense.memory`).
+    ``w_out`` (N,): factors of the pairs that teleport qubit i out (remote: entry 0 is ignored,
+    the BS keeps qubit 0); ``w_back`` (N,): the return pairs (distributed; default ``w_out``).
+    Teleportation over a Werner pair of factor w is the depolarizing channel
+    ``rho -> w rho + (1 - w) I/2`` (`qsense.teleport`). Returns ``pre`` (N, 4, 4),
+    ``post`` (N, 4, 4) or None (remote: nothing comes back), ``sensors`` (N,).
     """
+    _check_protocol(protocol)
+    _check_w("w_out", w_out)
     dtype = dtype or jnp.result_type(complex)
-    w_out = jnp.asarray(w_out)
+    real = jnp.finfo(dtype).dtype
+    w_out = jnp.asarray(w_out, real)
     n = w_out.shape[-1]
     dep = jax.vmap(lambda w: depolarizing_superoperator(w, dtype))
-    eye = jnp.broadcast_to(jnp.eye(4, dtype=dtype), (n, 4, 4))
     if protocol == "remote":
+        if n < 2:
+            fail("n_qubits", n, "at least 2 for remote VQS (the BS keeps qubit 0)")
         keep = jnp.arange(n) == 0
-        pre = jnp.where(keep[:, None, None], eye, dep(w_out))
-        return pre, eye, keep.__invert__().astype(jnp.finfo(dtype).dtype)
-    if protocol == "distributed":
-        w_back = w_out if w_back is None else jnp.asarray(w_back)
-        return dep(w_out), dep(w_back), jnp.ones(n, jnp.finfo(dtype).dtype)
-    fail("protocol", protocol, "'remote' or 'distributed'")
-    raise AssertionError
+        w = jnp.where(keep, 1.0, w_out)  # qubit 0 is not teleported
+        return dep(w), None, jnp.where(keep, 0.0, 1.0).astype(real)
+    if w_back is not None:
+        _check_w("w_back", w_back)
+    w_back = w_out if w_back is None else jnp.asarray(w_back, real)
+    return dep(w_out), dep(w_back), jnp.ones(n, real)
 
 
-def delivered_state(psi, pre, post, sensors, b, t, gamma, noise: str = "dephasing"):
-    """``Post(S_t(Pre(psi)))`` with the field ``b`` on the sensor qubits only (scalar field,
-    ``H = (b/2) sum_i s_i Z_i``) and the noise on every qubit."""
-    psi = jnp.asarray(psi)
-    rho = jnp.outer(psi, psi.conj()) if psi.ndim == 1 else psi
-    n = pre.shape[0]
-    real = jnp.finfo(rho.dtype).dtype
-    rho = apply_qubit_superoperators(rho, pre, n)
-    z = jnp.zeros((), real)
+def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "dephasing",
+                 field: str = "scalar", b0=None, initial: str = "zero", dtype=None) -> Problem:
+    """THE objective's `Problem` of a probe sent over a link (traceable in ``w_out``,
+    ``w_back``, ``gamma``, ``b0``: ``jax.grad`` through it reaches the link's knobs).
 
-    def sop(s):
-        if noise in ("dephasing", "none"):  # closed form: diag(1, e^{-i b s t - g t}, c.c., 1)
-            g = jnp.asarray(gamma, real) if noise == "dephasing" else z
-            ph = jnp.exp((-1j * b * s - g) * t).astype(rho.dtype)
-            one = jnp.ones((), rho.dtype)
-            return jnp.diag(jnp.stack([one, ph, jnp.conj(ph), one]))
-        return superoperator_1q(jnp.stack([z, z, b * s]), jnp.asarray(t, real), noise,
-                                jnp.asarray(gamma, real), rho.dtype)
-
-    rho = apply_qubit_superoperators(rho, jax.vmap(sop)(sensors), n)
-    return apply_qubit_superoperators(rho, post, n)
+    ``initial="zero"`` for :func:`link_ansatz` genomes, ``"ghz"`` for the genetic search
+    (``qsense.genetic.find_optimal_probe``) and GHZ + PQC genomes."""
+    pre, post, sens = link_channels(protocol, w_out, w_back, dtype)
+    return Problem(int(pre.shape[0]), noise, gamma, field, b0, initial, dtype,
+                   pre_channel=pre, post_channel=post, sensors=sens,
+                   post_covariant=None if post is None else True)  # depolarizing commutes with Z
 
 
-def link_qfi(psi, pre, post, sensors, t, gamma, b0=1.0, noise: str = "dephasing"):
-    """QFI with respect to the field at ``b0`` of the delivered state (differentiable in
-    everything: the probe, the channels, hence the link design knobs)."""
-    return qfi(lambda b: delivered_state(psi, pre, post, sensors, b, t, gamma, noise), b0)
+def stack_problems(problems: Sequence[Problem]) -> Problem:
+    """One `Problem` pytree whose data carry a leading batch axis (same structure required):
+    the input of ``jax.vmap`` over links / distances."""
+    return jax.tree_util.tree_map(lambda *x: jnp.stack([jnp.asarray(a) for a in x]), *problems)
 
 
 # ----------------------------------------------------------------------------- the ansatz
@@ -98,7 +112,7 @@ def link_qfi(psi, pre, post, sensors, t, gamma, b0=1.0, noise: str = "dephasing"
 
 def link_ansatz(n_qubits: int) -> Genome:
     """From |0...0>: Ry on every qubit, a CRx chain q_i -> q_(i+1), Ry and Rz on every qubit
-    (angles zero)."""
+    (4N - 1 genes, angles zero)."""
     gates, ctrl, targ = [], [], []
     for q in range(n_qubits):
         gates.append(RY), ctrl.append(0), targ.append(q)
@@ -108,6 +122,16 @@ def link_ansatz(n_qubits: int) -> Genome:
         for q in range(n_qubits):
             gates.append(g), ctrl.append(0), targ.append(q)
     return make_genome(gates, ctrl, targ, np.zeros(len(gates)))
+
+
+def ansatz_genome(angles, n_qubits: int) -> Genome:
+    """:func:`link_ansatz` with ``angles`` (..., 4N - 1); leading axes batch the genome."""
+    g = link_ansatz(n_qubits)
+    angles = jnp.asarray(angles)
+    if angles.shape[-1] != g.angle.shape[-1]:
+        fail("angles.shape", angles.shape, f"(..., {g.angle.shape[-1]}) = (..., 4N - 1)")
+    shape = angles.shape[:-1] + g.gate.shape
+    return Genome(*(jnp.broadcast_to(x, shape) for x in (g.gate, g.control, g.target)), angles)
 
 
 def ghz_angles(n_qubits: int) -> np.ndarray:
@@ -120,119 +144,97 @@ def ghz_angles(n_qubits: int) -> np.ndarray:
 
 
 def product_angles(n_qubits: int) -> np.ndarray:
-    """Angles of :func:`link_ansatz` giving |+>^N (the best product probe for a Z field under
-    Z-covariant noise and depolarizing links: an equatorial pure state on every qubit)."""
+    """Angles of :func:`link_ansatz` giving |+>^N: the best product probe for a Z field under
+    Z-covariant noise and depolarizing links (an equatorial pure state on every qubit)."""
     a = np.zeros(4 * n_qubits - 1)
     a[:n_qubits] = np.pi / 2
     return a
 
 
-def ansatz_state(angles, n_qubits: int, dtype=None):
-    dtype = dtype or jnp.result_type(complex)
-    g = link_ansatz(n_qubits)
-    psi0 = jnp.zeros(2**n_qubits, dtype).at[0].set(1.0)
-    return apply_pqc(psi0, Genome(g.gate, g.control, g.target, jnp.asarray(angles)))
+def ansatz_starts(n_qubits: int, n_random: int = 1, seed: int = 0) -> np.ndarray:
+    """Restart angles (2 + n_random, 4N - 1): GHZ, |+>^N, then uniform random in [-pi, pi)."""
+    rnd = np.asarray(jax.random.uniform(jax.random.PRNGKey(seed), (n_random, 4 * n_qubits - 1),
+                                        minval=-np.pi, maxval=np.pi))
+    return np.concatenate([ghz_angles(n_qubits)[None], product_angles(n_qubits)[None], rnd])
 
 
-# ----------------------------------------------------------------------------- optimizer
+# ----------------------------------------------------------------------------- peak and optimum
 
 
-@functools.partial(jax.jit, static_argnames=("n", "noise"))
-def _peak_on_grid(angles, pre, post, sensors, t_grid, gamma, b0, n, noise):
-    psi = ansatz_state(angles, n)
-    q = jax.vmap(lambda t: link_qfi(psi, pre, post, sensors, t, gamma, b0, noise))(t_grid)
-    i = jnp.argmax(q)
-    return q[i], t_grid[i]
+@jax.jit
+def _grid_scores(problems: Problem, genomes: Genome, t_grid) -> jax.Array:
+    """score (B, R, T) of genomes (R, G) over problems (B,) and times (T,)."""
+    per_t = jax.vmap(score, (None, None, 0))
+    return jax.vmap(jax.vmap(per_t, (None, 0, None)), (0, None, None))(problems, genomes,
+                                                                       t_grid)
 
 
-def peak_qfi(angles, pre, post, sensors, t_grid, gamma, b0=1.0, *, noise="dephasing"):
-    """``(max_t QFI, argmax t)`` over ``t_grid``, batched over leading axes of ``angles``
-    and the channels (vmapped)."""
-    n = pre.shape[-3]
-    f = functools.partial(_peak_on_grid, n=n, noise=noise)
-    batch = jnp.ndim(angles) - 1
-    for _ in range(batch):
-        f = jax.vmap(f, in_axes=(0, 0, 0, 0, None, None, None))
-    return f(jnp.asarray(angles), pre, post, sensors, jnp.asarray(t_grid), gamma, b0)
+def peak_qfi(problems: Sequence[Problem], angles, t_grid) -> tuple[np.ndarray, np.ndarray]:
+    """``(max_t QFI (B, ...), argmax t (B, ...))`` over ``t_grid`` of the ansatz ``angles``
+    ((G,) or (R, G)) for each problem of ``problems`` (same structure; one jitted, vmapped
+    `qsense.score` program for all: links and distances are data)."""
+    t_grid = np.asarray(t_grid, float)
+    if t_grid.ndim != 1 or t_grid.size < 1 or not np.all(t_grid > 0):
+        fail("t_grid", t_grid, "a non-empty 1-D grid of sensing times > 0")
+    angles = np.asarray(angles, float)
+    single = angles.ndim == 1
+    n = problems[0].n_qubits
+    q = np.asarray(_grid_scores(stack_problems(problems), ansatz_genome(np.atleast_2d(angles), n),
+                                jnp.asarray(t_grid)))
+    i = np.argmax(q, axis=-1)
+    qm, tm = np.take_along_axis(q, i[..., None], -1)[..., 0], t_grid[i]
+    return (qm[:, 0], tm[:, 0]) if single else (qm, tm)
 
 
-@functools.lru_cache(maxsize=16)
-def _adam_step(n: int, noise: str, learning_rate: float):
-    """One compiled Adam step per (N, noise, rate), vmapped over (links, starts)."""
+@dataclasses.dataclass
+class LinkProbeResult:
+    """Link-aware VQS per problem: ``qfi`` (B,), ``t`` (B,), ``angles`` (B, 4N - 1) of
+    :func:`link_ansatz`, ``start`` (B,): which restart won (0 GHZ, 1 |+>^N, >= 2 random)."""
 
-    def loss(params, pr, po, se, gamma, b0):
-        angles, u = params
-        psi = ansatz_state(angles, n)
-        return -link_qfi(psi, pr, po, se, jax.nn.softplus(u), gamma, b0, noise)
-
-    vg = jax.vmap(jax.vmap(jax.value_and_grad(loss), in_axes=(0, None, None, None, None, None)),
-                  in_axes=(0, 0, 0, 0, None, None))
-    opt = optax.adam(learning_rate)
-
-    @jax.jit
-    def step(params, state, pre, post, sensors, gamma, b0):
-        val, grad = vg(params, pre, post, sensors, gamma, b0)
-        grad = jax.tree_util.tree_map(lambda g: jnp.where(jnp.isfinite(g), g, 0.0), grad)
-        upd, state = opt.update(grad, state, params)
-        return optax.apply_updates(params, upd), state, -val
-
-    return step, opt
+    qfi: np.ndarray
+    t: np.ndarray
+    angles: np.ndarray
+    start: np.ndarray
 
 
-def optimize_link_probe(pre, post, sensors, gamma, *, t_grid, b0=1.0, noise="dephasing",
-                        steps: int = 150, learning_rate: float = 0.05, n_random: int = 2,
-                        seed: int = 0):
-    """Link-aware VQS for a batch of links: pre/post (B, N, 4, 4), sensors (B, N).
+def optimize_link_probe(problems: Sequence[Problem], *, t_grid, steps: int = 60,
+                        learning_rate: float = 0.05, n_random: int = 1, seed: int = 0,
+                        method: str = "adam", progress: bool = False) -> LinkProbeResult:
+    """Link-aware VQS for each problem (`link_problem`, ``initial="zero"``): the angles of
+    :func:`link_ansatz` and the sensing time maximize `qsense.score` through
+    `qsense.optimize.optimize_angles` (``method``; restarts GHZ, |+>^N and ``n_random``
+    random, t started at each restart's best ``t_grid`` point). One compiled program serves
+    every problem of the same structure (channels are data). Never below GHZ or |+>^N at
+    their ``t_grid`` peaks (:func:`peak_qfi`, the same `qsense.score`): those are candidates
+    too. ``steps=0``: the best start on the grid."""
+    from tqdm import tqdm
 
-    Adam on the ansatz angles and the sensing time (``t = softplus(u)``), from GHZ, from |+>^N
-    and from ``n_random`` random angle sets, all in one vmapped program; the best iterate
-    (judged on the peak over ``t_grid`` at the end, and against the two starts themselves) is
-    returned: ``(qfi (B,), t_opt (B,), angles (B, G), start_used (B,))`` with start 0 = GHZ,
-    1 = product, >= 2 random. Never below GHZ or |+>^N (evaluated by the same code).
-    """
-    pre, post, sensors = jnp.asarray(pre), jnp.asarray(post), jnp.asarray(sensors)
-    bsz, n = pre.shape[0], pre.shape[1]
-    g_len = 4 * n - 1
-    key = jax.random.PRNGKey(seed)
-    starts = [ghz_angles(n), product_angles(n)]
-    starts += list(np.asarray(jax.random.uniform(key, (n_random, g_len), minval=-np.pi,
-                                                 maxval=np.pi)))
-    s = len(starts)
-    a0 = jnp.broadcast_to(jnp.asarray(np.stack(starts)), (bsz, s, g_len))
-    t_grid = jnp.asarray(t_grid)
-    # initial times: the best grid time of each start
-    q0, t0 = peak_qfi(a0, *(jnp.broadcast_to(x[:, None], (bsz, s) + x.shape[1:])
-                            for x in (pre, post, sensors)), t_grid, gamma, b0, noise=noise)
-    u0 = jnp.log(jnp.expm1(t0))
+    from qsense.optimize import optimize_angles
 
-    step, opt = _adam_step(n, noise, float(learning_rate))
-    params = (a0, u0)
-    state = opt.init(params)
-    gamma, b0 = jnp.asarray(gamma, float), jnp.asarray(b0, float)
-
-    best_val, best = q0, params
-    for _ in range(int(steps)):
-        new, state, val = step(params, state, pre, post, sensors, gamma, b0)
-        better = val > best_val  # val is the objective AT params (before this update)
-        best_val = jnp.where(better, val, best_val)
-        best = (jnp.where(better[..., None], params[0], best[0]),
-                jnp.where(better, params[1], best[1]))
-        params = new
-    # final judgement on the t grid plus the optimized time
-    angles = best[0]
-    qg, tg = peak_qfi(angles, *(jnp.broadcast_to(x[:, None], (bsz, s) + x.shape[1:])
-                                for x in (pre, post, sensors)), t_grid, gamma, b0, noise=noise)
-    topt = jax.nn.softplus(best[1])
-    use_opt = best_val > qg
-    q = jnp.where(use_opt, best_val, qg)
-    t = jnp.where(use_opt, topt, tg)
-    q = jnp.maximum(q, q0)  # the starts themselves (GHZ, product) are candidates
-    t = jnp.where(q0 >= q, t0, t)
-    angles = jnp.where((q0 >= q)[..., None], a0, angles)
-    k = jnp.argmax(q, axis=1)
-    take = lambda x: jnp.take_along_axis(x, k.reshape((bsz, 1) + (1,) * (x.ndim - 2)),  # noqa
-                                         axis=1)[:, 0]
-    return take(q), take(t), take(angles), k
+    problems = list(problems)
+    if not problems:
+        fail("problems", problems, "at least one Problem")
+    n = problems[0].n_qubits
+    if any(p.initial != "zero" for p in problems):
+        fail("problem.initial", [p.initial for p in problems], "'zero' (the ansatz starts "
+             "from |0...0>)")
+    starts = ansatz_starts(n, n_random, seed)
+    q0, t0 = peak_qfi(problems, starts, t_grid)  # (B, R)
+    k0 = np.argmax(q0, axis=1)
+    rows = np.arange(len(problems))
+    qfi, t, angles, start = q0[rows, k0], t0[rows, k0], starts[k0], k0
+    if steps > 0:
+        grid = np.asarray(t_grid, float)
+        bounds = (min(1e-3, grid.min()), max(1e3, grid.max()))
+        genomes = ansatz_genome(starts, n)
+        for b in tqdm(range(len(problems)), desc="link-aware VQS", disable=not progress):
+            res = optimize_angles(problems[b], genomes, method=method, steps=int(steps),
+                                  learning_rate=learning_rate, t_grid=grid, t_bounds=bounds)
+            if res.value > qfi[b]:
+                k = int(np.argmax(res.values))
+                qfi[b], t[b], start[b] = res.value, res.t, k
+                angles[b] = np.asarray(res.genome.angle)
+    return LinkProbeResult(qfi=qfi, t=t, angles=angles, start=start)
 
 
 # ----------------------------------------------------------------------------- figure of merit
@@ -242,27 +244,26 @@ def assign_pairs(protocol: str, n_qubits: int, w_pairs):
     """Per-qubit Werner factors ``(w_out (N,), w_back (N,))`` from the K pairs of one probe in
     arrival order (``w_pairs`` (..., K), memory decay included; `qsense.memory`): distributed:
     the first N pairs teleport out, the last N back; remote: qubit 0 stays (factor 1), pairs
-    1..N-1 teleport qubits 1..N-1 out, nothing comes back."""
+    1..N-1 teleport qubits 1..N-1 out, nothing comes back (``w_back`` ones, unused)."""
+    _check_protocol(protocol)
     w = jnp.asarray(w_pairs)
     if protocol == "distributed":
         return w[..., :n_qubits], w[..., n_qubits:]
-    if protocol == "remote":
-        one = jnp.ones(w.shape[:-1] + (1,), w.dtype)
-        out = jnp.concatenate([one, w[..., :n_qubits - 1]], axis=-1)
-        return out, jnp.ones_like(out)
-    fail("protocol", protocol, "'remote' or 'distributed'")
-    raise AssertionError
+    one = jnp.ones(w.shape[:-1] + (1,), w.dtype)
+    out = jnp.concatenate([one, w[..., :n_qubits - 1]], axis=-1)
+    return out, jnp.ones_like(out)
 
 
 def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits: int,
                 memory_time_s, b0=1.0, noise: str = "dephasing"):
-    """Fisher information per second while the link is up: probes per second x QFI per probe.
+    """Fisher information per second while the link is up: probes per second x QFI per probe,
+    the QFI being `qsense.score` of :func:`link_problem`.
 
     The link's pairs (satellite: dual down-link with the satellite over the midpoint; fiber:
     the repeater chain) arrive at ``rate``; a probe needs ``K = pairs_per_probe`` of them, which
     wait in memories of coherence ``memory_time_s`` (closed form of `qsense.memory.collect`);
-    the probe (ansatz ``angles``) is teleported with the resulting per-qubit channels and
-    senses for ``t``. Differentiable in every float knob of ``link`` (jax.grad).
+    the probe (:func:`link_ansatz` with ``angles``) is teleported with the resulting per-qubit
+    channels and senses for ``t``. Differentiable in every float knob of ``link`` (jax.grad).
     """
     from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
     from qsense.memory import collect, pairs_per_probe
@@ -273,6 +274,79 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     coll = collect(st.rate_hz, k, memory_time_s)
     w = werner_parameter(st.fidelity)[..., None] * coll.factors
     w_out, w_back = assign_pairs(protocol, n_qubits, w)
-    pre, post, sens = link_channels(protocol, w_out, w_back)
-    q = link_qfi(ansatz_state(angles, n_qubits), pre, post, sens, t, gamma, b0, noise)
-    return coll.probe_rate_hz * q
+    prob = link_problem(protocol, w_out, w_back, gamma=gamma, noise=noise, b0=b0)
+    return coll.probe_rate_hz * score(prob, ansatz_genome(angles, n_qubits), t)
+
+
+# ----------------------------------------------------------------------------- LOCC readout
+
+
+def _basis_rows(theta, phi, dtype):
+    """Rows <n+| and <n-| of the one-qubit basis along the Bloch direction (theta, phi)."""
+    c, sn = jnp.cos(theta / 2), jnp.sin(theta / 2)
+    e = jnp.exp(1j * phi)
+    plus = jnp.stack([c, e * sn])
+    minus = jnp.stack([sn, -e * c])
+    return jnp.stack([jnp.conj(plus), jnp.conj(minus)]).astype(dtype)
+
+
+def local_measurement_probabilities(rho, bases):
+    """Outcome distribution (2^N,) of measuring every qubit of ``rho`` in its own basis:
+    ``bases`` (N, 2) = (theta, phi) Bloch direction per qubit; outcome bit 0 = along it
+    (big-endian index). ``p = diag(U rho U^dagger)`` with ``U = (x)_i U_i``."""
+    u = functools.reduce(jnp.kron, [_basis_rows(b[0], b[1], rho.dtype) for b in bases])
+    return jnp.real(jnp.diagonal(u @ rho @ jnp.conj(u.T)))
+
+
+def local_fisher(rho_of_b, b0, bases, eps: float = 1e-14):
+    """Classical Fisher information about b of local measurements in ``bases`` (LOCC readout:
+    each node measures its own qubit, outcomes sent classically). ``<=`` the QFI."""
+    p, dp = jax.jvp(lambda b: local_measurement_probabilities(rho_of_b(b), bases), (b0,),
+                    (jnp.ones_like(b0),))
+    return jnp.sum(jnp.where(p > eps, dp**2 / jnp.where(p > eps, p, 1.0), 0.0))
+
+
+def delivered_rho_of_b(problem: Problem, genome: Genome, t):
+    """``b -> rho(b)``: the probe ``genome`` delivered over ``problem``'s link at field ``b``
+    (`qsense.objective.sensed_state`), the input of :func:`best_local_fisher`."""
+    from qsense.objective import probe, sensed_state
+
+    psi = probe(problem, genome)
+    rho0 = jnp.outer(psi, jnp.conj(psi))
+    return lambda b: sensed_state(problem, rho0, t, b)
+
+
+def best_local_fisher(rho_of_b, n_qubits: int, b0=1.0, *, steps: int = 200,
+                      learning_rate: float = 0.05, n_random: int = 3, seed: int = 0):
+    """Largest local-measurement Fisher information over per-qubit bases (Adam from the
+    X basis and ``n_random`` random bases; best iterate). Returns ``(cfi, bases)``.
+
+    This is what the remote protocol can reach with its allowed measurements (local + classical
+    communication, no adaptivity across copies), to compare with the QFI upper bound.
+    """
+    b0 = jnp.asarray(b0, float)
+    key = jax.random.PRNGKey(seed)
+    x_basis = jnp.stack([jnp.full(n_qubits, jnp.pi / 2), jnp.zeros(n_qubits)], -1)
+    rnd = jax.random.uniform(key, (n_random, n_qubits, 2), minval=0.0, maxval=2 * jnp.pi)
+    starts = jnp.concatenate([x_basis[None], rnd])
+    f = jax.jit(jax.vmap(jax.value_and_grad(lambda bs: -local_fisher(rho_of_b, b0, bs))))
+    opt = optax.adam(learning_rate)
+    params, state = starts, opt.init(starts)
+    best_v, best_p = jnp.full(starts.shape[0], -jnp.inf), starts
+    for _ in range(int(steps)):
+        val, g = f(params)
+        better = -val > best_v
+        best_v = jnp.where(better, -val, best_v)
+        best_p = jnp.where(better[:, None, None], params, best_p)
+        upd, state = opt.update(jnp.where(jnp.isfinite(g), g, 0.0), state, params)
+        params = optax.apply_updates(params, upd)
+    k = int(jnp.argmax(best_v))
+    return best_v[k], best_p[k]
+
+
+__all__ = [
+    "PROTOCOLS", "LinkProbeResult", "ansatz_genome", "ansatz_starts", "assign_pairs",
+    "best_local_fisher", "delivered_rho_of_b", "fisher_rate", "ghz_angles", "link_ansatz",
+    "link_channels", "link_problem", "local_fisher", "local_measurement_probabilities",
+    "optimize_link_probe", "peak_qfi", "product_angles", "stack_problems",
+]

@@ -4,26 +4,29 @@ section "Protocols").
 Both protocols start from the probe ``psi`` (N qubits, pure) prepared at the base station (BS).
 
 * **remote VQS** (MEO pairs): the BS keeps qubit 0 and teleports qubits ``1..N-1`` to remote
-  sensor nodes (SNs), one Werner pair each; every qubit then senses the field locally (the BS's
-  own qubit too) and is measured where it is (outcomes travel classically):
-  ``rho = S_t( T_out(psi) )`` with ``T_out`` depolarizing qubit ``k >= 1`` by ``w_k``.
+  sensor nodes (SNs), one Werner pair each. Only the SNs' qubits encode the field (the seed:
+  the field is sensed at the SNs): the BS's qubit 0 does NOT sense (``sensors[0] = 0``) but
+  decoheres with the sensing noise while it waits. Each node measures its own qubit
+  (local measurements + classical communication): the QFI reported here is that of the joint
+  state, an upper bound on what LOCC reaches; `qsense.linkprobe.best_local_fisher` gives the
+  best local-measurement Fisher information. ``rho = S_t^{sensors}( T_out(psi) )``.
 * **distributed VQS** (LEO pairs): all N qubits are teleported out to N SNs, sense locally,
-  and are teleported back to the BS for a joint measurement:
+  and are teleported back to the BS for a joint measurement (the QFI is reachable):
   ``rho = T_back( S_t( T_out(psi) ) )``.
 
-``S_t`` is the engine's sensing map (field and per-qubit noise for time ``t``); teleportation is
-the exact channel of `qsense.teleport` (the explicit circuit agrees to 1e-10). The QFI is with
-respect to the field at ``b0`` (DESIGN section 3); the single-parameter QCRB is ``1/F`` (one
-repetition), the vector-field bound ``Tr F^-1``. Pairs are assumed used on arrival (on-demand
-entangling, as the seed prescribes): storage decoherence of satellite pairs is not modelled;
-the fiber chain's memory decoherence is already inside its end-to-end fidelity.
+The channels are those of `qsense.linkprobe.link_channels` (ONE implementation of the
+protocols): teleportation over a Werner pair is the depolarizing channel of `qsense.teleport`
+(the explicit circuit agrees to 1e-10). The state and its QFI are THE objective's
+(`qsense.objective.sensed_state`, `score_state`) for the `Problem` of
+`qsense.linkprobe.link_problem` (depolarizing is Z-covariant: the commutator fast path applies
+under dephasing and amplitude damping). The QFI is with respect to the field at ``b0``
+(DESIGN section 3); the single-parameter QCRB is ``1/F`` (one repetition), the vector-field
+bound ``Tr F^-1``. Pairs are used on arrival here; memory decoherence while a probe's pairs are
+collected is `qsense.memory` (folded into the Werner factors, see `qsense.linkprobe`).
 
 Everything is differentiable: through `link_fidelity` the QFI depends on the link's design
 knobs (e.g. ``SatelliteLink.rx_aperture_m``) and ``jax.grad`` gives dQFI/dknob.
-
-`tune_probe_angles` optimizes the angles of a fixed small genome by gradient ascent on
-`qsense.fitness.probe_qfi` (optax Adam, a short loop): a self-contained stand-in for the
-project's optimizer package, used for the "optimized VQS probe" of the Fig. 4 experiment.
+`tune_probe_angles` is a thin wrapper over `qsense.optimize.optimize_angles`.
 """
 
 from __future__ import annotations
@@ -33,23 +36,15 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from qsense._checks import check_n_qubits, check_noise, check_nonneg, fail
-from qsense.fisher import qcrb, qfi, qfim
-from qsense.fitness import probe_qfi, probe_state
 from qsense.genome import CRX, RX, RY, RZ, Genome, make_genome
+from qsense.linkprobe import PROTOCOLS, _check_protocol
+from qsense.linkprobe import link_problem as _link_problem
 from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
-from qsense.sensing import sense
-from qsense.teleport import _fidelities, teleport_channel
-
-PROTOCOLS = ("remote", "distributed")
-
-
-def _check_protocol(protocol: str) -> str:
-    if protocol not in PROTOCOLS:
-        fail("protocol", protocol, f"one of {list(PROTOCOLS)}")
-    return protocol
+from qsense.objective import Problem, probe_state, score_state, sensed_state
+from qsense.states import density
+from qsense.teleport import _fidelities, werner_parameter
 
 
 def _n_of(psi) -> int:
@@ -70,14 +65,6 @@ def out_fidelities(protocol: str, fidelity, n: int) -> jax.Array:
     return _fidelities(fidelity, n)
 
 
-def _delivered(psi, f_out, f_back, field, t, gamma, protocol, noise):
-    """Unchecked core (validated arguments; traced under jit)."""
-    rho = sense(teleport_channel(psi, f_out), field, t, noise, gamma)
-    if protocol == "distributed":
-        rho = teleport_channel(rho, f_back)
-    return rho
-
-
 def _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back):
     n = _n_of(psi)
     check_noise(noise)
@@ -90,18 +77,42 @@ def _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back):
 
 def delivered_state(psi, fidelity, field, t, gamma, *, protocol: str,
                     noise: str = "dephasing", fidelity_back=None) -> jax.Array:
-    """Density matrix on which the protocol's final measurement acts (module docstring).
+    """Density matrix on which the protocol's final measurement acts (module docstring):
+    `qsense.objective.sensed_state` of `link_problem` at ``field`` (scalar B or (Bx, By, Bz)).
 
     ``fidelity_back`` (distributed only): fidelities of the return pairs (default: the same
     as the outward ones).
     """
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
-    return _delivered(psi, f_out, f_back, field, t, gamma, protocol, noise)
+    kind = "scalar" if np.ndim(field) == 0 else "vector"
+    rho = density(jnp.asarray(psi))
+    if not jnp.iscomplexobj(rho):
+        rho = rho.astype(jnp.result_type(complex))
+    prob = link_problem(_n_of(psi), f_out, f_back, gamma, field, protocol=protocol, noise=noise,
+                        field=kind, dtype=rho.dtype)
+    return sensed_state(prob, rho, t)
+
+
+def link_problem(n: int, f_out, f_back, gamma, b0, *, protocol: str, noise: str,
+                 field: str = "scalar", dtype=None) -> Problem:
+    """The objective's `Problem` of a protocol from per-qubit pair fidelities (``f_out`` (N,),
+    entry 0 unused for remote; ``f_back`` (N,), distributed only): `qsense.linkprobe.
+    link_problem` with Werner factors ``w = (4F - 1)/3`` (the probe enters as a state, so the
+    problem's ``initial`` is unused). ``n`` is implied by ``f_out``. Traceable."""
+    del n  # the qubit count is the length of f_out
+    return _link_problem(protocol, werner_parameter(jnp.asarray(f_out)),
+                         werner_parameter(jnp.asarray(f_back)), gamma=gamma, noise=noise,
+                         field=field, b0=b0, dtype=dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("protocol", "noise"))
 def _qfi_core(psi, f_out, f_back, t, gamma, b0, protocol, noise):
-    return qfi(lambda b: _delivered(psi, f_out, f_back, b, t, gamma, protocol, noise), b0)
+    rho = density(psi)
+    if not jnp.iscomplexobj(rho):
+        rho = rho.astype(jnp.result_type(complex))
+    prob = link_problem(_n_of(psi), f_out, f_back, gamma, b0, protocol=protocol, noise=noise,
+                        dtype=rho.dtype)
+    return score_state(prob, rho, t)
 
 
 def protocol_qfi(psi, fidelity, t, gamma, b0=1.0, *, protocol: str,
@@ -125,10 +136,14 @@ def protocol_qcrb(psi, fidelity, t, gamma, b0=1.0, *, protocol: str, noise: str 
         return jnp.where(f > 0, 1.0 / jnp.where(f > 0, f, 1.0), jnp.inf)
     if field != "vector":
         fail("field", field, "'scalar' or 'vector'")
-    b0 = jnp.zeros(3) if np.ndim(b0) == 0 else jnp.asarray(b0)
-    fm = qfim(lambda b: delivered_state(psi, fidelity, b, t, gamma, protocol=protocol,
-                                        noise=noise, fidelity_back=fidelity_back), b0)
-    return qcrb(fm)
+    f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
+    b0 = np.zeros(3) if np.ndim(b0) == 0 else np.asarray(b0, float)
+    rho = density(jnp.asarray(psi))
+    if not jnp.iscomplexobj(rho):
+        rho = rho.astype(jnp.result_type(complex))
+    prob = link_problem(_n_of(psi), f_out, f_back, gamma, b0, protocol=protocol, noise=noise,
+                        field="vector", dtype=rho.dtype)
+    return -score_state(prob, rho, t)  # score = -Tr F^-1 (-inf when the QFIM is singular)
 
 
 def peak_qfi(psi, fidelity, t_grid, gamma, b0=1.0, *, protocol: str,
@@ -213,37 +228,18 @@ def vqs_ansatz(n_qubits: int, key: jax.Array | None = None, scale: float = 0.3) 
 def tune_probe_angles(genome: Genome, n_qubits: int, gamma, *, noise: str = "dephasing",
                       t0: float = 1.0, b0: float = 1.0, steps: int = 300,
                       learning_rate: float = 0.05) -> tuple[Genome, float, float, list[float]]:
-    """Maximize ``probe_qfi`` over the genome's angles and the sensing time by Adam.
+    """Maximize the QFI (`qsense.score`, no links) over the genome's angles and the sensing
+    time by Adam from ``t0``: a thin wrapper over `qsense.optimize.optimize_angles`.
 
-    Returns ``(genome, t_opt, qfi, history)``; the time is optimized through
-    ``t = softplus(u)``. A short, self-contained loop (one jitted step).
+    Returns ``(genome, t_opt, qfi, history)`` (history: the QFI along the trajectory).
     """
+    from qsense.optimize import optimize_angles
+
     n = check_n_qubits(n_qubits)
     check_noise(noise)
-
-    def loss(params):
-        angle, u = params
-        g = Genome(genome.gate, genome.control, genome.target, angle)
-        return -probe_qfi(g, jax.nn.softplus(u), gamma, b0, n_qubits=n, noise=noise)
-
-    real = jnp.result_type(float)
-    opt = optax.adam(learning_rate)
-    # strongly typed leaves: weak types would recompile the step after the first update
-    params = (jnp.asarray(genome.angle, real),
-              jnp.asarray(np.log(np.expm1(float(t0))), real))
-    state = opt.init(params)
-    value_and_grad = jax.jit(jax.value_and_grad(loss))  # the one compiled program
-
-    history = []
-    for _ in range(int(steps)):
-        val, grad = value_and_grad(params)
-        upd, state = opt.update(grad, state, params)
-        params = optax.apply_updates(params, upd)
-        history.append(-float(val))
-    angle, u = params
-    out = Genome(genome.gate, genome.control, genome.target, angle)
-    t_opt = float(jax.nn.softplus(u))
-    return out, t_opt, -float(value_and_grad(params)[0]), history
+    res = optimize_angles(Problem(n, noise, gamma, "scalar", b0), genome, method="adam",
+                          steps=int(steps), learning_rate=learning_rate, t0=t0)
+    return res.genome, res.t, res.value, [float(x) for x in res.history[0]]
 
 
 def probe_vector(genome: Genome | None, n_qubits: int) -> jax.Array:
@@ -254,7 +250,7 @@ def probe_vector(genome: Genome | None, n_qubits: int) -> jax.Array:
 
 
 __all__ = [
-    "PROTOCOLS", "delivered_state", "link_fidelity", "link_peak_qfi", "link_qfi",
+    "PROTOCOLS", "delivered_state", "link_fidelity", "link_peak_qfi", "link_problem", "link_qfi",
     "link_rate", "out_fidelities", "peak_qfi", "probe_vector", "protocol_qcrb",
     "protocol_qfi", "tune_probe_angles", "vqs_ansatz",
 ]

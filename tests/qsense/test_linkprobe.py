@@ -1,6 +1,8 @@
-"""Probes designed for the link: channels, remote sensors, link-aware VQS, d(Fisher/s)/dknob."""
+"""Probes designed for the link, through THE objective: channels, remote sensors, link-aware
+VQS (optimize_angles and the genetic search), d(Fisher/s)/dknob and design by gradient."""
 
 import dataclasses
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -12,92 +14,168 @@ from qsense import linkprobe as LP
 from qsense import links as L
 from qsense import protocols as P
 from qsense import teleport as T
+from qsense.objective import probe, sensed_state
+from tests.reference import links_protocols_ref as ref
+
+
+def _state(angles, n):
+    return np.asarray(probe(qsense.Problem(n, "none", 0.0, initial="zero"),
+                            LP.ansatz_genome(angles, n)))
 
 
 def test_ansatz_expresses_ghz_and_plus_states():
     for n in (2, 3):
-        ghz = np.asarray(LP.ansatz_state(LP.ghz_angles(n), n))
+        ghz = _state(LP.ghz_angles(n), n)
         assert abs(ghz[0]) ** 2 == pytest.approx(0.5) and abs(ghz[-1]) ** 2 == pytest.approx(0.5)
-        plus = np.asarray(LP.ansatz_state(LP.product_angles(n), n))
-        np.testing.assert_allclose(plus, np.full(2**n, 2 ** (-n / 2)), atol=1e-12)
+        np.testing.assert_allclose(_state(LP.product_angles(n), n), np.full(2**n, 2 ** (-n / 2)),
+                                   atol=1e-12)
 
 
 @pytest.mark.parametrize("f", [0.9, 0.6])
-def test_distributed_channels_match_explicit_teleportation_circuit(f):
+def test_distributed_problem_matches_explicit_teleportation_circuit(f):
     """Independent path: the explicit Bell-measurement circuit (qsense.teleport) out, the
-    engine's sensing, the circuit back."""
+    engine's sensing, the circuit back; and the protocols module's QFI of the same state."""
     n, t, gamma = 2, 1.3, 0.1
     w = (4 * f - 1) / 3
-    pre, post, sens = LP.link_channels("distributed", jnp.full(n, w))
-    psi = LP.ansatz_state(np.array([0.3, -0.7, 1.1, 0.4, 0.2, -0.5, 0.9]), n)
-    got = LP.delivered_state(psi, pre, post, sens, 0.8, t, gamma)
+    prob = LP.link_problem("distributed", np.full(n, w), gamma=gamma)
+    g = LP.ansatz_genome(np.array([0.3, -0.7, 1.1, 0.4, 0.2, -0.5, 0.9]), n)
+    got = LP.delivered_rho_of_b(prob, g, t)(0.8)
+    psi = probe(prob, g)
     want = T.teleport_circuit(qsense.sense(T.teleport_circuit(psi, f), 0.8, t, "dephasing",
                                            gamma), f)
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-12)
-    assert float(LP.link_qfi(psi, pre, post, sens, t, gamma)) == pytest.approx(
+    assert float(qsense.score(prob, g, t)) == pytest.approx(
         float(P.protocol_qfi(psi, f, t, gamma, protocol="distributed")), rel=1e-9)
 
 
+@pytest.mark.parametrize("protocol", LP.PROTOCOLS)
+def test_link_objective_matches_numpy_reference(protocol):
+    """qsense.score of the link problem against full-matrix Kraus channels in numpy
+    (tests/reference), remote with the BS qubit not sensing."""
+    n, t, gamma, b0 = 3, 1.4, 0.1, 0.7
+    f_out, f_back = np.array([0.97, 0.9, 0.8]), np.array([0.85, 0.75, 0.95])
+    w = lambda f: (4 * f - 1) / 3  # noqa: E731
+    prob = LP.link_problem(protocol, w(f_out), w(f_back), gamma=gamma, b0=b0)
+    angles = np.linspace(-1.0, 1.2, 4 * n - 1)
+    psi = _state(angles, n)
+    if protocol == "remote":
+        f_ref, back, sens = np.concatenate([[1.0], f_out[1:]]), None, [0, 1, 1]
+    else:
+        f_ref, back, sens = f_out, f_back, None
+    want = ref.qfi(lambda b: ref.delivered(psi, f_ref, back, b, t, gamma, sens), b0)
+    assert float(qsense.score(prob, LP.ansatz_genome(angles, n), t)) == pytest.approx(want,
+                                                                                    rel=1e-6)
+
+
 def test_remote_only_sensor_nodes_encode_the_field():
-    """Noiseless, perfect pairs: GHZ phase accumulates on the N-1 SN qubits only, so the QFI
-    is (N-1)^2 t^2 (not N^2 t^2); the BS qubit does not sense."""
+    """Perfect pairs: GHZ phase accumulates on the N-1 SN qubits only, so the QFI is
+    (N-1)^2 t^2 (not N^2 t^2); with dephasing every qubit (the waiting BS qubit too) damps the
+    GHZ coherence: (N-1)^2 t^2 e^{-2 N gamma t}. |+>^N: only the SN qubits count."""
     n, t = 3, 0.7
-    pre, post, sens = LP.link_channels("remote", jnp.ones(n))
+    pre, post, sens = LP.link_channels("remote", np.ones(n))
     np.testing.assert_allclose(np.asarray(sens), [0, 1, 1])
-    psi = LP.ansatz_state(LP.ghz_angles(n), n)
-    q = float(LP.link_qfi(psi, pre, post, sens, t, 0.0, noise="none"))
-    assert q == pytest.approx((n - 1) ** 2 * t**2, rel=1e-9)
-    # product probe: only the SN qubits count
-    q = float(LP.link_qfi(LP.ansatz_state(LP.product_angles(n), n), pre, post, sens, t, 0.0,
-                          noise="none"))
-    assert q == pytest.approx((n - 1) * t**2, rel=1e-9)
+    assert post is None
+    ghz, plus = LP.ansatz_genome(LP.ghz_angles(n), n), LP.ansatz_genome(LP.product_angles(n), n)
+    quiet = LP.link_problem("remote", np.ones(n), gamma=0.0, noise="none")
+    assert float(qsense.score(quiet, ghz, t)) == pytest.approx((n - 1) ** 2 * t**2, rel=1e-9)
+    assert float(qsense.score(quiet, plus, t)) == pytest.approx((n - 1) * t**2, rel=1e-9)
+    g = 0.1
+    noisy = LP.link_problem("remote", np.ones(n), gamma=g)
+    assert float(qsense.score(noisy, ghz, t)) == pytest.approx(
+        (n - 1) ** 2 * t**2 * np.exp(-2 * n * g * t), rel=1e-9)
 
 
 def test_ghz_distributed_closed_form():
-    """GHZ through per-qubit depolarizing w_out, dephasing, w_back with no bit flips mixing
-    phases for N = 1 reduces to a qubit: QFI = (w_out w_back e^{-gamma t})^2 t^2."""
-    pre, post, sens = LP.link_channels("distributed", jnp.array([0.8]), jnp.array([0.7]))
-    psi = jnp.array([1.0, 1.0], complex) / np.sqrt(2)
+    """N = 1, depolarizing w_out, dephasing, w_back: QFI = (w_out w_back e^{-gamma t})^2 t^2."""
     t, g = 2.0, 0.1
-    q = float(LP.link_qfi(psi, pre, post, sens, t, g))
-    assert q == pytest.approx((0.8 * 0.7 * np.exp(-g * t)) ** 2 * t**2, rel=1e-9)
+    prob = LP.link_problem("distributed", np.array([0.8]), np.array([0.7]), gamma=g)
+    plus = LP.ansatz_genome(LP.product_angles(1), 1)
+    assert float(qsense.score(prob, plus, t)) == pytest.approx(
+        (0.8 * 0.7 * np.exp(-g * t)) ** 2 * t**2, rel=1e-9)
 
 
 F_ISSUE = 0.8965  # the issue's distributed link fidelity
+STEPS = 30
 
 
 @pytest.fixture(scope="module")
 def vqs3():
-    """One compiled optimization shared by the tests: N = 3, four links (F = 1, the issue's
-    0.8965, w = 0.7, w = 0.5)."""
+    """One optimization shared by the tests: N = 3, four links (F = 1, the issue's 0.8965,
+    w = 0.7, w = 0.5)."""
     n, gamma = 3, 0.1
-    ws = jnp.array([1.0, (4 * F_ISSUE - 1) / 3, 0.7, 0.5])
-    pre, post, sens = jax.vmap(lambda w: LP.link_channels("distributed", jnp.full(n, w)))(ws)
-    tg = jnp.geomspace(0.05, 20.0, 40)
-    out = LP.optimize_link_probe(pre, post, sens, gamma, t_grid=tg, steps=30)
-    return n, gamma, pre, post, sens, tg, out
+    ws = [1.0, (4 * F_ISSUE - 1) / 3, 0.7, 0.5]
+    problems = [LP.link_problem("distributed", np.full(n, w), gamma=gamma) for w in ws]
+    tg = np.geomspace(0.05, 20.0, 40)
+    out = LP.optimize_link_probe(problems, t_grid=tg, steps=STEPS)
+    return n, gamma, problems, tg, out
 
 
 def test_link_aware_vqs_at_least_ghz_and_product(vqs3):
-    n, gamma, pre, post, sens, tg, (q, t, ang, start) = vqs3
-    for probe in (LP.ghz_angles(n), LP.product_angles(n)):
-        a = jnp.broadcast_to(jnp.asarray(probe), (4, probe.size))
-        qr, _ = LP.peak_qfi(a, pre, post, sens, tg, gamma)
-        assert np.all(np.asarray(q) >= np.asarray(qr) - 1e-12)
-    # the returned angles and time reproduce the returned QFI
-    for i in range(4):
-        psi = LP.ansatz_state(ang[i], n)
-        assert float(LP.link_qfi(psi, pre[i], post[i], sens[i], t[i], gamma)) == pytest.approx(
-            float(q[i]), rel=1e-9)
+    n, gamma, problems, tg, res = vqs3
+    for angles in (LP.ghz_angles(n), LP.product_angles(n)):
+        qr, _ = LP.peak_qfi(problems, angles, tg)
+        assert np.all(res.qfi >= qr - 1e-12)
+    # the returned angles and time reproduce the returned QFI through the one objective
+    for i, prob in enumerate(problems):
+        got = float(qsense.score(prob, LP.ansatz_genome(res.angles[i], n), res.t[i]))
+        assert got == pytest.approx(float(res.qfi[i]), rel=1e-9)
 
 
 def test_link_aware_beats_link_blind_probe_over_a_noisy_link(vqs3):
-    """The issue's case: the GHZ-like probe tuned without the link loses to the link-aware one
-    over an F = 0.8965 distributed link, by more than 2x."""
-    n, gamma, pre, post, sens, tg, (q, *_) = vqs3
-    ghz = jnp.broadcast_to(jnp.asarray(LP.ghz_angles(n)), (4, 4 * n - 1))
-    qg, _ = LP.peak_qfi(ghz, pre, post, sens, tg, gamma)
-    assert float(q[1]) > 2 * float(qg[1])
+    """The issue's case: the GHZ probe loses to the link-aware one over an F = 0.8965
+    distributed link, by more than 2x."""
+    n, gamma, problems, tg, res = vqs3
+    qg, _ = LP.peak_qfi(problems, LP.ghz_angles(n), tg)
+    assert float(res.qfi[1]) > 2 * float(qg[1])
+
+
+def test_remote_link_aware_vqs_at_least_ghz_and_product():
+    """Remote (BS qubit kept, not sensing): the link-aware VQS is never below GHZ or |+>^N,
+    and at perfect pairs without noise GHZ on the SNs, (N-1)^2 t^2, is the optimum at t_max."""
+    n = 3
+    tg = np.geomspace(0.05, 20.0, 30)
+    problems = [LP.link_problem("remote", np.array([1.0, w, w]), gamma=0.1) for w in (1.0, 0.6)]
+    res = LP.optimize_link_probe(problems, t_grid=tg, steps=5)
+    for angles in (LP.ghz_angles(n), LP.product_angles(n)):
+        qr, _ = LP.peak_qfi(problems, angles, tg)
+        assert np.all(res.qfi >= qr - 1e-12)
+    quiet = [LP.link_problem("remote", np.ones(n), gamma=0.0, noise="none")]
+    q, t = LP.peak_qfi(quiet, LP.ghz_angles(n), tg)
+    assert float(t[0]) == pytest.approx(20.0) and float(q[0]) == pytest.approx(4 * 400.0)
+
+
+def test_one_compiled_program_serves_every_link(vqs3, caplog):
+    """Links and distances are data: optimizing over new links (new fidelities, new noise
+    rate) after the fixture compiles nothing (jax.log_compiles)."""
+    n, gamma, problems, tg, _ = vqs3
+    other = [LP.link_problem("distributed", np.full(n, w), gamma=0.2) for w in (0.3, 0.9, 0.6,
+                                                                                  0.1)]
+    with caplog.at_level(logging.WARNING), jax.log_compiles(True):
+        res = LP.optimize_link_probe(other, t_grid=tg, steps=STEPS)
+    compiles = [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+    assert compiles == [] and np.all(np.isfinite(res.qfi))
+
+
+def test_genetic_search_takes_the_link_problem():
+    """The structure search runs on the link's Problem (initial GHZ): its probe's value is
+    the one objective of that problem, and never below GHZ over the same link."""
+    from qsense.genetic import GAConfig, RefineConfig, find_optimal_probe
+
+    n, gamma = 2, 0.1
+    prob = LP.link_problem("distributed", np.full(n, (4 * F_ISSUE - 1) / 3), gamma=gamma,
+                           initial="ghz")
+    res = find_optimal_probe(prob, GAConfig(population=8, generations=2, max_genes=4,
+                                            elite=2, n_t=6),
+                             RefineConfig(steps=10, top_k=2, restarts=1))
+    assert float(qsense.score(prob, res.genome, res.t)) == pytest.approx(res.value, rel=1e-9)
+    ghz, _ = LP.peak_qfi([dataclasses.replace(prob, initial="zero")], LP.ghz_angles(n),
+                         np.geomspace(0.05, 20.0, 200))
+    assert res.value >= float(ghz[0]) * (1 - 1e-3)
+
+
+def _fisher(link, d, n, angles, t):
+    return LP.fisher_rate(link, d, angles, t, 0.1, protocol="distributed", n_qubits=n,
+                          memory_time_s=10.0)
 
 
 def test_fisher_rate_gradient_matches_finite_differences():
@@ -106,9 +184,7 @@ def test_fisher_rate_gradient_matches_finite_differences():
     angles = jnp.asarray(LP.product_angles(n))
 
     def fom(h):
-        link = dataclasses.replace(sat, altitude_km=h)
-        return LP.fisher_rate(link, d, angles, 3.0, 0.1, protocol="distributed", n_qubits=n,
-                              memory_time_s=10.0)
+        return _fisher(dataclasses.replace(sat, altitude_km=h), d, n, angles, 3.0)
 
     fom_j, grad_j = jax.jit(fom), jax.jit(jax.grad(fom))
     for h in (450.0, 700.0):
@@ -120,13 +196,38 @@ def test_fisher_rate_gradient_matches_finite_differences():
     fib = L.FiberLink(n_repeaters=3)
 
     def fom_f(tm):
-        return LP.fisher_rate(dataclasses.replace(fib, memory_time_s=tm), 300.0, angles, 3.0,
-                              0.1, protocol="distributed", n_qubits=n, memory_time_s=10.0)
+        return _fisher(dataclasses.replace(fib, memory_time_s=tm), 300.0, n, angles, 3.0)
 
     fom_fj = jax.jit(fom_f)
     g = float(jax.jit(jax.grad(fom_f))(0.5))
     fd = (float(fom_fj(0.5 + 1e-5)) - float(fom_fj(0.5 - 1e-5))) / 2e-5
     assert g == pytest.approx(fd, rel=1e-6)
+
+
+def test_altitude_designed_by_gradient_matches_a_grid():
+    """Design by gradient: ascent on log(altitude) of Fisher/s lands on the argmax of a fine
+    grid (within two grid steps), and the gradient vanishes there."""
+    n, d = 2, 1500.0
+    sat = L.SatelliteLink()
+    angles = jnp.asarray(LP.product_angles(n))
+
+    def fom(log_h):
+        return _fisher(dataclasses.replace(sat, altitude_km=jnp.exp(log_h)), d, n, angles, 5.0)
+
+    hs = np.geomspace(200.0, 3000.0, 241)
+    vals = np.asarray(jax.jit(jax.vmap(fom))(jnp.log(hs)))
+    h_grid = hs[int(np.argmax(vals))]
+    grad = jax.jit(jax.grad(fom))
+    x, lr = float(np.log(sat.altitude_km)), 0.05
+    scale = float(np.max(vals))
+    for _ in range(80):
+        g = float(grad(x)) / scale
+        x = float(np.clip(x + lr * np.sign(g) * min(abs(g), 1.0), np.log(200.0),
+                          np.log(3000.0)))
+        lr *= 0.95
+    step = hs[1] / hs[0] - 1
+    assert abs(np.exp(x) / h_grid - 1) <= 2 * step
+    assert float(fom(x)) >= np.max(vals) * (1 - 1e-4)
 
 
 def test_fisher_rate_is_probe_rate_times_qfi():
@@ -137,10 +238,50 @@ def test_fisher_rate_is_probe_rate_times_qfi():
     r, w = float(st.rate_hz), float(L.werner_parameter(st.fidelity))
     lam = 2 / 10.0
     fac = (r / (r + lam)) ** np.array([3, 2, 1, 0])
-    pre, post, sens = LP.link_channels("distributed", jnp.asarray(w * fac[:2]),
-                                       jnp.asarray(w * fac[2:]))
-    psi = LP.ansatz_state(LP.product_angles(n), n)
-    want = r / 4 * float(LP.link_qfi(psi, pre, post, sens, 3.0, 0.1))
-    got = float(LP.fisher_rate(sat, d, jnp.asarray(LP.product_angles(n)), 3.0, 0.1,
-                               protocol="distributed", n_qubits=n, memory_time_s=10.0))
+    prob = LP.link_problem("distributed", w * fac[:2], w * fac[2:], gamma=0.1)
+    plus = LP.ansatz_genome(LP.product_angles(n), n)
+    want = r / 4 * float(qsense.score(prob, plus, 3.0))
+    got = float(_fisher(sat, d, n, jnp.asarray(LP.product_angles(n)), 3.0))
     assert got == pytest.approx(want, rel=1e-10)
+
+
+def test_local_measurements_reach_qfi_for_noiseless_remote_ghz_and_never_exceed_it():
+    """Remote VQS allows only local measurements: for a noiseless GHZ probe they reach the
+    QFI (N-1)^2 t^2 (X basis: parity); with noisy links the best local Fisher information stays
+    below the QFI."""
+    n, t = 3, 0.7
+    ghz = LP.ansatz_genome(LP.ghz_angles(n), n)
+    quiet = LP.link_problem("remote", np.ones(n), gamma=0.0, noise="none")
+    cfi, _ = LP.best_local_fisher(LP.delivered_rho_of_b(quiet, ghz, t), n, steps=20)
+    assert float(cfi) == pytest.approx((n - 1) ** 2 * t**2, rel=1e-8)
+    noisy = LP.link_problem("remote", np.array([1.0, 0.8, 0.7]), gamma=0.1)
+    rho = LP.delivered_rho_of_b(noisy, ghz, t)
+    cfi, bases = LP.best_local_fisher(rho, n, steps=40)
+    q = float(qsense.score(noisy, ghz, t))
+    assert 0 < float(cfi) <= q * (1 + 1e-9)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        bs = jnp.asarray(rng.uniform(0, 2 * np.pi, (n, 2)))
+        p = LP.local_measurement_probabilities(rho(1.0), bs)
+        assert float(jnp.sum(p)) == pytest.approx(1.0, abs=1e-12) and float(jnp.min(p)) >= -1e-12
+        assert float(LP.local_fisher(rho, 1.0, bs)) <= q * (1 + 1e-9)
+    # the state is the objective's sensed state
+    psi = probe(noisy, ghz)
+    np.testing.assert_allclose(np.asarray(rho(0.3)), np.asarray(
+        sensed_state(noisy, jnp.outer(psi, psi.conj()), t, 0.3)), atol=1e-14)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="protocol"):
+        LP.link_problem("teleport", np.ones(3))
+    with pytest.raises(ValueError, match="w_out"):
+        LP.link_problem("distributed", np.array([1.2, 0.9]))
+    with pytest.raises(ValueError, match="at least 2"):
+        LP.link_problem("remote", np.ones(1))
+    with pytest.raises(ValueError, match="initial"):
+        LP.optimize_link_probe([LP.link_problem("distributed", np.ones(2), initial="ghz")],
+                               t_grid=[1.0], steps=1)
+    with pytest.raises(ValueError, match="t_grid"):
+        LP.peak_qfi([LP.link_problem("distributed", np.ones(2))], LP.ghz_angles(2), [-1.0])
+    with pytest.raises(ValueError, match="angles"):
+        LP.ansatz_genome(np.zeros(5), 2)

@@ -19,33 +19,47 @@ def plus(n):
     return qsense.plus_state(n)
 
 
-@pytest.mark.parametrize("protocol", P.PROTOCOLS)
-def test_perfect_pairs_reproduce_local_sensing(protocol):
+def test_perfect_pairs_closed_forms():
+    """GHZ over perfect pairs with dephasing: distributed senses on all N qubits,
+    N^2 t^2 e^{-2 N gamma t}; remote only on the N-1 SN qubits while the waiting BS qubit still
+    dephases: (N-1)^2 t^2 e^{-2 N gamma t}."""
     n, t = 3, 1.3
-    q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, GAMMA, protocol=protocol))
+    q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, GAMMA, protocol="distributed"))
     assert q == pytest.approx(n**2 * t**2 * np.exp(-2 * n * GAMMA * t), rel=1e-10)
+    q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, GAMMA, protocol="remote"))
+    assert q == pytest.approx((n - 1) ** 2 * t**2 * np.exp(-2 * n * GAMMA * t), rel=1e-10)
+    q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, 0.0, protocol="remote", noise="none"))
+    assert q == pytest.approx((n - 1) ** 2 * t**2, rel=1e-10)
 
 
 def test_product_probe_closed_forms():
-    """|+>^N: qubit k contributes (w_k)^2 t^2 exp(-2 gamma t) (Bloch vector shrinks by w_k)."""
+    """|+>^N: a sensing qubit k contributes (w_k)^2 t^2 exp(-2 gamma t) (Bloch vector shrinks
+    by w_k); remote: only the N-1 SN qubits sense."""
     n, t = 3, 2.0
     f = np.array([0.9, 0.7])
     w = (4 * f - 1) / 3
     base = t**2 * np.exp(-2 * GAMMA * t)
     remote = float(P.protocol_qfi(plus(n), f, t, GAMMA, protocol="remote"))
-    assert remote == pytest.approx(base * (1 + np.sum(w**2)), rel=1e-10)
+    assert remote == pytest.approx(base * np.sum(w**2), rel=1e-10)
     fd = np.array([0.95, 0.8, 0.6])
     wd = (4 * fd - 1) / 3
     dist = float(P.protocol_qfi(plus(n), fd, t, GAMMA, protocol="distributed"))
     assert dist == pytest.approx(base * np.sum(wd**4), rel=1e-10)  # out and back: w^2 each
 
 
-def test_remote_keeps_the_base_station_qubit():
+def test_remote_base_station_qubit_does_not_sense():
+    """Only the BS qubit in |+>, the SN qubits in |0>: remote gives no information even over
+    perfect pairs; distributed (the qubit is sent out) gives t^2 e^{-2 gamma t}. Useless pairs
+    (F = 1/4) leave nothing for either probe."""
     n, t = 3, 2.0
-    q = float(P.protocol_qfi(plus(n), 0.25, t, GAMMA, protocol="remote"))
-    assert q == pytest.approx(t**2 * np.exp(-2 * GAMMA * t), rel=1e-10)
-    assert float(P.protocol_qfi(qsense.ghz_state(n), 0.25, t, GAMMA,
-                                protocol="remote")) == pytest.approx(0.0, abs=1e-12)
+    psi = np.kron(np.array([1.0, 1.0]) / np.sqrt(2), np.eye(4)[0]).astype(complex)
+    assert float(P.protocol_qfi(psi, 1.0, t, GAMMA, protocol="remote")) == pytest.approx(
+        0.0, abs=1e-12)
+    assert float(P.protocol_qfi(psi, 1.0, t, GAMMA, protocol="distributed")) == pytest.approx(
+        t**2 * np.exp(-2 * GAMMA * t), rel=1e-10)
+    for probe in (plus(n), qsense.ghz_state(n)):
+        assert float(P.protocol_qfi(probe, 0.25, t, GAMMA, protocol="remote")) == pytest.approx(
+            0.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -60,12 +74,15 @@ def test_matches_numpy_reference(seed):
                                fidelity_back=f_back))
     assert got == pytest.approx(want, rel=1e-6)
     f_rem = np.concatenate([[1.0], f_out[1:]])
-    want = ref.qfi(lambda b: ref.delivered(psi, f_rem, None, b, t, GAMMA), b0)
+    want = ref.qfi(lambda b: ref.delivered(psi, f_rem, None, b, t, GAMMA, [0, 1, 1]), b0)
     got = float(P.protocol_qfi(psi, f_out[1:], t, GAMMA, b0, protocol="remote"))
     assert got == pytest.approx(want, rel=1e-6)
     rho = np.asarray(P.delivered_state(psi, f_out, b0, t, GAMMA, protocol="distributed",
                                        fidelity_back=f_back))
     np.testing.assert_allclose(rho, ref.delivered(psi, f_out, f_back, b0, t, GAMMA),
+                               atol=1e-12)
+    rho = np.asarray(P.delivered_state(psi, f_out[1:], b0, t, GAMMA, protocol="remote"))
+    np.testing.assert_allclose(rho, ref.delivered(psi, f_rem, None, b0, t, GAMMA, [0, 1, 1]),
                                atol=1e-12)
 
 
@@ -90,13 +107,30 @@ def test_qcrb_scalar_and_vector():
     b = float(P.protocol_qcrb(psi, 0.9, 1.0, GAMMA, protocol="distributed"))
     assert b == pytest.approx(1 / q)
     assert float(P.protocol_qcrb(psi, 0.25, 1.0, GAMMA, protocol="distributed")) == np.inf
-    # vector field: perfect pairs equal the engine's QFIM bound on the locally sensed probe
+    # vector field: perfect pairs (distributed) equal the engine's QFIM bound on the locally
+    # sensed probe
     psi = P.probe_vector(P.vqs_ansatz(2, jax.random.PRNGKey(3), 1.0), 2)
-    want = qsense.qcrb(qsense.qfim(lambda v: qsense.sense(psi, v, 1.0, "dephasing", GAMMA),
-                                   jnp.array([0.1, 0.2, 0.3])))
-    got = P.protocol_qcrb(psi, 1.0, 1.0, GAMMA, (0.1, 0.2, 0.3), protocol="remote",
-                          field="vector")
+    v = (0.1, 0.2, 0.3)
+    want = qsense.qcrb(qsense.qfim(lambda b: qsense.sense(psi, b, 1.0, "dephasing", GAMMA),
+                                   jnp.array(v)))
+    got = P.protocol_qcrb(psi, 1.0, 1.0, GAMMA, v, protocol="distributed", field="vector")
     assert float(got) == pytest.approx(float(want), rel=1e-9)
+
+
+def test_remote_vector_field_matches_lindblad_reference():
+    """Remote, vector field: the BS qubit does not couple to (Bx, By, Bz) but dephases; QCRB
+    against an independent full-Lindbladian numpy reference (tests/reference)."""
+    n, t, v = 2, 1.0, np.array([0.1, 0.2, 0.3])
+    psi = np.asarray(P.probe_vector(P.vqs_ansatz(n, jax.random.PRNGKey(3), 1.0), n))
+    f = 0.9
+
+    def rho_of(b):
+        rho = ref.depolarize(np.outer(psi, psi.conj()), 1, (4 * f - 1) / 3, n)
+        return ref.lindblad_vector(rho, b, t, GAMMA, n, sensors=[0, 1])
+
+    want = np.trace(np.linalg.inv(ref.qfim(rho_of, v)))
+    got = float(P.protocol_qcrb(psi, f, t, GAMMA, v, protocol="remote", field="vector"))
+    assert got == pytest.approx(want, rel=1e-5)
 
 
 def _fd(f, x, h):

@@ -29,10 +29,12 @@ def depolarize(rho, k, w, n):
     return out
 
 
-def sense_dephasing(rho, b, t, gamma, n):
-    """H = (B/2) sum Z_i for time t, with dephasing exp(-gamma t) of each coherence (they
-    commute, so the order does not matter)."""
-    h = sum(_on(Z, k, n) for k in range(n)) * b / 2
+def sense_dephasing(rho, b, t, gamma, n, sensors=None):
+    """H = (B/2) sum s_i Z_i for time t (s_i = 1 unless ``sensors`` says which qubits couple),
+    with dephasing exp(-gamma t) of each coherence on EVERY qubit (they commute, so the order
+    does not matter)."""
+    s = np.ones(n) if sensors is None else np.asarray(sensors, float)
+    h = sum(s[k] * _on(Z, k, n) for k in range(n)) * b / 2
     u = expm(-1j * h * t)
     rho = u @ rho @ u.conj().T
     p = (1 - np.exp(-gamma * t)) / 2
@@ -42,12 +44,14 @@ def sense_dephasing(rho, b, t, gamma, n):
     return rho
 
 
-def delivered(psi, f_out, f_back, b, t, gamma):
+def delivered(psi, f_out, f_back, b, t, gamma, sensors=None):
+    """Teleport every qubit out over pairs of fidelity ``f_out`` (F = 1: kept), sense, and
+    (``f_back`` not None) teleport back."""
     n = int(np.log2(len(psi)))
     rho = np.outer(psi, psi.conj())
     for k in range(n):
         rho = depolarize(rho, k, (4 * f_out[k] - 1) / 3, n)
-    rho = sense_dephasing(rho, b, t, gamma, n)
+    rho = sense_dephasing(rho, b, t, gamma, n, sensors)
     if f_back is not None:
         for k in range(n):
             rho = depolarize(rho, k, (4 * f_back[k] - 1) / 3, n)
@@ -62,3 +66,34 @@ def qfi(rho_of_b, b0, h=1e-5, eps=1e-10):
     s = lam[:, None] + lam[None, :]
     mask = s > eps
     return float(2 * np.sum(np.abs(d[mask]) ** 2 / s[mask]))
+
+
+def lindblad_vector(rho, field, t, gamma, n, sensors=None, steps=None):
+    """Sensing a vector field (Bx, By, Bz) for time t with dephasing on every qubit: the full
+    N-qubit Lindbladian ``-i[H, .] + (gamma/2) sum_k (Z_k . Z_k - .)``,
+    ``H = 1/2 sum_k s_k B . sigma_k``, exponentiated as a 4^N x 4^N matrix (column vec)."""
+    s = np.ones(n) if sensors is None else np.asarray(sensors, float)
+    d = 2**n
+    h = sum(s[k] * sum(bi * _on(p, k, n) for bi, p in zip(field, (X, Y, Z), strict=True))
+            for k in range(n)) / 2
+    eye = np.eye(d)
+    gen = -1j * (np.kron(eye, h) - np.kron(h.T, eye))
+    for k in range(n):
+        z = _on(Z, k, n)
+        gen = gen + gamma / 2 * (np.kron(z.conj(), z) - np.kron(eye, eye))
+    vec = rho.reshape(-1, order="F")
+    return (expm(gen * t) @ vec).reshape(d, d, order="F")
+
+
+def qfim(rho_of_b, b0, h=1e-5, eps=1e-10):
+    """QFIM from an eigendecomposition and central finite differences of rho(b)."""
+    b0 = np.asarray(b0, float)
+    rho = rho_of_b(b0)
+    k = len(b0)
+    ds = [(rho_of_b(b0 + h * e) - rho_of_b(b0 - h * e)) / (2 * h) for e in np.eye(k)]
+    lam, v = np.linalg.eigh(rho)
+    s = lam[:, None] + lam[None, :]
+    mask = s > eps
+    dv = [v.conj().T @ d @ v for d in ds]
+    return np.array([[2 * np.sum((np.conj(a[mask]) * b[mask]).real / s[mask]) for b in dv]
+                     for a in dv])
