@@ -42,7 +42,9 @@ from jax import lax
 
 from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail
 from qsense.fisher import qcrb, qfi, qfim
-from qsense.sensing import sense
+from qsense.noise import dissipator_1q, expm_small, generator_1q
+from qsense.sensing import apply_local_superoperator, as_field3, sense
+from qsense.states import density
 
 FIELDS = ("scalar", "vector")
 KINDS = ("product", "pure")
@@ -191,44 +193,64 @@ def _product_vector(local):
     return out
 
 
-def _product_fisher(x, n, noise, gamma, b0, field):
+def _sensing_map(rho, b, t, rate_d, n):
+    """The engine's sensing map (`qsense.sense`) with the noise given as the 4x4 array
+    ``gamma D`` (`qsense.noise.generator_1q`), so one compilation serves every noise model."""
+    sop = expm_small(t * generator_1q(as_field3(b), rate_d, rho.dtype))
+    return apply_local_superoperator(rho, sop, n)
+
+
+def _fisher(rho, t, rate_d, b0, field, n):
+    if field == "scalar":
+        return qfi(lambda b: _sensing_map(rho, b, t, rate_d, n), b0)
+    return qfim(lambda b: _sensing_map(rho, b, t, rate_d, n), b0)
+
+
+def _product_fisher(x, n, rate_d, b0, field):
     """Additive QFI(M) of the product probe with Bloch angles x[:n], x[n:2n] at t = exp(x[-1])."""
     t = jnp.exp(x[-1])
     states = jax.vmap(_qubit_state)(x[:n], x[n:2 * n])
+    fs = jax.vmap(lambda s: _fisher(density(s), t, rate_d, b0, field, 1))(states)
     if field == "scalar":
-        f1 = jax.vmap(lambda s: qfi(lambda b: sense(s, b, t, noise, gamma), b0))(states)
-        return jnp.sum(f1)
-    fm = jax.vmap(lambda s: qfim(lambda b: sense(s, b, t, noise, gamma), b0))(states)
-    return qcrb(jnp.sum(fm, axis=0))
+        return jnp.sum(fs)
+    return qcrb(jnp.sum(fs, axis=0))
 
 
-def _pure_value(x, n, noise, gamma, b0, field):
+def _pure_value(x, n, rate_d, b0, field):
     psi = _pure_state(x, 2**n)
-    return probe_value(psi, jnp.exp(x[-1]), noise, gamma, field, b0)
+    f = _fisher(density(psi), jnp.exp(x[-1]), rate_d, b0, field, n)
+    return f if field == "scalar" else qcrb(f)
 
 
 _VALUE_FNS = {"product": _product_fisher, "pure": _pure_value}
 
 
+def _rate_dissipator(noise, gamma):
+    real = jnp.result_type(float)
+    cplx = jnp.result_type(complex)
+    return jnp.asarray(gamma, real).astype(cplx) * dissipator_1q(noise, cplx)
+
+
 # ------------------------------------------------------------------------------ optimization
 
 @functools.lru_cache(maxsize=64)
-def _compiled(kind: str, n: int, noise: str, field: str, steps: int, lr: float):
-    """(adam_batch, value_and_grad, value_batch) jitted for one shape; gamma, b0 and the
-    log-t bounds are traced data, so a sweep over rates and fields reuses the compilation."""
+def _compiled(kind: str, n: int, field: str, steps: int, lr: float):
+    """(adam_batch, value_and_grad) jitted for one shape; the noise (as ``gamma D``), b0 and
+    the log-t bounds are traced data, so a sweep over noises, rates and fields reuses the
+    compilation."""
     value_fn = _VALUE_FNS[kind]
 
-    def loss(x, gamma, b0, lo, hi):
+    def loss(x, rate_d, b0, lo, hi):
         x = x.at[-1].set(jnp.clip(x[-1], lo, hi))
-        return _loss_of(value_fn(x, n, noise, gamma, b0, field), field)
+        return _loss_of(value_fn(x, n, rate_d, b0, field), field)
 
     sched = optax.cosine_decay_schedule(lr, max(steps, 1), alpha=0.01)
     opt = optax.adam(sched)
 
-    def run_one(x0, gamma, b0, lo, hi):
+    def run_one(x0, rate_d, b0, lo, hi):
         def step(carry, _):
             x, s = carry
-            g = jax.grad(loss)(x, gamma, b0, lo, hi)
+            g = jax.grad(loss)(x, rate_d, b0, lo, hi)
             g = jnp.where(jnp.isfinite(g), g, 0.0)
             u, s = opt.update(g, s, x)
             x = optax.apply_updates(x, u)
@@ -237,11 +259,15 @@ def _compiled(kind: str, n: int, noise: str, field: str, steps: int, lr: float):
         (x, _), _ = lax.scan(step, (x0, opt.init(x0)), None, length=steps)
         return x
 
-    adam_batch = jax.jit(jax.vmap(run_one, in_axes=(0, None, None, None, None)))
+    def run_and_score(x0, rate_d, b0, lo, hi):
+        x = run_one(x0, rate_d, b0, lo, hi)
+        return x, loss(x, rate_d, b0, lo, hi)
+
+    # two programs per shape: the batched Adam runs (with their final losses) and the loss
+    # with its gradient (L-BFGS-B polish, final values)
+    adam_batch = jax.jit(jax.vmap(run_and_score, in_axes=(0, None, None, None, None)))
     vg = jax.jit(jax.value_and_grad(loss))
-    values = jax.jit(jax.vmap(lambda x, gamma, b0: value_fn(x, n, noise, gamma, b0, field),
-                              in_axes=(0, None, None)))
-    return adam_batch, vg, values
+    return adam_batch, vg
 
 
 def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
@@ -249,17 +275,16 @@ def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
     import scipy.optimize as so
 
     real = jnp.result_type(float)
-    adam_batch, vg, values_fn = _compiled(kind, n, noise, field, int(cfg.steps),
-                                          float(cfg.learning_rate))
-    g = jnp.asarray(gamma, real)
+    adam_batch, vg = _compiled(kind, n, field, int(cfg.steps), float(cfg.learning_rate))
+    g = _rate_dissipator(noise, gamma)
     b = jnp.asarray(b0, real)
     lo = float(np.log(cfg.t_bounds[0] / gamma))
     hi = float(np.log(cfg.t_bounds[1] / gamma))
     x0 = jnp.asarray(x0, real)
     x0 = x0.at[:, -1].set(jnp.clip(x0[:, -1], lo, hi))
-    xs = adam_batch(x0, g, b, lo, hi) if cfg.steps > 0 else x0
-    vals = np.array(values_fn(xs, g, b))
+    xs, losses = adam_batch(x0, g, b, lo, hi)
     sign = 1.0 if field == "scalar" else -1.0
+    vals = np.exp(-sign * np.asarray(losses, float))  # loss = -log F or log Tr F^-1
     score = np.where(np.isfinite(vals), sign * vals, -np.inf)
     order = np.argsort(-score)
     xs = np.array(xs)
@@ -276,7 +301,7 @@ def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
             xi = r.x
         except (ValueError, FloatingPointError):  # keep the Adam point
             continue
-        vi = float(values_fn(jnp.asarray(xi)[None], g, b)[0])
+        vi = float(np.exp(-sign * float(vg(jnp.asarray(xi), g, b, lo, hi)[0])))
         if np.isfinite(vi) and sign * vi > score[i]:
             xs[i], vals[i], score[i] = xi, vi, sign * vi
     best = int(np.argmax(score))
@@ -315,7 +340,7 @@ def best_product_probe(n_qubits: int, noise: str, gamma: float, field: str = "sc
 def _result(kind, n, noise, gamma, field, b0, x, vals, lo, hi, state, local):
     real = jnp.result_type(float)
     x = jnp.asarray(x, real).at[-1].set(jnp.clip(x[-1], lo, hi))
-    value = float(_VALUE_FNS[kind](x, n, noise, jnp.asarray(gamma, real),
+    value = float(_VALUE_FNS[kind](x, n, _rate_dissipator(noise, gamma),
                                    jnp.asarray(b0, real), field))
     t = float(np.exp(x[-1]))
     at_bound = bool(min(abs(float(x[-1]) - lo), abs(float(x[-1]) - hi)) < 1e-6)
@@ -356,11 +381,11 @@ def best_pure_probe(n_qubits: int, noise: str, gamma: float, field: str = "scala
                     initial_t=None) -> ReferenceResult:
     """The best pure probe found by optimizing the 2^N state vector and t directly.
 
-    ``initial``: optional extra starting states (k, 2^N) (e.g. the best product probe or a VQS
-    probe), each started at ``initial_t`` (k,) when given (else on the time grid); they are
-    added to ``config.restarts`` generic starts (`seed_states`). Cost per Adam step:
-    one QFI(M) of a 2^N density matrix per start, so N <= 6 runs in seconds to a minute on a
-    CPU; N up to `MAX_QUBITS` is allowed.
+    ``initial``: optional starting states (k, 2^N), k <= restarts - 2 (e.g. the best product
+    probe or a VQS probe), each started at ``initial_t`` (k,) when given (else on the time
+    grid); they replace the last k of the ``config.restarts`` generic starts (`seed_states`).
+    Cost per Adam step: one QFI(M) of a 2^N density matrix per start, so N <= 6 runs in
+    seconds to a minute on a CPU; N up to `MAX_QUBITS` is allowed.
     """
     n, gamma, b0 = _check_cell(n_qubits, noise, gamma, field, b0)
     cfg = config or ReferenceConfig()
@@ -368,20 +393,22 @@ def best_pure_probe(n_qubits: int, noise: str, gamma: float, field: str = "scala
         fail("n_qubits", n_qubits, f"<= {MAX_QUBITS}")
     d = 2**n
     rng = np.random.default_rng(cfg.seed)
-    states = [seed_states(n, cfg.restarts, rng)]
-    logt = [_t_grid(cfg.restarts, n, gamma, rng)]
-    if initial is not None:
+    states = seed_states(n, cfg.restarts, rng)
+    logt = _t_grid(cfg.restarts, n, gamma, rng)
+    if initial is not None:  # caller's starts replace the last generic ones (one batch shape)
         init = np.asarray(initial, complex).reshape(-1, d)
-        states.insert(0, init)
-        if initial_t is None:
-            logt.insert(0, _t_grid(len(init), n, gamma, rng))
-        else:
-            it = np.broadcast_to(np.asarray(initial_t, float), (len(init),))
+        k = len(init)
+        if k > cfg.restarts - 2:
+            fail("initial", f"{k} states", f"at most restarts - 2 = {cfg.restarts - 2} "
+                 "(GHZ seeds are always kept)")
+        states[cfg.restarts - k:] = init / np.linalg.norm(init, axis=1, keepdims=True)
+        if initial_t is not None:
+            it = np.broadcast_to(np.asarray(initial_t, float), (k,))
             if not np.all(it > 0):
                 fail("initial_t", initial_t, "times > 0")
-            logt.insert(0, np.log(it))
-    psi0 = np.concatenate(states)
-    x0 = np.concatenate([psi0.real, psi0.imag, np.concatenate(logt)[:, None]], 1)
+            logt[cfg.restarts - k:] = np.log(it)
+    psi0 = states
+    x0 = np.concatenate([psi0.real, psi0.imag, logt[:, None]], 1)
     x, vals, (lo, hi) = _optimize("pure", n, noise, gamma, field, b0, x0, cfg)
     state = np.asarray(_pure_state(jnp.asarray(x), d))
     return _result("pure", n, noise, gamma, field, b0, x, vals, lo, hi, state, None)
