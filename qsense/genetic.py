@@ -23,11 +23,11 @@ search rank structures by reachable, not only by initial, angles).
 Selection: the ``elite`` fittest chromosomes pass unchanged; every other slot is filled by a
 tournament of size ``tournament`` followed by one operator. Fitness is QFI (scalar field) or
 -QCRB (vector field) of the probe, maximized over a small grid of sensing times: one jitted
-program per generation evaluates the whole population on the whole grid (the same value as
-`qsense.fitness.make_fitness`, but through `qsense.optimize.merit`, which takes the noise
-model, gamma and b0 as data, so one compiled program serves every noise and rate), selects
-and mutates (all vmapped; no Python
-loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
+program per generation evaluates the whole population on the whole grid with THE objective,
+`qsense.objective.score` (the function `qsense.make_fitness` vmaps; the problem is a pytree
+argument, so one compiled program serves every rate, field value and Z-covariant noise, with
+the commutator fast path where the noise allows it), selects and mutates (all vmapped; no
+Python loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
 generation (``.npz``; a rerun with the same path resumes and ends where an uninterrupted run
 ends), with a tqdm bar showing the best fitness. `find_optimal_probe` then refines the angles
 (and t) of the fittest structures with `qsense.optimize.optimize_angles`.
@@ -49,16 +49,12 @@ import numpy as np
 
 from qsense._checks import fail
 from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
+from qsense.objective import Problem, score
 from qsense.optimize import (
     METHODS,
     OptResult,
-    Problem,
     _check_method,
-    _dynamic,
-    _env,
-    _static,
     default_t_grid,
-    merit,
     optimize_angles,
 )
 
@@ -332,27 +328,24 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
-    """(evaluate, generation) jitted programs for this problem/config."""
-    sign = 1.0 if problem.maximize else -1.0
-
-    def fit(genome, t, env):  # QFI, or -QCRB; equals qsense.fitness.make_fitness's value
-        return sign * merit(_dynamic(problem, env), genome, t)
-
-    fit_t = jax.vmap(jax.vmap(fit, in_axes=(0, None, None)), in_axes=(None, 0, None))  # (T, P)
+def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
+    """(evaluate, generation) jitted programs for this qubit count/config; the `Problem` is
+    their last argument (data: one compilation per problem structure)."""
+    # the one objective (QFI, or -QCRB), (T, P) evaluations
+    fit_t = jax.vmap(jax.vmap(score, in_axes=(None, 0, None)), in_axes=(None, None, 0))
     probs = jnp.asarray(config.operator_probs, float)
     gate_probs = tuple(float(x) for x in config.gate_probs)
-    mut = functools.partial(mutate, n_qubits=problem.n_qubits, max_run=config.max_run,
+    mut = functools.partial(mutate, n_qubits=n_qubits, max_run=config.max_run,
                             gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
     p, e, k = config.population, config.elite, config.tournament
 
-    def evaluate(pop, ts, env):
-        vals = fit_t(pop, ts, env)
+    def evaluate(pop, ts, problem):
+        vals = fit_t(problem, pop, ts)
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
         return jnp.max(vals, axis=0), ts[best]
 
-    def generation(key, pop, fitness, ts, env):
+    def generation(key, pop, fitness, ts, problem):
         order = jnp.argsort(-fitness, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -362,7 +355,7 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
         ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
-        f, t = evaluate(new, ts, env)
+        f, t = evaluate(new, ts, problem)
         return new, f, t
 
     return jax.jit(evaluate), jax.jit(generation)
@@ -428,14 +421,13 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(_static(problem), _static_config(config))
-    env = _env(problem)
+    evaluate, generation = _programs(problem.n_qubits, _static_config(config))
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
     e = empty_genome(config.max_genes, real)
-    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts, env)[0][0])
+    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts, problem)[0][0])
     if path is not None and path.exists():
         data = np.load(path)
         if str(data["meta"]) != meta:
@@ -450,7 +442,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:
         start = 0
         pop = initial_population(k0, problem, config)
-        fit, tt = evaluate(pop, ts, env)
+        fit, tt = evaluate(pop, ts, problem)
         hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
         if path is not None:
             _save(path, meta, 0, key, pop, fit, tt, hist)
@@ -459,7 +451,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
                leave=False)
     for gen in bar:
         key, sub = jax.random.split(key)
-        pop, fit, tt = generation(sub, pop, fit, ts, env)
+        pop, fit, tt = generation(sub, pop, fit, ts, problem)
         best = float(jnp.max(fit))
         hist["best"].append(best)
         hist["mean"].append(_finite_mean(fit))
