@@ -42,8 +42,8 @@ from jax import lax
 
 from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail
 from qsense.fisher import qcrb, qfi, qfim
-from qsense.noise import dissipator_1q, expm_small, generator_1q
-from qsense.sensing import apply_local_superoperator, as_field3, sense
+from qsense.objective import Problem, qfim_of_state, score_state
+from qsense.sensing import sense
 from qsense.states import density
 
 FIELDS = ("scalar", "vector")
@@ -193,64 +193,53 @@ def _product_vector(local):
     return out
 
 
-def _sensing_map(rho, b, t, rate_d, n):
-    """The engine's sensing map (`qsense.sense`) with the noise given as the 4x4 array
-    ``gamma D`` (`qsense.noise.generator_1q`), so one compilation serves every noise model."""
-    sop = expm_small(t * generator_1q(as_field3(b), rate_d, rho.dtype))
-    return apply_local_superoperator(rho, sop, n)
-
-
-def _fisher(rho, t, rate_d, b0, field, n):
-    if field == "scalar":
-        return qfi(lambda b: _sensing_map(rho, b, t, rate_d, n), b0)
-    return qfim(lambda b: _sensing_map(rho, b, t, rate_d, n), b0)
-
-
-def _product_fisher(x, n, rate_d, b0, field):
-    """Additive QFI(M) of the product probe with Bloch angles x[:n], x[n:2n] at t = exp(x[-1])."""
+def _product_fisher(x, n, problem1):
+    """Additive QFI(M) of the product probe with Bloch angles x[:n], x[n:2n] at t = exp(x[-1]);
+    ``problem1`` is the one-qubit `qsense.Problem` of the cell."""
     t = jnp.exp(x[-1])
     states = jax.vmap(_qubit_state)(x[:n], x[n:2 * n])
-    fs = jax.vmap(lambda s: _fisher(density(s), t, rate_d, b0, field, 1))(states)
-    if field == "scalar":
-        return jnp.sum(fs)
+    if problem1.field == "scalar":
+        return jnp.sum(jax.vmap(lambda s: score_state(problem1, density(s), t))(states))
+    fs = jax.vmap(lambda s: qfim_of_state(problem1, density(s), t))(states)
     return qcrb(jnp.sum(fs, axis=0))
 
 
-def _pure_value(x, n, rate_d, b0, field):
+def _pure_value(x, n, problem):
+    """QFI or Tr F^-1 of the normalized amplitudes x[:2^N] + i x[2^N:2^(N+1)] at exp(x[-1]):
+    the VQS objective itself (`qsense.objective.score_state`) on the state instead of a PQC."""
     psi = _pure_state(x, 2**n)
-    f = _fisher(density(psi), jnp.exp(x[-1]), rate_d, b0, field, n)
-    return f if field == "scalar" else qcrb(f)
+    s = score_state(problem, density(psi), jnp.exp(x[-1]))
+    return s if problem.field == "scalar" else -s
 
 
 _VALUE_FNS = {"product": _product_fisher, "pure": _pure_value}
 
 
-def _rate_dissipator(noise, gamma):
-    real = jnp.result_type(float)
-    cplx = jnp.result_type(complex)
-    return jnp.asarray(gamma, real).astype(cplx) * dissipator_1q(noise, cplx)
+def _cell_problem(kind, n, noise, gamma, field, b0):
+    """The `qsense.Problem` a value function takes: one qubit for product probes (additive)."""
+    return Problem(1 if kind == "product" else n, noise, gamma, field, b0=b0)
 
 
 # ------------------------------------------------------------------------------ optimization
 
 @functools.lru_cache(maxsize=64)
 def _compiled(kind: str, n: int, field: str, steps: int, lr: float):
-    """(adam_batch, value_and_grad) jitted for one shape; the noise (as ``gamma D``), b0 and
-    the log-t bounds are traced data, so a sweep over noises, rates and fields reuses the
-    compilation."""
+    """(adam_batch, value_and_grad) jitted for one shape; the `qsense.Problem` (a pytree: noise
+    as its dissipator, gamma, b0) and the log-t bounds are traced data, so a sweep over rates
+    and noises reuses the compilation (one per `Problem` structure: Z-covariant or not)."""
     value_fn = _VALUE_FNS[kind]
 
-    def loss(x, rate_d, b0, lo, hi):
+    def loss(x, problem, lo, hi):
         x = x.at[-1].set(jnp.clip(x[-1], lo, hi))
-        return _loss_of(value_fn(x, n, rate_d, b0, field), field)
+        return _loss_of(value_fn(x, n, problem), field)
 
     sched = optax.cosine_decay_schedule(lr, max(steps, 1), alpha=0.01)
     opt = optax.adam(sched)
 
-    def run_one(x0, rate_d, b0, lo, hi):
+    def run_one(x0, problem, lo, hi):
         def step(carry, _):
             x, s = carry
-            g = jax.grad(loss)(x, rate_d, b0, lo, hi)
+            g = jax.grad(loss)(x, problem, lo, hi)
             g = jnp.where(jnp.isfinite(g), g, 0.0)
             u, s = opt.update(g, s, x)
             x = optax.apply_updates(x, u)
@@ -259,13 +248,13 @@ def _compiled(kind: str, n: int, field: str, steps: int, lr: float):
         (x, _), _ = lax.scan(step, (x0, opt.init(x0)), None, length=steps)
         return x
 
-    def run_and_score(x0, rate_d, b0, lo, hi):
-        x = run_one(x0, rate_d, b0, lo, hi)
-        return x, loss(x, rate_d, b0, lo, hi)
+    def run_and_score(x0, problem, lo, hi):
+        x = run_one(x0, problem, lo, hi)
+        return x, loss(x, problem, lo, hi)
 
     # two programs per shape: the batched Adam runs (with their final losses) and the loss
     # with its gradient (L-BFGS-B polish, final values)
-    adam_batch = jax.jit(jax.vmap(run_and_score, in_axes=(0, None, None, None, None)))
+    adam_batch = jax.jit(jax.vmap(run_and_score, in_axes=(0, None, None, None)))
     vg = jax.jit(jax.value_and_grad(loss))
     return adam_batch, vg
 
@@ -276,13 +265,12 @@ def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
 
     real = jnp.result_type(float)
     adam_batch, vg = _compiled(kind, n, field, int(cfg.steps), float(cfg.learning_rate))
-    g = _rate_dissipator(noise, gamma)
-    b = jnp.asarray(b0, real)
+    prob = _cell_problem(kind, n, noise, gamma, field, b0)
     lo = float(np.log(cfg.t_bounds[0] / gamma))
     hi = float(np.log(cfg.t_bounds[1] / gamma))
     x0 = jnp.asarray(x0, real)
     x0 = x0.at[:, -1].set(jnp.clip(x0[:, -1], lo, hi))
-    xs, losses = adam_batch(x0, g, b, lo, hi)
+    xs, losses = adam_batch(x0, prob, lo, hi)
     sign = 1.0 if field == "scalar" else -1.0
     vals = np.exp(-sign * np.asarray(losses, float))  # loss = -log F or log Tr F^-1
     score = np.where(np.isfinite(vals), sign * vals, -np.inf)
@@ -290,7 +278,7 @@ def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
     xs = np.array(xs)
     for i in order[:cfg.polish]:
         def fun(x):
-            v, gr = vg(jnp.asarray(x), g, b, lo, hi)
+            v, gr = vg(jnp.asarray(x), prob, lo, hi)
             gr = np.asarray(gr, float)
             return float(v), np.where(np.isfinite(gr), gr, 0.0)
 
@@ -301,7 +289,7 @@ def _optimize(kind, n, noise, gamma, field, b0, x0, cfg: ReferenceConfig):
             xi = r.x
         except (ValueError, FloatingPointError):  # keep the Adam point
             continue
-        vi = float(np.exp(-sign * float(vg(jnp.asarray(xi), g, b, lo, hi)[0])))
+        vi = float(np.exp(-sign * float(vg(jnp.asarray(xi), prob, lo, hi)[0])))
         if np.isfinite(vi) and sign * vi > score[i]:
             xs[i], vals[i], score[i] = xi, vi, sign * vi
     best = int(np.argmax(score))
@@ -340,8 +328,7 @@ def best_product_probe(n_qubits: int, noise: str, gamma: float, field: str = "sc
 def _result(kind, n, noise, gamma, field, b0, x, vals, lo, hi, state, local):
     real = jnp.result_type(float)
     x = jnp.asarray(x, real).at[-1].set(jnp.clip(x[-1], lo, hi))
-    value = float(_VALUE_FNS[kind](x, n, _rate_dissipator(noise, gamma),
-                                   jnp.asarray(b0, real), field))
+    value = float(_VALUE_FNS[kind](x, n, _cell_problem(kind, n, noise, gamma, field, b0)))
     t = float(np.exp(x[-1]))
     at_bound = bool(min(abs(float(x[-1]) - lo), abs(float(x[-1]) - hi)) < 1e-6)
     return ReferenceResult(kind=kind, n_qubits=n, noise=noise, gamma=gamma, field=field, b0=b0,
