@@ -59,7 +59,9 @@ def test_one_qubit_and_product_against_brute(noise):
                                          ("amplitude_damping", "vector")])
 def test_two_qubit_pure_optimum_matches_brute_search(noise, field):
     b0 = 1.0 if field == "scalar" else (0.0, 0.0, 0.0)
-    want, _ = ref.brute_pure_optimum(2, noise, GAMMA, field, b0, starts=3, n_grid=31)
+    # bit flip at B0 = 1 oscillates in t (period ~2 pi): a fine t grid; the others are smooth
+    grid = 31 if noise == "bitflip" else 10
+    want, _ = ref.brute_pure_optimum(2, noise, GAMMA, field, b0, starts=3, n_grid=grid)
     got = reference_probes(2, noise, GAMMA, field, config=CFG)
     pure, prod = got["pure"], got["product"]
     assert pure.value == pytest.approx(want, rel=2e-4)
@@ -74,6 +76,7 @@ def test_two_qubit_pure_optimum_matches_brute_search(noise, field):
         assert pure.qcrb == pure.value
 
 
+@pytest.mark.slow
 def test_pure_reference_reaches_the_known_n5_probes():
     # issue 12: |+>^5 with its best local rotation and t gives ~284 (bit flip), and a 9-gene
     # GHZ+CRx+Ry circuit gives 284.0 (bit flip) / 270.7 (amplitude damping) at N = 5
