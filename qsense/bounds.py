@@ -150,12 +150,22 @@ def ce_bound_at(n_qubits: int, t: float, noise: str, gamma: float, b0: float = 1
                 solver: str | None = None) -> tuple[float, np.ndarray]:
     """CE bound on the QFI (per unit B^2) of N parallel channel uses at time ``t`` at ``b0``;
     returns (bound, h) with h the optimal r x r generator."""
-    import cvxpy as cp
-
     if isinstance(n_qubits, bool) or int(n_qubits) != n_qubits or int(n_qubits) < 1:
         fail("n_qubits", n_qubits, "an integer >= 1")
     n = int(n_qubits)
     k, dk = channel_kraus(t, noise, gamma, b0)
+    _, h = solve_ce_sdp(n, k, dk, solver)
+    # any Hermitian h gives a valid bound: evaluate it exactly at the solver's h, so solver
+    # tolerance can only loosen the bound, never push it below the true minimum
+    return ce_objective(n, k, dk, h), h
+
+
+def solve_ce_sdp(n: int, kraus: np.ndarray, dkraus: np.ndarray,
+                 solver: str | None = None) -> tuple[float, np.ndarray]:
+    """Solve the CE SDP for the representation (kraus, dkraus): (SDP optimum, Hermitian h)."""
+    import cvxpy as cp
+
+    k, dk = kraus, dkraus
     r = k.shape[0]
     prob, par, hvar = _ce_program(r)
     par["k"].value, par["dk"].value = np.vstack(k), np.vstack(dk)
@@ -166,17 +176,13 @@ def ce_bound_at(n_qubits: int, t: float, noise: str, gamma: float, b0: float = 1
         for m in range(r):
             par["kk"][j][m].value = kk[j, m]
     par["w1"].value, par["w2"].value = float(n), float(n * (n - 1))
-    with warnings.catch_warnings():  # "inaccurate" is harmless here: see ce_objective below
+    with warnings.catch_warnings():  # "inaccurate" is harmless: ce_bound_at re-evaluates
         warnings.simplefilter("ignore", UserWarning)
         prob.solve(solver=solver or "CLARABEL")
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise RuntimeError(f"CE bound SDP not solved: status {prob.status} "
-                           f"(n={n}, t={t}, noise={noise}, gamma={gamma}, b0={b0})")
+        raise RuntimeError(f"CE bound SDP not solved: status {prob.status} (n={n})")
     h = np.asarray(hvar.value)
-    h = 0.5 * (h + h.conj().T)
-    # any Hermitian h gives a valid bound: evaluate it exactly at the solver's h, so solver
-    # tolerance can only loosen the bound, never push it below the true minimum
-    return ce_objective(n, k, dk, h), h
+    return float(prob.value), 0.5 * (h + h.conj().T)
 
 
 def ce_objective(n_qubits: int, kraus: np.ndarray, dkraus: np.ndarray, h: np.ndarray) -> float:

@@ -100,3 +100,21 @@ def test_bad_inputs_are_rejected():
         ce_bound_at(2, 1.0, "phase", GAMMA)
     with pytest.raises(ValueError, match="t"):
         channel_kraus(-1.0, "dephasing", GAMMA)
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_sdp_optimum_is_the_bound_expression_at_its_h(noise):
+    # the SDP's own objective (its linearized alpha, beta) must equal the direct evaluation of
+    # 4 [N ||alpha|| + N (N-1) ||beta||^2] at the h it returns, and no other h does better
+    from qsense.bounds import ce_objective, solve_ce_sdp
+
+    k, dk = channel_kraus(6.0, noise, GAMMA, 1.0)
+    for n in (1, 3):
+        sdp, h = solve_ce_sdp(n, k, dk)
+        exact = ce_objective(n, k, dk, h)
+        assert exact == pytest.approx(sdp, rel=1e-5)
+        rng = np.random.default_rng(n)
+        for _ in range(20):
+            dh = rng.standard_normal(h.shape) + 1j * rng.standard_normal(h.shape)
+            dh = 0.5 * (dh + dh.conj().T)
+            assert ce_objective(n, k, dk, h + 0.05 * dh) >= exact * (1 - 1e-7)
