@@ -10,8 +10,16 @@ population (a stronger baseline); both use the commutator form of d rho/dB that 
 allows, as the engine does. float64 and float32, compile time reported apart. Prints a
 Markdown table and writes JSON.
 
+A second table (``--composed``) times the path users compose themselves,
+``jax.vmap(lambda g: qsense.qfi(lambda b: qsense.sense(qsense.apply_pqc(psi, g), b, t, noise,
+gamma), b0))``, against `qsense.make_fitness` (jit(vmap(score))), a batched eigh of 256 random
+density matrices of the same size and the per-circuit numpy implementation, all in the same
+run; and one GA generation (population 256, N = 5, each noise) against the raw
+`make_fitness` call on the same (genome, t) evaluations.
+
     python benchmarks/engine.py            # N = 3, 5, 8, 10 (population 256; 16 at N=10)
     python benchmarks/engine.py --sizes 3,5 --reps 5
+    python benchmarks/engine.py --composed --sizes 5,8 --reps 5   # composed path + GA table
 """
 
 from __future__ import annotations
@@ -223,6 +231,109 @@ def _row(r: dict) -> str:
             f"{r['max_rel_diff_numpy_vs_engine']:.1e} |")
 
 
+def composed_path(n: int, noise: str):
+    """The public path a user writes: qfi of sense of apply_pqc, vmapped and jitted."""
+    psi = qsense.ghz_state(n)
+
+    def one(g):
+        return qsense.qfi(lambda b: qsense.sense(qsense.apply_pqc(psi, g), b, T, noise, GAMMA),
+                          B0)
+
+    return jax.jit(jax.vmap(one))
+
+
+def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: bool) -> dict:
+    """float64: the composed public path against make_fitness, a batched eigh of random
+    matrices and (optionally) the per-circuit numpy implementation, in the same run."""
+    pop = population(n, size, genes)
+    fit = qsense.make_fitness(n, NOISE)
+    comp = composed_path(n, NOISE)
+    eig = jax.jit(jnp.linalg.eigh)
+    rand = random_density_batch(n, size, jnp.complex128)
+    _, t_fit = timed(lambda: fit(pop, T, GAMMA, B0), reps)
+    _, t_comp = timed(lambda: comp(pop), reps)
+    _, t_eig = timed(lambda: eig(rand), reps)
+    _, t_fit2 = timed(lambda: fit(pop, T, GAMMA, B0), reps)  # again: load drift check
+    t_fit = min(t_fit, t_fit2)
+    a, b = np.asarray(comp(pop)), np.asarray(fit(pop, T, GAMMA, B0))
+    row = {"n_qubits": n, "population": size, "genes": genes, "noise": NOISE,
+           "composed_circuits_per_s": size / t_comp, "make_fitness_circuits_per_s": size / t_fit,
+           "eigh_random_per_s": size / t_eig, "composed_over_make_fitness": t_fit / t_comp,
+           "composed_over_eigh_random": t_eig / t_comp,
+           "max_rel_diff_composed_vs_make_fitness": float(np.max(np.abs(a - b) / np.abs(b)))}
+    if numpy_per_circuit:
+        args = [np.asarray(x) for x in (pop.gate, pop.control, pop.target, pop.angle)]
+        times = []
+        for _ in range(max(1, reps // 2)):
+            t0 = time.perf_counter()
+            ref = numpy_fitness_per_circuit(*args, n, np.complex128)
+            times.append(time.perf_counter() - t0)
+        row["numpy_per_circuit_per_s"] = size / min(times)
+        row["composed_over_numpy_per_circuit"] = min(times) / t_comp
+        row["max_rel_diff_numpy_vs_composed"] = float(np.max(np.abs(ref - a) / np.abs(a)))
+    return row
+
+
+def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
+    """One GA generation (selection, five operators, population x t-grid scoring through
+    `qsense.score`) against the raw make_fitness call on the same number of evaluations."""
+    from qsense.genetic import GAConfig, _programs, _static_config, initial_population
+
+    rows = []
+    for noise in ("dephasing", "bitflip", "amplitude_damping"):
+        prob = qsense.Problem(n, noise, GAMMA)
+        cfg = GAConfig(population=population_size)
+        _, generation = _programs(n, _static_config(cfg))
+        ts = jnp.geomspace(0.2, 50.0, cfg.n_t)
+        pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
+        # score a realistic population: one generation of children from the initial one
+        fit0 = jnp.zeros(population_size)
+        pop, fit, _ = generation(jax.random.PRNGKey(2), pop, fit0, ts, prob)
+        _, t_gen = timed(lambda pop=pop, fit=fit, ts=ts, prob=prob, g=generation:
+                         g(jax.random.PRNGKey(1), pop, fit, ts, prob), reps)
+        raw = qsense.make_fitness(n, noise)
+        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t: jnp.concatenate([a] * k), pop)
+        _, t_raw = timed(lambda raw=raw, big=big: raw(big, 2.0, GAMMA, B0), reps)
+        rows.append({"n_qubits": n, "noise": noise, "population": population_size,
+                     "n_t": cfg.n_t, "max_genes": cfg.max_genes, "generation_s": t_gen,
+                     "raw_make_fitness_s": t_raw, "generation_over_raw": t_gen / t_raw})
+        print(f"| GA {noise} | N={n} | pop {population_size} x {cfg.n_t} t | "
+              f"{t_gen * 1e3:.1f} ms | raw {t_raw * 1e3:.1f} ms | {t_gen / t_raw:.2f}x |",
+              flush=True)
+    return rows
+
+
+COMPOSED_HEADER = ("| N | composed /s | make_fitness /s | composed / make_fitness | "
+                   "eigh random /s | composed / eigh random | numpy per circuit /s | "
+                   "composed / numpy |\n|---|---|---|---|---|---|---|---|")
+
+
+def _composed_row(r: dict) -> str:
+    np_rate = r.get("numpy_per_circuit_per_s")
+    np_part = (f"{np_rate:.1f} | {r['composed_over_numpy_per_circuit']:.2f}" if np_rate
+               else "- | -")
+    return (f"| {r['n_qubits']} | {r['composed_circuits_per_s']:.1f} | "
+            f"{r['make_fitness_circuits_per_s']:.1f} | {r['composed_over_make_fitness']:.2f} | "
+            f"{r['eigh_random_per_s']:.1f} | {r['composed_over_eigh_random']:.2f} | "
+            f"{np_part} |")
+
+
+def main_composed(args) -> None:
+    out = Path(args.out).with_name("engine_composed.json")
+    print(COMPOSED_HEADER, flush=True)
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        rows.append(bench_composed(n, args.population, args.genes, args.reps,
+                                   numpy_per_circuit=n <= 5))
+        print(_composed_row(rows[-1]), flush=True)
+    ga = bench_ga(5, args.population, args.reps)
+    out.write_text(json.dumps({
+        "jax": jax.__version__, "platform": jax.devices()[0].platform,
+        "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "composed": rows,
+        "ga": ga}, indent=2))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="3,5,8,10", help="comma-separated qubit counts")
@@ -232,7 +343,12 @@ def main() -> None:
     ap.add_argument("--genes", type=int, default=20)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", default=str(Path(__file__).with_name("engine.json")))
+    ap.add_argument("--composed", action="store_true",
+                    help="time the composed public path and the GA generation instead")
     args = ap.parse_args()
+    if args.composed:
+        main_composed(args)
+        return
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPU cores; "
           f"noise={NOISE} gamma={GAMMA} t={T} B0={B0}")
     print(HEADER, flush=True)

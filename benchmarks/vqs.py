@@ -39,15 +39,14 @@ def ga_throughput(n: int, population: int, n_t: int, repeats: int, local_steps: 
     import jax
     import jax.numpy as jnp
 
-    from qsense.fitness import make_fitness
     from qsense.genetic import GAConfig, _programs, _static_config, initial_population
-    from qsense.optimize import Problem, _env, _static
+    from qsense.objective import Problem, make_fitness
 
     prob = Problem(n, "dephasing", 0.1)
     cfg = GAConfig(population=population, max_genes=12, n_t=n_t, elite=4,
                    local_steps=local_steps)
-    evaluate, generation = _programs(_static(prob), _static_config(cfg))
-    env = _env(prob)
+    evaluate, generation = _programs(n, _static_config(cfg))
+    env = prob  # the problem is the GA programs' data argument
     ts = jnp.geomspace(0.2, 50.0, n_t)
     pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
     pop, fit, tt = evaluate(pop, jnp.full((population,), ts[0]), ts, env)

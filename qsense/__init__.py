@@ -8,10 +8,19 @@ float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the expe
 point and the tests set it; the library does not change global JAX config at import).
 """
 
-from qsense import draw, genetic, links, optimize, orbits, protocols, teleport, wigner
+from qsense import (
+    draw,
+    genetic,
+    links,
+    objective,
+    optimize,
+    orbits,
+    protocols,
+    teleport,
+    wigner,
+)
 from qsense._checks import MAX_QUBITS, NOISE_MODELS
 from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
-from qsense.fitness import make_fitness, probe_qfi, probe_qfim, probe_state, sensed_probe
 from qsense.genetic import GAConfig, RefineConfig, find_optimal_probe, search
 from qsense.genome import (
     CRX,
@@ -29,7 +38,18 @@ from qsense.genome import (
 )
 from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
 from qsense.noise import kraus_operators, liouvillian_1q, superoperator_1q
-from qsense.optimize import Problem, make_step, merit, optimize_angles
+from qsense.objective import (
+    Problem,
+    make_fitness,
+    merit,
+    probe_qfi,
+    probe_qfim,
+    probe_state,
+    score,
+    score_state,
+    sensed_probe,
+)
+from qsense.optimize import make_step, optimize_angles
 from qsense.orbits import pass_average, pass_profile
 from qsense.pqc import apply_pqc
 from qsense.protocols import link_qfi, protocol_qcrb, protocol_qfi
@@ -50,6 +70,8 @@ __all__ = [
     "FiberLink", "SatelliteLink", "dual_downlink", "link_qfi", "links", "orbits", "pass_average",
     "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
     "teleport_channel", "teleport_circuit",
+    # THE objective (qsense.objective): score (maximized), its problem, the human merit
+    "objective", "score", "score_state",
     # VQS: angle/time optimization, genetic structure search, Wigner function, drawings
     # (submodules qsense.optimize, .genetic, .wigner, .draw)
     "GAConfig", "Problem", "RefineConfig", "draw", "find_optimal_probe", "genetic", "make_step",

@@ -21,7 +21,9 @@ gamma > 0 (even 1e-6) for the one-sided derivative.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import warnings
 from collections.abc import Callable
 
@@ -122,19 +124,56 @@ def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
     return _qfim_core(rho, drhos, eps)
 
 
+_CAPTURE = threading.local()
+
+
+def record_commutator_tangent(rho, drho, h) -> None:
+    """Called by a map's JVP rule whose output tangent ``drho`` is exactly
+    ``-i [diag(h), rho]`` for its output ``rho`` (e.g. `qsense.sense` in a scalar field under
+    a Z-covariant noise). While `qfi` differentiates its family, it keeps these records; if
+    the family's value and tangent are those very arrays, the QFI takes the one-matmul
+    commutator form (`qfi_commutator`) instead of transforming ``drho`` into the eigenbasis."""
+    stack = getattr(_CAPTURE, "stack", None)
+    if stack:
+        stack[-1].append((rho, drho, h))
+
+
+@contextlib.contextmanager
+def _capturing():
+    stack = _CAPTURE.__dict__.setdefault("stack", [])
+    stack.append([])
+    try:
+        yield stack[-1]
+    finally:
+        stack.pop()
+
+
 def _rho_fn(fn: Callable) -> Callable:
-    return lambda b: density(fn(b))
+    def rho_of(b):
+        x = fn(b)
+        # a JAX matrix passes through untouched (jnp.asarray would re-wrap a tracer and hide
+        # a recorded commutator tangent from `qfi`)
+        return x if isinstance(x, jax.Array) and x.ndim == 2 else density(x)
+
+    return rho_of
 
 
 def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     """QFI of the family ``b -> fn(b)`` at the scalar ``b0``.
 
     ``fn`` returns a density matrix or a pure state vector; it must be JAX-traceable.
+    When ``fn`` ends in `qsense.sense` of a scalar field under a Z-covariant noise, the
+    derivative is its exact commutator form and the QFI costs one eigendecomposition and one
+    matrix product (`qfi_commutator`); any other family goes through ``V^H drho V``.
     """
     b0 = jnp.asarray(b0, jnp.result_type(float))
     if b0.ndim != 0:
         fail("b0.shape", b0.shape, "a scalar (use qfim for a vector parameter)")
-    rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
+    with _capturing() as records:
+        rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
+    for r, d, h in records:
+        if r is rho and d is drho:  # drho = -i [diag(h), rho] exactly: one matmul
+            return qfi_commutator(rho, h, eps)
     return qfim_from_derivatives(rho, drho[None], eps)[0, 0]
 
 

@@ -23,11 +23,11 @@ search rank structures by reachable, not only by initial, angles).
 Selection: the ``elite`` fittest chromosomes pass unchanged; every other slot is filled by a
 tournament of size ``tournament`` followed by one operator. Fitness is QFI (scalar field) or
 -QCRB (vector field) of the probe, maximized over a small grid of sensing times: one jitted
-program per generation evaluates the whole population on the whole grid (the same value as
-`qsense.fitness.make_fitness`, but through `qsense.optimize.merit`, which takes the noise
-model, gamma and b0 as data, so one compiled program serves every noise and rate), selects
-and mutates (all vmapped; no Python
-loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
+program per generation evaluates the whole population on the whole grid with THE objective,
+`qsense.objective.score` (the function `qsense.make_fitness` vmaps; the problem is a pytree
+argument, so one compiled program serves every rate, field value and Z-covariant noise, with
+the commutator fast path where the noise allows it), selects and mutates (all vmapped; no
+Python loop over chromosomes or genes). Seeded (explicit ``jax.random`` keys), checkpointed every
 generation (``.npz``; a rerun with the same path resumes and ends where an uninterrupted run
 ends), with a tqdm bar showing the best fitness. `find_optimal_probe` then refines the angles
 (and t) of the fittest structures with `qsense.optimize.optimize_angles`.
@@ -50,16 +50,12 @@ import optax
 
 from qsense._checks import fail
 from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
+from qsense.objective import Problem, score
 from qsense.optimize import (
     METHODS,
     OptResult,
-    Problem,
     _check_method,
-    _dynamic,
-    _env,
-    _static,
     default_t_grid,
-    merit,
     optimize_angles,
 )
 
@@ -83,9 +79,9 @@ class GAConfig:
     chromosome in every generation (memetic, Lamarckian: the improved angles and time are
     written back; 0 gives the seed's plain GA that ranks structures by their raw angles);
     local_lr: their Adam step size (radians, and log t); structured: seed generation 0 with
-    the noise-independent structure families GHZ + a local Ry layer and "GHZ undone"
-    (CRx(pi) from qubit 0 to every other qubit: |+>|0..0>) + a local Ry layer, where they fit
-    in ``max_genes``.
+    the noise-independent structure families of `structured_seeds` (GHZ + a local Ry, Rz
+    layer; "GHZ undone" + the same layer, i.e. every product state), where they fit in
+    ``max_genes``.
     """
 
     population: int = 24
@@ -380,26 +376,25 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
-    """(evaluate, generation) jitted programs for this problem/config."""
-    sign = 1.0 if problem.maximize else -1.0
-
-    def fit(genome, t, env):  # QFI, or -QCRB; equals qsense.fitness.make_fitness's value
-        return sign * merit(_dynamic(problem, env), genome, t)
+def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
+    """(evaluate, generation) jitted programs for this qubit count/config; the `Problem` is
+    their last argument (data: one compilation per problem structure)."""
+    def fit(genome, t, problem):  # the one objective (QFI, or -QCRB)
+        return score(problem, genome, t)
 
     probs = jnp.asarray(config.operator_probs, float)
     gate_probs = tuple(float(x) for x in config.gate_probs)
-    mut = functools.partial(mutate, n_qubits=problem.n_qubits, max_run=config.max_run,
+    mut = functools.partial(mutate, n_qubits=n_qubits, max_run=config.max_run,
                             gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
     p, e, k = config.population, config.elite, config.tournament
     adam = optax.adam(config.local_lr)
 
-    def local(genome, t0, f0, lo, hi, env):
+    def local(genome, t0, f0, lo, hi, problem):
         """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
         in [lo, hi]; returns the best point met (the start included) and its fitness."""
         def loss(q):
             return -fit(dataclasses.replace(genome, angle=q["angle"]),
-                        jnp.exp(jnp.clip(q["log_t"], lo, hi)), env)
+                        jnp.exp(jnp.clip(q["log_t"], lo, hi)), problem)
 
         q0 = {"angle": genome.angle, "log_t": jnp.log(t0)}
 
@@ -420,11 +415,11 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
 
     local_p = jax.vmap(local, in_axes=(0, 0, 0, None, None, None))
 
-    def evaluate(pop, t_prev, ts, env):
+    def evaluate(pop, t_prev, ts, problem):
         """Each chromosome's best time among the grid and its inherited time, then the
         local angle/time steps (Lamarckian: the population comes back improved)."""
         grid = jnp.concatenate([ts[:, None] * jnp.ones_like(t_prev)[None], t_prev[None]])
-        vals = jax.vmap(lambda tt: jax.vmap(fit, in_axes=(0, 0, None))(pop, tt, env))(grid)
+        vals = jax.vmap(lambda tt: jax.vmap(fit, in_axes=(0, 0, None))(pop, tt, problem))(grid)
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
         f0 = jnp.max(vals, axis=0)
@@ -432,9 +427,9 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
         if config.local_steps == 0:
             return pop, f0, t0
         lo, hi = jnp.log(jnp.min(ts)), jnp.log(jnp.max(ts))
-        return local_p(pop, t0, f0, lo, hi, env)
+        return local_p(pop, t0, f0, lo, hi, problem)
 
-    def generation(key, pop, fitness, tt, ts, env):
+    def generation(key, pop, fitness, tt, ts, problem):
         order = jnp.argsort(-fitness, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -445,7 +440,7 @@ def _programs(problem: Problem, config: GAConfig) -> tuple[Callable, Callable]:
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
         t_new = jnp.concatenate([tt[order[:e]], tt[winners]])
-        return evaluate(new, t_new, ts, env)
+        return evaluate(new, t_new, ts, problem)
 
     return jax.jit(evaluate), jax.jit(generation)
 
@@ -511,14 +506,13 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(_static(problem), _static_config(config))
-    env = _env(problem)
+    evaluate, generation = _programs(problem.n_qubits, _static_config(config))
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
     e = empty_genome(config.max_genes, real)
-    _, ghz_f, ghz_tt = evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts[:1], ts, env)
+    _, ghz_f, ghz_tt = evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts[:1], ts, problem)
     ghz_fit, ghz_t = float(ghz_f[0]), float(ghz_tt[0])
     if path is not None and path.exists():
         data = np.load(path)
@@ -534,7 +528,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:
         start = 0
         pop = initial_population(k0, problem, config)
-        pop, fit, tt = evaluate(pop, jnp.full((config.population,), ts[0]), ts, env)
+        pop, fit, tt = evaluate(pop, jnp.full((config.population,), ts[0]), ts, problem)
         hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
         if path is not None:
             _save(path, meta, 0, key, pop, fit, tt, hist)
@@ -543,7 +537,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
                leave=False)
     for gen in bar:
         key, sub = jax.random.split(key)
-        pop, fit, tt = generation(sub, pop, fit, tt, ts, env)
+        pop, fit, tt = generation(sub, pop, fit, tt, ts, problem)
         best = float(jnp.max(fit))
         hist["best"].append(best)
         hist["mean"].append(_finite_mean(fit))

@@ -1,9 +1,11 @@
 """Angle (and sensing-time) optimization of a fixed PQC structure (seed 000, "Optimization").
 
-The figure of merit of a probe ``genome`` sensed for a time ``t`` (DESIGN section 3):
-
-* scalar field: the QFI ``F(t)`` with respect to B at ``b0`` (maximized);
-* vector field: the bound ``QCRB(t) = Tr F(t)^-1`` over (Bx, By, Bz) at ``b0`` (minimized).
+Every method optimizes THE objective, `qsense.objective.score` (QFI for the scalar field,
+``-Tr F^-1`` for the vector field, always maximized): the loss is ``-score``. Results report
+the human figure (`OptResult.value`, ``merit_name``): the QFI (scalar, larger is better) or
+``QCRB = Tr F^-1`` (vector, smaller is better). `Problem` is `qsense.objective.Problem`, a
+pytree passed to the compiled programs as data: one compilation per structure and shape
+serves every rate, field value and Z-covariant noise model.
 
 Trainable parameters are a pytree ``{"angle": float[G], "log_t": float[]}``: the gene angles
 (radians; the angles of identity/padding genes do not enter the circuit, so their gradient is
@@ -21,10 +23,10 @@ Methods, by name (`METHODS`):
   angle: two terms for Rx/Ry/Rz, ``d rho = [rho(th + pi/2) - rho(th - pi/2)] / 2``, and the
   four-term rule for CRx (generator eigenvalues 0, +-1/2; Anselmetti et al., NJP 23, 113010
   (2021)): ``d rho = c+ [rho(th + pi/2) - rho(th - pi/2)] - c- [rho(th + 3pi/2) -
-  rho(th - 3pi/2)]``, ``c+- = (sqrt 2 +- 1) / (4 sqrt 2)``. Sensing is linear in rho, so the
-  tangents ``(S[d rho], dS/dB[d rho])`` are pushed through the QFIM's tangent rule (the JVP of
-  `qsense.fisher.qfim_from_derivatives`) and, for the vector field, through
-  ``d Tr F^-1 = -Tr(F^-1 dF F^-1)``. The derivative in ``log t`` (not a gate angle) is taken by
+  rho(th - 3pi/2)]``, ``c+- = (sqrt 2 +- 1) / (4 sqrt 2)``. These tangents are pushed through
+  the JVP of the objective's state function (`qsense.objective.score_state`: sensing is
+  linear in rho, then the QFI's gap-free tangent rule and, for the vector field,
+  ``d Tr F^-1 = -Tr(F^-1 dF F^-1)``). The derivative in ``log t`` (not a gate angle) is taken by
   autodiff. The rule is wrapped in a ``jax.custom_vjp`` so any optax optimizer uses it;
 * ``"cobyla"``: gradient-free, ``scipy.optimize.minimize(method="COBYLA")`` on the active
   angles and ``log t``; restarts run one after another on the host.
@@ -39,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -47,155 +48,33 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import NOISE_MODELS, check_n_qubits, check_noise, fail
-from qsense.fisher import qcrb, qfim_from_derivatives
+from qsense._checks import NOISE_MODELS, fail
 from qsense.genome import CRX, IDENTITY, Genome, validate_genome
-from qsense.noise import dissipator_1q, expm_small, generator_1q
-from qsense.pqc import _apply_vector
-from qsense.sensing import apply_local_superoperator, as_field3
-from qsense.states import basis_state, ghz_state
+from qsense.objective import (
+    FIELDS,
+    INITIAL_STATES,
+    Problem,
+    _complex_dtype,
+    merit,
+    merit_of_score,
+    probe,
+    score,
+    score_state,
+)
 
 METHODS = ("adam", "lbfgs", "parameter_shift", "cobyla")
 GRADIENTS = ("autodiff", "parameter_shift")
-FIELDS = ("scalar", "vector")
-INITIAL_STATES = ("ghz", "zero")
 
 _SHIFTS = np.array([np.pi / 2, -np.pi / 2, 3 * np.pi / 2, -3 * np.pi / 2])
 _CP = (np.sqrt(2) + 1) / (4 * np.sqrt(2))
 _CM = (np.sqrt(2) - 1) / (4 * np.sqrt(2))
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """What is sensed: ``n_qubits`` probes starting from ``initial`` ("ghz" as in the seed, or
-    the product state "zero" = |0...0>), then the PQC, then the field (``"scalar"`` B at ``b0``,
-    default 1.0, or ``"vector"`` (Bx, By, Bz) at ``b0``, default (0, 0, 0)) for a time t under
-    ``noise`` at rate ``gamma`` (1/time units). Hashable: it is a static argument of jits."""
-
-    n_qubits: int
-    noise: str = "dephasing"
-    gamma: float = 0.1
-    field: str = "scalar"
-    b0: Any = None
-    initial: str = "ghz"
-    dtype: Any = None
-
-    def __post_init__(self) -> None:
-        check_n_qubits(self.n_qubits)
-        check_noise(self.noise)
-        if self.field not in FIELDS:
-            fail("field", self.field, f"one of {list(FIELDS)}")
-        if self.initial not in INITIAL_STATES:
-            fail("initial", self.initial, f"one of {list(INITIAL_STATES)}")
-        g = float(self.gamma)
-        if not np.isfinite(g) or g < 0:
-            fail("gamma", self.gamma, "a finite rate >= 0")
-        object.__setattr__(self, "gamma", g)
-        if self.b0 is None:
-            b0 = 1.0 if self.field == "scalar" else (0.0, 0.0, 0.0)
-        elif self.field == "scalar":
-            if np.ndim(self.b0) != 0 or not np.isfinite(float(self.b0)):
-                fail("b0", self.b0, "a finite scalar field value for field='scalar'")
-            b0 = float(self.b0)
-        else:
-            arr = np.asarray(self.b0, float)
-            if arr.shape != (3,) or not np.all(np.isfinite(arr)):
-                fail("b0", self.b0, "a finite (Bx, By, Bz) for field='vector'")
-            b0 = tuple(float(x) for x in arr)
-        object.__setattr__(self, "b0", b0)
-
-    @property
-    def maximize(self) -> bool:
-        """True for the scalar QFI (maximized), False for the vector QCRB (minimized)."""
-        return self.field == "scalar"
-
-    @property
-    def merit_name(self) -> str:
-        return "qfi" if self.field == "scalar" else "qcrb"
+def _real(problem: Problem):
+    return jnp.finfo(_complex_dtype(problem.dtype)).dtype
 
 
-def _static(problem: Problem) -> Problem:
-    """The problem without its data (noise model, gamma, b0): the cache key of compiled
-    programs, so that sweeps over noises, rates or fields reuse one compilation."""
-    return dataclasses.replace(problem, noise="none", gamma=0.0, b0=None)
-
-
-def _env(problem: Problem) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(gamma, b0, D1): the data of a problem; D1 is the 4x4 unit-rate dissipator of its
-    noise model (`qsense.noise.dissipator_1q`; the generator's noise term is gamma D1)."""
-    real = jnp.finfo(_dtype(problem)).dtype
-    d1 = dissipator_1q(problem.noise, _dtype(problem))
-    return jnp.asarray(problem.gamma, real), jnp.asarray(problem.b0, real), d1
-
-
-def _dynamic(problem: Problem, env) -> Problem:
-    """``problem`` with (possibly traced) gamma, b0 and jump operator from ``env``."""
-    p = object.__new__(Problem)
-    for f in dataclasses.fields(Problem):
-        object.__setattr__(p, f.name, getattr(problem, f.name))
-    object.__setattr__(p, "gamma", env[0])
-    object.__setattr__(p, "b0", env[1])
-    object.__setattr__(p, "_dissipator", env[2])
-    return p
-
-
-# ----------------------------------------------------------------------------- the merit
-
-def _dtype(problem: Problem):
-    return problem.dtype or jnp.result_type(complex)
-
-
-def _initial_state(problem: Problem) -> jax.Array:
-    if problem.initial == "ghz":
-        return ghz_state(problem.n_qubits, _dtype(problem))
-    return basis_state(problem.n_qubits, 0, _dtype(problem))
-
-
-def probe(problem: Problem, genome: Genome) -> jax.Array:
-    """The pure probe state: the initial state followed by the genome's PQC."""
-    return _apply_vector(_initial_state(problem), genome, problem.n_qubits)
-
-
-def _sense_with_derivatives(problem: Problem, rho: jax.Array, t) -> tuple[jax.Array, jax.Array]:
-    """``(S_t[rho], d/dB S_t[rho])`` at ``b0``: the sensed state and its k field derivatives
-    (k = 1 scalar, 3 vector). Linear in ``rho``, so it also maps tangents of rho."""
-    real = jnp.finfo(rho.dtype).dtype
-    t = jnp.asarray(t, real)
-    gamma = jnp.asarray(problem.gamma, real)
-    n = problem.n_qubits
-
-    d1 = getattr(problem, "_dissipator", None)
-    if d1 is None:
-        d1 = dissipator_1q(problem.noise, rho.dtype)
-    rate_d = gamma.astype(rho.dtype) * jnp.asarray(d1, rho.dtype)
-
-    def f(b):  # the engine's sensing map (qsense.noise.superoperator_1q), noise as data
-        sop = expm_small(t * generator_1q(as_field3(b), rate_d, rho.dtype))
-        return apply_local_superoperator(rho, sop, n)
-
-    b0 = jnp.asarray(problem.b0, real)
-    if problem.field == "scalar":
-        rho_s, d = jax.jvp(f, (b0,), (jnp.ones_like(b0),))
-        return rho_s, d[None]
-    rho_s = f(b0)
-    drhos = jax.vmap(lambda e: jax.jvp(f, (b0,), (e,))[1])(jnp.eye(3, dtype=real))
-    return rho_s, drhos
-
-
-def _merit_from_sensed(problem: Problem, rho_s, drhos) -> jax.Array:
-    fm = qfim_from_derivatives(rho_s, drhos)
-    if problem.field == "scalar":
-        return fm[0, 0]
-    return qcrb(fm)
-
-
-def merit(problem: Problem, genome: Genome, t) -> jax.Array:
-    """QFI (scalar field) or QCRB = Tr F^-1 (vector field) of the probe sensed for ``t``.
-    Traceable; jit/vmap it (a batch: ``jax.vmap(merit, (None, 0, None))``)."""
-    psi = probe(problem, genome)
-    rho = jnp.outer(psi, jnp.conj(psi))
-    return _merit_from_sensed(problem, *_sense_with_derivatives(problem, rho, t))
-
+# ----------------------------------------------------------------------------- gradients
 
 def _shift_coefficients(gate: jax.Array) -> jax.Array:
     """(G, 4) coefficients of the shifted states for shifts (+pi/2, -pi/2, +3pi/2, -3pi/2)."""
@@ -222,24 +101,19 @@ def probe_angle_derivatives(problem: Problem, genome: Genome) -> jax.Array:
 
 
 def parameter_shift_grad(problem: Problem, genome: Genome, t) -> jax.Array:
-    """d merit / d angle (G,) by the parameter-shift rule chained through the QFIM tangent
-    rule (see the module docstring). Exact up to round-off; zero on identity genes."""
+    """d score / d angle (G,) by the parameter-shift rule: the shift-rule tangents of the pure
+    probe pushed through the JVP of the objective's state function (`score_state`; linear
+    sensing, then the QFI's tangent rule). Exact up to round-off; zero on identity genes."""
     psi = probe(problem, genome)
     rho = jnp.outer(psi, jnp.conj(psi))
-    rho_s, drhos = _sense_with_derivatives(problem, rho, t)
     tangents = probe_angle_derivatives(problem, genome)
-
-    def one(drho):
-        t_rho_s, t_drhos = _sense_with_derivatives(problem, drho, t)
-        return jax.jvp(lambda r, d: _merit_from_sensed(problem, r, d),
-                       (rho_s, drhos), (t_rho_s, t_drhos))[1]
-
-    return jax.vmap(one)(tangents)
+    return jax.vmap(lambda d: jax.jvp(lambda r: score_state(problem, r, t), (rho,), (d,))[1])(
+        tangents)
 
 
 def autodiff_grad(problem: Problem, genome: Genome, t) -> jax.Array:
-    """d merit / d angle (G,) by reverse-mode autodiff (reference for the shift rule)."""
-    return jax.grad(lambda a: merit(problem, dataclasses.replace(genome, angle=a), t))(
+    """d score / d angle (G,) by reverse-mode autodiff (reference for the shift rule)."""
+    return jax.grad(lambda a: score(problem, dataclasses.replace(genome, angle=a), t))(
         genome.angle)
 
 
@@ -249,51 +123,55 @@ def _structure(genome: Genome) -> tuple[jax.Array, jax.Array, jax.Array]:
     return genome.gate, genome.control, genome.target
 
 
+def _genome_of(angle, structure) -> Genome:
+    gate, control, target = structure
+    return Genome(gate, control, target, angle)
+
+
+def _value(angle, log_t, structure, problem):
+    return -score(problem, _genome_of(angle, structure), jnp.exp(log_t))
+
+
+@jax.custom_vjp
+def _ps_value(angle, log_t, structure, problem):
+    return _value(angle, log_t, structure, problem)
+
+
+def _ps_fwd(angle, log_t, structure, problem):
+    return _value(angle, log_t, structure, problem), (angle, log_t, structure, problem)
+
+
+def _ps_bwd(res, ct):
+    angle, log_t, structure, problem = res
+    g_angle = -parameter_shift_grad(problem, _genome_of(angle, structure), jnp.exp(log_t))
+    g_t = jax.grad(_value, argnums=1)(angle, log_t, structure, problem)
+    zeros = tuple(np.zeros(np.shape(s), dtype=jax.dtypes.float0) for s in structure)
+    return ct * g_angle, ct * g_t, zeros, jax.tree_util.tree_map(jnp.zeros_like, problem)
+
+
+_ps_value.defvjp(_ps_fwd, _ps_bwd)
+
+
+def _loss_fn(gradient: str) -> Callable:
+    """``loss(params, structure, problem) = -score``; with ``"parameter_shift"`` its gradient
+    in the angles comes from the shift rule (custom VJP; the problem's data get no
+    gradient through it)."""
+    if gradient == "autodiff":
+        return lambda params, structure, problem: _value(params["angle"], params["log_t"],
+                                                         structure, problem)
+    return lambda params, structure, problem: _ps_value(params["angle"], params["log_t"],
+                                                        structure, problem)
+
+
 def make_loss(problem: Problem, gradient: str = "autodiff") -> Callable:
-    """``loss(params, structure) -> scalar`` to minimize: ``-QFI`` (scalar) or ``QCRB``
-    (vector). ``params = {"angle": (G,), "log_t": ()}``, ``structure = (gate, control,
+    """``loss(params, structure) -> -score`` to minimize (``-QFI``, or ``QCRB`` for the vector
+    field). ``params = {"angle": (G,), "log_t": ()}``, ``structure = (gate, control,
     target)``. With ``gradient="parameter_shift"``, ``jax.grad`` of the loss uses the shift
     rule for the angles (custom VJP)."""
     if gradient not in GRADIENTS:
         fail("gradient", gradient, f"one of {list(GRADIENTS)}")
-    loss = _make_env_loss(_static(problem), gradient)
-    env = _env(problem)
-    return lambda params, structure: loss(params, structure, env)
-
-
-def _make_env_loss(problem: Problem, gradient: str) -> Callable:
-    """``loss(params, structure, env)`` with ``env = (gamma, b0)`` as data."""
-    sign = -1.0 if problem.maximize else 1.0
-    def genome_of(angle, structure):
-        gate, control, target = structure
-        return Genome(gate, control, target, angle)
-
-    def value(angle, log_t, structure, env):
-        return sign * merit(_dynamic(problem, env), genome_of(angle, structure),
-                            jnp.exp(log_t))
-
-    if gradient == "autodiff":
-        return lambda params, structure, env: value(params["angle"], params["log_t"],
-                                                    structure, env)
-
-    @jax.custom_vjp
-    def ps_value(angle, log_t, structure, env):
-        return value(angle, log_t, structure, env)
-
-    def fwd(angle, log_t, structure, env):
-        return value(angle, log_t, structure, env), (angle, log_t, structure, env)
-
-    def bwd(res, ct):
-        angle, log_t, structure, env = res
-        g_angle = sign * parameter_shift_grad(_dynamic(problem, env),
-                                              genome_of(angle, structure), jnp.exp(log_t))
-        g_t = jax.grad(value, argnums=1)(angle, log_t, structure, env)
-        zeros = tuple(np.zeros(np.shape(s), dtype=jax.dtypes.float0) for s in structure)
-        return ct * g_angle, ct * g_t, zeros, jax.tree_util.tree_map(jnp.zeros_like, env)
-
-    ps_value.defvjp(fwd, bwd)
-    return lambda params, structure, env: ps_value(params["angle"], params["log_t"],
-                                                   structure, env)
+    loss = _loss_fn(gradient)
+    return lambda params, structure: loss(params, structure, problem)
 
 
 # ----------------------------------------------------------------------------- optax loop
@@ -319,24 +197,24 @@ def _check_method(method: str, gradient: str | None) -> str:
     return gradient
 
 
-def _raw_step(problem: Problem, method: str, gradient: str, learning_rate: float,
+def _raw_step(method: str, gradient: str, learning_rate: float,
               log_t_bounds: tuple[float, float], optimize_t: bool) -> tuple[Callable, Callable]:
-    """(init, step) for one restart; ``step(params, state, structure, env)``."""
-    loss = _make_env_loss(problem, gradient)
+    """(init, step) for one restart; ``step(params, state, structure, problem)``."""
+    loss = _loss_fn(gradient)
     opt = make_optimizer(method, learning_rate)
     lo, hi = log_t_bounds
 
     def init(params):
         return opt.init(params)
 
-    def step(params, state, structure, env):
+    def step(params, state, structure, problem):
         def fn(p):
             # t enters clipped to its bounds (the line search may probe far outside them) and
             # without gradient when it is fixed
             log_t = jnp.clip(p["log_t"], lo, hi)
             if not optimize_t:
                 log_t = lax.stop_gradient(log_t)
-            return loss({"angle": p["angle"], "log_t": log_t}, structure, env)
+            return loss({"angle": p["angle"], "log_t": log_t}, structure, problem)
 
         if method == "lbfgs":
             value, grads = optax.value_and_grad_from_state(fn)(params, state=state)
@@ -370,25 +248,25 @@ def make_step(problem: Problem, structure: Genome, *, method: str = "adam",
     if method == "cobyla":
         fail("method", method, "an optax method for make_step (use optimize_angles for cobyla)")
     validate_genome(structure, problem.n_qubits, "structure")
-    init, jstep = _compiled_step(_static(problem), method, gradient, float(learning_rate),
+    init, jstep = _compiled_step(method, gradient, float(learning_rate),
                                  _log_bounds(t_bounds), bool(optimize_t))
-    struct, env = _structure(structure), _env(problem)
-    real = jnp.finfo(_dtype(problem)).dtype
+    struct = _structure(structure)
+    real = _real(problem)
 
     def cast(params):
         return jax.tree_util.tree_map(lambda a: jnp.asarray(a, real), params)
 
     def step(params, state):
-        return jstep(cast(params), state, struct, env)
+        return jstep(cast(params), state, struct, problem)
 
     step.jitted = jstep  # type: ignore[attr-defined]  (for no-recompile checks)
     return (lambda params: init(cast(params))), step
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_step(problem: Problem, method: str, gradient: str, learning_rate: float,
+def _compiled_step(method: str, gradient: str, learning_rate: float,
                    log_t_bounds: tuple[float, float], optimize_t: bool):
-    init, raw = _raw_step(problem, method, gradient, learning_rate, log_t_bounds, optimize_t)
+    init, raw = _raw_step(method, gradient, learning_rate, log_t_bounds, optimize_t)
     return init, jax.jit(raw)
 
 
@@ -400,18 +278,20 @@ def _log_bounds(t_bounds) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_run(problem: Problem, method: str, gradient: str, learning_rate: float,
+def _compiled_run(method: str, gradient: str, learning_rate: float,
                   log_t_bounds: tuple[float, float], optimize_t: bool, steps: int) -> Callable:
-    """One jitted program: all restarts (vmap) x all steps (scan), tracking the best point."""
-    init, step = _raw_step(problem, method, gradient, learning_rate, log_t_bounds, optimize_t)
-    loss = _make_env_loss(problem, "autodiff")
+    """One jitted program: all restarts (vmap) x all steps (scan), tracking the best point.
+    The problem is an argument (data), so one compilation serves every noise rate, field
+    value and Z-covariant noise model of the same structure."""
+    init, step = _raw_step(method, gradient, learning_rate, log_t_bounds, optimize_t)
+    loss = _loss_fn("autodiff")
 
-    def run_one(params, structure, env):
+    def run_one(params, structure, problem):
         state = init(params)
 
         def body(carry, _):
             params, state, best_p, best_l = carry
-            new, state, aux = step(params, state, structure, env)
+            new, state, aux = step(params, state, structure, problem)
             lv = aux["loss"]
             better = jnp.isfinite(lv) & (lv < best_l)
             best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params, best_p)
@@ -423,7 +303,7 @@ def _compiled_run(problem: Problem, method: str, gradient: str, learning_rate: f
                                                    length=steps)
         lo, hi = log_t_bounds
         last = {**last, "log_t": jnp.clip(last["log_t"], lo, hi)}
-        last_l = loss(last, structure, env)
+        last_l = loss(last, structure, problem)
         better = jnp.isfinite(last_l) & (last_l < best_l)
         best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), last, best_p)
         best_l = jnp.where(better, last_l, best_l)
@@ -432,20 +312,17 @@ def _compiled_run(problem: Problem, method: str, gradient: str, learning_rate: f
     return jax.jit(jax.vmap(run_one, in_axes=(0, 0, None)))
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_scan_t(problem: Problem) -> Callable:
-    def one(genome, t, env):
-        return merit(_dynamic(problem, env), genome, t)
-
-    return jax.jit(jax.vmap(jax.vmap(one, (None, 0, None)), (0, None, None)))
+@jax.jit
+def _scan_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
+    return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, None))(problem, genomes, ts)
 
 
 def scan_t(problem: Problem, genomes: Genome, ts) -> np.ndarray:
     """Merit (QFI or QCRB) of each genome at each time: (R, T) for genomes (R, G), ts (T,).
     One jitted, doubly vmapped call."""
     genomes = _as_batch(problem, genomes)
-    ts = jnp.asarray(ts, jnp.finfo(_dtype(problem)).dtype)
-    return np.asarray(_compiled_scan_t(_static(problem))(genomes, ts, _env(problem)))
+    ts = jnp.asarray(ts, _real(problem))
+    return merit_of_score(problem, np.asarray(_scan_scores(problem, genomes, ts)))
 
 
 def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.ndarray:
@@ -466,8 +343,7 @@ def _as_batch(problem: Problem, genomes: Genome) -> Genome:
         genomes = jax.tree_util.tree_map(lambda a: a[None], genomes)
     if len(genomes.batch_shape) != 1:
         fail("genomes batch shape", genomes.batch_shape, "() or (R,) restarts")
-    real = jnp.finfo(_dtype(problem)).dtype
-    return dataclasses.replace(genomes, angle=jnp.asarray(genomes.angle, real))
+    return dataclasses.replace(genomes, angle=jnp.asarray(genomes.angle, _real(problem)))
 
 
 @dataclasses.dataclass
@@ -529,9 +405,9 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         best_angle, best_logt, best_loss, hist = _cobyla(problem, params, structure, steps,
                                                          log_bounds, optimize_t)
     else:
-        run = _compiled_run(_static(problem), method, gradient, float(learning_rate),
-                            log_bounds, bool(optimize_t), int(steps))
-        best, best_l, h = run(params, structure, _env(problem))
+        run = _compiled_run(method, gradient, float(learning_rate), log_bounds,
+                            bool(optimize_t), int(steps))
+        best, best_l, h = run(params, structure, problem)
         best_angle = np.asarray(best["angle"])
         best_logt = np.clip(np.asarray(best["log_t"]), *log_bounds)
         best_loss, hist = np.asarray(best_l), np.asarray(h)
@@ -547,11 +423,16 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
                      method=method, merit_name=problem.merit_name, t_at_bound=at_bound)
 
 
+@jax.jit
+def _jit_loss(params, structure, problem):
+    return _loss_fn("autodiff")(params, structure, problem)
+
+
 def _cobyla(problem, params, structure, steps, log_bounds, optimize_t):
     """COBYLA per restart (host loop; scipy). x = (active angles, log t)."""
     from scipy.optimize import minimize
 
-    loss = jax.jit(make_loss(problem, "autodiff"))
+    loss = functools.partial(_jit_loss, problem=problem)
     angles = np.asarray(params["angle"])
     logts = np.asarray(params["log_t"])
     best_a, best_t, best_l, hists = angles.copy(), logts.copy(), np.full(len(logts), np.inf), []
@@ -591,5 +472,6 @@ __all__ = [
     "FIELDS", "GRADIENTS", "INITIAL_STATES", "METHODS", "NOISE_MODELS", "OptResult", "Problem",
     "autodiff_grad", "default_t_grid", "make_loss", "make_optimizer", "make_step", "merit",
     "optimize_angles", "parameter_shift_grad", "probe", "probe_angle_derivatives", "scan_t",
+    "score",
 ]
 

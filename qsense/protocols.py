@@ -21,9 +21,11 @@ the fiber chain's memory decoherence is already inside its end-to-end fidelity.
 Everything is differentiable: through `link_fidelity` the QFI depends on the link's design
 knobs (e.g. ``SatelliteLink.rx_aperture_m``) and ``jax.grad`` gives dQFI/dknob.
 
-`tune_probe_angles` optimizes the angles of a fixed small genome by gradient ascent on
-`qsense.fitness.probe_qfi` (optax Adam, a short loop): a self-contained stand-in for the
-project's optimizer package, used for the "optimized VQS probe" of the Fig. 4 experiment.
+The QFI of a delivered probe is THE objective, `qsense.objective.score_state`, of a `Problem`
+whose link hooks carry the teleportation channels (``pre_channel``: out, ``post_channel``:
+back; depolarizing, so Z-covariant: the commutator fast path applies under dephasing and
+amplitude damping). `tune_probe_angles` is a thin wrapper over
+`qsense.optimize.optimize_angles` (the probe of the Fig. 4 experiment).
 """
 
 from __future__ import annotations
@@ -33,15 +35,20 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from qsense._checks import check_n_qubits, check_noise, check_nonneg, fail
-from qsense.fisher import qcrb, qfi, qfim
-from qsense.fitness import probe_qfi, probe_state
+from qsense.fisher import qcrb, qfim
 from qsense.genome import CRX, RX, RY, RZ, Genome, make_genome
 from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
+from qsense.objective import Problem, probe_state, score_state
 from qsense.sensing import sense
-from qsense.teleport import _fidelities, teleport_channel
+from qsense.states import density
+from qsense.teleport import (
+    _fidelities,
+    depolarizing_superoperator,
+    teleport_channel,
+    werner_parameter,
+)
 
 PROTOCOLS = ("remote", "distributed")
 
@@ -99,9 +106,31 @@ def delivered_state(psi, fidelity, field, t, gamma, *, protocol: str,
     return _delivered(psi, f_out, f_back, field, t, gamma, protocol, noise)
 
 
+def _teleport_sops(fidelities, dtype) -> jax.Array:
+    """(N, 4, 4) depolarizing superoperators of teleportation over Werner pairs."""
+    w = werner_parameter(fidelities).astype(jnp.finfo(dtype).dtype)
+    return jax.vmap(lambda x: depolarizing_superoperator(x, dtype))(w)
+
+
+def link_problem(n: int, f_out, f_back, gamma, b0, *, protocol: str, noise: str,
+                 field: str = "scalar", dtype=None) -> Problem:
+    """The objective's `Problem` of a protocol: teleportation out as ``pre_channel``, back
+    (distributed only) as ``post_channel`` (depolarizing: Z-covariant). Traceable."""
+    dtype = jnp.dtype(dtype or jnp.result_type(complex))
+    post = _teleport_sops(f_back, dtype) if protocol == "distributed" else None
+    return Problem(n, noise, gamma, field, b0, dtype=dtype,
+                   pre_channel=_teleport_sops(f_out, dtype), post_channel=post,
+                   post_covariant=True if post is not None else None)
+
+
 @functools.partial(jax.jit, static_argnames=("protocol", "noise"))
 def _qfi_core(psi, f_out, f_back, t, gamma, b0, protocol, noise):
-    return qfi(lambda b: _delivered(psi, f_out, f_back, b, t, gamma, protocol, noise), b0)
+    rho = density(psi)
+    if not jnp.iscomplexobj(rho):
+        rho = rho.astype(jnp.result_type(complex))
+    prob = link_problem(_n_of(psi), f_out, f_back, gamma, b0, protocol=protocol, noise=noise,
+                        dtype=rho.dtype)
+    return score_state(prob, rho, t)
 
 
 def protocol_qfi(psi, fidelity, t, gamma, b0=1.0, *, protocol: str,
@@ -213,37 +242,18 @@ def vqs_ansatz(n_qubits: int, key: jax.Array | None = None, scale: float = 0.3) 
 def tune_probe_angles(genome: Genome, n_qubits: int, gamma, *, noise: str = "dephasing",
                       t0: float = 1.0, b0: float = 1.0, steps: int = 300,
                       learning_rate: float = 0.05) -> tuple[Genome, float, float, list[float]]:
-    """Maximize ``probe_qfi`` over the genome's angles and the sensing time by Adam.
+    """Maximize the QFI (`qsense.score`, no links) over the genome's angles and the sensing
+    time by Adam from ``t0``: a thin wrapper over `qsense.optimize.optimize_angles`.
 
-    Returns ``(genome, t_opt, qfi, history)``; the time is optimized through
-    ``t = softplus(u)``. A short, self-contained loop (one jitted step).
+    Returns ``(genome, t_opt, qfi, history)`` (history: the QFI along the trajectory).
     """
+    from qsense.optimize import optimize_angles
+
     n = check_n_qubits(n_qubits)
     check_noise(noise)
-
-    def loss(params):
-        angle, u = params
-        g = Genome(genome.gate, genome.control, genome.target, angle)
-        return -probe_qfi(g, jax.nn.softplus(u), gamma, b0, n_qubits=n, noise=noise)
-
-    real = jnp.result_type(float)
-    opt = optax.adam(learning_rate)
-    # strongly typed leaves: weak types would recompile the step after the first update
-    params = (jnp.asarray(genome.angle, real),
-              jnp.asarray(np.log(np.expm1(float(t0))), real))
-    state = opt.init(params)
-    value_and_grad = jax.jit(jax.value_and_grad(loss))  # the one compiled program
-
-    history = []
-    for _ in range(int(steps)):
-        val, grad = value_and_grad(params)
-        upd, state = opt.update(grad, state, params)
-        params = optax.apply_updates(params, upd)
-        history.append(-float(val))
-    angle, u = params
-    out = Genome(genome.gate, genome.control, genome.target, angle)
-    t_opt = float(jax.nn.softplus(u))
-    return out, t_opt, -float(value_and_grad(params)[0]), history
+    res = optimize_angles(Problem(n, noise, gamma, "scalar", b0), genome, method="adam",
+                          steps=int(steps), learning_rate=learning_rate, t0=t0)
+    return res.genome, res.t, res.value, [float(x) for x in res.history[0]]
 
 
 def probe_vector(genome: Genome | None, n_qubits: int) -> jax.Array:
@@ -254,7 +264,7 @@ def probe_vector(genome: Genome | None, n_qubits: int) -> jax.Array:
 
 
 __all__ = [
-    "PROTOCOLS", "delivered_state", "link_fidelity", "link_peak_qfi", "link_qfi",
+    "PROTOCOLS", "delivered_state", "link_fidelity", "link_peak_qfi", "link_problem", "link_qfi",
     "link_rate", "out_fidelities", "peak_qfi", "probe_vector", "protocol_qcrb",
     "protocol_qfi", "tune_probe_angles", "vqs_ansatz",
 ]

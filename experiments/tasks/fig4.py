@@ -10,8 +10,9 @@ For every BS-SN ground distance on the grid:
   the GHZ probe and an optimized VQS probe, under dephasing at rate gamma.
 
 The VQS probe: the angles of the fixed ansatz ``qsense.protocols.vqs_ansatz`` (and the sensing
-time) are tuned by Adam on ``qsense.fitness.probe_qfi`` without links (a short
-self-contained loop, `qsense.protocols.tune_probe_angles`), then the tuned probe is sent over
+time) are tuned by Adam on THE objective ``qsense.score`` without links
+(`qsense.protocols.tune_probe_angles`, a thin wrapper over ``optimize_angles``), then the
+tuned probe is sent over
 the links. Since every qubit crosses a link of the same fidelity and the QFI grows with it,
 the QFI crossover equals the fidelity crossover; the sensitivity table shows how the
 fidelity crossover moves with the fiber's elementary-link fidelity and memory lifetime.

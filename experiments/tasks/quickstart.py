@@ -1,8 +1,10 @@
 """Quickstart: QFI versus sensing time for GHZ probes, N = n_min..n_max, each noise.
 
 Scalar field at B0 (DESIGN section 3). For each (noise, N): the QFI on a t grid (one jitted,
-vmapped call; the noise enters as a 4x4 dissipator array, so each N compiles once for every
-noise), then the optimal time refined by zooming same-shape grids around the maximum.
+vmapped call of THE objective, `qsense.score`, on the empty circuit; the problem is a pytree
+whose noise is a 4x4 dissipator array, so each N compiles once for the Z-covariant noises and
+once for bit flip), then the optimal time refined by zooming same-shape grids around the
+maximum.
 Checks printed beside the numbers: dephasing has the closed form
 ``F = N^2 t^2 exp(-2 N gamma t)``, peak at ``t* = 1/(N gamma)`` with ``F* = 1/(e gamma)^2``
 for every N.
@@ -23,24 +25,13 @@ from experiments import plots
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
 from experiments.schema import Config
-from qsense.noise import dissipator_1q, expm_small, generator_1q
-from qsense.sensing import apply_local_superoperator, as_field3
 
 
-def ghz_qfi_curves(n: int, dtype):
-    """``f(ts, gamma_d, b0) -> QFI(ts)`` for the N-qubit GHZ probe, jitted once per shape;
-    ``gamma_d`` is ``gamma * dissipator_1q(noise)``."""
-    rho0 = qsense.density(qsense.ghz_state(n, dtype))
-    real = jnp.finfo(dtype).dtype
-
-    def one(t, gamma_d, b0):
-        def rho_of(b):
-            gen = generator_1q(as_field3(b), gamma_d, dtype)
-            return apply_local_superoperator(rho0, expm_small(t * gen), n)
-
-        return qsense.qfi(rho_of, b0)
-
-    return jax.jit(jax.vmap(lambda t, g, b: one(t.astype(real), g, b), in_axes=(0, None, None)))
+@jax.jit
+def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array) -> jax.Array:
+    """QFI of the GHZ probe (empty circuit) at each time of ``ts``: `qsense.score`, vmapped
+    over t; jitted once per (problem structure, grid shape)."""
+    return jax.vmap(lambda t: qsense.score(problem, qsense.empty_genome(1, ts.dtype), t))(ts)
 
 
 def peak(curves, grid: np.ndarray, values: np.ndarray, zooms: int = 3) -> tuple[float, float,
@@ -70,17 +61,15 @@ def run(cfg: Config, out_dir: Path) -> dict:
     ckpt = Checkpoint(out_dir / "checkpoint.json",
                       meta={"task": "quickstart", "quickstart": vars(qc), "prec": cfg.precision})
     cells = [(noise, n) for noise in qc.noises for n in range(qc.n_min, qc.n_max + 1)]
-    compiled = {}
+    real = jnp.finfo(dtype).dtype
     for noise, n in tqdm(cells, desc="quickstart (noise, N)", disable=not cfg.progress):
         key = f"{noise}/{n}"
         if key in ckpt:
             continue
-        if n not in compiled:
-            compiled[n] = ghz_qfi_curves(n, dtype)
-        gamma_d = qc.gamma * dissipator_1q(noise, dtype)
+        problem = qsense.Problem(n, noise, qc.gamma, "scalar", qc.field_b0, dtype=dtype)
 
-        def curves(ts, n=n, gamma_d=gamma_d):
-            return compiled[n](ts, gamma_d, qc.field_b0)
+        def curves(ts, problem=problem):
+            return ghz_qfi_curve(problem, jnp.asarray(ts, real))
 
         values = np.asarray(curves(jnp.asarray(grid)), float)
         if not np.all(np.isfinite(values)):

@@ -49,7 +49,7 @@ def test_quickstart_end_to_end_and_resume(tmp_path, monkeypatch):
     def no_recompute(*args, **kwargs):
         raise AssertionError("a checkpointed cell was computed again")
 
-    monkeypatch.setattr(quickstart, "ghz_qfi_curves", no_recompute)
+    monkeypatch.setattr(quickstart, "ghz_qfi_curve", no_recompute)
     again = execute(cfg, tmp_path)
     assert again["metrics"] == payload["metrics"]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import qsense
-from qsense.fitness import probe_qfi
+from qsense.objective import probe_qfi
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])

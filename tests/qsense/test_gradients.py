@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import qsense
-from qsense.fitness import probe_qfi, probe_qfim
+from qsense.objective import probe_qfi, probe_qfim
 
 
 def _genome(seed, n, g=8):

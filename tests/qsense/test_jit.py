@@ -13,13 +13,19 @@ def _population(seed, n, g, size):
 
 
 def test_population_fitness_compiles_once_per_shape():
+    """make_fitness is jit(vmap(score)) with the problem as data: one program per shape
+    (the cache is shared by every make_fitness, so count what this test adds)."""
     f = qsense.make_fitness(3, "dephasing")
-    a = f(_population(0, 3, 6, 8), 1.0, 0.1, 1.0)
-    b = f(_population(1, 3, 6, 8), 2.0, 0.3, 0.5)  # new genomes and new t, gamma, B0
-    assert f._cache_size() == 1
+    start = f._cache_size()
+    a = f(_population(0, 3, 7, 9), 1.0, 0.1, 1.0)
+    b = f(_population(1, 3, 7, 9), 2.0, 0.3, 0.5)  # new genomes and new t, gamma, B0
+    assert f._cache_size() == start + 1
     assert not np.allclose(a, b)
-    f(_population(2, 3, 6, 16), 1.0, 0.1, 1.0)  # a new population size is a new shape
-    assert f._cache_size() == 2
+    # another Z-covariant noise and rate: the same program
+    qsense.make_fitness(3, "amplitude_damping")(_population(1, 3, 7, 9), 2.0, 0.2, 0.5)
+    assert f._cache_size() == start + 1
+    f(_population(2, 3, 7, 17), 1.0, 0.1, 1.0)  # a new population size is a new shape
+    assert f._cache_size() == start + 2
 
 
 def test_traced_function_runs_once_for_new_values():

@@ -12,7 +12,7 @@ import pytest
 
 from qsense import CRX, IDENTITY, RX, RY, RZ, empty_genome, make_genome, random_genome
 from qsense.fisher import qcrb
-from qsense.fitness import probe_qfi, probe_qfim
+from qsense.objective import probe_qfi, probe_qfim
 from qsense.optimize import (
     Problem,
     autodiff_grad,
@@ -21,6 +21,7 @@ from qsense.optimize import (
     optimize_angles,
     parameter_shift_grad,
     scan_t,
+    score,
 )
 
 
@@ -58,7 +59,7 @@ def test_parameter_shift_matches_autodiff_and_finite_differences(field, noise):
         ad = autodiff_grad(p, g, t)
         # central finite differences (step 1e-5: truncation and round-off ~1e-10)
         shift = eps * jnp.eye(g_len)
-        f = jax.vmap(lambda d: merit(p, dataclasses.replace(g, angle=g.angle + d), t))
+        f = jax.vmap(lambda d: score(p, dataclasses.replace(g, angle=g.angle + d), t))
         fd = (f(shift) - f(-shift)) / (2 * eps)
         return ps, ad, fd
 

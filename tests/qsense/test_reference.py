@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import qsense
-from qsense.fitness import probe_qfi, probe_qfim
+from qsense.objective import probe_qfi, probe_qfim
 from tests.reference import engine_numpy as ref
 
 NOISES = ["none", "dephasing", "bitflip", "amplitude_damping"]

@@ -1,0 +1,463 @@
+"""THE VQS objective: one scoring function for every consumer (DESIGN sections 3-4).
+
+``score(problem, genome, t)`` is the figure every part of qsense optimizes, always
+**maximized**: the QFI with respect to B (scalar field) or ``-Tr F^-1`` over (Bx, By, Bz)
+(vector field; ``-inf`` for a singular QFIM). Humans read QFI and the bound
+``QCRB = Tr F^-1`` (`merit`). `make_fitness` is ``jit(vmap(score))``; the genetic search,
+`qsense.optimize.optimize_angles` (adam, lbfgs, parameter shift, COBYLA), the refinement, the
+protocols and the benchmarks all call `score` (or `score_state`, the same objective from a
+density matrix instead of a genome).
+
+`Problem` is a JAX pytree. Its *structure* (static: qubit count, field kind, initial state,
+dtype, whether the sensing noise and the post channel are Z-covariant, which link hooks are
+present) decides the compiled program; its *data* (gamma, b0, the 4x4 unit dissipator of the
+noise, the link channels) are array leaves. So one compiled program serves every rate, field
+value and Z-covariant noise of a sweep (dephasing, amplitude damping and no noise share it);
+bit flip, which does not commute with the field's Z rotation, has its own.
+
+The probe: ``initial`` ("ghz" or "zero" = |0...0>), then the PQC (pure), then optional link
+hooks, all per-qubit 4x4 superoperators (row-major vec, as `qsense.noise`):
+
+* ``pre_channel`` (N, 4, 4) applied before sensing (teleportation out, memory decoherence);
+* sensing for time t: field on the qubits with ``sensors`` weight s_i (default all 1),
+  ``H = (B/2) sum_i s_i Z_i`` (scalar) or ``1/2 sum_i s_i B . sigma_i`` (vector), and the
+  noise at rate gamma on *every* qubit (a qubit that does not sense still decoheres);
+* ``post_channel`` (N, 4, 4) applied after sensing (teleportation back, distributed VQS).
+
+Fast exact path: with a scalar field, a Z-covariant noise (none, dephasing, amplitude
+damping) and a Z-covariant post channel (depolarizing is), the sensed state is
+``U_B Lambda(rho) U_B^H`` with ``U_B = exp(-i B t Hs)``, ``Hs = sum s_i Z_i / 2``, so
+``d rho/dB = -i t [Hs, rho]`` exactly, and the QFI needs one eigendecomposition and one
+matrix product (`qsense.fisher.qfi_commutator`). Otherwise ``d rho/dB`` is a forward-mode
+tangent of the sensing map. Both are exact; tests check them against an independent numpy
+reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from qsense._checks import check_n_qubits, check_noise, fail, is_concrete
+from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
+from qsense.genome import Genome
+from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
+from qsense.pqc import _apply_vector
+from qsense.sensing import Z_COVARIANT_NOISES, apply_qubit_superoperators, as_field3
+from qsense.states import basis_state, ghz_state
+
+FIELDS = ("scalar", "vector")
+INITIAL_STATES = ("ghz", "zero")
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """The static part of a `Problem`: what decides the compiled program. ``noise`` is a
+    label carried along for reports but excluded from equality and hashing, so problems that
+    differ only by a Z-covariant noise model share one compiled program (traced code must
+    branch on ``covariant``, never on the noise name)."""
+
+    n_qubits: int
+    field: str
+    initial: str
+    dtype: Any
+    covariant: bool
+    post_covariant: bool
+    noise: str = dataclasses.field(compare=False)
+
+
+def _complex_dtype(dtype):
+    return jnp.dtype(dtype or jnp.result_type(complex))
+
+
+def _real_dtype(dtype):
+    return jnp.finfo(_complex_dtype(dtype)).dtype
+
+
+def _as_data(x, dtype):
+    """Concrete values become numpy arrays (cheap, no device transfer); tracers stay."""
+    return np.asarray(x, dtype) if is_concrete(x) else jnp.asarray(x, dtype)
+
+
+def unit_dissipator(noise: str, dtype=np.complex128) -> np.ndarray:
+    """4x4 unit-rate dissipator ``D[A]`` of ``noise`` (numpy; = `qsense.noise.dissipator_1q`):
+    computed on the host so that a `Problem` can be built inside traced code."""
+    a = _UNIT_JUMPS[check_noise(noise)]
+    eye = np.eye(2)
+    ada = a.conj().T @ a
+    d = np.kron(a, a.conj()) - 0.5 * np.kron(ada, eye) - 0.5 * np.kron(eye, ada.T)
+    return d.astype(dtype)
+
+
+def _z_generator() -> np.ndarray:
+    """Row-major superoperator of ``rho -> -i [Z/2, rho]`` (diagonal)."""
+    z = np.array([1.0, -1.0])
+    return np.diag((-0.5j * (z[:, None] - z[None, :])).reshape(4))
+
+
+def is_z_covariant(channel, atol: float = 1e-10) -> bool:
+    """True when every per-qubit superoperator (N, 4, 4) commutes with the Z rotation."""
+    c = np.asarray(channel)
+    g = _z_generator()
+    return bool(np.all(np.abs(c @ g - g @ c) <= atol * max(1.0, float(np.max(np.abs(c))))))
+
+
+def _check_channel(name: str, channel, n: int, dtype):
+    shape = tuple(np.shape(channel))
+    if shape != (n, 4, 4):
+        fail(f"{name}.shape", shape, f"({n}, 4, 4): one row-major 4x4 superoperator per qubit")
+    if is_concrete(channel):
+        c = np.asarray(channel, complex)
+        if not np.all(np.isfinite(c)):
+            fail(name, "non-finite entries", "finite superoperators")
+        # trace preservation (row-major vec): sum_a S[(a,a), (b,c)] = delta_bc
+        tr = c[:, [0, 3], :].sum(axis=1)
+        if not np.allclose(tr, np.array([1, 0, 0, 1])[None], atol=1e-8):
+            fail(name, "a map that does not preserve the trace",
+                 "trace-preserving per-qubit superoperators (sum_a S[(a,a),(b,c)] = delta_bc)")
+    return _as_data(channel, _complex_dtype(dtype))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Problem:
+    """What is sensed (see the module docstring). A JAX pytree: pass it to jitted functions
+    as an argument; problems with the same `structure` reuse one compiled program.
+
+    n_qubits: 1..MAX_QUBITS. noise: one of ``qsense.NOISE_MODELS``, at rate ``gamma`` >= 0
+    (1/time units). field: "scalar" (B at ``b0``, default 1.0) or "vector" ((Bx, By, Bz) at
+    ``b0``, default (0, 0, 0)). initial: "ghz" (the seed's probe) or "zero" (|0...0>).
+    dtype: complex dtype (default complex128 with x64 enabled). pre_channel / post_channel:
+    (N, 4, 4) trace-preserving per-qubit superoperators or None. sensors: (N,) field-coupling
+    weights (1 senses, 0 does not) or None (all sense). post_covariant: whether
+    ``post_channel`` commutes with the Z rotation (None: checked numerically when the channel
+    is concrete, assumed False when it is traced; the general path is exact either way).
+    """
+
+    n_qubits: int
+    noise: str = "dephasing"
+    gamma: Any = 0.1
+    field: str = "scalar"
+    b0: Any = None
+    initial: str = "ghz"
+    dtype: Any = None
+    pre_channel: Any = None
+    post_channel: Any = None
+    sensors: Any = None
+    post_covariant: bool | None = None
+    dissipator: Any = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = functools.partial(object.__setattr__, self)
+        n = check_n_qubits(self.n_qubits)
+        check_noise(self.noise)
+        if self.field not in FIELDS:
+            fail("field", self.field, f"one of {list(FIELDS)}")
+        if self.initial not in INITIAL_STATES:
+            fail("initial", self.initial, f"one of {list(INITIAL_STATES)}")
+        if self.dtype is not None and _complex_dtype(self.dtype) not in (
+                jnp.complex64, jnp.complex128):
+            fail("dtype", self.dtype, "complex64, complex128 or None")
+        real = _real_dtype(self.dtype)
+        if is_concrete(self.gamma):
+            g = np.asarray(self.gamma, float)
+            if g.shape != () or not np.isfinite(g) or g < 0:
+                fail("gamma", self.gamma, "a finite rate >= 0")
+        elif np.shape(self.gamma) != ():
+            fail("gamma.shape", np.shape(self.gamma), "() (one rate)")
+        set_("gamma", _as_data(self.gamma, real))
+        b0 = self.b0
+        if b0 is None:
+            b0 = 1.0 if self.field == "scalar" else (0.0, 0.0, 0.0)
+        want = () if self.field == "scalar" else (3,)
+        if np.shape(b0) != want:
+            fail("b0", b0, "a finite scalar field value for field='scalar'" if want == ()
+                 else "a finite (Bx, By, Bz) for field='vector'")
+        if is_concrete(b0) and not np.all(np.isfinite(np.asarray(b0, float))):
+            fail("b0", b0, "finite field values")
+        set_("b0", _as_data(b0, real))
+        for name in ("pre_channel", "post_channel"):
+            if getattr(self, name) is not None:
+                set_(name, _check_channel(name, getattr(self, name), n, self.dtype))
+        if self.sensors is not None:
+            if tuple(np.shape(self.sensors)) != (n,):
+                fail("sensors.shape", tuple(np.shape(self.sensors)), f"({n},): one weight per "
+                     "qubit")
+            if is_concrete(self.sensors) and not np.all(np.isfinite(np.asarray(self.sensors,
+                                                                                float))):
+                fail("sensors", self.sensors, "finite coupling weights (1 senses, 0 does not)")
+            set_("sensors", _as_data(self.sensors, real))
+        post_cov = self.post_covariant
+        if self.post_channel is None:
+            post_cov = True
+        elif is_concrete(self.post_channel):
+            actual = is_z_covariant(self.post_channel)
+            if post_cov and not actual:
+                fail("post_covariant", post_cov, "False: post_channel does not commute with "
+                     "the Z rotation")
+            post_cov = actual if post_cov is None else bool(post_cov)
+        else:
+            post_cov = bool(post_cov)
+        set_("post_covariant", post_cov)
+        set_("dissipator", unit_dissipator(self.noise, _complex_dtype(self.dtype)))
+
+    # ------------------------------------------------------------------ structure
+
+    @property
+    def structure(self) -> Structure:
+        return Structure(self.n_qubits, self.field, self.initial, self.dtype,
+                         self.noise in Z_COVARIANT_NOISES, bool(self.post_covariant),
+                         self.noise)
+
+    @property
+    def fast(self) -> bool:
+        """Whether `score` takes the commutator path (scalar field, Z-covariant noise and
+        post channel)."""
+        s = self.structure
+        return s.field == "scalar" and s.covariant and s.post_covariant
+
+    @property
+    def maximize(self) -> bool:
+        """True for the scalar QFI (the human merit is maximized), False for the vector QCRB
+        (minimized). `score` itself is always maximized."""
+        return self.field == "scalar"
+
+    @property
+    def merit_name(self) -> str:
+        return "qfi" if self.field == "scalar" else "qcrb"
+
+    def replace(self, **changes) -> Problem:
+        """A copy with new data (gamma, b0, channels, sensors), traced values allowed: no
+        re-validation of the structure (use ``dataclasses.replace`` for checked copies)."""
+        bad = set(changes) - set(_DATA_FIELDS)
+        if bad:
+            fail("Problem.replace fields", sorted(bad), f"data fields {list(_DATA_FIELDS)}")
+        leaves = [changes.get(k, getattr(self, k)) for k in _DATA_FIELDS]
+        return _unflatten(self.structure, leaves)
+
+
+_DATA_FIELDS = ("gamma", "b0", "dissipator", "pre_channel", "post_channel", "sensors")
+
+
+def _flatten(p: Problem):
+    return tuple(getattr(p, k) for k in _DATA_FIELDS), p.structure
+
+
+def _unflatten(s: Structure, leaves) -> Problem:
+    p = object.__new__(Problem)
+    set_ = functools.partial(object.__setattr__, p)
+    for k, v in zip(_DATA_FIELDS, leaves, strict=True):
+        set_(k, v)
+    set_("n_qubits", s.n_qubits)
+    set_("noise", s.noise)
+    set_("field", s.field)
+    set_("initial", s.initial)
+    set_("dtype", s.dtype)
+    set_("post_covariant", s.post_covariant)
+    return p
+
+
+jax.tree_util.register_pytree_node(Problem, _flatten, _unflatten)
+
+
+# ----------------------------------------------------------------------------- the probe
+
+def initial_state(problem: Problem) -> jax.Array:
+    n, dtype = problem.n_qubits, _complex_dtype(problem.dtype)
+    if problem.initial == "ghz":
+        return ghz_state(n, dtype)
+    return basis_state(n, 0, dtype)
+
+
+def probe(problem: Problem, genome: Genome) -> jax.Array:
+    """The pure probe state (2^N,): the initial state followed by the genome's PQC."""
+    return _apply_vector(initial_state(problem), genome, problem.n_qubits)
+
+
+def jz_diagonal(n_qubits: int, dtype, weights=None) -> jax.Array:
+    """Diagonal of ``sum_i w_i Z_i`` (big-endian; ``w = 1``: ``n - 2 popcount(k)``)."""
+    real = jnp.finfo(dtype).dtype
+    k = jnp.arange(2**n_qubits, dtype=jnp.int32)
+    if weights is None:
+        return (n_qubits - 2 * jax.lax.population_count(k)).astype(real)
+    bits = (k[:, None] >> (n_qubits - 1 - jnp.arange(n_qubits, dtype=jnp.int32))[None]) & 1
+    return (1 - 2 * bits).astype(real) @ jnp.asarray(weights, real)
+
+
+def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
+    """(N, 4, 4) per-qubit sensing maps ``exp(t (-i[s_i H_1(field), .] + gamma D))``."""
+    cdtype = _complex_dtype(problem.dtype)
+    real = jnp.finfo(cdtype).dtype
+    t = jnp.asarray(t, real)
+    rate_d = jnp.asarray(problem.gamma, real).astype(cdtype) * jnp.asarray(problem.dissipator,
+                                                                           cdtype)
+    f3 = as_field3(jnp.asarray(field, real))
+    n = problem.n_qubits
+    if problem.sensors is None:
+        sop = expm_small(t * generator_1q(f3, rate_d, cdtype))
+        return jnp.broadcast_to(sop, (n, 4, 4))
+    s = jnp.asarray(problem.sensors, real)
+    return jax.vmap(lambda w: expm_small(t * generator_1q(w * f3, rate_d, cdtype)))(s)
+
+
+def _channel(problem: Problem, name: str, rho: jax.Array) -> jax.Array:
+    c = getattr(problem, name)
+    if c is None:
+        return rho
+    return apply_qubit_superoperators(rho, jnp.asarray(c, rho.dtype), problem.n_qubits)
+
+
+def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
+    """``post(S_t(pre(rho0)))`` at ``field`` (default ``problem.b0``)."""
+    field = problem.b0 if field is None else field
+    rho = _channel(problem, "pre_channel", rho0)
+    rho = apply_qubit_superoperators(rho, sensing_superoperators(problem, field, t),
+                                     problem.n_qubits)
+    return _channel(problem, "post_channel", rho)
+
+
+def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
+    """QFIM (k, k) of the sensed ``rho0`` (k = 1 scalar, 3 vector), always by forward-mode
+    tangents of the sensing map (the general path; `score_state` takes the commutator path
+    where it is exact)."""
+    real = jnp.finfo(rho0.dtype).dtype
+    b0 = jnp.asarray(problem.b0, real)
+    rho = _channel(problem, "pre_channel", rho0)
+    n = problem.n_qubits
+
+    def sensed(b):
+        return apply_qubit_superoperators(rho, sensing_superoperators(problem, b, t), n)
+
+    if problem.field == "scalar":
+        rho_s, d = jax.jvp(sensed, (b0,), (jnp.ones_like(b0),))
+        drhos = d[None]
+    else:
+        rho_s = sensed(b0)
+        drhos = jax.vmap(lambda e: jax.jvp(sensed, (b0,), (e,))[1])(jnp.eye(3, dtype=real))
+    rho_s = _channel(problem, "post_channel", rho_s)
+    drhos = jax.vmap(lambda d: _channel(problem, "post_channel", d))(drhos)
+    return qfim_from_derivatives(rho_s, drhos)
+
+
+def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
+    """The objective from a probe density matrix ``rho0`` (2^N, 2^N) instead of a genome:
+    QFI (scalar field) or ``-Tr F^-1`` (vector field), maximized. Linear-in-``rho0``
+    tangents (parameter-shift derivatives) go through its JVP."""
+    rho0 = jnp.asarray(rho0)
+    if problem.fast:
+        real = jnp.finfo(rho0.dtype).dtype
+        rho_s = sensed_state(problem, rho0, t)
+        h = 0.5 * jnp.asarray(t, real) * jz_diagonal(problem.n_qubits, rho0.dtype,
+                                                     problem.sensors)
+        return qfi_commutator(rho_s, h)
+    fm = qfim_of_state(problem, rho0, t)
+    if problem.field == "scalar":
+        return fm[0, 0]
+    return -qcrb(fm)
+
+
+def score(problem: Problem, genome: Genome, t) -> jax.Array:
+    """THE objective of a probe circuit ``genome`` sensed for time ``t``: the QFI (scalar
+    field) or ``-Tr F^-1`` (vector field; ``-inf`` if the QFIM is singular), maximized.
+    Traceable and differentiable in the genome's angles, ``t`` and the problem's data;
+    batch it with ``jax.vmap(score, (None, 0, None))`` (that is `make_fitness`)."""
+    psi = probe(problem, genome)
+    return score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)
+
+
+def merit(problem: Problem, genome: Genome, t) -> jax.Array:
+    """The human figure of `score`: QFI (scalar field, larger is better) or
+    ``QCRB = Tr F^-1`` (vector field, smaller is better)."""
+    s = score(problem, genome, t)
+    return s if problem.field == "scalar" else -s
+
+
+def merit_of_score(problem: Problem, value):
+    """QFI or QCRB from a `score` value (numpy or JAX)."""
+    return value if problem.field == "scalar" else -value
+
+
+# ----------------------------------------------------------------------------- population
+
+@jax.jit
+def population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
+    """`score` of a population (leading axis of ``genomes``) at a shared ``t``: one jitted
+    program per problem `Structure` and shape (gamma, b0, noise dissipators are data)."""
+    return jax.vmap(score, (None, 0, None))(problem, genomes, t)
+
+
+def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None,
+                 batched: bool = True, jit: bool = True) -> Callable:
+    """``f(genomes, t, gamma, b0) -> score`` for a population (leading axis of ``genomes``):
+    QFI (scalar field) or ``-QCRB`` (vector field), maximized. ``t``, ``gamma``, ``b0`` are
+    shared by the population (``jax.vmap`` the result again to sweep them). It is
+    ``jit(vmap(score))`` (`population_score`): every ``make_fitness`` of the same shape and
+    Z-covariance reuses one compiled program."""
+    n_qubits = check_n_qubits(n_qubits)
+    check_noise(noise)
+    if field not in FIELDS:
+        fail("field", field, f"one of {list(FIELDS)}")
+
+    def problem_of(gamma, b0):
+        return Problem(n_qubits, noise, gamma, field, b0, dtype=dtype)
+
+    if batched and jit:
+        def f(genomes, t, gamma, b0):
+            return population_score(problem_of(gamma, b0), genomes, t)
+        f._cache_size = population_score._cache_size  # type: ignore[attr-defined]
+        return f
+    if batched:
+        return lambda genomes, t, gamma, b0: jax.vmap(score, (None, 0, None))(
+            problem_of(gamma, b0), genomes, t)
+
+    def one(genome, t, gamma, b0):
+        return score(problem_of(gamma, b0), genome, t)
+
+    return jax.jit(one) if jit else one
+
+
+# ----------------------------------------------------------------------------- conveniences
+# (the engine's historical per-genome entry points, now thin views of the objective)
+
+def probe_state(genome: Genome, n_qubits: int, dtype=None) -> jax.Array:
+    """GHZ state on ``n_qubits`` followed by the genome's PQC (a pure state vector)."""
+    return probe(Problem(n_qubits, "none", 0.0, dtype=dtype), genome)
+
+
+def sensed_probe(genome: Genome, field, t, gamma, *, n_qubits: int, noise: str,
+                 dtype=None) -> jax.Array:
+    """Density matrix of the GHZ + PQC probe after sensing ``field`` for ``t`` (no input
+    validation beyond the problem's: the hot path; `qsense.sense` is the checked entry)."""
+    kind = "scalar" if np.ndim(field) == 0 else "vector"
+    p = Problem(n_qubits, noise, gamma, kind, field, dtype=dtype)
+    psi = probe(p, genome)
+    return sensed_state(p, jnp.outer(psi, jnp.conj(psi)), t)
+
+
+def probe_qfi(genome: Genome, t, gamma, b0=1.0, *, n_qubits: int, noise: str,
+              dtype=None) -> jax.Array:
+    """Scalar-field QFI of the GHZ + PQC probe with respect to B at ``b0`` (= `score`)."""
+    return score(Problem(n_qubits, noise, gamma, "scalar", b0, dtype=dtype), genome, t)
+
+
+def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, noise: str,
+               dtype=None) -> jax.Array:
+    """Vector-field QFIM (3, 3) of the GHZ + PQC probe with respect to (Bx, By, Bz)."""
+    p = Problem(n_qubits, noise, gamma, "vector", b0, dtype=dtype)
+    psi = probe(p, genome)
+    return qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t)
+
+
+__all__ = [
+    "FIELDS", "INITIAL_STATES", "Problem", "Structure", "Z_COVARIANT_NOISES",
+    "initial_state", "is_z_covariant", "unit_dissipator", "jz_diagonal", "make_fitness", "merit",
+    "merit_of_score", "population_score", "probe", "probe_qfi", "probe_qfim", "probe_state",
+    "qfim_of_state", "score", "score_state", "sensed_probe", "sensed_state",
+    "sensing_superoperators",
+]
