@@ -391,6 +391,33 @@ class VQSSearchConfig:
 
 
 @dataclass
+class VQSReferenceConfig:
+    """Reference optima and upper bound reported beside every VQS cell (qsense.reference,
+    qsense.bounds; DESIGN section 9)."""
+
+    restarts: int = 8  # starts of each reference optimization (GHZ, |+>^N, product, VQS, random)
+    steps: int = 200  # Adam steps per start (then L-BFGS-B polish of the best `polish`)
+    polish: int = 2  # best starts polished by L-BFGS-B (0..restarts)
+    n_max_pure: int = 6  # largest N with a pure-state reference (2^N amplitudes optimized)
+    bound: bool = True  # channel-extension upper bound (single parameter only)
+    bound_grid: int = 25  # log-t grid points of the bound's maximization over t
+    min_fraction: float = 0.98  # VQS below this fraction of the reference is a warning
+
+    def __post_init__(self) -> None:
+        k = "reference"
+        require(self.restarts >= 4, f"{k}.restarts", self.restarts, "integer >= 4")
+        require(self.steps >= 0, f"{k}.steps", self.steps, "integer >= 0")
+        require(0 <= self.polish <= self.restarts, f"{k}.polish", self.polish,
+                f"integer in [0, restarts={self.restarts}]")
+        require(1 <= self.n_max_pure <= 10, f"{k}.n_max_pure", self.n_max_pure,
+                "integer in [1, 10]")
+        require(3 <= self.bound_grid <= 1000, f"{k}.bound_grid", self.bound_grid,
+                "integer in [3, 1000]")
+        require(0 < self.min_fraction <= 1, f"{k}.min_fraction", self.min_fraction,
+                "a fraction in (0, 1]")
+
+
+@dataclass
 class Table1Config:
     """QCRB of the optimal VQS and GHZ probes, seed 000 Table 1 (DESIGN sections 3, 6)."""
 
@@ -403,6 +430,7 @@ class Table1Config:
     field_b0: float = 1.0  # scalar B0 where the single-parameter QFI is taken
     field_b0_vector: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # (Bx,By,Bz)
     search: VQSSearchConfig = field(default_factory=VQSSearchConfig)
+    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -435,6 +463,7 @@ class VQSFigureConfig:
     wigner_n_theta: int = 61  # Wigner plot grid (polar)
     wigner_n_phi: int = 121  # Wigner plot grid (azimuth)
     search: VQSSearchConfig = field(default_factory=VQSSearchConfig)
+    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS

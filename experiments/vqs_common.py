@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ import numpy as np
 from qsense.genetic import GAConfig, ProbeResult, RefineConfig, find_optimal_probe
 from qsense.genome import describe
 from qsense.optimize import Problem
+
+log = logging.getLogger("experiments")
 
 
 def ga_config(search: Any) -> GAConfig:
@@ -111,6 +114,27 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
                               "t_opt": t_opt, "t_opt_grid": float(ts[best]),
                               "interior_peak": 0 < best < len(ts) - 1,
                               "circuit": c["circuit"] if probe_name == "VQS" else "(GHZ)"})
+        # reference optima (product, pure seeded with the VQS probe) and the CE bound (fig2)
+        rkey = f"ref|{n}"
+        if rkey not in ck:
+            seeds = [(vqs_state(prob, c), c["vqs"][1])]
+            ck.put(rkey, cell_references(n, section.noise, section.gamma, field, b0,
+                                         section.reference, cell_seed(cfg.seed, name, "ref", n),
+                                         seeds))
+        bkey = f"bound|{n}"
+        if field == "scalar" and section.reference.bound and bkey not in ck:
+            ck.put(bkey, cell_bound(n, section.noise, section.gamma, b0, section.reference))
+        r, bd = ck.get(rkey), ck.get(bkey)
+        ref_q = r["pure"]["qcrb"] if r["pure"] else float("nan")
+        mkey = "peak" if field == "scalar" else "min_qcrb"
+        for row in peak_rows[-2:]:
+            vq = 1 / row[mkey] if field == "scalar" else row[mkey]
+            row.update({"product_qcrb": r["product"]["qcrb"], "reference_qcrb": ref_q,
+                        "reference_t": r["pure"]["t"] if r["pure"] else float("nan"),
+                        "bound_qcrb": bd["qcrb"] if bd else float("nan"),
+                        "fraction": fraction(vq, r["pure"]["qcrb"] if r["pure"] else None),
+                        "reference_note": r["note"] or ("" if field == "scalar"
+                                                        else MULTI_BOUND_NOTE)})
     table = write_csv(out_dir, name, curve_rows)
     peaks = write_csv(out_dir, f"{name}_peaks", peak_rows)
     merit_label = "QFI F(t)" if field == "scalar" else "QCRB Tr F(t)^-1"
@@ -120,6 +144,13 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
         pr = [r for r in peak_rows if r["probe"] == probe_name]
         key = "peak" if field == "scalar" else "min_qcrb"
         axes[0].plot([r["n_qubits"] for r in pr], [r[key] for r in pr], style, label=probe_name)
+        if probe_name == "VQS":  # the references and bound, on the same scale
+            for col, st, lab in (("product_qcrb", "^:", "best product"),
+                                 ("reference_qcrb", "d-.", "best pure (reference)"),
+                                 ("bound_qcrb", "v--", "CE bound")):
+                ys = [(1 / r[col] if field == "scalar" else r[col]) for r in pr]
+                if np.all(np.isfinite(ys)):
+                    axes[0].plot([r["n_qubits"] for r in pr], ys, st, label=lab, alpha=0.8)
         axes[2].plot([r["n_qubits"] for r in pr], [r["t_opt"] for r in pr], style,
                      label=probe_name)
         cr = [r for r in curve_rows if r["probe"] == probe_name and r["n_qubits"] == ns[-1]]
@@ -156,7 +187,22 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
     better = [(vq[n][key] >= gz[n][key] * (1 - 1e-9)) if field == "scalar"
               else (vq[n][key] <= gz[n][key] * (1 + 1e-9)) for n in ns]
     t_vqs = [vq[n]["t_opt"] for n in ns]
+    fracs = [(f"{name} N={n}", vq[n]["fraction"]) for n in ns]
+    warns = fraction_warnings(fracs, section.reference.min_fraction,
+                              log)
+    for n in ns:
+        log.info("%s N=%d: VQS %s, product %s, reference %s, bound %s (qcrb); fraction %.4f",
+                 name, n, 1 / vq[n]["peak"] if field == "scalar" else vq[n]["min_qcrb"],
+                 vq[n]["product_qcrb"], vq[n]["reference_qcrb"], vq[n]["bound_qcrb"],
+                 vq[n]["fraction"])
+    finite = [f for _, f in fracs if np.isfinite(f)]
     metrics = {
+        "warnings": warns,
+        "min_fraction": min(finite) if finite else None,
+        "fraction_by_n": {str(n): vq[n]["fraction"] for n in ns},
+        "product_qcrb_by_n": {str(n): vq[n]["product_qcrb"] for n in ns},
+        "reference_qcrb_by_n": {str(n): vq[n]["reference_qcrb"] for n in ns},
+        "bound_qcrb_by_n": {str(n): vq[n]["bound_qcrb"] for n in ns},
         "vqs_beats_or_equals_ghz_all_n": all(better),
         "interior_peak_n_max": bool(vq[ns[-1]]["interior_peak"] and gz[ns[-1]]["interior_peak"]),
         "t_opt_vqs_by_n": dict(zip(map(str, ns), t_vqs, strict=True)),
@@ -179,3 +225,85 @@ def jax_genome(g, jnp):
     import dataclasses
 
     return dataclasses.replace(g, angle=jnp.asarray(g.angle, jnp.float64))
+
+
+# ----------------------------------------------------------------- reference optima and bound
+
+def reference_config(ref: Any, seed: int):
+    """`qsense.reference.ReferenceConfig` from an ``experiments.schema.VQSReferenceConfig``."""
+    from qsense.reference import ReferenceConfig
+
+    return ReferenceConfig(restarts=ref.restarts, steps=ref.steps, polish=ref.polish,
+                           seed=seed % (2**31 - 1))
+
+
+def vqs_state(prob: Problem, record: dict[str, Any]) -> np.ndarray:
+    """The pure probe state of a VQS genome record (float64 angles)."""
+    from qsense.genome import make_genome
+    from qsense.objective import probe
+
+    g = make_genome(record["gate"], record["control"], record["target"],
+                    np.asarray(record["angle"], np.float64))
+    full = Problem(prob.n_qubits, prob.noise, prob.gamma, prob.field, b0=prob.b0)
+    return np.asarray(probe(full, g), np.complex128)
+
+
+def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int,
+                    seeds: list[tuple[np.ndarray, float]] = ()) -> dict[str, Any]:
+    """Best product probe, best pure probe (N <= ``ref.n_max_pure``; the pure search also starts
+    from the product optimum and from ``seeds`` = [(state, t)], e.g. the VQS probe) of one cell,
+    as a JSON-able record: ``{"product": {value, qcrb, t}, "pure": {...} | None, "note"}``."""
+    from qsense.reference import best_product_probe, best_pure_probe
+
+    cfg = reference_config(ref, seed)
+    prod = best_product_probe(n, noise, gamma, field, b0, cfg)
+    out: dict[str, Any] = {"product": {"value": prod.value, "qcrb": prod.qcrb, "t": prod.t,
+                                       "t_at_bound": prod.t_at_bound}, "pure": None, "note": ""}
+    if n > ref.n_max_pure:
+        out["note"] = f"no pure reference: N = {n} > reference.n_max_pure = {ref.n_max_pure}"
+        return out
+    init = [prod.state] + [np.asarray(s, complex) for s, _ in seeds]
+    ts = [prod.t] + [float(t) for _, t in seeds]
+    init, ts = init[:max(1, cfg.restarts - 2)], ts[:max(1, cfg.restarts - 2)]
+    pure = best_pure_probe(n, noise, gamma, field, b0, cfg, initial=np.stack(init),
+                           initial_t=np.asarray(ts))
+    out["pure"] = {"value": pure.value, "qcrb": pure.qcrb, "t": pure.t,
+                   "t_at_bound": pure.t_at_bound,
+                   "restart_values": pure.restart_values.tolist(),
+                   "state": [pure.state.real.tolist(), pure.state.imag.tolist()]}
+    return out
+
+
+def cell_bound(n: int, noise: str, gamma: float, b0: float, ref: Any) -> dict[str, Any]:
+    """Channel-extension bound on max_t F for N uses (single parameter), JSON-able."""
+    from qsense.bounds import max_bound_over_t
+
+    b = max_bound_over_t(n, noise, gamma, float(b0), n_grid=ref.bound_grid)
+    return {"value": b.value, "qcrb": b.qcrb, "t": b.t, "t_at_bound": b.t_at_bound}
+
+
+MULTI_BOUND_NOTE = ("CE bound is single-parameter (scalar field) only; the multi-parameter "
+                    "(vector) version is not implemented")
+
+
+def fraction(vqs_qcrb: float, reference_qcrb: float | None) -> float:
+    """VQS value / reference value on the QFI scale (single) or reference Tr F^-1 / VQS Tr F^-1
+    (multi): both are reference_qcrb / vqs_qcrb; 1 = the VQS probe matches the reference."""
+    if reference_qcrb is None or not np.isfinite(reference_qcrb) or not vqs_qcrb > 0:
+        return float("nan")
+    return float(reference_qcrb / vqs_qcrb)
+
+
+def fraction_warnings(cells: list[tuple[str, float]], min_fraction: float,
+                      logger=None) -> list[str]:
+    """Warnings (logged when ``logger`` is given) for every (label, fraction) below
+    ``min_fraction``."""
+    out = []
+    for label, f in cells:
+        if np.isfinite(f) and f < min_fraction:
+            msg = (f"VQS probe at {label} reaches only {100 * f:.1f} % of the reference optimum "
+                   f"(threshold {100 * min_fraction:.0f} %)")
+            out.append(msg)
+            if logger is not None:
+                logger.warning(msg)
+    return out

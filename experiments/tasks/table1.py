@@ -12,15 +12,19 @@ section 3, README "Results and the seed's Table 1"), and nothing here is tuned t
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from experiments import vqs_common
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
+
+log = logging.getLogger("experiments")
 
 NOISE_ORDER = ("amplitude_damping", "bitflip", "dephasing")  # the seed's N_A, N_X, N_Z
 NOISE_LABEL = {"amplitude_damping": "N_A", "bitflip": "N_X", "dephasing": "N_Z"}
@@ -99,6 +103,77 @@ def markdown(rows: list[dict[str, Any]], gammas: list[float], noises: list[str])
     return "\n".join(lines) + "\n"
 
 
+def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: str) -> None:
+    """Reference optima (product, pure seeded with the VQS probe) and, for a single parameter,
+    the CE bound of one cell, computed once and cached in the checkpoint."""
+    t1 = cfg.table1
+    field = "scalar" if sensing == "single" else "vector"
+    b0 = t1.field_b0 if field == "scalar" else tuple(t1.field_b0_vector)
+    key = f"ref|{field}|{n}|{gamma}|{noise}"
+    if key not in ck:
+        c = ck.get(f"{sensing}|{n}|{gamma}|{noise}")
+        prob = vqs_common.problem(n, noise, gamma, field, b0, "float64")
+        seeds = [(vqs_common.vqs_state(prob, c), c["VQS"]["t_opt"])]
+        t0 = time.perf_counter()
+        rec = vqs_common.cell_references(n, noise, gamma, field, b0, t1.reference,
+                                         vqs_common.cell_seed(cfg.seed, "ref", field, n,
+                                                              gamma, noise), seeds)
+        rec["wall_s"] = time.perf_counter() - t0
+        ck.put(key, rec)
+    bkey = f"bound|{n}|{gamma}|{noise}|{t1.field_b0}"
+    if field == "scalar" and t1.reference.bound and bkey not in ck:
+        t0 = time.perf_counter()
+        rec = vqs_common.cell_bound(n, noise, gamma, t1.field_b0, t1.reference)
+        rec["wall_s"] = time.perf_counter() - t0
+        ck.put(bkey, rec)
+
+
+def _reference_columns(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: str,
+                       qcrb: float) -> dict[str, Any]:
+    t1 = cfg.table1
+    field = "scalar" if sensing == "single" else "vector"
+    r = ck.get(f"ref|{field}|{n}|{gamma}|{noise}")
+    b = ck.get(f"bound|{n}|{gamma}|{noise}|{t1.field_b0}") if field == "scalar" else None
+    ref_qcrb = r["pure"]["qcrb"] if r["pure"] else float("nan")
+    notes = [r["note"]] if r["note"] else []
+    if field == "vector":
+        notes.append(vqs_common.MULTI_BOUND_NOTE)
+    elif b is None:
+        notes.append("bound disabled (table1.reference.bound=false)")
+    return {"product_qcrb": r["product"]["qcrb"], "product_t": r["product"]["t"],
+            "reference_qcrb": ref_qcrb,
+            "reference_t": r["pure"]["t"] if r["pure"] else float("nan"),
+            "bound_qcrb": b["qcrb"] if b else float("nan"),
+            "bound_t": b["t"] if b else float("nan"),
+            "fraction": vqs_common.fraction(qcrb, r["pure"]["qcrb"] if r["pure"] else None),
+            "reference_note": "; ".join(notes)}
+
+
+def references_markdown(rows: list[dict[str, Any]]) -> str:
+    """VQS, GHZ, best product, best pure (reference) and CE bound side by side, as the figure
+    of merit (QFI max_t F for single, min_t Tr F^-1 for multi), with fraction VQS/reference."""
+    index = {(r["sensing"], r["probe"], r["n_qubits"], r["gamma"], r["noise"]): r for r in rows}
+    lines = ["| Method | N | γ | noise | VQS | GHZ | product | reference | bound | fraction |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (sensing, probe, n, g, nz), r in sorted(index.items()):
+        if probe != "VQS":
+            continue
+        ghz = index[(sensing, "GHZ", n, g, nz)]
+
+        def fmt(q, single=sensing == "single"):
+            if q is None or not np.isfinite(q):
+                return "–"
+            return f"{1 / q:.2f}" if single else f"{q:.4f}"
+
+        lines.append(f"| {sensing} | {n} | {g:g} | {NOISE_LABEL[nz]} | {fmt(r['qcrb'])} | "
+                     f"{fmt(ghz['qcrb'])} | {fmt(r['product_qcrb'])} | "
+                     f"{fmt(r['reference_qcrb'])} | {fmt(r['bound_qcrb'])} | "
+                     f"{r['fraction']:.3f} |")
+    return ("single: max_t F (QFI, larger is better); multi: min_t Tr F^-1 (smaller is "
+            "better); fraction = reference_qcrb / VQS qcrb (1 = VQS matches the reference)\n\n"
+            + "\n".join(lines) + "\n")
+
+
 def run(cfg, out_dir: Path) -> dict[str, Any]:
     t1 = cfg.table1
     gammas = [float(g) for g in t1.gammas]
@@ -114,6 +189,9 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
             continue
         seed = vqs_common.cell_seed(cfg.seed, sensing, n, gamma, noise)
         ck.put(key, _cell(cfg, sensing, n, gamma, noise, seed, False))
+    for sensing, n, gamma, noise in tqdm(cells, desc="table1 references",
+                                         disable=not cfg.progress):
+        _references(cfg, ck, sensing, n, gamma, noise)
     rows = []
     for sensing, n, gamma, noise in cells:
         c = ck.get(f"{sensing}|{n}|{gamma}|{noise}")
@@ -128,9 +206,12 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
                 "circuit": c["circuit"] if probe == "VQS" else "(GHZ)",
                 "n_gates": sum(1 for gt in c["gate"] if gt != 4) if probe == "VQS" else 0,
                 "search_wall_s": c["wall_s"],
+                **_reference_columns(cfg, ck, sensing, n, gamma, noise, c[probe]["qcrb"]),
             })
     table = write_csv(out_dir, "table1", rows)
     md = markdown(rows, gammas, noises)
+    md += "\n## VQS against the reference optima and the upper bound\n\n" + \
+        references_markdown(rows)
     (out_dir / "table1.md").write_text(md)
     vqs = {(r["sensing"], r["n_qubits"], r["gamma"], r["noise"]): r["qcrb"]
            for r in rows if r["probe"] == "VQS"}
@@ -139,7 +220,23 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     ratios = [r["ratio_to_paper"] for r in rows if r["ratio_to_paper"] != ""]
     by_noise = {nz: sum(v for k, v in vqs.items() if k[3] == nz) / max(
         1, sum(1 for k in vqs if k[3] == nz)) for nz in noises}
+    fracs = [(f"{r['sensing']} N={r['n_qubits']} gamma={r['gamma']:g} {r['noise']}",
+              r["fraction"]) for r in rows if r["probe"] == "VQS"]
+    warnings = vqs_common.fraction_warnings(fracs, t1.reference.min_fraction, log)
+    finite = [f for _, f in fracs if np.isfinite(f)]
+    bound_ok = [r["bound_qcrb"] <= r["reference_qcrb"] * (1 + 1e-6) for r in rows
+                if r["probe"] == "VQS" and np.isfinite(r["bound_qcrb"])
+                and np.isfinite(r["reference_qcrb"])]
     metrics = {
+        "warnings": warnings,
+        "min_fraction": min(finite) if finite else None,
+        "fraction_by_cell": dict(fracs),
+        "bound_below_reference_all": all(bound_ok),
+        "reference_wall_s_total": sum(
+            ck.get(k, {}).get("wall_s", 0.0) for k in
+            {f"ref|{'scalar' if s == 'single' else 'vector'}|{n}|{g}|{nz}"
+             for s, n, g, nz in cells} | {f"bound|{n}|{g}|{nz}|{t1.field_b0}"
+                                          for _, n, g, nz in cells}),
         "n_cells": len(rows),
         "vqs_le_ghz_all": all(vqs[k] <= ghz[k] * (1 + 1e-9) for k in vqs),
         "min_vqs_gain": min(ghz[k] / vqs[k] for k in vqs),
