@@ -377,8 +377,8 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
-    """(evaluate, generation) jitted programs for this qubit count/config; the `Problem` is
-    their last argument (data: one compilation per problem structure)."""
+    """(evaluate, generation) for this qubit count/config, both through one jitted program;
+    the `Problem` is their last argument (data: one compilation per problem structure)."""
     def fit(genome, t, problem):  # the one objective (QFI, or -QCRB)
         return score(problem, genome, t)
 
@@ -429,7 +429,9 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         lo, hi = jnp.log(jnp.min(ts)), jnp.log(jnp.max(ts))
         return local_p(pop, t0, f0, lo, hi, problem)
 
-    def generation(key, pop, fitness, tt, ts, problem):
+    def step(key, pop, fitness, tt, ts, problem, select):
+        """One generation (``select`` True) or the scoring of ``pop`` as is (False): one
+        program for both, so the memetic steps compile once per shape."""
         order = jnp.argsort(-fitness, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -440,9 +442,21 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
         t_new = jnp.concatenate([tt[order[:e]], tt[winners]])
-        return evaluate(new, t_new, ts, problem)
+        new = jax.tree_util.tree_map(lambda a, b: jnp.where(select, a, b), new, pop)
+        return evaluate(new, jnp.where(select, t_new, tt), ts, problem)
 
-    return jax.jit(evaluate), jax.jit(generation)
+    jstep = jax.jit(step)
+
+    def evaluate_pop(pop, t_prev, ts, problem):
+        """(population, fitness, t) of ``pop`` (P chromosomes) scored as generation 0."""
+        return jstep(jax.random.PRNGKey(0), pop, jnp.zeros_like(t_prev), t_prev, ts, problem,
+                     jnp.asarray(False))
+
+    def generation(key, pop, fitness, tt, ts, problem):
+        """Selection, mutation and scoring: the next (population, fitness, t)."""
+        return jstep(key, pop, fitness, tt, ts, problem, jnp.asarray(True))
+
+    return evaluate_pop, generation
 
 
 # ----------------------------------------------------------------------------- the search
@@ -512,7 +526,9 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
     e = empty_genome(config.max_genes, real)
-    _, ghz_f, ghz_tt = evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts[:1], ts, problem)
+    # the GHZ probe, tiled to the population's shape (the same compiled program)
+    tiled = jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], config.population, 0), e)
+    _, ghz_f, ghz_tt = evaluate(tiled, jnp.full((config.population,), ts[0]), ts, problem)
     ghz_fit, ghz_t = float(ghz_f[0]), float(ghz_tt[0])
     if path is not None and path.exists():
         data = np.load(path)
