@@ -32,7 +32,12 @@ def _best_time(fn, repeats: int) -> float:
     return best
 
 
-def ga_throughput(n: int, population: int, n_t: int, repeats: int) -> dict:
+def ga_throughput(n: int, population: int, n_t: int, repeats: int, local_steps: int = 0,
+                  ) -> dict:
+    """One GA generation against the raw `make_fitness` call on the same (genome, t)
+    evaluations: population x (n_t grid times + the inherited time). With ``local_steps``
+    > 0 the generation also runs the memetic Adam steps (not counted as evaluations: the
+    ratio then says what the local search costs)."""
     import jax
     import jax.numpy as jnp
 
@@ -40,30 +45,32 @@ def ga_throughput(n: int, population: int, n_t: int, repeats: int) -> dict:
     from qsense.objective import Problem, make_fitness
 
     prob = Problem(n, "dephasing", 0.1)
-    cfg = GAConfig(population=population, max_genes=12, n_t=n_t, elite=4)
+    cfg = GAConfig(population=population, max_genes=12, n_t=n_t, elite=4,
+                   local_steps=local_steps)
     evaluate, generation = _programs(n, _static_config(cfg))
     env = prob  # the problem is the GA programs' data argument
     ts = jnp.geomspace(0.2, 50.0, n_t)
     pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
-    fit, _ = evaluate(pop, ts, env)
+    pop, fit, tt = evaluate(pop, jnp.full((population,), ts[0]), ts, env)
     key = jax.random.PRNGKey(1)
 
     def gen():
-        out = generation(key, pop, fit, ts, env)
+        out = generation(key, pop, fit, tt, ts, env)
         jax.block_until_ready(out)
 
     gen()
     t_gen = _best_time(gen, repeats)
     raw = make_fitness(n, "dephasing", "scalar")
-    big = jax.tree_util.tree_map(lambda a: jnp.concatenate([a] * n_t), pop)  # same evals
+    big = jax.tree_util.tree_map(lambda a: jnp.concatenate([a] * (n_t + 1)), pop)  # same evals
 
     def fitness():
         jax.block_until_ready(raw(big, 2.0, 0.1, 1.0))
 
     fitness()
     t_raw = _best_time(fitness, repeats)
-    evals = population * n_t
+    evals = population * (n_t + 1)
     return {"n_qubits": n, "population": population, "n_t": n_t, "max_genes": 12,
+            "local_steps": local_steps,
             "generation_s": t_gen, "raw_fitness_s": t_raw,
             "ga_evals_per_s": evals / t_gen, "raw_evals_per_s": evals / t_raw,
             "slowdown_vs_raw": t_gen / t_raw}
@@ -86,6 +93,7 @@ def table1_wall(overrides: list[str]) -> float:
 QUICK = ["table1.n_max=2", "table1.gammas=[0.1]", "table1.noises=[dephasing,amplitude_damping]",
          "table1.search.population=8", "table1.search.generations=2",
          "table1.search.max_genes=4", "table1.search.n_t=3", "table1.search.elite=1",
+         "table1.search.local_steps=2",
          "table1.search.top_k=1", "table1.search.restarts=1"]
 
 
@@ -107,16 +115,18 @@ def main() -> None:
 
     jax.config.update("jax_enable_x64", True)
     rows = [ga_throughput(args.n_qubits, args.population, nt, args.repeats) for nt in (1, 8)]
+    rows.append(ga_throughput(args.n_qubits, args.population, 6, args.repeats, local_steps=10))
     out = {"ga": rows, "table1_quick_s": None if args.smoke else table1_wall(QUICK),
            "table1_full_s": None, "device": device_record(args.device),
            "machine": platform.machine(), "jax": jax.__version__,
            "devices": [str(d) for d in jax.devices()]}
     if args.full:
         out["table1_full_s"] = table1_wall([])
-    print(f"{'N':>2} {'pop':>5} {'n_t':>4} {'gen s':>9} {'raw s':>9} {'GA evals/s':>11} "
-          f"{'raw evals/s':>11} {'GA/raw time':>11}")
+    print(f"{'N':>2} {'pop':>5} {'n_t':>4} {'local':>5} {'gen s':>9} {'raw s':>9} "
+          f"{'GA evals/s':>11} {'raw evals/s':>11} {'GA/raw time':>11}")
     for r in rows:
-        print(f"{r['n_qubits']:>2} {r['population']:>5} {r['n_t']:>4} {r['generation_s']:>9.4f} "
+        print(f"{r['n_qubits']:>2} {r['population']:>5} {r['n_t']:>4} {r['local_steps']:>5} "
+              f"{r['generation_s']:>9.4f} "
               f"{r['raw_fitness_s']:>9.4f} {r['ga_evals_per_s']:>11.0f} "
               f"{r['raw_evals_per_s']:>11.0f} {r['slowdown_vs_raw']:>11.2f}")
     if out["table1_quick_s"] is not None:

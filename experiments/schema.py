@@ -425,9 +425,9 @@ REFINE_METHODS = ("adam", "lbfgs", "parameter_shift", "cobyla")
 class VQSSearchConfig:
     """Genetic structure search + angle/time refinement (qsense.genetic, qsense.optimize)."""
 
-    population: int = 48  # chromosomes per generation (>= 2)
-    generations: int = 20  # GA generations (>= 0)
-    max_genes: int = 10  # chromosome length incl. padding (1..64)
+    population: int = 24  # chromosomes per generation (>= 2)
+    generations: int = 10  # GA generations (>= 0)
+    max_genes: int = 16  # chromosome length incl. padding (1..64)
     init_genes: int = 4  # initial chromosomes get 1..init_genes random genes
     elite: int = 4  # copied unchanged each generation (< population)
     tournament: int = 3  # tournament size
@@ -436,6 +436,9 @@ class VQSSearchConfig:
     max_run: int = 3  # longest run of genes an operator moves
     angle_sigma: float = 0.1  # Gaussian angle jitter of children, radians
     n_t: int = 6  # sensing times each chromosome is scored on (log grid 0.02/γ..5/γ)
+    local_steps: int = 10  # Adam steps on every chromosome's angles and log t per generation
+    local_lr: float = 0.1  # their step size (radians; log t)
+    structured: bool = True  # seed generation 0 with rotated-GHZ and product-state layers
     refine_method: str = "adam"  # adam | lbfgs | parameter_shift | cobyla
     refine_steps: int = 150  # optimizer steps per restart
     learning_rate: float = 0.05  # Adam step on angles (rad) and log t
@@ -464,6 +467,9 @@ class VQSSearchConfig:
                 "integer in [1, max_genes]")
         require(self.angle_sigma >= 0, f"{k}.angle_sigma", self.angle_sigma, "radians >= 0")
         require(1 <= self.n_t <= 256, f"{k}.n_t", self.n_t, "integer in [1, 256]")
+        require(0 <= self.local_steps <= 10_000, f"{k}.local_steps", self.local_steps,
+                "integer in [0, 10000]")
+        require(self.local_lr > 0, f"{k}.local_lr", self.local_lr, "a step size > 0")
         require_choice(f"{k}.refine_method", self.refine_method, REFINE_METHODS)
         require(self.refine_steps >= 1, f"{k}.refine_steps", self.refine_steps, "integer >= 1")
         require(self.learning_rate > 0, f"{k}.learning_rate", self.learning_rate, "a value > 0")

@@ -21,7 +21,9 @@ def ga_config(search: Any) -> GAConfig:
                     max_genes=search.max_genes, init_genes=search.init_genes,
                     elite=search.elite, tournament=search.tournament,
                     operator_probs=tuple(search.operator_probs), max_run=search.max_run,
-                    angle_sigma=search.angle_sigma, n_t=search.n_t)
+                    angle_sigma=search.angle_sigma, n_t=search.n_t,
+                    local_steps=search.local_steps, local_lr=search.local_lr,
+                    structured=search.structured)
 
 
 def refine_config(search: Any) -> RefineConfig:

@@ -46,6 +46,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from qsense._checks import fail
 from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
@@ -74,12 +75,18 @@ class GAConfig:
     n_t: points of the sensing-time grid each chromosome is scored on (t_grid overrides it:
     explicit times > 0); include_empty: seed generation 0 with the all-identity (GHZ)
     chromosome; memory_limit_gb: refuse populations whose estimated working set exceeds it
-    (None: half the machine's RAM).
+    (None: half the machine's RAM); local_steps: Adam steps on the angles and log t of every
+    chromosome in every generation (memetic, Lamarckian: the improved angles and time are
+    written back; 0 gives the seed's plain GA that ranks structures by their raw angles);
+    local_lr: their Adam step size (radians, and log t); structured: seed generation 0 with
+    the noise-independent structure families of `structured_seeds` (GHZ + a local Ry, Rz
+    layer; "GHZ undone" + the same layer, i.e. every product state), where they fit in
+    ``max_genes``.
     """
 
-    population: int = 48
-    generations: int = 20
-    max_genes: int = 12
+    population: int = 24
+    generations: int = 10
+    max_genes: int = 16
     init_genes: int = 4
     elite: int = 4
     tournament: int = 3
@@ -91,6 +98,9 @@ class GAConfig:
     t_grid: tuple[float, ...] | None = None
     include_empty: bool = True
     memory_limit_gb: float | None = None
+    local_steps: int = 10
+    local_lr: float = 0.1
+    structured: bool = True
 
     def __post_init__(self) -> None:
         def integer(name, lo, hi=None):
@@ -109,6 +119,11 @@ class GAConfig:
         integer("tournament", 1, self.population)
         integer("max_run", 1, self.max_genes)
         integer("n_t", 1, 256)
+        integer("local_steps", 0, 10_000)
+        if not (np.isfinite(self.local_lr) and self.local_lr > 0):
+            fail("local_lr", self.local_lr, "a finite step size > 0")
+        if not isinstance(self.structured, bool):
+            fail("structured", self.structured, "True or False")
         p = np.asarray(self.operator_probs, float)
         if p.shape != (len(OPERATORS),) or np.any(p < 0) or not np.all(np.isfinite(p)):
             fail("operator_probs", self.operator_probs,
@@ -257,23 +272,56 @@ def apply_operator(key, genome: Genome, name: str, *, n_qubits: int, max_run: in
 
 # ----------------------------------------------------------------------------- population
 
+def structured_seeds(n_qubits: int, max_genes: int, key, dtype=None) -> Genome:
+    """Noise-independent structure families for generation 0 (rows of a (S, max_genes)
+    Genome; S = 0, 1 or 2 as they fit): GHZ followed by a local layer Ry then Rz on every
+    qubit (locally rotated GHZ, 2N genes), and GHZ *undone* by CRx(pi) from qubit 0 to every
+    other qubit (last qubit first; the result is |+>|0...0> up to a phase) followed by the
+    same layer (every product state, 3N - 1 genes). Layer angles are uniform in [-pi, pi);
+    the angle search of the GA tunes them. A plain GA
+    reaches neither family: from GHZ, each disentangling CRx must be followed by a tuned
+    rotation before the fitness rises, and structures are compared at their angles."""
+    local = [(1, 0, q) for q in range(n_qubits)] + [(2, 0, q) for q in range(n_qubits)]
+    undo = [(3, 0, q) for q in range(n_qubits - 1, 0, -1)]
+    families = [local, undo + local] if n_qubits > 1 else [local]
+    rows = [genes for genes in families if len(genes) <= max_genes]
+    g = np.full((len(rows), max_genes), IDENTITY, np.int32)
+    c = np.zeros_like(g)
+    t = np.zeros_like(g)
+    a = np.zeros((len(rows), max_genes))
+    u = np.asarray(jax.random.uniform(key, a.shape, minval=-np.pi, maxval=np.pi))
+    for i, genes in enumerate(rows):
+        for j, (gate, ctrl, tgt) in enumerate(genes):
+            g[i, j], c[i, j], t[i, j] = gate, ctrl, tgt
+            a[i, j] = np.pi if gate == CRX else u[i, j]
+    return Genome(jnp.asarray(g), jnp.asarray(c), jnp.asarray(t),
+                  jnp.asarray(a, dtype or jnp.result_type(float)))
+
+
 def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
     """``population`` canonical chromosomes with 1..init_genes random genes (the first one
-    all-identity = the GHZ probe when ``include_empty``)."""
+    all-identity = the GHZ probe when ``include_empty``; the next ones `structured_seeds`
+    when ``structured``)."""
     g, p = config.max_genes, config.population
     probs = np.concatenate([np.asarray(config.gate_probs, float), [0.0]])
     if problem.n_qubits == 1:
         probs[CRX] = 0.0
-    k1, k2 = jax.random.split(key)
+    k1, k2, k3 = jax.random.split(key, 3)
     keys = jax.random.split(k1, p)
     full = jax.vmap(lambda k: random_genome(k, problem.n_qubits, g, gate_probs=probs))(keys)
     lengths = jax.random.randint(k2, (p,), min(1, config.init_genes), config.init_genes + 1)
     keep = jnp.arange(g)[None, :] < lengths[:, None]
     pop = jax.vmap(canonicalize)(Genome(jnp.where(keep, full.gate, IDENTITY), full.control,
                                         full.target, full.angle))
+    first = 0
     if config.include_empty:
         e = empty_genome(g, pop.angle.dtype)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[0].set(b), pop, e)
+        first = 1
+    if config.structured:
+        seeds = structured_seeds(problem.n_qubits, g, k3, pop.angle.dtype)
+        s = min(seeds.batch_shape[0], p - first)
+        pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + s].set(b[:s]), pop, seeds)
     return pop
 
 
@@ -329,23 +377,61 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
-    """(evaluate, generation) jitted programs for this qubit count/config; the `Problem` is
-    their last argument (data: one compilation per problem structure)."""
-    # the one objective (QFI, or -QCRB), (T, P) evaluations
-    fit_t = jax.vmap(jax.vmap(score, in_axes=(None, 0, None)), in_axes=(None, None, 0))
+    """(evaluate, generation) for this qubit count/config, both through one jitted program;
+    the `Problem` is their last argument (data: one compilation per problem structure)."""
+    def fit(genome, t, problem):  # the one objective (QFI, or -QCRB)
+        return score(problem, genome, t)
+
     probs = jnp.asarray(config.operator_probs, float)
     gate_probs = tuple(float(x) for x in config.gate_probs)
     mut = functools.partial(mutate, n_qubits=n_qubits, max_run=config.max_run,
                             gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
     p, e, k = config.population, config.elite, config.tournament
+    adam = optax.adam(config.local_lr)
 
-    def evaluate(pop, ts, problem):
-        vals = fit_t(problem, pop, ts)
+    def local(genome, t0, f0, lo, hi, problem):
+        """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
+        in [lo, hi]; returns the best point met (the start included) and its fitness."""
+        def loss(q):
+            return -fit(dataclasses.replace(genome, angle=q["angle"]),
+                        jnp.exp(jnp.clip(q["log_t"], lo, hi)), problem)
+
+        q0 = {"angle": genome.angle, "log_t": jnp.log(t0)}
+
+        def body(carry, _):
+            q, state, best_q, best_l = carry
+            val, grad = jax.value_and_grad(loss)(q)
+            better = jnp.isfinite(val) & (val < best_l)
+            best_q = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), q, best_q)
+            best_l = jnp.where(better, val, best_l)
+            grad = jax.tree_util.tree_map(lambda x: jnp.where(jnp.isfinite(x), x, 0.0), grad)
+            upd, state = adam.update(grad, state, q)
+            return (optax.apply_updates(q, upd), state, best_q, best_l), None
+
+        (_, _, best_q, best_l), _ = jax.lax.scan(
+            body, (q0, adam.init(q0), q0, -f0), None, length=config.local_steps)
+        return (dataclasses.replace(genome, angle=best_q["angle"]), -best_l,
+                jnp.exp(jnp.clip(best_q["log_t"], lo, hi)))
+
+    local_p = jax.vmap(local, in_axes=(0, 0, 0, None, None, None))
+
+    def evaluate(pop, t_prev, ts, problem):
+        """Each chromosome's best time among the grid and its inherited time, then the
+        local angle/time steps (Lamarckian: the population comes back improved)."""
+        grid = jnp.concatenate([ts[:, None] * jnp.ones_like(t_prev)[None], t_prev[None]])
+        vals = jax.vmap(lambda tt: jax.vmap(fit, in_axes=(0, 0, None))(pop, tt, problem))(grid)
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
-        return jnp.max(vals, axis=0), ts[best]
+        f0 = jnp.max(vals, axis=0)
+        t0 = jnp.take_along_axis(grid, best[None], axis=0)[0]
+        if config.local_steps == 0:
+            return pop, f0, t0
+        lo, hi = jnp.log(jnp.min(ts)), jnp.log(jnp.max(ts))
+        return local_p(pop, t0, f0, lo, hi, problem)
 
-    def generation(key, pop, fitness, ts, problem):
+    def step(key, pop, fitness, tt, ts, problem, select):
+        """One generation (``select`` True) or the scoring of ``pop`` as is (False): one
+        program for both, so the memetic steps compile once per shape."""
         order = jnp.argsort(-fitness, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -355,10 +441,22 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
-        f, t = evaluate(new, ts, problem)
-        return new, f, t
+        t_new = jnp.concatenate([tt[order[:e]], tt[winners]])
+        new = jax.tree_util.tree_map(lambda a, b: jnp.where(select, a, b), new, pop)
+        return evaluate(new, jnp.where(select, t_new, tt), ts, problem)
 
-    return jax.jit(evaluate), jax.jit(generation)
+    jstep = jax.jit(step)
+
+    def evaluate_pop(pop, t_prev, ts, problem):
+        """(population, fitness, t) of ``pop`` (P chromosomes) scored as generation 0."""
+        return jstep(jax.random.PRNGKey(0), pop, jnp.zeros_like(t_prev), t_prev, ts, problem,
+                     jnp.asarray(False))
+
+    def generation(key, pop, fitness, tt, ts, problem):
+        """Selection, mutation and scoring: the next (population, fitness, t)."""
+        return jstep(key, pop, fitness, tt, ts, problem, jnp.asarray(True))
+
+    return evaluate_pop, generation
 
 
 # ----------------------------------------------------------------------------- the search
@@ -379,6 +477,7 @@ class SearchResult:
     history: dict[str, np.ndarray]
     ghz_fitness: float
     t_grid: np.ndarray
+    ghz_t: float = float("nan")
 
 
 def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
@@ -427,7 +526,10 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
     e = empty_genome(config.max_genes, real)
-    ghz_fit = float(evaluate(jax.tree_util.tree_map(lambda a: a[None], e), ts, problem)[0][0])
+    # the GHZ probe, tiled to the population's shape (the same compiled program)
+    tiled = jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], config.population, 0), e)
+    _, ghz_f, ghz_tt = evaluate(tiled, jnp.full((config.population,), ts[0]), ts, problem)
+    ghz_fit, ghz_t = float(ghz_f[0]), float(ghz_tt[0])
     if path is not None and path.exists():
         data = np.load(path)
         if str(data["meta"]) != meta:
@@ -442,7 +544,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:
         start = 0
         pop = initial_population(k0, problem, config)
-        fit, tt = evaluate(pop, ts, problem)
+        pop, fit, tt = evaluate(pop, jnp.full((config.population,), ts[0]), ts, problem)
         hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
         if path is not None:
             _save(path, meta, 0, key, pop, fit, tt, hist)
@@ -451,7 +553,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
                leave=False)
     for gen in bar:
         key, sub = jax.random.split(key)
-        pop, fit, tt = generation(sub, pop, fit, ts, problem)
+        pop, fit, tt = generation(sub, pop, fit, tt, ts, problem)
         best = float(jnp.max(fit))
         hist["best"].append(best)
         hist["mean"].append(_finite_mean(fit))
@@ -466,7 +568,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     return SearchResult(genome=pop[i], fitness=float(fit_np[i]), t=float(tt_np[i]),
                         population=pop, fitnesses=fit_np, ts=tt_np,
                         history={k: np.asarray(v) for k, v in hist.items()},
-                        ghz_fitness=ghz_fit, t_grid=ts_grid)
+                        ghz_fitness=ghz_fit, t_grid=ts_grid, ghz_t=ghz_t)
 
 
 # ----------------------------------------------------------------------------- GA + refine
@@ -533,6 +635,7 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     idx = _distinct_top(result, config.top_k)
     starts = jax.tree_util.tree_map(lambda a: jnp.repeat(a[idx], config.restarts, axis=0),
                                     result.population)
+    t0 = np.concatenate([[result.ghz_t], np.repeat(result.ts[idx], config.restarts)])
     noise = config.jitter * jax.random.normal(key, starts.angle.shape, starts.angle.dtype)
     first = (jnp.arange(starts.angle.shape[0]) % config.restarts == 0)[:, None]
     angle = jnp.where(first | (starts.gate == IDENTITY), starts.angle, starts.angle + noise)
@@ -540,9 +643,14 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     e = jax.tree_util.tree_map(lambda a: a[None], empty_genome(result.population.n_genes,
                                                                angle.dtype))
     batch = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), e, starts)
+    if not np.all(np.isfinite(t0) & (t0 > 0)):  # e.g. a search result built by hand
+        return optimize_angles(problem, batch, method=config.method, steps=config.steps,
+                               learning_rate=config.learning_rate, t_bounds=config.t_bounds,
+                               t_grid=result.t_grid)
+    # each start at the time the search found for it (the GA's local steps tune t too)
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                           t_grid=result.t_grid)
+                           t0=t0)
 
 
 def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.05,
