@@ -58,16 +58,19 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
 
 
 def summarize(rows: list[dict], x_key: str) -> dict[str, dict]:
-    """``{method: {x: (mean, std, n)}}`` of ``egr`` over seeds."""
+    """``{method: {x: {"mean", "std", "min", "max", "n"}}}`` of ``egr`` over seeds (population
+    std, ddof = 0)."""
     out: dict[str, dict] = {}
     for r in rows:
-        out.setdefault(r["method"], {}).setdefault(r[x_key], []).append(r["egr"])
-    return {m: {x: (float(np.mean(v)), float(np.std(v)), len(v)) for x, v in sorted(d.items())}
+        out.setdefault(r["method"], {}).setdefault(r[x_key], []).append(float(r["egr"]))
+    return {m: {x: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
+                    "max": float(np.max(v)), "n": len(v)} for x, v in sorted(d.items())}
             for m, d in out.items()}
 
 
 def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str) -> None:
-    """Mean EGR ± one standard deviation over seeds, one line per method."""
+    """Mean EGR over seeds, one line per method: error bars span min..max over seeds, the shaded
+    band is ± one standard deviation."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,11 +83,16 @@ def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str
         if method not in summary:
             continue
         xs = list(summary[method])
-        mean = np.array([summary[method][x][0] for x in xs])
-        std = np.array([summary[method][x][1] for x in xs])
-        line, = ax.plot(xs, mean, marker=markers.get(method, "o"), label=method)
-        ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.15)
-    ax.set(xlabel=xlabel, ylabel="EGR, eq. (1)  [purified pairs/s, summed]", title=title)
+        st = [summary[method][x] for x in xs]
+        mean = np.array([v["mean"] for v in st])
+        std = np.array([v["std"] for v in st])
+        err = np.array([[v["mean"] - v["min"] for v in st], [v["max"] - v["mean"] for v in st]])
+        line = ax.errorbar(xs, mean, yerr=err, marker=markers.get(method, "o"), capsize=3,
+                           label=method)
+        ax.fill_between(xs, mean - std, mean + std, color=line[0].get_color(), alpha=0.12)
+    n = max((v["n"] for d in summary.values() for v in d.values()), default=0)
+    ax.set(xlabel=xlabel, ylabel="EGR, eq. (1)  [purified pairs/s, summed]",
+           title=f"{title}\nmean over {n} seeds; bars: min-max, band: ±1 std")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -94,19 +102,22 @@ def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str
 
 def sweep_outputs(rows: list[dict], x_key: str, x_tag: str, name: str, out_dir: Path,
                   xlabel: str, title: str) -> dict:
-    """Write ``name.csv`` (one row per cell), ``name_summary.csv`` (mean, std over seeds) and
-    ``name.png``; return the task result (metrics keyed ``method/x_tag=x``)."""
+    """Write ``name.csv`` (one row per cell, with the spread over seeds of its (method, x):
+    ``egr_mean, egr_std, egr_min, egr_max, n_seeds``), ``name_summary.csv`` (one row per
+    (method, x)) and ``name.png``; return the task result (metrics keyed ``method/x_tag=x``)."""
     from experiments.outputs import write_csv
 
     summary = summarize(rows, x_key)
-    srows = [{"method": m, x_key: x, "egr_mean": v[0], "egr_std": v[1], "n": v[2]}
-             for m, d in summary.items() for x, v in d.items()]
+    spread = {(m, x): {"egr_mean": v["mean"], "egr_std": v["std"], "egr_min": v["min"],
+                       "egr_max": v["max"], "n_seeds": v["n"]}
+              for m, d in summary.items() for x, v in d.items()}
+    rows = [{**r, **spread[(r["method"], r[x_key])]} for r in rows]
+    srows = [{"method": m, x_key: x, **spread[(m, x)]} for m, d in summary.items() for x in d]
     plot_sweep(rows, x_key, out_dir / f"{name}.png", xlabel, title)
-    metrics: dict = {f"{m}/{x_tag}={x}": {"mean": v[0], "std": v[1]}
+    metrics: dict = {f"{m}/{x_tag}={x}": {k: v[k] for k in ("mean", "std", "min", "max")}
                      for m, d in summary.items() for x, v in d.items()}
     metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
     return {"metrics": metrics,
             "tables": {name: write_csv(out_dir, name, rows),
                        f"{name}_summary": write_csv(out_dir, f"{name}_summary", srows)},
             "figures": [f"{name}.png"]}
-

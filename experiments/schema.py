@@ -98,20 +98,44 @@ class RoutingNetworkConfig:
     max_storage_paths: int = 2
     max_virtual_paths: int = 3
     protocol: str = "dejmps"
+    # physical network (routing.topology.GeneratorConfig; README "Instances")
+    link_model: str = "physical"  # physical (qsense.links) | seed (the seed's random draws)
+    cities: list[Any] = field(default_factory=lambda: [["San Antonio", 29.4241, -98.4936],
+                                                       ["Houston", 29.7604, -95.3698]])
+    city_radius_km: float = 25.0
+    fiber_route_factor: float = 1.0
+    hap_altitude_km: float = 20.0
+    orbit_altitude_km: float = 550.0
+    orbit_inclination_deg: float = 53.0
+    walker_planes: int = 0  # 0: one satellite per plane
+    walker_phasing: int = 0
+    raan0_deg: float = 0.0
+    epoch: str = "2024-03-20T00:00:00+00:00"
+    propagator: str = "sgp4"  # sgp4 | kepler | kepler_j2
+    start_time_s: float = 0.0
+    align_to_pass: bool = True
+    samples_per_slot: int = 3
+    min_pairs_per_slot: float = 1.0
+    ground_mask_deg: float = 10.0
+    hap_ground_mask_deg: float = 15.0
+    hap_sat_mask_deg: float = 0.0
+    isl_grazing_km: float = 100.0
+    a2a_grazing_km: float = 15.0
+    max_isl_km: float = 6000.0
+    max_a2a_km: float = 800.0
+    satellite_terminal: dict[str, float] = field(default_factory=dict)
+    hap_terminal: dict[str, float] = field(default_factory=dict)
+    ground_terminal: dict[str, float] = field(default_factory=dict)
+    fiber: dict[str, float] = field(default_factory=dict)
+    topology: str | None = None  # GraphML / JSON ground network; relative to the repository
 
     def __post_init__(self) -> None:
         pre = "routing.network."
         require(self.n_satellites >= 0, pre + "n_satellites", self.n_satellites, "integer >= 0")
         require(self.n_haps >= 0, pre + "n_haps", self.n_haps, "integer >= 0")
-        require(self.n_base_stations >= 2 and self.n_base_stations % 2 == 0,
-                pre + "n_base_stations", self.n_base_stations, "an even integer >= 2")
-        half = self.n_base_stations // 2
-        require(1 <= self.n_pairs <= half, pre + "n_pairs", self.n_pairs,
-                f"integer in [1, n_base_stations/2 = {half}]")
+        # station counts, pairs and storage per city: checked by GeneratorConfig below
         require(self.storage_capacity >= 0, pre + "storage_capacity", self.storage_capacity,
                 "a capacity >= 0 (EPR pairs)")
-        require(0 <= self.n_storage_per_city <= half, pre + "n_storage_per_city",
-                self.n_storage_per_city, f"integer in [0, {half}]")
         require(self.n_slots >= 1, pre + "n_slots", self.n_slots, "integer >= 1")
         require(self.slot_duration > 0, pre + "slot_duration", self.slot_duration,
                 "a duration > 0 (seconds)")
@@ -126,12 +150,30 @@ class RoutingNetworkConfig:
             require(0 <= getattr(self, key) <= 1000, pre + key, getattr(self, key),
                     "integer in [0, 1000]")
         require_choice(pre + "protocol", self.protocol, ROUTING_PROTOCOLS)
+        from routing.topology import GeneratorConfig
+
+        try:  # the generator's own checks, named under routing.network
+            kw = self.overrides()
+            kw["cities"] = tuple(tuple(c) for c in kw["cities"])
+            for key in ("free_space_capacity", "ground_capacity", "link_fidelity"):
+                kw[key] = tuple(kw[key])
+            GeneratorConfig(**kw)
+        except ValueError as err:
+            raise ConfigError(f"config key {pre}{err}") from None
 
     def overrides(self) -> dict[str, Any]:
-        """Keyword overrides for routing.generate_instance."""
+        """Keyword overrides for routing.generate_instance (a relative ``topology`` path is
+        resolved against the repository root, so runs in Hydra's run dir find it)."""
         from dataclasses import asdict
+        from pathlib import Path
 
-        return asdict(self)
+        d = asdict(self)
+        if d["topology"] and not Path(d["topology"]).is_absolute():
+            root = Path(__file__).resolve().parents[1]
+            if (root / d["topology"]).exists():
+                d["topology"] = str(root / d["topology"])
+        d["cities"] = [list(c) for c in d["cities"]]
+        return d
 
 
 @dataclass
@@ -172,7 +214,7 @@ class Fig5Config:
     """EGR versus storage capacity B_m (paper 004, Fig. 5)."""
 
     storage_capacities: list[float] = field(
-        default_factory=lambda: [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0])  # EPR pairs
+        default_factory=lambda: [0.0, 5000.0, 10000.0, 20000.0, 50000.0, 100000.0])  # EPR pairs
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
 
@@ -214,7 +256,8 @@ class RoutingQuickConfig:
 # ---------------------------------------------------------------- links / fig4 (area: links)
 # Link parameter sections mirror qsense.links.SatelliteLink / FiberLink (same names, same
 # units); conf/link/*.yaml hold the profiles with the source of every default.
-FIG4_PROBES = ("GHZ", "VQS")
+FIG4_PROBES = ("GHZ", "product", "VQS")
+FIG4_ORBITS = ("sso", "circular", "micius")
 FIG4_PROTOCOLS = ("distributed", "remote")
 
 
@@ -234,13 +277,14 @@ class SatelliteLinkConfig:
 
     altitude_km: float = 400.0  # km
     wavelength_m: float = 810e-9  # m
-    tx_waist_m: float = 0.09  # m, 1/e^2 intensity radius at the transmitter
-    beam_quality_m2: float = 3.5  # M^2 (1 = diffraction limited)
+    tx_waist_m: float = 0.067  # m, 1/e^2 intensity radius at the transmitter
+    beam_quality_m2: float = 1.3  # M^2 (1 = diffraction limited)
     rx_aperture_m: float = 1.2  # m, receiver telescope diameter
     pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
-    zenith_transmittance: float = 0.8  # atmosphere at zenith
+    zenith_transmittance: float = 0.78  # atmosphere at zenith
     tx_efficiency: float = 0.5  # transmit optics
-    rx_efficiency: float = 0.2  # receive optics and coupling
+    rx_efficiency: float = 0.066  # receive optics and coupling (lumped, fitted to Micius)
+    excess_loss_db_sec3: float = 0.037  # dB per sec(zenith)^3, empirical low-elevation excess
     detector_efficiency: float = 0.5  # single-photon detector
     min_elevation_deg: float = 10.0  # degrees
     source_rate_hz: float = 5.9e6  # pairs/s
@@ -263,6 +307,7 @@ class FiberLinkConfig:
     bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
     elementary_fidelity: float = 0.99
     swap_werner_factor: float = 1.0
+    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
     memory_time_s: float = 1.0  # s, depolarizing memory lifetime
     repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
     modes: float = 1.0  # multiplexed modes per attempt
@@ -284,13 +329,31 @@ class Fig4Config:
     field_b0: float = 1.0  # scalar field where the QFI is taken
     distance_min_km: float = 25.0  # BS-SN ground distance grid, km
     distance_max_km: float = 3000.0
-    n_distances: int = 120
-    t_max: float = 20.0  # sensing-time grid (0, t_max] for the peak QFI
-    n_t: int = 400
-    vqs_steps: int = 300  # Adam steps of the VQS angle tuning
+    n_distances: int = 40
+    t_max: float = 20.0  # sensing-time grid, geometric in [t_max/400, t_max], for the peak QFI
+    n_t: int = 60
+    vqs_steps: int = 60  # Adam steps of the link-aware VQS (angles + sensing time)
     vqs_learning_rate: float = 0.05
-    vqs_seed: int = 0  # PRNG seed of the initial VQS angles
-    pass_times: int = 361  # time points of the satellite pass average (0: skip it)
+    vqs_random_starts: int = 1  # random starts beside GHZ and |+>^N
+    vqs_seed: int = 0  # PRNG seed of the random starts
+    # real passes (qsense.orbits): orbit, stations, window, night, weather
+    orbit: str = "sso"  # sso (sun-synchronous at satellite.altitude_km) | circular | micius
+    inclination_deg: float = 55.0  # for orbit=circular
+    station_a: list[float] = field(default_factory=lambda: [37.378, 97.729, 3.153])  # BS:
+    # Delingha (lat deg, lon deg, height km; Yin 2017)
+    station_b: list[float] = field(default_factory=lambda: [26.695, 100.030, 3.2])  # default
+    # pair partner: Lijiang (Yin 2017); the distance sweep follows its bearing from the BS
+    days: float = 4.0  # simulated days from the orbit epoch
+    step_s: float = 30.0  # time step of the pass timeline, s
+    night_sun_altitude_deg: float = -12.0  # both stations in night below this Sun altitude
+    clear_sky_probability: float = 0.6  # both stations clear during a pass (assumption)
+    memory_time_s: float = 10.0  # coherence time (s) of the memories holding a probe's pairs
+    # design: Fisher/s vs satellite altitude by gradient (0 steps: skip)
+    design_distance_km: float = 1500.0
+    design_probe: str = "product"
+    design_steps: int = 60
+    design_altitude_min_km: float = 200.0
+    design_altitude_max_km: float = 3000.0
     sensitivity_elementary_fidelity: list[float] = field(
         default_factory=lambda: [0.98, 0.99, 0.995, 0.999])
     sensitivity_memory_time_s: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0])
@@ -316,8 +379,33 @@ class Fig4Config:
                 "integer in [0, 100000]")
         require(self.vqs_learning_rate > 0, "fig4.vqs_learning_rate", self.vqs_learning_rate,
                 "a step size > 0")
-        require(self.pass_times == 0 or self.pass_times >= 3, "fig4.pass_times",
-                self.pass_times, "0 (skip) or an integer >= 3")
+        require(0 <= self.vqs_random_starts <= 64, "fig4.vqs_random_starts",
+                self.vqs_random_starts, "integer in [0, 64]")
+        require_choice("fig4.orbit", self.orbit, FIG4_ORBITS)
+        require(0 <= self.inclination_deg <= 180, "fig4.inclination_deg", self.inclination_deg,
+                "degrees in [0, 180]")
+        for name in ("station_a", "station_b"):
+            st = getattr(self, name)
+            require(len(st) == 3 and -90 <= st[0] <= 90 and -0.5 <= st[2] <= 30,
+                    f"fig4.{name}", st, "[lat deg in [-90, 90], lon deg, height km in "
+                    "[-0.5, 30]]")
+        require(0 < self.days <= 60, "fig4.days", self.days, "days in (0, 60]")
+        require(1 <= self.step_s <= 600 and self.step_s <= self.days * 86400, "fig4.step_s",
+                self.step_s, "seconds in [1, 600]")
+        require(-90 <= self.night_sun_altitude_deg <= 90, "fig4.night_sun_altitude_deg",
+                self.night_sun_altitude_deg, "degrees in [-90, 90]")
+        require(0 <= self.clear_sky_probability <= 1, "fig4.clear_sky_probability",
+                self.clear_sky_probability, "a probability in [0, 1]")
+        require(self.memory_time_s > 0, "fig4.memory_time_s", self.memory_time_s,
+                "a coherence time > 0 s")
+        require(self.design_distance_km >= 0, "fig4.design_distance_km",
+                self.design_distance_km, "a distance >= 0 km")
+        require_choice("fig4.design_probe", self.design_probe, ("GHZ", "product"))
+        require(0 <= self.design_steps <= 10_000, "fig4.design_steps", self.design_steps,
+                "integer in [0, 10000]")
+        require(100 <= self.design_altitude_min_km < self.design_altitude_max_km,
+                "fig4.design_altitude_min_km", self.design_altitude_min_km,
+                f"altitude in [100, design_altitude_max_km={self.design_altitude_max_km}) km")
         for f in self.sensitivity_elementary_fidelity:
             require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
                     self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")

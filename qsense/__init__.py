@@ -8,7 +8,17 @@ float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the expe
 point and the tests set it; the library does not change global JAX config at import).
 """
 
-from qsense import draw, genetic, links, optimize, orbits, protocols, teleport, wigner
+from qsense import (
+    draw,
+    ephemeris,
+    genetic,
+    links,
+    optimize,
+    orbits,
+    protocols,
+    teleport,
+    wigner,
+)
 from qsense._checks import MAX_QUBITS, NOISE_MODELS
 from qsense.fisher import qcrb, qfi, qfim, qfim_from_derivatives
 from qsense.fitness import make_fitness, probe_qfi, probe_qfim, probe_state, sensed_probe
@@ -47,7 +57,8 @@ __all__ = [
     "validate_genome",
     # links, orbits, teleportation, protocols (submodules qsense.links, .orbits, .teleport,
     # .protocols hold the rest)
-    "FiberLink", "SatelliteLink", "dual_downlink", "link_qfi", "links", "orbits", "pass_average",
+    "FiberLink", "SatelliteLink", "dual_downlink", "ephemeris", "link_qfi", "links", "orbits",
+    "pass_average",
     "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
     "teleport_channel", "teleport_circuit",
     # VQS: angle/time optimization, genetic structure search, Wigner function, drawings

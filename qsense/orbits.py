@@ -133,3 +133,221 @@ def summarize_pass(profile: PassProfile) -> PassSummary:
 def pass_average(link: SatelliteLink, separation_km, **kwargs) -> PassSummary:
     """`summarize_pass` of `pass_profile` (one symmetric pass by default)."""
     return summarize_pass(pass_profile(link, separation_km, **kwargs))
+
+
+# ============================================================================= real passes
+# Earth rotating, orbits from TLEs / elements through SGP4 (qsense.ephemeris), the Sun from
+# skyfield + the DE421 ephemeris bundled in skyfield-data. Numpy geometry, JAX link models.
+
+#: Sun altitude (deg) below which a station counts as in night: astronomical twilight ends at
+#: -18, nautical at -12 (default: background from scattered sunlight is then negligible next to
+#: the detector dark counts at 810 nm; Micius ran its entanglement passes at night, Yin 2017).
+NIGHT_SUN_ALTITUDE_DEG = -12.0
+
+
+def orbit_preset(name: str, epoch=None):
+    """Named orbits: ``micius`` (the bundled representative TLE, NORAD 41731), ``leo400`` /
+    ``leo500`` (circular sun-synchronous, 97.03 / 97.40 deg), ``meo`` (10 000 km, 55 deg: the
+    MEO of conf/link/meo.yaml). ``epoch`` (UTC datetime) for the element presets; default the
+    Micius TLE epoch. RAAN 272.37 deg (ascending node near local midnight at that epoch, as the
+    Micius TLE); a ``KeplerElements`` or ``Tle``."""
+    from qsense import ephemeris as E
+
+    tle = E.bundled_tle("micius")
+    if name == "micius":
+        return tle
+    epoch = tle.epoch if epoch is None else epoch
+    presets = {"leo400": (400.0, 97.03), "leo500": (500.0, 97.40), "meo": (10000.0, 55.0)}
+    if name not in presets:
+        fail("orbit", name, f"one of {['micius', *presets]}")
+    h, inc = presets[name]
+    return E.KeplerElements.circular(h, inc, 272.372, 0.0, epoch, name=name)
+
+
+def sun_synchronous_inclination_deg(altitude_km: float) -> float:
+    """Inclination (deg) of a circular sun-synchronous orbit: the J2 node drift
+    ``-3/2 J2 (R/a)^2 n cos i`` equals the mean motion of the Sun, 360 deg per tropical year
+    (Vallado, Fundamentals of Astrodynamics, eq. 11-14)."""
+    from qsense import ephemeris as E
+
+    check_altitude("altitude_km", altitude_km)
+    a = E.WGS84_A_KM + float(altitude_km)
+    n = np.sqrt(E.MU_KM3_S2 / a**3)
+    rate = 2 * np.pi / (365.2422 * 86400.0)
+    c = -rate / (1.5 * E.J2 * (E.WGS84_A_KM / a) ** 2 * n)
+    if c < -1:
+        fail("altitude_km", altitude_km, "an altitude with a sun-synchronous orbit (< ~5970 km)")
+    return float(np.degrees(np.arccos(c)))
+
+
+def circular_orbit(kind: str, altitude_km: float, inclination_deg: float = 55.0, epoch=None):
+    """The orbit a fig4-style study flies: ``sso`` (circular sun-synchronous at the altitude),
+    ``circular`` (at ``inclination_deg``) or ``micius`` (the bundled TLE; altitude ignored).
+    RAAN 272.372 deg and the Micius TLE epoch by default (as :func:`orbit_preset`)."""
+    from qsense import ephemeris as E
+
+    if kind == "micius":
+        return E.bundled_tle("micius")
+    epoch = E.bundled_tle("micius").epoch if epoch is None else epoch
+    if kind == "sso":
+        inc = sun_synchronous_inclination_deg(altitude_km)
+    elif kind == "circular":
+        inc = inclination_deg
+    else:
+        fail("orbit", kind, "one of ['sso', 'circular', 'micius']")
+    return E.KeplerElements.circular(altitude_km, inc, 272.372, 0.0, epoch, name=kind)
+
+
+def destination(lat_deg, lon_deg, bearing_deg, distance_km):
+    """Point reached from (lat, lon) along a great circle (spherical Earth, R = 6371 km):
+    ``(lat, lon)`` in degrees; broadcasts over ``distance_km``."""
+    p1, l1 = np.radians(lat_deg), np.radians(lon_deg)
+    b = np.radians(bearing_deg)
+    d = np.asarray(distance_km, float) / EARTH_RADIUS_KM
+    p2 = np.arcsin(np.sin(p1) * np.cos(d) + np.cos(p1) * np.sin(d) * np.cos(b))
+    l2 = l1 + np.arctan2(np.sin(b) * np.sin(d) * np.cos(p1), np.cos(d) - np.sin(p1) * np.sin(p2))
+    return np.degrees(p2), np.mod(np.degrees(l2) + 180.0, 360.0) - 180.0
+
+
+def ground_distance_km(lat1, lon1, lat2, lon2):
+    """Great-circle distance (haversine, R = 6371 km) and initial bearing (deg)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+    brg = np.degrees(np.arctan2(np.sin(dl) * np.cos(p2),
+                                np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)))
+    return d, np.mod(brg, 360.0)
+
+
+class Timeline(NamedTuple):
+    """A dual down-link over time for G station pairs (A fixed, B_g): arrays (G, T)."""
+
+    times_s: np.ndarray  # (T,) seconds after start
+    elevation_a_deg: np.ndarray  # (T,)
+    elevation_b_deg: np.ndarray  # (G, T)
+    sun_a_deg: np.ndarray  # (T,) Sun altitude at A
+    sun_b_deg: np.ndarray  # (G, T)
+    up: np.ndarray  # (G, T) both above the elevation mask
+    night: np.ndarray  # (G, T) Sun below the night altitude at both
+    usable: np.ndarray  # (G, T) up and night
+    rate_hz: np.ndarray  # (G, T) detected pairs/s (0 where not usable)
+    fidelity: np.ndarray  # (G, T) Werner fidelity (0.25 where not usable)
+
+
+def link_timeline(link: SatelliteLink, satellite, station_a, stations_b, start, duration_s,
+                  step_s: float = 10.0, *, night_sun_altitude_deg=NIGHT_SUN_ALTITUDE_DEG,
+                  method: str = "sgp4") -> Timeline:
+    """Rate and fidelity of a satellite's dual down-link to station A and each station B over
+    ``[start, start + duration_s)`` sampled every ``step_s`` seconds, Earth rotating.
+
+    ``satellite``: a `qsense.ephemeris.KeplerElements` or ``Tle`` (``orbit_preset``);
+    stations: ``(lat_deg, lon_deg, alt_km)``; ``stations_b`` a sequence of them (G) or arrays
+    ``(lat (G,), lon (G,), alt)``. A sample is usable when both stations see the satellite at
+    or above ``link.min_elevation_deg`` and the Sun is below ``night_sun_altitude_deg`` at both
+    (``None``: day and night; daytime background is then not modelled, so only use it for
+    geometry). The link's own ``altitude_km`` is NOT used: the orbit decides the geometry.
+    """
+    from qsense import ephemeris as E
+
+    if is_concrete(link):
+        link.validate()
+    if not (np.isfinite(duration_s) and duration_s > 0):
+        fail("duration_s", duration_s, "a finite duration > 0 s")
+    if not (np.isfinite(step_s) and 0 < step_s <= duration_s):
+        fail("step_s", step_s, f"a step in (0, duration_s = {duration_s}] s")
+    if night_sun_altitude_deg is not None and not -90 <= night_sun_altitude_deg <= 90:
+        fail("night_sun_altitude_deg", night_sun_altitude_deg, "a Sun altitude in [-90, 90] deg")
+    t = np.arange(0.0, float(duration_s), float(step_s))
+    la, lo, al = (float(x) for x in station_a)
+    sb = np.asarray(stations_b, float)
+    if sb.ndim == 1:
+        sb = sb[None, :]
+    if sb.ndim == 2 and sb.shape[1] == 3 and sb.shape[0] != 3:
+        lb, ob, ab = sb[:, 0], sb[:, 1], sb[:, 2]
+    else:
+        lb, ob, ab = (np.asarray(x, float) for x in stations_b)
+    pos = E.satellite_ecef(satellite, start, t, method=method)[0]  # (T, 3)
+    el_a, _, d_a = E.look_angles(la, lo, al, pos)
+    el_b, _, d_b = E.look_angles(lb, lo * 0 + ob, ab, pos)  # (G, T)
+    if night_sun_altitude_deg is None:
+        sun_a, sun_b = np.full_like(el_a, -90.0), np.full_like(el_b, -90.0)
+        night = np.ones_like(el_b, bool)
+    else:  # the Sun moves 0.25 deg/min in the Earth-fixed frame: a 10-min grid, interpolated
+        coarse = np.arange(0.0, t[-1] + 600.0, 600.0)  # (error < 1e-3 deg in altitude)
+        sc = E.sun_ecef(start, coarse)
+        sun = np.stack([np.interp(t, coarse, sc[:, k]) for k in range(3)], axis=-1)
+        sun_a = E.look_angles(la, lo, al, sun)[0]
+        sun_b = E.look_angles(lb, ob, ab, sun)[0]
+        night = (sun_a[None, :] < night_sun_altitude_deg) & (sun_b < night_sun_altitude_deg)
+    mask = float(link.min_elevation_deg)
+    up = (el_a[None, :] >= mask) & (el_b >= mask)
+    usable = up & night
+    r, f = _timeline_stats(link, d_a, el_a, d_b, el_b)
+    rate = np.where(usable, np.asarray(r), 0.0)
+    fid = np.where(usable, np.asarray(f), 0.25)
+    return Timeline(t, el_a, el_b, sun_a, sun_b, up, night, usable, rate, fid)
+
+
+@jax.jit
+def _timeline_stats(link, d_a, el_a, d_b, el_b):
+    eta_a = downlink_efficiency(link, d_a, el_a)
+    eta_b = downlink_efficiency(link, d_b, el_b)
+    st = pair_statistics(link, eta_a[None, :], eta_b)
+    return st.rate_hz, st.fidelity
+
+
+class PassStats(NamedTuple):
+    """Per station pair (arrays (G,)): passes and rates averaged over the timeline."""
+
+    passes_per_day: np.ndarray  # usable windows (contiguous usable samples) per day
+    duty_cycle: np.ndarray  # fraction of time usable
+    pairs_per_day: np.ndarray  # detected pairs per day (clear sky)
+    rate_pass_hz: np.ndarray  # pairs / usable time: the rate while the link is up
+    rate_day_hz: np.ndarray  # pairs per second averaged over the day, weather included
+    fidelity: np.ndarray  # pair-weighted mean Werner fidelity (0.25 if no pairs)
+    mean_pass_s: np.ndarray  # mean usable window length (s; 0 if none)
+
+
+def pass_statistics(tl: Timeline, clear_sky_probability=1.0) -> PassStats:
+    """Passes per day, duty cycle and rates of a `link_timeline`.
+
+    ``clear_sky_probability``: chance that both stations have a clear sky during a pass (one
+    number, or (p_A, p_B) multiplied as independent); it scales the day-averaged rate only
+    (clouds block the link; they do not change it while it is up).
+    """
+    p = np.prod(np.atleast_1d(np.asarray(clear_sky_probability, float)))
+    if not 0 <= p <= 1:
+        fail("clear_sky_probability", clear_sky_probability, "probabilities in [0, 1]")
+    dt = float(tl.times_s[1] - tl.times_s[0]) if tl.times_s.size > 1 else 1.0
+    days = tl.times_s.size * dt / 86400.0
+    u = tl.usable.astype(int)
+    starts = np.sum(np.diff(u, axis=-1, prepend=0) == 1, axis=-1)
+    usable_s = u.sum(-1) * dt
+    pairs = tl.rate_hz.sum(-1) * dt
+    good = (tl.rate_hz * tl.fidelity).sum(-1) * dt
+    rate_pass = np.where(usable_s > 0, pairs / np.where(usable_s > 0, usable_s, 1), 0.0)
+    fid = np.where(pairs > 0, good / np.where(pairs > 0, pairs, 1), 0.25)
+    return PassStats(starts / days, usable_s / (days * 86400.0), pairs / days, rate_pass,
+                     p * pairs / (days * 86400.0), fid,
+                     np.where(starts > 0, usable_s / np.maximum(starts, 1), 0.0))
+
+
+def passes(tl: Timeline, pair: int = 0) -> list[dict]:
+    """The usable windows of station pair ``pair``: start/end (s after start), duration (s),
+    peak elevations (deg), detected pairs, mean rate (Hz) and pair-weighted fidelity."""
+    u = tl.usable[pair].astype(int)
+    dt = float(tl.times_s[1] - tl.times_s[0]) if tl.times_s.size > 1 else 1.0
+    edges = np.diff(np.concatenate([[0], u, [0]]))
+    out = []
+    for i0, i1 in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True):
+        r = tl.rate_hz[pair, i0:i1]
+        n = float(r.sum() * dt)
+        out.append({"start_s": float(tl.times_s[i0]), "end_s": float(tl.times_s[i1 - 1] + dt),
+                    "duration_s": (i1 - i0) * dt,
+                    "max_elevation_a_deg": float(tl.elevation_a_deg[i0:i1].max()),
+                    "max_elevation_b_deg": float(tl.elevation_b_deg[pair, i0:i1].max()),
+                    "pairs": n, "mean_rate_hz": n / ((i1 - i0) * dt),
+                    "fidelity": float((r * tl.fidelity[pair, i0:i1]).sum() * dt / n)
+                    if n > 0 else 0.25})
+    return out

@@ -7,6 +7,10 @@ Public API (DESIGN section 8)::
     sol = routing.solve_benders(inst); sol.objective, sol.trace
     routing.write_mps(inst, "model.mps")
     routing.solve_baseline(inst, "SOS" | "RRS" | "NSS")
+
+Instances are physical (routing.topology): Walker satellites by SGP4 over a rotating Earth, HAPs
+held over the cities, stations at coordinates, per-slot visibility, and link capacity/fidelity
+from qsense.links (routing.link_budget); ``topology=`` reads a GraphML/JSON ground network.
 """
 
 from routing.baselines import (
@@ -32,7 +36,7 @@ from routing.milp import Solution, SolverError, check_solution, solve_milp
 from routing.model import CompiledModel, compile_model
 from routing.paths import build_candidates
 from routing.purification import path_fidelity, purification_cost, purify
-from routing.topology import GeneratorConfig, generate_instance
+from routing.topology import GeneratorConfig, generate_instance, read_ground_network
 
 __all__ = [
     "BASELINES",
@@ -61,6 +65,7 @@ __all__ = [
     "path_fidelity",
     "purification_cost",
     "purify",
+    "read_ground_network",
     "save_instance",
     "solve_milp",
 ]

@@ -65,6 +65,9 @@ class Link:
     kind: str
     fidelity: float
     capacity: tuple  # per slot: pairs per slot, or None when absent
+    # per slot Werner fidelity (None where absent), or None: ``fidelity`` in every slot.
+    # Physical instances set ``fidelity`` to the worst present slot's value.
+    fidelities: tuple | None = None
 
     def __post_init__(self) -> None:
         name = f"link ({self.u}, {self.v})"
@@ -79,6 +82,23 @@ class Link:
                 continue
             if not (isinstance(c, (int, float)) and math.isfinite(c) and c >= 0):
                 _fail(f"{name} capacity[{t}]", c, "a capacity >= 0 (pairs per slot) or null")
+        if self.fidelities is not None:
+            if len(self.fidelities) != len(self.capacity):
+                _fail(f"{name} fidelities", list(self.fidelities),
+                      f"one entry per slot ({len(self.capacity)})")
+            for t, (f, c) in enumerate(zip(self.fidelities, self.capacity, strict=True)):
+                if (f is None) != (c is None):
+                    _fail(f"{name} fidelities[{t}]", f,
+                          "null exactly where capacity is null (link absent)")
+                if f is not None and not (isinstance(f, (int, float)) and 0.25 < f <= 1.0):
+                    _fail(f"{name} fidelities[{t}]", f, "a fidelity in (0.25, 1]")
+
+    def fidelity_at(self, t: int) -> float:
+        """Werner fidelity of a pair generated over the link in slot t."""
+        if self.fidelities is None:
+            return self.fidelity
+        f = self.fidelities[t]
+        return self.fidelity if f is None else f
 
     def present(self, t: int) -> bool:
         return self.capacity[t] is not None
@@ -144,6 +164,9 @@ class Instance:
     options: PathOptions = field(default_factory=PathOptions)
     name: str = "instance"
     seed: int | None = None
+    # where the nodes are (routing.topology): frame, start time, node positions, link model;
+    # None for abstract instances. Plain JSON data.
+    geometry: dict | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.n_slots, int) and self.n_slots >= 1):
@@ -241,7 +264,8 @@ class Instance:
                 _fail("schema_version", ver, f"{SCHEMA_VERSION}")
             nodes = tuple(Node(**n) for n in d["nodes"])
             links = tuple(
-                Link(l_["u"], l_["v"], l_["kind"], l_["fidelity"], tuple(l_["capacity"]))
+                Link(l_["u"], l_["v"], l_["kind"], l_["fidelity"], tuple(l_["capacity"]),
+                     None if l_.get("fidelities") is None else tuple(l_["fidelities"]))
                 for l_ in d["links"]
             )
             pairs = tuple(
@@ -250,7 +274,7 @@ class Instance:
             sp = tuple(tuple(x) for x in d.get("storage_pairs", ()))
             opts = PathOptions(**d.get("options", {}))
             return Instance(nodes, links, pairs, sp, d["n_slots"], d["slot_duration"], opts,
-                            d.get("name", "instance"), d.get("seed"))
+                            d.get("name", "instance"), d.get("seed"), d.get("geometry"))
         except KeyError as err:
             raise ValueError(f"instance file is missing the field {err.args[0]!r}") from None
         except TypeError as err:

