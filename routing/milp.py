@@ -159,12 +159,18 @@ def _row(A, r):
 
 
 def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray | None = None,
-                 fixed_x: np.ndarray | None = None, relax: bool = False):
+                 fixed_x: np.ndarray | None = None, relax: bool = False, discard: bool = False,
+                 rows: list | None = None):
     """Build the pywraplp MILP of ``model``; return (solver, x vars, continuous vars).
 
     ``allowed`` (bool per path) forbids paths (x fixed to 0); ``fixed_x`` fixes every x;
-    ``relax`` makes x continuous in [0, 1] (the LP relaxation).
+    ``relax`` makes x continuous in [0, 1] (the LP relaxation). ``discard`` writes C6 as
+    ``z^t <= z^{t-1} - draw^{t-1} + δ s^{t-1}`` (stored pairs may be thrown away): the optimum
+    is unchanged (proof: :mod:`routing.pricing`, "Discard") and the draw prices become >= 0.
+    ``rows``, a list, receives the C2-C6 constraints in model order (C2 groups, ub_rows,
+    eq_rows): cheaper than ``solver.constraints()`` for reading duals.
     """
+    keep = rows.append if rows is not None else (lambda ct: None)
     if solver not in SOLVERS + LICENSED + ("GLOP",):
         raise ValueError(f"solver = {solver!r} is invalid; accepted: one of {list(SOLVERS)}")
     lp = pywraplp.Solver.CreateSolver(solver)
@@ -195,18 +201,21 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
     # C2
     for k, t, js in model.groups:
         ct = lp.Constraint(1.0, 1.0, f"C2[k{k},t{t}]")
+        keep(ct)
         for j in js:
             ct.SetCoefficient(xs[j], 1.0)
     # C3-C5
     A = model.A_ub
     for r, row in enumerate(model.ub_rows):
         ct = lp.Constraint(-inf, float(model.b_ub[r]), row.name)
+        keep(ct)
         for c, v in _row(A, r):
             ct.SetCoefficient(vs[c], float(v))
     # C6
     A = model.A_eq
     for r, row in enumerate(model.eq_rows):
-        ct = lp.Constraint(0.0, 0.0, row.name)
+        ct = lp.Constraint(-inf if discard else 0.0, 0.0, row.name)
+        keep(ct)
         for c, v in _row(A, r):
             ct.SetCoefficient(vs[c], float(v))
     obj = lp.Objective()

@@ -20,7 +20,7 @@ from experiments.schema import Config
 
 def run(cfg: Config, out_dir: Path) -> dict:
     qc, net, solver = cfg.routing_quick, cfg.routing.network, asdict(cfg.routing.solver)
-    inst = routing.generate_instance(cfg.seed, **net.overrides())
+    inst = net.instance(cfg.seed)
     rows = []
     for method in tqdm(qc.methods, desc="routing_quick", disable=not cfg.progress):
         rows.append({"method": method, **solve_method(inst, method, solver, cfg.seed)})
