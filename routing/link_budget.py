@@ -10,18 +10,21 @@ pair source and a transmit telescope, keeps one photon (detected / stored locall
 * transmitter: ``wavelength_m, tx_waist_m, beam_quality_m2, pointing_jitter_rad, tx_efficiency,
   source_rate_hz, source_fidelity, coincidence_window_s`` and its local ``detector_efficiency``;
 * receiver: ``rx_aperture_m, rx_efficiency, detector_efficiency, background_cps,
-  zenith_transmittance, min_elevation_deg`` (the mask of links it sees from the ground).
+  zenith_transmittance, excess_loss_db_sec3, min_elevation_deg`` (its site's atmosphere and the
+  mask of links it sees from the ground).
 
 Channel efficiency ``η``:
 
 * receiver on the ground (S2G, A2G): :func:`qsense.links.downlink_efficiency` at the slant range
   and the elevation seen from the station (Gaussian beam + jitter, plane-parallel atmosphere
-  ``T_zenith^(1/sin el)``, zero below the mask) — the sensing side's down-link, unchanged;
+  ``T_zenith^(1/sin el)`` with the empirical low-elevation excess ``excess_loss_db_sec3 ·
+  sec³(zenith)`` dB, zero below the mask) — the sensing side's down-link, unchanged;
 * both ends aloft (S2S, S2A, A2A): ``tx_efficiency · collection_efficiency(slant) · T_path ·
   rx_efficiency · detector_efficiency`` with the same beam, and ``T_path`` the transmittance of an
   exponential atmosphere (scale height ``SCALE_HEIGHT_KM``) along the straight ray,
   ``T = exp(-τ_z/H ∫ exp(-alt(s)/H) ds)``, ``τ_z = -ln T_zenith``: a vertical ray from sea level
-  gets exactly ``T_zenith``, so the two atmospheres agree where both apply.
+  gets exactly ``T_zenith``, so the two atmospheres agree where both apply (the sec³ excess is
+  an empirical ground-station term and is not applied to rays that stay aloft).
 
 Pairs: :func:`qsense.links.pair_statistics` with ``η_a`` = the transmitter's local detector
 efficiency and ``η_b = η`` (true coincidences ``R η_a η_b``, accidentals ``S_a S_b τ``); it gives
@@ -52,7 +55,7 @@ SCALE_HEIGHT_KM = 6.0
 
 #: Default terminal profiles (overrides of qsense.links.SatelliteLink fields).
 #: satellite: the Micius hardware of qsense.links (conf/link/leo.yaml).
-#: hap: a stratospheric platform terminal: 10 cm waist near the diffraction limit, 40 cm receive
+#: hap: a stratospheric platform terminal: 5 cm waist near the diffraction limit, 40 cm receive
 #: aperture, 1 urad jitter (assumptions in the range of Liu et al., Natl. Sci. Rev. 7, 921 (2020)
 #: for drones, scaled up); ground stations see HAPs above a 15 deg mask.
 #: ground: a 1.2 m receive telescope (Delingha, Yin 2017) with the 10 deg mask of qsense.links.
@@ -87,6 +90,7 @@ def effective_link(tx: ql.SatelliteLink, rx: ql.SatelliteLink,
         tx, rx_aperture_m=rx.rx_aperture_m, rx_efficiency=rx.rx_efficiency,
         detector_efficiency=rx.detector_efficiency, background_cps=rx.background_cps,
         zenith_transmittance=rx.zenith_transmittance,
+        excess_loss_db_sec3=rx.excess_loss_db_sec3,
         min_elevation_deg=rx.min_elevation_deg if min_elevation_deg is None
         else min_elevation_deg)
 

@@ -2,13 +2,14 @@
 
 import routing
 
-# physical links carry 10^3-10^6 pairs per slot: B_m = 20000 pairs lets storage matter
+# the seed's random budgets (link_model="seed") on the physical visibility: budgets that change
+# from slot to slot keep storage decisions alive on these tiny model-math instances
 TINY = dict(n_base_stations=4, n_pairs=1, n_slots=4, n_storage_per_city=1, max_real_paths=2,
-            max_virtual_paths=2, max_storage_paths=1, storage_capacity=20000.0)
+            max_virtual_paths=2, max_storage_paths=1, link_model="seed")
 TINY2 = dict(n_base_stations=4, n_pairs=2, n_slots=3, n_storage_per_city=1, max_real_paths=2,
-             max_virtual_paths=2, max_storage_paths=1, storage_capacity=20000.0)
+             max_virtual_paths=2, max_storage_paths=1, link_model="seed")
 SMALL = dict(n_base_stations=6, n_pairs=2, n_slots=4, n_storage_per_city=1, max_real_paths=2,
-             max_virtual_paths=2, max_storage_paths=1, storage_capacity=20000.0)
+             max_virtual_paths=2, max_storage_paths=1, link_model="seed")
 
 
 def tiny(seed, **kw):
