@@ -93,7 +93,8 @@ def paths_case(seed: int, time_limit: float, n_slots: int = 10) -> dict:
             "path_set": sol.path_set, "exact": info.get("exact"), "lp_bound": sol.path_bound,
             "all_paths_gap": sol.path_gap, "all_paths_s": t_all,
             "generated_paths": sol.model.n_y, "stored_segments": len(sol.model.cands.segments),
-            "cg_rounds": info.get("rounds"),
+            "cg_rounds": info.get("rounds"), "pricing_s": info.get("pricing_seconds"),
+            "closure_added": info.get("closure_added"),
             "capped_gap_to_all_path_optimum": (sol.objective - capped.objective)
             / max(1.0, sol.objective)}
 
@@ -160,7 +161,8 @@ def main() -> None:
         md += ["## Seed-size instances: optimum over all paths", "",
                table(data["paths"], ["seed", "slots", "capped_objective", "capped_s",
                                      "all_paths_objective", "all_paths_status", "path_set",
-                                     "exact", "lp_bound", "all_paths_s", "generated_paths",
+                                     "exact", "lp_bound", "all_paths_s", "pricing_s",
+                                     "cg_rounds", "generated_paths", "closure_added",
                                      "stored_segments", "capped_gap_to_all_path_optimum"]), ""]
     if data.get("crossover"):
         md += [f"## Benders / MILP crossover (time limit {data['meta']['time_limit_s']:g} s, "

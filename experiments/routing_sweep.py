@@ -35,7 +35,8 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
                                 lp_phase=solver.get("lp_phase", True))
         else:
             sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),
-                             time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9))
+                             time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9),
+                             threads=int(solver.get("threads", 0)) or None)
         sols = [sol]
     elif method == "SOS":
         sols = [solve_sos(inst, solver.get("milp_solver", "SCIP"), solver.get("time_limit"))]

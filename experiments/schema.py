@@ -8,6 +8,7 @@ Sections for other tasks are added here as fields of :class:`Config`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,8 @@ ROUTING_METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
 ROUTING_PSEGR_SOLVERS = ("milp", "benders")
 ROUTING_MILP_SOLVERS = ("SCIP", "HIGHS", "CBC")
 ROUTING_PROTOCOLS = ("dejmps", "bbpssw")
+ROUTING_PATH_SETS = ("capped", "priced", "complete")
+_INSTANCE_KEYS = ("path_set", "memory_time", "memory_times")  # not generator keys
 
 
 def _require_range(key: str, value: Any, positive: bool = False) -> None:
@@ -128,9 +131,24 @@ class RoutingNetworkConfig:
     ground_terminal: dict[str, float] = field(default_factory=dict)
     fiber: dict[str, float] = field(default_factory=dict)
     topology: str | None = None  # GraphML / JSON ground network; relative to the repository
+    # path set and memories (applied to the generated instance, not generator keys)
+    path_set: str = "capped"  # capped | priced (optimum over all paths) | complete (tiny only)
+    memory_time: float = math.inf  # s, lifetime of every storage node's memories (inf: none)
+    memory_times: dict[str, float] = field(default_factory=dict)  # per storage node, s
 
     def __post_init__(self) -> None:
         pre = "routing.network."
+        require_choice(pre + "path_set", self.path_set, ROUTING_PATH_SETS)
+        require(isinstance(self.memory_time, (int, float)) and self.memory_time > 0,
+                pre + "memory_time", self.memory_time, "seconds > 0 (inf: no decay)")
+        for name, tau in self.memory_times.items():
+            require(isinstance(tau, (int, float)) and tau > 0, f"{pre}memory_times.{name}", tau,
+                    "seconds > 0 (inf: no decay)")
+        require(self.path_set != "priced" or (math.isinf(self.memory_time)
+                                              and all(math.isinf(v) for v in
+                                                      self.memory_times.values())),
+                pre + "path_set", self.path_set,
+                "'capped' or 'complete' with a finite memory_time (pricing assumes none)")
         require(self.n_satellites >= 0, pre + "n_satellites", self.n_satellites, "integer >= 0")
         require(self.n_haps >= 0, pre + "n_haps", self.n_haps, "integer >= 0")
         # station counts, pairs and storage per city: checked by GeneratorConfig below
@@ -168,12 +186,32 @@ class RoutingNetworkConfig:
         from pathlib import Path
 
         d = asdict(self)
+        for key in _INSTANCE_KEYS:
+            d.pop(key)
         if d["topology"] and not Path(d["topology"]).is_absolute():
             root = Path(__file__).resolve().parents[1]
             if (root / d["topology"]).exists():
                 d["topology"] = str(root / d["topology"])
         d["cities"] = [list(c) for c in d["cities"]]
         return d
+
+    def instance(self, seed: int, **kw: Any):
+        """``routing.generate_instance(seed, **overrides(), **kw)`` with ``path_set`` and the
+        memory lifetimes applied (a ``memory_times`` name that is no storage node raises
+        ConfigError naming the key)."""
+        from dataclasses import replace
+
+        import routing
+
+        inst = routing.generate_instance(seed, **{**self.overrides(), **kw})
+        stores = {n.name for n in inst.nodes if n.storage > 0}
+        for name in self.memory_times:
+            require(name in stores, f"routing.network.memory_times.{name}", name,
+                    f"a storage node of the instance: {sorted(stores)}")
+        nodes = tuple(replace(n, memory_time=float(self.memory_times.get(n.name,
+                                                                         self.memory_time)))
+                      if n.storage > 0 else n for n in inst.nodes)
+        return replace(inst, nodes=nodes).with_options(path_set=self.path_set)
 
 
 @dataclass
@@ -189,6 +227,7 @@ class RoutingSolverConfig:
     multi_cut: bool = True
     lp_phase: bool = True
     rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
+    threads: int = 0  # MIP threads (OR-Tools SetNumThreads); 0: the solver's default
 
     def __post_init__(self) -> None:
         pre = "routing.solver."
@@ -201,6 +240,8 @@ class RoutingSolverConfig:
         require(self.benders_max_iterations >= 1, pre + "benders_max_iterations",
                 self.benders_max_iterations, "integer >= 1")
         require(self.rrs_draws >= 1, pre + "rrs_draws", self.rrs_draws, "integer >= 1")
+        require(isinstance(self.threads, int) and 0 <= self.threads <= 1024, pre + "threads",
+                self.threads, "integer in [0, 1024] (0: the solver's default)")
 
 
 @dataclass

@@ -153,18 +153,19 @@ def _vector(model: CompiledModel, y, s, z) -> np.ndarray:
     return v
 
 
-def _row(A, r):
-    lo, hi = A.indptr[r], A.indptr[r + 1]
-    return zip(A.indices[lo:hi], A.data[lo:hi], strict=True)
-
-
 def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray | None = None,
-                 fixed_x: np.ndarray | None = None, relax: bool = False):
+                 fixed_x: np.ndarray | None = None, relax: bool = False, discard: bool = False,
+                 rows: list | None = None):
     """Build the pywraplp MILP of ``model``; return (solver, x vars, continuous vars).
 
     ``allowed`` (bool per path) forbids paths (x fixed to 0); ``fixed_x`` fixes every x;
-    ``relax`` makes x continuous in [0, 1] (the LP relaxation).
+    ``relax`` makes x continuous in [0, 1] (the LP relaxation). ``discard`` writes C6 as
+    ``z^t <= z^{t-1} - draw^{t-1} + δ s^{t-1}`` (stored pairs may be thrown away): the optimum
+    is unchanged (proof: :mod:`routing.pricing`, "Discard") and the draw prices become >= 0.
+    ``rows``, a list, receives the C2-C6 constraints in model order (C2 groups, ub_rows,
+    eq_rows): cheaper than ``solver.constraints()`` for reading duals.
     """
+    keep = rows.append if rows is not None else (lambda ct: None)
     if solver not in SOLVERS + LICENSED + ("GLOP",):
         raise ValueError(f"solver = {solver!r} is invalid; accepted: one of {list(SOLVERS)}")
     lp = pywraplp.Solver.CreateSolver(solver)
@@ -188,30 +189,35 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
         names[col] = f"z[seg{i},t{t}]"
     vs = [lp.NumVar(0.0, inf, names[c]) for c in range(model.n_vars)]
     # C1
-    for j in range(model.n_y):
+    for j, ym in enumerate(model.ymax.tolist()):
         ct = lp.Constraint(-inf, 0.0, f"C1[j{j}]")
         ct.SetCoefficient(vs[j], 1.0)
-        ct.SetCoefficient(xs[j], -float(model.ymax[j]))
+        ct.SetCoefficient(xs[j], -ym)
     # C2
     for k, t, js in model.groups:
         ct = lp.Constraint(1.0, 1.0, f"C2[k{k},t{t}]")
+        keep(ct)
         for j in js:
             ct.SetCoefficient(xs[j], 1.0)
-    # C3-C5
-    A = model.A_ub
-    for r, row in enumerate(model.ub_rows):
-        ct = lp.Constraint(-inf, float(model.b_ub[r]), row.name)
-        for c, v in _row(A, r):
-            ct.SetCoefficient(vs[c], float(v))
+    # C3-C5 (CSR rows read as Python lists once: per-entry numpy access dominated the build)
+    ptr, idx, val = (model.A_ub.indptr.tolist(), model.A_ub.indices.tolist(),
+                     model.A_ub.data.tolist())
+    for r, (row, rhs) in enumerate(zip(model.ub_rows, model.b_ub.tolist(), strict=True)):
+        ct = lp.Constraint(-inf, rhs, row.name)
+        keep(ct)
+        for i in range(ptr[r], ptr[r + 1]):
+            ct.SetCoefficient(vs[idx[i]], val[i])
     # C6
-    A = model.A_eq
+    ptr, idx, val = (model.A_eq.indptr.tolist(), model.A_eq.indices.tolist(),
+                     model.A_eq.data.tolist())
     for r, row in enumerate(model.eq_rows):
-        ct = lp.Constraint(0.0, 0.0, row.name)
-        for c, v in _row(A, r):
-            ct.SetCoefficient(vs[c], float(v))
+        ct = lp.Constraint(-inf if discard else 0.0, 0.0, row.name)
+        keep(ct)
+        for i in range(ptr[r], ptr[r + 1]):
+            ct.SetCoefficient(vs[idx[i]], val[i])
     obj = lp.Objective()
-    for j in range(model.n_y):
-        obj.SetCoefficient(vs[j], float(model.alpha[j]))
+    for j, a in enumerate(model.alpha.tolist()):
+        obj.SetCoefficient(vs[j], a)
     obj.SetMaximization()
     return lp, xs, vs
 

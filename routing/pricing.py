@@ -33,6 +33,19 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
    (``info["exact"] = True``). If the closure would exceed ``options.max_columns``, it is
    skipped and the result stays ``priced`` with the proven LP bound only (``exact = False``).
 
+**Discard.** The pricing LPs (and so every dual above) write C6 as ``<=``: stored pairs may
+be thrown away. This changes no optimum (LP or MILP, over any path set): take a solution with
+discard and let F(t), D(t), X(t) be a segment's cumulative fills (δ s), draws and discards
+before slot t, so z^t = F(t) - D(t) - X(t) and C5 reads D(t+1) - D(t) <= z^t. Refill as late
+as possible: F'(t) = max(0, F(t) + G(t)), G(t) = max_{τ >= t} (D(τ+1) - F(τ)). G does not
+increase, so 0 <= F'(t+1) - F'(t) <= F(t+1) - F(t) (new fills s' in [0, s]: C4 only loosens);
+F'(t) >= D(t+1) (C5 holds with z' = F' - D); and F'(t) <= F(t) - X(t) because
+D(τ+1) <= F(τ) - X(τ) <= F(τ) - X(t) for τ >= t, so z' <= z (C3 holds). x, y and the
+objective are unchanged, and z' satisfies C6 with equality. With discard, C6's dual η is >= 0,
+so every draw price ρ + η is >= 0 (with the equality the LP may price a draw below zero, which
+made virtual paths look cheap and set ν > 0 in the enumeration bound, pruning far less).
+Tested: same LP and MILP optimum with and without discard over complete path sets.
+
 A finite memory lifetime (vintages, routing.paths.assemble) is not priced: use "complete".
 """
 
@@ -91,6 +104,21 @@ class SlotData:
                     u.add_edge(a, b, fidelity=d["fidelity"])
             self.uadj.append(adjacency(u))
         self._floor: dict = {}
+        # caches shared by every cell and pricing round (they depend on no dual)
+        self.g_up: dict = {}  # (F_th, ceil(w 1e4)) -> g at the rounded-up Werner parameter
+        self.g_exact: dict = {}  # (F_th, round(w, 13)) -> g
+        self._wbest: dict = {}  # t -> best-Werner heuristic on the slot graph
+        self._ubest: dict = {}  # t -> best-Werner heuristic on the union of earlier links
+
+    def wbest(self, t: int) -> _Heuristic:
+        if t not in self._wbest:
+            self._wbest[t] = _Heuristic(self.adj[t], None, t)
+        return self._wbest[t]
+
+    def ubest(self, t: int) -> _Heuristic:
+        if t not in self._ubest:
+            self._ubest[t] = _Heuristic(self.uadj[t], None, t)
+        return self._ubest[t]
 
     def floor(self, threshold: float, gmax: float) -> float:
         """Werner parameter below which no path can have g <= gmax (cached)."""
@@ -114,6 +142,12 @@ class Prices:
             mu, pi, sigma, draw, seg_ids, T)
         self.seg_pair = {i: n for (n, _), i in seg_ids.items()}
         self._cache: dict = {}
+        self._cbest: dict = {}  # t -> least-π heuristic under these prices
+
+    def cbest(self, adj, t: int) -> _Heuristic:
+        if t not in self._cbest:
+            self._cbest[t] = _Heuristic(adj, self.pi, t)
+        return self._cbest[t]
 
     def segment_price(self, n: int, nodes: tuple, ab: tuple, t: int, data: SlotData) -> float:
         """Price of one stored pair of segment ``nodes`` (of storage pair n) drawn at slot t."""
@@ -241,19 +275,19 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
     alpha = pair.weight[t]
     adj, uadj = data.adj[t], data.uadj[t]
     src, dst = pair.src, pair.dst
-    gcache: dict = {}
+    gcache = data.g_up
 
     def g_of(w):
         """g at the Werner parameter w rounded UP to 1e-4 (a lower g: a valid upper bound)."""
-        key = math.ceil(w * 1e4)
+        key = (pair.threshold, math.ceil(w * 1e4))
         if key not in gcache:
-            f = min(1.0, 0.25 + 0.75 * key * 1e-4)
+            f = min(1.0, 0.25 + 0.75 * key[1] * 1e-4)
             gcache[key] = purify(f, pair.threshold, opt.protocol, opt.max_rounds).cost
         return gcache[key]
 
     wfloor = data.floor(pair.threshold, math.inf)  # below it g = inf
     # optimistic completions: best Werner product and least π cost from a node to a target
-    wbest = _Heuristic(adj, None, t)
+    wbest = data.wbest(t)
     if prices is None:
         mu, pi = 0.0, None
 
@@ -266,7 +300,7 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
             return []  # a weightless cell: rc = -μ <= 0 for every path
         mu = prices.mu.get((k, t), 0.0)
         pi = prices.pi
-        cbest = _Heuristic(adj, pi, t)
+        cbest = prices.cbest(adj, t)
 
         def make_prune(target, w_after=1.0, c_after=0.0, wh=wbest, costs=True):
             """Prune towards ``target`` (optimistic rest beyond it: w_after, c_after); ``wh``
@@ -281,10 +315,10 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
             return prune
     out: list = []
 
-    exact_g: dict = {}
+    exact_g = data.g_exact
 
     def consider(kind, nodes, live, w, cap, c, n=None, seg=None):
-        key = round(w, 13)
+        key = (pair.threshold, round(w, 13))
         if key not in exact_g:
             exact_g[key] = purify(0.25 + 0.75 * w, pair.threshold, opt.protocol,
                                   opt.max_rounds).cost
@@ -317,7 +351,7 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
     if t == 0:
         return out
 
-    ubest = _Heuristic(uadj, None, t)
+    ubest = data.ubest(t)
     for n, (m1, m2) in enumerate(inst.storage_pairs):
         bpair = min(data.store[m1], data.store[m2])
         nu = 0.0 if prices is None else max(0.0, -prices.min_draw_of(n, t))
@@ -351,12 +385,13 @@ def _duals(model):
 
     from routing.milp import build_solver
 
-    lp, _, _ = build_solver(model, "GLOP", relax=True)
+    rows: list = []
+    lp, _, _ = build_solver(model, "GLOP", relax=True, discard=True, rows=rows)
     code = lp.Solve()
     if code != pywraplp.Solver.OPTIMAL:
         raise RuntimeError(f"GLOP returned status {code} on the restricted LP")
-    duals = np.array([c.dual_value() for c in lp.constraints()])
-    n1 = model.n_y
+    duals = np.array([c.dual_value() for c in rows])  # C2, C3-C5, C6 (no C1)
+    n1 = 0
     mu = {(k, t): float(duals[n1 + g]) for g, (k, t, _) in enumerate(model.groups)}
     off = n1 + len(model.groups)
     pi, sigma, rho = {}, {}, {}

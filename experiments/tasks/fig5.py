@@ -13,7 +13,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-import routing
 from experiments.checkpoint import Checkpoint
 from experiments.routing_sweep import solve_method, sweep_outputs
 from experiments.schema import Config
@@ -32,8 +31,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
         if key in ckpt:
             continue
         if seed not in base:  # storage nodes marked (B = 1), then each cell sets B_m
-            base[seed] = routing.generate_instance(
-                seed, **{**net.overrides(), "storage_capacity": 1.0})
+            base[seed] = net.instance(seed, storage_capacity=1.0)
         inst = base[seed].with_storage_capacity(float(cap))
         ckpt.put(key, solve_method(inst, method, solver, seed))
     rows = [{"method": m, "storage_capacity": cap, "seed": seed,

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-import routing
 from experiments.checkpoint import Checkpoint
 from experiments.routing_sweep import solve_method, sweep_outputs
 from experiments.schema import Config, ConfigError
@@ -34,7 +33,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
         if key in ckpt:
             continue
         if (seed, k) not in insts:
-            insts[(seed, k)] = routing.generate_instance(seed, **{**net.overrides(), "n_pairs": k})
+            insts[(seed, k)] = net.instance(seed, n_pairs=k)
         ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed))
     rows = [{"method": m, "n_pairs": k, "seed": seed, **ckpt.get(f"{m}|K={k}|seed={seed}")}
             for seed, k, m in cells]

@@ -25,7 +25,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
     ckpt = Checkpoint(out_dir / "checkpoint.json",
                       meta={"task": "routing_quick", "routing_quick": asdict(qc),
                             "routing": asdict(cfg.routing), "seed": cfg.seed})
-    inst = routing.generate_instance(cfg.seed, **net.overrides())
+    inst = net.instance(cfg.seed)
     rows = []
     for method in tqdm(qc.methods, desc="routing_quick", disable=not cfg.progress):
         if method not in ckpt:
@@ -33,7 +33,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
         rows.append({"method": method, **ckpt.get(method)})
     if "milp" not in ckpt:
         milp = routing.solve_milp(inst, solver=solver["milp_solver"],
-                                  time_limit=solver["time_limit"], gap=solver["gap"])
+                                  time_limit=solver["time_limit"], gap=solver["gap"],
+                                  threads=solver["threads"] or None)
         path_rows = [{"pair": c["pair"], "slot": c["slot"], "kind": c["kind"],
                       "path": "-".join(c["nodes"]), "fidelity": c["fidelity"],
                       "cost": c["cost"], "rate": c["rate"]} for c in milp.chosen]

@@ -103,6 +103,10 @@ def test_routing_quick_end_to_end(tmp_path):
     ("routing.network.storage_capacity=-5", "routing.network.storage_capacity"),
     ("routing.solver.ps_egr=magic", "routing.solver.ps_egr"),
     ("routing.network.n_pairs=9", "routing.network.n_pairs"),
+    ("routing.network.path_set=all", "routing.network.path_set"),
+    ("routing.network.memory_time=0", "routing.network.memory_time"),
+    ("+routing.network.memory_times={b0: -1}", "routing.network.memory_times.b0"),
+    ("routing.solver.threads=-1", "routing.solver.threads"),
 ])
 def test_bad_overrides_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -138,3 +142,28 @@ def test_topology_preset_builds_from_the_shipped_graphml():
                                                     ("aus1", "san1")]
     seed = _config(["+exp=fig5", "+network=seed_links"]).routing.network
     assert seed.link_model == "seed" and seed.storage_capacity == 1500
+
+
+def test_path_set_threads_and_memory_keys_reach_the_instance_and_solver():
+    cfg = _config(["+exp=routing_quick", "+solver=all_paths", *TINY_NET[:2]])
+    assert cfg.routing.solver.threads == 2
+    inst = cfg.routing.network.instance(0)
+    assert inst.options.path_set == "priced"
+    cfg = _config(["+exp=routing_quick", *TINY_NET[:2], "routing.network.path_set=complete",
+                   "routing.network.memory_time=30"])
+    inst = cfg.routing.network.instance(0)
+    stores = [n for n in inst.nodes if n.storage > 0]
+    assert inst.options.path_set == "complete" and stores
+    assert all(n.memory_time == 30.0 for n in stores)
+    assert all(n.memory_time == float("inf") for n in inst.nodes if n.storage == 0)
+    one = stores[0].name
+    key = "+routing.network.memory_times"
+    cfg = _config(["+exp=routing_quick", *TINY_NET[:2], f"{key}={{{one}: 5}}"])
+    inst = cfg.routing.network.instance(0)
+    assert inst.node(one).memory_time == 5.0
+    assert all(inst.node(n.name).memory_time == float("inf") for n in stores[1:])
+    cfg = _config(["+exp=routing_quick", *TINY_NET[:2], f"{key}={{nowhere: 5}}"])
+    with pytest.raises(ConfigError, match=r"routing\.network\.memory_times\.nowhere"):
+        cfg.routing.network.instance(0)
+    with pytest.raises(ConfigError, match=r"routing\.network\.path_set"):
+        _config(["+exp=routing_quick", "+solver=all_paths", "routing.network.memory_time=30"])
