@@ -76,6 +76,10 @@ def test_fraction_warnings():
     assert len(warns) == 1 and "a" in warns[0] and "50.0 %" in warns[0]
     assert vqs_common.fraction(0.2, 0.1) == pytest.approx(0.5)
     assert math.isnan(vqs_common.fraction(0.2, None))
+    # the reference is independent of the search: a VQS value above it (beyond numerical noise)
+    # is reported, a tie is not
+    warns = vqs_common.fraction_warnings([("tie", 1 + 1e-7), ("above", 1.01)], 0.98)
+    assert len(warns) == 1 and "above" in warns[0] and "beats the reference" in warns[0]
 
 
 @pytest.mark.parametrize("override,key", [
