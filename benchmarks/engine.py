@@ -302,19 +302,23 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
     rows = []
     for noise in ("dephasing", "bitflip", "amplitude_damping"):
         prob = qsense.Problem(n, noise, GAMMA)
-        cfg = GAConfig(population=population_size)
+        # the plain generation (no memetic angle steps: those are extra optimizer work, timed
+        # in benchmarks/vqs.py): selection, operators and (n_t + 1) scorings per chromosome
+        cfg = GAConfig(population=population_size, local_steps=0)
         _, generation = _programs(n, _static_config(cfg))
         ts = jnp.geomspace(0.2, 50.0, cfg.n_t)
         pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
         # score a realistic population: one generation of children from the initial one
         fit0 = jnp.zeros(population_size)
-        pop, fit, _ = generation(jax.random.PRNGKey(2), pop, fit0, ts, prob)
-        _, t_gen = timed(lambda pop=pop, fit=fit, ts=ts, prob=prob, g=generation:
-                         g(jax.random.PRNGKey(1), pop, fit, ts, prob), reps)
+        tt0 = jnp.full((population_size,), 2.0)
+        pop, fit, tt = generation(jax.random.PRNGKey(2), pop, fit0, tt0, ts, prob)
+        _, t_gen = timed(lambda pop=pop, fit=fit, tt=tt, ts=ts, prob=prob, g=generation:
+                         g(jax.random.PRNGKey(1), pop, fit, tt, ts, prob), reps)
         raw = qsense.make_fitness(n, noise)
-        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t: jnp.concatenate([a] * k), pop)
+        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), pop)
         _, t_raw = timed(lambda raw=raw, big=big: raw(big, 2.0, GAMMA, B0), reps)
-        c_gen = xla_cost(generation, jax.random.PRNGKey(1), pop, fit, ts, prob)
+        c_gen = xla_cost(generation.jitted, jax.random.PRNGKey(1), pop, fit, tt, ts, prob,
+                         jnp.asarray(True))
         from qsense.objective import population_score
 
         c_raw = xla_cost(population_score, prob, big, 2.0)

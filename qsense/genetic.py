@@ -456,6 +456,7 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         """Selection, mutation and scoring: the next (population, fitness, t)."""
         return jstep(key, pop, fitness, tt, ts, problem, jnp.asarray(True))
 
+    evaluate_pop.jitted = generation.jitted = jstep  # type: ignore[attr-defined]  (no-recompile checks)
     return evaluate_pop, generation
 
 

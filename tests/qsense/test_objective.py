@@ -61,8 +61,11 @@ def test_every_consumer_equals_make_fitness(noise, field):
         res = O.optimize_angles(p, pop, method=method, steps=10 if method == "cobyla" else 2,
                                 t0=t)
         np.testing.assert_allclose(res.history[:, 0], _merit(field, want), rtol=1e-10)
-    evaluate, _ = _programs(n, _static_config(GAConfig(population=3, max_genes=g, elite=1)))
-    best, best_t = evaluate(pop, jnp.asarray([0.4, t]), p)
+    # the GA's scoring program (no memetic steps: the population is scored as it is), on a grid
+    # (0.4, t) plus each chromosome's inherited time (0.4)
+    evaluate, _ = _programs(n, _static_config(GAConfig(population=3, max_genes=g, elite=1,
+                                                       local_steps=0)))
+    _, best, best_t = evaluate(pop, jnp.full((3,), 0.4), jnp.asarray([0.4, t]), p)
     at_other = np.asarray(fit(pop, 0.4, gamma, B0[field]))
     np.testing.assert_allclose(best, np.maximum(want, at_other), rtol=1e-12)
     np.testing.assert_allclose(best_t, np.where(want >= at_other, t, 0.4))
@@ -145,10 +148,10 @@ def test_one_compilation_serves_every_covariant_noise_and_rate():
     assert run._cache_size() == before + 1
     cfg = GAConfig(population=5, max_genes=3, elite=1, init_genes=2)
     evaluate, _ = _programs(n, _static_config(cfg))
-    before = evaluate._cache_size()
+    before = evaluate.jitted._cache_size()
     for noise, gamma in (("dephasing", 0.1), ("amplitude_damping", 0.4), ("none", 0.0)):
-        evaluate(pop, jnp.asarray([0.5, 1.0]), Problem(n, noise, gamma))
-    assert evaluate._cache_size() == before + 1
+        evaluate(pop, jnp.ones((5,)), jnp.asarray([0.5, 1.0]), Problem(n, noise, gamma))
+    assert evaluate.jitted._cache_size() == before + 1
 
 
 def test_problem_is_a_pytree_with_gradients_in_its_data():
