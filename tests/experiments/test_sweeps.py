@@ -104,12 +104,12 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
         (sweep / num / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     run_cell(load_config(["+exp=quickstart", cells["0"], *TINY]), sweep / "0")
 
-    real = quickstart.ghz_qfi_curves
+    real = quickstart.ghz_qfi_curve
 
     def broken(*args, **kwargs):
         raise FloatingPointError("injected failure")
 
-    monkeypatch.setattr(quickstart, "ghz_qfi_curves", broken)
+    monkeypatch.setattr(quickstart, "ghz_qfi_curve", broken)
     cfg1 = load_config(["+exp=quickstart", cells["1"], *TINY])
     with pytest.raises(FloatingPointError):
         run_cell(cfg1, sweep / "1")
@@ -119,7 +119,7 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
     assert [f["cell"] for f in failed] == ["1"] and "injected failure" in failed[0]["error"]
     assert aggregate.main([str(sweep), "--strict"]) == 1
 
-    monkeypatch.setattr(quickstart, "ghz_qfi_curves", real)
+    monkeypatch.setattr(quickstart, "ghz_qfi_curve", real)
     run_cell(cfg1, sweep / "1")
     assert not (sweep / "1" / "failed.json").exists()
     assert aggregate.main([str(sweep), "--strict"]) == 0
