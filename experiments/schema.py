@@ -397,31 +397,40 @@ def _search_config() -> type:
 RefineSearchConfig, SearchConfig = _search_config()
 
 
-@dataclass
-class VQSReferenceConfig:
-    """Reference optima and upper bound reported beside every VQS cell (qsense.reference,
-    qsense.bounds; DESIGN section 9)."""
-
-    restarts: int = 8  # starts of each reference optimization (GHZ, |+>^N, product, VQS, random)
-    steps: int = 200  # Adam steps per start (then L-BFGS-B polish of the best `polish`)
-    polish: int = 2  # best starts polished by L-BFGS-B (0..restarts)
-    n_max_pure: int = 6  # largest N with a pure-state reference (2^N amplitudes optimized)
-    bound: bool = True  # channel-extension upper bound (single parameter only)
-    bound_grid: int = 25  # log-t grid points of the bound's maximization over t
-    min_fraction: float = 0.98  # VQS below this fraction of the reference is a warning
-
-    def __post_init__(self) -> None:
-        k = "reference"
+class _ReferenceChecks:
+    def check(self) -> None:  # the experiment's own keys (the rest: ReferenceConfig's checks)
+        k = self._key
+        # the pure search's starts include the product optimum (and, seeded, the VQS probe)
         require(self.restarts >= 4, f"{k}.restarts", self.restarts, "integer >= 4")
-        require(self.steps >= 0, f"{k}.steps", self.steps, "integer >= 0")
-        require(0 <= self.polish <= self.restarts, f"{k}.polish", self.polish,
-                f"integer in [0, restarts={self.restarts}]")
         require(1 <= self.n_max_pure <= 10, f"{k}.n_max_pure", self.n_max_pure,
                 "integer in [1, 10]")
         require(3 <= self.bound_grid <= 1000, f"{k}.bound_grid", self.bound_grid,
                 "integer in [3, 1000]")
         require(0 < self.min_fraction <= 1, f"{k}.min_fraction", self.min_fraction,
                 "a fraction in (0, 1]")
+
+
+def _reference_config(name: str, key: str) -> type:
+    from qsense.reference import ReferenceConfig
+
+    return section(
+        ReferenceConfig, name, key, exclude=("seed",), bases=(_ReferenceChecks,),
+        extra=(
+            # largest N with a pure-state reference (2^N amplitudes optimized)
+            ("n_max_pure", int, field(default=6)),
+            ("bound", bool, field(default=True)),  # channel-extension bound (single parameter)
+            ("bound_grid", int, field(default=25)),  # log-t grid of the bound's max over t
+            # VQS below this fraction of the reference is a warning
+            ("min_fraction", float, field(default=0.98)),
+        ),
+        doc=f"``{key}``: reference optima and upper bound reported beside every VQS cell "
+            "(DESIGN section 9): every field of `qsense.reference.ReferenceConfig` but "
+            "``seed`` (derived per cell), plus the experiment's own keys.")
+
+
+Table1ReferenceConfig = _reference_config("Table1ReferenceConfig", "table1.reference")
+Fig2ReferenceConfig = _reference_config("Fig2ReferenceConfig", "fig2.reference")
+Fig3ReferenceConfig = _reference_config("Fig3ReferenceConfig", "fig3.reference")
 
 
 @dataclass
@@ -436,7 +445,7 @@ class Table1Config:
     sensing: list[str] = field(default_factory=lambda: ["single", "multi"])
     field_b0: float = 1.0  # scalar B0 where the single-parameter QFI is taken
     field_b0_vector: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # (Bx,By,Bz)
-    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
+    reference: Table1ReferenceConfig = field(default_factory=Table1ReferenceConfig)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -470,7 +479,7 @@ class VQSFigureConfig:
     t_max_gamma: float = 5.0  # ... to t = t_max_gamma / γ
     wigner_n_theta: int = 61  # Wigner plot grid (polar)
     wigner_n_phi: int = 121  # Wigner plot grid (azimuth)
-    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
+    reference: Any = None  # Fig2ReferenceConfig | Fig3ReferenceConfig (the subclasses)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -498,6 +507,7 @@ class Fig2Config(VQSFigureConfig):
     """Fig 2: scalar field."""
 
     _key: ClassVar[str] = "fig2"
+    reference: Fig2ReferenceConfig = field(default_factory=Fig2ReferenceConfig)
 
 
 @dataclass
@@ -505,6 +515,7 @@ class Fig3Config(VQSFigureConfig):
     """Fig 3: vector field."""
 
     _key: ClassVar[str] = "fig3"
+    reference: Fig3ReferenceConfig = field(default_factory=Fig3ReferenceConfig)
 
 
 # --- end of helper block "vqs" ---------------------------------------------------------------

@@ -224,11 +224,9 @@ def jax_genome(g, jnp):
 # ----------------------------------------------------------------- reference optima and bound
 
 def reference_config(ref: Any, seed: int):
-    """`qsense.reference.ReferenceConfig` from an ``experiments.schema.VQSReferenceConfig``."""
-    from qsense.reference import ReferenceConfig
-
-    return ReferenceConfig(restarts=ref.restarts, steps=ref.steps, polish=ref.polish,
-                           seed=seed % (2**31 - 1))
+    """`qsense.reference.ReferenceConfig` from a ``*.reference`` section (every field but the
+    per-cell ``seed``, which is given here)."""
+    return ref.build(seed=seed % (2**31 - 1))
 
 
 def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int,
