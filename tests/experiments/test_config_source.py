@@ -116,6 +116,7 @@ VALUES = {
     "memory_limit_gb": 3.5,
     "method": "lbfgs",
     "t_bounds": [0.01, 50.0],
+    "score_dtype": "float32",  # GAConfig's mixed-precision option (branch shard)
 }
 
 
