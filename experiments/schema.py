@@ -24,8 +24,10 @@ from typing import Any, ClassVar
 from hydra.core.config_store import ConfigStore
 
 from experiments.structured import ConfigError, config_error, section
+from qsense._checks import NOISE_MODELS
 
-NOISES = ("dephasing", "bitflip", "amplitude_damping")
+#: the noise models of qsense (qsense._checks.NOISE_MODELS) but "none"
+NOISES = tuple(n for n in NOISE_MODELS if n != "none")
 PRECISIONS = ("float64", "float32")
 
 
