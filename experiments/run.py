@@ -28,7 +28,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import outputs
+from experiments import compiled, outputs
 from experiments.schema import Config, ConfigError
 
 log = logging.getLogger("experiments")
@@ -51,6 +51,7 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
 
     # float64 is the default everywhere; float32 runs choose complex64 arrays explicitly.
     jax.config.update("jax_enable_x64", True)
+    cache_dir = compiled.enable_compile_cache()
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs.reset_devices()
     task = importlib.import_module(f"experiments.tasks.{config.task}")
@@ -66,6 +67,7 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
         "versions": outputs.versions(),
         "device": outputs.device(),
         "wall_time_s": wall,
+        "compile_cache": cache_dir,
         "seed": config.seed,
     }
     payload["devices"] = outputs.devices_used(result.get("devices"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.compiled import ShapeScope
 from qsense.genetic import GAConfig, ProbeResult, RefineConfig, find_optimal_probe
 from qsense.genome import describe
 from qsense.optimize import Problem
@@ -82,7 +83,9 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
     ts = np.geomspace(section.t_min_gamma / section.gamma, section.t_max_gamma / section.gamma,
                       section.n_t)
     curve_rows, peak_rows = [], []
+    scope = ShapeScope()
     for n in tqdm(ns, desc=name, disable=not cfg.progress):
+        scope.enter(n)  # free the previous N's programs (experiments.compiled)
         prob = problem(n, section.noise, section.gamma, field, b0, cfg.precision)
         key = str(n)
         if key not in ck:

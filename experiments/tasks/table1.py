@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from experiments import vqs_common
 from experiments.checkpoint import Checkpoint
+from experiments.compiled import ShapeScope
 from experiments.outputs import write_csv
 
 log = logging.getLogger("experiments")
@@ -182,15 +183,18 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
             "precision": cfg.precision}
     ck = Checkpoint(out_dir / "table1_checkpoint.json", meta)
     bar = tqdm(cells, desc="table1", disable=not cfg.progress)
+    scope = ShapeScope()
     for sensing, n, gamma, noise in bar:
         key = f"{sensing}|{n}|{gamma}|{noise}"
         bar.set_postfix(cell=key)
         if key in ck:
             continue
         seed = vqs_common.cell_seed(cfg.seed, sensing, n, gamma, noise)
+        scope.enter(("search", sensing, n))  # cells are grouped by shape: free the last one's
         ck.put(key, _cell(cfg, sensing, n, gamma, noise, seed, False))
     for sensing, n, gamma, noise in tqdm(cells, desc="table1 references",
                                          disable=not cfg.progress):
+        scope.enter(("references", sensing, n))
         _references(cfg, ck, sensing, n, gamma, noise)
     rows = []
     for sensing, n, gamma, noise in cells:
