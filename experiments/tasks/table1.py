@@ -149,6 +149,22 @@ def _reference_columns(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, 
             "reference_note": "; ".join(notes)}
 
 
+def _not_monotone(rows: list[dict[str, Any]]) -> list[str]:
+    """Cells where the VQS QCRB rises from N-1 to N although the reference's does not (issue
+    12: cells must be monotone in N wherever the reference is); rel. tolerance 1e-6."""
+    vqs = {(r["sensing"], r["gamma"], r["noise"], r["n_qubits"]): r for r in rows
+           if r["probe"] == "VQS"}
+    out = []
+    for (s, g, nz, n), r in sorted(vqs.items()):
+        prev = vqs.get((s, g, nz, n - 1))
+        if prev is None:
+            continue
+        ref_mono = not (r["reference_qcrb"] > prev["reference_qcrb"] * (1 + 1e-6))
+        if ref_mono and r["qcrb"] > prev["qcrb"] * (1 + 1e-6):
+            out.append(f"{s} gamma={g:g} {nz}: N={n - 1} -> {n}")
+    return out
+
+
 def references_markdown(rows: list[dict[str, Any]]) -> str:
     """VQS, GHZ, best product, best pure (reference) and CE bound side by side, as the figure
     of merit (QFI max_t F for single, min_t Tr F^-1 for multi), with fraction VQS/reference."""
@@ -231,8 +247,13 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     bound_ok = [r["bound_qcrb"] <= r["reference_qcrb"] * (1 + 1e-6) for r in rows
                 if r["probe"] == "VQS" and np.isfinite(r["bound_qcrb"])
                 and np.isfinite(r["reference_qcrb"])]
+    below_product = [(r["sensing"], r["n_qubits"], r["gamma"], r["noise"]) for r in rows
+                     if r["probe"] == "VQS" and r["qcrb"] > r["product_qcrb"] * (1 + 1e-6)]
     metrics = {
         "warnings": warnings,
+        "vqs_ge_product_all": not below_product,
+        "vqs_below_product": [f"{s} N={n} gamma={g:g} {nz}" for s, n, g, nz in below_product],
+        "not_monotone_in_n": _not_monotone(rows),
         "min_fraction": min(finite) if finite else None,
         "fraction_by_cell": dict(fracs),
         "bound_below_reference_all": all(bound_ok),

@@ -50,6 +50,14 @@ def test_table1_reports_references_bound_fraction_and_resumes(tmp_path, monkeypa
     assert isinstance(m["warnings"], list)
     assert len(m["warnings"]) == sum(f < 0.98 for f in fr)
     assert m["bound_below_reference_all"] is True
+    vq = {(r["n_qubits"]): float(r["qcrb"]) for r in rows
+          if r["probe"] == "VQS" and r["sensing"] == "single"}
+    vqs_rows = [r for r in rows if r["probe"] == "VQS"]
+    assert m["vqs_ge_product_all"] == all(float(r["qcrb"]) <= float(r["product_qcrb"]) * (1 + 1e-6)
+                                          for r in vqs_rows)
+    assert len(m["vqs_below_product"]) == sum(
+        float(r["qcrb"]) > float(r["product_qcrb"]) * (1 + 1e-6) for r in vqs_rows)
+    assert isinstance(m["not_monotone_in_n"], list) and len(vq) == 2
     assert "reference" in (tmp_path / "table1.md").read_text()
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["metrics"]["warnings"] == m["warnings"]
@@ -89,3 +97,16 @@ def test_fraction_warnings():
 def test_bad_reference_config_is_refused(override, key):
     with pytest.raises(ConfigError, match=key):
         _config(["+exp=table1", override])
+
+
+def test_not_monotone_flags_only_vqs_rises_where_the_reference_falls():
+    from experiments.tasks.table1 import _not_monotone
+
+    def row(n, q, ref):
+        return {"sensing": "single", "gamma": 0.1, "noise": "bitflip", "n_qubits": n,
+                "probe": "VQS", "qcrb": q, "reference_qcrb": ref}
+
+    assert _not_monotone([row(2, 0.1, 0.09), row(3, 0.05, 0.04)]) == []
+    assert _not_monotone([row(2, 0.1, 0.09), row(3, 0.12, 0.04)]) == [
+        "single gamma=0.1 bitflip: N=2 -> 3"]
+    assert _not_monotone([row(2, 0.1, 0.09), row(3, 0.12, 0.095)]) == []  # reference rises too
