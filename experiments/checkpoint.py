@@ -34,6 +34,9 @@ class Checkpoint:
     def __len__(self) -> int:
         return len(self._cells)
 
+    def items(self):
+        return list(self._cells.items())
+
     def get(self, key: str, default: Any = None) -> Any:
         return self._cells.get(key, default)
 

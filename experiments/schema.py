@@ -448,6 +448,9 @@ class Table1Config:
     field_b0: float = 1.0  # scalar B0 where the single-parameter QFI is taken
     field_b0_vector: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # (Bx,By,Bz)
     reference: Table1ReferenceConfig = field(default_factory=Table1ReferenceConfig)
+    # compute the reference optima and bounds in a second process while the search runs (they
+    # do not depend on it); false: one process, references after the search
+    reference_worker: bool = True
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS

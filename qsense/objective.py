@@ -211,9 +211,11 @@ class Problem:
 
     @property
     def structure(self) -> Structure:
-        return Structure(self.n_qubits, self.field, self.initial, self.dtype,
-                         self.noise in Z_COVARIANT_NOISES, bool(self.post_covariant),
-                         self.noise)
+        # Z covariance only selects the scalar field's commutator path: a vector field takes
+        # the general path under every noise, so all noises share its compiled program
+        covariant = self.field == "scalar" and self.noise in Z_COVARIANT_NOISES
+        return Structure(self.n_qubits, self.field, self.initial, self.dtype, covariant,
+                         bool(self.post_covariant), self.noise)
 
     @property
     def fast(self) -> bool:

@@ -11,9 +11,12 @@ section 3, README "Results and the seed's Table 1"), and nothing here is tuned t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -190,28 +193,87 @@ def references_markdown(rows: list[dict[str, Any]]) -> str:
             + "\n".join(lines) + "\n")
 
 
+def _meta(cfg) -> dict[str, Any]:
+    """Checkpoint identity: every setting that changes a result (not the worker switch)."""
+    t1 = dataclasses.replace(cfg.table1, reference_worker=True)
+    return {"table1": repr(t1), "search": repr(cfg.search), "seed": cfg.seed,
+            "precision": cfg.precision}
+
+
+def _references_missing(cfg, ck: Checkpoint, cell) -> bool:
+    sensing, n, gamma, noise = cell
+    t1 = cfg.table1
+    field = "scalar" if sensing == "single" else "vector"
+    if f"ref|{field}|{n}|{gamma}|{noise}" not in ck:
+        return True
+    return (field == "scalar" and t1.reference.bound
+            and f"bound|{n}|{gamma}|{noise}|{t1.field_b0}" not in ck)
+
+
+def references_worker(cfg, out_dir: str, cells: list[tuple]) -> str:
+    """Compute the reference optima and bounds of ``cells`` into their own checkpoint file
+    (run in a second process while the search runs; see ``table1.reference_worker``)."""
+    import jax
+
+    from experiments.compiled import enable_compile_cache
+
+    jax.config.update("jax_enable_x64", True)
+    enable_compile_cache()
+    path = Path(out_dir) / REFERENCES_CHECKPOINT
+    rck = Checkpoint(path, _meta(cfg))
+    scope = ShapeScope()
+    for sensing, n, gamma, noise in tqdm(cells, desc="table1 references (worker)", position=1,
+                                         disable=not cfg.progress):
+        scope.enter((sensing, n))
+        _references(cfg, rck, sensing, n, gamma, noise)
+    return str(path)
+
+
+REFERENCES_CHECKPOINT = "table1_references_checkpoint.json"
+
+
 def run(cfg, out_dir: Path) -> dict[str, Any]:
     t1 = cfg.table1
     gammas = [float(g) for g in t1.gammas]
     noises = [nz for nz in NOISE_ORDER if nz in t1.noises]
     cells = list(itertools.product(t1.sensing, range(t1.n_min, t1.n_max + 1), gammas, noises))
-    meta = {"table1": repr(t1), "search": repr(cfg.search), "seed": cfg.seed,
-            "precision": cfg.precision}
-    ck = Checkpoint(out_dir / "table1_checkpoint.json", meta)
-    bar = tqdm(cells, desc="table1", disable=not cfg.progress)
-    scope = ShapeScope()
-    for sensing, n, gamma, noise in bar:
-        key = f"{sensing}|{n}|{gamma}|{noise}"
-        bar.set_postfix(cell=key)
-        if key in ck:
-            continue
-        seed = vqs_common.cell_seed(cfg.seed, sensing, n, gamma, noise)
-        scope.enter(("search", sensing, n))  # cells are grouped by shape: free the last one's
-        ck.put(key, _cell(cfg, sensing, n, gamma, noise, seed, False))
+    ck = Checkpoint(out_dir / "table1_checkpoint.json", _meta(cfg))
+    # references finished by a worker of an earlier, interrupted run
+    rpath = out_dir / REFERENCES_CHECKPOINT
+    if rpath.exists():
+        rck = Checkpoint(rpath, _meta(cfg))
+        for k, v in rck.items():
+            if k not in ck:
+                ck.put(k, v)
+    todo = [c for c in cells if _references_missing(cfg, ck, c)]
+    pool = future = None
+    if t1.reference_worker and todo:
+        # the references do not depend on the search: a second process computes them meanwhile
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(references_worker, cfg, str(out_dir), todo)
+    try:
+        bar = tqdm(cells, desc="table1", disable=not cfg.progress)
+        scope = ShapeScope()
+        for sensing, n, gamma, noise in bar:
+            key = f"{sensing}|{n}|{gamma}|{noise}"
+            bar.set_postfix(cell=key)
+            if key in ck:
+                continue
+            seed = vqs_common.cell_seed(cfg.seed, sensing, n, gamma, noise)
+            scope.enter(("search", sensing, n))  # cells grouped by shape: free the last one's
+            ck.put(key, _cell(cfg, sensing, n, gamma, noise, seed, False))
+        if future is not None:
+            rck = Checkpoint(future.result(), _meta(cfg))
+            for k, v in rck.items():
+                ck.put(k, v)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     for sensing, n, gamma, noise in tqdm(cells, desc="table1 references",
                                          disable=not cfg.progress):
-        scope.enter(("references", sensing, n))
-        _references(cfg, ck, sensing, n, gamma, noise)
+        if _references_missing(cfg, ck, (sensing, n, gamma, noise)):
+            scope.enter(("references", sensing, n))
+            _references(cfg, ck, sensing, n, gamma, noise)
     rows = []
     for sensing, n, gamma, noise in cells:
         c = ck.get(f"{sensing}|{n}|{gamma}|{noise}")

@@ -140,6 +140,13 @@ def test_one_compilation_serves_every_covariant_noise_and_rate():
     assert population_score._cache_size() == before + 1
     population_score(Problem(n, "bitflip", 0.1), pop, 1.0)  # not Z-covariant: its own program
     assert population_score._cache_size() == before + 2
+    # a vector field takes the general path under every noise: one program for all three
+    before = population_score._cache_size()
+    for noise in ("dephasing", "bitflip", "amplitude_damping"):
+        a = population_score(Problem(n, noise, 0.1, "vector", (0.0, 0.0, 0.0)), pop, 1.0)
+        b = qsense.make_fitness(n, noise, "vector")(pop, 1.0, 0.1, jnp.zeros(3))
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert population_score._cache_size() == before + 1
     # the optimizer's run: the problem is data too
     run = O._compiled_run("adam", "autodiff", 0.05, O._log_bounds((1e-3, 1e3)), True, 3)
     before = run._cache_size()
