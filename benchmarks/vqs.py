@@ -91,10 +91,9 @@ def table1_wall(overrides: list[str]) -> float:
 
 
 QUICK = ["table1.n_max=2", "table1.gammas=[0.1]", "table1.noises=[dephasing,amplitude_damping]",
-         "table1.search.population=8", "table1.search.generations=2",
-         "table1.search.max_genes=4", "table1.search.n_t=3", "table1.search.elite=1",
-         "table1.search.local_steps=2",
-         "table1.search.top_k=1", "table1.search.restarts=1"]
+         "search.population=8", "search.generations=2", "search.max_genes=4", "search.n_t=3",
+         "search.elite=1", "search.local_steps=2", "search.refine.top_k=1",
+         "search.refine.restarts=1"]
 
 
 def main() -> None:

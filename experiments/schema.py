@@ -3,7 +3,15 @@
 Every section is a dataclass. Hydra checks types and rejects unknown keys when composing;
 `OmegaConf.to_object` then builds the dataclasses, whose ``__post_init__`` checks ranges and
 raises :class:`ConfigError` (a ``ValueError``) naming the key, the value and the accepted range.
-Sections for other tasks are added here as fields of :class:`Config`.
+
+Where the library has a config dataclass, the section IS that dataclass, derived field by
+field (`experiments.structured.section`): ``search`` (`qsense.genetic.GAConfig` +
+``search.refine``, `RefineConfig`), ``fig4.satellite`` / ``fig4.fiber``
+(`qsense.links.SatelliteLink` / `FiberLink`), ``routing.network``
+(`routing.topology.GeneratorConfig`). Their defaults and checks live in the library only;
+experiment-specific values are deltas in ``conf/`` (``conf/search/default.yaml``, ...).
+The other sections are the experiments' own settings. Sections for other tasks are added
+here as fields of :class:`Config`.
 """
 
 from __future__ import annotations
@@ -11,16 +19,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
 
-NOISES = ("dephasing", "bitflip", "amplitude_damping")
+from experiments.structured import ConfigError, config_error, section
+from qsense._checks import NOISE_MODELS
+
+#: the noise models of qsense (qsense._checks.NOISE_MODELS) but "none"
+NOISES = tuple(n for n in NOISE_MODELS if n != "none")
 PRECISIONS = ("float64", "float32")
-
-
-class ConfigError(ValueError):
-    """A config value outside its accepted range."""
 
 
 def require(ok: bool, key: str, value: Any, accepted: str) -> None:
@@ -71,74 +79,22 @@ class QuickstartConfig:
 ROUTING_METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
 ROUTING_PSEGR_SOLVERS = ("milp", "benders")
 ROUTING_MILP_SOLVERS = ("SCIP", "HIGHS", "CBC")
-ROUTING_PROTOCOLS = ("dejmps", "bbpssw")
-ROUTING_PATH_SETS = ("capped", "priced", "complete")
 _INSTANCE_KEYS = ("path_set", "memory_time", "memory_times")  # not generator keys
 
 
-def _require_range(key: str, value: Any, positive: bool = False) -> None:
-    ok = isinstance(value, (list, tuple)) and len(value) == 2 and 0 <= value[0] <= value[1]
-    require(ok and (not positive or value[1] > 0), key, value, "a range [lo, hi], 0 <= lo <= hi")
+class _RoutingNetworkMethods:
+    """Instance keys and helpers of ``routing.network`` (the generator keys are the fields of
+    `routing.topology.GeneratorConfig`, with its defaults and checks)."""
 
+    def check(self) -> None:
+        from routing.instance import PathOptions
 
-@dataclass
-class RoutingNetworkConfig:
-    """Instance generator (routing.generate_instance); seed-004 defaults."""
-
-    n_satellites: int = 2
-    n_haps: int = 2
-    n_base_stations: int = 12  # split evenly between source and destination city
-    n_pairs: int = 3  # K user pairs
-    storage_capacity: float = 1500.0  # B_m, EPR pairs
-    n_storage_per_city: int = 2
-    n_slots: int = 10
-    slot_duration: float = 20.0  # δ, seconds
-    fidelity_threshold: float = 0.9  # F_k^th
-    free_space_capacity: list[float] = field(default_factory=lambda: [200.0, 1400.0])  # pairs/slot
-    ground_capacity: list[float] = field(default_factory=lambda: [400.0, 1600.0])  # pairs/slot
-    link_fidelity: list[float] = field(default_factory=lambda: [0.96, 0.99])
-    max_real_paths: int = 3
-    max_storage_paths: int = 2
-    max_virtual_paths: int = 3
-    protocol: str = "dejmps"
-    # physical network (routing.topology.GeneratorConfig; README "Instances")
-    link_model: str = "physical"  # physical (qsense.links) | seed (the seed's random draws)
-    cities: list[Any] = field(default_factory=lambda: [["San Antonio", 29.4241, -98.4936],
-                                                       ["Houston", 29.7604, -95.3698]])
-    city_radius_km: float = 25.0
-    fiber_route_factor: float = 1.0
-    hap_altitude_km: float = 20.0
-    orbit_altitude_km: float = 550.0
-    orbit_inclination_deg: float = 53.0
-    walker_planes: int = 0  # 0: one satellite per plane
-    walker_phasing: int = 0
-    raan0_deg: float = 0.0
-    epoch: str = "2024-03-20T00:00:00+00:00"
-    propagator: str = "sgp4"  # sgp4 | kepler | kepler_j2
-    start_time_s: float = 0.0
-    align_to_pass: bool = True
-    samples_per_slot: int = 3
-    min_pairs_per_slot: float = 1.0
-    ground_mask_deg: float = 10.0
-    hap_ground_mask_deg: float = 15.0
-    hap_sat_mask_deg: float = 0.0
-    isl_grazing_km: float = 100.0
-    a2a_grazing_km: float = 15.0
-    max_isl_km: float = 6000.0
-    max_a2a_km: float = 800.0
-    satellite_terminal: dict[str, float] = field(default_factory=dict)
-    hap_terminal: dict[str, float] = field(default_factory=dict)
-    ground_terminal: dict[str, float] = field(default_factory=dict)
-    fiber: dict[str, float] = field(default_factory=dict)
-    topology: str | None = None  # GraphML / JSON ground network; relative to the repository
-    # path set and memories (applied to the generated instance, not generator keys)
-    path_set: str = "capped"  # capped | priced (optimum over all paths) | complete (tiny only)
-    memory_time: float = math.inf  # s, lifetime of every storage node's memories (inf: none)
-    memory_times: dict[str, float] = field(default_factory=dict)  # per storage node, s
-
-    def __post_init__(self) -> None:
         pre = "routing.network."
-        require_choice(pre + "path_set", self.path_set, ROUTING_PATH_SETS)
+        try:
+            PathOptions(path_set=self.path_set)
+        except ValueError as err:
+            raise config_error("routing.network",
+                               ValueError(str(err).removeprefix("options."))) from None
         require(isinstance(self.memory_time, (int, float)) and self.memory_time > 0,
                 pre + "memory_time", self.memory_time, "seconds > 0 (inf: no decay)")
         for name, tau in self.memory_times.items():
@@ -149,35 +105,6 @@ class RoutingNetworkConfig:
                                                       self.memory_times.values())),
                 pre + "path_set", self.path_set,
                 "'capped' or 'complete' with a finite memory_time (pricing assumes none)")
-        require(self.n_satellites >= 0, pre + "n_satellites", self.n_satellites, "integer >= 0")
-        require(self.n_haps >= 0, pre + "n_haps", self.n_haps, "integer >= 0")
-        # station counts, pairs and storage per city: checked by GeneratorConfig below
-        require(self.storage_capacity >= 0, pre + "storage_capacity", self.storage_capacity,
-                "a capacity >= 0 (EPR pairs)")
-        require(self.n_slots >= 1, pre + "n_slots", self.n_slots, "integer >= 1")
-        require(self.slot_duration > 0, pre + "slot_duration", self.slot_duration,
-                "a duration > 0 (seconds)")
-        require(0.25 <= self.fidelity_threshold <= 1.0, pre + "fidelity_threshold",
-                self.fidelity_threshold, "a fidelity in [0.25, 1]")
-        _require_range(pre + "free_space_capacity", self.free_space_capacity)
-        _require_range(pre + "ground_capacity", self.ground_capacity)
-        lo_hi = self.link_fidelity
-        require(len(lo_hi) == 2 and 0.25 < lo_hi[0] <= lo_hi[1] <= 1.0, pre + "link_fidelity",
-                lo_hi, "a range [lo, hi] with 0.25 < lo <= hi <= 1")
-        for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
-            require(0 <= getattr(self, key) <= 1000, pre + key, getattr(self, key),
-                    "integer in [0, 1000]")
-        require_choice(pre + "protocol", self.protocol, ROUTING_PROTOCOLS)
-        from routing.topology import GeneratorConfig
-
-        try:  # the generator's own checks, named under routing.network
-            kw = self.overrides()
-            kw["cities"] = tuple(tuple(c) for c in kw["cities"])
-            for key in ("free_space_capacity", "ground_capacity", "link_fidelity"):
-                kw[key] = tuple(kw[key])
-            GeneratorConfig(**kw)
-        except ValueError as err:
-            raise ConfigError(f"config key {pre}{err}") from None
 
     def overrides(self) -> dict[str, Any]:
         """Keyword overrides for routing.generate_instance (a relative ``topology`` path is
@@ -212,6 +139,28 @@ class RoutingNetworkConfig:
                                                                          self.memory_time)))
                       if n.storage > 0 else n for n in inst.nodes)
         return replace(inst, nodes=nodes).with_options(path_set=self.path_set)
+
+
+def _routing_network_config() -> type:
+    from routing.instance import PathOptions
+    from routing.topology import GeneratorConfig
+
+    return section(
+        GeneratorConfig, "RoutingNetworkConfig", "routing.network",
+        bases=(_RoutingNetworkMethods,),
+        extra=(  # applied to the generated instance, not generator keys
+            # capped | priced (optimum over all paths) | complete (tiny networks only)
+            ("path_set", str, field(default=PathOptions.path_set)),
+            # s, lifetime of every storage node's memories (inf: none)
+            ("memory_time", float, field(default=math.inf)),
+            ("memory_times", dict[str, float], field(default_factory=dict)),  # per node, s
+        ),
+        doc="Instance generator (`routing.topology.GeneratorConfig`: every field, its "
+            "seed-004 default and its checks) plus the instance keys path_set, memory_time, "
+            "memory_times.")
+
+
+RoutingNetworkConfig = _routing_network_config()
 
 
 @dataclass
@@ -295,67 +244,23 @@ class RoutingQuickConfig:
         require_choices("routing_quick.methods", self.methods, ROUTING_METHODS)
 # --- end routing ----------------------------------------------------------------------------
 # ---------------------------------------------------------------- links / fig4 (area: links)
-# Link parameter sections mirror qsense.links.SatelliteLink / FiberLink (same names, same
-# units); conf/link/*.yaml hold the profiles with the source of every default.
 FIG4_PROBES = ("GHZ", "product", "VQS")
 FIG4_ORBITS = ("sso", "circular", "micius")
 FIG4_PROTOCOLS = ("distributed", "remote")
 
 
-def _validate_link(key: str, cls_name: str, values: dict) -> None:
-    """Run qsense's own link validation; re-raise naming the config section."""
+def _link_config(cls_name: str, key: str) -> type:
     import qsense.links as links
 
-    try:
-        getattr(links, cls_name)(**values).validate()
-    except ValueError as err:
-        raise ConfigError(f"config section {key!r}: {err}") from None
+    return section(getattr(links, cls_name), f"{cls_name}Config", key,
+                   doc=f"Config section ``{key}``: the fields of `qsense.links.{cls_name}` "
+                       "(names, units, defaults with their sources, and checks).")
 
 
-@dataclass
-class SatelliteLinkConfig:
-    """Satellite with an on-board pair source (qsense.links.SatelliteLink)."""
-
-    altitude_km: float = 400.0  # km
-    wavelength_m: float = 810e-9  # m
-    tx_waist_m: float = 0.067  # m, 1/e^2 intensity radius at the transmitter
-    beam_quality_m2: float = 1.3  # M^2 (1 = diffraction limited)
-    rx_aperture_m: float = 1.2  # m, receiver telescope diameter
-    pointing_jitter_rad: float = 0.4e-6  # rad rms per axis
-    zenith_transmittance: float = 0.78  # atmosphere at zenith
-    tx_efficiency: float = 0.5  # transmit optics
-    rx_efficiency: float = 0.066  # receive optics and coupling (lumped, fitted to Micius)
-    excess_loss_db_sec3: float = 0.037  # dB per sec(zenith)^3, empirical low-elevation excess
-    detector_efficiency: float = 0.5  # single-photon detector
-    min_elevation_deg: float = 10.0  # degrees
-    source_rate_hz: float = 5.9e6  # pairs/s
-    source_fidelity: float = 0.907  # Werner fidelity of the source
-    background_cps: float = 500.0  # counts/s per station (dark + background)
-    coincidence_window_s: float = 2.5e-9  # s
-
-    def __post_init__(self) -> None:
-        _validate_link("satellite link", "SatelliteLink", dict(vars(self)))
-
-
-@dataclass
-class FiberLinkConfig:
-    """Fiber repeater chain (qsense.links.FiberLink)."""
-
-    attenuation_db_per_km: float = 0.2  # dB/km
-    speed_km_s: float = 2.0e5  # km/s in fiber
-    memory_efficiency: float = 0.9
-    detector_efficiency: float = 0.9
-    bsm_success: float = 0.5  # Bell-measurement success probability (linear optics)
-    elementary_fidelity: float = 0.99
-    swap_werner_factor: float = 1.0
-    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
-    memory_time_s: float = 1.0  # s, depolarizing memory lifetime
-    repetition_rate_hz: float = 1.0e6  # Hz, local attempt clock
-    modes: float = 1.0  # multiplexed modes per attempt
-    n_repeaters: int = 10
-
-    def __post_init__(self) -> None:
-        _validate_link("fiber link", "FiberLink", dict(vars(self)))
+#: every field of qsense.links.SatelliteLink / FiberLink, with its default; conf/link/*.yaml
+#: hold the profiles as deltas from them
+SatelliteLinkConfig = _link_config("SatelliteLink", "fig4.satellite")
+FiberLinkConfig = _link_config("FiberLink", "fig4.fiber")
 
 
 @dataclass
@@ -458,92 +363,76 @@ class Fig4Config:
 
 # --- VQS experiments (table1, fig2, fig3): helper block "vqs" -------------------------------
 SENSING = ("single", "multi")
-GA_OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
-REFINE_METHODS = ("adam", "lbfgs", "parameter_shift", "cobyla")
 
 
-@dataclass
-class VQSSearchConfig:
-    """Genetic structure search + angle/time refinement (qsense.genetic, qsense.optimize)."""
+class _RefineChecks:
+    def check(self) -> None:
+        # Interim: qsense.genetic.RefineConfig does not check these yet (optimize_angles does,
+        # after the whole search); the library's own check functions, run at config time.
+        from qsense._checks import fail
+        from qsense.optimize import _log_bounds
 
-    population: int = 24  # chromosomes per generation (>= 2)
-    generations: int = 10  # GA generations (>= 0)
-    max_genes: int = 16  # chromosome length incl. padding (1..64)
-    init_genes: int = 4  # initial chromosomes get 1..init_genes random genes
-    elite: int = 4  # copied unchanged each generation (< population)
-    tournament: int = 3  # tournament size
-    # probabilities of (deletion, insertion, replacement, swapping, permutation); sum to 1
-    operator_probs: list[float] = field(default_factory=lambda: [0.2, 0.3, 0.2, 0.15, 0.15])
-    max_run: int = 3  # longest run of genes an operator moves
-    angle_sigma: float = 0.1  # Gaussian angle jitter of children, radians
-    n_t: int = 6  # sensing times each chromosome is scored on (log grid 0.02/γ..5/γ)
-    local_steps: int = 10  # Adam steps on every chromosome's angles and log t per generation
-    local_lr: float = 0.1  # their step size (radians; log t)
-    structured: bool = True  # seed generation 0 with rotated-GHZ and product-state layers
-    refine_method: str = "adam"  # adam | lbfgs | parameter_shift | cobyla
-    refine_steps: int = 150  # optimizer steps per restart
-    learning_rate: float = 0.05  # Adam step on angles (rad) and log t
-    top_k: int = 4  # distinct fittest structures refined
-    restarts: int = 2  # starts per structure (GA angles, then jittered)
-    jitter: float = 0.3  # angle jitter of the extra starts, radians
-
-    def __post_init__(self) -> None:
-        k = "search"
-        require(self.population >= 2, f"{k}.population", self.population, "integer >= 2")
-        require(self.generations >= 0, f"{k}.generations", self.generations, "integer >= 0")
-        require(1 <= self.max_genes <= 64, f"{k}.max_genes", self.max_genes, "integer in [1, 64]")
-        require(0 <= self.init_genes <= self.max_genes, f"{k}.init_genes", self.init_genes,
-                f"integer in [0, max_genes={self.max_genes}]")
-        require(0 <= self.elite < self.population, f"{k}.elite", self.elite,
-                f"integer in [0, population={self.population})")
-        require(1 <= self.tournament <= self.population, f"{k}.tournament", self.tournament,
-                "integer in [1, population]")
-        probs = list(self.operator_probs)
-        require(len(probs) == len(GA_OPERATORS) and all(p >= 0 for p in probs),
-                f"{k}.operator_probs", probs, f"{len(GA_OPERATORS)} values >= 0 for "
-                f"{list(GA_OPERATORS)}")
-        require(abs(sum(probs) - 1) <= 1e-9, f"{k}.operator_probs", probs,
-                f"probabilities summing to 1 (sum = {sum(probs):g})")
-        require(1 <= self.max_run <= self.max_genes, f"{k}.max_run", self.max_run,
-                "integer in [1, max_genes]")
-        require(self.angle_sigma >= 0, f"{k}.angle_sigma", self.angle_sigma, "radians >= 0")
-        require(1 <= self.n_t <= 256, f"{k}.n_t", self.n_t, "integer in [1, 256]")
-        require(0 <= self.local_steps <= 10_000, f"{k}.local_steps", self.local_steps,
-                "integer in [0, 10000]")
-        require(self.local_lr > 0, f"{k}.local_lr", self.local_lr, "a step size > 0")
-        require_choice(f"{k}.refine_method", self.refine_method, REFINE_METHODS)
-        require(self.refine_steps >= 1, f"{k}.refine_steps", self.refine_steps, "integer >= 1")
-        require(self.learning_rate > 0, f"{k}.learning_rate", self.learning_rate, "a value > 0")
-        require(self.top_k >= 1, f"{k}.top_k", self.top_k, "integer >= 1")
-        require(self.restarts >= 1, f"{k}.restarts", self.restarts, "integer >= 1")
-        require(self.jitter >= 0, f"{k}.jitter", self.jitter, "radians >= 0")
+        try:
+            if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+                fail("learning_rate", self.learning_rate, "a finite value > 0")
+            _log_bounds(self.t_bounds)
+        except ValueError as err:
+            raise config_error(self._key, err) from None
 
 
-@dataclass
-class VQSReferenceConfig:
-    """Reference optima and upper bound reported beside every VQS cell (qsense.reference,
-    qsense.bounds; DESIGN section 9)."""
+def _search_config() -> type:
+    from qsense.genetic import GAConfig, RefineConfig
 
-    restarts: int = 8  # starts of each reference optimization (GHZ, |+>^N, product, VQS, random)
-    steps: int = 200  # Adam steps per start (then L-BFGS-B polish of the best `polish`)
-    polish: int = 2  # best starts polished by L-BFGS-B (0..restarts)
-    n_max_pure: int = 6  # largest N with a pure-state reference (2^N amplitudes optimized)
-    bound: bool = True  # channel-extension upper bound (single parameter only)
-    bound_grid: int = 25  # log-t grid points of the bound's maximization over t
-    min_fraction: float = 0.98  # VQS below this fraction of the reference is a warning
+    refine = section(RefineConfig, "RefineSearchConfig", "search.refine",
+                     bases=(_RefineChecks,),
+                     doc="``search.refine``: the fields of `qsense.genetic.RefineConfig` (angle "
+                         "and time refinement of the fittest structures).")
+    return refine, section(
+        GAConfig, "SearchConfig", "search",
+        extra=(("refine", refine, field(default_factory=refine)),),
+        doc="``search``: the VQS structure search shared by table1, fig2 and fig3: every "
+            "field of `qsense.genetic.GAConfig` (defaults and checks from there), and "
+            "``refine``, every field of `qsense.genetic.RefineConfig`. ``build()`` gives the "
+            "GAConfig, ``refine.build()`` the RefineConfig.")
 
-    def __post_init__(self) -> None:
-        k = "reference"
+
+RefineSearchConfig, SearchConfig = _search_config()
+
+
+class _ReferenceChecks:
+    def check(self) -> None:  # the experiment's own keys (the rest: ReferenceConfig's checks)
+        k = self._key
+        # the pure search's starts include the product optimum (and, seeded, the VQS probe)
         require(self.restarts >= 4, f"{k}.restarts", self.restarts, "integer >= 4")
-        require(self.steps >= 0, f"{k}.steps", self.steps, "integer >= 0")
-        require(0 <= self.polish <= self.restarts, f"{k}.polish", self.polish,
-                f"integer in [0, restarts={self.restarts}]")
         require(1 <= self.n_max_pure <= 10, f"{k}.n_max_pure", self.n_max_pure,
                 "integer in [1, 10]")
         require(3 <= self.bound_grid <= 1000, f"{k}.bound_grid", self.bound_grid,
                 "integer in [3, 1000]")
         require(0 < self.min_fraction <= 1, f"{k}.min_fraction", self.min_fraction,
                 "a fraction in (0, 1]")
+
+
+def _reference_config(name: str, key: str) -> type:
+    from qsense.reference import ReferenceConfig
+
+    return section(
+        ReferenceConfig, name, key, exclude=("seed",), bases=(_ReferenceChecks,),
+        extra=(
+            # largest N with a pure-state reference (2^N amplitudes optimized)
+            ("n_max_pure", int, field(default=6)),
+            ("bound", bool, field(default=True)),  # channel-extension bound (single parameter)
+            ("bound_grid", int, field(default=25)),  # log-t grid of the bound's max over t
+            # VQS below this fraction of the reference is a warning
+            ("min_fraction", float, field(default=0.98)),
+        ),
+        doc=f"``{key}``: reference optima and upper bound reported beside every VQS cell "
+            "(DESIGN section 9): every field of `qsense.reference.ReferenceConfig` but "
+            "``seed`` (derived per cell), plus the experiment's own keys.")
+
+
+Table1ReferenceConfig = _reference_config("Table1ReferenceConfig", "table1.reference")
+Fig2ReferenceConfig = _reference_config("Fig2ReferenceConfig", "fig2.reference")
+Fig3ReferenceConfig = _reference_config("Fig3ReferenceConfig", "fig3.reference")
 
 
 @dataclass
@@ -558,8 +447,7 @@ class Table1Config:
     sensing: list[str] = field(default_factory=lambda: ["single", "multi"])
     field_b0: float = 1.0  # scalar B0 where the single-parameter QFI is taken
     field_b0_vector: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # (Bx,By,Bz)
-    search: VQSSearchConfig = field(default_factory=VQSSearchConfig)
-    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
+    reference: Table1ReferenceConfig = field(default_factory=Table1ReferenceConfig)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -580,6 +468,8 @@ class Table1Config:
 class VQSFigureConfig:
     """Figs 2 (scalar field) and 3 (vector field): VQS vs GHZ under one noise."""
 
+    _key: ClassVar[str] = "fig"
+
     n_min: int = 2
     n_max: int = 5
     gamma: float = 0.1  # noise rate, 1/time
@@ -591,27 +481,45 @@ class VQSFigureConfig:
     t_max_gamma: float = 5.0  # ... to t = t_max_gamma / γ
     wigner_n_theta: int = 61  # Wigner plot grid (polar)
     wigner_n_phi: int = 121  # Wigner plot grid (azimuth)
-    search: VQSSearchConfig = field(default_factory=VQSSearchConfig)
-    reference: VQSReferenceConfig = field(default_factory=VQSReferenceConfig)
+    reference: Any = None  # Fig2ReferenceConfig | Fig3ReferenceConfig (the subclasses)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
 
-        require(1 <= self.n_min <= MAX_QUBITS, "fig.n_min", self.n_min,
+        k = self._key  # fig2 | fig3
+        require(1 <= self.n_min <= MAX_QUBITS, f"{k}.n_min", self.n_min,
                 f"integer in [1, {MAX_QUBITS}]")
-        require(self.n_min <= self.n_max <= min(MAX_QUBITS, 10), "fig.n_max", self.n_max,
+        require(self.n_min <= self.n_max <= min(MAX_QUBITS, 10), f"{k}.n_max", self.n_max,
                 f"integer in [n_min={self.n_min}, 10]")
-        require(self.gamma > 0, "fig.gamma", self.gamma, "a rate > 0")
-        require_choice("fig.noise", self.noise, NOISES)
-        require(len(self.field_b0_vector) == 3, "fig.field_b0_vector",
+        require(self.gamma > 0, f"{k}.gamma", self.gamma, "a rate > 0")
+        require_choice(f"{k}.noise", self.noise, NOISES)
+        require(len(self.field_b0_vector) == 3, f"{k}.field_b0_vector",
                 list(self.field_b0_vector), "three values (Bx, By, Bz)")
-        require(3 <= self.n_t <= 10_000, "fig.n_t", self.n_t, "integer in [3, 10000]")
-        require(0 < self.t_min_gamma < self.t_max_gamma, "fig.t_max_gamma", self.t_max_gamma,
+        require(3 <= self.n_t <= 10_000, f"{k}.n_t", self.n_t, "integer in [3, 10000]")
+        require(0 < self.t_min_gamma < self.t_max_gamma, f"{k}.t_max_gamma", self.t_max_gamma,
                 f"a value > t_min_gamma={self.t_min_gamma} > 0")
-        require(5 <= self.wigner_n_theta <= 1000, "fig.wigner_n_theta", self.wigner_n_theta,
+        require(5 <= self.wigner_n_theta <= 1000, f"{k}.wigner_n_theta", self.wigner_n_theta,
                 "integer in [5, 1000]")
-        require(5 <= self.wigner_n_phi <= 2000, "fig.wigner_n_phi", self.wigner_n_phi,
+        require(5 <= self.wigner_n_phi <= 2000, f"{k}.wigner_n_phi", self.wigner_n_phi,
                 "integer in [5, 2000]")
+
+
+@dataclass
+class Fig2Config(VQSFigureConfig):
+    """Fig 2: scalar field."""
+
+    _key: ClassVar[str] = "fig2"
+    reference: Fig2ReferenceConfig = field(default_factory=Fig2ReferenceConfig)
+
+
+@dataclass
+class Fig3Config(VQSFigureConfig):
+    """Fig 3: vector field."""
+
+    _key: ClassVar[str] = "fig3"
+    reference: Fig3ReferenceConfig = field(default_factory=Fig3ReferenceConfig)
+
+
 # --- end of helper block "vqs" ---------------------------------------------------------------
 
 
@@ -631,8 +539,10 @@ class Config:
     routing_quick: RoutingQuickConfig = field(default_factory=RoutingQuickConfig)
     fig4: Fig4Config = field(default_factory=Fig4Config)  # area: links
     table1: Table1Config = field(default_factory=Table1Config)  # area: vqs
-    fig2: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # area: vqs
-    fig3: VQSFigureConfig = field(default_factory=VQSFigureConfig)  # area: vqs
+    fig2: Fig2Config = field(default_factory=Fig2Config)  # area: vqs
+    fig3: Fig3Config = field(default_factory=Fig3Config)  # area: vqs
+    # VQS search (GA + refinement) of whichever of table1 / fig2 / fig3 runs; conf/search/
+    search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
         from experiments.tasks import available_tasks

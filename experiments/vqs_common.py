@@ -16,20 +16,14 @@ log = logging.getLogger("experiments")
 
 
 def ga_config(search: Any) -> GAConfig:
-    """`qsense.genetic.GAConfig` from an ``experiments.schema.VQSSearchConfig``."""
-    return GAConfig(population=search.population, generations=search.generations,
-                    max_genes=search.max_genes, init_genes=search.init_genes,
-                    elite=search.elite, tournament=search.tournament,
-                    operator_probs=tuple(search.operator_probs), max_run=search.max_run,
-                    angle_sigma=search.angle_sigma, n_t=search.n_t,
-                    local_steps=search.local_steps, local_lr=search.local_lr,
-                    structured=search.structured)
+    """`qsense.genetic.GAConfig` from the ``search`` section (`experiments.schema.SearchConfig`,
+    validated by the library)."""
+    return search.build()
 
 
 def refine_config(search: Any) -> RefineConfig:
-    return RefineConfig(method=search.refine_method, steps=search.refine_steps,
-                        learning_rate=search.learning_rate, top_k=search.top_k,
-                        restarts=search.restarts, jitter=search.jitter)
+    """`qsense.genetic.RefineConfig` from ``search.refine``."""
+    return search.refine.build()
 
 
 def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: str) -> Problem:
@@ -89,7 +83,8 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
     b0 = section.field_b0 if field == "scalar" else tuple(section.field_b0_vector)
     ns = list(range(section.n_min, section.n_max + 1))
     ck = Checkpoint(out_dir / f"{name}_checkpoint.json",
-                    {name: repr(section), "seed": cfg.seed, "precision": cfg.precision})
+                    {name: repr(section), "search": repr(cfg.search), "seed": cfg.seed,
+                     "precision": cfg.precision})
     ts = np.geomspace(section.t_min_gamma / section.gamma, section.t_max_gamma / section.gamma,
                       section.n_t)
     curve_rows, peak_rows = [], []
@@ -97,7 +92,7 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
         prob = problem(n, section.noise, section.gamma, field, b0, cfg.precision)
         key = str(n)
         if key not in ck:
-            res = solve(prob, section.search, cell_seed(cfg.seed, name, n), False)
+            res = solve(prob, cfg.search, cell_seed(cfg.seed, name, n), False)
             ck.put(key, {**genome_record(res), "vqs": [res.value, res.t],
                          "ghz": [res.ghz_value, res.ghz_t]})
         c = ck.get(key)
@@ -235,11 +230,9 @@ def jax_genome(g, jnp):
 # ----------------------------------------------------------------- reference optima and bound
 
 def reference_config(ref: Any, seed: int):
-    """`qsense.reference.ReferenceConfig` from an ``experiments.schema.VQSReferenceConfig``."""
-    from qsense.reference import ReferenceConfig
-
-    return ReferenceConfig(restarts=ref.restarts, steps=ref.steps, polish=ref.polish,
-                           seed=seed % (2**31 - 1))
+    """`qsense.reference.ReferenceConfig` from a ``*.reference`` section (every field but the
+    per-cell ``seed``, which is given here)."""
+    return ref.build(seed=seed % (2**31 - 1))
 
 
 def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int,

@@ -174,7 +174,8 @@ class SatelliteLink:
     """A satellite carrying an entangled-pair source and two down-link telescopes.
 
     Defaults: the Micius hardware (Yin et al., Science 356, 1140 (2017), "Yin 2017") at the LEO
-    altitude of the seed's Fig. 4; see ``conf/link/*.yaml`` for the profiles and sources.
+    altitude of the seed's Fig. 4; every default carries its source below (the experiments'
+    ``fig4.satellite`` section is this dataclass; ``conf/link/*.yaml`` profiles are deltas).
     """
 
     altitude_km: float = 400.0  # orbit altitude; seed Fig. 4 LEO (Micius itself: ~500 km)
@@ -187,9 +188,13 @@ class SatelliteLink:
     zenith_transmittance: float = 0.78  # fitted to the Micius anchors (clear sky ~0.8 at 800 nm,
     # Bourgoin 2013, MODTRAN)
     tx_efficiency: float = 0.5  # transmit optics (assumption; cf. Bourgoin 2013 table 2)
-    rx_efficiency: float = 0.066  # receive optics + coupling, lumped; fitted to the Micius
-    # anchors (see conf/link/leo.yaml)
-    excess_loss_db_sec3: float = 0.037  # empirical low-elevation excess (module doc), fitted
+    rx_efficiency: float = 0.066  # receive optics + coupling, lumped; FITTED with
+    # zenith_transmittance and excess_loss_db_sec3 to four Micius anchors: single down-link
+    # ~29 dB at 530 km and ~36 dB at 1000 km (Yin et al., PRL 119, 200501 (2017)); two
+    # down-links 64 dB at 1600 km and 82 dB at 2400 km summed length (Yin 2017); residuals
+    # <= 0.35 dB (tests/qsense/test_links.py checks all four to +-1.5 dB)
+    excess_loss_db_sec3: float = 0.037  # dB x sec(zenith)^3: empirical low-elevation excess
+    # (seeing-limited receiver coupling / horizon haze, not modelled; module doc), fitted as above
     detector_efficiency: float = 0.5  # Si SPAD at 810 nm (typical; Bourgoin 2013 table 2)
     min_elevation_deg: float = 10.0  # elevation mask (Liao et al., Nature 549, 43 (2017))
     source_rate_hz: float = 5.9e6  # pairs/s of the Micius on-board source (Yin 2017)
@@ -223,10 +228,13 @@ class FiberLink:
     memory_efficiency: float = 0.9  # photon emission/retrieval (Sangouard 2011 comparisons)
     detector_efficiency: float = 0.9  # (Sangouard 2011 comparisons)
     bsm_success: float = 0.5  # linear-optics two-photon Bell measurement (Sangouard 2011)
-    elementary_fidelity: float = 0.99  # heralded link fidelity (assumption, see conf/link/fiber)
+    elementary_fidelity: float = 0.99  # heralded link fidelity; assumption (Sangouard 2011
+    # assumes ideal links; 0.99 is an optimistic near-term value)
     swap_werner_factor: float = 1.0  # Werner factor of a swap's gates (1 = perfect gates)
-    swap_success: float = 0.5  # success probability of one swap (linear optics 1/2)
-    memory_time_s: float = 1.0  # depolarizing memory lifetime (assumption, see conf/link/fiber)
+    swap_success: float = 0.5  # one swap's success probability: linear-optics Bell measurement
+    # (Sangouard 2011 sec. III); a failure restarts the chain
+    memory_time_s: float = 1.0  # depolarizing memory lifetime; assumption (seconds-scale
+    # memories: trapped ions / rare-earth crystals)
     repetition_rate_hz: float = 1.0e6  # local attempt clock (assumption)
     modes: float = 1.0  # multiplexed modes per attempt (Sangouard 2011 sec. IV)
     n_repeaters: int = dataclasses.field(default=10, metadata={"static": True})  # seed Fig. 4

@@ -55,6 +55,9 @@ from routing.instance import Instance, Link, Node, Pair, PathOptions
 #: San Antonio and Houston (city-hall coordinates, deg).
 DEFAULT_CITIES = (("San Antonio", 29.4241, -98.4936), ("Houston", 29.7604, -95.3698))
 LINK_MODELS = ("physical", "seed")
+#: GeneratorConfig fields that are routing.instance.PathOptions fields (same defaults)
+PATH_OPTION_KEYS = ("max_real_paths", "max_storage_paths", "max_virtual_paths", "protocol",
+                    "max_rounds")
 PROPAGATORS = ("sgp4", "kepler", "kepler_j2")
 
 
@@ -70,23 +73,24 @@ class GeneratorConfig:
     n_haps: int = 2
     n_base_stations: int = 12  # split evenly between the cities
     n_pairs: int = 3  # K
-    free_space_capacity: tuple = (200.0, 1400.0)  # link_model="seed": pairs per slot
-    ground_capacity: tuple = (400.0, 1600.0)  # link_model="seed": pairs per slot
+    free_space_capacity: tuple[float, float] = (200.0, 1400.0)  # link_model="seed": pairs/slot
+    ground_capacity: tuple[float, float] = (400.0, 1600.0)  # link_model="seed": pairs per slot
     storage_capacity: float = 1500.0  # B_m, EPR pairs
     n_storage_per_city: int = 2
-    link_fidelity: tuple = (0.96, 0.99)  # link_model="seed": Werner fidelity range
+    link_fidelity: tuple[float, float] = (0.96, 0.99)  # link_model="seed": Werner fidelities
     n_slots: int = 10
     slot_duration: float = 20.0  # δ, seconds
     fidelity_threshold: float = 0.9  # F_k^th for every pair (ours: the seed gives none)
     weight: float = 1.0  # α_k^t for every pair and slot
-    max_real_paths: int = 3
-    max_storage_paths: int = 2
-    max_virtual_paths: int = 3
-    protocol: str = "dejmps"
-    max_rounds: int = 30
+    # path caps and purification: routing.instance.PathOptions (its defaults and checks)
+    max_real_paths: int = PathOptions.max_real_paths
+    max_storage_paths: int = PathOptions.max_storage_paths
+    max_virtual_paths: int = PathOptions.max_virtual_paths
+    protocol: str = PathOptions.protocol
+    max_rounds: int = PathOptions.max_rounds
     # --- physical network
     link_model: str = "physical"  # physical (qsense.links) | seed (random draws, seed's ranges)
-    cities: tuple = DEFAULT_CITIES  # ((name, lat_deg, lon_deg), ...)
+    cities: tuple[tuple[str, float, float], ...] = DEFAULT_CITIES  # ((name, lat, lon), ...)
     city_radius_km: float = 25.0
     fiber_route_factor: float = 1.0  # fiber length / great-circle distance
     hap_altitude_km: float = 20.0
@@ -108,10 +112,10 @@ class GeneratorConfig:
     a2a_grazing_km: float = 15.0  # lowest altitude of a HAP-HAP ray
     max_isl_km: float = 6000.0
     max_a2a_km: float = 800.0
-    satellite_terminal: dict = field(default_factory=dict)  # SatelliteLink field overrides
-    hap_terminal: dict = field(default_factory=dict)
-    ground_terminal: dict = field(default_factory=dict)
-    fiber: dict = field(default_factory=dict)  # FiberLink field overrides
+    satellite_terminal: dict[str, float] = field(default_factory=dict)  # SatelliteLink fields
+    hap_terminal: dict[str, float] = field(default_factory=dict)
+    ground_terminal: dict[str, float] = field(default_factory=dict)
+    fiber: dict[str, float] = field(default_factory=dict)  # FiberLink field overrides
     topology: str | None = None  # GraphML / JSON ground network (read_ground_network)
 
     def __post_init__(self) -> None:
@@ -159,6 +163,10 @@ class GeneratorConfig:
             fail("slot_duration", self.slot_duration, "a duration > 0 (seconds)")
         if not (0.25 <= self.fidelity_threshold <= 1.0):
             fail("fidelity_threshold", self.fidelity_threshold, "a fidelity in [0.25, 1]")
+        try:
+            PathOptions(**{k: getattr(self, k) for k in PATH_OPTION_KEYS})
+        except ValueError as err:
+            raise ValueError(str(err).removeprefix("options.")) from None
         if not (self.weight >= 0):
             fail("weight", self.weight, "a weight >= 0")
         if not (0 < self.city_radius_km <= 500):

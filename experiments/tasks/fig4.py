@@ -67,8 +67,7 @@ def crossover_km(d: np.ndarray, sat: np.ndarray, fib: np.ndarray) -> float | Non
 
 
 def _links(fc):
-    return (L.SatelliteLink(**vars(fc.satellite)).validate(),
-            L.FiberLink(**vars(fc.fiber)).validate())
+    return fc.satellite.build(), fc.fiber.build()  # validated qsense.links objects
 
 
 def _passes(fc, sat: L.SatelliteLink, d: np.ndarray) -> dict:

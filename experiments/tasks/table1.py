@@ -69,7 +69,7 @@ def _cell(cfg, sensing: str, n: int, gamma: float, noise: str, seed: int,
     b0 = t1.field_b0 if field == "scalar" else tuple(t1.field_b0_vector)
     prob = vqs_common.problem(n, noise, gamma, field, b0, cfg.precision)
     t0 = time.perf_counter()
-    res = vqs_common.solve(prob, t1.search, seed, progress)
+    res = vqs_common.solve(prob, cfg.search, seed, progress)
     out = {"wall_s": time.perf_counter() - t0, **vqs_common.genome_record(res)}
     for probe, value, t in (("VQS", res.value, res.t), ("GHZ", res.ghz_value, res.ghz_t)):
         qcrb = 1.0 / value if field == "scalar" else value
@@ -178,7 +178,8 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     gammas = [float(g) for g in t1.gammas]
     noises = [nz for nz in NOISE_ORDER if nz in t1.noises]
     cells = list(itertools.product(t1.sensing, range(t1.n_min, t1.n_max + 1), gammas, noises))
-    meta = {"table1": repr(t1), "seed": cfg.seed, "precision": cfg.precision}
+    meta = {"table1": repr(t1), "search": repr(cfg.search), "seed": cfg.seed,
+            "precision": cfg.precision}
     ck = Checkpoint(out_dir / "table1_checkpoint.json", meta)
     bar = tqdm(cells, desc="table1", disable=not cfg.progress)
     for sensing, n, gamma, noise in bar:

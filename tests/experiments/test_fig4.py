@@ -84,9 +84,9 @@ def test_crossover_km():
 
 
 @pytest.mark.parametrize(("override", "needle"), [
-    ("fig4.satellite.altitude_km=50", "satellite link.*altitude_km"),
-    ("fig4.satellite.min_elevation_deg=95", "min_elevation_deg"),
-    ("fig4.fiber.elementary_fidelity=0.2", "fiber link.*elementary_fidelity"),
+    ("fig4.satellite.altitude_km=50", r"fig4\.satellite\.altitude_km' = 50"),
+    ("fig4.satellite.min_elevation_deg=95", r"fig4\.satellite\.min_elevation_deg"),
+    ("fig4.fiber.elementary_fidelity=0.2", r"fig4\.fiber\.elementary_fidelity"),
     ("fig4.protocol=teleport", r"fig4\.protocol"),
     ("fig4.probes=[GHZ,W]", r"fig4\.probes"),
     ("fig4.distance_min_km=-5", r"fig4\.distance_min_km"),

@@ -26,9 +26,9 @@ from experiments.outputs import read_csv
 from experiments.run import execute
 from tests.experiments.helpers import load_config
 
-TINY_SEARCH = [f"{{s}}.search.{k}" for k in (
-    "population=4", "generations=1", "refine_steps=2", "top_k=1", "restarts=1", "elite=1",
-    "tournament=2", "n_t=3")]
+TINY_SEARCH = [f"search.{k}" for k in (
+    "population=4", "generations=1", "refine.steps=2", "refine.top_k=1", "refine.restarts=1",
+    "elite=1", "tournament=2", "n_t=3")]
 TINY_NET = ["routing.network.n_base_stations=6", "routing.network.n_slots=3",
             "routing.network.max_real_paths=2", "routing.network.max_virtual_paths=2",
             "routing.network.max_storage_paths=1"]
@@ -40,13 +40,13 @@ CASES = {
                     "quickstart.n_t=20"],
                    ["experiments.tasks.quickstart:ghz_qfi_curve"], True),
     "table1": (["table1.n_max=2", "table1.gammas=[0.1]", "table1.noises=[dephasing,bitflip]",
-                "table1.sensing=[single]", *(o.format(s="table1") for o in TINY_SEARCH)],
+                "table1.sensing=[single]", *TINY_SEARCH],
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
     "fig2": (["fig2.n_min=2", "fig2.n_max=3", "fig2.n_t=7", "fig2.wigner_n_theta=5",
-              "fig2.wigner_n_phi=5", *(o.format(s="fig2") for o in TINY_SEARCH)],
+              "fig2.wigner_n_phi=5", *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     "fig3": (["fig3.n_min=2", "fig3.n_max=3", "fig3.n_t=7", "fig3.wigner_n_theta=5",
-              "fig3.wigner_n_phi=5", *(o.format(s="fig3") for o in TINY_SEARCH)],
+              "fig3.wigner_n_phi=5", *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     "fig4": (["fig4.n_qubits=2", "fig4.n_distances=4", "fig4.n_t=10", "fig4.vqs_steps=2",
               "fig4.days=1", "fig4.step_s=60", "fig4.design_steps=2"],

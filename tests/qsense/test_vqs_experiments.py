@@ -19,11 +19,9 @@ from qsense.draw import draw_png, draw_text
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
-# the same program shapes as tests/qsense/test_genetic.py's SMALL search and refinement, so
-# the compiled programs are shared within one pytest session
-TINY_SEARCH = ["search.population=16", "search.generations=2", "search.max_genes=6",
-               "search.init_genes=3", "search.n_t=4", "search.elite=2",
-               "search.refine_steps=150", "search.top_k=2", "search.restarts=2"]
+# conf/search/quick.yaml: the same program shapes as tests/qsense/test_genetic.py's SMALL
+# search and refinement, so the compiled programs are shared within one pytest session
+TINY_SEARCH = ["search=quick"]
 
 
 def _config(overrides):
@@ -32,7 +30,7 @@ def _config(overrides):
 
 
 def _tiny(section):
-    return [f"{section}.{o}" for o in TINY_SEARCH] + ["progress=false"]
+    return [*TINY_SEARCH, "progress=false"]
 
 
 @pytest.mark.parametrize("name", ["table1", "fig2", "fig3"])
@@ -95,10 +93,10 @@ def test_figures_tiny_end_to_end(tmp_path, name, field):
 
 
 @pytest.mark.parametrize("override,key", [
-    ("table1.search.operator_probs=[0.5,0.5,0.5,0,0]", "operator_probs"),
-    ("table1.search.population=1", "population"),
+    ("search.operator_probs=[0.5,0.5,0.5,0,0]", r"search\.operator_probs"),
+    ("search.population=1", r"search\.population"),
     ("table1.noises=[depolarizing]", "noises"),
-    ("table1.search.refine_method=newton", "refine_method"),
+    ("search.refine.method=newton", r"search\.refine\.method"),
     ("table1.gammas=[-0.1]", "gammas"),
     ("table1.n_max=13", "n_max"),
 ])

@@ -1,0 +1,94 @@
+"""BLAS/LAPACK thread control for the CPU engine.
+
+On CPU, JAX's ``jnp.linalg.eigh`` (and ``inv``, ``solve`` ...) calls LAPACK once per matrix of a
+batch, through the OpenBLAS that ships with the numpy/scipy wheels. For the small matrices of
+this engine (2^N x 2^N, N <= 8 or so) OpenBLAS's own worker threads only add synchronisation:
+from d = 32 on, ``zheevd`` hands level-3 BLAS calls to them, and when the cores are already
+busy (XLA's own threads, a second test worker, a sweep's other jobs) those threads spin-wait.
+Measured on the 2-core CI-class machine, a batched ``eigh`` of 144 complex 32 x 32 matrices:
+8.8 s with OpenBLAS's default threads under load versus 0.028 s with one thread (the QFI of an
+N = 5 population pays exactly this), 0.4 s versus 0.03 s for the same call on a quiet machine
+(``benchmarks/blas_threads.py``). Parallelism belongs to the batch (vmap, devices, processes), not
+to each 32 x 32 factorization.
+
+Importing :mod:`qsense` therefore sets OpenBLAS to one thread, unless the user has chosen a
+count by setting ``OPENBLAS_NUM_THREADS`` (that choice is respected). Call
+:func:`set_blas_threads` to change it at run time (e.g. for large dense matrices on a many-core
+CPU). GPUs are unaffected (cuSOLVER).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from qsense._checks import fail
+
+ENV_VAR = "OPENBLAS_NUM_THREADS"
+
+#: exported thread setters of OpenBLAS builds (scipy-openblas 32/64-bit ints, plain OpenBLAS)
+_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_", "openblas_set_num_threads")
+_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_", "openblas_get_num_threads")
+
+
+def loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS shared libraries loaded in this process (Linux; [] elsewhere)."""
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "openblas" in line.lower()}
+    except OSError:
+        return []
+    return sorted(p for p in paths if p.startswith("/") and ".so" in os.path.basename(p))
+
+
+def _call(path: str, names: tuple[str, ...], *args):
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    for name in names:
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            return fn(*args)
+    return None
+
+
+def blas_threads() -> dict[str, int]:
+    """``{library path: thread count}`` of every loaded OpenBLAS that reports it."""
+    out = {}
+    for path in loaded_openblas():
+        n = _call(path, _GETTERS)
+        if n is not None:
+            out[path] = int(n)
+    return out
+
+
+def set_blas_threads(n: int) -> list[str]:
+    """Use ``n`` OpenBLAS threads from now on: sets ``OPENBLAS_NUM_THREADS`` (for libraries
+    loaded later) and calls the thread setter of every OpenBLAS already loaded. Returns the
+    paths of the libraries changed."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        fail("n", n, "an integer >= 1 (OpenBLAS threads)")
+    os.environ[ENV_VAR] = str(n)
+    changed = []
+    for path in loaded_openblas():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _SETTERS:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                changed.append(path)
+                break
+    return changed
+
+
+def default_blas_threads() -> None:
+    """One OpenBLAS thread unless ``OPENBLAS_NUM_THREADS`` is set (called by ``import qsense``)."""
+    if os.environ.get(ENV_VAR, "").strip():
+        return
+    set_blas_threads(1)

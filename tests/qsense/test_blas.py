@@ -1,0 +1,59 @@
+"""`import qsense` pins OpenBLAS to one thread unless the user chose a count (qsense.blas).
+
+Checked in fresh interpreters: the thread count reported by every loaded OpenBLAS (numpy's and
+scipy's, which JAX's CPU LAPACK calls) after importing qsense and running a batched eigh.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = """
+import json, numpy as np
+import qsense, jax, jax.numpy as jnp
+x = np.random.default_rng(0).normal(size=(4, 32, 32)); x = x + np.swapaxes(x, 1, 2)
+jnp.linalg.eigh(jnp.asarray(x))[0].block_until_ready()
+print(json.dumps(qsense.blas.blas_threads()))
+"""
+
+
+def _threads(env_value):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if env_value is not None:
+        env["OPENBLAS_NUM_THREADS"] = env_value
+    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_pins_openblas_to_one_thread():
+    threads = _threads(None)
+    if not threads:
+        pytest.skip("no OpenBLAS loaded (another BLAS)")
+    assert set(threads.values()) == {1}, threads
+
+
+def test_user_choice_is_respected():
+    threads = _threads("2")
+    if not threads:
+        pytest.skip("no OpenBLAS loaded (another BLAS)")
+    assert set(threads.values()) == {2}, threads
+
+
+def test_set_blas_threads_changes_loaded_libraries_and_checks_input():
+    import qsense
+
+    before = qsense.blas.blas_threads()
+    if not before:
+        pytest.skip("no OpenBLAS loaded (another BLAS)")
+    try:
+        assert qsense.blas.set_blas_threads(2)
+        assert set(qsense.blas.blas_threads().values()) == {2}
+    finally:
+        qsense.blas.set_blas_threads(1)
+    assert set(qsense.blas.blas_threads().values()) == {1}
+    with pytest.raises(ValueError, match="n"):
+        qsense.blas.set_blas_threads(0)
