@@ -18,8 +18,12 @@ onto every host. Only the single-process no-op is exercised by the tests (no mul
 machine here).
 
 CPU note: ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` fakes ``D`` devices on one
-CPU, for correctness tests only; it gives no speed (the devices share the cores). The tests
-add ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
+CPU, for correctness tests only; it gives no speed (the devices share the cores). What keeps
+a sharded batched ``eigh`` from stalling there is above all one OpenBLAS thread, which
+``import qsense`` sets (`qsense.blas`): JAX's CPU ``eigh`` calls LAPACK once per matrix, and
+with OpenBLAS's default pool every device's calls wake worker threads that spin-wait on the
+shared cores (`qsense.blas` measures 8.8 s vs 0.028 s for one loaded batched eigh). The tests
+also add ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
 (`FORCED_HOST_FLAGS`: each fake device runs its kernels on one thread instead of each starting
 a full-width intra-op pool, which on 2 cores oversubscribes them; an earlier build was seen to
 hang a sharded batched ``eigh`` with 2 devices and to slow it several times with 4) and run in

@@ -59,7 +59,7 @@ out["sharding"] = {"kind": type(sh).__name__, "n": len(sh.device_set), "spec": l
 
 # population 6 on 4 devices (padded to 8), N = 2, dephasing (the commutator path)
 prob2 = Problem(2, "dephasing", 0.2)
-cfg2 = GAConfig(population=6, generations=2, max_genes=4, elite=1, n_t=2, local_steps=1)
+cfg2 = GAConfig(population=6, generations=2, max_genes=4, elite=2, n_t=2, local_steps=1)
 r6, out["pad_4"] = run(prob2, cfg2, None)
 _, out["pad_1"] = run(prob2, cfg2, one)
 out["pad_shape"] = list(r6.population.angle.shape)
