@@ -52,6 +52,9 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
     # float64 is the default everywhere; float32 runs choose complex64 arrays explicitly.
     jax.config.update("jax_enable_x64", True)
     cache_dir = compiled.enable_compile_cache()
+    # one JAX runtime over the tasks of a multi-task SLURM step (no-op otherwise)
+    from qsense.distributed import initialize
+    initialize()
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs.reset_devices()
     task = importlib.import_module(f"experiments.tasks.{config.task}")

@@ -35,8 +35,14 @@ def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: st
 
 
 def solve(prob: Problem, search: Any, seed: int, progress: bool) -> ProbeResult:
-    return find_optimal_probe(prob, ga_config(search), refine_config(search), seed=seed,
-                              progress=progress)
+    """One cell's search + refinement, its population sharded over every device; the
+    devices go to ``results.json`` ``devices``."""
+    from experiments.outputs import record_devices
+
+    res = find_optimal_probe(prob, ga_config(search), refine_config(search), seed=seed,
+                             progress=progress)
+    record_devices(res.search.devices)
+    return res
 
 
 def genome_record(res: ProbeResult) -> dict[str, Any]:

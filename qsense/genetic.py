@@ -40,7 +40,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import jax
@@ -49,6 +49,14 @@ import numpy as np
 import optax
 
 from qsense._checks import fail
+from qsense.distributed import (
+    pad_rows,
+    padded_size,
+    population_devices,
+    population_sharding,
+    shard_rows,
+    to_host,
+)
 from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
 from qsense.objective import Problem, score
 from qsense.optimize import (
@@ -60,6 +68,7 @@ from qsense.optimize import (
 )
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
+SCORE_DTYPES = ("float64", "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +90,13 @@ class GAConfig:
     local_lr: their Adam step size (radians, and log t); structured: seed generation 0 with
     the noise-independent structure families of `structured_seeds` (GHZ + a local Ry, Rz
     layer; "GHZ undone" + the same layer, i.e. every product state), where they fit in
-    ``max_genes``.
+    ``max_genes``; score_dtype: "float64" (every score in the problem's dtype) or "float32"
+    (mixed precision: each generation's grid scores and memetic local steps run in
+    float32/complex64 on a float32 copy of the problem (`Problem.astype`) and of the angles,
+    then the ``max(elite, 1)`` fittest chromosomes are re-scored in the problem's dtype, so
+    the elite is ranked and carried on float64 values; the final population (and the GHZ
+    reference) is re-scored in the problem's dtype too, so every reported fitness is
+    float64. Angles are stored in the problem's precision throughout).
     """
 
     population: int = 24
@@ -101,6 +116,7 @@ class GAConfig:
     local_steps: int = 10
     local_lr: float = 0.1
     structured: bool = True
+    score_dtype: str = "float64"
 
     def __post_init__(self) -> None:
         def integer(name, lo, hi=None):
@@ -124,6 +140,8 @@ class GAConfig:
             fail("local_lr", self.local_lr, "a finite step size > 0")
         if not isinstance(self.structured, bool):
             fail("structured", self.structured, "True or False")
+        if self.score_dtype not in SCORE_DTYPES:
+            fail("score_dtype", self.score_dtype, f"one of {list(SCORE_DTYPES)}")
         p = np.asarray(self.operator_probs, float)
         if p.shape != (len(OPERATORS),) or np.any(p < 0) or not np.all(np.isfinite(p)):
             fail("operator_probs", self.operator_probs,
@@ -376,9 +394,18 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
+def _programs(n_qubits: int, config: GAConfig,
+              devices: tuple | None = None) -> tuple[Callable, Callable]:
     """(evaluate, generation) for this qubit count/config, both through one jitted program;
-    the `Problem` is their last argument (data: one compilation per problem structure)."""
+    the `Problem` is their last argument (data: one compilation per problem structure).
+
+    ``devices``: spread the population over them (`qsense.distributed.population_sharding`):
+    the programs then take and return arrays of ``P' = padded_size(P, D)`` rows sharded on
+    axis 0, whose rows ``>= P`` are padding (copies of rows ``i mod P``, scored like any row
+    and never selected: selection reads rows ``< P`` only). ``None``: JAX's default
+    placement, ``P' = P``. Both programs also carry ``.rescore(pop, t, problem)``: the
+    objective of each row at its time in the problem's dtype (the mixed-precision re-score).
+    """
     def fit(genome, t, problem):  # the one objective (QFI, or -QCRB)
         return score(problem, genome, t)
 
@@ -388,6 +415,19 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
                             gate_probs=gate_probs, angle_sigma=float(config.angle_sigma))
     p, e, k = config.population, config.elite, config.tournament
     adam = optax.adam(config.local_lr)
+    mixed = config.score_dtype == "float32"
+    if devices is not None:
+        rows = population_sharding(devices)
+        n_pad = padded_size(p, len(devices))
+
+        def place(tree):
+            return jax.tree_util.tree_map(
+                lambda a: jax.lax.with_sharding_constraint(a, rows), tree)
+    else:
+        rows, n_pad = None, p
+
+        def place(tree):
+            return tree
 
     def local(genome, t0, f0, lo, hi, problem):
         """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
@@ -415,7 +455,12 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
 
     local_p = jax.vmap(local, in_axes=(0, 0, 0, None, None, None))
 
-    def evaluate(pop, t_prev, ts, problem):
+    def scored(pop, t, problem):
+        """`score` of each row at its own time, NaN -> -inf (the problem's dtype)."""
+        v = jax.vmap(fit, in_axes=(0, 0, None))(pop, t, problem)
+        return jnp.where(jnp.isnan(v), -jnp.inf, v)
+
+    def evaluate_in(pop, t_prev, ts, problem):
         """Each chromosome's best time among the grid and its inherited time, then the
         local angle/time steps (Lamarckian: the population comes back improved)."""
         grid = jnp.concatenate([ts[:, None] * jnp.ones_like(t_prev)[None], t_prev[None]])
@@ -429,23 +474,51 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         lo, hi = jnp.log(jnp.min(ts)), jnp.log(jnp.max(ts))
         return local_p(pop, t0, f0, lo, hi, problem)
 
+    def evaluate(pop, t_prev, ts, problem):
+        """`evaluate_in` in the problem's dtype, or (mixed precision) in float32 on float32
+        copies of the problem and angles, then the ``max(elite, 1)`` fittest rows re-scored
+        in the problem's dtype (angles and times come back in the problem's precision)."""
+        if not mixed:
+            return evaluate_in(pop, t_prev, ts, problem)
+        real = pop.angle.dtype
+        low = problem.astype(jnp.complex64)
+        pop32 = dataclasses.replace(pop, angle=pop.angle.astype(jnp.float32))
+        new, f0, t0 = evaluate_in(pop32, t_prev.astype(jnp.float32), ts.astype(jnp.float32),
+                                  low)
+        new = dataclasses.replace(new, angle=new.angle.astype(real))
+        f0, t0 = f0.astype(real), t0.astype(real)
+        top = jnp.argsort(-f0[:p], stable=True)[:max(e, 1)]
+        hi = scored(jax.tree_util.tree_map(lambda a: a[top], new), t0[top], problem)
+        return new, f0.at[top].set(hi), t0
+
     def step(key, pop, fitness, tt, ts, problem, select):
         """One generation (``select`` True) or the scoring of ``pop`` as is (False): one
-        program for both, so the memetic steps compile once per shape."""
-        order = jnp.argsort(-fitness, stable=True)
+        program for both, so the memetic steps compile once per shape. Rows ``>= p`` of the
+        inputs are padding (see `_programs`)."""
+        fit_p = fitness[:p]
+        order = jnp.argsort(-fit_p, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
         cand = jax.random.randint(kt, (p - e, k), 0, p)
-        winners = cand[jnp.arange(p - e), jnp.argmax(fitness[cand], axis=1)]
+        winners = cand[jnp.arange(p - e), jnp.argmax(fit_p[cand], axis=1)]
         parents = jax.tree_util.tree_map(lambda a: a[winners], pop)
         ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
         t_new = jnp.concatenate([tt[order[:e]], tt[winners]])
+        new, t_new = pad_rows((new, t_new), n_pad)
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(select, a, b), new, pop)
-        return evaluate(new, jnp.where(select, t_new, tt), ts, problem)
+        new, t_new = place((new, jnp.where(select, t_new, tt)))
+        return place(evaluate(new, t_new, ts, problem))
 
-    jstep = jax.jit(step)
+    def rescore(pop, t, problem):
+        return place(scored(pop, t, problem))
+
+    if rows is None:
+        jstep, jrescore = jax.jit(step), jax.jit(rescore)
+    else:
+        jstep = jax.jit(step, out_shardings=(rows, rows, rows))
+        jrescore = jax.jit(rescore, out_shardings=rows)
 
     def evaluate_pop(pop, t_prev, ts, problem):
         """(population, fitness, t) of ``pop`` (P chromosomes) scored as generation 0."""
@@ -457,6 +530,7 @@ def _programs(n_qubits: int, config: GAConfig) -> tuple[Callable, Callable]:
         return jstep(key, pop, fitness, tt, ts, problem, jnp.asarray(True))
 
     evaluate_pop.jitted = generation.jitted = jstep  # type: ignore[attr-defined]  (no-recompile checks)
+    evaluate_pop.rescore = generation.rescore = jrescore  # type: ignore[attr-defined]
     return evaluate_pop, generation
 
 
@@ -467,7 +541,8 @@ class SearchResult:
     """Outcome of `search`: the fittest chromosome, its fitness (QFI, or -QCRB) and the grid
     time where it is reached; the final population with its fitnesses/times; per-generation
     ``history`` (``best``, ``mean`` of finite fitnesses), index 0 = the initial population;
-    ``ghz_fitness``: the all-identity chromosome's fitness on the same grid."""
+    ``ghz_fitness``: the all-identity chromosome's fitness on the same grid; ``devices``: the
+    devices the population was sharded over."""
 
     genome: Genome
     fitness: float
@@ -479,6 +554,7 @@ class SearchResult:
     ghz_fitness: float
     t_grid: np.ndarray
     ghz_t: float = float("nan")
+    devices: list[str] = dataclasses.field(default_factory=list)
 
 
 def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
@@ -488,10 +564,11 @@ def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
 
 
 def _save(path: Path, meta: str, gen: int, key, pop: Genome, fit, ts, hist) -> None:
+    """Write the logical rows (``len(fit)``; padding rows of ``pop`` dropped)."""
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, meta=meta, gen=gen, key=np.asarray(key), gate=np.asarray(pop.gate),
-             control=np.asarray(pop.control), target=np.asarray(pop.target),
-             angle=np.asarray(pop.angle), fit=np.asarray(fit), ts=np.asarray(ts),
+    g = jax.tree_util.tree_map(lambda a: to_host(a)[:len(fit)], pop)
+    np.savez(tmp, meta=meta, gen=gen, key=np.asarray(key), gate=g.gate, control=g.control,
+             target=g.target, angle=g.angle, fit=np.asarray(fit), ts=np.asarray(ts),
              best=np.asarray(hist["best"]), mean=np.asarray(hist["mean"]))
     os.replace(tmp, path)
 
@@ -504,11 +581,23 @@ def _finite_mean(f) -> float:
 
 def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
            checkpoint: str | os.PathLike | None = None, progress: bool = False,
-           callback: Callable[[int, float], None] | None = None) -> SearchResult:
+           callback: Callable[[int, float], None] | None = None,
+           devices: Sequence[jax.Device] | None = None) -> SearchResult:
     """Run the genetic structure search. ``checkpoint``: an ``.npz`` path written after every
     generation; if it exists (same problem, config and seed) the run resumes from it.
     ``callback(generation, best_fitness)`` is called after each generation (an exception
-    there interrupts the run, leaving the checkpoint of that generation)."""
+    there interrupts the run, leaving the checkpoint of that generation).
+
+    ``devices`` (default: every device, ``jax.devices()``): the population is sharded over
+    them (`qsense.distributed.population_sharding`: a 1-D mesh on the population axis), each
+    device scoring its rows; the numbers do not depend on the device count. When
+    ``population`` is not a multiple of the device count ``D``, the programs run on
+    ``D * ceil(P / D)`` rows, the extra rows copies of rows ``i mod P`` that are scored but
+    never selected, and dropped from the result. ``result.population`` is a `Genome` of
+    `jax.Array` s: with ``P`` a multiple of ``D`` it is sharded over the devices (rows split
+    on the ``"pop"`` mesh axis); otherwise its ``P`` rows are replicated over them (JAX shards
+    only even splits). Checkpoints hold the ``P`` rows, so a run resumes on any device count.
+    """
     from tqdm.auto import tqdm
 
     if not isinstance(config, GAConfig):
@@ -518,19 +607,29 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         fail("seed", seed, "an integer >= 0")
     check_memory(problem, config)
+    devs = population_devices(devices)
+    rows = population_sharding(devs)
+    p = config.population
+    n_pad = padded_size(p, len(devs))
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(problem.n_qubits, _static_config(config))
+    evaluate, generation = _programs(problem.n_qubits, _static_config(config), devs)
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
+
+    def put(*trees):  # P logical rows -> P' padded rows sharded over the devices
+        return shard_rows(pad_rows(trees, n_pad), rows)
+
     e = empty_genome(config.max_genes, real)
     # the GHZ probe, tiled to the population's shape (the same compiled program)
-    tiled = jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], config.population, 0), e)
-    _, ghz_f, ghz_tt = evaluate(tiled, jnp.full((config.population,), ts[0]), ts, problem)
-    ghz_fit, ghz_t = float(ghz_f[0]), float(ghz_tt[0])
+    tiled = jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], p, 0), e)
+    ghz_pop, ghz_f, ghz_tt = evaluate(*put(tiled, jnp.full((p,), ts[0])), ts, problem)
+    if config.score_dtype != "float64":
+        ghz_f = evaluate.rescore(ghz_pop, ghz_tt, problem)
+    ghz_fit, ghz_t = float(to_host(ghz_f)[0]), float(to_host(ghz_tt)[0])
     if path is not None and path.exists():
         data = np.load(path)
         if str(data["meta"]) != meta:
@@ -538,38 +637,49 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
                  "seed (delete it or use another path)")
         start = int(data["gen"])
         key = jnp.asarray(data["key"])
-        pop = Genome(jnp.asarray(data["gate"]), jnp.asarray(data["control"]),
-                     jnp.asarray(data["target"]), jnp.asarray(data["angle"]))
-        fit, tt = jnp.asarray(data["fit"]), jnp.asarray(data["ts"])
+        pop, fit, tt = put(Genome(data["gate"], data["control"], data["target"],
+                                  data["angle"].astype(real)), data["fit"], data["ts"])
         hist = {"best": list(data["best"]), "mean": list(data["mean"])}
     else:
         start = 0
         pop = initial_population(k0, problem, config)
-        pop, fit, tt = evaluate(pop, jnp.full((config.population,), ts[0]), ts, problem)
-        hist = {"best": [float(jnp.max(fit))], "mean": [_finite_mean(fit)]}
+        pop, t_start = put(pop, jnp.full((p,), ts[0]))
+        pop, fit, tt = evaluate(pop, t_start, ts, problem)
+        f = to_host(fit)[:p]
+        hist = {"best": [float(np.max(f))], "mean": [_finite_mean(f)]}
         if path is not None:
-            _save(path, meta, 0, key, pop, fit, tt, hist)
+            _save(path, meta, 0, key, pop, to_host(fit)[:p], to_host(tt)[:p], hist)
     bar = tqdm(range(start, config.generations), initial=start, total=config.generations,
                disable=not progress, desc=f"GA N={problem.n_qubits} {problem.noise}",
                leave=False)
     for gen in bar:
         key, sub = jax.random.split(key)
         pop, fit, tt = generation(sub, pop, fit, tt, ts, problem)
-        best = float(jnp.max(fit))
+        f = to_host(fit)[:p]
+        best = float(np.max(f))
         hist["best"].append(best)
-        hist["mean"].append(_finite_mean(fit))
+        hist["mean"].append(_finite_mean(f))
         bar.set_postfix(best=f"{best:.5g}")
         if path is not None:
-            _save(path, meta, gen + 1, key, pop, fit, tt, hist)
+            _save(path, meta, gen + 1, key, pop, f, to_host(tt)[:p], hist)
         if callback is not None:
             callback(gen + 1, best)
     bar.close()
-    fit_np, tt_np = np.asarray(fit), np.asarray(tt)
+    if config.score_dtype != "float64":  # the final probes, re-scored in the problem's dtype
+        fit = evaluate.rescore(pop, tt, problem)
+    fit_np, tt_np = to_host(fit)[:p], to_host(tt)[:p]
+    if n_pad == p:
+        population = pop
+    else:  # JAX shards only even splits: the P rows, replicated over the devices
+        replicated = jax.sharding.NamedSharding(rows.mesh, jax.sharding.PartitionSpec())
+        population = jax.jit(lambda g: g[:p], out_shardings=replicated)(pop)
     i = int(np.argmax(np.where(np.isnan(fit_np), -np.inf, fit_np)))
-    return SearchResult(genome=pop[i], fitness=float(fit_np[i]), t=float(tt_np[i]),
-                        population=pop, fitnesses=fit_np, ts=tt_np,
+    genome = jax.tree_util.tree_map(lambda a: jnp.asarray(to_host(a)[i]), population)
+    return SearchResult(genome=genome, fitness=float(fit_np[i]), t=float(tt_np[i]),
+                        population=population, fitnesses=fit_np, ts=tt_np,
                         history={k: np.asarray(v) for k, v in hist.items()},
-                        ghz_fitness=ghz_fit, t_grid=ts_grid, ghz_t=ghz_t)
+                        ghz_fitness=ghz_fit, t_grid=ts_grid, ghz_t=ghz_t,
+                        devices=[str(d) for d in devs])
 
 
 # ----------------------------------------------------------------------------- GA + refine
@@ -630,12 +740,14 @@ def _distinct_top(result: SearchResult, k: int) -> np.ndarray:
 
 
 def refine_structures(key, problem: Problem, result: SearchResult,
-                      config: RefineConfig = RefineConfig()) -> OptResult:
+                      config: RefineConfig = RefineConfig(), *,
+                      devices: Sequence[jax.Device] | None = None) -> OptResult:
     """Refine the angles and t of the top structures of ``result`` (plus a GHZ start; it is
-    restart 0 of the returned batch)."""
+    restart 0 of the returned batch), the restarts sharded over ``devices`` (default: all;
+    see `qsense.optimize.optimize_angles`)."""
     idx = _distinct_top(result, config.top_k)
-    starts = jax.tree_util.tree_map(lambda a: jnp.repeat(a[idx], config.restarts, axis=0),
-                                    result.population)
+    starts = jax.tree_util.tree_map(lambda a: jnp.repeat(to_host(a)[idx], config.restarts,
+                                                         axis=0), result.population)
     t0 = np.concatenate([[result.ghz_t], np.repeat(result.ts[idx], config.restarts)])
     noise = config.jitter * jax.random.normal(key, starts.angle.shape, starts.angle.dtype)
     first = (jnp.arange(starts.angle.shape[0]) % config.restarts == 0)[:, None]
@@ -647,11 +759,11 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     if not np.all(np.isfinite(t0) & (t0 > 0)):  # e.g. a search result built by hand
         return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                                learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                               t_grid=result.t_grid)
+                               t_grid=result.t_grid, devices=devices)
     # each start at the time the search found for it (the GA's local steps tune t too)
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                           t0=t0)
+                           t0=t0, devices=devices)
 
 
 def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.05,
@@ -665,12 +777,17 @@ def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.
 def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
                        refine: RefineConfig = RefineConfig(), *, seed: int = 0,
                        checkpoint: str | os.PathLike | None = None,
-                       progress: bool = False) -> ProbeResult:
+                       progress: bool = False,
+                       devices: Sequence[jax.Device] | None = None) -> ProbeResult:
     """Genetic structure search, then angle/time refinement of the fittest structures.
     The result is never worse than the GHZ probe: the GHZ start (restart 0) shares the same
-    optimizer, and the best restart is returned."""
-    res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress)
-    opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine)
+    optimizer, and the best restart is returned. The population and the refinement restarts
+    are sharded over ``devices`` (default: every device; see `search`). The refinement runs
+    in the problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
+    res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
+                 devices=devices)
+    opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine,
+                            devices=devices)
     return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
                        ghz_value=float(opt.values[0]), search=res, refine=opt,
                        merit_name=problem.merit_name)

@@ -243,6 +243,21 @@ class Problem:
         leaves = [changes.get(k, getattr(self, k)) for k in _DATA_FIELDS]
         return _unflatten(self.structure, leaves)
 
+    def astype(self, dtype) -> Problem:
+        """The same problem computed in ``dtype`` (complex64 or complex128; the real data
+        take the matching float32/float64): the structure's dtype changes (its own compiled
+        program) and every data leaf is cast, traced leaves included (usable inside jit, e.g.
+        the GA's float32 scoring of a float64 problem)."""
+        c = _complex_dtype(dtype)
+        if c not in (jnp.complex64, jnp.complex128):
+            fail("dtype", dtype, "complex64 or complex128")
+        real = jnp.finfo(c).dtype
+        complex_leaves = ("dissipator", "pre_channel", "post_channel")
+        leaves = [None if getattr(self, k) is None else
+                  _as_data(getattr(self, k), c if k in complex_leaves else real)
+                  for k in _DATA_FIELDS]
+        return _unflatten(dataclasses.replace(self.structure, dtype=c), leaves)
+
 
 _DATA_FIELDS = ("gamma", "b0", "dissipator", "pre_channel", "post_channel", "sensors")
 

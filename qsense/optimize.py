@@ -49,6 +49,14 @@ import optax
 from jax import lax
 
 from qsense._checks import NOISE_MODELS, fail
+from qsense.distributed import (
+    pad_rows,
+    padded_size,
+    population_devices,
+    population_sharding,
+    shard_rows,
+    to_host,
+)
 from qsense.genome import CRX, IDENTITY, Genome, validate_genome
 from qsense.objective import (
     FIELDS,
@@ -368,12 +376,17 @@ class OptResult:
 def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
                     gradient: str | None = None, steps: int = 200,
                     learning_rate: float = 0.05, t0=None, optimize_t: bool = True,
-                    t_bounds: tuple[float, float] = (1e-3, 1e3), t_grid=None) -> OptResult:
+                    t_bounds: tuple[float, float] = (1e-3, 1e3), t_grid=None,
+                    devices=None) -> OptResult:
     """Optimize the angles (and t) of each genome in ``genomes`` ((G,) or (R, G) restarts;
     the structures may differ) and return the best restart.
 
     ``t0``: initial time (scalar or (R,)); ``None`` picks, per restart, the best point of
     ``t_grid`` (default `default_t_grid`). ``optimize_t=False`` keeps t at ``t0``.
+    ``devices`` (default: every device, ``jax.devices()``): the restarts are sharded over
+    them (`qsense.distributed.population_sharding`), padded to a multiple of the device count
+    with copies of restarts ``i mod R`` whose results are dropped; the numbers do not depend
+    on the device count. (``cobyla`` runs on the host, unsharded.)
     """
     gradient = _check_method(method, gradient)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -407,10 +420,12 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     else:
         run = _compiled_run(method, gradient, float(learning_rate), log_bounds,
                             bool(optimize_t), int(steps))
-        best, best_l, h = run(params, structure, problem)
-        best_angle = np.asarray(best["angle"])
-        best_logt = np.clip(np.asarray(best["log_t"]), *log_bounds)
-        best_loss, hist = np.asarray(best_l), np.asarray(h)
+        devs = population_devices(devices)
+        padded = pad_rows((params, structure), padded_size(r, len(devs)))
+        best, best_l, h = run(*shard_rows(padded, population_sharding(devs)), problem)
+        best_angle = to_host(best["angle"])[:r]
+        best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)
+        best_loss, hist = to_host(best_l)[:r], to_host(h)[:r]
     values = sign * best_loss
     finite = np.isfinite(best_loss)
     i = int(np.argmin(np.where(finite, best_loss, np.inf)))

@@ -1,0 +1,131 @@
+"""Mixed precision: one GA generation scored in float32 (``GAConfig(score_dtype="float32")``,
+the elite re-scored in float64) against the float64 one, per N and noise.
+
+    python benchmarks/mixed_precision.py [--sizes 5,8] [--population 256] [--n-t 6]
+        [--local-steps 10] [--repeats 3] [--device cpu|gpu|auto] [--smoke]
+
+A generation is the whole memetic program of `qsense.genetic` (selection, mutation, the
+scores on ``n_t`` grid times plus the inherited time, ``local_steps`` Adam steps on every
+chromosome; in the mixed mode also the float64 re-score of the elite), timed from the same
+scored population, best of ``--repeats``. Compilation is excluded: scoring generation 0 runs
+the same jitted program first (its time, compilation included, is ``first_call_s``).
+``speedup`` = float64 time / mixed time. The best fitness each mode reaches in that
+generation (float64 values in both) is printed beside it: they differ only through float32
+rounding inside the local steps. Prints a Markdown table and writes
+``benchmarks/mixed_precision.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
+
+NOISES = ("dephasing", "bitflip", "amplitude_damping")
+
+
+def _best_time(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def generation_time(n: int, noise: str, score_dtype: str, *, population: int, n_t: int,
+                    local_steps: int, repeats: int) -> dict:
+    """Wall time of one GA generation (population of ``population`` chromosomes)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from qsense.genetic import (
+        GAConfig,
+        _programs,
+        _static_config,
+        initial_population,
+        search_t_grid,
+    )
+    from qsense.objective import Problem
+
+    prob = Problem(n, noise, 0.1)
+    cfg = GAConfig(population=population, n_t=n_t, local_steps=local_steps,
+                   score_dtype=score_dtype)
+    evaluate, generation = _programs(n, _static_config(cfg))
+    ts = jnp.asarray(search_t_grid(prob, cfg))
+    pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
+    t0 = time.perf_counter()
+    pop, fit, tt = jax.block_until_ready(
+        evaluate(pop, jnp.full((population,), ts[0]), ts, prob))
+    compile_s = time.perf_counter() - t0  # first call: compilation + one scoring
+    key = jax.random.PRNGKey(1)
+    out = {}
+
+    def gen():
+        out["r"] = jax.block_until_ready(generation(key, pop, fit, tt, ts, prob))
+
+    t = _best_time(gen, repeats)  # generation 0 compiled the program (one jitted step)
+    best = float(np.max(np.asarray(out["r"][1])))
+    return {"n_qubits": n, "noise": noise, "score_dtype": score_dtype,
+            "population": population, "n_t": n_t, "local_steps": local_steps,
+            "max_genes": cfg.max_genes, "generation_s": t, "first_call_s": compile_s,
+            "best_fitness": best}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="5,8", help="qubit counts, comma separated")
+    ap.add_argument("--noises", default=",".join(NOISES))
+    ap.add_argument("--population", type=int, default=256)
+    ap.add_argument("--n-t", type=int, default=6, help="grid times (table1's search default)")
+    ap.add_argument("--local-steps", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "mixed_precision.json"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="N=3, population 8, n_t 2, 1 local step, one repeat (checks it runs)")
+    add_device_argument(ap)
+    args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.population, args.n_t, args.local_steps, args.repeats = "3", 8, 2, 1, 1
+    select_device(args.device)
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    noises = [s for s in args.noises.split(",") if s]
+    rows = []
+    for n in sizes:
+        for noise in noises:
+            r64, r32 = (generation_time(n, noise, sd, population=args.population, n_t=args.n_t,
+                                        local_steps=args.local_steps, repeats=args.repeats)
+                        for sd in ("float64", "float32"))
+            rows.append({"n_qubits": n, "noise": noise, "float64": r64, "mixed": r32,
+                         "speedup": r64["generation_s"] / r32["generation_s"]})
+            print(f"N={n} {noise}: float64 {r64['generation_s']:.3f} s, mixed "
+                  f"{r32['generation_s']:.3f} s", flush=True)
+    print()
+    print("| N | noise | float64 gen (s) | mixed gen (s) | speed-up | best fitness float64 | "
+          "best fitness mixed |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['n_qubits']} | {r['noise']} | {r['float64']['generation_s']:.4f} | "
+              f"{r['mixed']['generation_s']:.4f} | {r['speedup']:.2f}x | "
+              f"{r['float64']['best_fitness']:.8g} | {r['mixed']['best_fitness']:.8g} |")
+    out = {"rows": rows, "population": args.population, "n_t": args.n_t,
+           "local_steps": args.local_steps, "repeats": args.repeats, "smoke": args.smoke,
+           "device": device_record(args.device), "jax": jax.__version__}
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Spreading a population over devices (`jax.sharding`) and hosts (`jax.distributed`).
+
+One host: `population_sharding` puts the leading (population / restart) axis of arrays on a
+1-D `jax.sharding.Mesh` over the devices (axis name ``"pop"``), as a `NamedSharding` with
+``PartitionSpec("pop")``; a jitted program whose inputs are so sharded runs each device's rows
+on that device (GSPMD), with no change to the numbers: a row's result does not depend on which
+device computes it. JAX refuses shardings whose axis does not divide evenly, so `pad_rows`
+extends a batch of ``P`` rows to ``P' = D * ceil(P / D)`` (``D`` devices) by repeating rows
+(row ``i >= P`` is a copy of row ``i mod P``); callers compute on the padded batch and drop
+rows ``>= P``. `qsense.genetic.search` and `qsense.optimize.optimize_angles` use these.
+
+Several hosts (SLURM): `initialize` calls `jax.distributed.initialize()` (which reads the
+SLURM environment: coordinator address, process count and id) when SLURM runs several tasks
+in this job step, and does nothing otherwise. Call it before the first JAX computation; the
+experiments entry point (`experiments.run`) does. After it, ``jax.devices()`` lists every
+host's devices and the same sharded programs span them; `to_host` gathers a sharded result
+onto every host. Only the single-process no-op is exercised by the tests (no multi-host
+machine here).
+
+CPU note: ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` fakes ``D`` devices on one
+CPU, for correctness tests only; it gives no speed (the devices share the cores). What keeps
+a sharded batched ``eigh`` from stalling there is above all one OpenBLAS thread, which
+``import qsense`` sets (`qsense.blas`): JAX's CPU ``eigh`` calls LAPACK once per matrix, and
+with OpenBLAS's default pool every device's calls wake worker threads that spin-wait on the
+shared cores (`qsense.blas` measures 8.8 s vs 0.028 s for one loaded batched eigh). The tests
+also add ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
+(`FORCED_HOST_FLAGS`: each fake device runs its kernels on one thread instead of each starting
+a full-width intra-op pool, which on 2 cores oversubscribes them; an earlier build was seen to
+hang a sharded batched ``eigh`` with 2 devices and to slow it several times with 4) and run in
+a subprocess with a timeout. With jax/jaxlib 0.10.2 no hang was seen, with or without the
+flags, for 2 and 4 devices, and the 4-device test script took the same time either way
+(293 s vs 296 s wall, 59 s CPU, on a loaded 2-core machine): the flags are a precaution, the
+timeout the guard.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from qsense._checks import fail
+
+log = logging.getLogger("qsense")
+
+#: The mesh axis that carries the population (GA chromosomes, refinement restarts).
+AXIS = "pop"
+
+#: XLA flags for correctness tests on fake CPU devices (see the module docstring); append
+#: ``--xla_force_host_platform_device_count=D``.
+FORCED_HOST_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+_INITIALIZED = False
+
+
+def slurm_tasks(environ: dict[str, str] | None = None) -> int:
+    """Tasks SLURM runs in this job step (1 outside SLURM)."""
+    env = os.environ if environ is None else environ
+    for name in ("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"):
+        v = env.get(name)
+        if v and v.isdigit():
+            return int(v)
+    return 1
+
+
+def initialize(environ: dict[str, str] | None = None) -> bool:
+    """Join the processes of a multi-task SLURM job step into one JAX runtime
+    (`jax.distributed.initialize`, which reads the coordinator address, process count and id
+    from SLURM's variables). A no-op (returns False) outside SLURM, for a single task, or when
+    already done; returns True when this call initialized. Call before any JAX computation."""
+    global _INITIALIZED
+    if _INITIALIZED or slurm_tasks(environ) <= 1:
+        return False
+    if jax.distributed.is_initialized():
+        _INITIALIZED = True
+        return False
+    jax.distributed.initialize()
+    _INITIALIZED = True
+    log.info("jax.distributed: process %d of %d, %d devices", jax.process_index(),
+             jax.process_count(), jax.device_count())
+    return True
+
+
+def population_devices(devices: Sequence[Any] | None = None) -> tuple[Any, ...]:
+    """The devices a population spreads over: ``devices``, or every device JAX sees
+    (``jax.devices()``: all hosts' after `initialize`)."""
+    devs = tuple(jax.devices() if devices is None else devices)
+    if not devs:
+        fail("devices", devices, "a non-empty list of jax devices (or None: all)")
+    return devs
+
+
+def population_sharding(devices: Sequence[Any] | None = None) -> NamedSharding:
+    """`NamedSharding` splitting axis 0 over a 1-D mesh (axis `AXIS`) of ``devices``."""
+    return NamedSharding(Mesh(np.asarray(population_devices(devices), dtype=object), (AXIS,)),
+                         PartitionSpec(AXIS))
+
+
+def padded_size(rows: int, n_devices: int) -> int:
+    """``rows`` rounded up to a multiple of ``n_devices``."""
+    return -(-int(rows) // int(n_devices)) * int(n_devices)
+
+
+def pad_rows(tree: Any, size: int) -> Any:
+    """Every leaf's axis 0 extended from ``P`` to ``size`` rows, row ``i`` a copy of row
+    ``i mod P`` (numpy or jax arrays; works inside jit)."""
+    def pad(a):
+        p = a.shape[0]
+        if size == p:
+            return a
+        idx = np.arange(size) % p
+        return a[idx]
+
+    return jax.tree_util.tree_map(pad, tree)
+
+
+def shard_rows(tree: Any, sharding: NamedSharding) -> Any:
+    """``tree``'s leaves placed on ``sharding`` (axis 0 split; it must divide evenly)."""
+    return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree)
+
+
+def to_host(x: Any) -> np.ndarray:
+    """A (possibly multi-host sharded) array as a numpy array on this host."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        from jax.experimental import multihost_utils
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)
+
+
+__all__ = ["AXIS", "FORCED_HOST_FLAGS", "initialize", "pad_rows", "padded_size",
+           "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]
