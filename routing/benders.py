@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import cached_property
 
 import cvxpy as cp
 import numpy as np
@@ -130,6 +131,44 @@ class Subproblem:
         pi = (np.maximum(np.asarray(self.cub.dual_value, float).reshape(-1), 0.0)
               if self.cub is not None else np.zeros(0))
         return float(self.problem.value), np.asarray(self.v.value, float), u, pi
+
+    def pareto_duals(self, x_hat: np.ndarray, q_hat: float, core: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Magnanti-Wong duals (u, π) at x̂ for the core point x⁰ (single cut).
+
+        The MW problem ``min u·Y x⁰ + π·b`` over dual feasible (u, π) with
+        ``u·Y x̂ + π·b <= Q(x̂) + ε``, solved through its LP dual ``max α·y - (Q + ε) η`` s.t.
+        ``y <= Y x⁰ + η Y x̂``, ``A_ub v <= (1 + η) b``, ``A_eq v = 0``, ``v, η >= 0`` (see
+        :meth:`SlotSplit._mw_problem`). Raises :class:`SubproblemFailed` like :meth:`solve`.
+        """
+        m = self.model
+        if getattr(self, "_mw", None) is None:
+            v = cp.Variable(m.n_vars, nonneg=True)
+            eta = cp.Variable(nonneg=True)
+            r0 = cp.Parameter(m.n_y, nonneg=True)
+            rh = cp.Parameter(m.n_y, nonneg=True)
+            qe = cp.Parameter(nonneg=True)
+            c1 = v[: m.n_y] - cp.multiply(rh, eta) <= r0
+            cons = [c1]
+            cub = None
+            if m.A_ub.shape[0]:
+                cub = m.A_ub @ v - m.b_ub * eta <= m.b_ub
+                cons.append(cub)
+            if m.A_eq.shape[0]:
+                cons.append(m.A_eq @ v == 0)
+            prob = cp.Problem(cp.Maximize(m.alpha @ v[: m.n_y] - qe * eta), cons)
+            assert prob.is_dpp()
+            self._mw = (prob, r0, rh, qe, c1, cub)
+        prob, r0, rh, qe, c1, cub = self._mw
+        r0.value = _clean_rhs(m.ymax * np.asarray(core, float))
+        rh.value = _clean_rhs(m.ymax * np.asarray(x_hat, float))
+        qe.value = max(0.0, q_hat) + 1e-7 * max(1.0, abs(q_hat))
+        _robust_solve(prob, self.solver, self.deadline)
+        self.n_solves += 1
+        u = np.maximum(np.asarray(c1.dual_value, float).reshape(-1), 0.0)
+        pi = (np.maximum(np.asarray(cub.dual_value, float).reshape(-1), 0.0)
+              if cub is not None else np.zeros(0))
+        return u, pi
 
 
 class SubproblemFailed(SolverError):
@@ -269,41 +308,112 @@ class SlotSplit:
         assert self.problem.is_dpp()
         self.n_solves = 0
         self.deadline: float | None = None  # perf_counter time after which solves give up
+        self._mw = None  # the Magnanti-Wong LP, built on first use
+
+    def _mw_problem(self):
+        """The Pareto (Magnanti-Wong) LP of every slot at once, built once (DPP).
+
+        For slot t with right-hand side r(p) of SP_t at master point p (affine in p), the MW
+        dual problem is ``min u·r(p⁰)`` over the dual feasible set ``{u >= 0: Aᵀu >= α_t}`` with
+        ``u·r(p̂) <= Q_t(p̂) + ε`` (the optimal face at p̂, widened by ε; weak duality gives
+        ``u·r(p̂) >= Q_t(p̂)`` for every feasible u). Its LP dual, solved here, is
+        ``max α_t·y - (Q_t + ε) η_t`` s.t. ``A y <= r(p⁰) + η_t r(p̂)``, ``y, η >= 0``: SP_t at
+        the core point with each slot allowed to buy multiples of its own right-hand side at
+        x̂ at the price Q_t. Bounded (the plain duals are feasible), feasible (y = η = 0,
+        r(p⁰) >= 0). Its duals on the three row blocks are the MW cut's (u, π₄, π₅).
+        """
+        if self._mw is not None:
+            return self._mw
+        m = self.m
+        T = m.T
+        y = cp.Variable(m.n_y, nonneg=True)
+        eta = cp.Variable(T, nonneg=True)
+        qe = cp.Parameter(T, nonneg=True)
+        par = {}
+
+        def block(A, slots, name):
+            n = len(slots)
+            r0 = cp.Parameter(n, nonneg=True)
+            rh = cp.Parameter(n, nonneg=True)
+            S = sp.csr_matrix((np.ones(n), (np.arange(n), slots)), shape=(n, T))
+            par[name] = (r0, rh)
+            lhs = y if A is None else A @ y
+            return lhs - cp.multiply(rh, S @ eta) <= r0
+
+        k1 = block(None, self.slot_path, "r")
+        cons = [k1]
+        k4 = k5 = None
+        if len(self.b4):
+            k4 = block(self.A4y, self.slot4, "c4")
+            cons.append(k4)
+        if self.n_w:
+            k5 = block(self.A5y, self.slot5, "w")
+            cons.append(k5)
+        prob = cp.Problem(cp.Maximize(m.alpha @ y - qe @ eta), cons)
+        assert prob.is_dpp()
+        self._mw = (prob, qe, par, k1, k4, k5)
+        return self._mw
+
+    def _rhs(self, x, q):
+        """Right-hand sides (r, c4, w) of the slot LPs at master point (x, q), cleaned."""
+        m = self.m
+        r = _clean_rhs(m.ymax * np.asarray(x, float))
+        c4 = _clean_rhs(self.b4 - self.A4s @ q[: self.n_c]) if len(self.b4) else None
+        w = _clean_rhs(q[self.n_c:]) if self.n_w else None
+        return r, c4, w
 
     def point(self, v: np.ndarray) -> np.ndarray:
         """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
         return np.concatenate([v[self.m.n_y:], self.A5y @ v[: self.m.n_y]])
 
-    def solve(self, x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, list]:
+    def solve(self, x: np.ndarray, q: np.ndarray, core: np.ndarray | None = None
+              ) -> tuple[np.ndarray, list]:
         """Solve every SP_t at (x, q); return per-slot values and per-slot cuts.
 
         A cut is (const, indices, coefficients) over the master vector [x, q] of length
-        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``.
+        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``. With ``core`` (a master point
+        [x⁰, q⁰] inside the master's feasible set) the cuts are Pareto-optimal (Magnanti-Wong,
+        :meth:`_mw_problem`): among the cuts tight at (x, q) they are lowest at the core point;
+        a slot whose MW LP fails keeps its plain cut.
         """
         m = self.m
         x = np.asarray(x, float)
         q = np.asarray(q, float)
-        self.r.value = _clean_rhs(m.ymax * x)
-        rhs4 = self.b4 - self.A4s @ q[: self.n_c]
-        if len(self.b4):
-            self.c4.value = _clean_rhs(rhs4)
-        if self.n_w:
-            self.w.value = _clean_rhs(q[self.n_c:])
+        r, c4, w = self._rhs(x, q)
+        self.r.value = r
+        if c4 is not None:
+            self.c4.value = c4
+        if w is not None:
+            self.w.value = w
         self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
         y = np.asarray(self.y.value, float)
-        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
-        p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
-              if self.k4 is not None else np.zeros(0))
-        p5 = (np.maximum(np.asarray(self.k5.dual_value, float).reshape(-1), 0.0)
-              if self.k5 is not None else np.zeros(0))
-        vals, cuts = np.zeros(m.T), []
+        vals = np.array([float(m.alpha[js] @ y[js]) for js in self._slot_paths])
+        duals = (self.k1, self.k4, self.k5)
+        if core is not None:
+            prob, qe, par, *mw_duals = self._mw_problem()
+            r0, c40, w0 = self._rhs(core[: m.n_y], np.asarray(core[m.n_y:], float))
+            for name, a0, ah in (("r", r0, r), ("c4", c40, c4), ("w", w0, w)):
+                if name in par:
+                    par[name][0].value, par[name][1].value = a0, ah
+            qe.value = vals + 1e-7 * np.maximum(1.0, np.abs(vals))
+            try:
+                _robust_solve(prob, self.solver, self.deadline)
+                self.n_solves += 1
+                duals = tuple(mw_duals)
+            except SubproblemFailed:
+                pass  # keep the plain cuts (valid and tight at (x, q))
+        u = np.maximum(np.asarray(duals[0].dual_value, float).reshape(-1), 0.0) * m.ymax
+        p4 = (np.maximum(np.asarray(duals[1].dual_value, float).reshape(-1), 0.0)
+              if duals[1] is not None else np.zeros(0))
+        p5 = (np.maximum(np.asarray(duals[2].dual_value, float).reshape(-1), 0.0)
+              if duals[2] is not None else np.zeros(0))
+        cuts = []
         point = np.concatenate([x, q])
         for t in range(m.T):
-            js = np.flatnonzero(self.slot_path == t)
+            js = self._slot_paths[t]
             r4 = np.flatnonzero(self.slot4 == t)
             r5 = np.flatnonzero(self.slot5 == t)
-            vals[t] = float(m.alpha[js] @ y[js])
             qcoef = np.zeros(self.n_q)
             if len(r4):
                 qcoef[: self.n_c] = -(p4[r4] @ self.A4s[r4])
@@ -317,6 +427,10 @@ class SlotSplit:
             const = max(const, vals[t] - float(coef @ point[idx]))
             cuts.append((const, idx, coef))
         return vals, cuts
+
+    @cached_property
+    def _slot_paths(self) -> list[np.ndarray]:
+        return [np.flatnonzero(self.slot_path == t) for t in range(self.m.T)]
 
 
 def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
@@ -340,6 +454,9 @@ def solve_benders(
     lp_tol: float = 1e-4,
     adaptive_gap: bool = True,
     prune_cuts: bool = True,
+    pareto: bool = True,
+    hint_master: bool = True,
+    drop_slack_after: int = 5,
 ) -> Solution:
     """Solve the PS-EGR MILP by Benders decomposition (see module docstring).
 
@@ -353,7 +470,8 @@ def solve_benders(
               master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,
               warm_start=warm_start, lp_max_iterations=lp_max_iterations,
               core_point=core_point, lp_tol=lp_tol, adaptive_gap=adaptive_gap,
-              prune_cuts=prune_cuts)
+              prune_cuts=prune_cuts, pareto=pareto, hint_master=hint_master,
+              drop_slack_after=drop_slack_after)
     t0 = time.perf_counter()
     try:
         sol = _benders(model, **kw)
@@ -396,11 +514,17 @@ def _benders(
     lp_tol: float,
     adaptive_gap: bool,
     prune_cuts: bool,
+    pareto: bool = True,
+    hint_master: bool = True,
+    drop_slack_after: int = 5,
 ) -> Solution:
     if not (0 <= tol < 1):
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
     if not (isinstance(max_iterations, int) and max_iterations >= 1):
         raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
+    if not (isinstance(drop_slack_after, int) and drop_slack_after >= 0):
+        raise ValueError(f"drop_slack_after = {drop_slack_after!r} is invalid; accepted: "
+                         "integer >= 0 (0: never drop)")
     if master_solver not in MASTER_SOLVERS:
         raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
                          f"{list(MASTER_SOLVERS)}")
@@ -467,6 +591,9 @@ def _benders(
         return ct
 
     cut_keys: set = set()
+    # integer-master cut rows: [constraint, kind, block, const, idx, vals, key, slack streak]
+    milp_rows: list = []
+    n_dropped = 0
 
     def store(kind, b, const, idx, vals):
         nonlocal n_cuts, n_dup
@@ -477,24 +604,33 @@ def _benders(
             return
         cut_keys.add(key)
         cut_store.append((kind, b, const, idx, vals, key))
-        for key in masters:
-            if masters[key] is None:
+        for name in masters:
+            if masters[name] is None:
                 continue
-            ct = add_row(key, b, const, idx, vals)
-            if key == "lp":
+            ct = add_row(name, b, const, idx, vals)
+            if name == "lp":
                 lp_cut_rows.append(ct)
+            else:
+                milp_rows.append([ct, kind, b, const, idx, vals, key, 0])
         n_cuts += 1
 
-    def add_cuts(x_hat, q, u, pi, kind="int"):
-        """Single cut from the full LP's duals at x_hat."""
+    def add_cuts(x_hat, q, u, pi, kind="int", mw=False):
+        """Single cut from the full LP's duals at x_hat (``mw``: the Magnanti-Wong duals for
+        the current core point instead; a failed MW LP keeps the plain duals)."""
+        if mw:
+            try:
+                u, pi = sub.pareto_duals(x_hat, q, core[: m.n_y])
+            except SubproblemFailed as err:
+                failures.append(f"pareto cut: {err}")
         uy = u * m.ymax
         const = max(float(pi @ m.b_ub) if len(pi) else 0.0, q - float(uy @ x_hat))
         idx = np.flatnonzero(uy != 0)
         store(kind, 0, const, idx, uy[idx])
 
-    def add_slot_cuts(x_hat, q_hat, kind="int") -> float:
-        """Per-slot cuts from SlotSplit at (x_hat, q_hat); returns Σ_t SP_t."""
-        vals, cuts = split.solve(x_hat, q_hat)
+    def add_slot_cuts(x_hat, q_hat, kind="int", mw=False) -> float:
+        """Per-slot cuts from SlotSplit at (x_hat, q_hat) (``mw``: Pareto-optimal for the
+        current core point); returns Σ_t SP_t."""
+        vals, cuts = split.solve(x_hat, q_hat, core if mw else None)
         for t, (const, idx, coef) in enumerate(cuts):
             store(kind, t, const, idx, coef)
         return float(vals.sum())
@@ -507,6 +643,15 @@ def _benders(
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
             s.SetTimeLimit(max(1, int(1000 * left)))
+        if key == "milp" and hint_master and best_x is not None:
+            # warm start: the incumbent (its schedule and slot values satisfy every cut)
+            if multi_cut:
+                yv = best_v[: m.n_y] * m.alpha
+                th_val = [float(yv[split._slot_paths[t]].sum()) for t in range(m.T)]
+                q_val = split.point(best_v).tolist()
+            else:
+                th_val, q_val = [float(lb)], []
+            s.SetHint(xs + th, [float(v) for v in best_x] + q_val + th_val)
         try:
             code = s.Solve(params)
         except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
@@ -521,6 +666,7 @@ def _benders(
             failures.append(f"{key} master status {code}")
             return None, math.inf, math.nan
         x = np.array([v.solution_value() for v in xs])
+        last_theta[:] = [v.solution_value() for v in th]
         val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
         if key == "lp":  # which cuts bind at this LP-master point (for pruning)
             lp_active[:] = [abs(c.dual_value()) > 1e-12 for c in lp_cut_rows]
@@ -530,6 +676,7 @@ def _benders(
 
     lb, ub = -math.inf, math.inf
     best_x, best_v = None, None
+    last_theta: list = []
     failures: list[str] = []
     trace: list[dict] = []
     seen: set[bytes] = set()
@@ -569,12 +716,12 @@ def _benders(
         try:
             if multi_cut:
                 p_best = np.concatenate([x_int, split.point(v)])
-                add_slot_cuts(x_int, p_best[m.n_y:])
+                add_slot_cuts(x_int, p_best[m.n_y:], mw=pareto)
                 if q_hat is not None:
-                    at_master = add_slot_cuts(x_int, q_hat)
+                    at_master = add_slot_cuts(x_int, q_hat, mw=pareto)
             else:
                 p_best = x_int
-                add_cuts(x_int, q, u, pi)
+                add_cuts(x_int, q, u, pi, mw=pareto)
         except SubproblemFailed as err:
             failures.append(f"slot cuts: {err}")
             p_best = np.concatenate([x_int, split.point(v)]) if multi_cut else x_int
@@ -632,10 +779,10 @@ def _benders(
             x_frac = p_frac[: m.n_y]
             try:
                 if multi_cut:
-                    q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
+                    q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac", mw=pareto)
                 else:
                     q_frac, _, u, pi = sub.solve(x_frac)
-                    add_cuts(x_frac, q_frac, u, pi, kind="frac")
+                    add_cuts(x_frac, q_frac, u, pi, kind="frac", mw=pareto)
             except SubproblemFailed as err:
                 failures.append(f"lp phase: {err}")
                 q_frac = -math.inf
@@ -663,7 +810,31 @@ def _benders(
             n_pruned += 1
             cut_keys.discard(key)  # not in the integer master: may be added again
             continue
-        add_row("milp", b, const, idx, vals)
+        milp_rows.append([add_row("milp", b, const, idx, vals), kind, b, const, idx, vals, key,
+                          0])
+
+    def drop_slack(p_hat):
+        """Cut management: a cut from a fractional point (LP phase, core point) that is slack
+        at ``drop_slack_after`` consecutive integer-master points is switched off (its row
+        made free; valid either way) and may be added again later. Cuts from integer points
+        stay, so an evaluated x is never proposed twice."""
+        nonlocal n_dropped
+        if not drop_slack_after or not last_theta:
+            return
+        keep = []
+        for row in milp_rows:
+            ct, kind, b, const, idx, vals, key, streak = row
+            if kind == "frac":
+                slack = const + float(vals @ p_hat[idx]) - last_theta[b]
+                row[7] = streak = streak + 1 if slack > 1e-6 * max(1.0, abs(const)) else 0
+                if streak >= drop_slack_after:
+                    inf = masters["milp"][0].infinity()
+                    ct.SetBounds(-inf, inf)
+                    cut_keys.discard(key)
+                    n_dropped += 1
+                    continue
+            keep.append(row)
+        milp_rows[:] = keep
     exact_master = not adaptive_gap
     while it < max_iterations + (lp_max_iterations if lp_phase else 0):
         if gap_ok():
@@ -684,6 +855,7 @@ def _benders(
             stop = "time_limit" if out_of_time() or math.isfinite(mval) else "master_failed"
             break
         ub = min(ub, mval)
+        drop_slack(p_hat)
         x_int = np.round(p_hat[: m.n_y])
         cuts_before = n_cuts
         q, at_master = evaluate(x_int, p_hat[m.n_y:] if multi_cut else None)
@@ -715,7 +887,8 @@ def _benders(
     n_solves = sub.n_solves + (split.n_solves if multi_cut else 0)
     info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": n_solves,
             "blocks": n_blocks, "master_solver": master_solver, "lp_aborted": lp_aborted,
-            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup, "failures": failures,
+            "pruned_cuts": n_pruned, "dropped_cuts": n_dropped, "duplicate_cuts": n_dup,
+            "pareto": pareto, "failures": failures,
             "lp_backends": sorted({getattr(sub, "used", LP_SOLVER)}
                                   | ({getattr(split, "used", LP_SOLVER)} if multi_cut else set()))}
     return Solution("Benders", status, float(lb), float(ub), best_x, y, s, z, m,
