@@ -139,36 +139,48 @@ class Subproblem:
         The MW problem ``min u·Y x⁰ + π·b`` over dual feasible (u, π) with
         ``u·Y x̂ + π·b <= Q(x̂) + ε``, solved through its LP dual ``max α·y - (Q + ε) η`` s.t.
         ``y <= Y x⁰ + η Y x̂``, ``A_ub v <= (1 + η) b``, ``A_eq v = 0``, ``v, η >= 0`` (see
-        :meth:`SlotSplit._mw_problem`). Raises :class:`SubproblemFailed` like :meth:`solve`.
+        :meth:`SlotSplit._mw_duals`). Raises :class:`SubproblemFailed` like :meth:`solve`.
         """
         m = self.model
-        if getattr(self, "_mw", None) is None:
-            v = cp.Variable(m.n_vars, nonneg=True)
-            eta = cp.Variable(nonneg=True)
-            r0 = cp.Parameter(m.n_y, nonneg=True)
-            rh = cp.Parameter(m.n_y, nonneg=True)
-            qe = cp.Parameter(nonneg=True)
-            c1 = v[: m.n_y] - cp.multiply(rh, eta) <= r0
-            cons = [c1]
-            cub = None
-            if m.A_ub.shape[0]:
-                cub = m.A_ub @ v - m.b_ub * eta <= m.b_ub
-                cons.append(cub)
-            if m.A_eq.shape[0]:
-                cons.append(m.A_eq @ v == 0)
-            prob = cp.Problem(cp.Maximize(m.alpha @ v[: m.n_y] - qe * eta), cons)
-            assert prob.is_dpp()
-            self._mw = (prob, r0, rh, qe, c1, cub)
-        prob, r0, rh, qe, c1, cub = self._mw
-        r0.value = _clean_rhs(m.ymax * np.asarray(core, float))
-        rh.value = _clean_rhs(m.ymax * np.asarray(x_hat, float))
-        qe.value = max(0.0, q_hat) + 1e-7 * max(1.0, abs(q_hat))
-        _robust_solve(prob, self.solver, self.deadline)
+        rh = _clean_rhs(m.ymax * np.asarray(x_hat, float))
+        r0 = _clean_rhs(m.ymax * np.asarray(core, float))
+        ny, nv = m.n_y, m.n_vars
+        top = sp.hstack([sp.identity(ny, format="csr"), sp.csr_matrix((ny, nv - ny)),
+                         sp.csr_matrix(-rh.reshape(-1, 1))])
+        blocks, rhs = [top], [r0]
+        if m.A_ub.shape[0]:
+            blocks.append(sp.hstack([m.A_ub, sp.csr_matrix(-m.b_ub.reshape(-1, 1))]))
+            rhs.append(m.b_ub)
+        A_eq = (sp.hstack([m.A_eq, sp.csr_matrix((m.A_eq.shape[0], 1))], format="csr")
+                if m.A_eq.shape[0] else None)
+        c = np.concatenate([-m.alpha, np.zeros(nv - ny),
+                            [max(0.0, q_hat) + 1e-7 * max(1.0, abs(q_hat))]])
+        d = _linprog_duals(c, sp.vstack(blocks, format="csr"), np.concatenate(rhs), A_eq,
+                           self.deadline)
         self.n_solves += 1
-        u = np.maximum(np.asarray(c1.dual_value, float).reshape(-1), 0.0)
-        pi = (np.maximum(np.asarray(cub.dual_value, float).reshape(-1), 0.0)
-              if cub is not None else np.zeros(0))
-        return u, pi
+        return d[:ny], d[ny:]
+
+
+def _linprog_duals(c, A_ub, b_ub, A_eq, deadline) -> np.ndarray:
+    """min c·v s.t. A_ub v <= b_ub, A_eq v = 0, v >= 0 by HiGHS (scipy); the inequality rows'
+    duals as nonnegative prices (``-marginals``). Raises :class:`SubproblemFailed`."""
+    from scipy.optimize import linprog
+
+    opts = {}
+    if deadline is not None:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise SubproblemFailed("time limit")
+        opts["time_limit"] = float(left)
+    try:
+        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq,
+                      b_eq=None if A_eq is None else np.zeros(A_eq.shape[0]),
+                      bounds=(0, None), method="highs", options=opts)
+    except (ValueError, ArithmeticError) as err:
+        raise SubproblemFailed(f"scipy HiGHS: {err}") from err
+    if res.status != 0:
+        raise SubproblemFailed(f"scipy HiGHS: {res.message}")
+    return np.maximum(-np.asarray(res.ineqlin.marginals, float), 0.0)
 
 
 class SubproblemFailed(SolverError):
@@ -308,51 +320,37 @@ class SlotSplit:
         assert self.problem.is_dpp()
         self.n_solves = 0
         self.deadline: float | None = None  # perf_counter time after which solves give up
-        self._mw = None  # the Magnanti-Wong LP, built on first use
 
-    def _mw_problem(self):
-        """The Pareto (Magnanti-Wong) LP of every slot at once, built once (DPP).
+    def _mw_duals(self, rh: np.ndarray, r0: np.ndarray, q_slot: np.ndarray) -> np.ndarray:
+        """Duals of the Pareto (Magnanti-Wong) LP of every slot at once.
 
         For slot t with right-hand side r(p) of SP_t at master point p (affine in p), the MW
-        dual problem is ``min u·r(p⁰)`` over the dual feasible set ``{u >= 0: Aᵀu >= α_t}`` with
+        problem is ``min u·r(p⁰)`` over the dual feasible set ``{u >= 0: Aᵀu >= α_t}`` with
         ``u·r(p̂) <= Q_t(p̂) + ε`` (the optimal face at p̂, widened by ε; weak duality gives
         ``u·r(p̂) >= Q_t(p̂)`` for every feasible u). Its LP dual, solved here, is
         ``max α_t·y - (Q_t + ε) η_t`` s.t. ``A y <= r(p⁰) + η_t r(p̂)``, ``y, η >= 0``: SP_t at
-        the core point with each slot allowed to buy multiples of its own right-hand side at
-        x̂ at the price Q_t. Bounded (the plain duals are feasible), feasible (y = η = 0,
-        r(p⁰) >= 0). Its duals on the three row blocks are the MW cut's (u, π₄, π₅).
+        the core point, each slot allowed to buy multiples of its own right-hand side at p̂ at
+        the price Q_t. Feasible (y = η = 0) and bounded (the plain duals are MW-feasible). All
+        slots form one block-diagonal LP (``rh``, ``r0``: the stacked right-hand sides [r, c4,
+        w]), solved by HiGHS through scipy (CVXPY's canonicalization of a parameter times a
+        variable took minutes at 28,000 paths). Returns u >= 0 on the stacked rows.
         """
-        if self._mw is not None:
-            return self._mw
         m = self.m
-        T = m.T
-        y = cp.Variable(m.n_y, nonneg=True)
-        eta = cp.Variable(T, nonneg=True)
-        qe = cp.Parameter(T, nonneg=True)
-        par = {}
-
-        def block(A, slots, name):
-            n = len(slots)
-            r0 = cp.Parameter(n, nonneg=True)
-            rh = cp.Parameter(n, nonneg=True)
-            S = sp.csr_matrix((np.ones(n), (np.arange(n), slots)), shape=(n, T))
-            par[name] = (r0, rh)
-            lhs = y if A is None else A @ y
-            return lhs - cp.multiply(rh, S @ eta) <= r0
-
-        k1 = block(None, self.slot_path, "r")
-        cons = [k1]
-        k4 = k5 = None
-        if len(self.b4):
-            k4 = block(self.A4y, self.slot4, "c4")
-            cons.append(k4)
-        if self.n_w:
-            k5 = block(self.A5y, self.slot5, "w")
-            cons.append(k5)
-        prob = cp.Problem(cp.Maximize(m.alpha @ y - qe @ eta), cons)
-        assert prob.is_dpp()
-        self._mw = (prob, qe, par, k1, k4, k5)
-        return self._mw
+        if not hasattr(self, "_mw_rows"):
+            blocks = [sp.identity(m.n_y, format="csr")]
+            slots = [self.slot_path]
+            if len(self.b4):
+                blocks.append(self.A4y)
+                slots.append(self.slot4)
+            if self.n_w:
+                blocks.append(self.A5y)
+                slots.append(self.slot5)
+            self._mw_rows = (sp.vstack(blocks, format="csr"), np.concatenate(slots))
+        M, srow = self._mw_rows
+        n = M.shape[0]
+        E = sp.csr_matrix((-rh, (np.arange(n), srow)), shape=(n, m.T))
+        c = np.concatenate([-m.alpha, q_slot])  # minimize -(α·y - Q η)
+        return _linprog_duals(c, sp.hstack([M, E], format="csr"), r0, None, self.deadline)
 
     def _rhs(self, x, q):
         """Right-hand sides (r, c4, w) of the slot LPs at master point (x, q), cleaned."""
@@ -373,7 +371,7 @@ class SlotSplit:
         A cut is (const, indices, coefficients) over the master vector [x, q] of length
         n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``. With ``core`` (a master point
         [x⁰, q⁰] inside the master's feasible set) the cuts are Pareto-optimal (Magnanti-Wong,
-        :meth:`_mw_problem`): among the cuts tight at (x, q) they are lowest at the core point;
+        :meth:`_mw_duals`): among the cuts tight at (x, q) they are lowest at the core point;
         a slot whose MW LP fails keeps its plain cut.
         """
         m = self.m
@@ -389,25 +387,23 @@ class SlotSplit:
         self.n_solves += 1
         y = np.asarray(self.y.value, float)
         vals = np.array([float(m.alpha[js] @ y[js]) for js in self._slot_paths])
-        duals = (self.k1, self.k4, self.k5)
+        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0)
+        p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
+              if self.k4 is not None else np.zeros(0))
+        p5 = (np.maximum(np.asarray(self.k5.dual_value, float).reshape(-1), 0.0)
+              if self.k5 is not None else np.zeros(0))
         if core is not None:
-            prob, qe, par, *mw_duals = self._mw_problem()
-            r0, c40, w0 = self._rhs(core[: m.n_y], np.asarray(core[m.n_y:], float))
-            for name, a0, ah in (("r", r0, r), ("c4", c40, c4), ("w", w0, w)):
-                if name in par:
-                    par[name][0].value, par[name][1].value = a0, ah
-            qe.value = vals + 1e-7 * np.maximum(1.0, np.abs(vals))
+            core = np.asarray(core, float)
+            r0 = self._rhs(core[: m.n_y], core[m.n_y:])
+            stack = lambda parts: np.concatenate([a for a in parts if a is not None])  # noqa: E731
             try:
-                _robust_solve(prob, self.solver, self.deadline)
+                d = self._mw_duals(stack((r, c4, w)), stack(r0),
+                                   vals + 1e-7 * np.maximum(1.0, np.abs(vals)))
                 self.n_solves += 1
-                duals = tuple(mw_duals)
+                u, p4, p5 = np.split(d, [m.n_y, m.n_y + len(self.b4)])
             except SubproblemFailed:
                 pass  # keep the plain cuts (valid and tight at (x, q))
-        u = np.maximum(np.asarray(duals[0].dual_value, float).reshape(-1), 0.0) * m.ymax
-        p4 = (np.maximum(np.asarray(duals[1].dual_value, float).reshape(-1), 0.0)
-              if duals[1] is not None else np.zeros(0))
-        p5 = (np.maximum(np.asarray(duals[2].dual_value, float).reshape(-1), 0.0)
-              if duals[2] is not None else np.zeros(0))
+        u = u * m.ymax
         cuts = []
         point = np.concatenate([x, q])
         for t in range(m.T):

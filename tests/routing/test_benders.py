@@ -327,11 +327,28 @@ def test_pareto_single_cut_is_valid_tight_and_no_higher_at_the_core_point():
     for _, _, js in m.groups:
         x0[js] = 1.0 / len(js)
     xs = [_random_x(m, rng) for _ in range(4)]
+    ny, nv = m.n_y, m.n_vars
+    A_ub, A_eq = m.A_ub.toarray(), m.A_eq.toarray()
+    n_ub, n_eq = A_ub.shape[0], A_eq.shape[0]
+
+    def reference(xa, q):
+        """min u·Y x0 + π·b over the LP's dual (u on C1, π >= 0 on C3-C5, λ free on C6)
+        with u·Y xa + π·b = Q(xa), written from the model's rows and solved by scipy."""
+        # dual constraints, one per primal column v_c: [I_y; 0]ᵀ u + A_ubᵀ π + A_eqᵀ λ >= c
+        G = np.hstack([np.vstack([np.eye(ny), np.zeros((nv - ny, ny))]), A_ub.T, A_eq.T])
+        cost = lambda x: np.concatenate([m.ymax * x, m.b_ub, np.zeros(n_eq)])  # noqa: E731
+        res = linprog(cost(x0), A_ub=-G, b_ub=-np.concatenate([m.alpha, np.zeros(nv - ny)]),
+                      A_eq=cost(xa)[None, :], b_eq=[q],
+                      bounds=[(0, None)] * (ny + n_ub) + [(None, None)] * n_eq, method="highs")
+        assert res.status == 0, res.message
+        return res.fun
+
     for xa in xs:
         q, _, u, pi = sub.solve(xa)
         u_mw, pi_mw = sub.pareto_duals(xa, q, x0)
         cut = lambda u_, pi_, x: u_ @ (m.ymax * x) + pi_ @ m.b_ub  # noqa: E731
         assert cut(u_mw, pi_mw, xa) == pytest.approx(q, rel=1e-6, abs=1e-6)
+        assert cut(u_mw, pi_mw, x0) == pytest.approx(reference(xa, q), rel=1e-5, abs=1e-5)
         assert cut(u_mw, pi_mw, x0) <= cut(u, pi, x0) + 1e-6 * max(1.0, q)
         for xb in xs:
             assert sub.solve(xb)[0] <= cut(u_mw, pi_mw, xb) + 1e-6 * max(1.0, q)
