@@ -72,6 +72,9 @@ from routing.purification import purify, werner_parameter
 
 PER_CELL = 20  # columns added per cell and pricing round
 MAX_ROUNDS = 200
+CLOSURE_START = 16  # the first closure round adds paths with rc >= -(UB - incumbent) / 16
+CLOSURE_GROWTH = 4  # each further round widens the window 4x (capped at the current gap)
+CLOSURE_ROUNDS = 8
 
 
 class SlotData:
@@ -521,28 +524,47 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
             "converged": converged, "lp_bound": path_bound,
             "pricing_seconds": time.perf_counter() - t0}
-    # closure: every path that could still beat the incumbent
+    # closure: every path that could still beat the incumbent, in widening rounds
     inc = solve_milp(model, hint=None)
     info["incumbent"] = inc.objective
     exact = False
     n_closure = 0
+    closure_rounds: list = []
     if converged and inc.status == "optimal":
-        gap = max(0.0, path_bound - inc.objective)
-        thr = -gap - 1e-7 * max(1.0, abs(path_bound))
-        complete = True
-        found = []
-        for k, t in cells:
-            cols = enumerate_cell(inst, data, k, t, prices, threshold=thr,
-                                  limit=limit - len(found))
-            if cols and cols[-1] is None:
-                complete = False
+        eps = 1e-7 * max(1.0, abs(path_bound))
+        z_best = inc.objective
+        gap = max(0.0, path_bound - z_best)
+        width = gap / CLOSURE_START  # first round: the most promising paths only
+        for _ in range(CLOSURE_ROUNDS):
+            thr = -width - eps
+            found, complete = [], True
+            for k, t in cells:
+                cols = enumerate_cell(inst, data, k, t, prices, threshold=thr,
+                                      limit=limit - len(found))
+                if cols and cols[-1] is None:
+                    complete = False
+                    break
+                found += [(c, k, t) for c in cols]
+            if not complete:
+                closure_rounds.append({"width": width, "added": None, "incumbent": z_best})
                 break
-            found += [(c, k, t) for c in cols]
-        if complete:
-            for c, k, t in found:
-                n_closure += pool.add(c, k, t)
-            exact = True
-        info["closure_threshold"] = thr
+            added = sum(pool.add(c, k, t) for c, k, t in found)
+            n_closure += added
+            if added:
+                model = CompiledModel(inst, pool.candidates())
+                sol = solve_milp(model, hint=None)
+                if sol.status != "optimal":
+                    closure_rounds.append({"width": width, "added": added, "incumbent": z_best})
+                    break
+                z_best = max(z_best, sol.objective)
+            gap = max(0.0, path_bound - z_best)
+            closure_rounds.append({"width": width, "added": added, "incumbent": z_best})
+            if width >= gap:  # every path with rc >= -(UB - z_best) is in: proven
+                exact = True
+                info["closure_threshold"] = thr
+                break
+            width = min(gap, CLOSURE_GROWTH * width)
+    info["closure_rounds"] = closure_rounds
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
     cands = pool.candidates(path_bound, info)
     cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
