@@ -30,8 +30,14 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
    Δ = path_bound - z_inc, any solution that uses a path p has value <= path_bound + rc(p)
    (LP duality with the final, all-path-feasible duals; all other rc <= 0). So every path with
    rc(p) >= -Δ is added, and the MILP over that set is **optimal over all paths**
-   (``info["exact"] = True``). If the closure would exceed ``options.max_columns``, it is
-   skipped and the result stays ``priced`` with the proven LP bound only (``exact = False``).
+   (``info["exact"] = True``). The window is widened in rounds (``CLOSURE_START``,
+   ``CLOSURE_GROWTH``): first the paths with rc >= -Δ/4, then the MILP over the enlarged set,
+   whose better incumbent shrinks Δ, and so on until the window covers the current Δ.
+   After a round with window w (every path with rc >= -w in the set) and MILP optimum z_w, a
+   solution using any other path is worth < path_bound - w, so the optimum over all paths is
+   <= max(z_w, path_bound - w). If a window would exceed ``options.max_columns``, the closure
+   stops there: the result stays ``priced`` with ``exact = False`` and ``path_bound`` is that
+   tightened bound (``info["closure_bound"]``; the LP bound stays in ``info["lp_bound"]``).
 
 **Discard.** The pricing LPs (and so every dual above) write C6 as ``<=``: stored pairs may
 be thrown away. This changes no optimum (LP or MILP, over any path set): take a solution with
@@ -72,7 +78,7 @@ from routing.purification import purify, werner_parameter
 
 PER_CELL = 20  # columns added per cell and pricing round
 MAX_ROUNDS = 200
-CLOSURE_START = 16  # the first closure round adds paths with rc >= -(UB - incumbent) / 16
+CLOSURE_START = 4  # the first closure round adds paths with rc >= -(UB - incumbent) / 4
 CLOSURE_GROWTH = 4  # each further round widens the window 4x (capped at the current gap)
 CLOSURE_ROUNDS = 8
 
@@ -535,6 +541,7 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
         z_best = inc.objective
         gap = max(0.0, path_bound - z_best)
         width = gap / CLOSURE_START  # first round: the most promising paths only
+        proven = 0.0  # every path with rc >= -proven is in the pool
         for _ in range(CLOSURE_ROUNDS):
             thr = -width - eps
             found, complete = [], True
@@ -545,9 +552,10 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
                     complete = False
                     break
                 found += [(c, k, t) for c in cols]
-            if not complete:
+            if not complete:  # over max_columns: the last complete window stands
                 closure_rounds.append({"width": width, "added": None, "incumbent": z_best})
                 break
+            n_found = len(found)
             added = sum(pool.add(c, k, t) for c, k, t in found)
             n_closure += added
             if added:
@@ -558,15 +566,21 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
                     break
                 z_best = max(z_best, sol.objective)
             gap = max(0.0, path_bound - z_best)
-            closure_rounds.append({"width": width, "added": added, "incumbent": z_best})
+            proven = width
+            closure_rounds.append({"width": width, "found": n_found, "added": added,
+                                   "incumbent": z_best})
             if width >= gap:  # every path with rc >= -(UB - z_best) is in: proven
                 exact = True
                 info["closure_threshold"] = thr
                 break
             width = min(gap, CLOSURE_GROWTH * width)
+        # a solution using a path outside the pool is worth <= path_bound - proven, one inside
+        # it <= z_best (the pool's MILP optimum): the all-path bound tightens to the larger
+        if not exact and proven > 0:
+            info["closure_bound"] = max(z_best, path_bound - proven)
     info["closure_rounds"] = closure_rounds
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
-    cands = pool.candidates(path_bound, info)
+    cands = pool.candidates(min(path_bound, info.get("closure_bound", math.inf)), info)
     cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
     cands.info["stored_segments"] = len(cands.segments)
     return cands
