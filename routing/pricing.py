@@ -30,13 +30,12 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
    Δ = path_bound - z_inc, any solution that uses a path p has value <= path_bound + rc(p)
    (LP duality with the final, all-path-feasible duals; all other rc <= 0). So every path with
    rc(p) >= -Δ is added, and the MILP over that set is **optimal over all paths**
-   (``info["exact"] = True``). The window is widened in rounds (``CLOSURE_START``,
-   ``CLOSURE_GROWTH``): first the paths with rc >= -Δ/4, then the MILP over the enlarged set,
-   whose better incumbent shrinks Δ, and so on until the window covers the current Δ.
-   After a round with window w (every path with rc >= -w in the set) and MILP optimum z_w, a
-   solution using any other path is worth < path_bound - w, so the optimum over all paths is
-   <= max(z_w, path_bound - w). If a window would exceed ``options.max_columns``, the closure
-   stops there: the result stays ``priced`` with ``exact = False`` and ``path_bound`` is that
+   (``info["exact"] = True``). If that window would exceed ``options.max_columns``, it is
+   narrowed (``CLOSURE_SHRINK``) until it fits; after a window w (every path with rc >= -w in
+   the set) with MILP optimum z_w, a solution using any other path is worth < path_bound - w,
+   so the optimum over all paths is <= max(z_w, path_bound - w). A better z_w shrinks Δ and
+   the full window is tried again (``CLOSURE_PASSES``). Without a proof the result stays
+   ``priced`` with ``exact = False`` and ``path_bound`` is that
    tightened bound (``info["closure_bound"]``; the LP bound stays in ``info["lp_bound"]``).
 
 **Discard.** The pricing LPs (and so every dual above) write C6 as ``<=``: stored pairs may
@@ -78,9 +77,9 @@ from routing.purification import purify, werner_parameter
 
 PER_CELL = 20  # columns added per cell and pricing round
 MAX_ROUNDS = 200
-CLOSURE_START = 4  # the first closure round adds paths with rc >= -(UB - incumbent) / 4
-CLOSURE_GROWTH = 4  # each further round widens the window 4x (capped at the current gap)
-CLOSURE_ROUNDS = 8
+CLOSURE_SHRINK = 4  # a closure window over max_columns is narrowed 4x ...
+CLOSURE_SHRINKS = 4  # ... at most this many times
+CLOSURE_PASSES = 3  # a narrowed window whose MILP improves the incumbent is retried
 
 
 class SlotData:
@@ -530,7 +529,8 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
             "converged": converged, "lp_bound": path_bound,
             "pricing_seconds": time.perf_counter() - t0}
-    # closure: every path that could still beat the incumbent, in widening rounds
+    # closure: every path that could still beat the incumbent; a window too large for
+    # max_columns shrinks until it fits (then the bound tightens to max(z_w, LP - w))
     inc = solve_milp(model, hint=None)
     info["incumbent"] = inc.objective
     exact = False
@@ -539,41 +539,45 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     if converged and inc.status == "optimal":
         eps = 1e-7 * max(1.0, abs(path_bound))
         z_best = inc.objective
-        gap = max(0.0, path_bound - z_best)
-        width = gap / CLOSURE_START  # first round: the most promising paths only
         proven = 0.0  # every path with rc >= -proven is in the pool
-        for _ in range(CLOSURE_ROUNDS):
-            thr = -width - eps
-            found, complete = [], True
-            for k, t in cells:
-                cols = enumerate_cell(inst, data, k, t, prices, threshold=thr,
-                                      limit=limit - len(found))
-                if cols and cols[-1] is None:
-                    complete = False
+        for _ in range(CLOSURE_PASSES):
+            gap = max(0.0, path_bound - z_best)
+            width, found = gap, None
+            for _ in range(CLOSURE_SHRINKS):
+                found, complete = [], True
+                for k, t in cells:
+                    cols = enumerate_cell(inst, data, k, t, prices, threshold=-width - eps,
+                                          limit=limit - len(found))
+                    if cols and cols[-1] is None:
+                        complete = False
+                        break
+                    found += [(c, k, t) for c in cols]
+                if complete:
                     break
-                found += [(c, k, t) for c in cols]
-            if not complete:  # over max_columns: the last complete window stands
-                closure_rounds.append({"width": width, "added": None, "incumbent": z_best})
-                break
-            n_found = len(found)
+                closure_rounds.append({"width": width, "found": None, "added": None,
+                                       "incumbent": z_best})
+                width /= CLOSURE_SHRINK
+                found = None
+            if found is None:
+                break  # no window fits: the LP bound stands
             added = sum(pool.add(c, k, t) for c, k, t in found)
             n_closure += added
+            z_prev = z_best
             if added:
                 model = CompiledModel(inst, pool.candidates())
                 sol = solve_milp(model, hint=None)
                 if sol.status != "optimal":
-                    closure_rounds.append({"width": width, "added": added, "incumbent": z_best})
                     break
                 z_best = max(z_best, sol.objective)
-            gap = max(0.0, path_bound - z_best)
-            proven = width
-            closure_rounds.append({"width": width, "found": n_found, "added": added,
+            proven = max(proven, width)
+            closure_rounds.append({"width": width, "found": len(found), "added": added,
                                    "incumbent": z_best})
-            if width >= gap:  # every path with rc >= -(UB - z_best) is in: proven
+            if proven >= path_bound - z_best:  # every path with rc >= -(UB - z) is in
                 exact = True
-                info["closure_threshold"] = thr
+                info["closure_threshold"] = -proven - eps
                 break
-            width = min(gap, CLOSURE_GROWTH * width)
+            if z_best <= z_prev:
+                break  # a narrower window did not improve the incumbent: stop here
         # a solution using a path outside the pool is worth <= path_bound - proven, one inside
         # it <= z_best (the pool's MILP optimum): the all-path bound tightens to the larger
         if not exact and proven > 0:
