@@ -73,9 +73,11 @@ Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y â
   still open (reported as ``stalled``; not seen in the tests).
 
 Measured (2 shared cores, benchmarks/routing.py, results_routing.md): multi-cut meets the MILP
-optimum to 1e-6 on seed-size instances; the monolithic MILP reaches 1 % and 0.1 % gaps first
-at every size up to 300 stations / K = 50 / 96 slots (crossover table in benchmarks/RESULTS.md):
-Benders is the reference decomposition, not the fast path.
+optimum to 1e-6 on seed-size instances. The monolithic MILP reaches a 0.1 % gap first up to
+100 stations / K = 50 / 96 slots (clearly where the integer master has work: 100 / 20 / 48,
+100 / 50 / 96); at 300 / 50 / 96 Benders is first (1 % in ~10 s against <= 43 s, 0.1 % in
+32-41 s against 43 s), its LP phase closing the gap there (crossover table in
+benchmarks/RESULTS.md).
 
 The trace (``Solution.trace``) has one entry per iteration (master solve): iteration, phase
 (warm | lp | milp), best lower bound, best upper bound (running max / min, so monotone), the
