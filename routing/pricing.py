@@ -80,6 +80,7 @@ MAX_ROUNDS = 200
 CLOSURE_SHRINK = 4  # a closure window over max_columns is narrowed 4x ...
 CLOSURE_SHRINKS = 4  # ... at most this many times
 CLOSURE_PASSES = 3  # a narrowed window whose MILP improves the incumbent is retried
+CLOSURE_MILP_SECONDS = 120.0  # cap on each MILP inside the closure (its bound stays valid)
 
 
 class SlotData:
@@ -531,12 +532,13 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
             "pricing_seconds": time.perf_counter() - t0}
     # closure: every path that could still beat the incumbent; a window too large for
     # max_columns shrinks until it fits (then the bound tightens to max(z_w, LP - w))
-    inc = solve_milp(model, hint=None)
+    inc = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
     info["incumbent"] = inc.objective
     exact = False
     n_closure = 0
     closure_rounds: list = []
-    if converged and inc.status == "optimal":
+    inside = inc.bound if inc.status != "optimal" else inc.objective  # bound over the pool
+    if converged and math.isfinite(inc.objective):  # any feasible incumbent gives a window
         eps = 1e-7 * max(1.0, abs(path_bound))
         z_best = inc.objective
         proven = 0.0  # every path with rc >= -proven is in the pool
@@ -565,10 +567,9 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
             z_prev = z_best
             if added:
                 model = CompiledModel(inst, pool.candidates())
-                sol = solve_milp(model, hint=None)
-                if sol.status != "optimal":
-                    break
+                sol = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
                 z_best = max(z_best, sol.objective)
+                inside = sol.bound if sol.status != "optimal" else sol.objective
             proven = max(proven, width)
             closure_rounds.append({"width": width, "found": len(found), "added": added,
                                    "incumbent": z_best})
@@ -576,12 +577,13 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
                 exact = True
                 info["closure_threshold"] = -proven - eps
                 break
-            if z_best <= z_prev:
+            if z_best <= z_prev or inside > z_best:
                 break  # a narrower window did not improve the incumbent: stop here
         # a solution using a path outside the pool is worth <= path_bound - proven, one inside
         # it <= z_best (the pool's MILP optimum): the all-path bound tightens to the larger
-        if not exact and proven > 0:
-            info["closure_bound"] = max(z_best, path_bound - proven)
+        # (inside: the pool MILP's optimum, or its bound when the time cap stopped it)
+        if not exact and (proven > 0 or inside > z_best):
+            info["closure_bound"] = max(z_best, inside, path_bound - proven)
     info["closure_rounds"] = closure_rounds
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
     cands = pool.candidates(min(path_bound, info.get("closure_bound", math.inf)), info)

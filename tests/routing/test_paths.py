@@ -319,3 +319,22 @@ def test_cut_short_closure_still_bounds_every_solution_over_all_paths():
     best_outside = lp.Objective().Value()
     assert best_outside <= info["lp_bound"] - w + 1e-7 * info["lp_bound"]
     assert best_outside <= cut.path_bound * (1 + 1e-9)
+
+
+def test_closure_with_time_capped_milps_stays_valid(monkeypatch):
+    """The MILPs inside the closure are time-capped (routing.pricing.CLOSURE_MILP_SECONDS); cut
+    to 1 ms, their incumbents are weaker and their bounds looser, but whatever the closure
+    then claims must hold against the complete path set: exact means the priced MILP meets the
+    complete optimum, and path_bound is never below it."""
+    import routing.pricing as pricing
+
+    inst = small(2)
+    comp = routing.solve_milp(inst.with_options(path_set="complete"))
+    monkeypatch.setattr(pricing, "CLOSURE_MILP_SECONDS", 1e-3)
+    pr = routing.solve_milp(inst.with_options(path_set="priced"))
+    info = pr.model.cands.info
+    assert pr.path_bound >= comp.objective * (1 - 1e-9)
+    assert pr.objective <= comp.objective * (1 + 1e-9)
+    if info["exact"]:
+        assert pr.objective == pytest.approx(comp.objective, rel=1e-9, abs=1e-9)
+    assert routing.check_solution(pr) == []
