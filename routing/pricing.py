@@ -417,6 +417,15 @@ def _duals(model):
     return float(lp.Objective().Value()), Prices(mu, pi, sigma, draw, seg_ids, model.T)
 
 
+def path_key(model, j: int) -> tuple:
+    """A path's identity independent of column order: (pair, slot, kind, nodes, stored
+    segment as (storage pair, nodes) or None)."""
+    p = model.paths[j]
+    seg = model.cands.segments[p.stored] if p.stored is not None else None
+    return (p.pair, p.slot, p.kind, tuple(p.nodes),
+            None if seg is None else (seg.pair, tuple(seg.nodes)))
+
+
 class _Pool:
     """The generated columns, in insertion order, without duplicates."""
 
@@ -538,6 +547,7 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     n_closure = 0
     closure_rounds: list = []
     inside = inc.bound if inc.status != "optimal" else inc.objective  # bound over the pool
+    best = inc
     if converged and math.isfinite(inc.objective):  # any feasible incumbent gives a window
         eps = 1e-7 * max(1.0, abs(path_bound))
         z_best = inc.objective
@@ -568,6 +578,8 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
             if added:
                 model = CompiledModel(inst, pool.candidates())
                 sol = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
+                if sol.objective > best.objective:
+                    best = sol
                 z_best = max(z_best, sol.objective)
                 inside = sol.bound if sol.status != "optimal" else sol.objective
             proven = max(proven, width)
@@ -585,6 +597,8 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
         if not exact and (proven > 0 or inside > z_best):
             info["closure_bound"] = max(z_best, inside, path_bound - proven)
     info["closure_rounds"] = closure_rounds
+    # the best path choice found, by path key: solve_milp's default hint on the final set
+    info["incumbent_keys"] = [path_key(best.model, j) for j in np.flatnonzero(best.x > 0.5)]
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
     cands = pool.candidates(min(path_bound, info.get("closure_bound", math.inf)), info)
     cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)

@@ -338,3 +338,15 @@ def test_closure_with_time_capped_milps_stays_valid(monkeypatch):
     if info["exact"]:
         assert pr.objective == pytest.approx(comp.objective, rel=1e-9, abs=1e-9)
     assert routing.check_solution(pr) == []
+
+
+def test_priced_solve_starts_from_the_closures_best_path_choice():
+    """solve_milp's default hint on a priced path set is the closure's best path choice (by
+    path identity), so a time-limited solve never returns less than the closure found."""
+    pr = routing.solve_milp(small(2).with_options(path_set="priced"), time_limit=60)
+    info = pr.model.cands.info
+    hint = [e for e in pr.trace if e["what"] == "hint"]
+    assert hint and hint[0]["objective"] >= info["incumbent"] * (1 - 1e-9)
+    assert hint[0]["objective"] > routing.solve_milp(
+        pr.model, fixed_x=routing.milp.greedy_x(pr.model)).objective * (1 + 1e-6)
+    assert pr.objective >= info["incumbent"] * (1 - 1e-9)
