@@ -7,14 +7,16 @@ Parts (``--part``, default all):
   whose reduced cost could still beat the incumbent), its proof status and time; next to it the
   old capped optimum (3 real, top-2 storage, 3 virtual) and its gap to the all-path bound.
 * ``crossover``: stations / K / slots from 12/3/10 up to 300/50/96 (and the 100/50/96 instance on
-  which Benders used to crash). Per size, one MILP run (SCIP, ``gap`` 1e-3, time limit) and one
-  Benders run (multi-cut, ``tol`` 1e-3, same limit). Benders' time to a 1 % and a 0.1 % gap is
-  read off its trace. For the MILP, pywraplp has no progress callback, so a second MILP run
-  with gap 1e-2 gives its time to 1 % (skipped on the largest sizes: one run each, time-limited).
-  Every result keeps status, incumbent, bound, gap; a raise would abort the script.
+  which Benders used to crash). Per size, two MILP runs (SCIP, 1 thread, ``gap`` 1e-2 and 1e-3:
+  pywraplp has no progress callback, so one run per target) and two Benders runs (multi-cut,
+  ``tol`` 1e-3; with the Magnanti-Wong cuts, master hint and cut dropping, and ``plain``
+  without them), each capped at ``--time-limit`` seconds. Benders' times to a 1 % and a 0.1 %
+  gap are read off its trace. Every result keeps status, incumbent, bound, gap; a raise would
+  abort the script.
 
 Usage: ``python benchmarks/routing.py [--part paths|crossover] [--time-limit 600]
-[--sizes 12/3/10,100/20/48]`` (the full crossover takes about 40 minutes on 2 cores).
+[--sizes 12/3/10,100/20/48] [--no-plain]`` (the full crossover with ``--time-limit 300``
+takes about 25 minutes on 2 shared cores).
 Writes ``benchmarks/routing.json`` and ``benchmarks/results_routing.md``.
 """
 
@@ -36,7 +38,6 @@ from benchmarks._common import add_device_argument, device_record, select_device
 from routing.model import compile_model  # noqa: E402
 
 SIZES = [(12, 3, 10), (24, 6, 16), (50, 10, 24), (100, 20, 48), (100, 50, 96), (300, 50, 96)]
-BIG = 20000  # binaries above which the MILP gets one run only
 
 
 def _time_to(trace, gap):
@@ -47,7 +48,12 @@ def _time_to(trace, gap):
     return math.nan
 
 
-def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float) -> dict:
+PLAIN = dict(pareto=False, hint_master=False, drop_slack_after=0)  # Benders before MW cuts
+
+
+def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float,
+                   plain: bool = True) -> dict:
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     inst = routing.generate_instance(seed, n_base_stations=nb, n_pairs=k, n_slots=t)
     model = compile_model(inst)
@@ -55,26 +61,29 @@ def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float) -> dic
     row = {"base_stations": nb, "pairs": k, "slots": t, "seed": seed, "binaries": model.n_y,
            "continuous": model.n_vars, "stored_segments": len(model.cands.segments),
            "rows": model.n_y + len(model.groups) + len(model.ub_rows) + len(model.eq_rows),
-           "build_s": build}
+           "build_s": build, "time_limit_s": time_limit}
+    # pywraplp has no progress callback: one MILP run per target gap
+    m1 = routing.solve_milp(model, time_limit=time_limit, gap=1e-2, threads=1)
+    row["milp_1_s"] = m1.wall_time if m1.gap <= 1e-2 else math.nan
     milp = routing.solve_milp(model, time_limit=time_limit, gap=1e-3, threads=1)
     row.update(milp_s=milp.wall_time, milp_status=milp.status, milp_objective=milp.objective,
                milp_bound=milp.bound, milp_gap=milp.gap,
                milp_01_s=milp.wall_time if milp.gap <= 1e-3 else math.nan)
-    if model.n_y < BIG:
-        m1 = routing.solve_milp(model, time_limit=time_limit, gap=1e-2, threads=1)
-        row["milp_1_s"] = m1.wall_time if m1.gap <= 1e-2 else math.nan
-    else:
-        row["milp_1_s"] = row["milp_01_s"]  # one run only: time to 0.1 % bounds time to 1 %
-    ben = routing.solve_benders(model, time_limit=time_limit, tol=1e-3)
-    row.update(benders_s=ben.wall_time, benders_status=ben.status,
-               benders_objective=ben.objective, benders_bound=ben.bound, benders_gap=ben.gap,
-               benders_1_s=_time_to(ben.trace, 1e-2), benders_01_s=_time_to(ben.trace, 1e-3),
-               benders_iterations=ben.info.get("iterations"), benders_stop=ben.info.get("stop"),
-               benders_failures=len(ben.info.get("failures", [])),
-               benders_lp_backends=",".join(ben.info.get("lp_backends", [])))
-    best_lb = max(milp.objective, ben.objective)
-    best_ub = min(milp.bound, ben.bound)
+    runs = [("benders", {})] + ([("plain", PLAIN)] if plain else [])
+    best_lb, best_ub = max(m1.objective, milp.objective), min(m1.bound, milp.bound)
+    for name, kw in runs:
+        ben = routing.solve_benders(model, time_limit=time_limit, tol=1e-3, **kw)
+        row.update({f"{name}_s": ben.wall_time, f"{name}_status": ben.status,
+                    f"{name}_objective": ben.objective, f"{name}_bound": ben.bound,
+                    f"{name}_gap": ben.gap, f"{name}_1_s": _time_to(ben.trace, 1e-2),
+                    f"{name}_01_s": _time_to(ben.trace, 1e-3),
+                    f"{name}_iterations": ben.info.get("iterations"),
+                    f"{name}_stop": ben.info.get("stop"),
+                    f"{name}_failures": len(ben.info.get("failures", [])),
+                    f"{name}_lp_backends": ",".join(ben.info.get("lp_backends", []))})
+        best_lb, best_ub = max(best_lb, ben.objective), min(best_ub, ben.bound)
     row["best_gap"] = (best_ub - best_lb) / max(1.0, abs(best_ub))
+    row["load_average"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     return row
 
 
@@ -124,6 +133,8 @@ def main() -> None:
     ap.add_argument("--sizes", default=None, help="e.g. 12/3/10,100/20/48")
     ap.add_argument("--paths-slots", type=int, default=10, help="slots of the paths part")
     ap.add_argument("--out", default=str(Path(__file__).with_name("routing.json")))
+    ap.add_argument("--no-plain", action="store_true",
+                    help="skip the Benders run with plain cuts (no MW, hint, cut dropping)")
     ap.add_argument("--smoke", action="store_true",
                     help="one tiny crossover instance (6 stations, K=1, 3 slots; checks)")
     add_device_argument(ap)
@@ -148,7 +159,7 @@ def main() -> None:
     if args.part in ("crossover", "all"):
         rows = []
         for nb, k, t in sizes:
-            rows.append(crossover_case(nb, k, t, 0, args.time_limit))
+            rows.append(crossover_case(nb, k, t, 0, args.time_limit, not args.no_plain))
             print({k_: _fmt(v) for k_, v in rows[-1].items()}, flush=True)
             data["crossover"] = rows
             out.write_text(json.dumps(data, indent=1, default=str))
@@ -172,11 +183,16 @@ def main() -> None:
                                          "milp_gap", "benders_1_s", "benders_01_s",
                                          "benders_status", "benders_gap",
                                          "benders_iterations", "benders_failures",
-                                         "best_gap"]), "",
+                                         "plain_1_s", "plain_01_s", "plain_gap",
+                                         "plain_iterations", "best_gap", "load_average"]), "",
                "`*_1_s` / `*_01_s`: seconds to a proven 1 % / 0.1 % gap (`-`: not reached in "
-               "the limit). MILP: SCIP through pywraplp, gap 1e-3 (and a second run at 1e-2 "
-               "below 20,000 binaries). Benders: multi-cut, tol 1e-3; times read off its "
-               "trace. `best_gap`: best bound of either method against the best incumbent."]
+               "the limit; then `*_gap` is the gap at the limit). MILP: SCIP through pywraplp, "
+               "1 thread, one run at gap 1e-2 and one at 1e-3 (no progress callback). "
+               "`benders`: multi-cut with Magnanti-Wong cuts, incumbent hint and slack-cut "
+               "dropping (defaults), tol 1e-3; `plain`: the same without those three; times "
+               "read off the trace. `best_gap`: best bound of any run against the best "
+               "incumbent. `load_average`: 1-minute load at the row's start and end (the "
+               "machine was shared: timings are upper bounds)."]
     out.with_name("results_routing.md").write_text("\n".join(md) + "\n")
     print(f"wrote {out} and results_routing.md")
 

@@ -43,6 +43,21 @@ Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y �
   are added (Papadakos, Oper. Res. Lett. 36, 444 (2008)). Single-cut, seed 1: 178 -> 26
   iterations with the LP phase on; multi-cut, 100 stations / K = 20 / 48 slots: converged in
   16 s with them, 3e-5 gap after 60 s without.
+* **Pareto-optimal cuts** (``pareto=True``, default): the duals of an LP are rarely unique
+  (the per-slot LPs are degenerate), and each optimal dual gives a cut tight at x̂. Among them
+  the Magnanti-Wong cut is the lowest at a core point p⁰ inside the master's feasible set
+  (Magnanti & Wong, Oper. Res. 29, 464 (1981)), so no other cut from x̂ dominates it. After the
+  plain solve (which gives Q_t(x̂)), one more LP over all slots at once (block diagonal, HiGHS
+  through scipy, formulas in :meth:`SlotSplit._mw_duals`) picks those duals; the core point is
+  the moving one below (x at the simplex centres mixed with the evaluated points, q the
+  schedules), never with vanishing entries. On 100 stations / K = 20 / 48 slots they halve the
+  iterations (17 -> 10) and the time to a 0.1 % gap (95 -> 55 s, loaded machine). A slot
+  whose MW LP fails keeps its plain cut.
+* **Warm-started master** (``hint_master=True``): the incumbent (x, its storage schedule q and
+  slot values θ, a point that satisfies every cut) is passed to the integer master as a hint.
+* **Cut management** (``drop_slack_after=5``): a cut from a fractional point (LP phase, core
+  point) that is slack at 5 consecutive integer-master points is switched off (row made free)
+  and may come back; cuts from integer points stay, so no evaluated x is proposed again.
 * **Integer master** is built when the integer phase starts, from the stored cuts. With
   ``prune_cuts=True`` the cuts from fractional points that are slack at the last LP-master point
   are left out (valid, but they slow SCIP down); cuts from integer points are always kept, so an
@@ -57,11 +72,12 @@ Split (symbols of :mod:`routing.milp`). The binaries x enter only C1 (``y <= Y �
   ``time_limit`` seconds, or an exact master point that no new cut cuts off while the gap is
   still open (reported as ``stalled``; not seen in the tests).
 
-Measured (2 cores, benchmarks/routing.py, results_routing.md): multi-cut meets the MILP optimum
-to 1e-6 on seed-size instances (seeds 0-11) in 0.1-1.3 s; single-cut needs 0.3-1.5 s for most
-seeds but about a minute on seed 2 (40 stored segments: its integer master, 60 SCIP solves of
-0.3-2.5 s, was 95% of the time while one aggregated θ closed a 0.6% gap). The monolithic MILP
-needs under 0.1 s there: Benders is the reference decomposition, not the fast path.
+Measured (2 shared cores, benchmarks/routing.py, results_routing.md): multi-cut meets the MILP
+optimum to 1e-6 on seed-size instances. The monolithic MILP reaches a 0.1 % gap first up to
+100 stations / K = 50 / 96 slots (clearly where the integer master has work: 100 / 20 / 48,
+100 / 50 / 96); at 300 / 50 / 96 Benders is first (1 % in ~10 s against <= 43 s, 0.1 % in
+32-41 s against 43 s), its LP phase closing the gap there (crossover table in
+benchmarks/RESULTS.md).
 
 The trace (``Solution.trace``) has one entry per iteration (master solve): iteration, phase
 (warm | lp | milp), best lower bound, best upper bound (running max / min, so monotone), the
@@ -72,6 +88,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import cached_property
 
 import cvxpy as cp
 import numpy as np
@@ -130,6 +147,56 @@ class Subproblem:
         pi = (np.maximum(np.asarray(self.cub.dual_value, float).reshape(-1), 0.0)
               if self.cub is not None else np.zeros(0))
         return float(self.problem.value), np.asarray(self.v.value, float), u, pi
+
+    def pareto_duals(self, x_hat: np.ndarray, q_hat: float, core: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Magnanti-Wong duals (u, π) at x̂ for the core point x⁰ (single cut).
+
+        The MW problem ``min u·Y x⁰ + π·b`` over dual feasible (u, π) with
+        ``u·Y x̂ + π·b <= Q(x̂) + ε``, solved through its LP dual ``max α·y - (Q + ε) η`` s.t.
+        ``y <= Y x⁰ + η Y x̂``, ``A_ub v <= (1 + η) b``, ``A_eq v = 0``, ``v, η >= 0`` (see
+        :meth:`SlotSplit._mw_duals`). Raises :class:`SubproblemFailed` like :meth:`solve`.
+        """
+        m = self.model
+        rh = _clean_rhs(m.ymax * np.asarray(x_hat, float))
+        r0 = _clean_rhs(m.ymax * np.asarray(core, float))
+        ny, nv = m.n_y, m.n_vars
+        top = sp.hstack([sp.identity(ny, format="csr"), sp.csr_matrix((ny, nv - ny)),
+                         sp.csr_matrix(-rh.reshape(-1, 1))])
+        blocks, rhs = [top], [r0]
+        if m.A_ub.shape[0]:
+            blocks.append(sp.hstack([m.A_ub, sp.csr_matrix(-m.b_ub.reshape(-1, 1))]))
+            rhs.append(m.b_ub)
+        A_eq = (sp.hstack([m.A_eq, sp.csr_matrix((m.A_eq.shape[0], 1))], format="csr")
+                if m.A_eq.shape[0] else None)
+        c = np.concatenate([-m.alpha, np.zeros(nv - ny),
+                            [max(0.0, q_hat) + 1e-7 * max(1.0, abs(q_hat))]])
+        d = _linprog_duals(c, sp.vstack(blocks, format="csr"), np.concatenate(rhs), A_eq,
+                           self.deadline)
+        self.n_solves += 1
+        return d[:ny], d[ny:]
+
+
+def _linprog_duals(c, A_ub, b_ub, A_eq, deadline) -> np.ndarray:
+    """min c·v s.t. A_ub v <= b_ub, A_eq v = 0, v >= 0 by HiGHS (scipy); the inequality rows'
+    duals as nonnegative prices (``-marginals``). Raises :class:`SubproblemFailed`."""
+    from scipy.optimize import linprog
+
+    opts = {}
+    if deadline is not None:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise SubproblemFailed("time limit")
+        opts["time_limit"] = float(left)
+    try:
+        res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq,
+                      b_eq=None if A_eq is None else np.zeros(A_eq.shape[0]),
+                      bounds=(0, None), method="highs", options=opts)
+    except (ValueError, ArithmeticError) as err:
+        raise SubproblemFailed(f"scipy HiGHS: {err}") from err
+    if res.status != 0:
+        raise SubproblemFailed(f"scipy HiGHS: {res.message}")
+    return np.maximum(-np.asarray(res.ineqlin.marginals, float), 0.0)
 
 
 class SubproblemFailed(SolverError):
@@ -270,40 +337,95 @@ class SlotSplit:
         self.n_solves = 0
         self.deadline: float | None = None  # perf_counter time after which solves give up
 
+    def _mw_duals(self, rh: np.ndarray, r0: np.ndarray, q_slot: np.ndarray) -> np.ndarray:
+        """Duals of the Pareto (Magnanti-Wong) LP of every slot at once.
+
+        For slot t with right-hand side r(p) of SP_t at master point p (affine in p), the MW
+        problem is ``min u·r(p⁰)`` over the dual feasible set ``{u >= 0: Aᵀu >= α_t}`` with
+        ``u·r(p̂) <= Q_t(p̂) + ε`` (the optimal face at p̂, widened by ε; weak duality gives
+        ``u·r(p̂) >= Q_t(p̂)`` for every feasible u). Its LP dual, solved here, is
+        ``max α_t·y - (Q_t + ε) η_t`` s.t. ``A y <= r(p⁰) + η_t r(p̂)``, ``y, η >= 0``: SP_t at
+        the core point, each slot allowed to buy multiples of its own right-hand side at p̂ at
+        the price Q_t. Feasible (y = η = 0) and bounded (the plain duals are MW-feasible). All
+        slots form one block-diagonal LP (``rh``, ``r0``: the stacked right-hand sides [r, c4,
+        w]), solved by HiGHS through scipy (CVXPY's canonicalization of a parameter times a
+        variable took minutes at 28,000 paths). Returns u >= 0 on the stacked rows.
+        """
+        m = self.m
+        if not hasattr(self, "_mw_rows"):
+            blocks = [sp.identity(m.n_y, format="csr")]
+            slots = [self.slot_path]
+            if len(self.b4):
+                blocks.append(self.A4y)
+                slots.append(self.slot4)
+            if self.n_w:
+                blocks.append(self.A5y)
+                slots.append(self.slot5)
+            self._mw_rows = (sp.vstack(blocks, format="csr"), np.concatenate(slots))
+        M, srow = self._mw_rows
+        n = M.shape[0]
+        E = sp.csr_matrix((-rh, (np.arange(n), srow)), shape=(n, m.T))
+        c = np.concatenate([-m.alpha, q_slot])  # minimize -(α·y - Q η)
+        return _linprog_duals(c, sp.hstack([M, E], format="csr"), r0, None, self.deadline)
+
+    def _rhs(self, x, q):
+        """Right-hand sides (r, c4, w) of the slot LPs at master point (x, q), cleaned."""
+        m = self.m
+        r = _clean_rhs(m.ymax * np.asarray(x, float))
+        c4 = _clean_rhs(self.b4 - self.A4s @ q[: self.n_c]) if len(self.b4) else None
+        w = _clean_rhs(q[self.n_c:]) if self.n_w else None
+        return r, c4, w
+
     def point(self, v: np.ndarray) -> np.ndarray:
         """q of a full-LP solution v = [y, s, z]: its s, z and draws w = A5y y."""
         return np.concatenate([v[self.m.n_y:], self.A5y @ v[: self.m.n_y]])
 
-    def solve(self, x: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, list]:
+    def solve(self, x: np.ndarray, q: np.ndarray, core: np.ndarray | None = None
+              ) -> tuple[np.ndarray, list]:
         """Solve every SP_t at (x, q); return per-slot values and per-slot cuts.
 
         A cut is (const, indices, coefficients) over the master vector [x, q] of length
-        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``.
+        n_y + n_q: ``θ_t <= const + Σ coefficient · [x, q]``. With ``core`` (a master point
+        [x⁰, q⁰] inside the master's feasible set) the cuts are Pareto-optimal (Magnanti-Wong,
+        :meth:`_mw_duals`): among the cuts tight at (x, q) they are lowest at the core point;
+        a slot whose MW LP fails keeps its plain cut.
         """
         m = self.m
         x = np.asarray(x, float)
         q = np.asarray(q, float)
-        self.r.value = _clean_rhs(m.ymax * x)
-        rhs4 = self.b4 - self.A4s @ q[: self.n_c]
-        if len(self.b4):
-            self.c4.value = _clean_rhs(rhs4)
-        if self.n_w:
-            self.w.value = _clean_rhs(q[self.n_c:])
+        r, c4, w = self._rhs(x, q)
+        self.r.value = r
+        if c4 is not None:
+            self.c4.value = c4
+        if w is not None:
+            self.w.value = w
         self.used = _robust_solve(self.problem, self.solver, self.deadline)
         self.n_solves += 1
         y = np.asarray(self.y.value, float)
-        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0) * m.ymax
+        vals = np.array([float(m.alpha[js] @ y[js]) for js in self._slot_paths])
+        u = np.maximum(np.asarray(self.k1.dual_value, float).reshape(-1), 0.0)
         p4 = (np.maximum(np.asarray(self.k4.dual_value, float).reshape(-1), 0.0)
               if self.k4 is not None else np.zeros(0))
         p5 = (np.maximum(np.asarray(self.k5.dual_value, float).reshape(-1), 0.0)
               if self.k5 is not None else np.zeros(0))
-        vals, cuts = np.zeros(m.T), []
+        if core is not None:
+            core = np.asarray(core, float)
+            r0 = self._rhs(core[: m.n_y], core[m.n_y:])
+            stack = lambda parts: np.concatenate([a for a in parts if a is not None])  # noqa: E731
+            try:
+                d = self._mw_duals(stack((r, c4, w)), stack(r0),
+                                   vals + 1e-7 * np.maximum(1.0, np.abs(vals)))
+                self.n_solves += 1
+                u, p4, p5 = np.split(d, [m.n_y, m.n_y + len(self.b4)])
+            except SubproblemFailed:
+                pass  # keep the plain cuts (valid and tight at (x, q))
+        u = u * m.ymax
+        cuts = []
         point = np.concatenate([x, q])
         for t in range(m.T):
-            js = np.flatnonzero(self.slot_path == t)
+            js = self._slot_paths[t]
             r4 = np.flatnonzero(self.slot4 == t)
             r5 = np.flatnonzero(self.slot5 == t)
-            vals[t] = float(m.alpha[js] @ y[js])
             qcoef = np.zeros(self.n_q)
             if len(r4):
                 qcoef[: self.n_c] = -(p4[r4] @ self.A4s[r4])
@@ -317,6 +439,10 @@ class SlotSplit:
             const = max(const, vals[t] - float(coef @ point[idx]))
             cuts.append((const, idx, coef))
         return vals, cuts
+
+    @cached_property
+    def _slot_paths(self) -> list[np.ndarray]:
+        return [np.flatnonzero(self.slot_path == t) for t in range(self.m.T)]
 
 
 def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
@@ -340,6 +466,9 @@ def solve_benders(
     lp_tol: float = 1e-4,
     adaptive_gap: bool = True,
     prune_cuts: bool = True,
+    pareto: bool = True,
+    hint_master: bool = True,
+    drop_slack_after: int = 5,
 ) -> Solution:
     """Solve the PS-EGR MILP by Benders decomposition (see module docstring).
 
@@ -353,7 +482,8 @@ def solve_benders(
               master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,
               warm_start=warm_start, lp_max_iterations=lp_max_iterations,
               core_point=core_point, lp_tol=lp_tol, adaptive_gap=adaptive_gap,
-              prune_cuts=prune_cuts)
+              prune_cuts=prune_cuts, pareto=pareto, hint_master=hint_master,
+              drop_slack_after=drop_slack_after)
     t0 = time.perf_counter()
     try:
         sol = _benders(model, **kw)
@@ -396,11 +526,17 @@ def _benders(
     lp_tol: float,
     adaptive_gap: bool,
     prune_cuts: bool,
+    pareto: bool = True,
+    hint_master: bool = True,
+    drop_slack_after: int = 5,
 ) -> Solution:
     if not (0 <= tol < 1):
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
     if not (isinstance(max_iterations, int) and max_iterations >= 1):
         raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
+    if not (isinstance(drop_slack_after, int) and drop_slack_after >= 0):
+        raise ValueError(f"drop_slack_after = {drop_slack_after!r} is invalid; accepted: "
+                         "integer >= 0 (0: never drop)")
     if master_solver not in MASTER_SOLVERS:
         raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
                          f"{list(MASTER_SOLVERS)}")
@@ -467,6 +603,9 @@ def _benders(
         return ct
 
     cut_keys: set = set()
+    # integer-master cut rows: [constraint, kind, block, const, idx, vals, key, slack streak]
+    milp_rows: list = []
+    n_dropped = 0
 
     def store(kind, b, const, idx, vals):
         nonlocal n_cuts, n_dup
@@ -477,24 +616,33 @@ def _benders(
             return
         cut_keys.add(key)
         cut_store.append((kind, b, const, idx, vals, key))
-        for key in masters:
-            if masters[key] is None:
+        for name in masters:
+            if masters[name] is None:
                 continue
-            ct = add_row(key, b, const, idx, vals)
-            if key == "lp":
+            ct = add_row(name, b, const, idx, vals)
+            if name == "lp":
                 lp_cut_rows.append(ct)
+            else:
+                milp_rows.append([ct, kind, b, const, idx, vals, key, 0])
         n_cuts += 1
 
-    def add_cuts(x_hat, q, u, pi, kind="int"):
-        """Single cut from the full LP's duals at x_hat."""
+    def add_cuts(x_hat, q, u, pi, kind="int", mw=False):
+        """Single cut from the full LP's duals at x_hat (``mw``: the Magnanti-Wong duals for
+        the current core point instead; a failed MW LP keeps the plain duals)."""
+        if mw:
+            try:
+                u, pi = sub.pareto_duals(x_hat, q, core[: m.n_y])
+            except SubproblemFailed as err:
+                failures.append(f"pareto cut: {err}")
         uy = u * m.ymax
         const = max(float(pi @ m.b_ub) if len(pi) else 0.0, q - float(uy @ x_hat))
         idx = np.flatnonzero(uy != 0)
         store(kind, 0, const, idx, uy[idx])
 
-    def add_slot_cuts(x_hat, q_hat, kind="int") -> float:
-        """Per-slot cuts from SlotSplit at (x_hat, q_hat); returns Σ_t SP_t."""
-        vals, cuts = split.solve(x_hat, q_hat)
+    def add_slot_cuts(x_hat, q_hat, kind="int", mw=False) -> float:
+        """Per-slot cuts from SlotSplit at (x_hat, q_hat) (``mw``: Pareto-optimal for the
+        current core point); returns Σ_t SP_t."""
+        vals, cuts = split.solve(x_hat, q_hat, core if mw else None)
         for t, (const, idx, coef) in enumerate(cuts):
             store(kind, t, const, idx, coef)
         return float(vals.sum())
@@ -507,6 +655,15 @@ def _benders(
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
             s.SetTimeLimit(max(1, int(1000 * left)))
+        if key == "milp" and hint_master and best_x is not None:
+            # warm start: the incumbent (its schedule and slot values satisfy every cut)
+            if multi_cut:
+                yv = best_v[: m.n_y] * m.alpha
+                th_val = [float(yv[split._slot_paths[t]].sum()) for t in range(m.T)]
+                q_val = split.point(best_v).tolist()
+            else:
+                th_val, q_val = [float(lb)], []
+            s.SetHint(xs + th, [float(v) for v in best_x] + q_val + th_val)
         try:
             code = s.Solve(params)
         except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
@@ -521,6 +678,7 @@ def _benders(
             failures.append(f"{key} master status {code}")
             return None, math.inf, math.nan
         x = np.array([v.solution_value() for v in xs])
+        last_theta[:] = [v.solution_value() for v in th]
         val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
         if key == "lp":  # which cuts bind at this LP-master point (for pruning)
             lp_active[:] = [abs(c.dual_value()) > 1e-12 for c in lp_cut_rows]
@@ -530,6 +688,7 @@ def _benders(
 
     lb, ub = -math.inf, math.inf
     best_x, best_v = None, None
+    last_theta: list = []
     failures: list[str] = []
     trace: list[dict] = []
     seen: set[bytes] = set()
@@ -569,12 +728,12 @@ def _benders(
         try:
             if multi_cut:
                 p_best = np.concatenate([x_int, split.point(v)])
-                add_slot_cuts(x_int, p_best[m.n_y:])
+                add_slot_cuts(x_int, p_best[m.n_y:], mw=pareto)
                 if q_hat is not None:
-                    at_master = add_slot_cuts(x_int, q_hat)
+                    at_master = add_slot_cuts(x_int, q_hat, mw=pareto)
             else:
                 p_best = x_int
-                add_cuts(x_int, q, u, pi)
+                add_cuts(x_int, q, u, pi, mw=pareto)
         except SubproblemFailed as err:
             failures.append(f"slot cuts: {err}")
             p_best = np.concatenate([x_int, split.point(v)]) if multi_cut else x_int
@@ -632,10 +791,10 @@ def _benders(
             x_frac = p_frac[: m.n_y]
             try:
                 if multi_cut:
-                    q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac")
+                    q_frac = add_slot_cuts(x_frac, p_frac[m.n_y:], kind="frac", mw=pareto)
                 else:
                     q_frac, _, u, pi = sub.solve(x_frac)
-                    add_cuts(x_frac, q_frac, u, pi, kind="frac")
+                    add_cuts(x_frac, q_frac, u, pi, kind="frac", mw=pareto)
             except SubproblemFailed as err:
                 failures.append(f"lp phase: {err}")
                 q_frac = -math.inf
@@ -663,7 +822,31 @@ def _benders(
             n_pruned += 1
             cut_keys.discard(key)  # not in the integer master: may be added again
             continue
-        add_row("milp", b, const, idx, vals)
+        milp_rows.append([add_row("milp", b, const, idx, vals), kind, b, const, idx, vals, key,
+                          0])
+
+    def drop_slack(p_hat):
+        """Cut management: a cut from a fractional point (LP phase, core point) that is slack
+        at ``drop_slack_after`` consecutive integer-master points is switched off (its row
+        made free; valid either way) and may be added again later. Cuts from integer points
+        stay, so an evaluated x is never proposed twice."""
+        nonlocal n_dropped
+        if not drop_slack_after or not last_theta:
+            return
+        keep = []
+        for row in milp_rows:
+            ct, kind, b, const, idx, vals, key, streak = row
+            if kind == "frac":
+                slack = const + float(vals @ p_hat[idx]) - last_theta[b]
+                row[7] = streak = streak + 1 if slack > 1e-6 * max(1.0, abs(const)) else 0
+                if streak >= drop_slack_after:
+                    inf = masters["milp"][0].infinity()
+                    ct.SetBounds(-inf, inf)
+                    cut_keys.discard(key)
+                    n_dropped += 1
+                    continue
+            keep.append(row)
+        milp_rows[:] = keep
     exact_master = not adaptive_gap
     while it < max_iterations + (lp_max_iterations if lp_phase else 0):
         if gap_ok():
@@ -684,6 +867,7 @@ def _benders(
             stop = "time_limit" if out_of_time() or math.isfinite(mval) else "master_failed"
             break
         ub = min(ub, mval)
+        drop_slack(p_hat)
         x_int = np.round(p_hat[: m.n_y])
         cuts_before = n_cuts
         q, at_master = evaluate(x_int, p_hat[m.n_y:] if multi_cut else None)
@@ -715,7 +899,8 @@ def _benders(
     n_solves = sub.n_solves + (split.n_solves if multi_cut else 0)
     info = {"iterations": it, "cuts": n_cuts, "stop": stop, "subproblem_solves": n_solves,
             "blocks": n_blocks, "master_solver": master_solver, "lp_aborted": lp_aborted,
-            "pruned_cuts": n_pruned, "duplicate_cuts": n_dup, "failures": failures,
+            "pruned_cuts": n_pruned, "dropped_cuts": n_dropped, "duplicate_cuts": n_dup,
+            "pareto": pareto, "failures": failures,
             "lp_backends": sorted({getattr(sub, "used", LP_SOLVER)}
                                   | ({getattr(split, "used", LP_SOLVER)} if multi_cut else set()))}
     return Solution("Benders", status, float(lb), float(ub), best_x, y, s, z, m,

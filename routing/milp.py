@@ -256,7 +256,18 @@ def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
         return None
     if isinstance(hint, str):
         if hint == "greedy":
-            return greedy_x(model)
+            x = greedy_x(model)
+            keys = model.cands.info.get("incumbent_keys") if model.cands.info else None
+            if keys:  # a priced path set: start from the closure's best path choice
+                from routing.pricing import path_key
+
+                want = set(keys)
+                for _, _, js in model.groups:
+                    hit = [j for j in js if path_key(model, j) in want]
+                    if hit:
+                        x[js] = 0.0
+                        x[hit[0]] = 1.0
+            return x
         if hint == "zero":  # y = 0 on the first path of every cell: always feasible
             x = np.zeros(model.n_y)
             for _, _, js in model.groups:
@@ -291,7 +302,8 @@ def solve_milp(
     """Solve the MILP (module docstring) to optimality or until ``time_limit`` seconds.
 
     Never raises on solver trouble. ``gap`` is the relative MIP gap at which the solver stops.
-    ``threads`` sets the MIP threads (OR-Tools ``SetNumThreads``). ``hint`` (``"greedy"``,
+    ``threads`` sets the MIP threads (OR-Tools ``SetNumThreads``). ``hint`` (``"greedy"``: the
+    greedy choice, or on a priced path set the closure's best path choice,
     ``"zero"``, a :class:`Solution`, an x vector, or None): with a time limit, the LP at that
     path choice is solved first (GLOP) and passed to the MIP as a hint; it is also the incumbent
     returned when the MIP finds nothing better. ``fallback`` lists the backends tried, in order,

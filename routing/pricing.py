@@ -30,8 +30,13 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
    Δ = path_bound - z_inc, any solution that uses a path p has value <= path_bound + rc(p)
    (LP duality with the final, all-path-feasible duals; all other rc <= 0). So every path with
    rc(p) >= -Δ is added, and the MILP over that set is **optimal over all paths**
-   (``info["exact"] = True``). If the closure would exceed ``options.max_columns``, it is
-   skipped and the result stays ``priced`` with the proven LP bound only (``exact = False``).
+   (``info["exact"] = True``). If that window would exceed ``options.max_columns``, it is
+   narrowed (``CLOSURE_SHRINK``) until it fits; after a window w (every path with rc >= -w in
+   the set) with MILP optimum z_w, a solution using any other path is worth < path_bound - w,
+   so the optimum over all paths is <= max(z_w, path_bound - w). A better z_w shrinks Δ and
+   the full window is tried again (``CLOSURE_PASSES``). Without a proof the result stays
+   ``priced`` with ``exact = False`` and ``path_bound`` is that
+   tightened bound (``info["closure_bound"]``; the LP bound stays in ``info["lp_bound"]``).
 
 **Discard.** The pricing LPs (and so every dual above) write C6 as ``<=``: stored pairs may
 be thrown away. This changes no optimum (LP or MILP, over any path set): take a solution with
@@ -72,6 +77,10 @@ from routing.purification import purify, werner_parameter
 
 PER_CELL = 20  # columns added per cell and pricing round
 MAX_ROUNDS = 200
+CLOSURE_SHRINK = 4  # a closure window over max_columns is narrowed 4x ...
+CLOSURE_SHRINKS = 4  # ... at most this many times
+CLOSURE_PASSES = 3  # a narrowed window whose MILP improves the incumbent is retried
+CLOSURE_MILP_SECONDS = 120.0  # cap on each MILP inside the closure (its bound stays valid)
 
 
 class SlotData:
@@ -408,6 +417,15 @@ def _duals(model):
     return float(lp.Objective().Value()), Prices(mu, pi, sigma, draw, seg_ids, model.T)
 
 
+def path_key(model, j: int) -> tuple:
+    """A path's identity independent of column order: (pair, slot, kind, nodes, stored
+    segment as (storage pair, nodes) or None)."""
+    p = model.paths[j]
+    seg = model.cands.segments[p.stored] if p.stored is not None else None
+    return (p.pair, p.slot, p.kind, tuple(p.nodes),
+            None if seg is None else (seg.pair, tuple(seg.nodes)))
+
+
 class _Pool:
     """The generated columns, in insertion order, without duplicates."""
 
@@ -521,30 +539,68 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
             "converged": converged, "lp_bound": path_bound,
             "pricing_seconds": time.perf_counter() - t0}
-    # closure: every path that could still beat the incumbent
-    inc = solve_milp(model, hint=None)
+    # closure: every path that could still beat the incumbent; a window too large for
+    # max_columns shrinks until it fits (then the bound tightens to max(z_w, LP - w))
+    inc = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
     info["incumbent"] = inc.objective
     exact = False
     n_closure = 0
-    if converged and inc.status == "optimal":
-        gap = max(0.0, path_bound - inc.objective)
-        thr = -gap - 1e-7 * max(1.0, abs(path_bound))
-        complete = True
-        found = []
-        for k, t in cells:
-            cols = enumerate_cell(inst, data, k, t, prices, threshold=thr,
-                                  limit=limit - len(found))
-            if cols and cols[-1] is None:
-                complete = False
+    closure_rounds: list = []
+    inside = inc.bound if inc.status != "optimal" else inc.objective  # bound over the pool
+    best = inc
+    if converged and math.isfinite(inc.objective):  # any feasible incumbent gives a window
+        eps = 1e-7 * max(1.0, abs(path_bound))
+        z_best = inc.objective
+        proven = 0.0  # every path with rc >= -proven is in the pool
+        for _ in range(CLOSURE_PASSES):
+            gap = max(0.0, path_bound - z_best)
+            width, found = gap, None
+            for _ in range(CLOSURE_SHRINKS):
+                found, complete = [], True
+                for k, t in cells:
+                    cols = enumerate_cell(inst, data, k, t, prices, threshold=-width - eps,
+                                          limit=limit - len(found))
+                    if cols and cols[-1] is None:
+                        complete = False
+                        break
+                    found += [(c, k, t) for c in cols]
+                if complete:
+                    break
+                closure_rounds.append({"width": width, "found": None, "added": None,
+                                       "incumbent": z_best})
+                width /= CLOSURE_SHRINK
+                found = None
+            if found is None:
+                break  # no window fits: the LP bound stands
+            added = sum(pool.add(c, k, t) for c, k, t in found)
+            n_closure += added
+            z_prev = z_best
+            if added:
+                model = CompiledModel(inst, pool.candidates())
+                sol = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
+                if sol.objective > best.objective:
+                    best = sol
+                z_best = max(z_best, sol.objective)
+                inside = sol.bound if sol.status != "optimal" else sol.objective
+            proven = max(proven, width)
+            closure_rounds.append({"width": width, "found": len(found), "added": added,
+                                   "incumbent": z_best})
+            if proven >= path_bound - z_best:  # every path with rc >= -(UB - z) is in
+                exact = True
+                info["closure_threshold"] = -proven - eps
                 break
-            found += [(c, k, t) for c in cols]
-        if complete:
-            for c, k, t in found:
-                n_closure += pool.add(c, k, t)
-            exact = True
-        info["closure_threshold"] = thr
+            if z_best <= z_prev or inside > z_best:
+                break  # a narrower window did not improve the incumbent: stop here
+        # a solution using a path outside the pool is worth <= path_bound - proven, one inside
+        # it <= z_best (the pool's MILP optimum): the all-path bound tightens to the larger
+        # (inside: the pool MILP's optimum, or its bound when the time cap stopped it)
+        if not exact and (proven > 0 or inside > z_best):
+            info["closure_bound"] = max(z_best, inside, path_bound - proven)
+    info["closure_rounds"] = closure_rounds
+    # the best path choice found, by path key: solve_milp's default hint on the final set
+    info["incumbent_keys"] = [path_key(best.model, j) for j in np.flatnonzero(best.x > 0.5)]
     info.update(exact=exact, closure_added=n_closure, seconds=time.perf_counter() - t0)
-    cands = pool.candidates(path_bound, info)
+    cands = pool.candidates(min(path_bound, info.get("closure_bound", math.inf)), info)
     cands.info["columns"] = sum(len(p) for per_k in cands.options for p in per_k)
     cands.info["stored_segments"] = len(cands.segments)
     return cands

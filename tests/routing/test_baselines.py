@@ -114,3 +114,22 @@ def test_rrs_is_seeded_and_fixes_one_random_path_per_cell():
 def test_unknown_baseline():
     with pytest.raises(ValueError, match="baseline"):
         routing.solve_baseline(routing.generate_instance(0, n_slots=2), "XYZ")
+
+
+def test_baselines_under_the_priced_path_set():
+    """With path_set="priced" every method works over all paths of its own restriction: PS-EGR
+    (proven optimum over all paths) stays above every baseline, each baseline is feasible, and
+    SOS priced over its satellite-only subgraph meets SOS's exhaustive own search (cap 64, every
+    satellite-only path on this setting): two independent path searches, one optimum."""
+    inst = routing.generate_instance(0).with_options(path_set="priced")
+    opt = routing.solve_milp(inst)
+    assert opt.model.cands.info["exact"]
+    for name in routing.BASELINES:
+        sol = routing.solve_baseline(inst, name, seed=0)
+        assert sol.status == "optimal" and sol.path_set == "priced", name
+        assert routing.check_solution(sol) == [], name
+        assert sol.objective <= opt.objective * (1 + 1e-9) + 1e-9, name
+        if name == "SOS":
+            own = routing.solve_sos(routing.generate_instance(0))
+            assert own.path_set == "capped"
+            assert sol.objective == pytest.approx(own.objective, rel=1e-9, abs=1e-9)

@@ -258,3 +258,111 @@ def test_single_cut_also_equals_brute_force(kind, seed):
     assert sol.objective == pytest.approx(best, rel=1e-7, abs=1e-9)
     assert routing.check_solution(sol) == []
     _assert_trace_monotone(sol)
+
+
+def _mw_reference(split, t, p_hat, q_t, p0):
+    """The Magnanti-Wong problem of slot t written directly in its dual form and solved by
+    scipy: min u·r(p0) over u >= 0 with Aᵀu >= α_t and u·r(p̂) = Q_t(p̂), where r(p) stacks the
+    slot's right-hand sides (Y x, C - δ A_s s, w) at master point p = [x, q]."""
+    m = split.m
+    ny = m.n_y
+    js = np.flatnonzero(np.array([p.slot for p in m.paths]) == t)
+    r4 = np.flatnonzero(split.slot4 == t)
+    r5 = np.flatnonzero(split.slot5 == t)
+
+    def rhs(p):
+        x, q = p[:ny], p[ny:]
+        return np.concatenate([m.ymax[js] * x[js], split.b4[r4] - split.A4s[r4] @ q[: split.n_c],
+                               q[split.n_c + r5]])
+
+    A = np.vstack([np.eye(len(js)), split.A4y[r4][:, js].toarray(),
+                   split.A5y[r5][:, js].toarray()])  # rows of the slot LP, columns y_t
+    res = linprog(rhs(p0), A_ub=-A.T, b_ub=-m.alpha[js], A_eq=rhs(p_hat)[None, :],
+                  b_eq=[q_t], bounds=[(0, None)] * A.shape[0], method="highs")
+    assert res.status == 0, res.message
+    return res.fun
+
+
+def test_pareto_slot_cuts_are_valid_tight_and_lowest_at_the_core_point():
+    # Magnanti-Wong: among the cuts tight at (x̂, q̂) the returned one is lowest at the core
+    # point (= the reference LP's optimum), still valid everywhere and tight at (x̂, q̂)
+    seed = next(s for s in SEEDS if len(compile_model(small(s)).cands.segments) > 1)
+    m = compile_model(small(seed))
+    split, sub = SlotSplit(m), Subproblem(m)
+    rng = np.random.default_rng(2)
+    x_c = np.zeros(m.n_y)
+    for _, _, js in m.groups:
+        x_c[js] = 1.0 / len(js)
+    pts = []
+    for _ in range(4):
+        x = _random_x(m, rng)
+        pts.append(np.concatenate([x, split.point(sub.solve(x)[1])]))
+    p0 = np.concatenate([x_c, 0.5 * pts[0][m.n_y:]])  # inside the master's feasible set
+    lower = 0
+    for p_hat in pts:
+        x_hat, q_hat = p_hat[: m.n_y], p_hat[m.n_y:]
+        vals, plain = split.solve(x_hat, q_hat)
+        vals_mw, mw = split.solve(x_hat, q_hat, core=p0)
+        assert vals_mw == pytest.approx(vals, rel=1e-9, abs=1e-9)
+        for t in range(m.T):
+            (c_mw, i_mw, a_mw), (c_pl, i_pl, a_pl) = mw[t], plain[t]
+            at = lambda c, i, a, p: c + a @ p[i]  # noqa: E731
+            assert at(c_mw, i_mw, a_mw, p_hat) == pytest.approx(vals[t], rel=1e-6, abs=1e-6)
+            ref = _mw_reference(split, t, p_hat, vals[t], p0)
+            assert at(c_mw, i_mw, a_mw, p0) == pytest.approx(ref, rel=1e-5, abs=1e-5)
+            assert at(c_mw, i_mw, a_mw, p0) <= at(c_pl, i_pl, a_pl, p0) + 1e-6 * max(1.0, ref)
+            lower += at(c_mw, i_mw, a_mw, p0) < at(c_pl, i_pl, a_pl, p0) - 1e-6 * max(1.0, ref)
+            for p_b in pts:  # valid at every other master point
+                v_b, _ = split.solve(p_b[: m.n_y], p_b[m.n_y:])
+                assert v_b[t] <= at(c_mw, i_mw, a_mw, p_b) + 1e-6 * max(1.0, v_b[t])
+    assert lower > 0  # the instance has slots where the plain cut is not Pareto-optimal
+
+
+def test_pareto_single_cut_is_valid_tight_and_no_higher_at_the_core_point():
+    seed = next(s for s in SEEDS if compile_model(small(s)).cands.segments)
+    m = compile_model(small(seed))
+    sub = Subproblem(m)
+    rng = np.random.default_rng(3)
+    x0 = np.zeros(m.n_y)
+    for _, _, js in m.groups:
+        x0[js] = 1.0 / len(js)
+    xs = [_random_x(m, rng) for _ in range(4)]
+    ny, nv = m.n_y, m.n_vars
+    A_ub, A_eq = m.A_ub.toarray(), m.A_eq.toarray()
+    n_ub, n_eq = A_ub.shape[0], A_eq.shape[0]
+
+    def reference(xa, q):
+        """min u·Y x0 + π·b over the LP's dual (u on C1, π >= 0 on C3-C5, λ free on C6)
+        with u·Y xa + π·b = Q(xa), written from the model's rows and solved by scipy."""
+        # dual constraints, one per primal column v_c: [I_y; 0]ᵀ u + A_ubᵀ π + A_eqᵀ λ >= c
+        G = np.hstack([np.vstack([np.eye(ny), np.zeros((nv - ny, ny))]), A_ub.T, A_eq.T])
+        cost = lambda x: np.concatenate([m.ymax * x, m.b_ub, np.zeros(n_eq)])  # noqa: E731
+        res = linprog(cost(x0), A_ub=-G, b_ub=-np.concatenate([m.alpha, np.zeros(nv - ny)]),
+                      A_eq=cost(xa)[None, :], b_eq=[q],
+                      bounds=[(0, None)] * (ny + n_ub) + [(None, None)] * n_eq, method="highs")
+        assert res.status == 0, res.message
+        return res.fun
+
+    for xa in xs:
+        q, _, u, pi = sub.solve(xa)
+        u_mw, pi_mw = sub.pareto_duals(xa, q, x0)
+        cut = lambda u_, pi_, x: u_ @ (m.ymax * x) + pi_ @ m.b_ub  # noqa: E731
+        assert cut(u_mw, pi_mw, xa) == pytest.approx(q, rel=1e-6, abs=1e-6)
+        assert cut(u_mw, pi_mw, x0) == pytest.approx(reference(xa, q), rel=1e-5, abs=1e-5)
+        assert cut(u_mw, pi_mw, x0) <= cut(u, pi, x0) + 1e-6 * max(1.0, q)
+        for xb in xs:
+            assert sub.solve(xb)[0] <= cut(u_mw, pi_mw, xb) + 1e-6 * max(1.0, q)
+
+
+@pytest.mark.parametrize("multi_cut", [True, False], ids=["multi", "single"])
+@pytest.mark.parametrize("seed", [0, 2, 5, 7])
+def test_pareto_and_plain_cuts_reach_the_same_optimum(seed, multi_cut):
+    model = compile_model(small(seed))
+    ref = routing.solve_milp(model)
+    for pareto in (True, False):
+        sol = routing.solve_benders(model, multi_cut=multi_cut, pareto=pareto,
+                                    drop_slack_after=1 if pareto else 0)
+        assert sol.status == "optimal" and sol.info["pareto"] is pareto
+        assert sol.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-9)
+        assert routing.check_solution(sol) == []
+        _assert_trace_monotone(sol)

@@ -11,7 +11,7 @@ import routing
 from routing.instance import Instance, Link, Node, Pair, PathOptions
 from routing.purification import purification_cost
 from tests.reference.routing_paths import all_paths
-from tests.routing.conftest import tiny
+from tests.routing.conftest import small, tiny
 
 DELTA = 10.0
 # a hand-made network: two cities (s*, d*), a satellite and a HAP; stores s1 and d1
@@ -281,3 +281,72 @@ def test_priced_equals_complete_when_storage_is_used():
     assert pr.model.cands.info["exact"]
     assert pr.objective == pytest.approx(comp.objective, rel=1e-9, abs=1e-9)
     assert routing.check_solution(pr) == []
+
+
+def _path_key(model, p):
+    seg = model.cands.segments[p.stored] if p.stored is not None else None
+    return (p.pair, p.slot, p.kind, tuple(p.nodes),
+            None if seg is None else (seg.pair, tuple(seg.nodes)))
+
+
+def test_cut_short_closure_still_bounds_every_solution_over_all_paths():
+    """With max_columns too small for the full closure, pricing narrows the window until it
+    fits, w (every path with rc >= -w is in the set), and reports path_bound =
+    max(z_w, LP - w). Checked against the complete path set: its optimum, and its best solution
+    that uses at least one path outside the priced set (bounded by LP - w: reduced costs)."""
+    from ortools.linear_solver import pywraplp
+
+    from routing.milp import build_solver
+
+    inst = small(2)
+    cut = routing.solve_milp(inst.with_options(path_set="priced", max_columns=100))
+    info = cut.model.cands.info
+    assert not info["exact"] and cut.path_set == "priced"
+    rounds = [r for r in info["closure_rounds"] if r["added"] is not None]
+    assert rounds and any(r["added"] is None for r in info["closure_rounds"])  # narrowed
+    w = rounds[-1]["width"]
+    assert cut.path_bound < info["lp_bound"]
+    comp_model = routing.compile_model(inst.with_options(path_set="complete"))
+    assert routing.solve_milp(comp_model).objective <= cut.path_bound * (1 + 1e-9)
+    inside = {_path_key(cut.model, p) for p in cut.model.paths}
+    lp, xs, _ = build_solver(comp_model)
+    ct = lp.Constraint(1.0, lp.infinity())
+    outside = [j for j, p in enumerate(comp_model.paths) if _path_key(comp_model, p) not in inside]
+    assert outside
+    for j in outside:
+        ct.SetCoefficient(xs[j], 1.0)
+    assert lp.Solve() == pywraplp.Solver.OPTIMAL
+    best_outside = lp.Objective().Value()
+    assert best_outside <= info["lp_bound"] - w + 1e-7 * info["lp_bound"]
+    assert best_outside <= cut.path_bound * (1 + 1e-9)
+
+
+def test_closure_with_time_capped_milps_stays_valid(monkeypatch):
+    """The MILPs inside the closure are time-capped (routing.pricing.CLOSURE_MILP_SECONDS); cut
+    to 1 ms, their incumbents are weaker and their bounds looser, but whatever the closure
+    then claims must hold against the complete path set: exact means the priced MILP meets the
+    complete optimum, and path_bound is never below it."""
+    import routing.pricing as pricing
+
+    inst = small(2)
+    comp = routing.solve_milp(inst.with_options(path_set="complete"))
+    monkeypatch.setattr(pricing, "CLOSURE_MILP_SECONDS", 1e-3)
+    pr = routing.solve_milp(inst.with_options(path_set="priced"))
+    info = pr.model.cands.info
+    assert pr.path_bound >= comp.objective * (1 - 1e-9)
+    assert pr.objective <= comp.objective * (1 + 1e-9)
+    if info["exact"]:
+        assert pr.objective == pytest.approx(comp.objective, rel=1e-9, abs=1e-9)
+    assert routing.check_solution(pr) == []
+
+
+def test_priced_solve_starts_from_the_closures_best_path_choice():
+    """solve_milp's default hint on a priced path set is the closure's best path choice (by
+    path identity), so a time-limited solve never returns less than the closure found."""
+    pr = routing.solve_milp(small(2).with_options(path_set="priced"), time_limit=60)
+    info = pr.model.cands.info
+    hint = [e for e in pr.trace if e["what"] == "hint"]
+    assert hint and hint[0]["objective"] >= info["incumbent"] * (1 - 1e-9)
+    assert hint[0]["objective"] > routing.solve_milp(
+        pr.model, fixed_x=routing.milp.greedy_x(pr.model)).objective * (1 + 1e-6)
+    assert pr.objective >= info["incumbent"] * (1 - 1e-9)
