@@ -55,6 +55,10 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
     # one JAX runtime over the tasks of a multi-task SLURM step (no-op otherwise)
     from qsense.distributed import initialize
     initialize()
+    if jax.process_count() > 1 and jax.process_index() > 0:
+        # every process of a multi-host step runs the same program (SPMD); process 0 writes
+        # the results, the others write beside them instead of over them
+        out_dir = out_dir / f"process{jax.process_index()}"
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs.reset_devices()
     task = importlib.import_module(f"experiments.tasks.{config.task}")
