@@ -68,7 +68,9 @@ def blas_threads() -> dict[str, int]:
 def set_blas_threads(n: int) -> list[str]:
     """Use ``n`` OpenBLAS threads from now on: sets ``OPENBLAS_NUM_THREADS`` (for libraries
     loaded later) and calls the thread setter of every OpenBLAS already loaded. Returns the
-    paths of the libraries changed."""
+    paths of the libraries changed. An OpenBLAS loaded while the count was 1 (any loaded after
+    ``import qsense``) has a one-thread pool and stays at 1; set ``OPENBLAS_NUM_THREADS``
+    before Python starts to give every library more threads."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         fail("n", n, "an integer >= 1 (OpenBLAS threads)")
     os.environ[ENV_VAR] = str(n)

@@ -51,7 +51,10 @@ def test_set_blas_threads_changes_loaded_libraries_and_checks_input():
         pytest.skip("no OpenBLAS loaded (another BLAS)")
     try:
         assert qsense.blas.set_blas_threads(2)
-        assert set(qsense.blas.blas_threads().values()) == {2}
+        # an OpenBLAS loaded after the pin (e.g. the one bundled with SCS) started with a
+        # one-thread pool and cannot grow at run time; those loaded before it can
+        after = qsense.blas.blas_threads()
+        assert 2 in after.values() and set(after.values()) <= {1, 2}
     finally:
         qsense.blas.set_blas_threads(1)
     assert set(qsense.blas.blas_threads().values()) == {1}
