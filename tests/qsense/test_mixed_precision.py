@@ -103,8 +103,9 @@ def test_mixed_search_reports_float64_values(field):
 # table1 search settings, seeds 1-3: 163.983, 163.983, 163.652 in float64, the same to 4e-8
 # in mixed precision). The claim tested is "same optimum", so it needs a search that finds it.
 CELLS = [(2, "dephasing", "scalar"), (2, "bitflip", "scalar"),
-         (2, "amplitude_damping", "scalar"), (3, "dephasing", "scalar"),
-         (3, "bitflip", "scalar"), (2, "dephasing", "vector")]
+         (2, "amplitude_damping", "scalar"), (3, "bitflip", "scalar"),
+         (2, "dephasing", "vector")]  # N = 3 dephasing left out for CI time (N = 3 bit flip
+# takes the general path, which covers it)
 
 
 @pytest.mark.slow
