@@ -107,13 +107,23 @@ def markdown(rows: list[dict[str, Any]], gammas: list[float], noises: list[str])
     return "\n".join(lines) + "\n"
 
 
+def _reference_keys(cfg, sensing: str, n: int, gamma: float, noise: str) -> tuple[str, str | None]:
+    """Checkpoint keys of a cell's references and of its CE bound (None: no bound, i.e.
+    multi-parameter or ``table1.reference.bound=false``)."""
+    t1 = cfg.table1
+    field = "scalar" if sensing == "single" else "vector"
+    bound = field == "scalar" and t1.reference.bound
+    return (f"ref|{field}|{n}|{gamma}|{noise}",
+            f"bound|{n}|{gamma}|{noise}|{t1.field_b0}" if bound else None)
+
+
 def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: str) -> None:
     """Reference optima (product, pure seeded with the VQS probe) and, for a single parameter,
     the CE bound of one cell, computed once and cached in the checkpoint."""
     t1 = cfg.table1
     field = "scalar" if sensing == "single" else "vector"
     b0 = t1.field_b0 if field == "scalar" else tuple(t1.field_b0_vector)
-    key = f"ref|{field}|{n}|{gamma}|{noise}"
+    key, bkey = _reference_keys(cfg, sensing, n, gamma, noise)
     if key not in ck:
         # independent of the search: never seeded with the VQS probe, so a VQS cell above
         # the reference is reported (fraction > 1) instead of being absorbed
@@ -123,8 +133,7 @@ def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: 
                                                               gamma, noise))
         rec["wall_s"] = time.perf_counter() - t0
         ck.put(key, rec)
-    bkey = f"bound|{n}|{gamma}|{noise}|{t1.field_b0}"
-    if field == "scalar" and t1.reference.bound and bkey not in ck:
+    if bkey is not None and bkey not in ck:
         t0 = time.perf_counter()
         rec = vqs_common.cell_bound(n, noise, gamma, t1.field_b0, t1.reference)
         rec["wall_s"] = time.perf_counter() - t0
@@ -133,10 +142,10 @@ def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: 
 
 def _reference_columns(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: str,
                        qcrb: float) -> dict[str, Any]:
-    t1 = cfg.table1
     field = "scalar" if sensing == "single" else "vector"
-    r = ck.get(f"ref|{field}|{n}|{gamma}|{noise}")
-    b = ck.get(f"bound|{n}|{gamma}|{noise}|{t1.field_b0}") if field == "scalar" else None
+    rkey, bkey = _reference_keys(cfg, sensing, n, gamma, noise)
+    r = ck.get(rkey)
+    b = ck.get(bkey) if bkey is not None else None
     ref_qcrb = r["pure"]["qcrb"] if r["pure"] else float("nan")
     notes = [r["note"]] if r["note"] else []
     if field == "vector":
@@ -201,13 +210,7 @@ def _meta(cfg) -> dict[str, Any]:
 
 
 def _references_missing(cfg, ck: Checkpoint, cell) -> bool:
-    sensing, n, gamma, noise = cell
-    t1 = cfg.table1
-    field = "scalar" if sensing == "single" else "vector"
-    if f"ref|{field}|{n}|{gamma}|{noise}" not in ck:
-        return True
-    return (field == "scalar" and t1.reference.bound
-            and f"bound|{n}|{gamma}|{noise}|{t1.field_b0}" not in ck)
+    return any(k is not None and k not in ck for k in _reference_keys(cfg, *cell))
 
 
 def references_worker(cfg, out_dir: str, cells: list[tuple]) -> str:
@@ -321,9 +324,7 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
         "bound_below_reference_all": all(bound_ok),
         "reference_wall_s_total": sum(
             ck.get(k, {}).get("wall_s", 0.0) for k in
-            {f"ref|{'scalar' if s == 'single' else 'vector'}|{n}|{g}|{nz}"
-             for s, n, g, nz in cells} | {f"bound|{n}|{g}|{nz}|{t1.field_b0}"
-                                          for _, n, g, nz in cells}),
+            {k for c in cells for k in _reference_keys(cfg, *c) if k is not None}),
         "n_cells": len(rows),
         "vqs_le_ghz_all": all(vqs[k] <= ghz[k] * (1 + 1e-9) for k in vqs),
         "min_vqs_gain": min(ghz[k] / vqs[k] for k in vqs),

@@ -97,9 +97,7 @@ def test_reference_worker_gives_the_serial_results_and_resumes_its_own_checkpoin
     def boom(*a, **k):
         raise AssertionError("reference recomputed")
 
-    import pytest as _pytest
-
-    with _pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:
         mp.setattr(vqs_common, "cell_references", boom)
         mp.setattr(vqs_common, "cell_bound", boom)
         mp.setattr(vqs_common, "solve", boom)
