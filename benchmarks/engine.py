@@ -315,8 +315,13 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
         _, t_gen = timed(lambda pop=pop, fit=fit, tt=tt, ts=ts, prob=prob, g=generation:
                          g(jax.random.PRNGKey(1), pop, fit, tt, ts, prob), reps)
         raw = qsense.make_fitness(n, noise)
-        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), pop)
-        _, t_raw = timed(lambda raw=raw, big=big: raw(big, 2.0, GAMMA, B0), reps)
+        # the same (genome, t) evaluations: the children this generation scores, at each grid
+        # time and once more (the inherited times, here all at the grid's middle time)
+        children = g_out = generation(jax.random.PRNGKey(1), pop, fit, tt, ts, prob)[0]
+        times = [float(x) for x in ts] + [float(ts[len(ts) // 2])]
+        _, t_raw = timed(lambda raw=raw, c=children, times=times:
+                         [raw(c, x, GAMMA, B0) for x in times], reps)
+        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), g_out)
         c_gen = xla_cost(generation.jitted, jax.random.PRNGKey(1), pop, fit, tt, ts, prob,
                          jnp.asarray(True))
         from qsense.objective import population_score
