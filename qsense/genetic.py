@@ -688,7 +688,13 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
 class RefineConfig:
     """Angle refinement of the fittest structures: ``top_k`` distinct structures x
     ``restarts`` starts each (the GA's angles, then jittered by ``jitter`` rad), plus one
-    start from the GHZ probe (empty PQC), all in one vmapped `optimize_angles` call."""
+    start from the GHZ probe (empty PQC), all in one vmapped `optimize_angles` call.
+
+    method: one of `qsense.optimize.METHODS`; steps: optimizer steps (>= 1); learning_rate:
+    the step size (finite, > 0; radians and log t for Adam); top_k, restarts: >= 1; jitter:
+    angle jitter of the restarts (radians, >= 0); t_bounds: ``(t_min, t_max)``, the range t
+    is kept in (finite, 0 < t_min < t_max; the problem's time unit, 1 / gamma's). Checked
+    here, when the config is made, not after the whole search."""
 
     method: str = "adam"
     steps: int = 150
@@ -706,6 +712,19 @@ class RefineConfig:
                 fail(name, v, "an integer >= 1")
         if not (np.isfinite(self.jitter) and self.jitter >= 0):
             fail("jitter", self.jitter, "an angle >= 0 (radians)")
+        if not (_is_real(self.learning_rate) and np.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            fail("learning_rate", self.learning_rate, "a finite step size > 0")
+        tb = self.t_bounds
+        ok = isinstance(tb, (tuple, list, np.ndarray)) and len(tb) == 2 and all(
+            _is_real(x) and np.isfinite(x) for x in tb) and 0 < tb[0] < tb[1]
+        if not ok:
+            fail("t_bounds", tb, "two finite times (t_min, t_max) with 0 < t_min < t_max")
+
+
+def _is_real(x) -> bool:
+    """A real number (Python or numpy; not a bool, a string or a complex)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 @dataclasses.dataclass

@@ -159,6 +159,33 @@ def test_unknown_operator_and_bad_config():
         RefineConfig(method="newton")
 
 
+@pytest.mark.parametrize("kw,value", [
+    ({"learning_rate": -1.0}, "-1.0"), ({"learning_rate": 0.0}, "0.0"),
+    ({"learning_rate": float("nan")}, "nan"), ({"learning_rate": float("inf")}, "inf"),
+    ({"learning_rate": "fast"}, "'fast'"),
+    ({"t_bounds": (1.0, 0.5)}, "(1.0, 0.5)"), ({"t_bounds": (0.0, 1.0)}, "(0.0, 1.0)"),
+    ({"t_bounds": (-1.0, 1.0)}, "(-1.0, 1.0)"), ({"t_bounds": (1.0, float("inf"))}, "inf"),
+    ({"t_bounds": (float("nan"), 1.0)}, "nan"), ({"t_bounds": (1.0, 1.0)}, "(1.0, 1.0)"),
+    ({"t_bounds": (1.0, 2.0, 3.0)}, "(1.0, 2.0, 3.0)"), ({"t_bounds": (1.0,)}, "(1.0,)"),
+    ({"t_bounds": 5.0}, "5.0"), ({"t_bounds": ("a", "b")}, "('a', 'b')"),
+])
+def test_refine_config_rejects_bad_step_and_time_bounds(kw, value):
+    """Checked when the config is made (not after the whole GA, in optimize_angles); the
+    message names the field, the value and the accepted range."""
+    (name,) = kw
+    with pytest.raises(ValueError) as err:
+        RefineConfig(**kw)
+    msg = str(err.value)
+    assert msg.startswith(f"{name} = ") and value in msg and "accepted:" in msg, msg
+    assert ("> 0" if name == "learning_rate" else "0 < t_min < t_max") in msg, msg
+
+
+def test_refine_config_accepts_valid_step_and_time_bounds():
+    cfg = RefineConfig(learning_rate=1e-4, t_bounds=(1e-6, 1e6))
+    assert cfg.learning_rate == 1e-4 and cfg.t_bounds == (1e-6, 1e6)
+    assert RefineConfig(t_bounds=[0.5, 2]).t_bounds == [0.5, 2]  # any two-number sequence
+
+
 def test_memory_estimate_refuses_large_n():
     with pytest.raises(ValueError, match=r"GB.*limit"):
         search(Problem(12, "dephasing", 0.1), GAConfig(population=256, n_t=8))
