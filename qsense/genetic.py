@@ -119,19 +119,22 @@ class GAConfig:
     score_dtype: str = "float64"
 
     def __post_init__(self) -> None:
-        def integer(name, lo, hi=None):
+        def integer(name, lo, hi=None, accepted=None):  # lo <= v <= hi (both inclusive)
             v = getattr(self, name)
             ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo and (
                 hi is None or v <= hi)
             if not ok:
-                fail(name, v, f"an integer in [{lo}, {hi if hi is not None else 'inf'})")
+                fail(name, v, accepted or (f"an integer >= {lo}" if hi is None
+                                           else f"an integer in [{lo}, {hi}]"))
 
         if not (isinstance(self.population, (int, np.integer)) and self.population >= 2):
             fail("population", self.population, "an integer >= 2")
         integer("generations", 0)
         integer("max_genes", 1, 256)
         integer("init_genes", 0, self.max_genes)
-        integer("elite", 0, self.population - 1)
+        integer("elite", 0, self.population - 1,
+                f"an integer in [0, {self.population - 1}] (0 <= elite < population = "
+                f"{self.population})")
         integer("tournament", 1, self.population)
         integer("max_run", 1, self.max_genes)
         integer("n_t", 1, 256)

@@ -201,7 +201,8 @@ def test_gate_probs_from_the_cli_change_what_the_ga_draws(monkeypatch, gate_prob
     ("search.gate_probs=[0,0,0,0]", "search.gate_probs' = (0.0, 0.0, 0.0, 0.0)",
      "4 weights >= 0"),
     ("search.t_grid=[1,-1]", "search.t_grid' = (1.0, -1.0)", "times > 0"),
-    ("search.elite=24", "search.elite' = 24", "[0, 23"),  # GAConfig prints "[0, 23)"
+    ("search.elite=24", "search.elite' = 24", "[0, 23] (0 <= elite < population = 24)"),
+    ("search.max_genes=257", "search.max_genes' = 257", "an integer in [1, 256]"),
     ("search.refine.method=newton", "search.refine.method' = 'newton'", "one of"),
     ("search.refine.steps=0", "search.refine.steps' = 0", "an integer >= 1"),
     ("search.refine.t_bounds=[10,1]", "search.refine.t_bounds'", "0 < t_min < t_max"),

@@ -186,6 +186,33 @@ def test_refine_config_accepts_valid_step_and_time_bounds():
     assert RefineConfig(t_bounds=[0.5, 2]).t_bounds == [0.5, 2]  # any two-number sequence
 
 
+@pytest.mark.parametrize("population,elite,ok", [
+    (4, 0, True), (4, 3, True), (4, 4, False), (4, -1, False), (2, 1, True), (24, 24, False)])
+def test_elite_range_and_message_agree(population, elite, ok):
+    """0 <= elite < population is enforced, and the message states exactly that range."""
+    if ok:
+        assert GAConfig(population=population, elite=elite, tournament=2).elite == elite
+        return
+    with pytest.raises(ValueError) as err:
+        GAConfig(population=population, elite=elite, tournament=2)
+    msg = str(err.value)
+    assert msg.startswith(f"elite = {elite} ") and "accepted:" in msg, msg
+    assert f"[0, {population - 1}]" in msg and f"< population = {population}" in msg, msg
+
+
+def test_integer_ranges_in_messages_are_inclusive():
+    """An inclusive upper bound is printed closed: max_genes = 256 is accepted, 257 names
+    [1, 256]; tournament = population is accepted."""
+    assert GAConfig(max_genes=256).max_genes == 256
+    with pytest.raises(ValueError, match=r"max_genes = 257 .*\[1, 256\]"):
+        GAConfig(max_genes=257)
+    assert GAConfig(population=4, elite=1, tournament=4).tournament == 4
+    with pytest.raises(ValueError, match=r"tournament = 5 .*\[1, 4\]"):
+        GAConfig(population=4, elite=1, tournament=5)
+    with pytest.raises(ValueError, match=r"generations = -1 .*an integer >= 0"):
+        GAConfig(generations=-1)
+
+
 def test_memory_estimate_refuses_large_n():
     with pytest.raises(ValueError, match=r"GB.*limit"):
         search(Problem(12, "dephasing", 0.1), GAConfig(population=256, n_t=8))
