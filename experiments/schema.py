@@ -365,26 +365,10 @@ class Fig4Config:
 SENSING = ("single", "multi")
 
 
-class _RefineChecks:
-    def check(self) -> None:
-        # Interim: qsense.genetic.RefineConfig does not check these yet (optimize_angles does,
-        # after the whole search); the library's own check functions, run at config time.
-        from qsense._checks import fail
-        from qsense.optimize import _log_bounds
-
-        try:
-            if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-                fail("learning_rate", self.learning_rate, "a finite value > 0")
-            _log_bounds(self.t_bounds)
-        except ValueError as err:
-            raise config_error(self._key, err) from None
-
-
 def _search_config() -> type:
     from qsense.genetic import GAConfig, RefineConfig
 
     refine = section(RefineConfig, "RefineSearchConfig", "search.refine",
-                     bases=(_RefineChecks,),
                      doc="``search.refine``: the fields of `qsense.genetic.RefineConfig` (angle "
                          "and time refinement of the fittest structures).")
     return refine, section(

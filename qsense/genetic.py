@@ -83,10 +83,12 @@ class GAConfig:
     children (radians, >= 0); gate_probs: weights of (Rx, Ry, Rz, CRx) for new genes;
     n_t: points of the sensing-time grid each chromosome is scored on (t_grid overrides it:
     explicit times > 0); include_empty: seed generation 0 with the all-identity (GHZ)
-    chromosome; memory_limit_gb: refuse populations whose estimated working set exceeds it
-    (None: half the machine's RAM); local_steps: Adam steps on the angles and log t of every
-    chromosome in every generation (memetic, Lamarckian: the improved angles and time are
-    written back; 0 gives the seed's plain GA that ranks structures by their raw angles);
+    chromosome; memory_limit_gb: refuse populations whose estimated working set per device
+    (the population sharded over the devices) exceeds it (None: `memory_limit_bytes`, an
+    accelerator's own memory, or half the RAM shared by the host's CPU devices);
+    local_steps: Adam steps on the angles and log t of every chromosome in every generation
+    (memetic, Lamarckian: the improved angles and time are written back; 0 gives the seed's
+    plain GA that ranks structures by their raw angles);
     local_lr: their Adam step size (radians, and log t); structured: seed generation 0 with
     the noise-independent structure families of `structured_seeds` (GHZ + a local Ry, Rz
     layer; "GHZ undone" + the same layer, i.e. every product state), where they fit in
@@ -119,19 +121,22 @@ class GAConfig:
     score_dtype: str = "float64"
 
     def __post_init__(self) -> None:
-        def integer(name, lo, hi=None):
+        def integer(name, lo, hi=None, accepted=None):  # lo <= v <= hi (both inclusive)
             v = getattr(self, name)
             ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo and (
                 hi is None or v <= hi)
             if not ok:
-                fail(name, v, f"an integer in [{lo}, {hi if hi is not None else 'inf'})")
+                fail(name, v, accepted or (f"an integer >= {lo}" if hi is None
+                                           else f"an integer in [{lo}, {hi}]"))
 
         if not (isinstance(self.population, (int, np.integer)) and self.population >= 2):
             fail("population", self.population, "an integer >= 2")
         integer("generations", 0)
         integer("max_genes", 1, 256)
         integer("init_genes", 0, self.max_genes)
-        integer("elite", 0, self.population - 1)
+        integer("elite", 0, self.population - 1,
+                f"an integer in [0, {self.population - 1}] (0 <= elite < population = "
+                f"{self.population})")
         integer("tournament", 1, self.population)
         integer("max_run", 1, self.max_genes)
         integer("n_t", 1, 256)
@@ -343,39 +348,79 @@ def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
     return pop
 
 
-def estimate_bytes(problem: Problem, config: GAConfig) -> int:
-    """Working set of one generation's fitness call: population x t-grid density matrices,
-    each with its field derivatives, eigenvectors and SLDs (about 12 (scalar) or 24
-    (vector) complex (2^N x 2^N) arrays per evaluation)."""
+def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> int:
+    """Working set, on ONE device, of one generation's fitness call when the population is
+    sharded over ``n_devices`` devices: its ``ceil(population / n_devices)`` rows (the
+    population is padded to a multiple of the device count, `qsense.distributed.pad_rows`) x
+    the t grid, each evaluation a density matrix with its field derivatives, eigenvectors and
+    SLDs (about 12 (scalar) or 24 (vector) complex (2^N x 2^N) arrays). Bytes."""
+    if isinstance(n_devices, bool) or not isinstance(n_devices, (int, np.integer)) \
+            or n_devices < 1:
+        fail("n_devices", n_devices, "an integer >= 1")
     d = 2 ** problem.n_qubits
     item = np.dtype(problem.dtype or np.complex128).itemsize
     per = (12 if problem.field == "scalar" else 24) * d * d * item
-    return int(config.population) * _n_t(problem, config) * per
+    return _rows_per_device(config, n_devices) * _n_t(problem, config) * per
+
+
+def _rows_per_device(config: GAConfig, n_devices: int) -> int:
+    return padded_size(config.population, n_devices) // int(n_devices)
 
 
 def _n_t(problem: Problem, config: GAConfig) -> int:
     return len(config.t_grid) if config.t_grid is not None else config.n_t
 
 
-def _memory_limit(config: GAConfig) -> float:
+def _host_memory_bytes() -> float:
+    """This host's physical memory (bytes; 16 GB where the OS does not say)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 16e9
+
+
+def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> float:
+    """The memory one device may use for the search (bytes): ``memory_limit_gb`` when set;
+    otherwise, for each device, an accelerator's own allocator limit
+    (``device.memory_stats()["bytes_limit"]``) or, for a CPU device (or one that reports no
+    limit), half this host's RAM shared by this host's CPU devices in ``devices`` (fake CPU
+    devices share one memory); the smallest over ``devices`` (default: every device)."""
     if config.memory_limit_gb is not None:
         return config.memory_limit_gb * 1e9
-    try:
-        return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 8e9
+    devs = population_devices(devices)
+    me = jax.process_index()
+    local_cpus = sum(1 for d in devs if getattr(d, "platform", "cpu") == "cpu"
+                     and getattr(d, "process_index", me) == me)
+    host = 0.5 * _host_memory_bytes()
+    limits = []
+    for d in devs:
+        own = None
+        if getattr(d, "platform", "cpu") != "cpu":
+            try:
+                own = (d.memory_stats() or {}).get("bytes_limit")
+            except Exception:  # noqa: BLE001 - a backend without memory statistics
+                own = None
+        limits.append(float(own) if own else host / max(local_cpus, 1))
+    return min(limits)
 
 
-def check_memory(problem: Problem, config: GAConfig) -> int:
-    """Refuse (ValueError with the estimate) a search that would not fit in memory."""
-    need = estimate_bytes(problem, config)
-    limit = _memory_limit(config)
+def check_memory(problem: Problem, config: GAConfig,
+                 devices: Sequence | None = None) -> int:
+    """Refuse (ValueError with the estimate) a search whose per-device working set
+    (`estimate_bytes` with the population sharded over ``devices``, default every device)
+    exceeds the per-device limit (`memory_limit_bytes`). Returns the per-device estimate."""
+    devs = population_devices(devices)
+    n_dev = len(devs)
+    need = estimate_bytes(problem, config, n_dev)
+    limit = memory_limit_bytes(config, devs)
     if need > limit:
+        rows = _rows_per_device(config, n_dev)
         fail("n_qubits", problem.n_qubits,
              f"a size whose fitness working set fits in memory: population "
-             f"{config.population} x {_n_t(problem, config)} times at N = {problem.n_qubits} "
-             f"needs about {need / 1e9:.3g} GB > limit {limit / 1e9:.3g} GB; lower N, the "
-             "population or n_t, or raise memory_limit_gb")
+             f"{config.population} over {n_dev} device{'s' if n_dev > 1 else ''} "
+             f"({rows} rows each) x {_n_t(problem, config)} times at N = {problem.n_qubits} "
+             f"needs about {need / 1e9:.3g} GB per device > limit {limit / 1e9:.3g} GB; "
+             "lower N, the population or n_t, use more devices, or raise memory_limit_gb")
     return need
 
 
@@ -619,8 +664,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         fail("problem.initial", problem.initial, "'ghz' (the search refines the GHZ probe)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         fail("seed", seed, "an integer >= 0")
-    check_memory(problem, config)
     devs = population_devices(devices)
+    check_memory(problem, config, devs)
     rows = population_sharding(devs)
     p = config.population
     n_pad = padded_size(p, len(devs))
@@ -701,7 +746,13 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
 class RefineConfig:
     """Angle refinement of the fittest structures: ``top_k`` distinct structures x
     ``restarts`` starts each (the GA's angles, then jittered by ``jitter`` rad), plus one
-    start from the GHZ probe (empty PQC), all in one vmapped `optimize_angles` call."""
+    start from the GHZ probe (empty PQC), all in one vmapped `optimize_angles` call.
+
+    method: one of `qsense.optimize.METHODS`; steps: optimizer steps (>= 1); learning_rate:
+    the step size (finite, > 0; radians and log t for Adam); top_k, restarts: >= 1; jitter:
+    angle jitter of the restarts (radians, >= 0); t_bounds: ``(t_min, t_max)``, the range t
+    is kept in (finite, 0 < t_min < t_max; the problem's time unit, 1 / gamma's). Checked
+    here, when the config is made, not after the whole search."""
 
     method: str = "adam"
     steps: int = 150
@@ -719,6 +770,19 @@ class RefineConfig:
                 fail(name, v, "an integer >= 1")
         if not (np.isfinite(self.jitter) and self.jitter >= 0):
             fail("jitter", self.jitter, "an angle >= 0 (radians)")
+        if not (_is_real(self.learning_rate) and np.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            fail("learning_rate", self.learning_rate, "a finite step size > 0")
+        tb = self.t_bounds
+        ok = isinstance(tb, (tuple, list, np.ndarray)) and len(tb) == 2 and all(
+            _is_real(x) and np.isfinite(x) for x in tb) and 0 < tb[0] < tb[1]
+        if not ok:
+            fail("t_bounds", tb, "two finite times (t_min, t_max) with 0 < t_min < t_max")
+
+
+def _is_real(x) -> bool:
+    """A real number (Python or numpy; not a bool, a string or a complex)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 @dataclasses.dataclass
@@ -809,7 +873,8 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
 __all__ = [
     "METHODS", "OPERATORS", "GAConfig", "ProbeResult", "RefineConfig", "SearchResult",
     "apply_operator", "canonicalize", "check_memory", "estimate_bytes", "find_optimal_probe",
-    "ghz_optimum", "initial_population", "mutate", "n_active", "op_deletion", "op_insertion",
-    "op_permutation", "op_replacement", "op_swapping", "refine_structures", "search",
+    "ghz_optimum", "initial_population", "memory_limit_bytes", "mutate", "n_active",
+    "op_deletion", "op_insertion", "op_permutation", "op_replacement", "op_swapping",
+    "refine_structures", "search",
 ]
 

@@ -201,10 +201,19 @@ def test_gate_probs_from_the_cli_change_what_the_ga_draws(monkeypatch, gate_prob
     ("search.gate_probs=[0,0,0,0]", "search.gate_probs' = (0.0, 0.0, 0.0, 0.0)",
      "4 weights >= 0"),
     ("search.t_grid=[1,-1]", "search.t_grid' = (1.0, -1.0)", "times > 0"),
-    ("search.elite=24", "search.elite' = 24", "[0, 23"),  # GAConfig prints "[0, 23)"
+    ("search.elite=24", "search.elite' = 24", "[0, 23] (0 <= elite < population = 24)"),
+    ("search.max_genes=257", "search.max_genes' = 257", "an integer in [1, 256]"),
     ("search.refine.method=newton", "search.refine.method' = 'newton'", "one of"),
     ("search.refine.steps=0", "search.refine.steps' = 0", "an integer >= 1"),
     ("search.refine.t_bounds=[10,1]", "search.refine.t_bounds'", "0 < t_min < t_max"),
+    ("search.refine.t_bounds=[1,2,3]", "search.refine.t_bounds' = (1.0, 2.0, 3.0)",
+     "0 < t_min < t_max"),
+    ("search.refine.t_bounds=[0,1]", "search.refine.t_bounds' = (0.0, 1.0)",
+     "0 < t_min < t_max"),
+    ("search.refine.t_bounds=[1,inf]", "search.refine.t_bounds' = (1.0, inf)", "finite"),
+    ("search.refine.learning_rate=-1", "search.refine.learning_rate' = -1.0",
+     "a finite step size > 0"),
+    ("search.refine.learning_rate=nan", "search.refine.learning_rate' = nan", "finite"),
     ("fig4.fiber.n_repeaters=-1", "fig4.fiber.n_repeaters' = -1", "[0, 1000]"),
     ("fig4.satellite.source_fidelity=1.5", "fig4.satellite.source_fidelity' = 1.5", ""),
     ("routing.network.max_virtual_paths=-1", "routing.network.max_virtual_paths' = -1",
@@ -226,6 +235,10 @@ def test_python_api_errors_name_the_key():
         SearchConfig(max_genes=0)
     with pytest.raises(ConfigError, match=r"'search\.refine\.jitter' = -1"):
         RefineSearchConfig(jitter=-1.0)
+    with pytest.raises(ConfigError, match=r"'search\.refine\.learning_rate' = 0\.0 .*> 0"):
+        RefineSearchConfig(learning_rate=0.0)
+    with pytest.raises(ConfigError, match=r"'search\.refine\.t_bounds' = \(1\.0,\) .*t_min"):
+        RefineSearchConfig(t_bounds=[1.0])
     with pytest.raises(ConfigError, match=r"'fig4\.satellite\.altitude_km' = 50"):
         SatelliteLinkConfig(altitude_km=50.0)
     with pytest.raises(ConfigError, match=r"'fig4\.fiber\.swap_success' = 0"):

@@ -4,6 +4,7 @@ reproducibility, checkpoint/resume, search quality, bad input."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import jax
 import numpy as np
@@ -159,11 +160,145 @@ def test_unknown_operator_and_bad_config():
         RefineConfig(method="newton")
 
 
+@pytest.mark.parametrize("kw,value", [
+    ({"learning_rate": -1.0}, "-1.0"), ({"learning_rate": 0.0}, "0.0"),
+    ({"learning_rate": float("nan")}, "nan"), ({"learning_rate": float("inf")}, "inf"),
+    ({"learning_rate": "fast"}, "'fast'"),
+    ({"t_bounds": (1.0, 0.5)}, "(1.0, 0.5)"), ({"t_bounds": (0.0, 1.0)}, "(0.0, 1.0)"),
+    ({"t_bounds": (-1.0, 1.0)}, "(-1.0, 1.0)"), ({"t_bounds": (1.0, float("inf"))}, "inf"),
+    ({"t_bounds": (float("nan"), 1.0)}, "nan"), ({"t_bounds": (1.0, 1.0)}, "(1.0, 1.0)"),
+    ({"t_bounds": (1.0, 2.0, 3.0)}, "(1.0, 2.0, 3.0)"), ({"t_bounds": (1.0,)}, "(1.0,)"),
+    ({"t_bounds": 5.0}, "5.0"), ({"t_bounds": ("a", "b")}, "('a', 'b')"),
+])
+def test_refine_config_rejects_bad_step_and_time_bounds(kw, value):
+    """Checked when the config is made (not after the whole GA, in optimize_angles); the
+    message names the field, the value and the accepted range."""
+    (name,) = kw
+    with pytest.raises(ValueError) as err:
+        RefineConfig(**kw)
+    msg = str(err.value)
+    assert msg.startswith(f"{name} = ") and value in msg and "accepted:" in msg, msg
+    assert ("> 0" if name == "learning_rate" else "0 < t_min < t_max") in msg, msg
+
+
+def test_refine_config_accepts_valid_step_and_time_bounds():
+    cfg = RefineConfig(learning_rate=1e-4, t_bounds=(1e-6, 1e6))
+    assert cfg.learning_rate == 1e-4 and cfg.t_bounds == (1e-6, 1e6)
+    assert RefineConfig(t_bounds=[0.5, 2]).t_bounds == [0.5, 2]  # any two-number sequence
+
+
+@pytest.mark.parametrize("population,elite,ok", [
+    (4, 0, True), (4, 3, True), (4, 4, False), (4, -1, False), (2, 1, True), (24, 24, False)])
+def test_elite_range_and_message_agree(population, elite, ok):
+    """0 <= elite < population is enforced, and the message states exactly that range."""
+    if ok:
+        assert GAConfig(population=population, elite=elite, tournament=2).elite == elite
+        return
+    with pytest.raises(ValueError) as err:
+        GAConfig(population=population, elite=elite, tournament=2)
+    msg = str(err.value)
+    assert msg.startswith(f"elite = {elite} ") and "accepted:" in msg, msg
+    assert f"[0, {population - 1}]" in msg and f"< population = {population}" in msg, msg
+
+
+def test_integer_ranges_in_messages_are_inclusive():
+    """An inclusive upper bound is printed closed: max_genes = 256 is accepted, 257 names
+    [1, 256]; tournament = population is accepted."""
+    assert GAConfig(max_genes=256).max_genes == 256
+    with pytest.raises(ValueError, match=r"max_genes = 257 .*\[1, 256\]"):
+        GAConfig(max_genes=257)
+    assert GAConfig(population=4, elite=1, tournament=4).tournament == 4
+    with pytest.raises(ValueError, match=r"tournament = 5 .*\[1, 4\]"):
+        GAConfig(population=4, elite=1, tournament=5)
+    with pytest.raises(ValueError, match=r"generations = -1 .*an integer >= 0"):
+        GAConfig(generations=-1)
+
+
 def test_memory_estimate_refuses_large_n():
     with pytest.raises(ValueError, match=r"GB.*limit"):
         search(Problem(12, "dephasing", 0.1), GAConfig(population=256, n_t=8))
     with pytest.raises(ValueError, match="initial"):
         search(Problem(2, initial="zero"), SMALL)
+
+
+class _FakeDevice:
+    """Stands in for a jax.Device in the memory check (no real multi-device machine)."""
+
+    def __init__(self, platform="gpu", bytes_limit=None, process_index=0):
+        self.platform, self._limit, self.process_index = platform, bytes_limit, process_index
+
+    def memory_stats(self):
+        return None if self._limit is None else {"bytes_limit": self._limit}
+
+
+def _bytes_per_row(n_qubits, n_t, arrays=12, itemsize=16):
+    """One chromosome's working set: ``arrays`` complex 2^N x 2^N matrices per time."""
+    return n_t * arrays * 4**n_qubits * itemsize
+
+
+@pytest.mark.parametrize("population,n_devices", [
+    (8, 1), (8, 2), (8, 4), (5, 4), (5, 2), (7, 3), (3, 8), (24, 5)])
+def test_memory_estimate_is_per_device_with_the_population_split_up(population, n_devices):
+    """The per-device estimate holds ceil(P / D) rows (the padded population's share), not P
+    and not P / D."""
+    from qsense.genetic import estimate_bytes
+
+    cfg = GAConfig(population=population, elite=1, tournament=2, n_t=4)
+    want = math.ceil(population / n_devices) * _bytes_per_row(3, 4)
+    assert estimate_bytes(Problem(3, "dephasing", 0.1), cfg, n_devices) == want
+    vec = Problem(3, "dephasing", 0.1, field="vector")
+    assert estimate_bytes(vec, cfg, n_devices) == math.ceil(population / n_devices) * \
+        _bytes_per_row(3, 4, arrays=24)
+
+
+def test_memory_check_uses_the_device_count():
+    """A population that does not fit one device fits four (each holds ceil(P/4) rows); the
+    refusal names the device count. Fake device objects: nothing runs on them."""
+    from qsense.genetic import check_memory
+
+    p = Problem(4, "dephasing", 0.1)
+    row = _bytes_per_row(4, 4)
+    # P = 8 on 4 devices: 2 rows each; the limit lies between 2 and 3 rows
+    cfg = GAConfig(population=8, elite=1, n_t=4, memory_limit_gb=2.5 * row / 1e9)
+    four = [_FakeDevice() for _ in range(4)]
+    assert check_memory(p, cfg, four) == 2 * row
+    with pytest.raises(ValueError, match=r"over 1 device \(8 rows each\).*GB per device"):
+        check_memory(p, cfg, four[:1])
+    # P = 5 on 4 devices: padded to 8, still 2 rows per device (not 5/4 = 1.25)
+    cfg5 = GAConfig(population=5, elite=1, n_t=4, memory_limit_gb=1.5 * row / 1e9)
+    with pytest.raises(ValueError, match=r"over 4 devices \(2 rows each\)"):
+        check_memory(p, cfg5, four)
+    assert check_memory(p, cfg5, four * 2) == row  # 8 devices: one row each
+    # search() checks with the devices it is given, before it compiles anything
+    with pytest.raises(ValueError, match=r"over 4 devices \(2 rows each\)"):
+        search(p, cfg5, devices=four)
+
+
+def test_default_memory_limit_is_per_device(monkeypatch):
+    """Without memory_limit_gb: an accelerator's own allocator limit; CPU devices of one host
+    share half its RAM (four fake CPU devices hold no more than one)."""
+    import qsense.genetic as ga
+
+    p = Problem(4, "dephasing", 0.1)
+    row = _bytes_per_row(4, 4)
+    cfg = GAConfig(population=8, elite=1, n_t=4)
+    gpus = [_FakeDevice("gpu", bytes_limit=2 * row) for _ in range(4)]
+    assert ga.memory_limit_bytes(cfg, gpus) == 2 * row
+    assert ga.check_memory(p, cfg, gpus) == 2 * row
+    with pytest.raises(ValueError, match="over 2 devices"):
+        ga.check_memory(p, cfg, gpus[:2])  # 4 rows > 2 rows each
+    monkeypatch.setattr(ga, "_host_memory_bytes", lambda: 2 * 7 * row)  # half: 7 rows
+    assert ga.check_memory(p, GAConfig(population=7, elite=1, n_t=4), [_FakeDevice("cpu")]) \
+        == 7 * row
+    cpus = [_FakeDevice("cpu") for _ in range(4)]
+    assert ga.memory_limit_bytes(cfg, cpus) == pytest.approx(7 * row / 4)
+    with pytest.raises(ValueError, match="over 4 devices"):
+        ga.check_memory(p, cfg, cpus)  # 8 rows in all > 7 rows of host memory
+    # CPU devices of another host (process) do not share this host's memory
+    other = [_FakeDevice("cpu"), *(_FakeDevice("cpu", process_index=1) for _ in range(3))]
+    assert ga.memory_limit_bytes(cfg, other) == pytest.approx(7 * row)
+    # an accelerator without memory statistics falls back to the host's share
+    assert ga.memory_limit_bytes(cfg, [_FakeDevice("gpu")]) == pytest.approx(7 * row)
 
 
 def test_search_is_reproducible_and_resumes(tmp_path):

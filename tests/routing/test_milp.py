@@ -91,3 +91,39 @@ def test_time_limit_and_bad_arguments():
         routing.solve_milp(inst, time_limit=-1)
     with pytest.raises(ValueError, match="gap"):
         routing.solve_milp(inst, gap=2.0)
+
+
+def test_lp_relaxation_bound_survives_a_short_time_limit(monkeypatch):
+    """When no MIP backend gives a point, the bound comes from the LP relaxation (GLOP). With
+    a short MILP time limit that LP still gets `LP_BOUND_MIN_TIME_S` (it was 10 % of the
+    limit, 1 ms here: the bound was lost, inf). The bound it gives is a true upper bound:
+    at least the proven optimum of the same instance."""
+    import routing.milp as M
+
+    inst = routing.generate_instance(0, n_slots=3)
+    opt = routing.solve_milp(inst)
+    assert opt.status == "optimal"
+    real_build, real_lp = M.build_solver, M._lp_solve
+    limits = []
+
+    def build(model, solver="SCIP", *a, **kw):
+        if solver != "GLOP":
+            raise RuntimeError(f"{solver} unavailable (test)")
+        return real_build(model, solver, *a, **kw)
+
+    def lp(model, fixed_x=None, relax=True, time_limit=None):
+        if fixed_x is None:
+            limits.append(time_limit)
+            if time_limit is not None and time_limit < 0.05:
+                return None  # GLOP stopped by the time limit
+        return real_lp(model, fixed_x=fixed_x, relax=relax, time_limit=time_limit)
+
+    monkeypatch.setattr(M, "build_solver", build)
+    monkeypatch.setattr(M, "_lp_solve", lp)
+    sol = routing.solve_milp(inst, time_limit=0.01)
+    assert limits == [M.LP_BOUND_MIN_TIME_S] and M.LP_BOUND_MIN_TIME_S >= 1
+    assert sol.status == "feasible" and all(t["status"].startswith("error") for t in
+                                            sol.trace if t["what"] == "mip")
+    assert np.isfinite(sol.bound)
+    assert sol.bound >= opt.objective * (1 - 1e-9) and sol.bound >= sol.objective
+    assert routing.check_solution(sol) == []
