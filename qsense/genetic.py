@@ -57,7 +57,17 @@ from qsense.distributed import (
     shard_rows,
     to_host,
 )
-from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
+from qsense.genome import (
+    CRX,
+    IDENTITY,
+    RX,
+    RY,
+    RZ,
+    Genome,
+    empty_genome,
+    random_genome,
+    validate_genome,
+)
 from qsense.objective import Problem, score
 from qsense.optimize import (
     METHODS,
@@ -290,18 +300,29 @@ def apply_operator(key, genome: Genome, name: str, *, n_qubits: int, max_run: in
 
 # ----------------------------------------------------------------------------- population
 
+def _product_layout(n_qubits: int) -> list[tuple[int, int, int]]:
+    """Genes (gate, control, target) of the product-state family, 3N - 1 of them: GHZ *undone*
+    by CRx(pi) from qubit 0 onto every other qubit (last qubit first), which leaves
+    ``(|0> + c|1>)|0...0> / sqrt(2)`` with ``c = (-i)^(N-1)``, then one rotation per qubit
+    (Ry; Rx on qubit 0 when N is even, where qubit 0 sits on the +-y axis that Ry leaves
+    fixed), then Rz per qubit: every product state is reached (`product_genome`)."""
+    n = n_qubits
+    undo = [(CRX, 0, q) for q in range(n - 1, 0, -1)]
+    first = [(RX if (q == 0 and n % 2 == 0) else RY, 0, q) for q in range(n)]
+    return undo + first + [(RZ, 0, q) for q in range(n)]
+
+
 def structured_seeds(n_qubits: int, max_genes: int, key, dtype=None) -> Genome:
     """Noise-independent structure families for generation 0 (rows of a (S, max_genes)
     Genome; S = 0, 1 or 2 as they fit): GHZ followed by a local layer Ry then Rz on every
-    qubit (locally rotated GHZ, 2N genes), and GHZ *undone* by CRx(pi) from qubit 0 to every
-    other qubit (last qubit first; the result is |+>|0...0> up to a phase) followed by the
-    same layer (every product state, 3N - 1 genes). Layer angles are uniform in [-pi, pi);
+    qubit (locally rotated GHZ, 2N genes), and the product-state family of `product_genome`
+    (GHZ undone by CRx(pi) from qubit 0, then Ry (Rx on qubit 0 for even N) and Rz per
+    qubit: every product state, 3N - 1 genes). Layer angles are uniform in [-pi, pi);
     the angle search of the GA tunes them. A plain GA
     reaches neither family: from GHZ, each disentangling CRx must be followed by a tuned
     rotation before the fitness rises, and structures are compared at their angles."""
-    local = [(1, 0, q) for q in range(n_qubits)] + [(2, 0, q) for q in range(n_qubits)]
-    undo = [(3, 0, q) for q in range(n_qubits - 1, 0, -1)]
-    families = [local, undo + local] if n_qubits > 1 else [local]
+    local = [(RY, 0, q) for q in range(n_qubits)] + [(RZ, 0, q) for q in range(n_qubits)]
+    families = [local, _product_layout(n_qubits)] if n_qubits > 1 else [local]
     rows = [genes for genes in families if len(genes) <= max_genes]
     g = np.full((len(rows), max_genes), IDENTITY, np.int32)
     c = np.zeros_like(g)
@@ -316,10 +337,58 @@ def structured_seeds(n_qubits: int, max_genes: int, key, dtype=None) -> Genome:
                   jnp.asarray(a, dtype or jnp.result_type(float)))
 
 
-def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
+def product_genome(local_states, max_genes: int | None = None, dtype=None) -> Genome:
+    """The chromosome (``max_genes`` genes, default 3N - 1) whose probe is the product state
+    ``|a_0> (x) |a_1> (x) ... (x) |a_{N-1}>`` (qubit 0 most significant, as
+    `qsense.states`), up to a global phase: ``apply_pqc(ghz_state(N), product_genome(a))``.
+
+    ``local_states``: (N, 2) complex one-qubit states (normalized here), e.g.
+    ``qsense.reference.best_product_probe(...).local_states``. Layout (`structured_seeds`'
+    product family): CRx(pi) from qubit 0 onto qubits N-1..1 (GHZ -> ``(|0> + c|1>)|0..0>``,
+    ``c = (-i)^(N-1)``), then Ry(alpha_q) (Rx on qubit 0 for even N), then Rz(beta_q); the
+    angles map each qubit's start onto the Bloch angles (theta_q, phi_q) of ``a_q``. Used to
+    warm-start the search with a known product optimum (`search` ``warm_starts``)."""
+    a = np.asarray(local_states)
+    if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] < 1 or not np.all(np.isfinite(a)):
+        fail("local_states", f"array of shape {a.shape}", "finite one-qubit states of shape "
+             "(N, 2), N >= 1")
+    norm = np.linalg.norm(a, axis=1)
+    if np.any(norm < 1e-12):
+        fail("local_states", f"norms {norm.tolist()}", "non-zero one-qubit states")
+    a = a.astype(complex) / norm[:, None]
+    n = a.shape[0]
+    layout = _product_layout(n)
+    g_len = len(layout) if max_genes is None else max_genes
+    if isinstance(g_len, bool) or not isinstance(g_len, (int, np.integer)) or g_len < len(
+            layout):
+        fail("max_genes", max_genes, f"an integer >= {len(layout)} (3N - 1 genes at N = {n})")
+    theta = 2 * np.arctan2(np.abs(a[:, 1]), np.abs(a[:, 0]))
+    phi = np.angle(a[:, 1]) - np.angle(a[:, 0])
+    first, rz = theta.copy(), phi.copy()  # qubits 1..N-1 start in |0>: Ry(theta), Rz(phi)
+    # qubit 0 starts on the equator at azimuth arg(c): Bloch (x, y, 0) with c = x + i y
+    c = (-1j) ** (n - 1)
+    x, y = round(c.real), round(c.imag)
+    if n % 2:  # Ry(alpha): (x, 0, 0) -> (x cos alpha, 0, -x sin alpha) = (sin th, 0, cos th)
+        first[0] = np.arctan2(-x * np.cos(theta[0]), x * np.sin(theta[0]))
+    else:  # Rx(alpha): (0, y, 0) -> (0, y cos alpha, y sin alpha) = (0, sin th, cos th)
+        first[0] = np.arctan2(y * np.cos(theta[0]), y * np.sin(theta[0]))
+        rz[0] = phi[0] - np.pi / 2  # azimuth pi/2 -> phi
+    angle = {(RY, q): first[q] for q in range(n)} | {(RX, 0): first[0]}
+    angle |= {(RZ, q): rz[q] for q in range(n)} | {(CRX, q): np.pi for q in range(1, n)}
+    gate = np.full(g_len, IDENTITY, np.int32)
+    ctrl, tgt, ang = np.zeros_like(gate), np.zeros_like(gate), np.zeros(g_len)
+    for j, (gt, cq, tq) in enumerate(layout):
+        gate[j], ctrl[j], tgt[j], ang[j] = gt, cq, tq, angle[(gt, tq)]
+    return Genome(jnp.asarray(gate), jnp.asarray(ctrl), jnp.asarray(tgt),
+                  jnp.asarray(ang, dtype or jnp.result_type(float)))
+
+
+def initial_population(key, problem: Problem, config: GAConfig,
+                       warm: Genome | None = None) -> Genome:
     """``population`` canonical chromosomes with 1..init_genes random genes (the first one
-    all-identity = the GHZ probe when ``include_empty``; the next ones `structured_seeds`
-    when ``structured``)."""
+    all-identity = the GHZ probe when ``include_empty``; the next ones the rows of ``warm``
+    ((W, max_genes) chromosomes, e.g. from `warm_start_rows`), then `structured_seeds` when
+    ``structured``, as many as fit)."""
     g, p = config.max_genes, config.population
     probs = np.concatenate([np.asarray(config.gate_probs, float), [0.0]])
     if problem.n_qubits == 1:
@@ -336,11 +405,52 @@ def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
         e = empty_genome(g, pop.angle.dtype)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[0].set(b), pop, e)
         first = 1
+    if warm is not None and warm.batch_shape[0] > 0:
+        w = warm.batch_shape[0]
+        if w > p - first:
+            fail("warm_starts", f"{w} chromosomes", f"at most population - {first} = {p - first}")
+        rows = jax.vmap(canonicalize)(dataclasses.replace(warm, angle=jnp.asarray(
+            warm.angle, pop.angle.dtype)))
+        pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + w].set(b), pop, rows)
+        first += w
     if config.structured:
         seeds = structured_seeds(problem.n_qubits, g, k3, pop.angle.dtype)
         s = min(seeds.batch_shape[0], p - first)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + s].set(b[:s]), pop, seeds)
     return pop
+
+
+def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
+                    dtype=None) -> tuple[Genome, np.ndarray]:
+    """Validate ``warm_starts`` = [(genome, t)] (a (G,) `Genome` with G <= ``max_genes``
+    genes, padded here with identity genes, and its sensing time t > 0, or None for the
+    search's time grid) and stack them: ((W, max_genes) Genome, (W,) times, NaN = none)."""
+    real = dtype or jnp.result_type(float)
+    rows, ts = [], []
+    for i, item in enumerate(warm_starts):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2
+                and isinstance(item[0], Genome)):
+            fail(f"warm_starts[{i}]", type(item).__name__, "a (qsense.Genome, t) pair")
+        g, t = item
+        if g.gate.ndim != 1 or g.n_genes > max_genes:
+            fail(f"warm_starts[{i}] genome", f"shape {tuple(g.gate.shape)}",
+                 f"one chromosome of at most max_genes = {max_genes} genes")
+        validate_genome(g, n_qubits, f"warm_starts[{i}] genome")
+        if t is not None and not (np.isfinite(float(t)) and float(t) > 0):
+            fail(f"warm_starts[{i}] t", t, "a sensing time > 0, or None (the time grid)")
+        pad = max_genes - g.n_genes
+        arr = [np.concatenate([np.asarray(x), np.full(pad, fill, np.asarray(x).dtype)])
+               for x, fill in ((g.gate, IDENTITY), (g.control, 0), (g.target, 0),
+                               (g.angle, 0))]
+        rows.append(arr)
+        ts.append(np.nan if t is None else float(t))
+    if not rows:
+        e = empty_genome(max_genes, real)
+        return jax.tree_util.tree_map(lambda a: a[None][:0], e), np.zeros(0)
+    cols = [np.stack(c) for c in zip(*rows, strict=True)]
+    return (Genome(jnp.asarray(cols[0], jnp.int32), jnp.asarray(cols[1], jnp.int32),
+                   jnp.asarray(cols[2], jnp.int32), jnp.asarray(cols[3], real)),
+            np.asarray(ts, float))
 
 
 def estimate_bytes(problem: Problem, config: GAConfig) -> int:
@@ -431,7 +541,10 @@ def _programs(n_qubits: int, config: GAConfig,
 
     def local(genome, t0, f0, lo, hi, problem):
         """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
-        in [lo, hi]; returns the best point met (the start included) and its fitness."""
+        in [lo, hi] widened to include log t0 (a warm start's time may lie off the grid);
+        returns the best point met (the start included) and its fitness."""
+        lo, hi = jnp.minimum(lo, jnp.log(t0)), jnp.maximum(hi, jnp.log(t0))
+
         def loss(q):
             return -fit(dataclasses.replace(genome, angle=q["angle"]),
                         jnp.exp(jnp.clip(q["log_t"], lo, hi)), problem)
@@ -557,9 +670,14 @@ class SearchResult:
     devices: list[str] = dataclasses.field(default_factory=list)
 
 
-def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
+def _meta(problem: Problem, config: GAConfig, seed: int, warm=None) -> str:
     d = {"problem": dataclasses.asdict(problem), "config": dataclasses.asdict(config),
          "seed": int(seed)}
+    if warm is not None and len(warm[1]):  # the warm starts, exactly (absent: old checkpoints)
+        g, t = warm
+        d["warm"] = hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(a)).tobytes()
+                                            for a in (g.gate, g.control, g.target, g.angle,
+                                                      t))).hexdigest()
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -582,8 +700,13 @@ def _finite_mean(f) -> float:
 def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
            checkpoint: str | os.PathLike | None = None, progress: bool = False,
            callback: Callable[[int, float], None] | None = None,
-           devices: Sequence[jax.Device] | None = None) -> SearchResult:
-    """Run the genetic structure search. ``checkpoint``: an ``.npz`` path written after every
+           devices: Sequence[jax.Device] | None = None,
+           warm_starts: Sequence[tuple[Genome, float | None]] = ()) -> SearchResult:
+    """Run the genetic structure search. ``warm_starts``: known probes [(genome, t)] placed
+    in generation 0 right after the GHZ probe (see `warm_start_rows`), each scored at its own
+    time t as well as on the grid, e.g. the best product probe as a circuit
+    (`product_genome`); with ``elite >= 1`` the result is never below them (fitness only
+    rises for the elite). ``checkpoint``: an ``.npz`` path written after every
     generation; if it exists (same problem, config and seed) the run resumes from it.
     ``callback(generation, best_fitness)`` is called after each generation (an exception
     there interrupts the run, leaving the checkpoint of that generation).
@@ -615,7 +738,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
     evaluate, generation = _programs(problem.n_qubits, _static_config(config), devs)
-    meta = _meta(problem, config, seed)
+    warm = warm_start_rows(warm_starts, problem.n_qubits, config.max_genes, real)
+    meta = _meta(problem, config, seed, warm)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
@@ -642,8 +766,11 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         hist = {"best": list(data["best"]), "mean": list(data["mean"])}
     else:
         start = 0
-        pop = initial_population(k0, problem, config)
-        pop, t_start = put(pop, jnp.full((p,), ts[0]))
+        pop = initial_population(k0, problem, config, warm[0])
+        first = int(config.include_empty)
+        t0 = np.full(p, float(ts_grid[0]))
+        t0[first:first + len(warm[1])] = np.where(np.isnan(warm[1]), ts_grid[0], warm[1])
+        pop, t_start = put(pop, jnp.asarray(t0, real))
         pop, fit, tt = evaluate(pop, t_start, ts, problem)
         f = to_host(fit)[:p]
         hist = {"best": [float(np.max(f))], "mean": [_finite_mean(f)]}
@@ -778,14 +905,20 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
                        refine: RefineConfig = RefineConfig(), *, seed: int = 0,
                        checkpoint: str | os.PathLike | None = None,
                        progress: bool = False,
-                       devices: Sequence[jax.Device] | None = None) -> ProbeResult:
+                       devices: Sequence[jax.Device] | None = None,
+                       warm_starts: Sequence[tuple[Genome, float | None]] = ()) -> ProbeResult:
     """Genetic structure search, then angle/time refinement of the fittest structures.
     The result is never worse than the GHZ probe: the GHZ start (restart 0) shares the same
-    optimizer, and the best restart is returned. The population and the refinement restarts
-    are sharded over ``devices`` (default: every device; see `search`). The refinement runs
-    in the problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
+    optimizer, and the best restart is returned. ``warm_starts`` (see `search`): known probes
+    [(genome, t)] in generation 0, e.g. ``[(product_genome(best.local_states,
+    ga.max_genes), best.t)]`` for ``best = qsense.reference.best_product_probe(...)``; with
+    ``ga.elite >= 1`` the result is never worse than them either (the fittest structure is
+    refined from its GA angles and time, restart 1, and the best point met is kept). The
+    population and the refinement restarts are sharded over ``devices`` (default: every
+    device; see `search`). The refinement runs in the problem's dtype (float64 by default)
+    whatever ``ga.score_dtype``."""
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
-                 devices=devices)
+                 devices=devices, warm_starts=warm_starts)
     opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine,
                             devices=devices)
     return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
@@ -797,6 +930,7 @@ __all__ = [
     "METHODS", "OPERATORS", "GAConfig", "ProbeResult", "RefineConfig", "SearchResult",
     "apply_operator", "canonicalize", "check_memory", "estimate_bytes", "find_optimal_probe",
     "ghz_optimum", "initial_population", "mutate", "n_active", "op_deletion", "op_insertion",
-    "op_permutation", "op_replacement", "op_swapping", "refine_structures", "search",
+    "op_permutation", "op_replacement", "op_swapping", "product_genome", "refine_structures",
+    "search", "structured_seeds", "warm_start_rows",
 ]
 
