@@ -75,6 +75,7 @@ from qsense.optimize import (
     _check_method,
     default_t_grid,
     optimize_angles,
+    scan_t,
 )
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
@@ -347,7 +348,7 @@ def product_genome(local_states, max_genes: int | None = None, dtype=None) -> Ge
     product family): CRx(pi) from qubit 0 onto qubits N-1..1 (GHZ -> ``(|0> + c|1>)|0..0>``,
     ``c = (-i)^(N-1)``), then Ry(alpha_q) (Rx on qubit 0 for even N), then Rz(beta_q); the
     angles map each qubit's start onto the Bloch angles (theta_q, phi_q) of ``a_q``. Used to
-    warm-start the search with a known product optimum (`search` ``warm_starts``)."""
+    hand a known product optimum to the search (`find_optimal_probe` ``warm_starts``)."""
     a = np.asarray(local_states)
     if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] < 1 or not np.all(np.isfinite(a)):
         fail("local_states", f"array of shape {a.shape}", "finite one-qubit states of shape "
@@ -383,12 +384,10 @@ def product_genome(local_states, max_genes: int | None = None, dtype=None) -> Ge
                   jnp.asarray(ang, dtype or jnp.result_type(float)))
 
 
-def initial_population(key, problem: Problem, config: GAConfig,
-                       warm: Genome | None = None) -> Genome:
+def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
     """``population`` canonical chromosomes with 1..init_genes random genes (the first one
-    all-identity = the GHZ probe when ``include_empty``; the next ones the rows of ``warm``
-    ((W, max_genes) chromosomes, e.g. from `warm_start_rows`), then `structured_seeds` when
-    ``structured``, as many as fit)."""
+    all-identity = the GHZ probe when ``include_empty``; the next ones `structured_seeds`
+    when ``structured``)."""
     g, p = config.max_genes, config.population
     probs = np.concatenate([np.asarray(config.gate_probs, float), [0.0]])
     if problem.n_qubits == 1:
@@ -405,14 +404,6 @@ def initial_population(key, problem: Problem, config: GAConfig,
         e = empty_genome(g, pop.angle.dtype)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[0].set(b), pop, e)
         first = 1
-    if warm is not None and warm.batch_shape[0] > 0:
-        w = warm.batch_shape[0]
-        if w > p - first:
-            fail("warm_starts", f"{w} chromosomes", f"at most population - {first} = {p - first}")
-        rows = jax.vmap(canonicalize)(dataclasses.replace(warm, angle=jnp.asarray(
-            warm.angle, pop.angle.dtype)))
-        pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + w].set(b), pop, rows)
-        first += w
     if config.structured:
         seeds = structured_seeds(problem.n_qubits, g, k3, pop.angle.dtype)
         s = min(seeds.batch_shape[0], p - first)
@@ -423,8 +414,8 @@ def initial_population(key, problem: Problem, config: GAConfig,
 def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
                     dtype=None) -> tuple[Genome, np.ndarray]:
     """Validate ``warm_starts`` = [(genome, t)] (a (G,) `Genome` with G <= ``max_genes``
-    genes, padded here with identity genes, and its sensing time t > 0, or None for the
-    search's time grid) and stack them: ((W, max_genes) Genome, (W,) times, NaN = none)."""
+    genes, padded here with identity genes, and its sensing time t > 0) and stack them:
+    ((W, max_genes) Genome, (W,) times)."""
     real = dtype or jnp.result_type(float)
     rows, ts = [], []
     for i, item in enumerate(warm_starts):
@@ -436,14 +427,15 @@ def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
             fail(f"warm_starts[{i}] genome", f"shape {tuple(g.gate.shape)}",
                  f"one chromosome of at most max_genes = {max_genes} genes")
         validate_genome(g, n_qubits, f"warm_starts[{i}] genome")
-        if t is not None and not (np.isfinite(float(t)) and float(t) > 0):
-            fail(f"warm_starts[{i}] t", t, "a sensing time > 0, or None (the time grid)")
+        if not (isinstance(t, (int, float, np.integer, np.floating)) and np.isfinite(t)
+                and t > 0):
+            fail(f"warm_starts[{i}] t", t, "a finite sensing time > 0")
         pad = max_genes - g.n_genes
         arr = [np.concatenate([np.asarray(x), np.full(pad, fill, np.asarray(x).dtype)])
                for x, fill in ((g.gate, IDENTITY), (g.control, 0), (g.target, 0),
                                (g.angle, 0))]
         rows.append(arr)
-        ts.append(np.nan if t is None else float(t))
+        ts.append(float(t))
     if not rows:
         e = empty_genome(max_genes, real)
         return jax.tree_util.tree_map(lambda a: a[None][:0], e), np.zeros(0)
@@ -541,10 +533,7 @@ def _programs(n_qubits: int, config: GAConfig,
 
     def local(genome, t0, f0, lo, hi, problem):
         """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
-        in [lo, hi] widened to include log t0 (a warm start's time may lie off the grid);
-        returns the best point met (the start included) and its fitness."""
-        lo, hi = jnp.minimum(lo, jnp.log(t0)), jnp.maximum(hi, jnp.log(t0))
-
+        in [lo, hi]; returns the best point met (the start included) and its fitness."""
         def loss(q):
             return -fit(dataclasses.replace(genome, angle=q["angle"]),
                         jnp.exp(jnp.clip(q["log_t"], lo, hi)), problem)
@@ -670,14 +659,9 @@ class SearchResult:
     devices: list[str] = dataclasses.field(default_factory=list)
 
 
-def _meta(problem: Problem, config: GAConfig, seed: int, warm=None) -> str:
+def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
     d = {"problem": dataclasses.asdict(problem), "config": dataclasses.asdict(config),
          "seed": int(seed)}
-    if warm is not None and len(warm[1]):  # the warm starts, exactly (absent: old checkpoints)
-        g, t = warm
-        d["warm"] = hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(a)).tobytes()
-                                            for a in (g.gate, g.control, g.target, g.angle,
-                                                      t))).hexdigest()
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -700,13 +684,8 @@ def _finite_mean(f) -> float:
 def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
            checkpoint: str | os.PathLike | None = None, progress: bool = False,
            callback: Callable[[int, float], None] | None = None,
-           devices: Sequence[jax.Device] | None = None,
-           warm_starts: Sequence[tuple[Genome, float | None]] = ()) -> SearchResult:
-    """Run the genetic structure search. ``warm_starts``: known probes [(genome, t)] placed
-    in generation 0 right after the GHZ probe (see `warm_start_rows`), each scored at its own
-    time t as well as on the grid, e.g. the best product probe as a circuit
-    (`product_genome`); with ``elite >= 1`` the result is never below them (fitness only
-    rises for the elite). ``checkpoint``: an ``.npz`` path written after every
+           devices: Sequence[jax.Device] | None = None) -> SearchResult:
+    """Run the genetic structure search. ``checkpoint``: an ``.npz`` path written after every
     generation; if it exists (same problem, config and seed) the run resumes from it.
     ``callback(generation, best_fitness)`` is called after each generation (an exception
     there interrupts the run, leaving the checkpoint of that generation).
@@ -738,8 +717,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
     evaluate, generation = _programs(problem.n_qubits, _static_config(config), devs)
-    warm = warm_start_rows(warm_starts, problem.n_qubits, config.max_genes, real)
-    meta = _meta(problem, config, seed, warm)
+    meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
     k0, key = jax.random.split(key)
@@ -766,11 +744,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         hist = {"best": list(data["best"]), "mean": list(data["mean"])}
     else:
         start = 0
-        pop = initial_population(k0, problem, config, warm[0])
-        first = int(config.include_empty)
-        t0 = np.full(p, float(ts_grid[0]))
-        t0[first:first + len(warm[1])] = np.where(np.isnan(warm[1]), ts_grid[0], warm[1])
-        pop, t_start = put(pop, jnp.asarray(t0, real))
+        pop = initial_population(k0, problem, config)
+        pop, t_start = put(pop, jnp.full((p,), ts[0]))
         pop, fit, tt = evaluate(pop, t_start, ts, problem)
         f = to_host(fit)[:p]
         hist = {"best": [float(np.max(f))], "mean": [_finite_mean(f)]}
@@ -868,10 +843,15 @@ def _distinct_top(result: SearchResult, k: int) -> np.ndarray:
 
 def refine_structures(key, problem: Problem, result: SearchResult,
                       config: RefineConfig = RefineConfig(), *,
-                      devices: Sequence[jax.Device] | None = None) -> OptResult:
+                      devices: Sequence[jax.Device] | None = None,
+                      warm_starts: Sequence[tuple[Genome, float]] = ()) -> OptResult:
     """Refine the angles and t of the top structures of ``result`` (plus a GHZ start; it is
-    restart 0 of the returned batch), the restarts sharded over ``devices`` (default: all;
-    see `qsense.optimize.optimize_angles`)."""
+    restart 0 of the returned batch; and one start per ``warm_starts`` item (genome, t), as
+    given, the last restarts of the batch), the restarts sharded over ``devices`` (default:
+    all; see `qsense.optimize.optimize_angles`). Each restart keeps the best point it meets,
+    its start included, so the result is never below any start."""
+    warm, warm_t = warm_start_rows(warm_starts, problem.n_qubits, result.population.n_genes,
+                                   result.population.angle.dtype)
     idx = _distinct_top(result, config.top_k)
     starts = jax.tree_util.tree_map(lambda a: jnp.repeat(to_host(a)[idx], config.restarts,
                                                          axis=0), result.population)
@@ -882,12 +862,16 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     starts = dataclasses.replace(starts, angle=angle)
     e = jax.tree_util.tree_map(lambda a: a[None], empty_genome(result.population.n_genes,
                                                                angle.dtype))
-    batch = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), e, starts)
-    if not np.all(np.isfinite(t0) & (t0 > 0)):  # e.g. a search result built by hand
-        return optimize_angles(problem, batch, method=config.method, steps=config.steps,
-                               learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                               t_grid=result.t_grid, devices=devices)
-    # each start at the time the search found for it (the GA's local steps tune t too)
+    batch = jax.tree_util.tree_map(lambda a, b, c: jnp.concatenate([a, b, c]), e, starts, warm)
+    # each start at the time the search found for it (the GA's local steps tune t too), the
+    # warm starts at theirs
+    t0 = np.concatenate([t0, warm_t])
+    bad = ~(np.isfinite(t0) & (t0 > 0))  # e.g. a search result built by hand: best grid time
+    if bad.any():
+        grid = np.asarray(result.t_grid, float)
+        vals = scan_t(problem, batch[np.flatnonzero(bad)], grid)
+        vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
+        t0[bad] = grid[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
                            t0=t0, devices=devices)
@@ -909,18 +893,22 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
                        warm_starts: Sequence[tuple[Genome, float | None]] = ()) -> ProbeResult:
     """Genetic structure search, then angle/time refinement of the fittest structures.
     The result is never worse than the GHZ probe: the GHZ start (restart 0) shares the same
-    optimizer, and the best restart is returned. ``warm_starts`` (see `search`): known probes
-    [(genome, t)] in generation 0, e.g. ``[(product_genome(best.local_states,
-    ga.max_genes), best.t)]`` for ``best = qsense.reference.best_product_probe(...)``; with
-    ``ga.elite >= 1`` the result is never worse than them either (the fittest structure is
-    refined from its GA angles and time, restart 1, and the best point met is kept). The
+    optimizer, and the best restart is returned. ``warm_starts``: known probes [(genome, t)]
+    (at most ``ga.max_genes`` genes, t > 0) refined beside the search's structures (the last
+    restarts; `refine_structures`), e.g. ``[(product_genome(best.local_states,
+    ga.max_genes), best.t)]`` for ``best = qsense.reference.best_product_probe(...)``: the
+    result is never worse than them either. The GA itself does not see them (seeded into
+    generation 0, a product optimum crowds the population out within a few generations and
+    several Table 1 cells end lower). The
     population and the refinement restarts are sharded over ``devices`` (default: every
     device; see `search`). The refinement runs in the problem's dtype (float64 by default)
     whatever ``ga.score_dtype``."""
+    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    warm_start_rows(warm_starts, problem.n_qubits, ga.max_genes, real)  # bad input: fail now
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
-                 devices=devices, warm_starts=warm_starts)
+                 devices=devices)
     opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine,
-                            devices=devices)
+                            devices=devices, warm_starts=warm_starts)
     return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
                        ghz_value=float(opt.values[0]), search=res, refine=opt,
                        merit_name=problem.merit_name)
