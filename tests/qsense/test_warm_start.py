@@ -83,7 +83,8 @@ def test_product_genome_and_warm_starts_refuse_bad_input():
     with pytest.raises(ValueError, match=r"warm_starts\[0\] t"):
         warm_start_rows([(g, None)], 2, 8)
     with pytest.raises(ValueError, match=r"warm_starts\[1\] genome"):  # before the search runs
-        find_optimal_probe(Problem(2, "dephasing", 0.1), GAConfig(population=4, elite=1, max_genes=4),
+        find_optimal_probe(Problem(2, "dephasing", 0.1),
+                           GAConfig(population=4, elite=1, max_genes=4),
                            warm_starts=[(g[:4], 1.0), (g, 2.0)])
     rows, ts = warm_start_rows([(g, 2.5)], 2, 8)  # padded with identity genes
     assert rows.batch_shape == (1,) and rows.n_genes == 8 and ts.tolist() == [2.5]
