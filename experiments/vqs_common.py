@@ -38,7 +38,7 @@ def solve(prob: Problem, search: Any, seed: int, progress: bool,
           product: Any = None) -> ProbeResult:
     """One cell's search + refinement, its population sharded over every device; the
     devices go to ``results.json`` ``devices``. ``product``: the cell's best product probe
-    (`best_product`, a `qsense.reference.ReferenceResult`), put into generation 0 as a
+    (`best_product`, a `qsense.reference.ReferenceResult`), refined as one more start, as a
     circuit (`qsense.genetic.product_genome`) at its time, so the VQS probe is never below
     it (issue 12); skipped with a warning when its 3N - 1 genes exceed ``search.max_genes``."""
     from experiments.outputs import record_devices

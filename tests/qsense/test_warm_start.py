@@ -14,8 +14,10 @@ from qsense import IDENTITY, Genome
 from qsense.genetic import (
     GAConfig,
     RefineConfig,
+    SearchResult,
     find_optimal_probe,
     product_genome,
+    refine_structures,
     structured_seeds,
     warm_start_rows,
 )
@@ -148,3 +150,23 @@ def test_search_warm_started_with_the_product_probe_is_not_below_it(product, war
         assert int(np.sum(np.asarray(last.gate) != IDENTITY)) == 3 * n - 1
     else:
         assert vqs_q > prod_q * (1 + 1e-6)
+
+
+def test_refine_a_hand_built_result_with_a_warm_start(product):
+    """A search result without times (built by hand): its rows start at their best grid time,
+    the warm start at its own; the warm restart ends at or below its start (numpy value)."""
+    prod, prod_q = product
+    n, g = CELL["n"], 10
+    pop = product_genome(prod.local_states, g)
+    rows = jax.tree_util.tree_map(lambda a: jax.numpy.stack([a, a]), pop)
+    res = SearchResult(genome=pop, fitness=float("nan"), t=float("nan"), population=rows,
+                       fitnesses=np.array([0.0, -1.0]), ts=np.full(2, np.nan), history={},
+                       ghz_fitness=float("nan"), t_grid=np.geomspace(0.1, 25.0, 5))
+    prob = Problem(n, CELL["noise"], CELL["gamma"], "vector")
+    opt = refine_structures(jax.random.PRNGKey(0), prob, res,
+                            RefineConfig(steps=3, top_k=1, restarts=1),
+                            warm_starts=[(pop, prod.t)])
+    assert len(opt.values) == 3  # GHZ, the one distinct structure, the warm start
+    assert np.all(np.isfinite(opt.values))
+    assert opt.values[-1] <= prod_q * (1 + 1e-6)
+    assert opt.value <= prod_q * (1 + 1e-6)
