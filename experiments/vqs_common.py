@@ -34,13 +34,28 @@ def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: st
     return Problem(n, noise, gamma, field, b0=b0, dtype=dtype)
 
 
-def solve(prob: Problem, search: Any, seed: int, progress: bool) -> ProbeResult:
+def solve(prob: Problem, search: Any, seed: int, progress: bool,
+          product: Any = None) -> ProbeResult:
     """One cell's search + refinement, its population sharded over every device; the
-    devices go to ``results.json`` ``devices``."""
+    devices go to ``results.json`` ``devices``. ``product``: the cell's best product probe
+    (`best_product`, a `qsense.reference.ReferenceResult`), refined as one more start, as a
+    circuit (`qsense.genetic.product_genome`) at its time, so the VQS probe is never below
+    it (issue 12); skipped with a warning when its 3N - 1 genes exceed ``search.max_genes``."""
     from experiments.outputs import record_devices
+    from qsense.genetic import product_genome
 
-    res = find_optimal_probe(prob, ga_config(search), refine_config(search), seed=seed,
-                             progress=progress)
+    ga = ga_config(search)
+    warm = []
+    if product is not None:
+        need = 3 * prob.n_qubits - 1
+        if need <= ga.max_genes:
+            warm = [(product_genome(product.local_states, ga.max_genes), product.t)]
+        else:
+            log.warning("N=%d: no product warm start (its circuit needs %d genes > "
+                        "search.max_genes = %d); the VQS probe may fall below the product "
+                        "probe", prob.n_qubits, need, ga.max_genes)
+    res = find_optimal_probe(prob, ga, refine_config(search), seed=seed, progress=progress,
+                             warm_starts=warm)
     record_devices(res.search.devices)
     return res
 
@@ -94,8 +109,12 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
         scope.enter(n)  # free the previous N's programs (experiments.compiled)
         prob = problem(n, section.noise, section.gamma, field, b0, cfg.precision)
         key = str(n)
-        if key not in ck:
-            res = solve(prob, cfg.search, cell_seed(cfg.seed, name, n), False)
+        rseed = cell_seed(cfg.seed, name, "ref", n)
+        prod = None
+        if key not in ck:  # the product reference warm-starts the search (and is reported)
+            prod = best_product(n, section.noise, section.gamma, field, b0, section.reference,
+                                rseed)
+            res = solve(prob, cfg.search, cell_seed(cfg.seed, name, n), False, product=prod)
             ck.put(key, {**genome_record(res), "vqs": [res.value, res.t],
                          "ghz": [res.ghz_value, res.ghz_t]})
         c = ck.get(key)
@@ -123,7 +142,7 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
         rkey = f"ref|{n}"
         if rkey not in ck:
             ck.put(rkey, cell_references(n, section.noise, section.gamma, field, b0,
-                                         section.reference, cell_seed(cfg.seed, name, "ref", n)))
+                                         section.reference, rseed, product=prod))
         bkey = f"bound|{n}"
         if field == "scalar" and section.reference.bound and bkey not in ck:
             ck.put(bkey, cell_bound(n, section.noise, section.gamma, b0, section.reference))
@@ -238,15 +257,27 @@ def reference_config(ref: Any, seed: int):
     return ref.build(seed=seed % (2**31 - 1))
 
 
+def best_product(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int):
+    """The cell's best product probe (`qsense.reference.best_product_probe` with the
+    ``*.reference`` settings and the per-cell ``seed``): what `cell_references` reports and
+    what `solve` warm-starts the search with (the same call, so the same numbers)."""
+    from qsense.reference import best_product_probe
+
+    return best_product_probe(n, noise, gamma, field, b0, reference_config(ref, seed))
+
+
 def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int,
-                    seeds: list[tuple[np.ndarray, float]] = ()) -> dict[str, Any]:
+                    seeds: list[tuple[np.ndarray, float]] = (), product: Any = None
+                    ) -> dict[str, Any]:
     """Best product probe, best pure probe (N <= ``ref.n_max_pure``; the pure search also starts
     from the product optimum and from ``seeds`` = [(state, t)], e.g. the VQS probe) of one cell,
-    as a JSON-able record: ``{"product": {value, qcrb, t}, "pure": {...} | None, "note"}``."""
-    from qsense.reference import best_product_probe, best_pure_probe
+    as a JSON-able record: ``{"product": {value, qcrb, t}, "pure": {...} | None, "note"}``.
+    ``product``: `best_product` of these arguments when already computed (not recomputed)."""
+    from qsense.reference import best_pure_probe
 
     cfg = reference_config(ref, seed)
-    prod = best_product_probe(n, noise, gamma, field, b0, cfg)
+    prod = product if product is not None else best_product(n, noise, gamma, field, b0, ref,
+                                                            seed)
     out: dict[str, Any] = {"product": {"value": prod.value, "qcrb": prod.qcrb, "t": prod.t,
                                        "t_at_bound": prod.t_at_bound}, "pure": None, "note": ""}
     if n > ref.n_max_pure:

@@ -57,7 +57,17 @@ from qsense.distributed import (
     shard_rows,
     to_host,
 )
-from qsense.genome import CRX, IDENTITY, Genome, empty_genome, random_genome
+from qsense.genome import (
+    CRX,
+    IDENTITY,
+    RX,
+    RY,
+    RZ,
+    Genome,
+    empty_genome,
+    random_genome,
+    validate_genome,
+)
 from qsense.objective import Problem, score
 from qsense.optimize import (
     METHODS,
@@ -65,6 +75,7 @@ from qsense.optimize import (
     _check_method,
     default_t_grid,
     optimize_angles,
+    scan_t,
 )
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
@@ -295,18 +306,29 @@ def apply_operator(key, genome: Genome, name: str, *, n_qubits: int, max_run: in
 
 # ----------------------------------------------------------------------------- population
 
+def _product_layout(n_qubits: int) -> list[tuple[int, int, int]]:
+    """Genes (gate, control, target) of the product-state family, 3N - 1 of them: GHZ *undone*
+    by CRx(pi) from qubit 0 onto every other qubit (last qubit first), which leaves
+    ``(|0> + c|1>)|0...0> / sqrt(2)`` with ``c = (-i)^(N-1)``, then one rotation per qubit
+    (Ry; Rx on qubit 0 when N is even, where qubit 0 sits on the +-y axis that Ry leaves
+    fixed), then Rz per qubit: every product state is reached (`product_genome`)."""
+    n = n_qubits
+    undo = [(CRX, 0, q) for q in range(n - 1, 0, -1)]
+    first = [(RX if (q == 0 and n % 2 == 0) else RY, 0, q) for q in range(n)]
+    return undo + first + [(RZ, 0, q) for q in range(n)]
+
+
 def structured_seeds(n_qubits: int, max_genes: int, key, dtype=None) -> Genome:
     """Noise-independent structure families for generation 0 (rows of a (S, max_genes)
     Genome; S = 0, 1 or 2 as they fit): GHZ followed by a local layer Ry then Rz on every
-    qubit (locally rotated GHZ, 2N genes), and GHZ *undone* by CRx(pi) from qubit 0 to every
-    other qubit (last qubit first; the result is |+>|0...0> up to a phase) followed by the
-    same layer (every product state, 3N - 1 genes). Layer angles are uniform in [-pi, pi);
+    qubit (locally rotated GHZ, 2N genes), and the product-state family of `product_genome`
+    (GHZ undone by CRx(pi) from qubit 0, then Ry (Rx on qubit 0 for even N) and Rz per
+    qubit: every product state, 3N - 1 genes). Layer angles are uniform in [-pi, pi);
     the angle search of the GA tunes them. A plain GA
     reaches neither family: from GHZ, each disentangling CRx must be followed by a tuned
     rotation before the fitness rises, and structures are compared at their angles."""
-    local = [(1, 0, q) for q in range(n_qubits)] + [(2, 0, q) for q in range(n_qubits)]
-    undo = [(3, 0, q) for q in range(n_qubits - 1, 0, -1)]
-    families = [local, undo + local] if n_qubits > 1 else [local]
+    local = [(RY, 0, q) for q in range(n_qubits)] + [(RZ, 0, q) for q in range(n_qubits)]
+    families = [local, _product_layout(n_qubits)] if n_qubits > 1 else [local]
     rows = [genes for genes in families if len(genes) <= max_genes]
     g = np.full((len(rows), max_genes), IDENTITY, np.int32)
     c = np.zeros_like(g)
@@ -319,6 +341,52 @@ def structured_seeds(n_qubits: int, max_genes: int, key, dtype=None) -> Genome:
             a[i, j] = np.pi if gate == CRX else u[i, j]
     return Genome(jnp.asarray(g), jnp.asarray(c), jnp.asarray(t),
                   jnp.asarray(a, dtype or jnp.result_type(float)))
+
+
+def product_genome(local_states, max_genes: int | None = None, dtype=None) -> Genome:
+    """The chromosome (``max_genes`` genes, default 3N - 1) whose probe is the product state
+    ``|a_0> (x) |a_1> (x) ... (x) |a_{N-1}>`` (qubit 0 most significant, as
+    `qsense.states`), up to a global phase: ``apply_pqc(ghz_state(N), product_genome(a))``.
+
+    ``local_states``: (N, 2) complex one-qubit states (normalized here), e.g.
+    ``qsense.reference.best_product_probe(...).local_states``. Layout (`structured_seeds`'
+    product family): CRx(pi) from qubit 0 onto qubits N-1..1 (GHZ -> ``(|0> + c|1>)|0..0>``,
+    ``c = (-i)^(N-1)``), then Ry(alpha_q) (Rx on qubit 0 for even N), then Rz(beta_q); the
+    angles map each qubit's start onto the Bloch angles (theta_q, phi_q) of ``a_q``. Used to
+    hand a known product optimum to the search (`find_optimal_probe` ``warm_starts``)."""
+    a = np.asarray(local_states)
+    if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] < 1 or not np.all(np.isfinite(a)):
+        fail("local_states", f"array of shape {a.shape}", "finite one-qubit states of shape "
+             "(N, 2), N >= 1")
+    norm = np.linalg.norm(a, axis=1)
+    if np.any(norm < 1e-12):
+        fail("local_states", f"norms {norm.tolist()}", "non-zero one-qubit states")
+    a = a.astype(complex) / norm[:, None]
+    n = a.shape[0]
+    layout = _product_layout(n)
+    g_len = len(layout) if max_genes is None else max_genes
+    if isinstance(g_len, bool) or not isinstance(g_len, (int, np.integer)) or g_len < len(
+            layout):
+        fail("max_genes", max_genes, f"an integer >= {len(layout)} (3N - 1 genes at N = {n})")
+    theta = 2 * np.arctan2(np.abs(a[:, 1]), np.abs(a[:, 0]))
+    phi = np.angle(a[:, 1]) - np.angle(a[:, 0])
+    first, rz = theta.copy(), phi.copy()  # qubits 1..N-1 start in |0>: Ry(theta), Rz(phi)
+    # qubit 0 starts on the equator at azimuth arg(c): Bloch (x, y, 0) with c = x + i y
+    c = (-1j) ** (n - 1)
+    x, y = round(c.real), round(c.imag)
+    if n % 2:  # Ry(alpha): (x, 0, 0) -> (x cos alpha, 0, -x sin alpha) = (sin th, 0, cos th)
+        first[0] = np.arctan2(-x * np.cos(theta[0]), x * np.sin(theta[0]))
+    else:  # Rx(alpha): (0, y, 0) -> (0, y cos alpha, y sin alpha) = (0, sin th, cos th)
+        first[0] = np.arctan2(y * np.cos(theta[0]), y * np.sin(theta[0]))
+        rz[0] = phi[0] - np.pi / 2  # azimuth pi/2 -> phi
+    angle = {(RY, q): first[q] for q in range(n)} | {(RX, 0): first[0]}
+    angle |= {(RZ, q): rz[q] for q in range(n)} | {(CRX, q): np.pi for q in range(1, n)}
+    gate = np.full(g_len, IDENTITY, np.int32)
+    ctrl, tgt, ang = np.zeros_like(gate), np.zeros_like(gate), np.zeros(g_len)
+    for j, (gt, cq, tq) in enumerate(layout):
+        gate[j], ctrl[j], tgt[j], ang[j] = gt, cq, tq, angle[(gt, tq)]
+    return Genome(jnp.asarray(gate), jnp.asarray(ctrl), jnp.asarray(tgt),
+                  jnp.asarray(ang, dtype or jnp.result_type(float)))
 
 
 def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
@@ -346,6 +414,43 @@ def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
         s = min(seeds.batch_shape[0], p - first)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + s].set(b[:s]), pop, seeds)
     return pop
+
+
+def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
+                    dtype=None) -> tuple[Genome, np.ndarray]:
+    """Validate ``warm_starts`` = [(genome, t)] (a (G,) `Genome` with G <= ``max_genes``
+    genes, padded here with identity genes, and its sensing time t > 0) and stack them:
+    ((W, max_genes) Genome, (W,) times)."""
+    real = dtype or jnp.result_type(float)
+    rows, ts = [], []
+    for i, item in enumerate(warm_starts):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2
+                and isinstance(item[0], Genome)):
+            fail(f"warm_starts[{i}]", type(item).__name__, "a (qsense.Genome, t) pair")
+        g, t = item
+        if g.gate.ndim != 1 or g.n_genes > max_genes:
+            fail(f"warm_starts[{i}] genome", f"shape {tuple(g.gate.shape)}",
+                 f"one chromosome of at most max_genes = {max_genes} genes")
+        validate_genome(g, n_qubits, f"warm_starts[{i}] genome")
+        try:
+            tf = float(t)
+        except (TypeError, ValueError):
+            tf = float("nan")
+        if isinstance(t, bool) or not (np.isfinite(tf) and tf > 0):
+            fail(f"warm_starts[{i}] t", t, "a finite sensing time > 0")
+        pad = max_genes - g.n_genes
+        arr = [np.concatenate([np.asarray(x), np.full(pad, fill, np.asarray(x).dtype)])
+               for x, fill in ((g.gate, IDENTITY), (g.control, 0), (g.target, 0),
+                               (g.angle, 0))]
+        rows.append(arr)
+        ts.append(tf)
+    if not rows:
+        e = empty_genome(max_genes, real)
+        return jax.tree_util.tree_map(lambda a: a[None][:0], e), np.zeros(0)
+    cols = [np.stack(c) for c in zip(*rows, strict=True)]
+    return (Genome(jnp.asarray(cols[0], jnp.int32), jnp.asarray(cols[1], jnp.int32),
+                   jnp.asarray(cols[2], jnp.int32), jnp.asarray(cols[3], real)),
+            np.asarray(ts, float))
 
 
 def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> int:
@@ -818,10 +923,15 @@ def _distinct_top(result: SearchResult, k: int) -> np.ndarray:
 
 def refine_structures(key, problem: Problem, result: SearchResult,
                       config: RefineConfig = RefineConfig(), *,
-                      devices: Sequence[jax.Device] | None = None) -> OptResult:
+                      devices: Sequence[jax.Device] | None = None,
+                      warm_starts: Sequence[tuple[Genome, float]] = ()) -> OptResult:
     """Refine the angles and t of the top structures of ``result`` (plus a GHZ start; it is
-    restart 0 of the returned batch), the restarts sharded over ``devices`` (default: all;
-    see `qsense.optimize.optimize_angles`)."""
+    restart 0 of the returned batch; and one start per ``warm_starts`` item (genome, t), as
+    given, the last restarts of the batch), the restarts sharded over ``devices`` (default:
+    all; see `qsense.optimize.optimize_angles`). Each restart keeps the best point it meets,
+    its start included, so the result is never below any start."""
+    warm, warm_t = warm_start_rows(warm_starts, problem.n_qubits, result.population.n_genes,
+                                   result.population.angle.dtype)
     idx = _distinct_top(result, config.top_k)
     starts = jax.tree_util.tree_map(lambda a: jnp.repeat(to_host(a)[idx], config.restarts,
                                                          axis=0), result.population)
@@ -832,12 +942,16 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     starts = dataclasses.replace(starts, angle=angle)
     e = jax.tree_util.tree_map(lambda a: a[None], empty_genome(result.population.n_genes,
                                                                angle.dtype))
-    batch = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), e, starts)
-    if not np.all(np.isfinite(t0) & (t0 > 0)):  # e.g. a search result built by hand
-        return optimize_angles(problem, batch, method=config.method, steps=config.steps,
-                               learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                               t_grid=result.t_grid, devices=devices)
-    # each start at the time the search found for it (the GA's local steps tune t too)
+    batch = jax.tree_util.tree_map(lambda a, b, c: jnp.concatenate([a, b, c]), e, starts, warm)
+    # each start at the time the search found for it (the GA's local steps tune t too), the
+    # warm starts at theirs
+    t0 = np.concatenate([t0, warm_t])
+    bad = ~(np.isfinite(t0) & (t0 > 0))  # e.g. a search result built by hand: best grid time
+    if bad.any():
+        grid = np.asarray(result.t_grid, float)
+        vals = scan_t(problem, batch[np.flatnonzero(bad)], grid)
+        vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
+        t0[bad] = grid[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
                            t0=t0, devices=devices)
@@ -855,16 +969,25 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
                        refine: RefineConfig = RefineConfig(), *, seed: int = 0,
                        checkpoint: str | os.PathLike | None = None,
                        progress: bool = False,
-                       devices: Sequence[jax.Device] | None = None) -> ProbeResult:
+                       devices: Sequence[jax.Device] | None = None,
+                       warm_starts: Sequence[tuple[Genome, float]] = ()) -> ProbeResult:
     """Genetic structure search, then angle/time refinement of the fittest structures.
     The result is never worse than the GHZ probe: the GHZ start (restart 0) shares the same
-    optimizer, and the best restart is returned. The population and the refinement restarts
-    are sharded over ``devices`` (default: every device; see `search`). The refinement runs
-    in the problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
+    optimizer, and the best restart is returned. ``warm_starts``: known probes [(genome, t)]
+    (at most ``ga.max_genes`` genes, t > 0) refined beside the search's structures (the last
+    restarts; `refine_structures`), e.g. ``[(product_genome(best.local_states,
+    ga.max_genes), best.t)]`` for ``best = qsense.reference.best_product_probe(...)``: the
+    result is never worse than them either. The GA itself does not see them (seeded into
+    generation 0, the product optimum steered the GA: in a default Table 1 run cells at N = 3
+    and 5 ended up to 1.4 % lower). The population and the refinement restarts are sharded
+    over ``devices`` (default: every device; see `search`). The refinement runs in the
+    problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
+    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    warm_start_rows(warm_starts, problem.n_qubits, ga.max_genes, real)  # bad input: fail now
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
                  devices=devices)
     opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine,
-                            devices=devices)
+                            devices=devices, warm_starts=warm_starts)
     return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
                        ghz_value=float(opt.values[0]), search=res, refine=opt,
                        merit_name=problem.merit_name)
@@ -875,6 +998,6 @@ __all__ = [
     "apply_operator", "canonicalize", "check_memory", "estimate_bytes", "find_optimal_probe",
     "ghz_optimum", "initial_population", "memory_limit_bytes", "mutate", "n_active",
     "op_deletion", "op_insertion", "op_permutation", "op_replacement", "op_swapping",
-    "refine_structures", "search",
+    "product_genome", "refine_structures", "search", "structured_seeds", "warm_start_rows",
 ]
 
