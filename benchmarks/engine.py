@@ -318,9 +318,10 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
         # the same (genome, t) evaluations: the children this generation scores, at each grid
         # time and once more (the inherited times, here all at the grid's middle time)
         children = g_out = generation(jax.random.PRNGKey(1), pop, fit, tt, ts, prob)[0]
-        times = [float(x) for x in ts] + [float(ts[len(ts) // 2])]
-        _, t_raw = timed(lambda raw=raw, c=children, times=times:
-                         [raw(c, x, GAMMA, B0) for x in times], reps)
+        times = jnp.concatenate([ts, ts[len(ts) // 2:len(ts) // 2 + 1]])
+        # one program (make_fitness vmapped over the times), as the generation is one
+        raw_t = jax.jit(jax.vmap(lambda x, c, raw=raw: raw(c, x, GAMMA, B0), (0, None)))
+        _, t_raw = timed(lambda f=raw_t, c=children, times=times: f(times, c), reps)
         big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), g_out)
         c_gen = xla_cost(generation.jitted, jax.random.PRNGKey(1), pop, fit, tt, ts, prob,
                          jnp.asarray(True))
