@@ -1,15 +1,35 @@
 """A tiny JSON checkpoint: completed cells of a sweep, written atomically after each cell.
 
 A rerun in the same Hydra run dir (``hydra.run.dir=...``) finds the file and skips the cells
-already done, so an interrupted sweep resumes instead of starting over.
+already done, so an interrupted sweep resumes instead of starting over. A checkpoint records
+the settings that change a result (``meta``) and a digest of the code that computed it (the
+sources of ``qsense``, ``routing`` and ``experiments``): a rerun with other settings or after
+the code changed refuses to resume (a table must not mix cells of two code versions).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+_PACKAGES = ("qsense", "routing", "experiments")
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 (first 16 hex digits) of every ``.py`` source of the three packages, in path
+    order: what computed a checkpoint's cells."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for pkg in _PACKAGES:
+        for f in sorted((root / pkg).rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 class Checkpoint:
@@ -18,6 +38,7 @@ class Checkpoint:
     def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None):
         self.path = Path(path)
         self.meta = meta or {}
+        self.code = code_digest()
         self._cells: dict[str, Any] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
@@ -25,6 +46,13 @@ class Checkpoint:
                 raise ValueError(
                     f"checkpoint {self.path} was written by a run with other settings "
                     f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
+                )
+            if data.get("cells") and data.get("code") != self.code:
+                raise ValueError(
+                    f"checkpoint {self.path} was written by other code (digest "
+                    f"{data.get('code')!r}, this code {self.code!r}: qsense, routing or "
+                    "experiments changed since); its cells would mix two code versions in one "
+                    "result: use a fresh hydra.run.dir (or delete the checkpoint to recompute)"
                 )
             self._cells = data.get("cells", {})
 
@@ -43,5 +71,6 @@ class Checkpoint:
     def put(self, key: str, value: Any) -> None:
         self._cells[key] = value
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"meta": self.meta, "cells": self._cells}))
+        tmp.write_text(json.dumps({"meta": self.meta, "code": self.code,
+                                  "cells": self._cells}))
         os.replace(tmp, self.path)

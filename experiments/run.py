@@ -6,7 +6,7 @@ schema (`experiments.schema`), runs ``experiments.tasks.<cfg.task>.run`` and wri
 
 Sweeps (``-m``) run each cell as its own job (default launcher, ``+launcher=joblib``,
 ``+launcher=slurm``, ``+launcher=submitit_local``). A job whose dir already holds a
-``results.json`` written with the same config is skipped, so rerunning a sweep into the same
+``results.json`` written with the same config by the same code is skipped, so rerunning a sweep into the same
 ``hydra.sweep.dir`` only computes unfinished cells (a cell cut off mid-run resumes from its
 checkpoint). A job that raises leaves ``failed.json`` (the error and traceback) in its dir;
 ``python -m experiments.aggregate DIR`` lists it.
@@ -29,6 +29,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import compiled, outputs
+from experiments.checkpoint import code_digest
 from experiments.schema import Config, ConfigError
 
 log = logging.getLogger("experiments")
@@ -76,6 +77,7 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
         "wall_time_s": wall,
         "compile_cache": cache_dir,
         "seed": config.seed,
+        "code": code_digest(),
     }
     payload["devices"] = outputs.devices_used(result.get("devices"))
     path = outputs.write_results(out_dir, payload)
@@ -102,6 +104,11 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
             f"{out_dir} holds the results of a run with other settings (task "
             f"{payload.get('task')!r}); rerun a sweep into its own hydra.sweep.dir, or use a "
             f"fresh hydra.run.dir / hydra.sweep.dir")
+    if payload.get("code") != code_digest():
+        raise ConfigError(
+            f"{out_dir} holds results computed by other code (digest {payload.get('code')!r}, "
+            f"this code {code_digest()!r}: qsense, routing or experiments changed since); "
+            "rerun into a fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
     return payload
 
 

@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from experiments.outputs import read_csv
 from experiments.run import execute
 from experiments.tasks import quickstart
@@ -65,3 +67,33 @@ def test_checkpoint_rejects_other_settings(tmp_path):
         assert "other settings" in str(err)
     else:
         raise AssertionError("a checkpoint from other settings must not be reused")
+
+
+def test_checkpoint_rejects_other_code(tmp_path, monkeypatch):
+    """A checkpoint written by other code (a changed source of qsense/routing/experiments)
+    is refused, so one table never mixes cells of two code versions; the digest does change
+    with the sources."""
+    import experiments.checkpoint as ckm
+    from experiments.checkpoint import Checkpoint, code_digest
+
+    Checkpoint(tmp_path / "c.json", meta={"a": 1}).put("x", [1, 2])
+    assert Checkpoint(tmp_path / "c.json", meta={"a": 1}).get("x") == [1, 2]
+    monkeypatch.setattr(ckm, "code_digest", lambda: "0" * 16)
+    with pytest.raises(ValueError, match="other code"):
+        Checkpoint(tmp_path / "c.json", meta={"a": 1})
+    monkeypatch.undo()
+    # the digest covers the sources: an edited copy of the tree hashes differently
+    src = tmp_path / "tree"
+    for pkg in ("qsense", "routing", "experiments"):
+        (src / pkg).mkdir(parents=True)
+        (src / pkg / "m.py").write_text("x = 1\n")
+    fake = src / "experiments" / "checkpoint.py"
+    fake.write_text("")
+    monkeypatch.setattr(ckm, "__file__", str(fake))
+    code_digest.cache_clear()
+    before = code_digest()
+    code_digest.cache_clear()
+    (src / "qsense" / "m.py").write_text("x = 2\n")
+    after = code_digest()
+    code_digest.cache_clear()
+    assert before != after and len(before) == 16

@@ -163,3 +163,17 @@ def test_launcher_configs_compose(launcher, target, keys):
 def test_aggregate_cli_rejects_a_dir_without_cells(tmp_path, capsys):
     assert aggregate.main([str(tmp_path)]) == 2
     assert "no Hydra cells" in capsys.readouterr().err
+
+
+def test_a_dir_holding_results_of_other_code_is_not_reused(tmp_path, monkeypatch):
+    """results.json written by other code (another digest of qsense/routing/experiments) is
+    neither skipped as finished nor silently overwritten: the run refuses it."""
+    import experiments.run as run_mod
+
+    cfg = load_config(["+exp=quickstart", "quickstart.noises=[dephasing]", *TINY])
+    run_cell(cfg, tmp_path)
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["code"] == run_mod.code_digest()
+    monkeypatch.setattr(run_mod, "code_digest", lambda: "f" * 16)
+    with pytest.raises(ConfigError, match="other code"):
+        run_cell(cfg, tmp_path)
