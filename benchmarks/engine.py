@@ -69,6 +69,20 @@ def timed(fn, reps: int) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- numpy side by side
+def timed_cpu(fn, reps: int) -> tuple[float, float]:
+    """(fastest wall seconds of ``reps`` calls after a warm-up, this process's CPU seconds in
+    that call): CPU time / wall time shows how many threads a call kept busy (jaxlib's CPU
+    eigh spreads a batch over XLA's pool only when it is not itself running on that pool)."""
+    jax.block_until_ready(fn())
+    best = (float("inf"), float("nan"))
+    for _ in range(reps):
+        c0, t0 = time.process_time(), time.perf_counter()
+        jax.block_until_ready(fn())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best = min(best, (wall, cpu))
+    return best
+
+
 def numpy_fitness(gate, control, target, angle, n: int, cdtype) -> np.ndarray:
     """Batched numpy: same physics as the engine, written for numpy (no Kronecker products)."""
     pop, genes = gate.shape
@@ -269,6 +283,8 @@ def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: 
     _, t_eig = timed(lambda: eig(rand), reps)
     _, t_fit2 = timed(lambda: fit(pop, T, GAMMA, B0), reps)  # again: load drift check
     t_fit = min(t_fit, t_fit2)
+    w_comp, c_comp_s = timed_cpu(lambda: comp(pop), reps)
+    w_eig, c_eig_s = timed_cpu(lambda: eig(rand), reps)
     a, b = np.asarray(comp(pop)), np.asarray(fit(pop, T, GAMMA, B0))
     from qsense.objective import population_score
 
@@ -280,6 +296,9 @@ def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: 
            "composed_circuits_per_s": size / t_comp, "make_fitness_circuits_per_s": size / t_fit,
            "eigh_random_per_s": size / t_eig, "composed_over_make_fitness": t_fit / t_comp,
            "composed_over_eigh_random": t_eig / t_comp,
+           "composed_cpu_s": c_comp_s, "composed_wall_s": w_comp,
+           "eigh_random_cpu_s": c_eig_s, "eigh_random_wall_s": w_eig,
+           "composed_over_eigh_random_cpu_time": c_eig_s / c_comp_s,
            "max_rel_diff_composed_vs_make_fitness": float(np.max(np.abs(a - b) / np.abs(b)))}
     if numpy_per_circuit:
         args = [np.asarray(x) for x in (pop.gate, pop.control, pop.target, pop.angle)]
@@ -341,9 +360,10 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
 
 
 COMPOSED_HEADER = ("| N | composed /s | make_fitness /s | composed / make_fitness | "
-                   "eigh random /s | composed / eigh random | numpy per circuit /s | "
+                   "eigh random /s | composed / eigh random | composed / eigh random, CPU time "
+                   "| CPU/wall composed, eigh | numpy per circuit /s | "
                    "composed / numpy | XLA flops / bytes, composed vs make_fitness |\n"
-                   "|---|---|---|---|---|---|---|---|---|")
+                   "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _composed_row(r: dict) -> str:
@@ -353,6 +373,9 @@ def _composed_row(r: dict) -> str:
     return (f"| {r['n_qubits']} | {r['composed_circuits_per_s']:.1f} | "
             f"{r['make_fitness_circuits_per_s']:.1f} | {r['composed_over_make_fitness']:.2f} | "
             f"{r['eigh_random_per_s']:.1f} | {r['composed_over_eigh_random']:.2f} | "
+            f"{r['composed_over_eigh_random_cpu_time']:.2f} | "
+            f"{r['composed_cpu_s'] / r['composed_wall_s']:.2f}, "
+            f"{r['eigh_random_cpu_s'] / r['eigh_random_wall_s']:.2f} | "
             f"{np_part} | {r['xla_flops_composed_over_make_fitness']:.3f} / "
             f"{r['xla_bytes_composed_over_make_fitness']:.3f} |")
 

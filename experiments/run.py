@@ -6,10 +6,10 @@ schema (`experiments.schema`), runs ``experiments.tasks.<cfg.task>.run`` and wri
 
 Sweeps (``-m``) run each cell as its own job (default launcher, ``+launcher=joblib``,
 ``+launcher=slurm``, ``+launcher=submitit_local``). A job whose dir already holds a
-``results.json`` written with the same config by the same code is skipped, so rerunning a sweep into the same
-``hydra.sweep.dir`` only computes unfinished cells (a cell cut off mid-run resumes from its
-checkpoint). A job that raises leaves ``failed.json`` (the error and traceback) in its dir;
-``python -m experiments.aggregate DIR`` lists it.
+``results.json`` written with the same config by the same code is skipped, so rerunning a
+sweep into the same ``hydra.sweep.dir`` only computes unfinished cells (a cell cut off
+mid-run resumes from its checkpoint). A job that raises leaves ``failed.json`` (the error
+and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it.
 """
 
 from __future__ import annotations
