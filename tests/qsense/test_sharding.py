@@ -33,6 +33,9 @@ from qsense.genome import random_genome
 from qsense.objective import Problem
 from qsense.optimize import optimize_angles
 
+# its module fixture runs once: `--dist loadgroup` keeps these tests on one worker
+pytestmark = pytest.mark.xdist_group("test_sharding")
+
 devs = jax.devices()
 one = devs[:1]
 out = {"n_devices": len(devs)}

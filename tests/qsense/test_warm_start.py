@@ -28,6 +28,9 @@ from qsense.states import ghz_state
 from tests.reference.engine_numpy import circuit_unitary, ghz
 from tests.reference.probe_optima_ref import value as numpy_value
 
+# its module fixture runs once: `--dist loadgroup` keeps these tests on one worker
+pytestmark = pytest.mark.xdist_group("test_warm_start")
+
 
 def _kron(states):
     """|a_0> (x) ... (x) |a_{N-1}>, qubit 0 leftmost (most significant), plain numpy."""
