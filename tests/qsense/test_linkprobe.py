@@ -17,9 +17,6 @@ from qsense import teleport as T
 from qsense.objective import probe, sensed_state
 from tests.reference import links_protocols_ref as ref
 
-# its module fixture runs once: `--dist loadgroup` keeps these tests on one worker
-pytestmark = pytest.mark.xdist_group("test_linkprobe")
-
 
 def _state(angles, n):
     return np.asarray(probe(qsense.Problem(n, "none", 0.0, initial="zero"),

@@ -102,11 +102,11 @@ def test_mixed_search_reports_float64_values(field):
 # in different local optima (163.52 vs 162.95), as float64 runs with other seeds do (with the
 # table1 search settings, seeds 1-3: 163.983, 163.983, 163.652 in float64, the same to 4e-8
 # in mixed precision). The claim tested is "same optimum", so it needs a search that finds it.
-# Left out for CI time: N = 3 dephasing (N = 3 bit flip takes the general path, which covers
-# it) and N = 2 dephasing in the scalar field (the same compiled program as N = 2 amplitude
-# damping: Z-covariant noises share it, `Problem.structure`).
+# Left out for CI time: N = 3 (dephasing, bit flip: the same programs as N = 2 at another
+# shape) and N = 2 dephasing in the scalar field (the same compiled program as N = 2
+# amplitude damping: Z-covariant noises share it, `Problem.structure`).
 CELLS = [(2, "bitflip", "scalar"), (2, "amplitude_damping", "scalar"),
-         (3, "bitflip", "scalar"), (2, "dephasing", "vector")]
+         (2, "dephasing", "vector")]
 
 
 @pytest.mark.slow

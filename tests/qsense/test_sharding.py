@@ -33,9 +33,6 @@ from qsense.genome import random_genome
 from qsense.objective import Problem
 from qsense.optimize import optimize_angles
 
-# its module fixture runs once: `--dist loadgroup` keeps these tests on one worker
-pytestmark = pytest.mark.xdist_group("test_sharding")
-
 devs = jax.devices()
 one = devs[:1]
 out = {"n_devices": len(devs)}
@@ -109,27 +106,24 @@ def _same_search(a: dict, b: dict) -> None:
     np.testing.assert_allclose(a["ghz"], b["ghz"], rtol=1e-12, atol=0)
 
 
-def test_sharded_search_equals_one_device(forced4):
+def test_forced_four_devices_agree_with_one_device(forced4):
+    """One test over the one 4-device subprocess run (a module fixture would run once per
+    xdist worker that gets one of several tests): sharded search, its population's sharding,
+    a padded population and the sharded refinement, each against one device."""
+    # sharded search == one device
     assert forced4["n_devices"] == 4
     _same_search(forced4["even_4"], forced4["even_1"])
     assert len(forced4["even_4"]["fit"]) == 8
-
-
-def test_search_population_is_sharded_over_all_devices(forced4):
+    # the population is a jax.Array sharded over all devices
     s = forced4["sharding"]
     assert s["is_jax_array"] and s["kind"] == "NamedSharding"
     assert s["n"] == 4 and s["spec"] == ["pop"]
     assert s["shard_rows"] == [2, 2, 2, 2]  # 8 chromosomes, 2 per device
     assert len(s["devices"]) == 4
-
-
-def test_padded_population_equals_one_device(forced4):
-    """Population 6 on 4 devices runs on 8 rows; the padding changes nothing and is dropped."""
+    # population 6 on 4 devices runs on 8 rows; the padding changes nothing and is dropped
     _same_search(forced4["pad_4"], forced4["pad_1"])
     assert forced4["pad_shape"][0] == 6 and len(forced4["pad_4"]["fit"]) == 6
-
-
-def test_sharded_refinement_equals_one_device(forced4):
+    # sharded refinement == one device
     a, b = forced4["refine_4"], forced4["refine_1"]
     assert len(a["values"]) == 5
     for k in ("values", "ts", "history"):

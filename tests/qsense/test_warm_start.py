@@ -28,9 +28,6 @@ from qsense.states import ghz_state
 from tests.reference.engine_numpy import circuit_unitary, ghz
 from tests.reference.probe_optima_ref import value as numpy_value
 
-# its module fixture runs once: `--dist loadgroup` keeps these tests on one worker
-pytestmark = pytest.mark.xdist_group("test_warm_start")
-
 
 def _kron(states):
     """|a_0> (x) ... (x) |a_{N-1}>, qubit 0 leftmost (most significant), plain numpy."""
@@ -131,28 +128,30 @@ def product():
     return prod, q
 
 
-@pytest.mark.parametrize("warm", [False, True])
-def test_search_warm_started_with_the_product_probe_is_not_below_it(product, warm):
+def test_search_warm_started_with_the_product_probe_is_not_below_it(product):
     """At a small budget (no structured seeds, 2 generations, 10 refinement steps) the search
-    alone ends below the best product probe (warm=False: the control, which keeps this cell
-    hard enough to test anything); warm-started with that probe (issue 12, item 3) it does not.
-    Both values from the numpy engine: the product optimum's state, and the VQS circuit
-    applied to GHZ."""
+    alone ends below the best product probe (the control, which keeps this cell hard enough
+    to test anything); warm-started with that probe (issue 12, item 3) it does not. Both
+    values from the numpy engine: the product optimum's state, and the VQS circuit applied
+    to GHZ. One test for both runs, so the module fixture runs once per CI (xdist spreads
+    the tests of a file over its workers)."""
     prod, prod_q = product
     n = CELL["n"]
-    starts = [(product_genome(prod.local_states, TINY_GA.max_genes), prod.t)] if warm else []
-    res = find_optimal_probe(Problem(n, CELL["noise"], CELL["gamma"], "vector"), TINY_GA,
-                             TINY_REFINE, seed=3, warm_starts=starts)
-    vqs_q = _numpy_qcrb(res.genome, res.t, n)
-    assert vqs_q == pytest.approx(res.value, rel=1e-6)
-    if warm:
-        assert vqs_q <= prod_q * (1 + 1e-6)
-        # the warm start is the last restart, started at the product probe's time
-        last = res.refine.genomes[len(res.refine.values) - 1]
-        assert res.refine.values[-1] <= prod_q * (1 + 1e-6)
-        assert int(np.sum(np.asarray(last.gate) != IDENTITY)) == 3 * n - 1
-    else:
-        assert vqs_q > prod_q * (1 + 1e-6)
+    for warm in (False, True):
+        starts = [(product_genome(prod.local_states, TINY_GA.max_genes), prod.t)] if warm \
+            else []
+        res = find_optimal_probe(Problem(n, CELL["noise"], CELL["gamma"], "vector"), TINY_GA,
+                                 TINY_REFINE, seed=3, warm_starts=starts)
+        vqs_q = _numpy_qcrb(res.genome, res.t, n)
+        assert vqs_q == pytest.approx(res.value, rel=1e-6)
+        if warm:
+            assert vqs_q <= prod_q * (1 + 1e-6)
+            # the warm start is the last restart, started at the product probe's time
+            last = res.refine.genomes[len(res.refine.values) - 1]
+            assert res.refine.values[-1] <= prod_q * (1 + 1e-6)
+            assert int(np.sum(np.asarray(last.gate) != IDENTITY)) == 3 * n - 1
+        else:
+            assert vqs_q > prod_q * (1 + 1e-6)
 
 
 def test_refine_a_hand_built_result_with_a_warm_start(product):
