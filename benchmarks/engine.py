@@ -68,7 +68,6 @@ def timed(fn, reps: int) -> tuple[float, float]:
     return first, float(np.min(times))
 
 
-# ---------------------------------------------------------------- numpy side by side
 def timed_cpu(fn, reps: int) -> tuple[float, float]:
     """(fastest wall seconds of ``reps`` calls after a warm-up, this process's CPU seconds in
     that call): CPU time / wall time shows how many threads a call kept busy (jaxlib's CPU
@@ -83,6 +82,7 @@ def timed_cpu(fn, reps: int) -> tuple[float, float]:
     return best
 
 
+# ---------------------------------------------------------------- numpy side by side
 def numpy_fitness(gate, control, target, angle, n: int, cdtype) -> np.ndarray:
     """Batched numpy: same physics as the engine, written for numpy (no Kronecker products)."""
     pop, genes = gate.shape
@@ -336,12 +336,12 @@ def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
         raw = qsense.make_fitness(n, noise)
         # the same (genome, t) evaluations: the children this generation scores, at each grid
         # time and once more (the inherited times, here all at the grid's middle time)
-        children = g_out = generation(jax.random.PRNGKey(1), pop, fit, tt, ts, prob)[0]
+        children = generation(jax.random.PRNGKey(1), pop, fit, tt, ts, prob)[0]
         times = jnp.concatenate([ts, ts[len(ts) // 2:len(ts) // 2 + 1]])
         # one program (make_fitness vmapped over the times), as the generation is one
         raw_t = jax.jit(jax.vmap(lambda x, c, raw=raw: raw(c, x, GAMMA, B0), (0, None)))
         _, t_raw = timed(lambda f=raw_t, c=children, times=times: f(times, c), reps)
-        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), g_out)
+        big = jax.tree_util.tree_map(lambda a, k=cfg.n_t + 1: jnp.concatenate([a] * k), children)
         c_gen = xla_cost(generation.jitted, jax.random.PRNGKey(1), pop, fit, tt, ts, prob,
                          jnp.asarray(True))
         from qsense.objective import population_score

@@ -65,6 +65,7 @@ from qsense.genome import (
     RZ,
     Genome,
     empty_genome,
+    make_genome,
     random_genome,
     validate_genome,
 )
@@ -73,9 +74,9 @@ from qsense.optimize import (
     METHODS,
     OptResult,
     _check_method,
+    best_grid_times,
     default_t_grid,
     optimize_angles,
-    scan_t,
 )
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
@@ -447,10 +448,8 @@ def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
     if not rows:
         e = empty_genome(max_genes, real)
         return jax.tree_util.tree_map(lambda a: a[None][:0], e), np.zeros(0)
-    cols = [np.stack(c) for c in zip(*rows, strict=True)]
-    return (Genome(jnp.asarray(cols[0], jnp.int32), jnp.asarray(cols[1], jnp.int32),
-                   jnp.asarray(cols[2], jnp.int32), jnp.asarray(cols[3], real)),
-            np.asarray(ts, float))
+    return make_genome(*(np.stack(c) for c in zip(*rows, strict=True)), dtype=real), \
+        np.asarray(ts, float)
 
 
 def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> int:
@@ -948,10 +947,7 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     t0 = np.concatenate([t0, warm_t])
     bad = ~(np.isfinite(t0) & (t0 > 0))  # e.g. a search result built by hand: best grid time
     if bad.any():
-        grid = np.asarray(result.t_grid, float)
-        vals = scan_t(problem, batch[np.flatnonzero(bad)], grid)
-        vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
-        t0[bad] = grid[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
+        t0[bad] = best_grid_times(problem, batch[np.flatnonzero(bad)], result.t_grid)
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
                            t0=t0, devices=devices)

@@ -333,6 +333,15 @@ def scan_t(problem: Problem, genomes: Genome, ts) -> np.ndarray:
     return merit_of_score(problem, np.asarray(_scan_scores(problem, genomes, ts)))
 
 
+def best_grid_times(problem: Problem, genomes: Genome, ts) -> np.ndarray:
+    """(R,) the best time of ``ts`` for each genome (largest QFI / smallest QCRB; a
+    non-finite merit never wins): `scan_t`, then the per-row optimum."""
+    ts = np.asarray(ts, float)
+    vals = scan_t(problem, genomes, ts)
+    vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
+    return ts[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
+
+
 def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.ndarray:
     """Log-spaced times bracketing the noisy optimum: 0.02/gamma .. 5/gamma (clipped to
     ``t_bounds``). For gamma = 0 there is no finite optimum: pass times explicitly."""
@@ -400,12 +409,8 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     if t0 is None:
         if not optimize_t:
             fail("t0", t0, "a time > 0 when optimize_t=False")
-        grid = default_t_grid(problem, t_bounds=t_bounds) if t_grid is None else np.asarray(
-            t_grid, float)
-        vals = scan_t(problem, batch, grid)
-        vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
-        pick = np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)
-        t_init = grid[pick]
+        grid = default_t_grid(problem, t_bounds=t_bounds) if t_grid is None else t_grid
+        t_init = best_grid_times(problem, batch, grid)
     else:
         t_init = np.broadcast_to(np.asarray(t0, float), (r,)).copy()
         if not np.all(np.isfinite(t_init)) or np.any(t_init <= 0):
@@ -485,8 +490,8 @@ def _cobyla(problem, params, structure, steps, log_bounds, optimize_t):
 
 __all__ = [
     "FIELDS", "GRADIENTS", "INITIAL_STATES", "METHODS", "NOISE_MODELS", "OptResult", "Problem",
-    "autodiff_grad", "default_t_grid", "make_loss", "make_optimizer", "make_step", "merit",
-    "optimize_angles", "parameter_shift_grad", "probe", "probe_angle_derivatives", "scan_t",
-    "score",
+    "autodiff_grad", "best_grid_times", "default_t_grid", "make_loss", "make_optimizer",
+    "make_step", "merit", "optimize_angles", "parameter_shift_grad", "probe",
+    "probe_angle_derivatives", "scan_t", "score",
 ]
 

@@ -69,7 +69,7 @@ def paper_value(sensing: str, probe: str, n: int, gamma: float, noise: str) -> f
 def _cell(cfg, sensing: str, n: int, gamma: float, noise: str, seed: int,
           progress: bool) -> dict[str, Any]:
     t1 = cfg.table1
-    field = "scalar" if sensing == "single" else "vector"
+    field = _field(sensing)
     b0 = t1.field_b0 if field == "scalar" else tuple(t1.field_b0_vector)
     prob = vqs_common.problem(n, noise, gamma, field, b0, cfg.precision)
     t0 = time.perf_counter()
@@ -112,11 +112,16 @@ def markdown(rows: list[dict[str, Any]], gammas: list[float], noises: list[str])
     return "\n".join(lines) + "\n"
 
 
+def _field(sensing: str) -> str:
+    """The field of a Table 1 sensing kind: single -> scalar, multi -> vector."""
+    return "scalar" if sensing == "single" else "vector"
+
+
 def _reference_keys(cfg, sensing: str, n: int, gamma: float, noise: str) -> tuple[str, str | None]:
     """Checkpoint keys of a cell's references and of its CE bound (None: no bound, i.e.
     multi-parameter or ``table1.reference.bound=false``)."""
     t1 = cfg.table1
-    field = "scalar" if sensing == "single" else "vector"
+    field = _field(sensing)
     bound = field == "scalar" and t1.reference.bound
     return (f"ref|{field}|{n}|{gamma}|{noise}",
             f"bound|{n}|{gamma}|{noise}|{t1.field_b0}" if bound else None)
@@ -124,7 +129,7 @@ def _reference_keys(cfg, sensing: str, n: int, gamma: float, noise: str) -> tupl
 
 def _reference_seed(cfg, sensing: str, n: int, gamma: float, noise: str) -> int:
     """Per-cell seed of the reference optima (the product one also warm-starts the search)."""
-    field = "scalar" if sensing == "single" else "vector"
+    field = _field(sensing)
     return vqs_common.cell_seed(cfg.seed, "ref", field, n, gamma, noise)
 
 
@@ -132,7 +137,7 @@ def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: 
     """Reference optima (product, pure seeded with the VQS probe) and, for a single parameter,
     the CE bound of one cell, computed once and cached in the checkpoint."""
     t1 = cfg.table1
-    field = "scalar" if sensing == "single" else "vector"
+    field = _field(sensing)
     b0 = t1.field_b0 if field == "scalar" else tuple(t1.field_b0_vector)
     key, bkey = _reference_keys(cfg, sensing, n, gamma, noise)
     if key not in ck:
@@ -152,7 +157,7 @@ def _references(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: 
 
 def _reference_columns(cfg, ck: Checkpoint, sensing: str, n: int, gamma: float, noise: str,
                        qcrb: float) -> dict[str, Any]:
-    field = "scalar" if sensing == "single" else "vector"
+    field = _field(sensing)
     rkey, bkey = _reference_keys(cfg, sensing, n, gamma, noise)
     r = ck.get(rkey)
     b = ck.get(bkey) if bkey is not None else None
