@@ -5,12 +5,27 @@ import os
 import jax
 
 jax.config.update("jax_enable_x64", True)
-# hermetic tests: no persistent compilation cache shared between runs (experiments.compiled)
-os.environ.setdefault("QSENSE_COMPILE_CACHE", "off")
+
+# One persistent compilation cache per test run (experiments.compiled), fresh each run and shared
+# by the run's processes: the xdist workers and the experiments' subprocesses inherit the path
+# that the first process to import this file (the xdist controller, or the lone pytest process)
+# made. Tests compile the same programs many times over (every module's caches are dropped
+# below, a resumed experiment recompiles what its cut-off run compiled); the cache makes the
+# repeats disk reads. Nothing is shared with other runs. QSENSE_COMPILE_CACHE=off turns it off.
+if "QSENSE_COMPILE_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _cache = tempfile.mkdtemp(prefix="qsense-test-jax-")
+    os.environ["QSENSE_COMPILE_CACHE"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 import pytest  # noqa: E402
 
-from experiments.compiled import map_count, map_limit  # noqa: E402
+from experiments.compiled import enable_compile_cache, map_count, map_limit  # noqa: E402
+
+enable_compile_cache()
 
 
 @pytest.fixture(autouse=True, scope="module")
