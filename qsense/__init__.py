@@ -7,7 +7,9 @@ Lindblad noise at rate gamma during sensing; QFI per unit of B.
 float64/complex128 needs ``jax.config.update("jax_enable_x64", True)`` (the experiment entry
 point and the tests set it; the library does not change global JAX config at import).
 OpenBLAS runs on one thread unless ``OPENBLAS_NUM_THREADS`` is set (`qsense.blas`: per-matrix
-threads only spin-wait at the engine's sizes; parallelism comes from the batch).
+threads only spin-wait at the engine's sizes; parallelism comes from the batch), and XLA's CPU
+pool gets one thread more than the cores unless ``PJRT_NPROC`` is set (`qsense.blas`: the thread
+that calls a batched eigh inside a program only waits).
 """
 
 from qsense import blas as _blas
@@ -89,3 +91,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 _blas.default_blas_threads()
+_blas.default_xla_pool()

@@ -80,13 +80,19 @@ def _qfim_core_jvp(eps, primals, tangents):
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _qfi_commutator_core(rho, h, eps):
     lam, v = jnp.linalg.eigh(rho)
-    vh = jnp.conj(v).T
-    g = vh @ (h[:, None] * v)  # V^H H V, one matmul
-    d = -1j * (g * lam[None, :] - lam[:, None] * g)  # V^H (-i[H, rho]) V
+    # G = V^H H V with V = A + iB and H = diag(h) real: Re G = A^T H A + B^T H B and
+    # Im G = P - P^T with P = A^T H B: three real products instead of one complex one (four
+    # real ones), measured 18 % faster at N = 8 (benchmarks/RESULTS.md)
+    a, b = v.real, v.imag
+    hr = h.real.astype(a.dtype)[:, None]
+    g_re = a.T @ (hr * a) + b.T @ (hr * b)
+    p = a.T @ (hr * b)
+    g_abs2 = g_re**2 + (p - p.T) ** 2
+    # |<i| -i[H, rho] |j>|^2 = |G_ij|^2 (lam_i - lam_j)^2
     s = lam[:, None] + lam[None, :]
     mask = s > eps
     w = jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
-    return jnp.sum(jnp.abs(d) ** 2 * w)
+    return jnp.sum(g_abs2 * (lam[:, None] - lam[None, :]) ** 2 * w)
 
 
 @_qfi_commutator_core.defjvp

@@ -49,7 +49,13 @@ from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
 from qsense.genome import Genome
 from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
 from qsense.pqc import _apply_vector
-from qsense.sensing import Z_COVARIANT_NOISES, apply_qubit_superoperators, as_field3
+from qsense.sensing import (
+    Z_COVARIANT_NOISES,
+    apply_qubit_superoperators,
+    as_field3,
+    diagonal_map_mask,
+    diagonal_maps_mask,
+)
 from qsense.states import basis_state, ghz_state
 
 FIELDS = ("scalar", "vector")
@@ -330,12 +336,43 @@ def _channel(problem: Problem, name: str, rho: jax.Array) -> jax.Array:
     return apply_qubit_superoperators(rho, jnp.asarray(c, rho.dtype), problem.n_qubits)
 
 
+def diagonal_noise(problem: Problem) -> jax.Array:
+    """Whether the noise's dissipator is diagonal (dephasing, none): a traced boolean of the
+    problem's *data*, so dephasing and amplitude damping keep sharing one compiled program."""
+    dis = jnp.asarray(problem.dissipator)
+    return jnp.all(dis == jnp.diag(jnp.diagonal(dis)))
+
+
+def sense_rho(problem: Problem, rho: jax.Array, t, field) -> jax.Array:
+    """The sensing map for time ``t`` at ``field`` on a density matrix (no link channels).
+
+    A scalar field under a Z-covariant noise whose dissipator is diagonal (dephasing, none)
+    makes every qubit's map diagonal: then the whole N-qubit map is one elementwise product
+    (`qsense.sensing.diagonal_map_mask`) instead of N passes over rho. The choice is a
+    ``lax.cond`` on `diagonal_noise`, which is unbatched wherever the noise is shared (a
+    population, a sweep over gamma, t or B), so only the taken branch runs."""
+    sops = sensing_superoperators(problem, field, t)
+    n = problem.n_qubits
+
+    def passes(r):
+        return apply_qubit_superoperators(r, sops, n)
+
+    if not (problem.structure.covariant and jnp.ndim(field) == 0):
+        return passes(rho)
+
+    def masked(r):
+        if problem.sensors is None:
+            return r * diagonal_map_mask(sops[0], n)
+        return r * diagonal_maps_mask(sops, n)
+
+    return jax.lax.cond(diagonal_noise(problem), masked, passes, rho)
+
+
 def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
     """``post(S_t(pre(rho0)))`` at ``field`` (default ``problem.b0``)."""
     field = problem.b0 if field is None else field
     rho = _channel(problem, "pre_channel", rho0)
-    rho = apply_qubit_superoperators(rho, sensing_superoperators(problem, field, t),
-                                     problem.n_qubits)
+    rho = sense_rho(problem, rho, t, field)
     return _channel(problem, "post_channel", rho)
 
 
@@ -346,10 +383,9 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     real = jnp.finfo(rho0.dtype).dtype
     b0 = jnp.asarray(problem.b0, real)
     rho = _channel(problem, "pre_channel", rho0)
-    n = problem.n_qubits
 
     def sensed(b):
-        return apply_qubit_superoperators(rho, sensing_superoperators(problem, b, t), n)
+        return sense_rho(problem, rho, t, b)
 
     if problem.field == "scalar":
         rho_s, d = jax.jvp(sensed, (b0,), (jnp.ones_like(b0),))

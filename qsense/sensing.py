@@ -65,6 +65,40 @@ def apply_qubit_superoperators(rho: jax.Array, sops: jax.Array, n: int) -> jax.A
     return lax.fori_loop(0, n, body, rho)
 
 
+def diagonal_map_mask(sop: jax.Array, n: int) -> jax.Array:
+    """The N-qubit map of one 4x4 superoperator that is *diagonal* (row-major vec; a scalar
+    field with dephasing or no noise), applied to every qubit, as an elementwise factor:
+    ``S(rho) = rho * M`` with ``M[i, j] = prod_k s[2 i_k + j_k] = s00^n00 s01^n01 s10^n10
+    s11^n11`` (``s`` the diagonal, ``n_ac`` the number of qubits k with ``(i_k, j_k) = (a,
+    c)``). One pass over rho instead of N; the counts are computed in the program (popcounts),
+    not stored. Only the diagonal of ``sop`` is read: the caller vouches that it is diagonal."""
+    s = jnp.diagonal(sop)
+    k = jnp.arange(2**n, dtype=jnp.int32)
+    ones = lax.population_count(k)
+    n11 = lax.population_count(k[:, None] & k[None, :])
+    n10 = ones[:, None] - n11
+    n01 = ones[None, :] - n11
+    n00 = n - n10 - n01 - n11
+    powers = jnp.cumprod(jnp.concatenate(  # powers[a, m] = s[a]^m, m = 0..n
+        [jnp.ones((4, 1), s.dtype), jnp.broadcast_to(s[:, None], (4, n))], axis=1), axis=1)
+    return powers[0][n00] * powers[1][n01] * powers[2][n10] * powers[3][n11]
+
+
+def diagonal_maps_mask(sops: jax.Array, n: int) -> jax.Array:
+    """`diagonal_map_mask` for per-qubit diagonal maps ``sops`` (n, 4, 4) (sensor weights):
+    ``M[i, j] = prod_k sops[k, 2 i_k + j_k, 2 i_k + j_k]``, a loop over the qubits on the
+    unbatched (2^N, 2^N) mask only."""
+    s = jnp.diagonal(sops, axis1=1, axis2=2)  # (n, 4)
+    k = jnp.arange(2**n, dtype=jnp.int32)
+
+    def body(q, m):
+        shift = n - 1 - q  # qubit q is bit n-1-q (big-endian)
+        idx = 2 * ((k[:, None] >> shift) & 1) + ((k[None, :] >> shift) & 1)
+        return m * s[q][idx]
+
+    return lax.fori_loop(0, n, body, jnp.ones((2**n, 2**n), s.dtype))
+
+
 def apply_local_superoperator(rho: jax.Array, sop: jax.Array, n: int) -> jax.Array:
     """Apply the same 4x4 one-qubit superoperator (row-major vec) to every qubit of ``rho``."""
     return apply_qubit_superoperators(rho, jnp.broadcast_to(sop, (n, 4, 4)), n)
@@ -74,10 +108,17 @@ def apply_local_superoperator(rho: jax.Array, sop: jax.Array, n: int) -> jax.Arr
 Z_COVARIANT_NOISES = ("none", "dephasing", "amplitude_damping")
 
 
+#: Z-covariant noises whose scalar-field sensing map is diagonal in the computational basis:
+#: the whole N-qubit map is one elementwise product (`diagonal_map_mask`)
+DIAGONAL_NOISES = ("none", "dephasing")
+
+
 def _sense_map(rho, field, t, gamma, noise):
     real = jnp.finfo(rho.dtype).dtype
     sop = superoperator_1q(as_field3(field), jnp.asarray(t, real), noise,
                            jnp.asarray(gamma, real), rho.dtype)
+    if noise in DIAGONAL_NOISES and jnp.ndim(field) == 0:
+        return rho * diagonal_map_mask(sop, _n_of(rho))
     return apply_local_superoperator(rho, sop, _n_of(rho))
 
 

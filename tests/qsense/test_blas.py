@@ -60,3 +60,31 @@ def test_set_blas_threads_changes_loaded_libraries_and_checks_input():
     assert set(qsense.blas.blas_threads().values()) == {1}
     with pytest.raises(ValueError, match="n"):
         qsense.blas.set_blas_threads(0)
+
+
+POOL = """
+import json, os, numpy as np
+import qsense, jax, jax.numpy as jnp
+x = np.random.default_rng(0).normal(size=(64, 32, 32)); x = x + np.swapaxes(x, 1, 2)
+jnp.linalg.eigh(jnp.asarray(x))[0].block_until_ready()
+names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+print(json.dumps({"eigen": sum(n.startswith("tf_XLAEigen") for n in names),
+                  "cores": qsense.blas.cpu_cores()}))
+"""
+
+
+def _pool(env_value):
+    env = {k: v for k, v in os.environ.items() if k not in ("PJRT_NPROC", "NPROC")}
+    if env_value is not None:
+        env["PJRT_NPROC"] = env_value
+    out = subprocess.run([sys.executable, "-c", POOL], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_import_gives_xla_one_pool_thread_more_than_the_cores_unless_the_user_chose():
+    """The threads XLA's CPU client really started (its intra-op pool, "tf_XLAEigen*")."""
+    got = _pool(None)
+    assert got["eigen"] == got["cores"] + 1, got
+    assert _pool("2")["eigen"] == 2
