@@ -83,6 +83,11 @@ OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
 SCORE_DTYPES = ("float64", "float32")
 
 
+def _is_real(x) -> bool:
+    """A real number (Python or numpy; not a bool, a string or a complex)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 @dataclasses.dataclass(frozen=True)
 class GAConfig:
     """Genetic search settings (defaults: the table1 experiment's).
@@ -153,7 +158,7 @@ class GAConfig:
         integer("max_run", 1, self.max_genes)
         integer("n_t", 1, 256)
         integer("local_steps", 0, 10_000)
-        if not (np.isfinite(self.local_lr) and self.local_lr > 0):
+        if not (_is_real(self.local_lr) and np.isfinite(self.local_lr) and self.local_lr > 0):
             fail("local_lr", self.local_lr, "a finite step size > 0")
         if not isinstance(self.structured, bool):
             fail("structured", self.structured, "True or False")
@@ -169,7 +174,8 @@ class GAConfig:
         w = np.asarray(self.gate_probs, float)
         if w.shape != (4,) or np.any(w < 0) or w.sum() <= 0 or not np.all(np.isfinite(w)):
             fail("gate_probs", self.gate_probs, "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0")
-        if not (np.isfinite(self.angle_sigma) and self.angle_sigma >= 0):
+        if not (_is_real(self.angle_sigma) and np.isfinite(self.angle_sigma)
+                and self.angle_sigma >= 0):
             fail("angle_sigma", self.angle_sigma, "a finite angle >= 0 (radians)")
         if self.t_grid is not None:
             tg = np.asarray(self.t_grid, float)
@@ -872,7 +878,7 @@ class RefineConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 fail(name, v, "an integer >= 1")
-        if not (np.isfinite(self.jitter) and self.jitter >= 0):
+        if not (_is_real(self.jitter) and np.isfinite(self.jitter) and self.jitter >= 0):
             fail("jitter", self.jitter, "an angle >= 0 (radians)")
         if not (_is_real(self.learning_rate) and np.isfinite(self.learning_rate)
                 and self.learning_rate > 0):
@@ -882,11 +888,6 @@ class RefineConfig:
             _is_real(x) and np.isfinite(x) for x in tb) and 0 < tb[0] < tb[1]
         if not ok:
             fail("t_bounds", tb, "two finite times (t_min, t_max) with 0 < t_min < t_max")
-
-
-def _is_real(x) -> bool:
-    """A real number (Python or numpy; not a bool, a string or a complex)."""
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 @dataclasses.dataclass

@@ -279,9 +279,12 @@ def _compiled_step(method: str, gradient: str, learning_rate: float,
 
 
 def _log_bounds(t_bounds) -> tuple[float, float]:
-    lo, hi = (float(x) for x in t_bounds)
+    try:
+        lo, hi = (float(x) for x in t_bounds)
+    except (TypeError, ValueError):  # not two numbers: the same message, not an unpacking error
+        lo = hi = float("nan")
     if not (0 < lo < hi < np.inf):
-        fail("t_bounds", t_bounds, "0 < t_min < t_max < inf")
+        fail("t_bounds", t_bounds, "two times (t_min, t_max) with 0 < t_min < t_max < inf")
     return float(np.log(lo)), float(np.log(hi))
 
 

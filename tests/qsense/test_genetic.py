@@ -158,6 +158,12 @@ def test_unknown_operator_and_bad_config():
         GAConfig(max_genes=0)
     with pytest.raises(ValueError, match="method"):
         RefineConfig(method="newton")
+    # a non-number gets the field's message, not numpy's TypeError
+    for cls, kw in ((GAConfig, {"local_lr": "fast"}), (GAConfig, {"angle_sigma": None}),
+                    (GAConfig, {"local_lr": 1j}), (RefineConfig, {"jitter": "x"})):
+        ((name, value),) = kw.items()
+        with pytest.raises(ValueError, match=f"^{name} = .* is invalid; accepted"):
+            cls(**kw)
 
 
 @pytest.mark.parametrize("kw,value", [

@@ -179,6 +179,9 @@ def test_identity_genes_are_ignored():
     ({"gradient": "magic"}, "gradient"),
     ({"steps": 0}, "steps"),
     ({"t_bounds": (2.0, 1.0)}, "t_bounds"),
+    ({"t_bounds": (1.0,)}, r"t_bounds = \(1.0,\) is invalid"),  # not an unpacking error
+    ({"t_bounds": ("a", "b")}, "t_bounds = .* is invalid"),
+    ({"t_bounds": 5.0}, "t_bounds = 5.0 is invalid"),
     ({"t0": -1.0}, "t0"),
     ({"optimize_t": False}, "t0"),
 ])
