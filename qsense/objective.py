@@ -511,6 +511,6 @@ __all__ = [
     "FIELDS", "INITIAL_STATES", "Problem", "Structure", "Z_COVARIANT_NOISES",
     "initial_state", "is_z_covariant", "unit_dissipator", "jz_diagonal", "make_fitness", "merit",
     "merit_of_score", "population_score", "probe", "probe_qfi", "probe_qfim", "probe_state",
-    "qfim_of_state", "score", "score_state", "sensed_probe", "sensed_state",
-    "sensing_superoperators",
+    "qfim_of_state", "score", "score_state", "sense_rho", "sensed_probe", "sensed_state",
+    "sensing_superoperators", "diagonal_noise",
 ]

@@ -3,7 +3,9 @@
 The N-qubit map is ``exp(t Lv_1)^{(x) N}``: one exact 4x4 superoperator applied along each
 qubit's (row, column) axis pair of the reshaped density matrix. A ``lax.fori_loop`` applies it
 to the leading qubit and rotates the qubit order by one, N times, so there is no Python loop
-over qubits and no 4^N x 4^N Liouvillian. Cost O(N 4^N) per state.
+over qubits and no 4^N x 4^N Liouvillian. Cost O(N 4^N) per state. In a scalar field with
+dephasing or no noise every qubit's map is diagonal and the whole map is one elementwise
+factor (`diagonal_map_mask`): O(4^N), one pass.
 
 Derivative in a scalar field under a Z-covariant noise (none, dephasing, amplitude damping):
 the map is then ``U_B Lambda_t(rho) U_B^H`` with ``U_B = exp(-i B t Jz/2)``, so
