@@ -1,6 +1,7 @@
 """The one-pass sensing map for diagonal one-qubit maps (scalar field with dephasing or no
 noise): the elementwise mask equals a Kronecker product built independently in numpy, the
-objective takes it only where the noise is diagonal, and it leaves every value unchanged
+objective takes it only where the noise is diagonal, and sensed states equal the full 4^N x 4^N
+Lindblad map exponentiated by scipy
 (test_objective checks that dephasing and amplitude damping still share one program)."""
 
 import functools
@@ -9,10 +10,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.linalg as sla
 
 import qsense
-from qsense.objective import Problem, diagonal_noise, sensed_state, sensing_superoperators
+from qsense.objective import Problem, diagonal_noise, sensed_state
 from qsense.sensing import diagonal_map_mask, diagonal_maps_mask
+from tests.reference import engine_numpy as R
 
 
 def _kron_mask(diags):
@@ -20,15 +23,20 @@ def _kron_mask(diags):
     return functools.reduce(np.kron, [np.asarray(d).reshape(2, 2) for d in diags])
 
 
-def _dense_map(sops):
-    """numpy: the N-qubit superoperator kron(sops) acting on row-major vec(rho), built by
-    permuting kron(s_0, ..., s_{N-1}) from (a0 c0 a1 c1 ...) to (a0 a1 ... c0 c1 ...)."""
-    n = len(sops)
-    big = functools.reduce(np.kron, [np.asarray(s) for s in sops])
-    t = big.reshape([2] * (4 * n))
-    order = [2 * k for k in range(n)] + [2 * k + 1 for k in range(n)]
-    perm = order + [2 * n + o for o in order]
-    return t.transpose(perm).reshape(4**n, 4**n)
+def _dense_sense(rho, b, t, noise, gamma, weights):
+    """numpy/scipy: exp(t L) on vec(rho) with the full 4^N x 4^N Lindblad generator, the field
+    on qubit q scaled by ``weights[q]`` (tests/reference/engine_numpy; nothing from qsense)."""
+    n = len(weights)
+    d = 2**n
+    eye = np.eye(d)
+    h = sum(R.embed({q: 0.5 * w * b * R.Z}, n) for q, w in enumerate(weights))
+    gen = -1j * (np.kron(h, eye) - np.kron(eye, h.T))
+    ell1 = R.jump(noise, gamma)
+    for q in range(n if ell1 is not None else 0):
+        ell = R.embed({q: ell1}, n)
+        ldl = ell.conj().T @ ell
+        gen = gen + np.kron(ell, ell.conj()) - 0.5 * np.kron(ldl, eye) - 0.5 * np.kron(eye, ldl.T)
+    return (sla.expm(t * gen) @ rho.reshape(-1)).reshape(d, d)
 
 
 @pytest.mark.parametrize("n", [1, 4])
@@ -43,37 +51,34 @@ def test_mask_is_the_kronecker_product_of_the_one_qubit_diagonals(n):
 
 
 @pytest.mark.parametrize("noise", ["dephasing", "none", "amplitude_damping", "bitflip"])
-def test_sensed_state_equals_the_dense_superoperator(noise):
-    n, t, b = 3, 0.7, 1.3
+def test_sensed_state_equals_the_dense_lindblad_map(noise):
+    n, t, b, gamma = 3, 0.7, 1.3, 0.3
     rng = np.random.default_rng(7)
     a = rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))
     rho = a @ a.conj().T
     rho /= np.trace(rho)
     for sensors in (None, np.array([1.0, 0.0, 0.4])):
-        p = Problem(n, noise, 0.3, "scalar", b, sensors=sensors)
-        sops = np.asarray(sensing_superoperators(p, b, t))
-        want = (_dense_map(sops) @ rho.reshape(-1)).reshape(8, 8)
+        p = Problem(n, noise, gamma, "scalar", b, sensors=sensors)
+        want = _dense_sense(rho, b, t, noise, gamma, np.ones(n) if sensors is None else sensors)
         np.testing.assert_allclose(np.asarray(sensed_state(p, jnp.asarray(rho), t)), want,
-                                   rtol=0, atol=1e-14)
+                                   rtol=0, atol=1e-13)
         assert bool(diagonal_noise(p)) == (noise in ("dephasing", "none"))
 
 
 def test_public_sense_and_its_field_derivative_match_the_dense_map():
     """`qsense.sense` under dephasing (the mask) against the dense map, value and d/dB."""
-    n, t, g, b = 3, 0.9, 0.2, 0.6
-    psi = np.asarray(qsense.apply_pqc(qsense.ghz_state(n),
-                                      qsense.random_genome(jax.random.PRNGKey(3), n, 8)))
+    t, g, b = 0.9, 0.2, 0.6
+    rng = np.random.default_rng(3)
+    psi = rng.normal(size=8) + 1j * rng.normal(size=8)
+    psi /= np.linalg.norm(psi)
     rho = np.outer(psi, psi.conj())
 
     def dense(bb):
-        p = Problem(n, "dephasing", g, "scalar", bb)
-        return (_dense_map(np.asarray(sensing_superoperators(p, bb, t))) @ rho.reshape(-1)
-                ).reshape(8, 8)
+        return R.sense(rho, bb, t, "dephasing", g)
 
-    np.testing.assert_allclose(np.asarray(qsense.sense(psi, b, t, "dephasing", g)), dense(b),
-                               atol=1e-14)
-    _, d = jax.jvp(lambda bb: qsense.sense(psi, bb, t, "dephasing", g), (b,), (1.0,))
+    np.testing.assert_allclose(np.asarray(qsense.sense(jnp.asarray(psi), b, t, "dephasing", g)),
+                               dense(b), atol=1e-13)
+    _, d = jax.jvp(lambda bb: qsense.sense(jnp.asarray(psi), bb, t, "dephasing", g), (b,), (1.0,))
     h = 1e-5
     np.testing.assert_allclose(np.asarray(d), (dense(b + h) - dense(b - h)) / (2 * h),
                                atol=1e-9)
-
