@@ -5,6 +5,9 @@ already done, so an interrupted sweep resumes instead of starting over. A checkp
 the settings that change a result (``meta``) and a digest of the code that computed it (the
 sources of ``qsense``, ``routing`` and ``experiments``): a rerun with other settings or after
 the code changed refuses to resume (a table must not mix cells of two code versions).
+It also records the host's CPU cores and XLA pool size (`experiments.outputs.host`): a resume
+on another host is allowed (cluster jobs move between nodes) but logged, since the pool size
+changes how reductions are split, so a search's path may differ at rounding level.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+from experiments.outputs import host
+
 _PACKAGES = ("qsense", "routing", "experiments")
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,6 +46,7 @@ class Checkpoint:
         self.path = Path(path)
         self.meta = meta or {}
         self.code = code_digest()
+        self.host = host()
         self._cells: dict[str, Any] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
@@ -55,6 +63,12 @@ class Checkpoint:
                     "result: use a fresh hydra.run.dir (or delete the checkpoint to recompute)"
                 )
             self._cells = data.get("cells", {})
+            if self._cells and data.get("host") not in (None, self.host):
+                log.warning(
+                    "resuming %s on another host: its %d finished cells were computed with %s, "
+                    "this process has %s; the values agree to rounding, but a search may take "
+                    "another path from here", self.path, len(self._cells), data.get("host"),
+                    self.host)
 
     def __contains__(self, key: str) -> bool:
         return key in self._cells
@@ -71,6 +85,6 @@ class Checkpoint:
     def put(self, key: str, value: Any) -> None:
         self._cells[key] = value
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"meta": self.meta, "code": self.code,
+        tmp.write_text(json.dumps({"meta": self.meta, "code": self.code, "host": self.host,
                                   "cells": self._cells}))
         os.replace(tmp, self.path)

@@ -46,6 +46,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+def host() -> dict[str, int]:
+    """The CPU facts that decide how the engine splits its work (so its rounding): the cores
+    this process may use and XLA's CPU pool size (`qsense.blas.xla_pool_threads`)."""
+    from qsense.blas import cpu_cores, xla_pool_threads
+
+    return {"cpu_cores": cpu_cores(), "xla_cpu_pool_threads": xla_pool_threads()}
+
+
 def device() -> dict[str, Any]:
     import jax
 
@@ -55,6 +63,7 @@ def device() -> dict[str, Any]:
         "devices": [str(d) for d in devs],
         "machine": platform.machine(),
         "processor": platform.processor(),
+        **host(),
     }
 
 

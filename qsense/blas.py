@@ -120,6 +120,24 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+def xla_pool_threads() -> int:
+    """Threads of XLA's CPU intra-op pool in a process started now: ``PJRT_NPROC``, else
+    ``NPROC``, else the cores (jaxlib's ``DefaultThreadPoolSize``). After ``import qsense``
+    this is cores + 1 unless the user set one of them. The pool size sets how reductions and
+    batched LAPACK calls are split, so it is recorded beside results (the values agree to
+    rounding across sizes; a search's path through them may not)."""
+    for var in XLA_POOL_VARS:
+        raw = os.environ.get(var, "").strip()
+        if raw:
+            try:
+                n = int(raw)
+            except ValueError:
+                continue
+            if n >= 1:
+                return n
+    return cpu_cores()
+
+
 def default_xla_pool() -> int | None:
     """Size XLA's CPU pool to cores + 1 unless ``PJRT_NPROC``/``NPROC`` is set (called by
     ``import qsense``; see the module doc). Returns the size set, or None when left alone."""

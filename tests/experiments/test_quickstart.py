@@ -97,3 +97,34 @@ def test_checkpoint_rejects_other_code(tmp_path, monkeypatch):
     after = code_digest()
     code_digest.cache_clear()
     assert before != after and len(before) == 16
+
+
+def test_checkpoint_records_the_host_and_logs_a_resume_on_another(tmp_path, monkeypatch,
+                                                                    caplog):
+    """Each checkpoint records the cores and XLA pool size it was computed with (the pool
+    splits reductions, so rounding); a resume elsewhere keeps its cells but says so, and
+    results.json's device record carries the same two numbers."""
+    import json
+    import logging
+    import os
+
+    import experiments.checkpoint as ckm
+    from experiments.checkpoint import Checkpoint
+    from experiments.outputs import device
+
+    cores = len(os.sched_getaffinity(0))
+    pool = int(os.environ.get("PJRT_NPROC") or os.environ.get("NPROC") or cores)
+    rec = device()
+    assert rec["cpu_cores"] == cores and rec["xla_cpu_pool_threads"] == pool
+    path = tmp_path / "c.json"
+    Checkpoint(path, meta={"a": 1}).put("x", [1, 2])
+    assert json.loads(path.read_text())["host"] == {"cpu_cores": cores,
+                                                   "xla_cpu_pool_threads": pool}
+    with caplog.at_level(logging.WARNING, logger="experiments.checkpoint"):
+        assert Checkpoint(path, meta={"a": 1}).get("x") == [1, 2]
+    assert not [r for r in caplog.records if "another host" in r.getMessage()]
+    monkeypatch.setattr(ckm, "host", lambda: {"cpu_cores": cores + 7,
+                                              "xla_cpu_pool_threads": pool + 7})
+    with caplog.at_level(logging.WARNING, logger="experiments.checkpoint"):
+        assert Checkpoint(path, meta={"a": 1}).get("x") == [1, 2]
+    assert [r for r in caplog.records if "another host" in r.getMessage()]
