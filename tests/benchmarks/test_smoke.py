@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("script", ["engine", "vqs", "links", "routing", "blas_threads",
-                                    "mixed_precision"])
+                                    "mixed_precision", "eigh_in_program"])
 def test_benchmark_smoke_records_device(script, tmp_path):
     out = tmp_path / f"{script}.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--smoke",
