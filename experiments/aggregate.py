@@ -251,10 +251,19 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     devices = list(dict.fromkeys(d for c in finished
                                  for d in c.results.get("devices", c.results.get(
                                      "device", {}).get("devices", [])[:1])))
+    host_keys = ("cpu_cores", "xla_cpu_pool_threads")  # experiments.outputs.host
+
+    def host_of(c) -> dict | None:
+        dev = (c.results or {}).get("device", {})
+        return {k: dev[k] for k in host_keys} if all(k in dev for k in host_keys) else None
+
+    found = [host_of(c) for c in finished]
+    hosts = [dict(t) for t in dict.fromkeys(tuple(sorted(h.items())) for h in found if h)]
     listing = [{"cell": str(c.path.relative_to(root)) if c.status != "missing" else None,
                 "status": c.status, "overrides": c.overrides, "error": c.error,
                 "task": c.results["task"] if c.results else None,
-                "wall_time_s": c.results.get("wall_time_s") if c.results else None}
+                "wall_time_s": c.results.get("wall_time_s") if c.results else None,
+                "host": host_of(c)}
                for c in cells]
     payload = {
         "task": tasks[0] if len(tasks) == 1 else tasks,
@@ -268,6 +277,9 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
         "versions": finished[0].results.get("versions", {}) if finished else {},
         "device": finished[0].results.get("device", {}) if finished else {},
         "devices": devices,
+        # the CPU facts that split the engine's reductions: cells from hosts that differ here
+        # agree to rounding, not bit for bit (experiments.checkpoint)
+        "hosts": hosts,
         "wall_time_s": sum(float(c.results.get("wall_time_s", 0.0)) for c in finished),
         "seed": sorted({c.results.get("seed") for c in finished}, key=str),
     }
@@ -279,6 +291,10 @@ def report(payload: dict[str, Any], stream=sys.stdout) -> None:
     m = payload["metrics"]
     print(f"{m['n_finished']}/{m['n_cells']} cells finished; tables: "
           f"{', '.join(payload['tables'].values()) or '-'}", file=stream)
+    if len(payload.get("hosts", [])) > 1:
+        print(f"  cells come from {len(payload['hosts'])} hosts (cores, XLA pool) "
+              f"{payload['hosts']}: their values agree to rounding, not bit for bit",
+              file=stream)
     for status in ("failed", "unfinished", "missing"):
         for x in m[status]:
             where = x["cell"] or "(no dir)"

@@ -4,6 +4,7 @@ multirun into the one-run tables, reruns that skip finished cells, failed and mi
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,12 @@ def test_submitit_sweep_aggregates_to_the_one_run_table_and_reruns_skip(tmp_path
     # the aggregate is the table one run over both noises writes
     payload = aggregate.aggregate(sweep_dir)
     assert payload["metrics"]["n_finished"] == 2 and not payload["metrics"]["missing"]
+    # both jobs ran on this host: one (cores, XLA pool) entry, also listed per cell
+    from qsense.blas import xla_pool_threads  # the jobs inherit this process's pool setting
+
+    cores = len(os.sched_getaffinity(0))
+    assert payload["hosts"] == [{"cpu_cores": cores, "xla_cpu_pool_threads": xla_pool_threads()}]
+    assert all(x["host"] == payload["hosts"][0] for x in payload["cells"])
     one = tmp_path / "one"
     execute(load_config(["+exp=quickstart", "quickstart.noises=[dephasing,bitflip]", *TINY]),
             one)
@@ -177,3 +184,19 @@ def test_a_dir_holding_results_of_other_code_is_not_reused(tmp_path, monkeypatch
     monkeypatch.setattr(run_mod, "code_digest", lambda: "f" * 16)
     with pytest.raises(ConfigError, match="other code"):
         run_cell(cfg, tmp_path)
+
+
+def test_aggregate_report_says_when_cells_come_from_different_hosts():
+    import io
+
+    payload = {"metrics": {"n_finished": 2, "n_cells": 2, "failed": [], "unfinished": [],
+                           "missing": []}, "tables": {},
+               "hosts": [{"cpu_cores": 2, "xla_cpu_pool_threads": 3},
+                         {"cpu_cores": 16, "xla_cpu_pool_threads": 17}]}
+    out = io.StringIO()
+    aggregate.report(payload, out)
+    assert "2 hosts" in out.getvalue() and "rounding" in out.getvalue()
+    payload["hosts"] = payload["hosts"][:1]
+    out = io.StringIO()
+    aggregate.report(payload, out)
+    assert "hosts" not in out.getvalue()
