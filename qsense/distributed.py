@@ -95,6 +95,45 @@ def population_devices(devices: Sequence[Any] | None = None) -> tuple[Any, ...]:
     return devs
 
 
+def host_memory_bytes() -> float:
+    """This host's physical memory (bytes; 16 GB where the OS does not say)."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 16e9
+
+
+def device_memory_limit(devices: Sequence[Any] | None = None, limit_gb: float | None = None,
+                        host_bytes: float | None = None) -> float:
+    """The memory one device may use (bytes): ``limit_gb`` when given; otherwise, for each
+    device, an accelerator's own allocator limit (``device.memory_stats()["bytes_limit"]``)
+    or, for a CPU device (or one that reports no limit), half this host's RAM
+    (``host_bytes``, default `host_memory_bytes`) shared by this host's CPU devices in
+    ``devices`` (fake CPU devices share one memory); the smallest over ``devices`` (default:
+    every device)."""
+    if limit_gb is not None:
+        if isinstance(limit_gb, bool) or not (isinstance(limit_gb, (int, float, np.floating,
+                                                                    np.integer))
+                                              and np.isfinite(limit_gb) and limit_gb > 0):
+            fail("memory_limit_gb", limit_gb, "a size > 0 (GB) or None")
+        return float(limit_gb) * 1e9
+    devs = population_devices(devices)
+    me = jax.process_index()
+    local_cpus = sum(1 for d in devs if getattr(d, "platform", "cpu") == "cpu"
+                     and getattr(d, "process_index", me) == me)
+    host = 0.5 * (host_memory_bytes() if host_bytes is None else host_bytes)
+    limits = []
+    for d in devs:
+        own = None
+        if getattr(d, "platform", "cpu") != "cpu":
+            try:
+                own = (d.memory_stats() or {}).get("bytes_limit")
+            except Exception:  # noqa: BLE001 - a backend without memory statistics
+                own = None
+        limits.append(float(own) if own else host / max(local_cpus, 1))
+    return min(limits)
+
+
 def population_sharding(devices: Sequence[Any] | None = None) -> NamedSharding:
     """`NamedSharding` splitting axis 0 over a 1-D mesh (axis `AXIS`) of ``devices``."""
     return NamedSharding(Mesh(np.asarray(population_devices(devices), dtype=object), (AXIS,)),
@@ -132,5 +171,6 @@ def to_host(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-__all__ = ["AXIS", "FORCED_HOST_FLAGS", "initialize", "pad_rows", "padded_size",
+__all__ = ["AXIS", "FORCED_HOST_FLAGS", "device_memory_limit", "host_memory_bytes",
+           "initialize", "pad_rows", "padded_size",
            "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]

@@ -50,6 +50,8 @@ import optax
 
 from qsense._checks import fail
 from qsense.distributed import (
+    device_memory_limit,
+    host_memory_bytes,
     pad_rows,
     padded_size,
     population_devices,
@@ -483,10 +485,7 @@ def _n_t(problem: Problem, config: GAConfig) -> int:
 
 def _host_memory_bytes() -> float:
     """This host's physical memory (bytes; 16 GB where the OS does not say)."""
-    try:
-        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 16e9
+    return host_memory_bytes()
 
 
 def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> float:
@@ -494,24 +493,10 @@ def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> flo
     otherwise, for each device, an accelerator's own allocator limit
     (``device.memory_stats()["bytes_limit"]``) or, for a CPU device (or one that reports no
     limit), half this host's RAM shared by this host's CPU devices in ``devices`` (fake CPU
-    devices share one memory); the smallest over ``devices`` (default: every device)."""
-    if config.memory_limit_gb is not None:
-        return config.memory_limit_gb * 1e9
-    devs = population_devices(devices)
-    me = jax.process_index()
-    local_cpus = sum(1 for d in devs if getattr(d, "platform", "cpu") == "cpu"
-                     and getattr(d, "process_index", me) == me)
-    host = 0.5 * _host_memory_bytes()
-    limits = []
-    for d in devs:
-        own = None
-        if getattr(d, "platform", "cpu") != "cpu":
-            try:
-                own = (d.memory_stats() or {}).get("bytes_limit")
-            except Exception:  # noqa: BLE001 - a backend without memory statistics
-                own = None
-        limits.append(float(own) if own else host / max(local_cpus, 1))
-    return min(limits)
+    devices share one memory); the smallest over ``devices`` (default: every device).
+    (`qsense.distributed.device_memory_limit`, which the refinement uses too.)"""
+    return device_memory_limit(devices, config.memory_limit_gb,
+                               host_bytes=_host_memory_bytes())
 
 
 def check_memory(problem: Problem, config: GAConfig,
@@ -924,12 +909,14 @@ def _distinct_top(result: SearchResult, k: int) -> np.ndarray:
 def refine_structures(key, problem: Problem, result: SearchResult,
                       config: RefineConfig = RefineConfig(), *,
                       devices: Sequence[jax.Device] | None = None,
-                      warm_starts: Sequence[tuple[Genome, float]] = ()) -> OptResult:
+                      warm_starts: Sequence[tuple[Genome, float]] = (),
+                      memory_limit_gb: float | None = None) -> OptResult:
     """Refine the angles and t of the top structures of ``result`` (plus a GHZ start; it is
     restart 0 of the returned batch; and one start per ``warm_starts`` item (genome, t), as
     given, the last restarts of the batch), the restarts sharded over ``devices`` (default:
-    all; see `qsense.optimize.optimize_angles`). Each restart keeps the best point it meets,
-    its start included, so the result is never below any start."""
+    all; see `qsense.optimize.optimize_angles`, which also runs them in chunks that fit
+    ``memory_limit_gb`` per device). Each restart keeps the best point it meets, its start
+    included, so the result is never below any start."""
     warm, warm_t = warm_start_rows(warm_starts, problem.n_qubits, result.population.n_genes,
                                    result.population.angle.dtype)
     idx = _distinct_top(result, config.top_k)
@@ -948,10 +935,11 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     t0 = np.concatenate([t0, warm_t])
     bad = ~(np.isfinite(t0) & (t0 > 0))  # e.g. a search result built by hand: best grid time
     if bad.any():
-        t0[bad] = best_grid_times(problem, batch[np.flatnonzero(bad)], result.t_grid)
+        t0[bad] = best_grid_times(problem, batch[np.flatnonzero(bad)], result.t_grid,
+                                  memory_limit_gb=memory_limit_gb)
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                           t0=t0, devices=devices)
+                           t0=t0, devices=devices, memory_limit_gb=memory_limit_gb)
 
 
 def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.05,
@@ -984,7 +972,8 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
                  devices=devices)
     opt = refine_structures(jax.random.PRNGKey(seed + 1), problem, res, refine,
-                            devices=devices, warm_starts=warm_starts)
+                            devices=devices, warm_starts=warm_starts,
+                            memory_limit_gb=ga.memory_limit_gb)
     return ProbeResult(genome=opt.genome, t=opt.t, value=opt.value, ghz_t=float(opt.ts[0]),
                        ghz_value=float(opt.values[0]), search=res, refine=opt,
                        merit_name=problem.merit_name)

@@ -50,6 +50,7 @@ from jax import lax
 
 from qsense._checks import NOISE_MODELS, fail
 from qsense.distributed import (
+    device_memory_limit,
     pad_rows,
     padded_size,
     population_devices,
@@ -328,19 +329,76 @@ def _scan_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
     return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, None))(problem, genomes, ts)
 
 
-def scan_t(problem: Problem, genomes: Genome, ts) -> np.ndarray:
+#: Working set per row, in complex 2^N x 2^N matrices of the problem's dtype: XLA's own
+#: accounting (``compiled.memory_analysis().temp_size_in_bytes``) measured 4.5-5 (scalar
+#: field) and 9.5 (vector) per (genome, t) of `scan_t`, 25-30 and 60-82 per restart of the
+#: gradient optimizers (N = 5..7; ``tests/qsense/test_memory_chunks.py`` keeps these above
+#: the measurement). Rows beyond what fits in a device's memory run in chunks.
+SCAN_MATRICES = {"scalar": 8, "vector": 16}
+OPTIMIZER_MATRICES = {"scalar": 40, "vector": 100}
+
+
+def rows_that_fit(problem: Problem, matrices_per_row: int, limit_bytes: float,
+                  what: str) -> int:
+    """How many rows of ``matrices_per_row`` complex 2^N x 2^N matrices fit in
+    ``limit_bytes`` (>= 1; a clear error naming N when not even one does)."""
+    d = 2 ** problem.n_qubits
+    per_row = matrices_per_row * d * d * _complex_dtype(problem.dtype).itemsize
+    rows = int(limit_bytes // per_row)
+    if rows < 1:
+        fail("n_qubits", problem.n_qubits,
+             f"a size whose {what} fits in memory: one row needs about {per_row / 1e9:.3g} GB "
+             f"> limit {limit_bytes / 1e9:.3g} GB per device; lower N or raise the limit "
+             "(memory_limit_gb)")
+    return rows
+
+
+def _in_chunks(fn: Callable, rows: int, chunk: int, tree):
+    """``fn`` over the leading axis of ``tree`` (``rows`` rows) in chunks of ``chunk`` rows,
+    the last padded to the same size (one compiled shape), outputs concatenated on axis 0."""
+    if rows <= chunk:
+        return fn(tree)
+    outs = []
+    for start in range(0, rows, chunk):
+        part = jax.tree_util.tree_map(lambda a, s=start: a[s:s + chunk], tree)
+        n = min(chunk, rows - start)
+        out = fn(pad_rows(part, chunk) if n < chunk else part)
+        outs.append(jax.tree_util.tree_map(lambda a, n=n: to_host(a)[:n], out))
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+
+
+def scan_t(problem: Problem, genomes: Genome, ts, *,
+           memory_limit_gb: float | None = None) -> np.ndarray:
     """Merit (QFI or QCRB) of each genome at each time: (R, T) for genomes (R, G), ts (T,).
-    One jitted, doubly vmapped call."""
+    One jitted, doubly vmapped call; genomes in chunks when R x T evaluations would not fit
+    in the default device's memory (``memory_limit_gb``, default: its own limit or half the
+    host's RAM, `qsense.distributed.device_memory_limit`), and times in chunks when even one
+    genome's would not (each chunk of the same compiled shape; the values do not change)."""
     genomes = _as_batch(problem, genomes)
     ts = jnp.asarray(ts, _real(problem))
-    return merit_of_score(problem, np.asarray(_scan_scores(problem, genomes, ts)))
+    n_t = int(ts.shape[0])
+    limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
+    evals = rows_that_fit(problem, SCAN_MATRICES[problem.field], limit, "t scan")
+    # whole rows of times when they fit, else one genome at a time in chunks of times
+    g_chunk, t_chunk = (max(evals // max(n_t, 1), 1), n_t) if evals >= n_t else (1, evals)
+    cols = []
+    for start in range(0, n_t, t_chunk):
+        part = ts[start:start + t_chunk]
+        k = int(part.shape[0])
+        if k < t_chunk:  # the same compiled shape for the last chunk
+            part = jnp.concatenate([part, jnp.broadcast_to(part[-1:], (t_chunk - k,))])
+        raw = _in_chunks(lambda g, tt=part: _scan_scores(problem, g, tt),
+                         genomes.batch_shape[0], g_chunk, genomes)
+        cols.append(to_host(raw)[:, :k])
+    return merit_of_score(problem, np.concatenate(cols, axis=1))
 
 
-def best_grid_times(problem: Problem, genomes: Genome, ts) -> np.ndarray:
+def best_grid_times(problem: Problem, genomes: Genome, ts, *,
+                    memory_limit_gb: float | None = None) -> np.ndarray:
     """(R,) the best time of ``ts`` for each genome (largest QFI / smallest QCRB; a
     non-finite merit never wins): `scan_t`, then the per-row optimum."""
     ts = np.asarray(ts, float)
-    vals = scan_t(problem, genomes, ts)
+    vals = scan_t(problem, genomes, ts, memory_limit_gb=memory_limit_gb)
     vals = np.where(np.isfinite(vals), vals, -np.inf if problem.maximize else np.inf)
     return ts[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
 
@@ -389,7 +447,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
                     gradient: str | None = None, steps: int = 200,
                     learning_rate: float = 0.05, t0=None, optimize_t: bool = True,
                     t_bounds: tuple[float, float] = (1e-3, 1e3), t_grid=None,
-                    devices=None) -> OptResult:
+                    devices=None, memory_limit_gb: float | None = None) -> OptResult:
     """Optimize the angles (and t) of each genome in ``genomes`` ((G,) or (R, G) restarts;
     the structures may differ) and return the best restart.
 
@@ -398,7 +456,10 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     ``devices`` (default: every device, ``jax.devices()``): the restarts are sharded over
     them (`qsense.distributed.population_sharding`), padded to a multiple of the device count
     with copies of restarts ``i mod R`` whose results are dropped; the numbers do not depend
-    on the device count. (``cobyla`` runs on the host, unsharded.)
+    on the device count. (``cobyla`` runs on the host, unsharded.) Restarts that would not
+    fit in the devices' memory at once (``memory_limit_gb`` per device, default: each
+    device's own limit or half the host's RAM, `qsense.distributed.device_memory_limit`)
+    run in chunks, with the same results; the t grid scan likewise.
     """
     gradient = _check_method(method, gradient)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -413,7 +474,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         if not optimize_t:
             fail("t0", t0, "a time > 0 when optimize_t=False")
         grid = default_t_grid(problem, t_bounds=t_bounds) if t_grid is None else t_grid
-        t_init = best_grid_times(problem, batch, grid)
+        t_init = best_grid_times(problem, batch, grid, memory_limit_gb=memory_limit_gb)
     else:
         t_init = np.broadcast_to(np.asarray(t0, float), (r,)).copy()
         if not np.all(np.isfinite(t_init)) or np.any(t_init <= 0):
@@ -429,8 +490,18 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         run = _compiled_run(method, gradient, float(learning_rate), log_bounds,
                             bool(optimize_t), int(steps))
         devs = population_devices(devices)
-        padded = pad_rows((params, structure), padded_size(r, len(devs)))
-        best, best_l, h = run(*shard_rows(padded, population_sharding(devs)), problem)
+        per_device = rows_that_fit(problem, OPTIMIZER_MATRICES[problem.field],
+                                   device_memory_limit(devs, memory_limit_gb),
+                                   f"{method} refinement")
+        chunk = per_device * len(devs)  # restarts per call, a multiple of the device count
+        sharding = population_sharding(devs)
+
+        def run_rows(rows):
+            rows = pad_rows(rows, padded_size(jax.tree_util.tree_leaves(rows)[0].shape[0],
+                                              len(devs)))
+            return run(*shard_rows(rows, sharding), problem)
+
+        best, best_l, h = _in_chunks(run_rows, r, chunk, (params, structure))
         best_angle = to_host(best["angle"])[:r]
         best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)
         best_loss, hist = to_host(best_l)[:r], to_host(h)[:r]
@@ -495,6 +566,7 @@ __all__ = [
     "FIELDS", "GRADIENTS", "INITIAL_STATES", "METHODS", "NOISE_MODELS", "OptResult", "Problem",
     "autodiff_grad", "best_grid_times", "default_t_grid", "make_loss", "make_optimizer",
     "make_step", "merit", "optimize_angles", "parameter_shift_grad", "probe",
-    "probe_angle_derivatives", "scan_t", "score",
+    "probe_angle_derivatives", "rows_that_fit", "scan_t", "score", "OPTIMIZER_MATRICES",
+    "SCAN_MATRICES",
 ]
 
