@@ -423,11 +423,15 @@ def _skyfield():
 
     from skyfield.api import Loader
 
-    with warnings.catch_warnings():  # its leap-second/UT1 table 'expired' notice: unused here
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # skyfield-data warns that its UT1 table (finals2000A.all) has expired whenever its path
+    # is asked for; that table is unused here: the timescale is skyfield's builtin one
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*finals2000A\.all has expired",
+                                category=RuntimeWarning)
         import skyfield_data
 
-    load = Loader(skyfield_data.get_skyfield_data_path(), expire=False)
+        path = skyfield_data.get_skyfield_data_path()
+    load = Loader(path, expire=False)
     ts = load.timescale(builtin=True)
     eph = load("de421.bsp")
     return ts, eph["earth"], eph["sun"]

@@ -376,6 +376,8 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     genome's would not (each chunk of the same compiled shape; the values do not change)."""
     genomes = _as_batch(problem, genomes)
     ts = jnp.asarray(ts, _real(problem))
+    if ts.ndim != 1 or ts.shape[0] == 0:
+        fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     n_t = int(ts.shape[0])
     limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
     evals = rows_that_fit(problem, SCAN_MATRICES[problem.field], limit, "t scan")

@@ -132,3 +132,5 @@ def test_a_limit_below_one_row_names_n():
         opt.scan_t(p, g, [1.0, 2.0], memory_limit_gb=1e-6)
     with pytest.raises(ValueError, match="memory_limit_gb"):
         opt.scan_t(p, g, [1.0], memory_limit_gb=-1.0)
+    with pytest.raises(ValueError, match="ts"):
+        opt.scan_t(p, g, [])

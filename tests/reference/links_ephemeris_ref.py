@@ -20,10 +20,16 @@ OMEGA_E = 7.292115146706979e-5  # rad/s
 
 
 def _ts():
+    import warnings
+
     import skyfield_data
     from skyfield.api import Loader
 
-    load = Loader(skyfield_data.get_skyfield_data_path(), expire=False)
+    with warnings.catch_warnings():  # the expired UT1 table is not read: builtin timescale
+        warnings.filterwarnings("ignore", message=r".*finals2000A\.all has expired",
+                                category=RuntimeWarning)
+        path = skyfield_data.get_skyfield_data_path()
+    load = Loader(path, expire=False)
     return load, load.timescale(builtin=True)
 
 
