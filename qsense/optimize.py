@@ -329,27 +329,31 @@ def _scan_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
     return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, None))(problem, genomes, ts)
 
 
-#: Working set per row, in complex 2^N x 2^N matrices of the problem's dtype: XLA's own
-#: accounting (``compiled.memory_analysis().temp_size_in_bytes``) measured 4.5-5 (scalar
-#: field) and 9.5 (vector) per (genome, t) of `scan_t`, 25-30 and 60-82 per restart of the
-#: gradient optimizers (N = 5..7; ``tests/qsense/test_memory_chunks.py`` keeps these above
-#: the measurement). Rows beyond what fits in a device's memory run in chunks.
-SCAN_MATRICES = {"scalar": 8, "vector": 16}
-OPTIMIZER_MATRICES = {"scalar": 40, "vector": 100}
+def program_bytes(jitted: Callable, *args) -> float | None:
+    """Bytes per device that XLA plans for ``jitted(*args)`` (temporaries, arguments and
+    outputs, less what they alias), from the compiled program's own ``memory_analysis``;
+    ``None`` where the backend gives none. Compiling here costs nothing extra: the call of
+    ``jitted`` with the same arguments reuses the executable."""
+    compiled = jitted.lower(*args).compile()
+    try:
+        ma = compiled.memory_analysis()
+        total = (ma.temp_size_in_bytes + ma.argument_size_in_bytes + ma.output_size_in_bytes
+                 - ma.alias_size_in_bytes)
+    except (AttributeError, NotImplementedError, TypeError):  # no analysis on this backend
+        return None
+    return float(total)
 
 
-def rows_that_fit(problem: Problem, matrices_per_row: int, limit_bytes: float,
+def rows_that_fit(problem: Problem, per_row_bytes: float, limit_bytes: float,
                   what: str) -> int:
-    """How many rows of ``matrices_per_row`` complex 2^N x 2^N matrices fit in
-    ``limit_bytes`` (>= 1; a clear error naming N when not even one does)."""
-    d = 2 ** problem.n_qubits
-    per_row = matrices_per_row * d * d * _complex_dtype(problem.dtype).itemsize
-    rows = int(limit_bytes // per_row)
+    """How many rows of ``per_row_bytes`` fit in ``limit_bytes`` (>= 1; a clear error naming
+    N when not even one does)."""
+    rows = int(limit_bytes // per_row_bytes)
     if rows < 1:
         fail("n_qubits", problem.n_qubits,
-             f"a size whose {what} fits in memory: one row needs about {per_row / 1e9:.3g} GB "
-             f"> limit {limit_bytes / 1e9:.3g} GB per device; lower N or raise the limit "
-             "(memory_limit_gb)")
+             f"a size whose {what} fits in memory: one row needs about "
+             f"{per_row_bytes / 1e9:.3g} GB > limit {limit_bytes / 1e9:.3g} GB per device; "
+             "lower N or raise the limit (memory_limit_gb)")
     return rows
 
 
@@ -370,19 +374,23 @@ def _in_chunks(fn: Callable, rows: int, chunk: int, tree):
 def scan_t(problem: Problem, genomes: Genome, ts, *,
            memory_limit_gb: float | None = None) -> np.ndarray:
     """Merit (QFI or QCRB) of each genome at each time: (R, T) for genomes (R, G), ts (T,).
-    One jitted, doubly vmapped call; genomes in chunks when R x T evaluations would not fit
-    in the default device's memory (``memory_limit_gb``, default: its own limit or half the
-    host's RAM, `qsense.distributed.device_memory_limit`), and times in chunks when even one
-    genome's would not (each chunk of the same compiled shape; the values do not change)."""
+    One jitted, doubly vmapped call; genomes in chunks when the program XLA compiles for all
+    R x T evaluations (`program_bytes`) would not fit in the default device's memory
+    (``memory_limit_gb``, default: its own limit or half the host's RAM,
+    `qsense.distributed.device_memory_limit`), and times in chunks when even one genome's
+    would not (each chunk of the same compiled shape; the values do not change)."""
     genomes = _as_batch(problem, genomes)
     ts = jnp.asarray(ts, _real(problem))
     if ts.ndim != 1 or ts.shape[0] == 0:
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
-    n_t = int(ts.shape[0])
+    n_t, n_g = int(ts.shape[0]), genomes.batch_shape[0]
     limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
-    evals = rows_that_fit(problem, SCAN_MATRICES[problem.field], limit, "t scan")
+    need = program_bytes(_scan_scores, problem, genomes, ts)
+    if need is None or need <= limit:
+        return merit_of_score(problem, np.asarray(_scan_scores(problem, genomes, ts)))
+    evals = rows_that_fit(problem, need / (n_g * n_t), limit, "t scan")
     # whole rows of times when they fit, else one genome at a time in chunks of times
-    g_chunk, t_chunk = (max(evals // max(n_t, 1), 1), n_t) if evals >= n_t else (1, evals)
+    g_chunk, t_chunk = (max(evals // n_t, 1), n_t) if evals >= n_t else (1, evals)
     cols = []
     for start in range(0, n_t, t_chunk):
         part = ts[start:start + t_chunk]
@@ -492,18 +500,24 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         run = _compiled_run(method, gradient, float(learning_rate), log_bounds,
                             bool(optimize_t), int(steps))
         devs = population_devices(devices)
-        per_device = rows_that_fit(problem, OPTIMIZER_MATRICES[problem.field],
-                                   device_memory_limit(devs, memory_limit_gb),
-                                   f"{method} refinement")
-        chunk = per_device * len(devs)  # restarts per call, a multiple of the device count
         sharding = population_sharding(devs)
 
-        def run_rows(rows):
+        def sharded(rows):
             rows = pad_rows(rows, padded_size(jax.tree_util.tree_leaves(rows)[0].shape[0],
                                               len(devs)))
-            return run(*shard_rows(rows, sharding), problem)
+            return shard_rows(rows, sharding)
 
-        best, best_l, h = _in_chunks(run_rows, r, chunk, (params, structure))
+        args = sharded((params, structure))
+        need = program_bytes(run, *args, problem)  # per device, for all restarts at once
+        limit = device_memory_limit(devs, memory_limit_gb)
+        if need is None or need <= limit:
+            best, best_l, h = run(*args, problem)
+        else:
+            per_restart = need / (args[0]["log_t"].shape[0] // len(devs))
+            chunk = len(devs) * rows_that_fit(problem, per_restart, limit,
+                                              f"{method} refinement")
+            best, best_l, h = _in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
+                                         (params, structure))
         best_angle = to_host(best["angle"])[:r]
         best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)
         best_loss, hist = to_host(best_l)[:r], to_host(h)[:r]
@@ -568,7 +582,6 @@ __all__ = [
     "FIELDS", "GRADIENTS", "INITIAL_STATES", "METHODS", "NOISE_MODELS", "OptResult", "Problem",
     "autodiff_grad", "best_grid_times", "default_t_grid", "make_loss", "make_optimizer",
     "make_step", "merit", "optimize_angles", "parameter_shift_grad", "probe",
-    "probe_angle_derivatives", "rows_that_fit", "scan_t", "score", "OPTIMIZER_MATRICES",
-    "SCAN_MATRICES",
+    "probe_angle_derivatives", "program_bytes", "rows_that_fit", "scan_t", "score",
 ]
 

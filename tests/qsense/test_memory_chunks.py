@@ -1,12 +1,15 @@
 """The refinement and the t-grid scan fit their work to the devices' memory.
 
-``scan_t`` and ``optimize_angles`` run their rows in chunks when all at once would not fit
-(`qsense.optimize.rows_that_fit`, per-row sizes `SCAN_MATRICES` / `OPTIMIZER_MATRICES` in
-complex 2^N x 2^N matrices). Checked here: those sizes stay above what XLA itself reports for
-the compiled programs (``memory_analysis``), chunked runs give the unchunked results, and a
-limit below one row is a clear error naming N."""
+``scan_t`` and ``optimize_angles`` ask XLA what the compiled program for all their rows needs
+(`qsense.optimize.program_bytes`) and, above the per-device limit, run the rows in chunks.
+Checked here against XLA's own ``memory_analysis`` of programs the test compiles itself: every
+chunk's program fits the limit, chunked runs give the unchunked results (for each gradient
+method: parameter shift needs three times what autodiff does and grows with the genes), the
+chunking really happens, and a limit below one row is a clear error naming N."""
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -31,70 +34,49 @@ def _genomes(rows: int, seed: int = 0):
     return jax.vmap(lambda k: random_genome(k, N, 6))(keys)
 
 
-def _matrix_bytes(problem: Problem) -> int:
-    return (2 ** problem.n_qubits) ** 2 * 16
+def _xla_bytes(jitted, *args) -> float:
+    """XLA's own plan for one device, computed here, not by qsense."""
+    ma = jitted.lower(*args).compile().memory_analysis()
+    return float(ma.temp_size_in_bytes + ma.argument_size_in_bytes + ma.output_size_in_bytes
+                 - ma.alias_size_in_bytes)
 
 
-@pytest.mark.parametrize("field", ["scalar", "vector"])
-def test_row_sizes_bound_what_xla_allocates(field):
-    """XLA's own temp-buffer accounting of the two programs, per row, is below the sizes the
-    chunking assumes (and within 4x of them: the bound is not vacuous)."""
-    p = _problem(field)
-    g = _genomes(3)
-    ts = jnp.linspace(1.0, 5.0, 4)
-    scan = opt._scan_scores.lower(p, g, ts).compile().memory_analysis()
-    per_eval = scan.temp_size_in_bytes / (3 * 4) / _matrix_bytes(p)
-    assert opt.SCAN_MATRICES[field] / 4 < per_eval <= opt.SCAN_MATRICES[field]
-    run = opt._compiled_run("adam", "autodiff", 0.05, (-3.0, 3.0), True, 3)
-    params = {"angle": g.angle, "log_t": jnp.zeros(3)}
-    mem = run.lower(params, opt._structure(g), p).compile().memory_analysis()
-    per_restart = mem.temp_size_in_bytes / 3 / _matrix_bytes(p)
-    assert opt.OPTIMIZER_MATRICES[field] / 4 < per_restart <= opt.OPTIMIZER_MATRICES[field]
-
-
-def _spy(monkeypatch, name):
-    """Record the leading (row) size and time count of every call of ``opt.<name>``."""
-    calls = []
-    real = getattr(opt, name)
-
-    def spy(*args, **kw):
-        calls.append([np.shape(x)[0] for x in jax.tree_util.tree_leaves(args)
-                      if np.ndim(x) >= 1][:2])
-        return real(*args, **kw)
-
-    monkeypatch.setattr(opt, name, spy)
-    return calls
-
-
-def test_scan_in_chunks_equals_one_call(monkeypatch):
+def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch):
     p = _problem("scalar")
     g = _genomes(5)
     ts = np.geomspace(0.5, 20.0, 6)
-    calls = _spy(monkeypatch, "_scan_scores")
+    tj = jnp.asarray(ts)
+    calls = []
+    real = opt._scan_scores
+
+    def spy(problem, genomes, tt):
+        calls.append((genomes.batch_shape[0], int(tt.shape[0])))
+        return real(problem, genomes, tt)
+    spy.lower = real.lower  # what program_bytes compiles
+
+    monkeypatch.setattr(opt, "_scan_scores", spy)
     whole = opt.scan_t(p, g, ts)
-    assert len(calls) == 1
-    # room for two genomes x 6 times: chunks of 2, 2, 1 (the last padded)
-    two = 2 * 6 * opt.SCAN_MATRICES["scalar"] * _matrix_bytes(p)
-    calls.clear()
-    chunked = opt.scan_t(p, g, ts, memory_limit_gb=1.01 * two / 1e9)
-    assert len(calls) == 3
-    assert opt.rows_that_fit(p, 6 * opt.SCAN_MATRICES["scalar"], 1.01 * two, "x") == 2
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=0)
-    assert chunked.shape == whole.shape == (5, 6)
-    # room for four evaluations only: one genome at a time, times in chunks of 4 and 2
-    four = 4 * opt.SCAN_MATRICES["scalar"] * _matrix_bytes(p)
-    calls.clear()
-    np.testing.assert_allclose(opt.scan_t(p, g, ts, memory_limit_gb=1.01 * four / 1e9), whole,
-                               rtol=1e-12, atol=0)
-    assert len(calls) == 5 * 2  # 5 genomes x 2 chunks of times
+    assert calls == [(5, 6)]
+    for limit_rows in ((2, 6), (1, 4)):  # room for 2 genomes x 6 times; for 4 evaluations
+        limit = 1.01 * _xla_bytes(real, p, g[:limit_rows[0]], tj[:limit_rows[1]])
+        calls.clear()
+        chunked = opt.scan_t(p, g, ts, memory_limit_gb=limit / 1e9)
+        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=0)
+        assert chunked.shape == (5, 6)
+        assert 1 < len(calls) and len(set(calls)) == 1  # chunks of one compiled shape
+        rows, times = calls[0]
+        assert _xla_bytes(real, p, g[:rows], tj[:times]) <= limit  # each chunk fits
+        assert len(calls) == math.ceil(5 / rows) * math.ceil(6 / times)
+    assert calls[0][0] == 1 and calls[0][1] < 6  # the second limit chunks the times too
 
 
-def test_refinement_in_chunks_equals_one_call(monkeypatch):
-    """Seven restarts, room for three per call on one device: three calls, the same best
-    points, values, times and histories as one call."""
+@pytest.mark.parametrize("gradient", ["autodiff", "parameter_shift"])
+def test_refinement_in_chunks_fits_and_equals_one_call(monkeypatch, gradient):
+    """Seven restarts, a limit that holds about three: every call's program fits it, and the
+    best points, values, times and histories equal one call's."""
     p = _problem("scalar")
     g = _genomes(7, seed=3)
-    kw = dict(steps=4, learning_rate=0.05, devices=jax.devices()[:1],
+    kw = dict(gradient=gradient, steps=4, learning_rate=0.05, devices=jax.devices()[:1],
               t0=np.linspace(1.0, 4.0, 7))
     sizes = []
     real_run = opt._compiled_run
@@ -105,15 +87,23 @@ def test_refinement_in_chunks_equals_one_call(monkeypatch):
         def call(params, structure, problem):
             sizes.append(int(params["log_t"].shape[0]))
             return run(params, structure, problem)
+        call.lower = run.lower
         return call
 
     monkeypatch.setattr(opt, "_compiled_run", counting_run)
     whole = opt.optimize_angles(p, g, **kw)
     assert sizes == [7]
-    three = 3 * opt.OPTIMIZER_MATRICES["scalar"] * _matrix_bytes(p)
+    run = real_run("adam", gradient, 0.05, opt._log_bounds((1e-3, 1e3)), True, 4)
+
+    def xla(rows):
+        params = {"angle": g.angle[:rows], "log_t": jnp.zeros(rows)}
+        return _xla_bytes(run, params, opt._structure(g[:rows]), p)
+
+    limit = 1.01 * xla(3)
     sizes.clear()
-    chunked = opt.optimize_angles(p, g, memory_limit_gb=1.01 * three / 1e9, **kw)
-    assert sizes == [3, 3, 3]
+    chunked = opt.optimize_angles(p, g, memory_limit_gb=limit / 1e9, **kw)
+    assert len(sizes) > 1 and len(set(sizes)) == 1 and sizes[0] < 7
+    assert len(sizes) == math.ceil(7 / sizes[0]) and xla(sizes[0]) <= limit
     np.testing.assert_allclose(chunked.values, whole.values, rtol=1e-12, atol=0)
     np.testing.assert_allclose(chunked.ts, whole.ts, rtol=1e-12, atol=0)
     np.testing.assert_allclose(chunked.history, whole.history, rtol=1e-12, atol=0)
@@ -121,6 +111,19 @@ def test_refinement_in_chunks_equals_one_call(monkeypatch):
                                np.asarray(whole.genomes.angle), rtol=1e-12, atol=1e-15)
     assert chunked.value == pytest.approx(whole.value, rel=1e-12)
     assert len(chunked.values) == 7
+
+
+def test_parameter_shift_needs_more_than_autodiff():
+    """Why the sizes come from the compiled program, not a constant per row: at the same
+    restarts, parameter shift plans about three times autodiff's memory."""
+    p = _problem("vector")
+    g = _genomes(3)
+    args = ({"angle": g.angle, "log_t": jnp.zeros(3)}, opt._structure(g), p)
+    auto = opt.program_bytes(opt._compiled_run("adam", "autodiff", 0.05, (-3.0, 3.0), True, 2),
+                             *args)
+    shift = opt.program_bytes(opt._compiled_run("adam", "parameter_shift", 0.05, (-3.0, 3.0),
+                                                True, 2), *args)
+    assert shift > 1.5 * auto > 0
 
 
 def test_a_limit_below_one_row_names_n():
