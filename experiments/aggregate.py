@@ -251,11 +251,10 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     devices = list(dict.fromkeys(d for c in finished
                                  for d in c.results.get("devices", c.results.get(
                                      "device", {}).get("devices", [])[:1])))
-    host_keys = ("cpu_cores", "xla_cpu_pool_threads")  # experiments.outputs.host
-
     def host_of(c) -> dict | None:
         dev = (c.results or {}).get("device", {})
-        return {k: dev[k] for k in host_keys} if all(k in dev for k in host_keys) else None
+        keys = outputs.HOST_KEYS
+        return {k: dev[k] for k in keys} if all(k in dev for k in keys) else None
 
     found = [host_of(c) for c in finished]
     hosts = [dict(t) for t in dict.fromkeys(tuple(sorted(h.items())) for h in found if h)]

@@ -46,12 +46,16 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: the keys of `host`, in the device record, each checkpoint and the aggregate
+HOST_KEYS = ("cpu_cores", "xla_cpu_pool_threads")
+
+
 def host() -> dict[str, int]:
     """The CPU facts that decide how the engine splits its work (so its rounding): the cores
     this process may use and XLA's CPU pool size (`qsense.blas.xla_pool_threads`)."""
     from qsense.blas import cpu_cores, xla_pool_threads
 
-    return {"cpu_cores": cpu_cores(), "xla_cpu_pool_threads": xla_pool_threads()}
+    return dict(zip(HOST_KEYS, (cpu_cores(), xla_pool_threads()), strict=True))
 
 
 def device() -> dict[str, Any]:

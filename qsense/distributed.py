@@ -103,12 +103,12 @@ def host_memory_bytes() -> float:
         return 16e9
 
 
-def device_memory_limit(devices: Sequence[Any] | None = None, limit_gb: float | None = None,
-                        host_bytes: float | None = None) -> float:
+def device_memory_limit(devices: Sequence[Any] | None = None,
+                        limit_gb: float | None = None) -> float:
     """The memory one device may use (bytes): ``limit_gb`` when given; otherwise, for each
     device, an accelerator's own allocator limit (``device.memory_stats()["bytes_limit"]``)
     or, for a CPU device (or one that reports no limit), half this host's RAM
-    (``host_bytes``, default `host_memory_bytes`) shared by this host's CPU devices in
+    (`host_memory_bytes`) shared by this host's CPU devices in
     ``devices`` (fake CPU devices share one memory); the smallest over ``devices`` (default:
     every device)."""
     if limit_gb is not None:
@@ -121,7 +121,7 @@ def device_memory_limit(devices: Sequence[Any] | None = None, limit_gb: float | 
     me = jax.process_index()
     local_cpus = sum(1 for d in devs if getattr(d, "platform", "cpu") == "cpu"
                      and getattr(d, "process_index", me) == me)
-    host = 0.5 * (host_memory_bytes() if host_bytes is None else host_bytes)
+    host = 0.5 * host_memory_bytes()
     limits = []
     for d in devs:
         own = None

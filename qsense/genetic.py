@@ -51,7 +51,6 @@ import optax
 from qsense._checks import fail
 from qsense.distributed import (
     device_memory_limit,
-    host_memory_bytes,
     pad_rows,
     padded_size,
     population_devices,
@@ -483,11 +482,6 @@ def _n_t(problem: Problem, config: GAConfig) -> int:
     return len(config.t_grid) if config.t_grid is not None else config.n_t
 
 
-def _host_memory_bytes() -> float:
-    """This host's physical memory (bytes; 16 GB where the OS does not say)."""
-    return host_memory_bytes()
-
-
 def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> float:
     """The memory one device may use for the search (bytes): ``memory_limit_gb`` when set;
     otherwise, for each device, an accelerator's own allocator limit
@@ -495,8 +489,7 @@ def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> flo
     limit), half this host's RAM shared by this host's CPU devices in ``devices`` (fake CPU
     devices share one memory); the smallest over ``devices`` (default: every device).
     (`qsense.distributed.device_memory_limit`, which the refinement uses too.)"""
-    return device_memory_limit(devices, config.memory_limit_gb,
-                               host_bytes=_host_memory_bytes())
+    return device_memory_limit(devices, config.memory_limit_gb)
 
 
 def check_memory(problem: Problem, config: GAConfig,

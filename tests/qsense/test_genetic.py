@@ -293,7 +293,9 @@ def test_default_memory_limit_is_per_device(monkeypatch):
     assert ga.check_memory(p, cfg, gpus) == 2 * row
     with pytest.raises(ValueError, match="over 2 devices"):
         ga.check_memory(p, cfg, gpus[:2])  # 4 rows > 2 rows each
-    monkeypatch.setattr(ga, "_host_memory_bytes", lambda: 2 * 7 * row)  # half: 7 rows
+    import qsense.distributed as dist
+
+    monkeypatch.setattr(dist, "host_memory_bytes", lambda: 2 * 7 * row)  # half: 7 rows
     assert ga.check_memory(p, GAConfig(population=7, elite=1, n_t=4), [_FakeDevice("cpu")]) \
         == 7 * row
     cpus = [_FakeDevice("cpu") for _ in range(4)]
