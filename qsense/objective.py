@@ -52,6 +52,7 @@ from qsense.pqc import _apply_vector
 from qsense.sensing import (
     Z_COVARIANT_NOISES,
     apply_qubit_superoperators,
+    apply_qubit_superoperators_jvp,
     as_field3,
     diagonal_map_mask,
     diagonal_maps_mask,
@@ -387,12 +388,20 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     def sensed(b):
         return sense_rho(problem, rho, t, b)
 
-    if problem.field == "scalar":
+    if problem.structure.covariant and problem.field == "scalar":
+        # (a non-covariant post channel): sense_rho's diagonal-mask choice, through a JVP
         rho_s, d = jax.jvp(sensed, (b0,), (jnp.ones_like(b0),))
         drhos = d[None]
     else:
-        rho_s = sensed(b0)
-        drhos = jax.vmap(lambda e: jax.jvp(sensed, (b0,), (e,))[1])(jnp.eye(3, dtype=real))
+        # every qubit's map and its field derivatives (4x4 each), then one loop over the
+        # qubits carrying the state and its tangents (`apply_qubit_superoperators_jvp`)
+        def sops_of(b):
+            return sensing_superoperators(problem, b, t)
+
+        dirs = jnp.ones((1,), real) if problem.field == "scalar" else jnp.eye(3, dtype=real)
+        sops = sops_of(b0)
+        dsops = jax.vmap(lambda e: jax.jvp(sops_of, (b0,), (e.reshape(b0.shape),))[1])(dirs)
+        rho_s, drhos = apply_qubit_superoperators_jvp(rho, sops, dsops, problem.n_qubits)
     rho_s = _channel(problem, "post_channel", rho_s)
     drhos = jax.vmap(lambda d: _channel(problem, "post_channel", d))(drhos)
     return qfim_from_derivatives(rho_s, drhos)

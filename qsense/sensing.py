@@ -71,11 +71,10 @@ def _qubit_step(r: jax.Array, sop: jax.Array) -> jax.Array:
     e.g. the GA's local steps in log t) is a reduction over the blocks that XLA:CPU fuses,
     element by element, into the loop's dynamic-update-slice of the per-qubit maps. Measured
     at N = 5, population 256, float64: 5.2 ms per qubit step that way, 2.0 ms as the
-    transposed contraction (three batched products with K = 2^(2N-2)). The price is a forward
-    JVP in the map (a field tangent through the map, `qsense.objective.qfim_of_state`) that
-    runs a K = 4 product instead of the elementwise pass: measured +18 % on a bit-flip
-    population's QFI at N = 5 (+4 % at N = 8); the GA generation, gradients included, is
-    faster (see benchmarks/RESULTS.md, "Mixed precision")."""
+    transposed contraction (three batched products with K = 2^(2N-2)). A forward JVP in the
+    map (e.g. ``jax.jvp`` of a sensed state in t) runs that contraction with K = 4, a little
+    slower than the elementwise pass; the objective's field tangent does not take that route
+    (`apply_qubit_superoperators_jvp`: measured 14 % faster on a bit-flip population)."""
     return _leading_qubit(r, sop)
 
 
@@ -114,6 +113,33 @@ def apply_qubit_superoperators(rho: jax.Array, sops: jax.Array, n: int) -> jax.A
         return _qubit_step(r, sops[i])
 
     return lax.fori_loop(0, n, body, rho)
+
+
+def apply_qubit_superoperators_jvp(rho: jax.Array, sops: jax.Array, dsops: jax.Array,
+                                   n: int) -> tuple[jax.Array, jax.Array]:
+    """`apply_qubit_superoperators` and its tangents along ``k`` directions of the maps
+    (``dsops`` (k, n, 4, 4): the derivative of every qubit's map along each direction; rho
+    itself held fixed): ``(S(rho), (dS_1(rho), ..., dS_k(rho)))``, the product rule carried
+    through the qubit loop, ``dr' = step(dr, S_i) + step(r, dS_i)``.
+
+    The same values as ``jax.jvp`` of `apply_qubit_superoperators` in ``sops``, but the maps'
+    tangents enter as *primal* inputs of the elementwise step, so the forward pass is
+    elementwise (a JVP would run `_qubit_step`'s rule, whose part in the map is a small-K
+    contraction) and a gradient through it still transposes that part into one contraction
+    over the blocks. Used for the field derivative of the sensed state (`qsense.objective`).
+    """
+    k = dsops.shape[0]
+
+    def body(i, carry):
+        r, drs = carry
+        drs = tuple(_qubit_step(dr, sops[i]) + _qubit_step(r, dsops[j, i])
+                    for j, dr in enumerate(drs))
+        return _qubit_step(r, sops[i]), drs
+
+    # qubit 0 outside the loop: its incoming tangents are zero (no pass over zeros)
+    first = (_qubit_step(rho, sops[0]), tuple(_qubit_step(rho, dsops[j, 0]) for j in range(k)))
+    r, drs = lax.fori_loop(1, n, body, first)
+    return r, jnp.stack(drs)
 
 
 def diagonal_map_mask(sop: jax.Array, n: int) -> jax.Array:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from qsense.sensing import apply_qubit_superoperators
+from qsense.sensing import apply_qubit_superoperators, apply_qubit_superoperators_jvp
 
 
 def _np_apply(rho, sops):
@@ -54,6 +54,39 @@ def test_forward_jvp_in_maps_matches_product_rule(n):
                        (jnp.asarray(sops),), (jnp.asarray(dsops),))
     np.testing.assert_allclose(out, _np_apply(rho, sops), atol=1e-12)
     np.testing.assert_allclose(tan, _np_jvp_maps(rho, sops, dsops), atol=1e-11)
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 1), (3, 1), (3, 3)])
+def test_tangent_loop_matches_product_rule_and_its_gradient_the_jvp(n, k):
+    """`apply_qubit_superoperators_jvp` (the field tangent's forward loop, qubit 0 peeled):
+    values = numpy's pass and product rule per direction; its VJP in (rho, maps, tangent
+    maps) is the transpose of the numpy JVP of that bilinear map."""
+    rng = np.random.default_rng(30 + n + k)
+    d = 2**n
+    rho, sops, dsops = _random(rng, (d, d)), _random(rng, (n, 4, 4)), _random(rng, (k, n, 4, 4))
+    out, tans = apply_qubit_superoperators_jvp(jnp.asarray(rho), jnp.asarray(sops),
+                                               jnp.asarray(dsops), n)
+    np.testing.assert_allclose(out, _np_apply(rho, sops), atol=1e-12)
+    for j in range(k):
+        np.testing.assert_allclose(tans[j], _np_jvp_maps(rho, sops, dsops[j]), atol=1e-11)
+    # gradient: <ct, J(drho, dS, ddS)> against the numpy directional derivative
+    drho, dS, ddS = _random(rng, (d, d)), _random(rng, (n, 4, 4)), _random(rng, (k, n, 4, 4))
+    ct_out, ct_tans = _random(rng, (d, d)), _random(rng, (k, d, d))
+    _, vjp = jax.vjp(lambda r, s, ds: apply_qubit_superoperators_jvp(r, s, ds, n),
+                     jnp.asarray(rho), jnp.asarray(sops), jnp.asarray(dsops))
+    g_rho, g_s, g_ds = vjp((jnp.asarray(ct_out), jnp.asarray(ct_tans)))
+    lhs = (np.sum(np.asarray(g_rho) * drho) + np.sum(np.asarray(g_s) * dS)
+           + np.sum(np.asarray(g_ds) * ddS))
+    d_out = _np_apply(drho, sops) + _np_jvp_maps(rho, sops, dS)
+    rhs = np.sum(ct_out * d_out)
+    for j in range(k):
+        # tangent j = sum_q pass(S with S_q -> dS_j,q): bilinear in (S, dS_j), linear in rho
+        d_tan = (_np_jvp_maps(drho, sops, dsops[j]) + _np_jvp_maps(rho, sops, ddS[j])
+                 + sum(_np_apply(rho, [dsops[j][q] if p == q else dS[p] if p == r else sops[p]
+                                       for p in range(n)])
+                       for q in range(n) for r in range(n) if r != q))
+        rhs += np.sum(ct_tans[j] * d_tan)
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(rhs))
 
 
 @pytest.mark.parametrize("n", [2, 3])
