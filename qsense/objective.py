@@ -385,11 +385,12 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     b0 = jnp.asarray(problem.b0, real)
     rho = _channel(problem, "pre_channel", rho0)
 
-    def sensed(b):
-        return sense_rho(problem, rho, t, b)
-
     if problem.structure.covariant and problem.field == "scalar":
-        # (a non-covariant post channel): sense_rho's diagonal-mask choice, through a JVP
+        # a Z-covariant noise that reaches this general path (its post channel is not
+        # covariant): keep sense_rho's choice of the diagonal mask, differentiated by a JVP
+        def sensed(b):
+            return sense_rho(problem, rho, t, b)
+
         rho_s, d = jax.jvp(sensed, (b0,), (jnp.ones_like(b0),))
         drhos = d[None]
     else:
