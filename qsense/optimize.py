@@ -395,8 +395,7 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     for start in range(0, n_t, t_chunk):
         part = ts[start:start + t_chunk]
         k = int(part.shape[0])
-        if k < t_chunk:  # the same compiled shape for the last chunk
-            part = jnp.concatenate([part, jnp.broadcast_to(part[-1:], (t_chunk - k,))])
+        part = pad_rows(part, t_chunk)  # the same compiled shape for the last chunk
         raw = _in_chunks(lambda g, tt=part: _scan_scores(problem, g, tt),
                          genomes.batch_shape[0], g_chunk, genomes)
         cols.append(to_host(raw)[:, :k])
