@@ -138,10 +138,30 @@ def xla_pool_threads() -> int:
     return cpu_cores()
 
 
+def jax_backends_started() -> bool:
+    """Whether this process has already created its JAX backends (the XLA CPU pool exists,
+    with the size it was given then). False when JAX is not imported yet."""
+    import sys
+
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    started = getattr(bridge, "backends_are_initialized", None)
+    try:
+        return bool(started()) if started is not None else False
+    except Exception:  # a private helper of JAX's: if it changes, assume not started
+        return False
+
+
 def default_xla_pool() -> int | None:
     """Size XLA's CPU pool to cores + 1 unless ``PJRT_NPROC``/``NPROC`` is set (called by
-    ``import qsense``; see the module doc). Returns the size set, or None when left alone."""
+    ``import qsense``; see the module doc). Returns the size set, or None when left alone.
+
+    Left alone too when JAX's backends already exist (JAX was used before ``import qsense``):
+    the pool then keeps JAX's default size, and `xla_pool_threads` reports that size rather
+    than one no thread pool has. Import qsense before the first JAX computation to get the
+    larger pool (the benchmarks' `select_device` does)."""
     if any(os.environ.get(v, "").strip() for v in XLA_POOL_VARS):
+        return None
+    if jax_backends_started():
         return None
     n = cpu_cores() + 1
     os.environ[XLA_POOL_VARS[0]] = str(n)

@@ -91,3 +91,16 @@ def test_import_gives_xla_one_pool_thread_more_than_the_cores_unless_the_user_ch
     assert got["recorded"] == got["eigen"]
     mine = _pool("2")
     assert mine["eigen"] == 2 and mine["recorded"] == 2
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_pool_recorded_truthfully_when_jax_started_before_qsense():
+    """JAX's backend created before ``import qsense``: the pool keeps JAX's size (one thread a
+    core) and `xla_pool_threads` says so, instead of the cores + 1 no pool has."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PJRT_NPROC", "NPROC")}
+    code = "import jax; jax.devices()\n" + POOL
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["eigen"] == got["cores"], got
+    assert got["recorded"] == got["eigen"], got
