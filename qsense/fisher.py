@@ -69,6 +69,17 @@ def _qfim_core_jvp(eps, primals, tangents):
     v, vh, d, w = _eigenbasis(rho, drhos, eps)
     f = _qfim_from(d, w)
     lt = d * w  # SLDs in the eigenbasis
+    if d.shape[0] == 1:
+        # one parameter: the rule in the original basis, ``F' = 2 Re Tr(L d(d rho)) -
+        # Re Tr(L^2 rho')`` with ``L = V lt V^H`` and ``L^2 = (V lt)(V lt)^H``: the products
+        # ``V lt`` and ``(V lt) [V^H | (V lt)^H]`` depend on the primal only and the tangents
+        # enter elementwise (five complex products in all, seven below)
+        vl = v @ lt[0]
+        n = vl.shape[0]
+        prods = vl @ jnp.concatenate([vh, jnp.conj(vl).T], axis=1)
+        sld, sld2 = prods[:, :n], prods[:, n:]
+        f_t = (2 * jnp.sum((sld * ddrhos_t[0].T).real) - jnp.sum((sld2 * drho_t.T).real))
+        return f, f_t.reshape(1, 1)
     rho_t = vh @ drho_t @ v
     dd_t = jnp.einsum("ij,ajk,kl->ail", vh, ddrhos_t, v)
     g = jnp.einsum("bij,aji->ab", lt, dd_t).real  # Re Tr(L_b d(d_a rho))
@@ -77,36 +88,62 @@ def _qfim_core_jvp(eps, primals, tangents):
     return f, g + g.T - 0.5 * (m + m.T)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _qfi_commutator_core(rho, h, eps):
+def _commutator_eigenbasis(rho, h, eps):
+    """Eigen-decomposition of ``rho`` and, in its eigenbasis, ``G = V^H diag(h) V`` (real and
+    imaginary parts), the weights ``w = 2/(lam_i + lam_j)`` on the support and the gaps
+    ``dl = lam_i - lam_j``. With ``V = A + iB`` and a real ``h``: ``Re G = A^T H A + B^T H B``
+    and ``Im G = P - P^T``, ``P = A^T H B``: three real products instead of one complex one
+    (four real ones), measured 18 % faster at N = 8 (benchmarks/RESULTS.md)."""
     lam, v = jnp.linalg.eigh(rho)
-    # G = V^H H V with V = A + iB and H = diag(h) real: Re G = A^T H A + B^T H B and
-    # Im G = P - P^T with P = A^T H B: three real products instead of one complex one (four
-    # real ones), measured 18 % faster at N = 8 (benchmarks/RESULTS.md)
     a, b = v.real, v.imag
     hr = h.real.astype(a.dtype)[:, None]
     g_re = a.T @ (hr * a) + b.T @ (hr * b)
     p = a.T @ (hr * b)
-    g_abs2 = g_re**2 + (p - p.T) ** 2
-    # |<i| -i[H, rho] |j>|^2 = |G_ij|^2 (lam_i - lam_j)^2
     s = lam[:, None] + lam[None, :]
     mask = s > eps
     w = jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
-    return jnp.sum(g_abs2 * (lam[:, None] - lam[None, :]) ** 2 * w)
+    return v, g_re, p - p.T, w, lam[:, None] - lam[None, :]
+
+
+def _commutator_qfi(g_re, g_im, w, dl):
+    # |<i| -i[H, rho] |j>|^2 = |G_ij|^2 (lam_i - lam_j)^2
+    return jnp.sum((g_re**2 + g_im**2) * (dl**2 * w))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _qfi_commutator_core(rho, h, eps):
+    _, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
+    return _commutator_qfi(g_re, g_im, w, dl)
 
 
 @_qfi_commutator_core.defjvp
 def _qfi_commutator_core_jvp(eps, primals, tangents):
+    """The SLD rule of `_qfim_core_jvp` for ``d rho = -i [H, rho]``, arranged so every matrix
+    product depends on the primal only and the tangents enter elementwise (so do their
+    transposes in a gradient).
+
+    The SLD is ``L = i M`` with ``M = V K V^H``, ``K = G o dl o w`` (eigenbasis). With
+    ``V [L, G] V^H = [L, H]`` (``H = diag(h)``, so elementwise) and ``V [Lambda, L] V^H =
+    [rho, L]``, the rule ``F' = 2 Re Tr(L d(-i[H, rho])) - Re Tr(L^2 rho')`` becomes
+    ``F' = Re Tr(W rho') + sum_k h'_k z_k`` with ``W_ij = 2 M_ij (h_j - h_i) - (L^2)_ij``,
+    ``L^2 = (V K)(V K)^H`` and ``z_k = 4 Re sum_j rho_kj M_jk``. Products: ``V K`` and
+    ``(V K) [V^H | (V K)^H]`` (three complex ones) besides G's three real ones, against
+    seven complex ones through `_qfim_core_jvp` (``V^H drho V``, ``V^H drho' V``,
+    ``V^H rho' V``, ``L rho'``)."""
     rho, h = primals
     rho_t, h_t = tangents
-
-    def comm(hh, r):  # -i [diag(hh), r]
-        return -1j * (hh[:, None] * r - r * hh[None, :])
-
-    drho = comm(h, rho)
-    drho_t = comm(h_t, rho) + comm(h, rho_t)
-    f, f_t = _qfim_core_jvp(eps, (rho, drho[None]), (rho_t, drho_t[None]))
-    return f[0, 0], f_t[0, 0]
+    v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
+    f = _commutator_qfi(g_re, g_im, w, dl)
+    k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
+    vk = v @ k
+    n = k.shape[0]
+    prods = vk @ jnp.concatenate([jnp.conj(v).T, jnp.conj(vk).T], axis=1)
+    m, l2 = prods[:, :n], prods[:, n:]
+    hr = h.real.astype(g_re.dtype)
+    wmat = 2 * m * (hr[None, :] - hr[:, None]) - l2
+    z = 4 * jnp.sum((rho * m.T).real, axis=1)
+    f_t = jnp.sum((wmat * rho_t.T).real) + jnp.sum(h_t.real * z)
+    return f, f_t
 
 
 def qfi_commutator(rho, h_diag, eps: float | None = None) -> jax.Array:

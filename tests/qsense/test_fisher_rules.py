@@ -1,0 +1,165 @@
+"""The QFI(M) derivative rules of `qsense.fisher` against plain numpy.
+
+`qfi_commutator` (``d rho = -i [H, rho]``, ``H = diag(h)``) and `qfim_from_derivatives` (any
+``d_a rho``; one parameter has its own arrangement of the rule) are computed here from scratch
+with numpy's ``eigh`` (the SLD formula), and their derivatives by central finite differences
+of those numpy functions: nothing comes from qsense but the functions under test.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from qsense.fisher import qfi_commutator, qfim_from_derivatives
+
+
+def _qfi_numpy(rho, h):
+    lam, v = np.linalg.eigh(rho)
+    drho = -1j * (h[:, None] * rho - rho * h[None, :])
+    d = v.conj().T @ drho @ v
+    s = lam[:, None] + lam[None, :]
+    w = np.where(s > 1e-12, 2 / np.where(s > 1e-12, s, 1), 0)
+    return float(np.sum(np.abs(d) ** 2 * w))
+
+
+def _random_state(rng, d, rank):
+    a = rng.normal(size=(d, rank)) + 1j * rng.normal(size=(d, rank))
+    rho = a @ a.conj().T
+    return rho / np.trace(rho).real
+
+
+def _hermitian(rng, d):
+    a = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    return (a + a.conj().T) / 2
+
+
+@pytest.mark.parametrize("d", [2, 8, 16])
+def test_value_matches_numpy(d):
+    rng = np.random.default_rng(d)
+    rho, h = _random_state(rng, d, d), rng.normal(size=d)
+    np.testing.assert_allclose(float(qfi_commutator(jnp.asarray(rho), jnp.asarray(h))),
+                               _qfi_numpy(rho, h), rtol=1e-10)
+
+
+@pytest.mark.parametrize("d", [4, 16])
+def test_jvp_in_rho_and_h_matches_central_differences(d):
+    """Full-rank state (the rank is locally constant, so the QFI is smooth)."""
+    rng = np.random.default_rng(10 + d)
+    rho, h = _random_state(rng, d, d), rng.normal(size=d)
+    rho_t, h_t = _hermitian(rng, d) * 0.1, rng.normal(size=d)
+    rho_t -= np.trace(rho_t) / d * np.eye(d)  # stays a state's tangent (trace 0)
+
+    def f_np(s):
+        return _qfi_numpy(rho + s * rho_t, h + s * h_t)
+
+    eps = 1e-5
+    fd = (f_np(eps) - f_np(-eps)) / (2 * eps)
+    _, jvp = jax.jvp(lambda r, g: qfi_commutator(r, g), (jnp.asarray(rho), jnp.asarray(h)),
+                     (jnp.asarray(rho_t), jnp.asarray(h_t)))
+    np.testing.assert_allclose(float(jvp), fd, rtol=1e-7)
+    # each direction alone (one of the two terms of the rule must not cover for the other)
+    for rt, ht in ((rho_t, 0 * h_t), (0 * rho_t, h_t)):
+        fd1 = (_qfi_numpy(rho + eps * rt, h + eps * ht)
+               - _qfi_numpy(rho - eps * rt, h - eps * ht)) / (2 * eps)
+        _, j1 = jax.jvp(lambda r, g: qfi_commutator(r, g), (jnp.asarray(rho), jnp.asarray(h)),
+                        (jnp.asarray(rt), jnp.asarray(ht)))
+        np.testing.assert_allclose(float(j1), fd1, rtol=1e-7, atol=1e-9)
+
+
+def test_gradient_through_a_parametrized_family_batched():
+    """Reverse mode, batched with vmap (the GA's case): rho(x) = U(x) rho0 U(x)^dag mixed
+    with a second state, h(x) = x h0; gradient in x against central differences."""
+    rng = np.random.default_rng(3)
+    d, batch = 8, 5
+    rho0 = np.stack([_random_state(rng, d, d) for _ in range(batch)])
+    sig = np.stack([_random_state(rng, d, 2) for _ in range(batch)])
+    gen = np.stack([_hermitian(rng, d) for _ in range(batch)])
+    h0 = rng.normal(size=(batch, d))
+    xs = rng.uniform(0.5, 1.5, size=batch)
+
+    def fam_np(x, r0, s, g, hh):
+        lam, v = np.linalg.eigh(g)
+        u = v @ np.diag(np.exp(-1j * x * lam)) @ v.conj().T
+        p = 0.5 + 0.2 * np.sin(x)
+        return p * u @ r0 @ u.conj().T + (1 - p) * s, x * hh
+
+    def fam_jax(x, r0, s, g, hh):
+        lam, v = jnp.linalg.eigh(g)
+        u = v @ jnp.diag(jnp.exp(-1j * x * lam)) @ v.conj().T
+        p = 0.5 + 0.2 * jnp.sin(x)
+        return p * u @ r0 @ u.conj().T + (1 - p) * s, x * hh
+
+    def f(x, r0, s, g, hh):
+        return qfi_commutator(*fam_jax(x, r0, s, g, hh))
+
+    grads = jax.vmap(jax.grad(f))(jnp.asarray(xs), jnp.asarray(rho0), jnp.asarray(sig),
+                                  jnp.asarray(gen), jnp.asarray(h0))
+    eps = 1e-5
+    for i in range(batch):
+        args = (rho0[i], sig[i], gen[i], h0[i])
+        fd = (_qfi_numpy(*fam_np(xs[i] + eps, *args))
+              - _qfi_numpy(*fam_np(xs[i] - eps, *args))) / (2 * eps)
+        np.testing.assert_allclose(float(grads[i]), fd, rtol=1e-6)
+
+
+def _qfim_numpy(rho, drhos):
+    lam, v = np.linalg.eigh(rho)
+    d = np.einsum("ij,ajk,kl->ail", v.conj().T, drhos, v)
+    s = lam[:, None] + lam[None, :]
+    w = np.where(s > 1e-12, 2 / np.where(s > 1e-12, s, 1), 0)
+    return np.einsum("aij,bij,ij->ab", d.conj(), d, w).real
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_qfim_jvp_matches_central_differences_full_rank(k):
+    """Full-rank state, arbitrary Hermitian derivatives moving with it (k = 1 takes the
+    one-parameter arrangement of the rule, k = 2 the general one)."""
+    rng = np.random.default_rng(20 + k)
+    d = 8
+    rho, rho_t = _random_state(rng, d, d), _hermitian(rng, d) * 0.1
+    rho_t -= np.trace(rho_t) / d * np.eye(d)
+    drhos = np.stack([_hermitian(rng, d) for _ in range(k)])
+    drhos_t = np.stack([_hermitian(rng, d) for _ in range(k)])
+    def at(s):
+        return _qfim_numpy(rho + s * rho_t, drhos + s * drhos_t)
+
+    eps = 1e-4  # fourth-order central differences (the QFIM is ~1e3 here)
+    fd = (-at(2 * eps) + 8 * at(eps) - 8 * at(-eps) + at(-2 * eps)) / (12 * eps)
+    f, jvp = jax.jvp(qfim_from_derivatives, (jnp.asarray(rho), jnp.asarray(drhos)),
+                     (jnp.asarray(rho_t), jnp.asarray(drhos_t)))
+    np.testing.assert_allclose(np.asarray(f), _qfim_numpy(rho, drhos), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(jvp), fd, rtol=1e-7, atol=1e-9)
+
+
+def test_qfi_gradient_pure_state_family_one_parameter():
+    """Pure states (rank 1: the eigh derivative is NaN here), d rho = -i [A, rho] for a full
+    Hermitian A through the general rule: the QFI is 4 Var(A) along psi(x) = e^{-ixB} psi0,
+    and its gradient in x (reverse mode) matches central differences of that closed form."""
+    rng = np.random.default_rng(7)
+    d = 8
+    a_op, b_op = _hermitian(rng, d), _hermitian(rng, d)
+    psi0 = rng.normal(size=d) + 1j * rng.normal(size=d)
+    psi0 /= np.linalg.norm(psi0)
+
+    def psi_np(x):
+        lam, v = np.linalg.eigh(b_op)
+        return v @ (np.exp(-1j * x * lam) * (v.conj().T @ psi0))
+
+    def var4(x):
+        p = psi_np(x)
+        mean = np.vdot(p, a_op @ p).real
+        return 4 * (np.vdot(p, a_op @ a_op @ p).real - mean**2)
+
+    def f(x):
+        lam, v = jnp.linalg.eigh(jnp.asarray(b_op))
+        p = v @ (jnp.exp(-1j * x * lam) * (v.conj().T @ jnp.asarray(psi0)))
+        rho = jnp.outer(p, p.conj())
+        a = jnp.asarray(a_op)
+        return qfim_from_derivatives(rho, (-1j * (a @ rho - rho @ a))[None])[0, 0]
+
+    x, eps = 0.7, 1e-5
+    np.testing.assert_allclose(float(f(x)), var4(x), rtol=1e-9)
+    g = float(jax.grad(f)(x))
+    assert np.isfinite(g)
+    np.testing.assert_allclose(g, (var4(x + eps) - var4(x - eps)) / (2 * eps), rtol=1e-6)
