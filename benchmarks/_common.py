@@ -72,7 +72,7 @@ def device_record(kind: str = "auto") -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "cpu_count": os.cpu_count(),
-        "xla_pool_threads": _pool_threads(),
+        "xla_cpu_pool_threads": _pool_threads(),
     }
 
 

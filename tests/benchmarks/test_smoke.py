@@ -32,4 +32,4 @@ def test_benchmark_smoke_records_device(script, tmp_path):
     assert rec["requested"] == "cpu" and rec["platform"] == "cpu" and rec["devices"]
     # the benchmark ran on the XLA pool a qsense user gets (cores + 1, `qsense.blas`), not on
     # JAX's default one: select_device imports qsense before the backend starts
-    assert rec["xla_pool_threads"] == cpu_cores() + 1, rec
+    assert rec["xla_cpu_pool_threads"] == cpu_cores() + 1, rec
