@@ -35,7 +35,7 @@ def select_device(kind: str) -> Any:
     Imports qsense first: its XLA CPU pool of cores + 1 threads (`qsense.blas`) is only set
     before JAX creates its backend, which the device lookup below does. A benchmark that
     imported qsense only after this call measured JAX's default pool, not what a user of
-    qsense runs (mixed precision at N = 5: 1.26-1.36x instead of 1.41-1.46x)."""
+    qsense runs (benchmarks/RESULTS.md, "The benchmarks' XLA pool")."""
     import jax
 
     import qsense  # noqa: F401  (before the backend exists: see above)
