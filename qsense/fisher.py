@@ -124,7 +124,8 @@ def _qfi_commutator_core_jvp(eps, primals, tangents):
 
     The SLD is ``L = i M`` with ``M = V K V^H``, ``K = G o dl o w`` (``iK`` is the SLD in
     the eigenbasis). With ``V [iK, G] V^H = [L, H]`` (``H = diag(h)``, so elementwise) and
-    ``V [Lambda, iK] V^H = [rho, L]``, the rule ``F' = 2 Re Tr(L d(-i[H, rho])) - Re Tr(L^2 rho')`` becomes
+    ``V [Lambda, iK] V^H = [rho, L]``, the rule
+    ``F' = 2 Re Tr(L d(-i[H, rho])) - Re Tr(L^2 rho')`` becomes
     ``F' = Re Tr(W rho') + sum_k h'_k z_k`` with ``W_ij = 2 M_ij (h_j - h_i) - (L^2)_ij``,
     ``L^2 = (V K)(V K)^H`` and ``z_k = 4 Re sum_j rho_kj M_jk``. Products: ``V K`` and
     ``(V K) [V^H | (V K)^H]`` (three complex ones) besides G's three real ones, against
