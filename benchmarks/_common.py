@@ -62,6 +62,8 @@ def device_record(kind: str = "auto") -> dict[str, Any]:
     devices, and the host (CPU count, machine)."""
     import jax
 
+    from qsense.blas import xla_pool_threads
+
     dev = jax.devices("gpu")[0] if kind == "gpu" else jax.devices()[0]
     return {
         "requested": kind,
@@ -72,12 +74,5 @@ def device_record(kind: str = "auto") -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "cpu_count": os.cpu_count(),
-        "xla_cpu_pool_threads": _pool_threads(),
+        "xla_cpu_pool_threads": xla_pool_threads(),
     }
-
-
-def _pool_threads() -> int:
-    """Threads of XLA's CPU intra-op pool in this process (`qsense.blas.xla_pool_threads`)."""
-    from qsense.blas import xla_pool_threads
-
-    return xla_pool_threads()

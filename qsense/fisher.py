@@ -56,6 +56,16 @@ def _qfim_from(d, w):
     return 0.5 * (f + f.T)
 
 
+def _to_basis_and_square(v, x):
+    """``(V x V^H, (V x)(V x)^H)`` for a Hermitian ``x`` given in the eigenbasis ``V``: an SLD
+    and its square in the original basis, from two products (``V x``, then ``V x`` times
+    ``[V^H | (V x)^H]``)."""
+    vx = v @ x
+    n = vx.shape[0]
+    prods = vx @ jnp.concatenate([jnp.conj(v).T, jnp.conj(vx).T], axis=1)
+    return prods[:, :n], prods[:, n:]
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _qfim_core(rho, drhos, eps):
     _, _, d, w = _eigenbasis(rho, drhos, eps)
@@ -74,10 +84,7 @@ def _qfim_core_jvp(eps, primals, tangents):
         # Re Tr(L^2 rho')`` with ``L = V lt V^H`` and ``L^2 = (V lt)(V lt)^H``: the products
         # ``V lt`` and ``(V lt) [V^H | (V lt)^H]`` depend on the primal only and the tangents
         # enter elementwise (five complex products in all, seven below)
-        vl = v @ lt[0]
-        n = vl.shape[0]
-        prods = vl @ jnp.concatenate([vh, jnp.conj(vl).T], axis=1)
-        sld, sld2 = prods[:, :n], prods[:, n:]
+        sld, sld2 = _to_basis_and_square(v, lt[0])
         f_t = (2 * jnp.sum((sld * ddrhos_t[0].T).real) - jnp.sum((sld2 * drho_t.T).real))
         return f, f_t.reshape(1, 1)
     rho_t = vh @ drho_t @ v
@@ -136,10 +143,7 @@ def _qfi_commutator_core_jvp(eps, primals, tangents):
     v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
     f = _commutator_qfi(g_re, g_im, w, dl)
     k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
-    vk = v @ k
-    n = k.shape[0]
-    prods = vk @ jnp.concatenate([jnp.conj(v).T, jnp.conj(vk).T], axis=1)
-    m, l2 = prods[:, :n], prods[:, n:]
+    m, l2 = _to_basis_and_square(v, k)
     hr = h.real.astype(g_re.dtype)
     wmat = 2 * m * (hr[None, :] - hr[:, None]) - l2
     z = 4 * jnp.sum((rho * m.T).real, axis=1)
