@@ -5,18 +5,24 @@ With ``rho = sum_i lam_i |i><i|`` and ``D^a = <i| d_a rho |j>``:
 (``eps``: 1e-10 for complex128, 1e-5 for complex64). The derivatives ``d_a rho`` come from
 forward-mode autodiff (``jax.jvp``) of the user's map ``b -> rho(b)``.
 
-Differentiating ``eigh`` is NaN at degenerate spectra (every pure or rank-deficient state), so
-the QFIM has its own derivative rule, written with the symmetric logarithmic derivatives
-``L_a`` (``rho L_a + L_a rho = 2 d_a rho`` on the support) and free of eigenvalue gaps:
-``dF_ab = Re Tr(L_b d(d_a rho)) + Re Tr(L_a d(d_b rho)) - Re Tr((L_a L_b + L_b L_a)/2 d rho)``.
-It is exact wherever the rank of rho is locally constant: pure-state families (angles, t,
-B in noiseless sensing) and every full-rank state (any gamma > 0); tests check it against
-finite differences on rank-deficient states. One boundary case: at gamma = 0 exactly, the
-rank of rho jumps as gamma grows, the QFI is only one-sided differentiable in gamma and its
-right derivative picks up a kernel-block term that is not linear in the tangent (so no JAX
-derivative rule can carry it); there d/dgamma is the derivative of the fixed-rank branch
-(exact for GHZ probes under dephasing/amplitude damping, where that term vanishes). Use any
-gamma > 0 (even 1e-6) for the one-sided derivative.
+Differentiating ``eigh`` is NaN or silently wrong at degenerate spectra (every pure or
+rank-deficient state), so the QFIM has its own derivative rule, written with the symmetric
+logarithmic derivatives ``L_a`` (``rho L_a + L_a rho = 2 d_a rho`` on the support, ``L_a =
+0`` on the kernel) and free of eigenvalue gaps: ``dF_ab = Re Tr(L_b d(d_a rho)) + Re Tr(L_a
+d(d_b rho)) - Re Tr((L_a L_b + L_b L_a)/2 d rho)``. Second derivatives (``jax.hessian``,
+forward over reverse) differentiate that rule; they need the derivative of the SLDs, which
+has its own gap-free rule too (`_sld_tangent`): the differentiated Lyapunov equation ``rho
+L' + L' rho = 2 d(d rho) - rho' L - L rho'`` on every pair of eigenvectors with ``lam_i +
+lam_j > eps`` (the kernel block of ``L'`` never enters a second derivative of the QFIM).
+Both rules are exact wherever the rank of rho is locally constant: pure-state families
+(angles, t, B in noiseless sensing) and every full-rank state (any gamma > 0); tests check
+first and second derivatives against finite differences on rank-deficient states. Third and
+higher derivatives are not supported at rank-deficient states. One boundary case: at gamma =
+0 exactly, the rank of rho jumps as gamma grows, the QFI is only one-sided differentiable in
+gamma and its right derivative picks up a kernel-block term that is not linear in the
+tangent (so no JAX derivative rule can carry it); there d/dgamma is the derivative of the
+fixed-rank branch (exact for GHZ probes under dephasing/amplitude damping, where that term
+vanishes). Use any gamma > 0 (even 1e-6) for the one-sided derivative.
 """
 
 from __future__ import annotations
@@ -43,12 +49,14 @@ def _eigenbasis(rho, drhos, eps):
     """Eigenvectors, ``D^a = V^H d_a rho V`` and the real weights ``2/(lam_i + lam_j)`` on
     the support (0 elsewhere)."""
     lam, v = jnp.linalg.eigh(rho)
-    vh = jnp.conj(v).T
-    d = jnp.einsum("ij,ajk,kl->ail", vh, drhos, v)
+    d = jnp.einsum("ij,ajk,kl->ail", jnp.conj(v).T, drhos, v)
+    return v, d, _weights(lam, eps)
+
+
+def _weights(lam, eps):
     s = lam[:, None] + lam[None, :]
     mask = s > eps
-    w = jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
-    return v, vh, d, w
+    return jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
 
 
 def _qfim_from(d, w):
@@ -66,9 +74,87 @@ def _to_basis_and_square(v, x):
     return prods[:, :n], prods[:, n:]
 
 
+def _sld_tangent(v, w, lt, rho_t, drho_t):
+    """Derivative ``L'`` (original basis) of the SLD ``L = V lt V^H`` (``lt = w o D``, the SLD
+    in the eigenbasis) along ``(rho', (d rho)')``, for a family whose rank is locally
+    constant; no eigenvalue gap appears. On every pair with ``lam_i + lam_j > eps`` it solves
+    the differentiated Lyapunov equation ``(lam_i + lam_j) L'_ij = X_ij``,
+    ``X = V^H (2 (d rho)' - rho' L - L rho') V``. On the kernel block (``w = 0``) that equation
+    reads ``0 = X_ij`` and ``L'`` is set to 0 there. The true derivative of ``L`` has a kernel
+    block (``Q (rho' rho^+ L + L rho^+ rho') Q``, from keeping ``Q L Q = 0``), but a second
+    derivative of the QFIM only sees ``L'`` through ``Re Tr(L' X)``, so that block never
+    enters it. Used only by second derivatives."""
+    vh = jnp.conj(v).T
+    rl = (vh @ rho_t @ v) @ lt
+    x = 2 * (vh @ drho_t @ v) - (rl + jnp.conj(rl).T)
+    return v @ (0.5 * w * x) @ vh
+
+
+def _square_tangent(sld, sld_t):
+    """``(L^2)' = L' L + L L'`` for Hermitian ``L`` and ``L'``."""
+    p = sld_t @ sld
+    return p + jnp.conj(p).T
+
+
+def _one_parameter_rule(sld, sld2, rho_t, ddrho_t):
+    """``F' = 2 Re Tr(L (d rho)') - Re Tr(L^2 rho')``: the tangents enter elementwise."""
+    return 2 * jnp.sum((sld * ddrho_t.T).real) - jnp.sum((sld2 * rho_t.T).real)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _one_parameter_parts(rho, drho, eps):
+    """``(F, L, L^2)`` of one parameter; its JVP is gap-free in all three (second
+    derivatives of the QFI at rank-deficient states go through it)."""
+    v, d, w = _eigenbasis(rho, drho[None], eps)
+    sld, sld2 = _to_basis_and_square(v, d[0] * w)
+    return _qfim_from(d, w)[0, 0], sld, sld2
+
+
+@_one_parameter_parts.defjvp
+def _one_parameter_parts_jvp(eps, primals, tangents):
+    rho, drho = primals
+    rho_t, drho_t = tangents
+    v, d, w = _eigenbasis(rho, drho[None], eps)
+    lt = d[0] * w
+    sld, sld2 = _to_basis_and_square(v, lt)
+    sld_t = _sld_tangent(v, w, lt, rho_t, drho_t)
+    return ((_qfim_from(d, w)[0, 0], sld, sld2),
+            (_one_parameter_rule(sld, sld2, rho_t, drho_t), sld_t,
+             _square_tangent(sld, sld_t)))
+
+
+def _many_parameter_rule(slds, rho_t, ddrhos_t):
+    """``dF_ab = Re Tr(L_b (d_a rho)') + Re Tr(L_a (d_b rho)') - Re Tr((L_a L_b + L_b L_a)/2
+    rho')`` with the SLDs in the original basis (k tangent products)."""
+    g = jnp.einsum("bij,aji->ab", slds, ddrhos_t).real  # Re Tr(L_b d(d_a rho))
+    q = jnp.einsum("bij,jk->bik", slds, rho_t)  # L_b d rho
+    m = jnp.einsum("aij,bji->ab", slds, q).real  # Re Tr(L_a L_b d rho)
+    return g + g.T - 0.5 * (m + m.T)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _many_parameter_parts(rho, drhos, eps):
+    """``(F, L)``: the QFIM and the SLDs ``L_a = V (w o D^a) V^H``; gap-free JVP."""
+    v, d, w = _eigenbasis(rho, drhos, eps)
+    slds = jnp.einsum("ij,ajk,lk->ail", v, d * w, jnp.conj(v))
+    return _qfim_from(d, w), slds
+
+
+@_many_parameter_parts.defjvp
+def _many_parameter_parts_jvp(eps, primals, tangents):
+    rho, drhos = primals
+    rho_t, drhos_t = tangents
+    v, d, w = _eigenbasis(rho, drhos, eps)
+    lts = d * w
+    slds = jnp.einsum("ij,ajk,lk->ail", v, lts, jnp.conj(v))
+    slds_t = jax.vmap(lambda lt, ddt: _sld_tangent(v, w, lt, rho_t, ddt))(
+        lts, drhos_t)
+    return (_qfim_from(d, w), slds), (_many_parameter_rule(slds, rho_t, drhos_t), slds_t)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _qfim_core(rho, drhos, eps):
-    _, _, d, w = _eigenbasis(rho, drhos, eps)
+    _, d, w = _eigenbasis(rho, drhos, eps)
     return _qfim_from(d, w)
 
 
@@ -76,23 +162,14 @@ def _qfim_core(rho, drhos, eps):
 def _qfim_core_jvp(eps, primals, tangents):
     rho, drhos = primals
     drho_t, ddrhos_t = tangents
-    v, vh, d, w = _eigenbasis(rho, drhos, eps)
-    f = _qfim_from(d, w)
-    lt = d * w  # SLDs in the eigenbasis
-    if d.shape[0] == 1:
-        # one parameter: the rule in the original basis, ``F' = 2 Re Tr(L d(d rho)) -
-        # Re Tr(L^2 rho')`` with ``L = V lt V^H`` and ``L^2 = (V lt)(V lt)^H``: the products
-        # ``V lt`` and ``(V lt) [V^H | (V lt)^H]`` depend on the primal only and the tangents
-        # enter elementwise (five complex products in all, seven below)
-        sld, sld2 = _to_basis_and_square(v, lt[0])
-        f_t = (2 * jnp.sum((sld * ddrhos_t[0].T).real) - jnp.sum((sld2 * drho_t.T).real))
-        return f, f_t.reshape(1, 1)
-    rho_t = vh @ drho_t @ v
-    dd_t = jnp.einsum("ij,ajk,kl->ail", vh, ddrhos_t, v)
-    g = jnp.einsum("bij,aji->ab", lt, dd_t).real  # Re Tr(L_b d(d_a rho))
-    q = jnp.einsum("bij,jk->bik", lt, rho_t)  # L_b d rho
-    m = jnp.einsum("aij,bji->ab", lt, q).real  # Re Tr(L_a L_b d rho)
-    return f, g + g.T - 0.5 * (m + m.T)
+    if drhos.shape[0] == 1:
+        # one parameter: ``L`` and ``L^2 = (V lt)(V lt)^H`` from ``(V lt) [V^H | (V lt)^H]``
+        # depend on the primal only and the tangents enter elementwise (five complex
+        # products in all)
+        f, sld, sld2 = _one_parameter_parts(rho, drhos[0], eps)
+        return f.reshape(1, 1), _one_parameter_rule(sld, sld2, drho_t, ddrhos_t[0]).reshape(1, 1)
+    f, slds = _many_parameter_parts(rho, drhos, eps)
+    return f, _many_parameter_rule(slds, drho_t, ddrhos_t)
 
 
 def _commutator_eigenbasis(rho, h, eps):
@@ -106,15 +183,45 @@ def _commutator_eigenbasis(rho, h, eps):
     hr = h.real.astype(a.dtype)[:, None]
     g_re = a.T @ (hr * a) + b.T @ (hr * b)
     p = a.T @ (hr * b)
-    s = lam[:, None] + lam[None, :]
-    mask = s > eps
-    w = jnp.where(mask, 2 / jnp.where(mask, s, 1), 0)
-    return v, g_re, p - p.T, w, lam[:, None] - lam[None, :]
+    return v, g_re, p - p.T, _weights(lam, eps), lam[:, None] - lam[None, :]
 
 
 def _commutator_qfi(g_re, g_im, w, dl):
     # |<i| -i[H, rho] |j>|^2 = |G_ij|^2 (lam_i - lam_j)^2
     return jnp.sum((g_re**2 + g_im**2) * (dl**2 * w))
+
+
+def _commutator_rule(rho, h, m, sld2, rho_t, h_t):
+    """``F' = Re Tr(W rho') + sum_k h'_k z_k`` (see `_qfi_commutator_core_jvp`)."""
+    hr = h.real.astype(sld2.real.dtype)
+    wmat = 2 * m * (hr[None, :] - hr[:, None]) - sld2
+    z = 4 * jnp.sum((rho * m.T).real, axis=1)
+    return jnp.sum((wmat * rho_t.T).real) + jnp.sum(h_t.real * z)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _commutator_parts(rho, h, eps):
+    """``(F, M, L^2)`` for ``d rho = -i [diag(h), rho]`` (SLD ``L = i M``); gap-free JVP."""
+    v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
+    k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
+    m, sld2 = _to_basis_and_square(v, k)
+    return _commutator_qfi(g_re, g_im, w, dl), m, sld2
+
+
+@_commutator_parts.defjvp
+def _commutator_parts_jvp(eps, primals, tangents):
+    rho, h = primals
+    rho_t, h_t = tangents
+    v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
+    k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
+    m, sld2 = _to_basis_and_square(v, k)
+    hc, hc_t = h.astype(rho.dtype), h_t.astype(rho.dtype)
+    # (d rho)' = -i ([H', rho] + [H, rho'])
+    drho_t = -1j * ((hc_t[:, None] - hc_t[None, :]) * rho + (hc[:, None] - hc[None, :]) * rho_t)
+    sld_t = _sld_tangent(v, w, 1j * k, rho_t, drho_t)
+    return ((_commutator_qfi(g_re, g_im, w, dl), m, sld2),
+            (_commutator_rule(rho, h, m, sld2, rho_t, h_t), -1j * sld_t,
+             _square_tangent(1j * m, sld_t)))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -140,15 +247,8 @@ def _qfi_commutator_core_jvp(eps, primals, tangents):
     ``V^H rho' V``, ``L rho'``)."""
     rho, h = primals
     rho_t, h_t = tangents
-    v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
-    f = _commutator_qfi(g_re, g_im, w, dl)
-    k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
-    m, l2 = _to_basis_and_square(v, k)
-    hr = h.real.astype(g_re.dtype)
-    wmat = 2 * m * (hr[None, :] - hr[:, None]) - l2
-    z = 4 * jnp.sum((rho * m.T).real, axis=1)
-    f_t = jnp.sum((wmat * rho_t.T).real) + jnp.sum(h_t.real * z)
-    return f, f_t
+    f, m, sld2 = _commutator_parts(rho, h, eps)
+    return f, _commutator_rule(rho, h, m, sld2, rho_t, h_t)
 
 
 def qfi_commutator(rho, h_diag, eps: float | None = None) -> jax.Array:
