@@ -256,8 +256,9 @@ def test_qfim_second_derivative_rank_deficient(k, r):
 @pytest.mark.parametrize("noise", ["dephasing", "amplitude_damping", "bitflip"])
 def test_hessian_of_a_noiseless_probe_in_its_angles(noise):
     """The public composed path at gamma = 0 (a pure state: QFI = 4 t^2 Var(Jz) of the probe,
-    whatever B0): jax.hessian in the circuit's angles against fourth-order central second
-    differences of that closed form, evaluated in numpy on the circuit's output states."""
+    whatever B0): jax.hessian in the circuit's angles against central second differences of
+    that closed form, evaluated in numpy on the circuit's output states; and the objective's
+    Hessian equal to it."""
     import dataclasses
 
     import qsense
@@ -291,3 +292,8 @@ def test_hessian_of_a_noiseless_probe_in_its_angles(noise):
             ref[i, j] = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * e * e)
     assert np.isfinite(hess).all()
     np.testing.assert_allclose(hess, ref, atol=1e-5 * np.max(np.abs(ref)))
+    # THE objective (what make_fitness, the GA and the optimizers call) has the same Hessian
+    score = qsense.make_fitness(n, noise, batched=False, jit=False)
+    hess_obj = jax.hessian(lambda th: score(dataclasses.replace(g, angle=th), t, 0.0, 1.0))(
+        jnp.asarray(th0))
+    np.testing.assert_allclose(np.asarray(hess_obj), hess, rtol=1e-9, atol=1e-9)
