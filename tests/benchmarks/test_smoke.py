@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("script", ["engine", "vqs", "links", "routing", "blas_threads",
-                                    "mixed_precision", "eigh_in_program"])
+                                    "mixed_precision", "eigh_in_program", "scale"])
 def test_benchmark_smoke_records_device(script, tmp_path):
     out = tmp_path / f"{script}.json"
     # no pool size chosen (this process's `import qsense` exported one: drop it)

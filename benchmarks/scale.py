@@ -1,0 +1,239 @@
+"""Engine and GA at scale: population fitness for N = 5..12 and populations up to 4096, GA
+generations, and the largest N whose population of 256 fits in the device's memory (issue 15's
+GPU figures; runs on any device).
+
+    python benchmarks/scale.py --device gpu                      # the full table on a GPU
+    python benchmarks/scale.py --device cpu --sizes 5,8 --populations 256
+    python benchmarks/scale.py --smoke --device cpu              # N = 3, 4 (checks it runs)
+    python benchmarks/scale.py --memory-limit-gb 16 ...          # as if the device had 16 GB
+
+Fitness cells: `qsense.make_fitness` (the jitted population objective) on random GHZ + PQC
+probes (``--genes`` genes, dephasing gamma = 0.1, t = 1, B0 = 1), float64 and, with
+``--dtypes float64,float32``, float32; best of ``--reps`` calls after one compiling call.
+Before a cell runs, XLA's own memory analysis of the compiled program (arguments + outputs +
+temporaries) is compared with what the device may use (`qsense.distributed.device_memory_limit`:
+the accelerator allocator's limit, or half the host's RAM on a CPU). A cell that does not fit
+is recorded as such (with the bytes it needs) and not run; one that still runs out of memory
+is recorded as ``oom``; a call slower than ``--max-call-s`` ends that N's larger populations.
+"Largest N whose population of 256 fits" is the largest N whose population-256 cell ran.
+
+GA cells: one generation of `qsense.genetic` (``n_t`` grid times, ``local_steps`` Adam steps,
+as in benchmarks/mixed_precision.py), float64 and mixed precision (scored in float32, elite
+re-scored in float64), best of ``--reps``, with the GA's own working-set estimate
+(`qsense.genetic.estimate_bytes`) beside XLA's.
+
+Prints Markdown tables, the issue's targets (N = 5: >= 500 000 circuits/s; N = 10: >= 200
+circuits/s) as met or not, and writes ``benchmarks/scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
+
+NOISE, GAMMA, T, B0 = "dephasing", 0.1, 1.0, 1.0
+TARGETS = {5: 500_000.0, 10: 200.0}  # circuits/s on a GPU (issue 15)
+
+
+def _is_oom(err: BaseException) -> bool:
+    text = str(err)
+    return "RESOURCE_EXHAUSTED" in text or "Out of memory" in text or "out of memory" in text
+
+
+def xla_bytes(compiled) -> int | None:
+    """Arguments + outputs + temporaries of a compiled program, from XLA (None if the backend
+    does not say)."""
+    ma = compiled.memory_analysis()
+    if ma is None:
+        return None
+    return int(ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes
+               - ma.alias_size_in_bytes)
+
+
+def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
+                 limit: float) -> dict:
+    """One (N, population, dtype) cell of the population objective."""
+    import jax
+    import jax.numpy as jnp
+
+    import qsense
+    from qsense.objective import Problem, population_score
+
+    cdtype = jnp.complex128 if dtype == "float64" else jnp.complex64
+    rdtype = jnp.float64 if dtype == "float64" else jnp.float32
+    rec: dict = {"n_qubits": n, "population": population, "dtype": dtype}
+    keys = jax.random.split(jax.random.PRNGKey(n), population)
+    pop = jax.vmap(lambda k: qsense.random_genome(k, n, genes, dtype=rdtype))(keys)
+    prob = Problem(n, NOISE, GAMMA, "scalar", B0, dtype=cdtype)
+    t = jnp.asarray(T, rdtype)
+    t0 = time.perf_counter()
+    compiled = population_score.lower(prob, pop, t).compile()
+    rec["compile_s"] = time.perf_counter() - t0
+    rec["xla_bytes"] = need = xla_bytes(compiled)
+    rec["limit_bytes"] = limit
+    if need is not None and need > limit:
+        rec["status"] = "does not fit"
+        return rec
+    try:
+        jax.block_until_ready(compiled(prob, pop, t))
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            out = jax.block_until_ready(compiled(prob, pop, t))
+            best = min(best, time.perf_counter() - t0)
+    except Exception as err:  # noqa: BLE001  (XlaRuntimeError's class moves between jax versions)
+        if not _is_oom(err):
+            raise
+        rec["status"] = "oom"
+        return rec
+    rec.update(status="ok", call_s=best, circuits_per_s=population / best,
+               first_value=float(out[0]))
+    return rec
+
+
+def ga_cell(n: int, population: int, score_dtype: str, *, n_t: int, local_steps: int,
+            reps: int, limit: float) -> dict:
+    """One GA generation (benchmarks/mixed_precision.py's program) with memory checked."""
+    from benchmarks.mixed_precision import prepare_generation
+    from qsense.genetic import GAConfig, estimate_bytes
+    from qsense.objective import Problem
+
+    cfg = GAConfig(population=population, n_t=n_t, local_steps=local_steps,
+                   score_dtype=score_dtype)
+    est = estimate_bytes(Problem(n, NOISE, GAMMA), cfg, 1)
+    rec: dict = {"n_qubits": n, "population": population, "score_dtype": score_dtype,
+                 "estimate_bytes": est, "limit_bytes": limit}
+    if est > limit:
+        rec["status"] = "does not fit"
+        return rec
+    try:
+        info, run = prepare_generation(n, NOISE, score_dtype, population=population, n_t=n_t,
+                                       local_steps=local_steps)
+        best = min(run() for _ in range(reps))
+    except Exception as err:  # noqa: BLE001
+        if not _is_oom(err):
+            raise
+        rec["status"] = "oom"
+        return rec
+    rec.update(info, status="ok", generation_s=best)
+    return rec
+
+
+def _gib(b) -> str:
+    return "–" if b is None else f"{b / 2**30:.3g}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="5,6,7,8,9,10,11,12", help="qubit counts")
+    ap.add_argument("--populations", default="256,1024,4096")
+    ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--genes", type=int, default=20)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--max-call-s", type=float, default=60.0,
+                    help="a fitness call slower than this skips that N's larger populations")
+    ap.add_argument("--ga-sizes", default="5,8,10", help="qubit counts of the GA cells")
+    ap.add_argument("--ga-populations", default="256,1024,4096")
+    ap.add_argument("--n-t", type=int, default=6)
+    ap.add_argument("--local-steps", type=int, default=10)
+    ap.add_argument("--fit-population", type=int, default=256,
+                    help="the population of 'the largest N whose population fits'")
+    ap.add_argument("--memory-limit-gb", type=float, default=None,
+                    help="what one device may use (default: the device's own limit)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale.json"))
+    ap.add_argument("--smoke", action="store_true",
+                    help="N = 3, 4, populations 8 and 16, GA N = 3 (checks it runs)")
+    add_device_argument(ap)
+    args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.populations, args.reps = "3,4", "8,16", 1
+        args.ga_sizes, args.ga_populations, args.n_t, args.local_steps = "3", "8", 2, 1
+        args.fit_population = 8
+    device = select_device(args.device)
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    from qsense.distributed import device_memory_limit
+
+    limit = device_memory_limit([device], args.memory_limit_gb)
+    ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    print(f"jax {jax.__version__} on {device} ({getattr(device, 'device_kind', '')}); "
+          f"memory one device may use: {_gib(limit)} GiB", flush=True)
+
+    fit_rows: list[dict] = []
+    for n in ints(args.sizes):
+        for dtype in [d for d in args.dtypes.split(",") if d]:
+            for pop in ints(args.populations):
+                r = fitness_cell(n, pop, dtype, genes=args.genes, reps=args.reps, limit=limit)
+                fit_rows.append(r)
+                rate = f"{r['circuits_per_s']:.4g} circuits/s" if r["status"] == "ok" else ""
+                print(f"N={n} population={pop} {dtype}: {r['status']} {rate} "
+                      f"(XLA: {_gib(r['xla_bytes'])} GiB)", flush=True)
+                if r["status"] != "ok" or r["call_s"] > args.max_call_s:
+                    break  # larger populations at this N would not fit or take too long
+    ga_rows: list[dict] = []
+    for n in ints(args.ga_sizes):
+        for pop in ints(args.ga_populations):
+            pair = [ga_cell(n, pop, sd, n_t=args.n_t, local_steps=args.local_steps,
+                            reps=args.reps, limit=limit) for sd in ("float64", "float32")]
+            ga_rows += pair
+            print(f"GA N={n} population={pop}: " + ", ".join(
+                f"{r['score_dtype']} {r['status']}"
+                + (f" {r['generation_s']:.4g} s" if r["status"] == "ok" else "") for r in pair),
+                flush=True)
+            if any(r["status"] != "ok" for r in pair):
+                break
+
+    print("\n| N | population | dtype | circuits/s | call (s) | compile (s) | XLA GiB | status |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in fit_rows:
+        ok = r["status"] == "ok"
+        rate = f"{r['circuits_per_s']:.4g} | {r['call_s']:.4g}" if ok else "– | –"
+        print(f"| {r['n_qubits']} | {r['population']} | {r['dtype']} | {rate} | "
+              f"{r['compile_s']:.3g} | {_gib(r['xla_bytes'])} | {r['status']} |")
+    print("\n| N | population | float64 generation (s) | mixed generation (s) | speed-up | "
+          "GA estimate GiB |")
+    print("|---|---|---|---|---|---|")
+    for r64, r32 in zip(ga_rows[::2], ga_rows[1::2], strict=True):
+        both = r64["status"] == r32["status"] == "ok"
+        g64 = f"{r64['generation_s']:.4g}" if r64["status"] == "ok" else r64["status"]
+        g32 = f"{r32['generation_s']:.4g}" if r32["status"] == "ok" else r32["status"]
+        sp = f"{r64['generation_s'] / r32['generation_s']:.2f}x" if both else "–"
+        print(f"| {r64['n_qubits']} | {r64['population']} | {g64} | {g32} | {sp} | "
+              f"{_gib(r64['estimate_bytes'])} |")
+
+    fits = [r["n_qubits"] for r in fit_rows
+            if r["population"] == args.fit_population and r["dtype"] == "float64"
+            and r["status"] == "ok"]
+    largest = max(fits) if fits else None
+    print(f"\nlargest N whose float64 population of {args.fit_population} ran: {largest}")
+    targets = {}
+    for n, goal in TARGETS.items():
+        rates = [r["circuits_per_s"] for r in fit_rows
+                 if r["n_qubits"] == n and r["status"] == "ok" and r["dtype"] == "float64"]
+        best = max(rates) if rates else None
+        targets[n] = {"goal_circuits_per_s": goal, "best_float64_circuits_per_s": best,
+                      "met": None if best is None else best >= goal}
+        print(f"target N = {n}: >= {goal:.0f} circuits/s (float64): "
+              + ("not measured" if best is None else
+                 f"{best:.4g} -> {'met' if best >= goal else 'not met'}"))
+    Path(args.out).write_text(json.dumps({
+        "fitness": fit_rows, "ga": ga_rows, "largest_n_fitting_float64": largest,
+        "fit_population": args.fit_population,
+        "targets": targets, "limit_bytes": limit, "smoke": args.smoke,
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "device": device_record(args.device)}, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
