@@ -101,26 +101,27 @@ def _one_parameter_rule(sld, sld2, rho_t, ddrho_t):
     return 2 * jnp.sum((sld * ddrho_t.T).real) - jnp.sum((sld2 * rho_t.T).real)
 
 
+def _one_parameter_primal(rho, drho, eps):
+    v, d, w = _eigenbasis(rho, drho[None], eps)
+    lt = d[0] * w
+    sld, sld2 = _to_basis_and_square(v, lt)
+    return (_qfim_from(d, w)[0, 0], sld, sld2), (v, w, lt)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _one_parameter_parts(rho, drho, eps):
     """``(F, L, L^2)`` of one parameter; its JVP is gap-free in all three (second
     derivatives of the QFI at rank-deficient states go through it)."""
-    v, d, w = _eigenbasis(rho, drho[None], eps)
-    sld, sld2 = _to_basis_and_square(v, d[0] * w)
-    return _qfim_from(d, w)[0, 0], sld, sld2
+    return _one_parameter_primal(rho, drho, eps)[0]
 
 
 @_one_parameter_parts.defjvp
 def _one_parameter_parts_jvp(eps, primals, tangents):
-    rho, drho = primals
-    rho_t, drho_t = tangents
-    v, d, w = _eigenbasis(rho, drho[None], eps)
-    lt = d[0] * w
-    sld, sld2 = _to_basis_and_square(v, lt)
+    (rho, drho), (rho_t, drho_t) = primals, tangents
+    (f, sld, sld2), (v, w, lt) = _one_parameter_primal(rho, drho, eps)
     sld_t = _sld_tangent(v, w, lt, rho_t, drho_t)
-    return ((_qfim_from(d, w)[0, 0], sld, sld2),
-            (_one_parameter_rule(sld, sld2, rho_t, drho_t), sld_t,
-             _square_tangent(sld, sld_t)))
+    return ((f, sld, sld2),
+            (_one_parameter_rule(sld, sld2, rho_t, drho_t), sld_t, _square_tangent(sld, sld_t)))
 
 
 def _many_parameter_rule(slds, rho_t, ddrhos_t):
@@ -132,24 +133,25 @@ def _many_parameter_rule(slds, rho_t, ddrhos_t):
     return g + g.T - 0.5 * (m + m.T)
 
 
+def _many_parameter_primal(rho, drhos, eps):
+    v, d, w = _eigenbasis(rho, drhos, eps)
+    lts = d * w
+    slds = jnp.einsum("ij,ajk,lk->ail", v, lts, jnp.conj(v))
+    return (_qfim_from(d, w), slds), (v, w, lts)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _many_parameter_parts(rho, drhos, eps):
     """``(F, L)``: the QFIM and the SLDs ``L_a = V (w o D^a) V^H``; gap-free JVP."""
-    v, d, w = _eigenbasis(rho, drhos, eps)
-    slds = jnp.einsum("ij,ajk,lk->ail", v, d * w, jnp.conj(v))
-    return _qfim_from(d, w), slds
+    return _many_parameter_primal(rho, drhos, eps)[0]
 
 
 @_many_parameter_parts.defjvp
 def _many_parameter_parts_jvp(eps, primals, tangents):
-    rho, drhos = primals
-    rho_t, drhos_t = tangents
-    v, d, w = _eigenbasis(rho, drhos, eps)
-    lts = d * w
-    slds = jnp.einsum("ij,ajk,lk->ail", v, lts, jnp.conj(v))
-    slds_t = jax.vmap(lambda lt, ddt: _sld_tangent(v, w, lt, rho_t, ddt))(
-        lts, drhos_t)
-    return (_qfim_from(d, w), slds), (_many_parameter_rule(slds, rho_t, drhos_t), slds_t)
+    (rho, drhos), (rho_t, drhos_t) = primals, tangents
+    (f, slds), (v, w, lts) = _many_parameter_primal(rho, drhos, eps)
+    slds_t = jax.vmap(lambda lt, ddt: _sld_tangent(v, w, lt, rho_t, ddt))(lts, drhos_t)
+    return (f, slds), (_many_parameter_rule(slds, rho_t, drhos_t), slds_t)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -199,27 +201,28 @@ def _commutator_rule(rho, h, m, sld2, rho_t, h_t):
     return jnp.sum((wmat * rho_t.T).real) + jnp.sum(h_t.real * z)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _commutator_parts(rho, h, eps):
-    """``(F, M, L^2)`` for ``d rho = -i [diag(h), rho]`` (SLD ``L = i M``); gap-free JVP."""
+def _commutator_primal(rho, h, eps):
     v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
     k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
     m, sld2 = _to_basis_and_square(v, k)
-    return _commutator_qfi(g_re, g_im, w, dl), m, sld2
+    return (_commutator_qfi(g_re, g_im, w, dl), m, sld2), (v, w, k)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _commutator_parts(rho, h, eps):
+    """``(F, M, L^2)`` for ``d rho = -i [diag(h), rho]`` (SLD ``L = i M``); gap-free JVP."""
+    return _commutator_primal(rho, h, eps)[0]
 
 
 @_commutator_parts.defjvp
 def _commutator_parts_jvp(eps, primals, tangents):
-    rho, h = primals
-    rho_t, h_t = tangents
-    v, g_re, g_im, w, dl = _commutator_eigenbasis(rho, h, eps)
-    k = jax.lax.complex(g_re, g_im) * (dl * w).astype(g_re.dtype)
-    m, sld2 = _to_basis_and_square(v, k)
+    (rho, h), (rho_t, h_t) = primals, tangents
+    (f, m, sld2), (v, w, k) = _commutator_primal(rho, h, eps)
     hc, hc_t = h.astype(rho.dtype), h_t.astype(rho.dtype)
     # (d rho)' = -i ([H', rho] + [H, rho'])
     drho_t = -1j * ((hc_t[:, None] - hc_t[None, :]) * rho + (hc[:, None] - hc[None, :]) * rho_t)
     sld_t = _sld_tangent(v, w, 1j * k, rho_t, drho_t)
-    return ((_commutator_qfi(g_re, g_im, w, dl), m, sld2),
+    return ((f, m, sld2),
             (_commutator_rule(rho, h, m, sld2, rho_t, h_t), -1j * sld_t,
              _square_tangent(1j * m, sld_t)))
 
