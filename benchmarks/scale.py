@@ -6,10 +6,12 @@ GPU figures; runs on any device).
     python benchmarks/scale.py --device cpu --sizes 5,8 --populations 256
     python benchmarks/scale.py --smoke --device cpu              # N = 3, 4 (checks it runs)
     python benchmarks/scale.py --memory-limit-gb 16 ...          # as if the device had 16 GB
+    python benchmarks/scale.py --device gpu --budget-s 480       # start no cell after 8 min
 
 Fitness cells: `qsense.make_fitness` (the jitted population objective) on random GHZ + PQC
 probes (``--genes`` genes, dephasing gamma = 0.1, t = 1, B0 = 1), float64 and, with
-``--dtypes float64,float32``, float32; best of ``--reps`` calls after one compiling call.
+``--dtypes float64,float32``, float32; best of the first call and ``--reps`` more (the first
+only, when it took over 10 s), compilation timed apart.
 Before a cell runs, XLA's own memory analysis of the compiled program (arguments + outputs +
 temporaries) is compared with what the device may use (`qsense.distributed.device_memory_limit`:
 the accelerator allocator's limit, or half the host's RAM on a CPU). A cell that does not fit
@@ -59,8 +61,9 @@ def xla_bytes(compiled) -> int | None:
 
 
 def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
-                 limit: float) -> dict:
-    """One (N, population, dtype) cell of the population objective."""
+                 limit: float, slow_s: float = 10.0) -> dict:
+    """One (N, population, dtype) cell of the population objective: best of the first call
+    of the compiled program and ``reps`` more (only the first when it took > ``slow_s``)."""
     import jax
     import jax.numpy as jnp
 
@@ -83,9 +86,11 @@ def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
         rec["status"] = "does not fit"
         return rec
     try:
-        jax.block_until_ready(compiled(prob, pop, t))
-        best = float("inf")
-        for _ in range(reps):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(compiled(prob, pop, t))
+        best = time.perf_counter() - t0  # compiled already: a slow cell counts its first call
+        rec["reps"] = 1 if best > slow_s else reps + 1
+        for _ in range(rec["reps"] - 1):
             t0 = time.perf_counter()
             out = jax.block_until_ready(compiled(prob, pop, t))
             best = min(best, time.perf_counter() - t0)
@@ -127,6 +132,20 @@ def ga_cell(n: int, population: int, score_dtype: str, *, n_t: int, local_steps:
     return rec
 
 
+def summarize(fit_rows: list[dict], fit_population: int) -> dict:
+    """The largest N whose float64 population of ``fit_population`` ran, and the targets."""
+    fits = [r["n_qubits"] for r in fit_rows if r["population"] == fit_population
+            and r["dtype"] == "float64" and r["status"] == "ok"]
+    targets = {}
+    for n, goal in TARGETS.items():
+        rates = [r["circuits_per_s"] for r in fit_rows
+                 if r["n_qubits"] == n and r["status"] == "ok" and r["dtype"] == "float64"]
+        best = max(rates) if rates else None
+        targets[n] = {"goal_circuits_per_s": goal, "best_float64_circuits_per_s": best,
+                      "met": None if best is None else best >= goal}
+    return {"largest_n_fitting_float64": max(fits) if fits else None, "targets": targets}
+
+
 def _gib(b) -> str:
     return "–" if b is None else f"{b / 2**30:.3g}"
 
@@ -149,6 +168,9 @@ def main() -> None:
                     help="the population of 'the largest N whose population fits'")
     ap.add_argument("--memory-limit-gb", type=float, default=None,
                     help="what one device may use (default: the device's own limit)")
+    ap.add_argument("--budget-s", type=float, default=None,
+                    help="start no cell after this many seconds (the JSON is written after "
+                         "every cell, so a run cut off keeps what it finished)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale.json"))
     ap.add_argument("--smoke", action="store_true",
                     help="N = 3, 4, populations 8 and 16, GA N = 3 (checks it runs)")
@@ -170,28 +192,47 @@ def main() -> None:
           f"memory one device may use: {_gib(limit)} GiB", flush=True)
 
     fit_rows: list[dict] = []
+    ga_rows: list[dict] = []
+    deadline = time.perf_counter() + (float("inf") if args.budget_s is None else args.budget_s)
+
+    def save() -> dict:
+        summary = summarize(fit_rows, args.fit_population)
+        Path(args.out).write_text(json.dumps({
+            "fitness": fit_rows, "ga": ga_rows, **summary, "fit_population": args.fit_population,
+            "limit_bytes": limit, "smoke": args.smoke,
+            "budget_exhausted": time.perf_counter() > deadline,
+            "settings": {k: v for k, v in vars(args).items() if k != "out"},
+            "device": device_record(args.device)}, indent=2))
+        return summary
+
     for n in ints(args.sizes):
         for dtype in [d for d in args.dtypes.split(",") if d]:
             for pop in ints(args.populations):
+                if time.perf_counter() > deadline:
+                    break
                 r = fitness_cell(n, pop, dtype, genes=args.genes, reps=args.reps, limit=limit)
                 fit_rows.append(r)
+                save()  # a run cut off later keeps every finished cell
                 rate = f"{r['circuits_per_s']:.4g} circuits/s" if r["status"] == "ok" else ""
                 print(f"N={n} population={pop} {dtype}: {r['status']} {rate} "
                       f"(XLA: {_gib(r['xla_bytes'])} GiB)", flush=True)
                 if r["status"] != "ok" or r["call_s"] > args.max_call_s:
                     break  # larger populations at this N would not fit or take too long
-    ga_rows: list[dict] = []
     for n in ints(args.ga_sizes):
         for pop in ints(args.ga_populations):
+            if time.perf_counter() > deadline:
+                break
             pair = [ga_cell(n, pop, sd, n_t=args.n_t, local_steps=args.local_steps,
                             reps=args.reps, limit=limit) for sd in ("float64", "float32")]
             ga_rows += pair
+            save()
             print(f"GA N={n} population={pop}: " + ", ".join(
                 f"{r['score_dtype']} {r['status']}"
                 + (f" {r['generation_s']:.4g} s" if r["status"] == "ok" else "") for r in pair),
                 flush=True)
             if any(r["status"] != "ok" for r in pair):
                 break
+    summary = save()
 
     print("\n| N | population | dtype | circuits/s | call (s) | compile (s) | XLA GiB | status |")
     print("|---|---|---|---|---|---|---|---|")
@@ -211,27 +252,16 @@ def main() -> None:
         print(f"| {r64['n_qubits']} | {r64['population']} | {g64} | {g32} | {sp} | "
               f"{_gib(r64['estimate_bytes'])} |")
 
-    fits = [r["n_qubits"] for r in fit_rows
-            if r["population"] == args.fit_population and r["dtype"] == "float64"
-            and r["status"] == "ok"]
-    largest = max(fits) if fits else None
+    largest = summary["largest_n_fitting_float64"]
     print(f"\nlargest N whose float64 population of {args.fit_population} ran: {largest}")
-    targets = {}
-    for n, goal in TARGETS.items():
-        rates = [r["circuits_per_s"] for r in fit_rows
-                 if r["n_qubits"] == n and r["status"] == "ok" and r["dtype"] == "float64"]
-        best = max(rates) if rates else None
-        targets[n] = {"goal_circuits_per_s": goal, "best_float64_circuits_per_s": best,
-                      "met": None if best is None else best >= goal}
-        print(f"target N = {n}: >= {goal:.0f} circuits/s (float64): "
+    if time.perf_counter() > deadline:
+        print(f"--budget-s {args.budget_s} ran out: the cells after the last one printed were "
+              "not run")
+    for n, tg in summary["targets"].items():
+        best = tg["best_float64_circuits_per_s"]
+        print(f"target N = {n}: >= {tg['goal_circuits_per_s']:.0f} circuits/s (float64): "
               + ("not measured" if best is None else
-                 f"{best:.4g} -> {'met' if best >= goal else 'not met'}"))
-    Path(args.out).write_text(json.dumps({
-        "fitness": fit_rows, "ga": ga_rows, "largest_n_fitting_float64": largest,
-        "fit_population": args.fit_population,
-        "targets": targets, "limit_bytes": limit, "smoke": args.smoke,
-        "settings": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "device": device_record(args.device)}, indent=2))
+                 f"{best:.4g} -> {'met' if tg['met'] else 'not met'}"))
     print(f"wrote {args.out}")
 
 

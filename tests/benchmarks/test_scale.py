@@ -30,3 +30,20 @@ def test_a_cell_that_fits_runs_the_objective():
     np.testing.assert_allclose(r["first_value"], float(ref[0]), rtol=1e-12)
     g = ga_cell(3, 8, "float32", n_t=2, local_steps=1, reps=1, limit=1e12)
     assert g["status"] == "ok" and g["generation_s"] > 0 and np.isfinite(g["best_fitness"])
+
+
+def test_budget_stops_before_the_next_cell_and_keeps_the_json(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "scale.json"
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "scale.py"), "--smoke",
+                           "--device", "cpu", "--budget-s", "0", "--out", str(out)], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert res["fitness"] == [] and res["ga"] == [] and res["budget_exhausted"] is True
+    assert res["largest_n_fitting_float64"] is None and "ran out" in proc.stdout
