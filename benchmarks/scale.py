@@ -4,7 +4,7 @@ GPU figures; runs on any device).
 
     python benchmarks/scale.py --device gpu                      # the full table on a GPU
     python benchmarks/scale.py --device cpu --sizes 5,8 --populations 256
-    python benchmarks/scale.py --smoke --device cpu              # N = 3, 4 (checks it runs)
+    python benchmarks/scale.py --smoke --device cpu              # N = 3 (checks it runs)
     python benchmarks/scale.py --memory-limit-gb 16 ...          # as if the device had 16 GB
     python benchmarks/scale.py --device gpu --budget-s 480       # start no cell after 8 min
 
@@ -174,11 +174,11 @@ def main() -> None:
                          "every cell, so a run cut off keeps what it finished)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale.json"))
     ap.add_argument("--smoke", action="store_true",
-                    help="N = 3, 4, populations 8 and 16, GA N = 3 (checks it runs)")
+                    help="N = 3, populations 8 and 16, GA N = 3 (checks it runs)")
     add_device_argument(ap)
     args = ap.parse_args()
     if args.smoke:
-        args.sizes, args.populations, args.reps = "3,4", "8,16", 1
+        args.sizes, args.populations, args.reps = "3", "8,16", 1
         args.ga_sizes, args.ga_populations, args.n_t, args.local_steps = "3", "8", 2, 1
         args.fit_population = 8
     device = select_device(args.device)

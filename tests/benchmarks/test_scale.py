@@ -28,8 +28,7 @@ def test_a_cell_that_fits_runs_the_objective():
     pop = jax.vmap(lambda k: qsense.random_genome(k, 3, 4, dtype=jnp.float64))(keys)
     ref = qsense.make_fitness(3, NOISE)(pop, T, GAMMA, B0)
     np.testing.assert_allclose(r["first_value"], float(ref[0]), rtol=1e-12)
-    g = ga_cell(3, 8, "float32", n_t=2, local_steps=1, reps=1, limit=1e12)
-    assert g["status"] == "ok" and g["generation_s"] > 0 and np.isfinite(g["best_fitness"])
+    # (a GA cell that fits runs in the smoke run, test_smoke.py)
 
 
 def test_budget_stops_before_the_next_cell_and_keeps_the_json(tmp_path):
