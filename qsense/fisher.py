@@ -217,7 +217,14 @@ def _commutator_parts(rho, h, eps):
 @_commutator_parts.defjvp
 def _commutator_parts_jvp(eps, primals, tangents):
     (rho, h), (rho_t, h_t) = primals, tangents
-    (f, m, sld2), (v, w, k) = _commutator_primal(rho, h, eps)
+    return _commutator_parts_tangent(rho, h, *_commutator_primal(rho, h, eps), rho_t, h_t)
+
+
+def _commutator_parts_tangent(rho, h, parts, basis, rho_t, h_t):
+    """The gap-free JVP of ``(F, M, L^2)`` from the primal ``parts`` and ``basis = (V, w, K)``
+    (any orthonormal eigenbasis ``V`` of ``rho``)."""
+    f, m, sld2 = parts
+    v, w, k = basis
     hc, hc_t = h.astype(rho.dtype), h_t.astype(rho.dtype)
     # (d rho)' = -i ([H', rho] + [H, rho'])
     drho_t = -1j * ((hc_t[:, None] - hc_t[None, :]) * rho + (hc[:, None] - hc[None, :]) * rho_t)
@@ -254,16 +261,93 @@ def _qfi_commutator_core_jvp(eps, primals, tangents):
     return f, _commutator_rule(rho, h, m, sld2, rho_t, h_t)
 
 
-def qfi_commutator(rho, h_diag, eps: float | None = None) -> jax.Array:
+# --------------------------------------------------------------------------- real form
+# A diagonal unitary Phi commutes with H = diag(h), so rho and Phi^H rho Phi have the same
+# QFI, SLD spectrum and rules (transported by Phi). When rho = Phi R Phi^H with R *real*
+# symmetric, the eigendecomposition is a real one: `eigh` of a real symmetric matrix (LAPACK
+# dsyevd, 2.2x faster than zheevd at d = 256 and 3x at d = 32 here) and real products (a
+# quarter of the flops of complex ones). That is the case of every pure state sensed in a
+# scalar field under dephasing or no noise: rho_ab = psi_a psi_b^* e^{-i B (h_a - h_b)}
+# K_ab with K_ab = exp(-gamma t)^(Hamming distance of a, b) >= 0, so R = |rho| (entrywise)
+# and Phi_a = (psi_a / |psi_a|) e^{-i B h_a} (1 where psi_a = 0: rho's row a is 0 there,
+# and any phase works).
+
+
+def _real_form_primal(phase, r, h, eps):
+    lam, vr = jnp.linalg.eigh(r)
+    g = vr.T @ (h.real.astype(vr.dtype)[:, None] * vr)  # V^H diag(h) V: real
+    w, dl = _weights(lam, eps), lam[:, None] - lam[None, :]
+    f = jnp.sum(g**2 * (dl**2 * w))
+    return f, (lam, vr, g, w, dl)
+
+
+def _real_form_parts_primal(phase, r, h, eps, dtype):
+    f, (_, vr, g, w, dl) = _real_form_primal(phase, r, h, eps)
+    k = g * (dl * w)  # real antisymmetric: i K is the SLD in the eigenbasis
+    m_r, sld2_r = _to_basis_and_square(vr, k)  # three real products
+    ph = (phase[:, None] * jnp.conj(phase)[None, :]).astype(dtype)
+    v = phase.astype(dtype)[:, None] * vr  # an orthonormal eigenbasis of rho
+    return (f, m_r * ph, sld2_r * ph), (v, w, k.astype(dtype))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+def _real_form_parts(rho, h, phase, r, eps):
+    """`_commutator_parts` of ``rho = diag(phase) r diag(phase)^H`` from the real ``r``; the
+    hints ``phase``, ``r`` are functions of ``rho`` and carry no tangent of their own."""
+    return _real_form_parts_primal(phase, r, h, eps, rho.dtype)[0]
+
+
+@_real_form_parts.defjvp
+def _real_form_parts_jvp(eps, primals, tangents):
+    (rho, h, phase, r), (rho_t, h_t, _, _) = primals, tangents
+    return _commutator_parts_tangent(
+        rho, h, *_real_form_parts_primal(phase, r, h, eps, rho.dtype), rho_t, h_t)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
+def _qfi_real_form_core(rho, h, phase, r, eps):
+    return _real_form_primal(phase, r, h, eps)[0]
+
+
+@_qfi_real_form_core.defjvp
+def _qfi_real_form_core_jvp(eps, primals, tangents):
+    """`_qfi_commutator_core_jvp`'s rule, with ``M`` and ``L^2`` from the real form."""
+    (rho, h, phase, r), (rho_t, h_t, _, _) = primals, tangents
+    f, m, sld2 = _real_form_parts(rho, h, phase, r, eps)
+    return f, _commutator_rule(rho, h, m, sld2, rho_t, h_t)
+
+
+def qfi_commutator(rho, h_diag, eps: float | None = None, *, real_form=None) -> jax.Array:
     """QFI of ``rho`` for ``d rho = -i [H, rho]`` with a diagonal generator ``H = diag(h_diag)``
     (a unitary encoding in the computational basis, e.g. ``h = (t/2) Jz`` for the scalar
     field under Z-covariant noise). Same value as ``qfim_from_derivatives(rho, drho)``, with
-    one matrix product instead of two; same derivative rule."""
+    one matrix product instead of two; same derivative rule.
+
+    real_form: optional ``(phase, r)`` with ``rho = diag(phase) r diag(phase)^H``, ``phase``
+    (d,) of unit modulus and ``r`` (d, d) real symmetric (a pure state sensed under dephasing
+    or no noise: `qsense.sense` and `qsense.score` pass it). The QFI and its derivatives in
+    ``rho`` and ``h`` are then computed from a real eigendecomposition: same values, about
+    2-3x less work. The hints are treated as constants (their tangents are ignored: they are
+    functions of ``rho``). Concrete inputs are checked to be consistent with ``rho``."""
     rho, h_diag = jnp.asarray(rho), jnp.asarray(h_diag)
     if rho.ndim != 2 or h_diag.shape != rho.shape[:1]:
         fail("h_diag.shape", (rho.shape, h_diag.shape), "rho (d, d) with h_diag (d,)")
     eps = default_eps(rho.dtype) if eps is None else float(eps)
-    return _qfi_commutator_core(rho, h_diag.astype(rho.dtype), eps)
+    if real_form is None:
+        return _qfi_commutator_core(rho, h_diag.astype(rho.dtype), eps)
+    phase, r = (jax.lax.stop_gradient(jnp.asarray(x)) for x in real_form)
+    if phase.shape != rho.shape[:1] or r.shape != rho.shape or jnp.iscomplexobj(r):
+        fail("real_form", (phase.shape, r.shape, r.dtype),
+             "(phase (d,), r (d, d) real) with rho = diag(phase) r diag(phase)^H")
+    real = jnp.finfo(rho.dtype).dtype
+    if is_concrete(rho) and is_concrete(phase) and is_concrete(r):
+        back = np.asarray(phase)[:, None] * np.asarray(r) * np.conj(np.asarray(phase))[None, :]
+        err = float(np.max(np.abs(back - np.asarray(rho))))
+        if err > 100 * float(jnp.finfo(real).eps) * max(1.0, float(np.max(np.abs(rho)))):
+            fail("real_form", f"diag(phase) r diag(phase)^H differs from rho by {err:.2e}",
+                 "a real form of rho itself")
+    return _qfi_real_form_core(rho, h_diag.astype(rho.dtype), phase.astype(rho.dtype),
+                               r.astype(real), eps)
 
 
 def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
@@ -278,15 +362,16 @@ def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
 _CAPTURE = threading.local()
 
 
-def record_commutator_tangent(rho, drho, h) -> None:
+def record_commutator_tangent(rho, drho, h, real_form=None) -> None:
     """Called by a map's JVP rule whose output tangent ``drho`` is exactly
     ``-i [diag(h), rho]`` for its output ``rho`` (e.g. `qsense.sense` in a scalar field under
     a Z-covariant noise). While `qfi` differentiates its family, it keeps these records; if
     the family's value and tangent are those very arrays, the QFI takes the one-matmul
-    commutator form (`qfi_commutator`) instead of transforming ``drho`` into the eigenbasis."""
+    commutator form (`qfi_commutator`) instead of transforming ``drho`` into the eigenbasis.
+    ``real_form``: optional ``(phase, r)`` of ``rho`` (see `qfi_commutator`)."""
     stack = getattr(_CAPTURE, "stack", None)
     if stack:
-        stack[-1].append((rho, drho, h))
+        stack[-1].append((rho, drho, h, real_form))
 
 
 @contextlib.contextmanager
@@ -322,9 +407,9 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
         fail("b0.shape", b0.shape, "a scalar (use qfim for a vector parameter)")
     with _capturing() as records:
         rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
-    for r, d, h in records:
+    for r, d, h, real_form in records:
         if r is rho and d is drho:  # drho = -i [diag(h), rho] exactly: one matmul
-            return qfi_commutator(rho, h, eps)
+            return qfi_commutator(rho, h, eps, real_form=real_form)
     return qfim_from_derivatives(rho, drho[None], eps)[0, 0]
 
 

@@ -243,14 +243,32 @@ def _jz(n: int, real) -> jax.Array:
     return (n - 2 * lax.population_count(k)).astype(real)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
-def _sense_covariant(rho, field, t, gamma, noise):
-    """`_sense_map` for a scalar field and a Z-covariant noise, with the commutator JVP."""
+def real_form_of_pure(psi: jax.Array, sensed: jax.Array, field, h: jax.Array):
+    """``(phase, r)`` with ``sensed = diag(phase) r diag(phase)^H``, ``r`` real: the sensed
+    state of the pure ``psi`` in a scalar ``field`` under dephasing or no noise, whose
+    generator is ``h`` (``U_B = exp(-i B diag(h))``). ``sensed_ab = psi_a psi_b^* e^{-i B (h_a -
+    h_b)} K_ab`` with ``K_ab >= 0`` (the coherence factor), so ``r = |sensed|`` and ``phase_a
+    = (psi_a / |psi_a|) e^{-i B h_a}`` (1 where psi_a = 0). No derivatives (constants for
+    `qsense.fisher.qfi_commutator`)."""
+    psi, sensed = jax.lax.stop_gradient(psi), jax.lax.stop_gradient(sensed)
+    mod = jnp.abs(psi)
+    unit = jnp.where(mod > 0, psi / jnp.where(mod > 0, mod, 1).astype(psi.dtype), 1)
+    field = jax.lax.stop_gradient(jnp.asarray(field)).astype(mod.dtype)
+    turn = jnp.exp(-1j * (field * jax.lax.stop_gradient(h).real.astype(mod.dtype)))
+    return (unit * turn).astype(sensed.dtype), jnp.abs(sensed)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5))
+def _sense_covariant(rho, field, t, gamma, noise, psi=None):
+    """`_sense_map` for a scalar field and a Z-covariant noise, with the commutator JVP.
+    ``psi``: the pure state with ``rho = psi psi^H``, or None; with a diagonal noise it lets
+    the commutator record carry the real form (`real_form_of_pure`). It is a hint only: the
+    derivatives in the state go through ``rho``."""
     return _sense_map(rho, field, t, gamma, noise)
 
 
 @functools.partial(_sense_covariant.defjvp, symbolic_zeros=True)
-def _sense_covariant_jvp(noise, primals, tangents):
+def _sense_covariant_jvp(noise, psi, primals, tangents):
     rho, field, t, gamma = primals
     rho_d, field_d, t_d, gamma_d = tangents
     out = _sense_covariant(rho, field, t, gamma, noise)
@@ -269,7 +287,11 @@ def _sense_covariant_jvp(noise, primals, tangents):
         h = (0.5 * jnp.asarray(t, real) * jnp.asarray(field_d, real)) * _jz(_n_of(rho), real)
         comm = -1j * (h[:, None] * out - out * h[None, :])
         if not parts:  # the whole tangent is -i [diag(h), out]: let qfi use it
-            record_commutator_tangent(out, comm, h)
+            form = None
+            if psi is not None and noise in DIAGONAL_NOISES:
+                form = real_form_of_pure(psi, out, field, 0.5 * jnp.asarray(t, real)
+                                         * _jz(_n_of(rho), real))
+            record_commutator_tangent(out, comm, h, form)
         parts.append(comm)
     if not parts:
         return out, jnp.zeros_like(out)
@@ -287,13 +309,15 @@ def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
     check_noise(noise)
     check_nonneg("t", t)
     check_nonneg("gamma", gamma)
-    rho = density(jnp.asarray(state))
-    if not jnp.iscomplexobj(rho):
-        rho = rho.astype(jnp.result_type(complex))
+    state = jnp.asarray(state)
+    if not jnp.iscomplexobj(state):
+        state = state.astype(jnp.result_type(complex))
+    rho = density(state)
     real = jnp.finfo(rho.dtype).dtype
     f3 = as_field3(field).astype(real)
     if noise in Z_COVARIANT_NOISES and jnp.ndim(field) == 0:
         return _sense_covariant(rho, jnp.asarray(field, real), jnp.asarray(t, real),
-                                jnp.asarray(gamma, real), noise)
+                                jnp.asarray(gamma, real), noise,
+                                state if state.ndim == 1 else None)
     sop = superoperator_1q(f3, jnp.asarray(t, real), noise, jnp.asarray(gamma, real), rho.dtype)
     return apply_local_superoperator(rho, sop, n)
