@@ -54,6 +54,7 @@ from qsense.objective import (
     probe_qfim,
     probe_state,
     score,
+    score_pure,
     score_state,
     sensed_probe,
 )
@@ -80,7 +81,7 @@ __all__ = [
     "pass_profile", "protocol_qcrb", "protocol_qfi", "protocols", "repeater_chain", "teleport",
     "teleport_channel", "teleport_circuit",
     # THE objective (qsense.objective): score (maximized), its problem, the human merit
-    "objective", "score", "score_state",
+    "objective", "score", "score_pure", "score_state",
     # VQS: angle/time optimization, genetic structure search, Wigner function, drawings
     # (submodules qsense.optimize, .genetic, .wigner, .draw)
     "GAConfig", "Problem", "RefineConfig", "draw", "find_optimal_probe", "genetic", "make_step",

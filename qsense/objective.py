@@ -28,7 +28,9 @@ Fast exact path: with a scalar field, a Z-covariant noise (none, dephasing, ampl
 damping) and a Z-covariant post channel (depolarizing is), the sensed state is
 ``U_B Lambda(rho) U_B^H`` with ``U_B = exp(-i B t Hs)``, ``Hs = sum s_i Z_i / 2``, so
 ``d rho/dB = -i t [Hs, rho]`` exactly, and the QFI needs one eigendecomposition and one
-matrix product (`qsense.fisher.qfi_commutator`). Otherwise ``d rho/dB`` is a forward-mode
+matrix product (`qsense.fisher.qfi_commutator`); a pure probe under dephasing or no noise
+(no link channels) is moreover a real matrix up to a diagonal phase, so that
+eigendecomposition is a real one (`score_pure`). Otherwise ``d rho/dB`` is a forward-mode
 tangent of the sensing map. Both are exact; tests check them against an independent numpy
 reference.
 """
@@ -431,13 +433,21 @@ def score(problem: Problem, genome: Genome, t) -> jax.Array:
     field) or ``-Tr F^-1`` (vector field; ``-inf`` if the QFIM is singular), maximized.
     Traceable and differentiable in the genome's angles, ``t`` and the problem's data;
     batch it with ``jax.vmap(score, (None, 0, None))`` (that is `make_fitness`)."""
-    psi = probe(problem, genome)
+    return score_pure(problem, probe(problem, genome), t)
+
+
+def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
+    """The objective from a pure probe state vector ``psi`` (2^N,): ``score_state(problem,
+    psi psi^H, t)``, by the cheapest exact path (a real eigendecomposition under dephasing or
+    no noise, see `_score_pure_fast`). Differentiable in ``psi`` (as a complex vector), ``t``
+    and the problem's data."""
+    psi = jnp.asarray(psi)
     if problem.fast and problem.pre_channel is None and problem.post_channel is None:
-        return _score_pure(problem, psi, t)
+        return _score_pure_fast(problem, psi, t)
     return score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)
 
 
-def _score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
+def _score_pure_fast(problem: Problem, psi: jax.Array, t) -> jax.Array:
     """`score_state` of ``psi psi^H`` on the fast path without link channels. Under a diagonal
     noise (dephasing, none) the sensed state is ``diag(phase) r diag(phase)^H`` with ``r``
     real (`qsense.sensing.real_form_of_pure`), so the QFI takes the real eigendecomposition
@@ -551,6 +561,7 @@ __all__ = [
     "FIELDS", "INITIAL_STATES", "Problem", "Structure", "Z_COVARIANT_NOISES",
     "initial_state", "is_z_covariant", "unit_dissipator", "jz_diagonal", "make_fitness", "merit",
     "merit_of_score", "population_score", "probe", "probe_qfi", "probe_qfim", "probe_state",
-    "qfim_of_state", "score", "score_state", "sense_rho", "sensed_probe", "sensed_state",
+    "qfim_of_state", "score", "score_pure", "score_state", "sense_rho", "sensed_probe",
+    "sensed_state",
     "sensing_superoperators", "diagonal_noise",
 ]

@@ -42,7 +42,7 @@ from jax import lax
 
 from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail
 from qsense.fisher import qcrb, qfi, qfim
-from qsense.objective import Problem, qfim_of_state, score_state
+from qsense.objective import Problem, qfim_of_state, score_pure
 from qsense.sensing import sense
 from qsense.states import density
 
@@ -199,16 +199,16 @@ def _product_fisher(x, n, problem1):
     t = jnp.exp(x[-1])
     states = jax.vmap(_qubit_state)(x[:n], x[n:2 * n])
     if problem1.field == "scalar":
-        return jnp.sum(jax.vmap(lambda s: score_state(problem1, density(s), t))(states))
+        return jnp.sum(jax.vmap(lambda s: score_pure(problem1, s, t))(states))
     fs = jax.vmap(lambda s: qfim_of_state(problem1, density(s), t))(states)
     return qcrb(jnp.sum(fs, axis=0))
 
 
 def _pure_value(x, n, problem):
     """QFI or Tr F^-1 of the normalized amplitudes x[:2^N] + i x[2^N:2^(N+1)] at exp(x[-1]):
-    the VQS objective itself (`qsense.objective.score_state`) on the state instead of a PQC."""
+    the VQS objective itself (`qsense.objective.score_pure`) on the state instead of a PQC."""
     psi = _pure_state(x, 2**n)
-    s = score_state(problem, density(psi), jnp.exp(x[-1]))
+    s = score_pure(problem, psi, jnp.exp(x[-1]))
     return s if problem.field == "scalar" else -s
 
 

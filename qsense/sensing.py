@@ -13,7 +13,9 @@ the map is then ``U_B Lambda_t(rho) U_B^H`` with ``U_B = exp(-i B t Jz/2)``, so
 (one elementwise pass instead of a tangent through every qubit's map) and tells
 `qsense.fisher.qfi` that its tangent is such a commutator, so the composed public path
 ``qfi(lambda b: sense(psi, b, t, noise, gamma), b0)`` costs what `qsense.score` costs: one
-eigendecomposition and one matrix product.
+eigendecomposition and one matrix product. When ``psi`` is a state vector and the noise is
+dephasing (or none), the record also carries the sensed state's real form
+(`real_form_of_pure`), and that eigendecomposition is a real one.
 """
 
 from __future__ import annotations

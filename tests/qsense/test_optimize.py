@@ -126,8 +126,15 @@ def test_parameter_shift_drives_the_same_optax_loop():
     a = optimize_angles(p, g, method="adam", steps=25, t0=2.0)
     b = optimize_angles(p, g, method="parameter_shift", steps=25, t0=2.0)
     np.testing.assert_allclose(a.history, b.history, rtol=1e-8)
-    np.testing.assert_allclose(np.asarray(a.genome.angle), np.asarray(b.genome.angle),
-                               atol=1e-8)
+    # An angle whose exact gradient is 0 (here the last Rz: it commutes with the diagonal
+    # sensing) gets roundoff gradients (1e-14 by autodiff, 1e-15 by the shift rule), and
+    # Adam's m / sqrt(v) turns roundoff into steps of ~1e-6: compare the live angles only.
+    grad0 = np.asarray(jax.grad(lambda th: merit(p, dataclasses.replace(g, angle=th), 2.0))(
+        g.angle))
+    live = np.abs(grad0) > 1e-9 * np.abs(grad0).max()
+    assert live.sum() >= 2
+    np.testing.assert_allclose(np.asarray(a.genome.angle)[live],
+                               np.asarray(b.genome.angle)[live], atol=1e-8)
 
 
 def test_restarts_are_one_batch_and_independent():

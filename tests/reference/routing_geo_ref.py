@@ -29,9 +29,14 @@ def up(lat_deg, lon_deg):
 
 
 def elevation(lat_deg, lon_deg, h_km, target):
-    """Elevation (deg) of ECEF ``target`` (..., 3) above the geodetic horizon of a station."""
+    """Elevation (deg) of ECEF ``target`` (..., 3) above the geodetic horizon of a station, as
+    atan2(vertical, horizontal): arcsin of their ratio loses half the digits near the zenith
+    (one ulp of the ratio is ~1e-6 deg there, and the ulps taken depend on the BLAS)."""
     d = np.asarray(target, float) - wgs84(lat_deg, lon_deg, h_km)
-    return np.degrees(np.arcsin(d @ up(lat_deg, lon_deg) / np.linalg.norm(d, axis=-1)))
+    u = up(lat_deg, lon_deg)
+    vertical = d @ u
+    horizontal = np.linalg.norm(d - vertical[..., None] * u, axis=-1)
+    return np.degrees(np.arctan2(vertical, horizontal))
 
 
 def gmst_rad(utc_start, seconds):
