@@ -442,6 +442,10 @@ def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     no noise, see `_score_pure_fast`). Differentiable in ``psi`` (as a complex vector), ``t``
     and the problem's data."""
     psi = jnp.asarray(psi)
+    if psi.shape != (2**problem.n_qubits,):
+        fail("psi.shape", psi.shape, f"({2**problem.n_qubits},): a state vector of "
+             f"{problem.n_qubits} qubits (use score_state for a density matrix)")
+    psi = psi.astype(_complex_dtype(problem.dtype))
     if problem.fast and problem.pre_channel is None and problem.post_channel is None:
         return _score_pure_fast(problem, psi, t)
     return score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)

@@ -201,3 +201,12 @@ def test_inconsistent_real_form_is_refused():
                               real_form=(np.ones(4), np.abs(rho)))
     with pytest.raises(ValueError, match="real_form"):
         fisher.qfi_commutator(jnp.asarray(rho), jnp.ones(4), real_form=(np.ones(3), rho.real))
+
+
+def test_score_pure_checks_its_state_and_equals_score():
+    p = Problem(3, "dephasing", 0.1)
+    g = qsense.random_genome(jax.random.PRNGKey(0), 3, 5, dtype=jnp.float64)
+    psi = probe(p, g)
+    assert float(qsense.score_pure(p, psi, 0.7)) == float(score(p, g, 0.7))
+    with pytest.raises(ValueError, match=r"psi\.shape.*\(8,\)"):
+        qsense.score_pure(p, psi[:4], 0.7)
