@@ -273,7 +273,7 @@ def _qfi_commutator_core_jvp(eps, primals, tangents):
 # and any phase works).
 
 
-def _real_form_primal(phase, r, h, eps):
+def _real_form_primal(r, h, eps):
     lam, vr = jnp.linalg.eigh(r)
     g = vr.T @ (h.real.astype(vr.dtype)[:, None] * vr)  # V^H diag(h) V: real
     w, dl = _weights(lam, eps), lam[:, None] - lam[None, :]
@@ -282,7 +282,7 @@ def _real_form_primal(phase, r, h, eps):
 
 
 def _real_form_parts_primal(phase, r, h, eps, dtype):
-    f, (_, vr, g, w, dl) = _real_form_primal(phase, r, h, eps)
+    f, (_, vr, g, w, dl) = _real_form_primal(r, h, eps)
     k = g * (dl * w)  # real antisymmetric: i K is the SLD in the eigenbasis
     m_r, sld2_r = _to_basis_and_square(vr, k)  # three real products
     ph = (phase[:, None] * jnp.conj(phase)[None, :]).astype(dtype)
@@ -306,7 +306,7 @@ def _real_form_parts_jvp(eps, primals, tangents):
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
 def _qfi_real_form_core(rho, h, phase, r, eps):
-    return _real_form_primal(phase, r, h, eps)[0]
+    return _real_form_primal(r, h, eps)[0]
 
 
 @_qfi_real_form_core.defjvp

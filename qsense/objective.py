@@ -365,11 +365,16 @@ def sense_rho(problem: Problem, rho: jax.Array, t, field) -> jax.Array:
         return passes(rho)
 
     def masked(r):
-        if problem.sensors is None:
-            return r * diagonal_map_mask(sops[0], n)
-        return r * diagonal_maps_mask(sops, n)
+        return r * _diagonal_mask(problem, sops)
 
     return jax.lax.cond(diagonal_noise(problem), masked, passes, rho)
+
+
+def _diagonal_mask(problem: Problem, sops: jax.Array) -> jax.Array:
+    """The whole N-qubit sensing map as an elementwise factor, for diagonal per-qubit maps."""
+    if problem.sensors is None:
+        return diagonal_map_mask(sops[0], problem.n_qubits)
+    return diagonal_maps_mask(sops, problem.n_qubits)
 
 
 def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
@@ -466,9 +471,7 @@ def _score_pure_fast(problem: Problem, psi: jax.Array, t) -> jax.Array:
     # the branches take the state vector, not psi psi^H: a 2^N x 2^N operand per circuit
     # passed into a conditional costs a copy (measured 20 % of the N = 8 population time)
     def diagonal(psi):
-        mask = (diagonal_map_mask(sops[0], n) if problem.sensors is None
-                else diagonal_maps_mask(sops, n))
-        rho_s = jnp.outer(psi, jnp.conj(psi)) * mask
+        rho_s = jnp.outer(psi, jnp.conj(psi)) * _diagonal_mask(problem, sops)
         return qfi_commutator(rho_s, h, real_form=real_form_of_pure(psi, rho_s, problem.b0, h))
 
     def general(psi):
