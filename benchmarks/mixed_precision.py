@@ -102,11 +102,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "mixed_precision.json"))
     ap.add_argument("--smoke", action="store_true",
-                    help="N=3, population 8, n_t 2, 1 local step, one repeat (checks it runs)")
+                    help="N=3, dephasing, population 8, n_t 2, 1 local step, one repeat "
+                         "(checks it runs)")
     add_device_argument(ap)
     args = ap.parse_args()
     if args.smoke:
         args.sizes, args.population, args.n_t, args.local_steps, args.repeats = "3", 8, 2, 1, 1
+        args.noises = "dephasing"
     select_device(args.device)
     import jax
 

@@ -175,11 +175,11 @@ def main() -> None:
                          "every cell, so a run cut off keeps what it finished)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "scale.json"))
     ap.add_argument("--smoke", action="store_true",
-                    help="N = 3, populations 8 and 16, GA N = 3 (checks it runs)")
+                    help="N = 3, population 8, GA N = 3 (checks it runs)")
     add_device_argument(ap)
     args = ap.parse_args()
     if args.smoke:
-        args.sizes, args.populations, args.reps = "3", "8,16", 1
+        args.sizes, args.populations, args.reps = "3", "8", 1
         args.ga_sizes, args.ga_populations, args.n_t, args.local_steps = "3", "8", 2, 1
         args.fit_population = 8
     device = select_device(args.device)

@@ -28,20 +28,25 @@ from experiments.compiled import enable_compile_cache, map_count, map_limit  # n
 enable_compile_cache()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _fresh_jax_caches():
-    """Drop compiled programs after each test module. XLA:CPU maps every compiled kernel into
-    memory mappings of its own; a long-lived test process holding hundreds of modules'
-    executables passes Linux's vm.max_map_count (65530), LLVM then fails with "Cannot allocate
-    memory" and the process segfaults (seen twice in CI-sized runs; experiments.compiled)."""
-    yield
-    jax.clear_caches()
-
-
 @pytest.fixture(autouse=True)
 def _bounded_mappings():
-    """The same guard inside a module that compiles a lot: clear when past half the limit."""
+    """Drop compiled programs once the process holds half of Linux's vm.max_map_count
+    (65530) memory mappings. XLA:CPU maps every compiled kernel into mappings of its own; a
+    long-lived test process holding hundreds of modules' executables passed the limit, LLVM
+    then failed with "Cannot allocate memory" and the process segfaulted (seen twice in
+    CI-sized runs; experiments.compiled). Programs are otherwise kept from test to test and
+    module to module: tests share many (the objective, the small searches), and dropping them
+    after every module made each module trace, lower and load them again."""
     yield
     maps, limit = map_count(), map_limit()
     if maps is not None and limit is not None and maps > limit // 2:
         jax.clear_caches()
+
+
+@pytest.fixture
+def fresh_jax():
+    """For tests that count compilations: start from empty in-memory caches, so the
+    compilations counted are the test's own (a program an earlier test left compiled is not
+    compiled again, and the count would come out short)."""
+    jax.clear_caches()
+    yield

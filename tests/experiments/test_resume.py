@@ -26,9 +26,9 @@ from experiments.outputs import read_csv
 from experiments.run import execute
 from tests.experiments.helpers import load_config
 
-TINY_SEARCH = [f"search.{k}" for k in (
-    "population=4", "generations=1", "refine.steps=2", "refine.top_k=1", "refine.restarts=1",
-    "elite=1", "tournament=2", "n_t=3")]
+# conf/search/quick.yaml: the program shapes of tests/qsense/test_genetic.py's SMALL search and
+# of the other tiny experiment tests, so this test's programs come from the run's compile cache
+TINY_SEARCH = ["search=quick"]
 TINY_NET = ["routing.network.n_base_stations=6", "routing.network.n_slots=3",
             "routing.network.max_real_paths=2", "routing.network.max_virtual_paths=2",
             "routing.network.max_storage_paths=1"]
@@ -39,13 +39,16 @@ CASES = {
     "quickstart": (["quickstart.n_max=2", "quickstart.noises=[dephasing,bitflip]",
                     "quickstart.n_t=20"],
                    ["experiments.tasks.quickstart:ghz_qfi_curve"], True),
-    "table1": (["table1.n_max=2", "table1.gammas=[0.1]", "table1.noises=[dephasing,bitflip]",
+    # the noises of tests/qsense/test_vqs_experiments.py's tiny table1 (the same programs)
+    "table1": (["table1.n_max=2", "table1.gammas=[0.1]",
+                "table1.noises=[dephasing,amplitude_damping]",
                 "table1.sensing=[single]", *TINY_SEARCH],
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
-    "fig2": (["fig2.n_min=2", "fig2.n_max=3", "fig2.n_t=7", "fig2.wigner_n_theta=5",
+    # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells
+    "fig2": (["fig2.n_min=2", "fig2.n_max=2", "fig2.n_t=7", "fig2.wigner_n_theta=5",
               "fig2.wigner_n_phi=5", *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
-    "fig3": (["fig3.n_min=2", "fig3.n_max=3", "fig3.n_t=7", "fig3.wigner_n_theta=5",
+    "fig3": (["fig3.n_min=2", "fig3.n_max=2", "fig3.n_t=7", "fig3.wigner_n_theta=5",
               "fig3.wigner_n_phi=5", *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     "fig4": (["fig4.n_qubits=2", "fig4.n_distances=4", "fig4.n_t=10", "fig4.vqs_steps=2",

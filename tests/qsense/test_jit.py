@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import qsense
 
@@ -12,6 +13,7 @@ def _population(seed, n, g, size):
     return jax.vmap(lambda k: qsense.random_genome(k, n, g))(keys)
 
 
+@pytest.mark.usefixtures("fresh_jax")
 def test_population_fitness_compiles_once_per_shape():
     """make_fitness is jit(vmap(score)) with the problem as data: one program per shape
     (the cache is shared by every make_fitness, so count what this test adds)."""

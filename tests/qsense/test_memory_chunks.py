@@ -119,16 +119,17 @@ def test_parameter_shift_needs_more_than_autodiff():
     p = _problem("vector")
     g = _genomes(3)
     args = ({"angle": g.angle, "log_t": jnp.zeros(3)}, opt._structure(g), p)
-    auto = opt.program_bytes(opt._compiled_run("adam", "autodiff", 0.05, (-3.0, 3.0), True, 2),
+    bounds = opt._log_bounds((1e-3, 1e3))  # optimize_angles' default: the next test's program
+    auto = opt.program_bytes(opt._compiled_run("adam", "autodiff", 0.05, bounds, True, 2),
                              *args)
-    shift = opt.program_bytes(opt._compiled_run("adam", "parameter_shift", 0.05, (-3.0, 3.0),
+    shift = opt.program_bytes(opt._compiled_run("adam", "parameter_shift", 0.05, bounds,
                                                 True, 2), *args)
     assert shift > 1.5 * auto > 0
 
 
 def test_a_limit_below_one_row_names_n():
     p = _problem("vector")
-    g = _genomes(2)
+    g = _genomes(3)
     with pytest.raises(ValueError, match="n_qubits.*refinement fits in memory"):
         opt.optimize_angles(p, g, t0=1.0, steps=2, memory_limit_gb=1e-6)
     with pytest.raises(ValueError, match="n_qubits.*t scan"):

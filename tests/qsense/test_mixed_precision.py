@@ -26,10 +26,13 @@ from qsense.genetic import (
     _static_config,
     find_optimal_probe,
     initial_population,
-    search,
     search_t_grid,
 )
 from qsense.objective import Problem, score
+
+# The searches: conf/search/quick.yaml's (and tests/qsense/test_genetic.py's SMALL) program
+# shapes, so the float64 search's programs are the ones other tests compile (the run's cache).
+SMALL = GAConfig(population=16, generations=4, max_genes=6, init_genes=3, elite=2, n_t=4)
 
 
 def _f64_scores(problem: Problem, genomes, ts) -> np.ndarray:
@@ -57,19 +60,19 @@ def test_generation_scores_in_float32_and_rescores_the_elite_in_float64():
     """One mixed generation program: the max(elite, 1) fittest rows carry the float64
     objective (1e-12), every other row the float32 one (it differs from float64 by float32
     rounding, and equals the objective of the float32 problem to float32 accuracy)."""
-    prob = Problem(3, "bitflip", 0.1)
-    cfg = GAConfig(population=8, max_genes=6, elite=3, n_t=3, local_steps=2,
-                   score_dtype="float32")
-    evaluate, generation = _programs(3, _static_config(cfg))
+    prob = Problem(2, "bitflip", 0.1)
+    cfg = dataclasses.replace(SMALL, score_dtype="float32")  # the bit-flip search's programs
+    p, e = cfg.population, cfg.elite
+    evaluate, generation = _programs(2, _static_config(cfg))
     ts = jnp.asarray(search_t_grid(prob, cfg))
     pop0 = initial_population(jax.random.PRNGKey(2), prob, cfg)
-    pop, fit, tt = evaluate(pop0, jnp.full((8,), ts[0]), ts, prob)
+    pop, fit, tt = evaluate(pop0, jnp.full((p,), ts[0]), ts, prob)
     pop, fit, tt = generation(jax.random.PRNGKey(5), pop, fit, tt, ts, prob)
     assert pop.angle.dtype == jnp.float64 and fit.dtype == jnp.float64
     fit, tt = np.asarray(fit), np.asarray(tt)
     f64 = _f64_scores(prob, pop, tt)
-    top = np.argsort(-fit, kind="stable")[:3]
-    rest = np.setdiff1d(np.arange(8), top)
+    top = np.argsort(-fit, kind="stable")[:e]
+    rest = np.setdiff1d(np.arange(p), top)
     np.testing.assert_allclose(fit[top], f64[top], rtol=1e-12, atol=0)
     low = prob.astype(jnp.complex64)
     pop32 = dataclasses.replace(pop, angle=pop.angle.astype(jnp.float32))
@@ -77,23 +80,6 @@ def test_generation_scores_in_float32_and_rescores_the_elite_in_float64():
     np.testing.assert_allclose(fit[rest], f32[rest], rtol=2e-5)
     rel = np.abs(fit[rest] - f64[rest]) / np.abs(f64[rest])
     assert np.all(rel < 1e-4) and np.any(rel > 1e-12)  # float32 values, not float64 ones
-
-
-@pytest.mark.parametrize("field", ["scalar", "vector"])
-def test_mixed_search_reports_float64_values(field):
-    """Every fitness the mixed search reports (final population, best, GHZ) is the float64
-    objective of the reported genome at the reported time."""
-    prob = Problem(2, "dephasing", 0.1, field)
-    cfg = GAConfig(population=6, generations=2, max_genes=4, elite=2, n_t=3, local_steps=2,
-                   score_dtype="float32")
-    r = search(prob, cfg, seed=4)
-    assert r.fitnesses.dtype == np.float64 and r.population.angle.dtype == jnp.float64
-    np.testing.assert_allclose(r.fitnesses, _f64_scores(prob, r.population, r.ts), rtol=1e-12)
-    np.testing.assert_allclose(r.fitness, float(score(prob, r.genome, r.t)), rtol=1e-12)
-    ghz = jax.tree_util.tree_map(lambda a: jnp.zeros_like(a[0]), r.population)
-    ghz = dataclasses.replace(ghz, gate=jnp.full_like(ghz.gate, 4))
-    np.testing.assert_allclose(r.ghz_fitness, float(score(prob, ghz, r.ghz_t)), rtol=1e-12)
-    assert r.history["best"][-1] == pytest.approx(r.fitness, rel=1e-12)
 
 
 # Table 1 cells (gamma = 0.1, scalar field at B0 = 1; a vector-field cell at B = 0), a small
@@ -116,10 +102,20 @@ def test_mixed_search_matches_float64_search(n, noise, field):
     refine = RefineConfig(method="lbfgs", steps=100, top_k=2, restarts=1)
     out = {}
     for sd in ("float64", "float32"):
-        ga = GAConfig(population=12, generations=4, max_genes=3 * n, elite=2, n_t=4,
-                      local_steps=5, score_dtype=sd)
+        ga = dataclasses.replace(SMALL, score_dtype=sd)
         out[sd] = find_optimal_probe(prob, ga, refine, seed=0)
     a, b = out["float64"], out["float32"]
+    # every fitness the mixed search reports (final population, best, GHZ, history) is the
+    # float64 objective of the reported genome at the reported time
+    r = b.search
+    assert r.fitnesses.dtype == np.float64 and r.population.angle.dtype == jnp.float64
+    np.testing.assert_allclose(r.fitnesses, _f64_scores(prob, r.population, r.ts), rtol=1e-12)
+    np.testing.assert_allclose(r.fitness, float(score(prob, r.genome, r.t)), rtol=1e-12)
+    ghz = jax.tree_util.tree_map(lambda x: jnp.zeros_like(x[0]), r.population)
+    ghz = dataclasses.replace(ghz, gate=jnp.full_like(ghz.gate, 4))
+    np.testing.assert_allclose(r.ghz_fitness, float(score(prob, ghz, r.ghz_t)), rtol=1e-12)
+    assert r.history["best"][-1] == pytest.approx(r.fitness, rel=1e-12)
+    # and the search + float64 refinement ends where the float64-only one ends
     np.testing.assert_allclose(b.value, a.value, rtol=1e-9)
     np.testing.assert_allclose(b.ghz_value, a.ghz_value, rtol=1e-9)
     # the reported optimum is the float64 merit of the reported probe

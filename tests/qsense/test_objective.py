@@ -129,6 +129,7 @@ def test_protocols_and_probe_tuning_use_the_objective():
 
 # ----------------------------------------------------------------------------- compilation
 
+@pytest.mark.usefixtures("fresh_jax")
 def test_one_compilation_serves_every_covariant_noise_and_rate():
     n, pop = 2, _genomes(4, 2, 3, 5)
     before = population_score._cache_size()

@@ -151,6 +151,7 @@ def test_restarts_are_one_batch_and_independent():
     assert np.all(batch.values <= batch.history[:, 0] + 1e-12)  # never worse than the start
 
 
+@pytest.mark.usefixtures("fresh_jax")
 def test_step_is_optax_shaped_and_compiles_once():
     p = Problem(2, "dephasing", 0.1)
     s1 = _random_circuit(1, 2, 4)

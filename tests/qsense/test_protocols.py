@@ -196,6 +196,7 @@ def test_bad_inputs():
         P.link_fidelity("fiber", 10.0)
 
 
+@pytest.mark.usefixtures("fresh_jax")
 def test_protocol_qfi_compiles_once_per_shape():
     psi = qsense.ghz_state(2)
     P.protocol_qfi(psi, 0.9, 1.0, GAMMA, protocol="distributed")
