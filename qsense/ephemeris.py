@@ -373,10 +373,11 @@ def look_angles(lat_deg, lon_deg, alt_km, target_ecef) -> tuple[np.ndarray, np.n
     sh = lat.shape + extra + (3,)
     los = tgt - st.reshape(sh)
     rng = np.linalg.norm(los, axis=-1)
-    up = np.sum(los * u.reshape(sh), -1)
-    el = np.degrees(np.arcsin(np.clip(up / np.where(rng > 0, rng, 1.0), -1.0, 1.0)))
-    az = np.mod(np.degrees(np.arctan2(np.sum(los * e.reshape(sh), -1),
-                                      np.sum(los * n.reshape(sh), -1))), 360.0)
+    east, north, up = (np.sum(los * b.reshape(sh), -1) for b in (e, n, u))
+    # atan2 of the vertical and horizontal parts, not asin(up / range): near the zenith one
+    # ulp of that ratio is ~1e-6 deg of elevation, and which ulp depends on the BLAS
+    el = np.degrees(np.arctan2(up, np.hypot(east, north)))
+    az = np.mod(np.degrees(np.arctan2(east, north)), 360.0)
     return el, az, rng
 
 

@@ -82,6 +82,26 @@ def test_look_angles_match_skyfield_topocentric():
     np.testing.assert_allclose(rng[up], want_rng, atol=0.45)
 
 
+@pytest.mark.parametrize("lat,lon", [(37.378, 97.729), (-33.9, 18.4), (0.0, 0.0)])
+def test_look_angles_near_the_zenith(lat, lon):
+    """Targets placed at known elevations up to the zenith along the geodetic normal and
+    north, built here from the textbook frame: the elevation is exact to 1e-9 deg there too
+    (an asin of vertical / range loses ~1e-6 deg to one ulp at 90 deg)."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    up = np.array([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    north = np.array([-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi)])
+    el_true = np.array([89.0, 89.9999, 89.999999, 90.0])
+    rngs = np.array([500.0, 1234.5678, 7000.0])
+    a = np.radians(el_true)[:, None, None]
+    d = rngs[None, :, None] * (np.cos(a) * north + np.sin(a) * up)
+    st = E.station_ecef(lat, lon, 0.2)
+    el, az, rng = E.look_angles(lat, lon, 0.2, st + d)
+    np.testing.assert_allclose(el, np.broadcast_to(el_true[:, None], el.shape), rtol=0,
+                               atol=1e-9)
+    np.testing.assert_allclose(rng, np.broadcast_to(rngs, rng.shape), rtol=1e-12)
+    assert np.all(np.abs(np.mod(az[:-1] + 180.0, 360.0) - 180.0) < 1e-6)  # due north
+
+
 def test_look_angles_shapes_stations_by_satellites_by_times():
     w = E.walker_delta(6, 2, 1, 550.0, 53.0, START)
     pos = E.satellite_ecef(w, START, np.arange(5.0))
