@@ -9,9 +9,10 @@ jax.config.update("jax_enable_x64", True)
 # One persistent compilation cache per test run (experiments.compiled), fresh each run and shared
 # by the run's processes: the xdist workers and the experiments' subprocesses inherit the path
 # that the first process to import this file (the xdist controller, or the lone pytest process)
-# made. Tests compile the same programs many times over (every module's caches are dropped
-# below, a resumed experiment recompiles what its cut-off run compiled); the cache makes the
-# repeats disk reads. Nothing is shared with other runs. QSENSE_COMPILE_CACHE=off turns it off.
+# made. Tests compile the same programs many times over (in both workers, after a guard below
+# drops the in-memory caches, in experiment subprocesses, and when a resumed experiment
+# recompiles what its cut-off run compiled); the cache makes the repeats disk reads. Nothing
+# is shared with other runs. QSENSE_COMPILE_CACHE=off turns it off.
 if "QSENSE_COMPILE_CACHE" not in os.environ:
     import atexit
     import shutil
