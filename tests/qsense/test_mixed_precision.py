@@ -28,11 +28,12 @@ from qsense.genetic import (
     initial_population,
     search_t_grid,
 )
+from qsense.genome import empty_genome
 from qsense.objective import Problem, score
 
-# The searches: conf/search/quick.yaml's (and tests/qsense/test_genetic.py's SMALL) program
-# shapes, so the float64 search's programs are the ones other tests compile (the run's cache).
-SMALL = GAConfig(population=16, generations=4, max_genes=6, init_genes=3, elite=2, n_t=4)
+# The searches: test_genetic's SMALL (conf/search/quick.yaml's program shapes), so the float64
+# search's programs are the ones other tests compile (the run's cache)
+from tests.qsense.test_genetic import SMALL
 
 
 def _f64_scores(problem: Problem, genomes, ts) -> np.ndarray:
@@ -111,9 +112,8 @@ def test_mixed_search_matches_float64_search(n, noise, field):
     assert r.fitnesses.dtype == np.float64 and r.population.angle.dtype == jnp.float64
     np.testing.assert_allclose(r.fitnesses, _f64_scores(prob, r.population, r.ts), rtol=1e-12)
     np.testing.assert_allclose(r.fitness, float(score(prob, r.genome, r.t)), rtol=1e-12)
-    ghz = jax.tree_util.tree_map(lambda x: jnp.zeros_like(x[0]), r.population)
-    ghz = dataclasses.replace(ghz, gate=jnp.full_like(ghz.gate, 4))
-    np.testing.assert_allclose(r.ghz_fitness, float(score(prob, ghz, r.ghz_t)), rtol=1e-12)
+    np.testing.assert_allclose(r.ghz_fitness, float(score(prob, empty_genome(1), r.ghz_t)),
+                               rtol=1e-12)
     assert r.history["best"][-1] == pytest.approx(r.fitness, rel=1e-12)
     # and the search + float64 refinement ends where the float64-only one ends
     np.testing.assert_allclose(b.value, a.value, rtol=1e-9)
