@@ -80,6 +80,7 @@ def _small_matmul(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
 
 
+@jax.jit  # its squaring scan: compiled once per shape when called eagerly (qsense.pqc)
 def expm_small(a: jax.Array) -> jax.Array:
     """``exp(a)`` of a small matrix by scaling and squaring with a Taylor series.
 

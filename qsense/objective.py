@@ -416,6 +416,11 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     return qfim_from_derivatives(rho_s, drhos)
 
 
+# score, score_pure and score_state are jitted: called eagerly (a user's loop, a test), their
+# conditionals and loops would be traced and compiled anew on every call (0.4-0.6 s per call
+# at N = 4); jitted, a call after the first per shape costs microseconds, and inside a traced
+# program they are inlined as before
+@jax.jit
 def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     """The objective from a probe density matrix ``rho0`` (2^N, 2^N) instead of a genome:
     QFI (scalar field) or ``-Tr F^-1`` (vector field), maximized. Linear-in-``rho0``
@@ -433,6 +438,7 @@ def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     return -qcrb(fm)
 
 
+@jax.jit
 def score(problem: Problem, genome: Genome, t) -> jax.Array:
     """THE objective of a probe circuit ``genome`` sensed for time ``t``: the QFI (scalar
     field) or ``-Tr F^-1`` (vector field; ``-inf`` if the QFIM is singular), maximized.
@@ -441,6 +447,7 @@ def score(problem: Problem, genome: Genome, t) -> jax.Array:
     return score_pure(problem, probe(problem, genome), t)
 
 
+@jax.jit
 def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     """The objective from a pure probe state vector ``psi`` (2^N,): ``score_state(problem,
     psi psi^H, t)``, by the cheapest exact path (a real eigendecomposition under dephasing or

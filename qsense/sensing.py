@@ -103,6 +103,7 @@ def _qubit_step_jvp(primals, tangents):
     return out, functools.reduce(jnp.add, parts)
 
 
+@functools.partial(jax.jit, static_argnames="n")  # its loop: see qsense.pqc._apply_vector
 def apply_qubit_superoperators(rho: jax.Array, sops: jax.Array, n: int) -> jax.Array:
     """Apply ``sops[i]`` (4x4, row-major vec) to qubit ``i`` of ``rho``, for every qubit.
 
@@ -117,6 +118,7 @@ def apply_qubit_superoperators(rho: jax.Array, sops: jax.Array, n: int) -> jax.A
     return lax.fori_loop(0, n, body, rho)
 
 
+@functools.partial(jax.jit, static_argnames="n")
 def apply_qubit_superoperators_jvp(rho: jax.Array, sops: jax.Array, dsops: jax.Array,
                                    n: int) -> tuple[jax.Array, jax.Array]:
     """`apply_qubit_superoperators` and its tangents along ``k`` directions of the maps
