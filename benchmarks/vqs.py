@@ -104,7 +104,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "vqs.json"))
     ap.add_argument("--smoke", action="store_true",
-                    help="N=3, population 8, one repeat, no table1 run (checks)")
+                    help="N=3, population 8, one repeat, one GA row (n_t 2, 1 local step), no "
+                         "table1 run (checks it runs)")
     add_device_argument(ap)
     args = ap.parse_args()
     if args.smoke:
@@ -113,8 +114,13 @@ def main() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    rows = [ga_throughput(args.n_qubits, args.population, nt, args.repeats) for nt in (1, 8)]
-    rows.append(ga_throughput(args.n_qubits, args.population, 6, args.repeats, local_steps=10))
+    if args.smoke:  # one generation program (with local steps): each row compiles its own
+        rows = [ga_throughput(args.n_qubits, args.population, 2, args.repeats, local_steps=1)]
+    else:
+        rows = [ga_throughput(args.n_qubits, args.population, nt, args.repeats)
+                for nt in (1, 8)]
+        rows.append(ga_throughput(args.n_qubits, args.population, 6, args.repeats,
+                                  local_steps=10))
     out = {"ga": rows, "table1_quick_s": None if args.smoke else table1_wall(QUICK),
            "table1_full_s": None, "device": device_record(args.device),
            "machine": platform.machine(), "jax": jax.__version__,
