@@ -33,6 +33,8 @@ import json, sys, time
 import numpy as np
 import jax, jax.numpy as jnp
 jax.config.update("jax_enable_x64", True)
+from _common import shared_compile_cache
+shared_compile_cache()
 if sys.argv[3] == "cpu":
     jax.config.update("jax_platforms", "cpu")
 import qsense
@@ -70,6 +72,8 @@ def _busy() -> None:  # pragma: no cover - load generator
 
 def run_variant(threads: str, batch: int, reps: int, device: str) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS=threads)
+    here = str(Path(__file__).resolve().parent)  # the child imports _common
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     out = subprocess.run([sys.executable, "-c", CHILD, str(batch), str(reps), device], env=env,
                          capture_output=True, text=True, timeout=1800, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
