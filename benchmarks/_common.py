@@ -62,10 +62,11 @@ def shared_compile_cache() -> None:
     """Benchmarks compile afresh (their first-call figures include compilation) unless
     ``QSENSE_COMPILE_CACHE`` names a cache directory: then they use it
     (`experiments.compiled.enable_compile_cache`). The test suite sets it, so the smoke runs
-    load what other tests compiled."""
-    from experiments.compiled import OFF, enable_compile_cache
+    load what other tests compiled. (`enable_compile_cache` itself reads the variable, "off"
+    included; unset, it would pick the user's default cache.)"""
+    from experiments.compiled import ENV, enable_compile_cache
 
-    if os.environ.get("QSENSE_COMPILE_CACHE", "").strip().lower() not in OFF:
+    if os.environ.get(ENV):
         enable_compile_cache()
 
 
