@@ -7,6 +7,7 @@ GPU figures; runs on any device).
     python benchmarks/scale.py --smoke --device cpu              # N = 3 (checks it runs)
     python benchmarks/scale.py --memory-limit-gb 16 ...          # as if the device had 16 GB
     python benchmarks/scale.py --device gpu --budget-s 480       # start no cell after 8 min
+    bash benchmarks/device_run.sh      # this, engine.py and mixed_precision.py in < 10 min
 
 Fitness cells: `qsense.objective.population_score` (what `make_fitness` calls) on random GHZ + PQC
 probes (``--genes`` genes, dephasing gamma = 0.1, t = 1, B0 = 1), float64 and, with
@@ -16,13 +17,23 @@ Before a cell runs, XLA's own memory analysis of the compiled program (arguments
 temporaries) is compared with what the device may use (`qsense.distributed.device_memory_limit`:
 the accelerator allocator's limit, or half the host's RAM on a CPU). A cell that does not fit
 is recorded as such (with the bytes it needs) and not run; one that still runs out of memory
-is recorded as ``oom``; a call slower than ``--max-call-s`` ends that N's larger populations.
-"Largest N whose population of 256 fits" is the largest N whose population-256 cell ran.
+is recorded as ``oom``.
+"Largest N whose population of 256 fits" is the largest N whose population-256 cell ran; a
+cell left unrun for lack of budget is still compiled, and the largest N that fits by XLA's
+analysis is reported beside it.
 
 GA cells: one generation of `qsense.genetic` (``n_t`` grid times, ``local_steps`` Adam steps,
 as in benchmarks/mixed_precision.py), float64 and mixed precision (scored in float32, elite
 re-scored in float64), best of ``--reps``, with the GA's own working-set estimate
 (`qsense.genetic.estimate_bytes`) beside XLA's.
+
+Order (`plan_cells`): float64 fitness at ``--fit-population`` for every N first (the GPU targets
+and the largest N that fits), then a GA generation at the smallest GA population for every GA
+size, then the other fitness and GA cells, so a cut-short run holds the figures most wanted.
+Cells that need at least the memory of one that did not fit (same dtype, N and population
+both >= its own), the larger populations of an N slower than ``--max-call-s``, and a cell whose
+one call the nearest finished cell predicts past what is left of ``--budget-s`` (linear in the
+population, 8x per qubit) are recorded as ``not run``, with why.
 
 Prints Markdown tables and the issue's GPU targets (N = 5: >= 500 000 circuits/s; N = 10:
 >= 200 circuits/s; judged met or not only on a GPU), and writes ``benchmarks/scale.json``
@@ -62,9 +73,11 @@ def xla_bytes(compiled) -> int | None:
 
 
 def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
-                 limit: float, slow_s: float = 10.0) -> dict:
+                 limit: float, slow_s: float = 10.0, run: bool = True) -> dict:
     """One (N, population, dtype) cell of the population objective: best of the first call
-    of the compiled program and ``reps`` more (only the first when it took > ``slow_s``)."""
+    of the compiled program and ``reps`` more (only the first when it took > ``slow_s``).
+    ``run=False``: compile and check the memory only (status ``fits, not run`` or
+    ``does not fit``)."""
     import jax
     import jax.numpy as jnp
 
@@ -85,6 +98,9 @@ def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
     rec["limit_bytes"] = limit
     if need is not None and need > limit:
         rec["status"] = "does not fit"
+        return rec
+    if not run:
+        rec["status"] = "fits, not run"
         return rec
     try:
         t0 = time.perf_counter()
@@ -133,11 +149,73 @@ def ga_cell(n: int, population: int, score_dtype: str, *, n_t: int, local_steps:
     return rec
 
 
+def plan_cells(sizes: list[int], populations: list[int], dtypes: list[str],
+               ga_sizes: list[int], ga_populations: list[int], fit_population: int) -> list[tuple]:
+    """The cells in the order they run, most wanted first, so a device's limited minutes
+    (``--budget-s``) end in the figures the issue asks for: (1) float64 fitness at
+    ``fit_population`` for every N (the GPU targets and the largest N that fits), (2) the
+    smallest GA population at every GA size, (3) every other fitness cell (by N, dtype,
+    population), (4) the other GA cells. Fitness cells are ``("fit", n, population, dtype)``,
+    GA cells ``("ga", n, population)`` (float64 and mixed together)."""
+    first = [("fit", n, fit_population, "float64") for n in sizes
+             if fit_population in populations and "float64" in dtypes]
+    ga_first = [("ga", n, min(ga_populations)) for n in ga_sizes] if ga_populations else []
+    rest = [("fit", n, p, d) for n in sizes for d in dtypes for p in sorted(populations)]
+    ga_rest = [("ga", n, p) for n in ga_sizes for p in sorted(ga_populations)]
+    out: list[tuple] = []
+    for c in first + ga_first + rest + ga_rest:
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def _skip_larger(rules: list, cell: tuple, why: str, same_n: bool = False) -> None:
+    """Add a rule: the cells that need at least ``cell``'s memory (same kind and dtype, N
+    and population both >= its own; with ``same_n``, only this N's larger populations) are
+    not run, and say ``why``. Added for a cell that did not fit, or (``same_n``) that was
+    too slow."""
+    rules.append((cell, same_n, why))
+
+
+def _skipped(rules: list, cell: tuple) -> str | None:
+    """Why ``cell`` is not run under ``rules`` (None: run it)."""
+    kind, n, pop, *rest = cell
+    for (k, n0, p0, *rest0), same_n, why in rules:
+        if k != kind or rest != rest0 or pop < p0 or (n, pop) == (n0, p0):
+            continue
+        if (n == n0) if same_n else (n >= n0):
+            return why
+    return None
+
+
+def _over_budget(cell: tuple, fit_rows: list[dict], ga_rows: list[dict], left: float) -> str | None:
+    """Why a cell is not started with ``left`` seconds of the budget: the nearest finished
+    cell of the same kind (and dtype) below it (the largest N, then population, not above
+    its own) predicts one call of this one longer than what is left. Time is taken as linear
+    in the population and, across N, as the cube of the dimension 2^N (one eigh per
+    circuit); only the nearest cell is used, since small ones are overhead-bound."""
+    kind, n, pop = cell[:3]
+    if kind == "fit":
+        done = [(r, r["call_s"]) for r in fit_rows if r["dtype"] == cell[3]
+                and r["status"] == "ok"]
+    else:
+        done = [(r, r["generation_s"]) for r in ga_rows if r["status"] == "ok"]
+    done = [(r, s) for r, s in done if r["n_qubits"] <= n and r["population"] <= pop]
+    if not done:
+        return None
+    r, s = max(done, key=lambda rs: (rs[0]["n_qubits"], rs[0]["population"]))
+    need = s * pop / r["population"] * 8.0 ** (n - r["n_qubits"])
+    if need > left:
+        return f"one call would take ~{need:.3g} s; {left:.3g} s of --budget-s left"
+    return None
+
+
 def summarize(fit_rows: list[dict], fit_population: int, platform: str) -> dict:
     """The largest N whose float64 population of ``fit_population`` ran, and the targets
     (GPU targets: ``met`` is None on another platform)."""
-    fits = [r["n_qubits"] for r in fit_rows if r["population"] == fit_population
-            and r["dtype"] == "float64" and r["status"] == "ok"]
+    at = [r for r in fit_rows if r["population"] == fit_population and r["dtype"] == "float64"]
+    fits = [r["n_qubits"] for r in at if r["status"] == "ok"]
+    fits_xla = [r["n_qubits"] for r in at if r["status"] in ("ok", "fits, not run")]
     targets = {}
     for n, goal in TARGETS.items():
         rates = [r["circuits_per_s"] for r in fit_rows
@@ -145,7 +223,9 @@ def summarize(fit_rows: list[dict], fit_population: int, platform: str) -> dict:
         best = max(rates) if rates else None
         targets[n] = {"goal_circuits_per_s": goal, "best_float64_circuits_per_s": best,
                       "met": None if best is None or platform != "gpu" else best >= goal}
-    return {"largest_n_fitting_float64": max(fits) if fits else None, "targets": targets}
+    return {"largest_n_fitting_float64": max(fits) if fits else None,
+            "largest_n_fitting_float64_by_xla": max(fits_xla) if fits_xla else None,
+            "targets": targets}
 
 
 def _gib(b) -> str:
@@ -207,46 +287,72 @@ def main() -> None:
             "device": device_record(args.device)}, indent=2))
         return summary
 
-    for n in ints(args.sizes):
-        for dtype in [d for d in args.dtypes.split(",") if d]:
-            for pop in ints(args.populations):
-                if time.perf_counter() > deadline:
-                    break
-                r = fitness_cell(n, pop, dtype, genes=args.genes, reps=args.reps, limit=limit)
-                fit_rows.append(r)
-                save()  # a run cut off later keeps every finished cell
-                rate = f"{r['circuits_per_s']:.4g} circuits/s" if r["status"] == "ok" else ""
-                print(f"N={n} population={pop} {dtype}: {r['status']} {rate} "
-                      f"(XLA: {_gib(r['xla_bytes'])} GiB)", flush=True)
-                if r["status"] != "ok" or r["call_s"] > args.max_call_s:
-                    break  # larger populations at this N would not fit or take too long
-    for n in ints(args.ga_sizes):
-        for pop in ints(args.ga_populations):
-            if time.perf_counter() > deadline:
-                break
-            pair = [ga_cell(n, pop, sd, n_t=args.n_t, local_steps=args.local_steps,
-                            reps=args.reps, limit=limit) for sd in ("float64", "float32")]
-            ga_rows += pair
-            save()
-            print(f"GA N={n} population={pop}: " + ", ".join(
-                f"{r['score_dtype']} {r['status']}"
-                + (f" {r['generation_s']:.4g} s" if r["status"] == "ok" else "") for r in pair),
-                flush=True)
-            if any(r["status"] != "ok" for r in pair):
-                break
+    rules: list = []  # cells not to run (a smaller one did not fit, or was too slow)
+    for cell in plan_cells(ints(args.sizes), ints(args.populations),
+                           [d for d in args.dtypes.split(",") if d], ints(args.ga_sizes),
+                           ints(args.ga_populations), args.fit_population):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        kind, n, pop = cell[:3]
+        skipped = _skipped(rules, cell)
+        late = None if skipped else _over_budget(cell, fit_rows, ga_rows, left)
+        why = skipped or late
+        if kind == "fit":
+            dtype = cell[3]
+            if skipped:
+                r = {"n_qubits": n, "population": pop, "dtype": dtype, "status": "not run",
+                     "why": why, "xla_bytes": None, "compile_s": float("nan")}
+            else:  # too long to run in the budget left: still compiled, to say if it fits
+                r = fitness_cell(n, pop, dtype, genes=args.genes, reps=args.reps, limit=limit,
+                                 run=late is None)
+                if late:
+                    r["why"] = late
+            fit_rows.append(r)
+            save()  # a run cut off later keeps every finished cell
+            rate = f"{r['circuits_per_s']:.4g} circuits/s" if r["status"] == "ok" else ""
+            print(f"N={n} population={pop} {dtype}: {r['status']} {rate} "
+                  f"(XLA: {_gib(r['xla_bytes'])} GiB){' ' + why if why else ''}", flush=True)
+            if r["status"] in ("does not fit", "oom"):
+                _skip_larger(rules, cell, f"N={n} population={pop} {dtype} did not fit")
+            elif r["status"] == "ok" and r["call_s"] > args.max_call_s:
+                _skip_larger(rules, cell, f"N={n} population={pop} {dtype} took "
+                                         f"{r['call_s']:.3g} s > --max-call-s", same_n=True)
+            continue
+        pair = []
+        for sd in ("float64", "float32"):
+            if why:
+                pair.append({"n_qubits": n, "population": pop, "score_dtype": sd,
+                             "status": "not run", "why": why, "estimate_bytes": None})
+            else:
+                pair.append(ga_cell(n, pop, sd, n_t=args.n_t, local_steps=args.local_steps,
+                                    reps=args.reps, limit=limit))
+        ga_rows += pair
+        save()
+        print(f"GA N={n} population={pop}: " + ", ".join(
+            f"{r['score_dtype']} {r['status']}"
+            + (f" {r['generation_s']:.4g} s" if r["status"] == "ok" else "") for r in pair)
+            + (f" ({why})" if why else ""), flush=True)
+        if any(r["status"] in ("does not fit", "oom") for r in pair):
+            _skip_larger(rules, cell, f"GA N={n} population={pop} did not fit")
     summary = save()
 
     print("\n| N | population | dtype | circuits/s | call (s) | compile (s) | XLA GiB | status |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in fit_rows:
+    for r in sorted(fit_rows, key=lambda r: (r["n_qubits"], r["dtype"] != "float64",
+                                               r["population"])):
         ok = r["status"] == "ok"
         rate = f"{r['circuits_per_s']:.4g} | {r['call_s']:.4g}" if ok else "– | –"
+        comp = "–" if r["status"] == "not run" else f"{r['compile_s']:.3g}"
         print(f"| {r['n_qubits']} | {r['population']} | {r['dtype']} | {rate} | "
-              f"{r['compile_s']:.3g} | {_gib(r['xla_bytes'])} | {r['status']} |")
+              f"{comp} | {_gib(r['xla_bytes'])} | {r['status']}"
+              f"{': ' + r['why'] if 'why' in r else ''} |")
     print("\n| N | population | float64 generation (s) | mixed generation (s) | speed-up | "
           "GA estimate GiB |")
     print("|---|---|---|---|---|---|")
-    for r64, r32 in zip(ga_rows[::2], ga_rows[1::2], strict=True):
+    pairs = sorted(zip(ga_rows[::2], ga_rows[1::2], strict=True),
+                   key=lambda rr: (rr[0]["n_qubits"], rr[0]["population"]))
+    for r64, r32 in pairs:
         both = r64["status"] == r32["status"] == "ok"
         g64 = f"{r64['generation_s']:.4g}" if r64["status"] == "ok" else r64["status"]
         g32 = f"{r32['generation_s']:.4g}" if r32["status"] == "ok" else r32["status"]
@@ -256,6 +362,10 @@ def main() -> None:
 
     largest = summary["largest_n_fitting_float64"]
     print(f"\nlargest N whose float64 population of {args.fit_population} ran: {largest}")
+    by_xla = summary["largest_n_fitting_float64_by_xla"]
+    if by_xla != largest:
+        print(f"largest N whose float64 population of {args.fit_population} fits by XLA's "
+              f"memory analysis (compiled, not all run): {by_xla}")
     if time.perf_counter() > deadline:
         print(f"--budget-s {args.budget_s} ran out: the cells after the last one printed were "
               "not run")

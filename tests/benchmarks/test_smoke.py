@@ -33,3 +33,46 @@ def test_benchmark_smoke_records_device(script, tmp_path):
     # the benchmark ran on the XLA pool a qsense user gets (cores + 1, `qsense.blas`), not on
     # JAX's default one: select_device imports qsense before the backend starts
     assert rec["xla_cpu_pool_threads"] == cpu_cores() + 1, rec
+
+
+class _Parsed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("mode", [[], ["--smoke"]])
+def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monkeypatch):
+    """benchmarks/device_run.sh (the one prepared GPU run) with a stub interpreter that logs
+    its arguments: each benchmark command it would run is then parsed by that script's own
+    argparse (an option renamed in a script fails here, not on a lent GPU's minutes), the
+    steps come in the planned order, and every JSON goes to $OUT."""
+    import argparse
+    import importlib
+
+    log = tmp_path / "argv.txt"
+    stub = tmp_path / "python"
+    stub.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {log}\n'
+                    f'echo "--end--" >> {log}\n')
+    stub.chmod(0o755)
+    out = tmp_path / "out"
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), *mode],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHON": str(stub), "OUT": str(out)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = [c.strip("\n").split("\n") for c in log.read_text().split("--end--\n") if c]
+    runs = [c for c in calls if c[0].startswith("benchmarks/")]
+    assert [c[0] for c in runs] == ["benchmarks/scale.py", "benchmarks/engine.py",
+                                    "benchmarks/mixed_precision.py"]
+
+    def parsed(self, args=None, namespace=None):
+        raise _Parsed(argparse.ArgumentParser.parse_known_args(self, args, namespace))
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parsed)
+    for argv in runs:
+        mod = importlib.import_module(argv[0][:-3].replace("/", "."))
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(_Parsed) as got:
+            mod.main()
+        ns, unknown = got.value.args[0]
+        assert unknown == [], (argv, unknown)
+        assert ns.device == ("cpu" if mode else "gpu")
+        assert Path(ns.out).parent == out and Path(ns.out).suffix == ".json"
