@@ -65,10 +65,21 @@ def satellite_position_km(altitude_km, times_s, track_angle_deg=90.0, cross_offs
 
 def look_angles(sat_km, station_unit):
     """(slant range km, elevation deg) of satellite positions ``sat_km`` (..., 3) from the
-    station at ``R * station_unit``."""
+    station at ``R * station_unit`` (``station_unit`` a unit vector, (3,)).
+
+    Elevation is ``atan2(up, horizontal)``, ``horizontal = |los x u|``: exact to rounding at
+    every elevation (an ``asin(up / range)`` loses digits near the zenith) and differentiable
+    everywhere, the zenith included. There elevation has a conical maximum (no gradient);
+    the horizontal norm's square root is guarded so the derivative taken is 0 (a
+    subgradient: elevation stays 90 deg to first order along the local vertical) instead of
+    the NaN the square root's derivative at 0 gives."""
     los = sat_km - EARTH_RADIUS_KM * station_unit
     d = jnp.linalg.norm(los, axis=-1)
-    el = jnp.degrees(jnp.arcsin(jnp.clip(los @ station_unit / d, -1.0, 1.0)))
+    up = los @ station_unit
+    h2 = jnp.sum(jnp.cross(los, station_unit) ** 2, axis=-1)
+    off = h2 > 0
+    horizontal = jnp.where(off, jnp.sqrt(jnp.where(off, h2, 1.0)), 0.0)
+    el = jnp.degrees(jnp.arctan2(up, horizontal))
     return d, el
 
 

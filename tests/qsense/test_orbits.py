@@ -3,6 +3,7 @@
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -217,3 +218,40 @@ def test_bad_timeline_inputs_name_the_field():
     with pytest.raises(ValueError, match="clear_sky_probability"):
         O.pass_statistics(O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [DELINGHA],
                                           orbit.epoch, 600.0, 60.0), 1.5)
+
+
+@pytest.mark.parametrize("el_deg", [-5.0, 10.0, 45.0, 89.0, 89.9999, 89.999999, 90.0])
+def test_look_angles_exact_near_the_zenith_and_differentiable_there(el_deg):
+    """Targets built from the local frame (east e, up u) at a known elevation and range:
+    elevation to 1e-9 deg at every elevation (asin(up/range) loses ~1e-6 deg near the
+    zenith), and a finite derivative through it, with d el / d el_built = 1 below 90 deg."""
+    lat = np.radians(31.0)
+    u = np.array([np.cos(lat), 0.0, np.sin(lat)])
+    e = np.array([0.0, 1.0, 0.0])
+    rng = 1234.5
+
+    def target(el):
+        a = jnp.radians(el)
+        return R * u + rng * (jnp.cos(a) * e + jnp.sin(a) * u)
+
+    d, el = O.look_angles(target(el_deg), jnp.asarray(u))
+    assert abs(float(el) - el_deg) < 1e-9
+    assert float(d) == pytest.approx(rng, rel=1e-13)
+    g = float(jax.grad(lambda x: O.look_angles(target(x), jnp.asarray(u))[1])(el_deg))
+    assert np.isfinite(g)
+    if el_deg < 90.0:
+        assert g == pytest.approx(1.0, rel=1e-6)
+
+
+def test_pass_gradient_finite_when_the_satellite_crosses_the_zenith():
+    """Stations coincide and the grid holds culmination (t = 0: the satellite is overhead):
+    d pairs / d altitude is finite and matches central finite differences (it was NaN)."""
+    t = jnp.linspace(-200.0, 200.0, 41)
+
+    def pairs(h):
+        return O.pass_average(L.SatelliteLink(altitude_km=h), 0.0, times_s=t).pairs
+
+    g = float(jax.grad(pairs)(500.0))
+    eps = 1e-3
+    fd = (float(pairs(500.0 + eps)) - float(pairs(500.0 - eps))) / (2 * eps)
+    assert np.isfinite(g) and g == pytest.approx(fd, rel=1e-6)
