@@ -15,7 +15,8 @@
 #      by `plan_cells`; none is started past --budget-s);
 #   3. benchmarks/engine.py at N = 5, 8, 10: the engine against the batched-eigh ceiling on
 #      the same device (what bounds N = 10);
-#   4. benchmarks/mixed_precision.py at N = 5, 8: a GA generation, mixed vs float64.
+#   4. benchmarks/mixed_precision.py at N = 5, 8, dephasing: a GA generation, mixed vs
+#      float64 (scale.py has the other GA cells).
 # Output (JSON and logs, 7 files) goes to $OUT when set (the device tool brings it back),
 # else to benchmarks/device_out/. Record the figures in benchmarks/RESULTS.md.
 #
@@ -39,7 +40,7 @@ else
   dev=gpu
   scale=(--reps 3)
   engine=(--sizes 5,8,10 --reps 3)
-  mixed=(--sizes 5,8 --repeats 2)
+  mixed=(--sizes 5,8 --noises dephasing --repeats 2)
   t_scale=300 t_engine=100 t_mixed=90 budget=240
 fi
 

@@ -430,10 +430,11 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         size = args.population if n < 10 else args.large_population
         rows += bench_size(n, size, args.genes, args.reps, numpy_reps=max(1, args.reps - 1))
-    Path(args.out).write_text(json.dumps({
-        "jax": jax.__version__, "platform": jax.devices()[0].platform,
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
-        "device": device_record(args.device), "rows": rows}, indent=2))
+        # after every N: a run cut short (a device's time limit) keeps the sizes it finished
+        Path(args.out).write_text(json.dumps({
+            "jax": jax.__version__, "platform": jax.devices()[0].platform,
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "device": device_record(args.device), "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -116,11 +116,19 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     noises = [s for s in args.noises.split(",") if s]
     rows = []
+
+    def save() -> None:  # after every row: a run cut short keeps the rows it finished
+        Path(args.out).write_text(json.dumps({
+            "rows": rows, "population": args.population, "n_t": args.n_t,
+            "local_steps": args.local_steps, "repeats": args.repeats, "smoke": args.smoke,
+            "device": device_record(args.device), "jax": jax.__version__}, indent=2))
+
     for n in sizes:
         for noise in noises:
             row = compare(n, noise, population=args.population, n_t=args.n_t,
                           local_steps=args.local_steps, repeats=args.repeats)
             rows.append(row)
+            save()
             r64, r32 = row["float64"], row["mixed"]
             print(f"N={n} {noise}: float64 {r64['generation_s']:.3f} s, mixed "
                   f"{r32['generation_s']:.3f} s", flush=True)
@@ -132,10 +140,7 @@ def main() -> None:
         print(f"| {r['n_qubits']} | {r['noise']} | {r['float64']['generation_s']:.4f} | "
               f"{r['mixed']['generation_s']:.4f} | {r['speedup']:.2f}x | "
               f"{r['float64']['best_fitness']:.8g} | {r['mixed']['best_fitness']:.8g} |")
-    out = {"rows": rows, "population": args.population, "n_t": args.n_t,
-           "local_steps": args.local_steps, "repeats": args.repeats, "smoke": args.smoke,
-           "device": device_record(args.device), "jax": jax.__version__}
-    Path(args.out).write_text(json.dumps(out, indent=2))
+    save()
     print(f"wrote {args.out}")
 
 
