@@ -60,8 +60,9 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
     assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = [c.strip("\n").split("\n") for c in log.read_text().split("--end--\n") if c]
     runs = [c for c in calls if c[0].startswith("benchmarks/")]
-    assert [c[0] for c in runs] == ["benchmarks/scale.py", "benchmarks/engine.py",
-                                    "benchmarks/mixed_precision.py"]
+    assert [c[0] for c in runs] == ["benchmarks/scale.py", "benchmarks/scale.py",
+                                    "benchmarks/engine.py", "benchmarks/mixed_precision.py"]
+    outs = []
 
     def parsed(self, args=None, namespace=None):
         raise _Parsed(argparse.ArgumentParser.parse_known_args(self, args, namespace))
@@ -76,3 +77,7 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
         assert unknown == [], (argv, unknown)
         assert ns.device == ("cpu" if mode else "gpu")
         assert Path(ns.out).parent == out and Path(ns.out).suffix == ".json"
+        outs.append(ns.out)
+    assert len(set(outs)) == len(outs)  # no step overwrites another's JSON
+    # the device tool brings back 8 files at most: JSONs plus the three logs
+    assert len(outs) + 3 <= 8
