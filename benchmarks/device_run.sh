@@ -19,8 +19,8 @@
 #      the same device (what bounds N = 10);
 #   5. benchmarks/mixed_precision.py at N = 5, 8, dephasing: a GA generation, mixed vs
 #      float64 (scale.py has the other GA cells).
-# Output (JSON and logs, 7 files: the device tool brings back 8 at most) goes to $OUT when set (the device tool brings it back),
-# else to benchmarks/device_out/. Record the figures in benchmarks/RESULTS.md.
+# Output: 7 files (4 JSON, 3 logs; the device tool brings back 8 at most) in $OUT when set,
+# else in benchmarks/device_out/. Record the figures in benchmarks/RESULTS.md.
 #
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.

@@ -203,8 +203,10 @@ def _over_budget(cell: tuple, fit_rows: list[dict], ga_rows: list[dict], left: f
     done = [(r, s) for r, s in done if r["n_qubits"] <= n and r["population"] <= pop]
     if not done:
         return None
-    r, s = max(done, key=lambda rs: (rs[0]["n_qubits"], rs[0]["population"]))
-    need = s * pop / r["population"] * 8.0 ** (n - r["n_qubits"])
+    near = max((r["n_qubits"], r["population"]) for r, _ in done)
+    # a GA cell runs float64 and mixed: their times add up
+    s = sum(s for r, s in done if (r["n_qubits"], r["population"]) == near)
+    need = s * pop / near[1] * 8.0 ** (n - near[0])
     if need > left:
         return f"one call would take ~{need:.3g} s; {left:.3g} s of --budget-s left"
     return None

@@ -96,8 +96,11 @@ def test_a_cell_predicted_past_the_budget_is_not_started():
     assert "8" in _over_budget(("fit", 10, 1024, "float64"), rows, [], 5.0)  # 4x in P
     assert _over_budget(("fit", 5, 4096, "float64"), rows, [], 1.0) is None  # 0.16 s
     assert _over_budget(("fit", 11, 256, "float32"), rows, [], 1.0) is None  # no data
-    ga = [{"n_qubits": 5, "population": 256, "status": "ok", "generation_s": 1.0}]
-    assert _over_budget(("ga", 5, 1024), [], ga, 3.0) is not None
+    # a GA cell runs float64 and mixed: 1.0 + 0.5 s at 256 -> ~6 s at 1024
+    ga = [{"n_qubits": 5, "population": 256, "status": "ok", "generation_s": 1.0},
+          {"n_qubits": 5, "population": 256, "status": "ok", "generation_s": 0.5}]
+    assert _over_budget(("ga", 5, 1024), [], ga, 6.5) is None
+    assert "6" in _over_budget(("ga", 5, 1024), [], ga, 5.0)
 
 
 def test_largest_n_that_fits_counts_cells_compiled_but_left_unrun():
