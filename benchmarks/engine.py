@@ -427,14 +427,14 @@ def main() -> None:
           f"noise={NOISE} gamma={GAMMA} t={T} B0={B0}")
     print(HEADER, flush=True)
     rows = []
+    head = {"jax": jax.__version__, "platform": jax.devices()[0].platform,
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "device": device_record(args.device)}
     for n in (int(s) for s in args.sizes.split(",")):
         size = args.population if n < 10 else args.large_population
         rows += bench_size(n, size, args.genes, args.reps, numpy_reps=max(1, args.reps - 1))
         # after every N: a run cut short (a device's time limit) keeps the sizes it finished
-        Path(args.out).write_text(json.dumps({
-            "jax": jax.__version__, "platform": jax.devices()[0].platform,
-            "cpu_count": os.cpu_count(), "machine": platform.machine(),
-            "device": device_record(args.device), "rows": rows}, indent=2))
+        Path(args.out).write_text(json.dumps({**head, "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -116,12 +116,12 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     noises = [s for s in args.noises.split(",") if s]
     rows = []
+    head = {"population": args.population, "n_t": args.n_t, "local_steps": args.local_steps,
+            "repeats": args.repeats, "smoke": args.smoke, "device": device_record(args.device),
+            "jax": jax.__version__}
 
     def save() -> None:  # after every row: a run cut short keeps the rows it finished
-        Path(args.out).write_text(json.dumps({
-            "rows": rows, "population": args.population, "n_t": args.n_t,
-            "local_steps": args.local_steps, "repeats": args.repeats, "smoke": args.smoke,
-            "device": device_record(args.device), "jax": jax.__version__}, indent=2))
+        Path(args.out).write_text(json.dumps({"rows": rows, **head}, indent=2))
 
     for n in sizes:
         for noise in noises:
