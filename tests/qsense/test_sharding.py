@@ -79,7 +79,8 @@ def _run_forced(n_devices: int, timeout: float = 600) -> dict:
     """Run SCRIPT on ``n_devices`` fake CPU devices; a hang fails after ``timeout`` s (the
     whole script takes ~1-2 min on 2 idle cores, mostly compilation)."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT),
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices} "
+           "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} "  # conftest's -O0 kept
+                        f"--xla_force_host_platform_device_count={n_devices} "
                         f"{distributed.FORCED_HOST_FLAGS}"}
     try:
         proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, text=True,
