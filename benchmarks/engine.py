@@ -25,6 +25,7 @@ run; and one GA generation (population 256, N = 5, each noise) against the raw
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -197,6 +198,16 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int) -> lis
         sensed = jax.jit(jax.vmap(lambda g, cdtype=cdtype: qsense.sensed_probe(
             g, B0, T, GAMMA, n_qubits=n, noise=NOISE, dtype=cdtype)))(pop)
         _, eig_steady = timed(lambda eig=eig, m=sensed: eig(m), reps)
+        eig_jacobi = None
+        if sensed.devices().pop().platform == "gpu":
+            # cuSOLVER's Jacobi (syevj) beside the default (batched syevj only up to 32 x 32,
+            # syevd one matrix at a time above): which one a large-N GPU run should take
+            try:
+                jac = jax.jit(functools.partial(
+                    jax.lax.linalg.eigh, implementation=jax.lax.linalg.EighImplementation.JACOBI))
+                _, eig_jacobi = timed(lambda jac=jac, m=sensed: jac(m), reps)
+            except Exception as e:  # noqa: BLE001  (a missing solver must not cost the row)
+                print(f"eigh Jacobi at N = {n}, {prec}: {type(e).__name__}: {e}", flush=True)
         rand = random_density_batch(n, size, cdtype)
         _, eig_rand = timed(lambda eig=eig, m=rand: eig(m), reps)
         npdt = np.complex128 if prec == "float64" else np.complex64
@@ -218,6 +229,7 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int) -> lis
             "engine_circuits_per_s": size / steady,
             "eigh_limit_per_s": size / eig_steady,
             "eigh_random_full_rank_per_s": size / eig_rand,
+            "eigh_jacobi_per_s": None if eig_jacobi is None else size / eig_jacobi,
             "fraction_of_eigh_limit": eig_steady / steady,
             "numpy_circuits_per_s": size / loop_s,
             "speedup_vs_numpy": loop_s / steady,
@@ -236,18 +248,20 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int) -> lis
 HEADER = ("| N | precision | population | engine circuits/s | eigh limit /s | "
           "engine / eigh | eigh random /s | numpy per circuit /s | engine / numpy | "
           "numpy batched /s | engine / numpy batched | compile s | rel. err vs f64 | "
-          "numpy vs engine |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "numpy vs engine | eigh Jacobi /s (GPU) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def _row(r: dict) -> str:
+    jacobi = r.get("eigh_jacobi_per_s")
     return (f"| {r['n_qubits']} | {r['precision']} | {r['population']} | "
             f"{r['engine_circuits_per_s']:.1f} | {r['eigh_limit_per_s']:.1f} | "
             f"{r['fraction_of_eigh_limit']:.2f} | {r['eigh_random_full_rank_per_s']:.1f} | "
             f"{r['numpy_circuits_per_s']:.1f} | {r['speedup_vs_numpy']:.2f} | "
             f"{r['numpy_batched_circuits_per_s']:.1f} | {r['speedup_vs_numpy_batched']:.2f} | "
             f"{r['compile_s']:.2f} | {r['max_rel_err_vs_float64']:.1e} | "
-            f"{r['max_rel_diff_numpy_vs_engine']:.1e} |")
+            f"{r['max_rel_diff_numpy_vs_engine']:.1e} | "
+            f"{'-' if jacobi is None else f'{jacobi:.1f}'} |")
 
 
 def xla_cost(jitted, *args) -> dict:
