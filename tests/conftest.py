@@ -3,8 +3,9 @@
 import os
 
 # The suite is compile-bound (most tests trace and compile small programs and run them for
-# milliseconds): LLVM at -O0 compiles them ~25 % faster (test_objective's consumer tests 140 ->
-# 95 CPU-s, test_mixed_precision + test_bounds + an N = 5 search 383 -> 293 CPU-s) and leaves
+# milliseconds): LLVM at -O0 compiles them faster (test_objective's consumer tests 140 -> 95
+# CPU-s, test_mixed_precision + test_bounds + an N = 5 search 383 -> 293 CPU-s; the whole test
+# command on 2 cores 18.5 -> 15.4 min, 2026-11-29) and leaves
 # the arithmetic as written (XLA:CPU keeps IEEE semantics at every level, fast math is off),
 # so no tolerance depends on it. Set before jax initializes its backend; the experiments'
 # subprocesses and the forced-device run inherit it. A flag the caller sets wins.
