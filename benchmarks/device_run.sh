@@ -16,7 +16,7 @@
 #   3. scale.py at N = 5 with populations of 16 384 and 65 536 (float64): where the N = 5
 #      throughput levels off, if 4096 rows do not fill the GPU;
 #   4. benchmarks/engine.py at N = 5, 8, 10: the engine against the batched-eigh ceiling on
-#      the same device (what bounds N = 10);
+#      the same device (what bounds N = 10), and cuSOLVER's Jacobi eigh of the same matrices;
 #   5. benchmarks/mixed_precision.py at N = 5, 8, dephasing: a GA generation, mixed vs
 #      float64 (scale.py has the other GA cells).
 # Output: 7 files (4 JSON, 3 logs; the device tool brings back 8 at most) in $OUT when set,
