@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from experiments import vqs_common
 from experiments.checkpoint import Checkpoint
 from experiments.compiled import ShapeScope
 from experiments.outputs import write_csv
+from experiments.subprocesses import spawn_pool_submit
 
 log = logging.getLogger("experiments")
 
@@ -267,8 +266,8 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     pool = future = None
     if t1.reference_worker and todo:
         # the references do not depend on the search: a second process computes them meanwhile
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        future = pool.submit(references_worker, cfg, str(out_dir), todo)
+        # (spawned, from any launcher's job: experiments.subprocesses)
+        pool, future = spawn_pool_submit(references_worker, cfg, str(out_dir), todo)
     try:
         bar = tqdm(cells, desc="table1", disable=not cfg.progress)
         scope = ShapeScope()
