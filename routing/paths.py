@@ -432,10 +432,13 @@ def complete_candidates(inst: Instance) -> Candidates:
     count = 0
     for k in range(inst.n_pairs):
         for t in range(inst.n_slots):
-            found = enumerate_cell(inst, data, k, t, None)
+            # the cap is passed down: one cell of a large network can hold more paths than
+            # fit in memory, and its enumeration must stop at the cap, not after the cell
+            found = enumerate_cell(inst, data, k, t, None,
+                                   limit=inst.options.max_columns - count)
             for col in found:
                 count += 1
-                if count > inst.options.max_columns:
+                if col is None or count > inst.options.max_columns:
                     raise ValueError(
                         f"options.max_columns = {inst.options.max_columns} is exceeded by the "
                         "complete path set of this instance; accepted: a larger max_columns, "

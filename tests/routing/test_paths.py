@@ -184,9 +184,27 @@ def test_benders_on_the_priced_path_set_meets_the_milp():
     assert ben.objective == pytest.approx(ref.objective, rel=1e-6)
 
 
-def test_complete_enumeration_guard_names_the_option():
+def test_complete_enumeration_guard_names_the_option(monkeypatch):
+    import routing.pricing as pricing
+
+    inst = tiny(5).with_options(path_set="complete")
+    per_cell = [len(c) for o in routing.build_candidates(inst).options for c in o]
+    cap = max(per_cell) // 2  # one cell alone holds more paths than the cap
+    assert cap >= 2
+    sizes = []
+    real = pricing.enumerate_cell
+
+    def counted(*args, **kwargs):
+        out = real(*args, **kwargs)
+        sizes.append(len(out))
+        return out
+
+    monkeypatch.setattr(pricing, "enumerate_cell", counted)
     with pytest.raises(ValueError, match="max_columns"):
-        routing.build_candidates(tiny(5).with_options(path_set="complete", max_columns=5))
+        routing.build_candidates(inst.with_options(max_columns=cap))
+    # the cap stops the enumeration inside the cell (a large network's cell can hold more
+    # paths than fit in memory), not after it: at most cap + 1 paths and the marker
+    assert max(sizes) <= cap + 2
     with pytest.raises(ValueError, match="path_set"):
         tiny(5).with_options(path_set="all")
 
