@@ -14,7 +14,7 @@ import numpy as np
 from routing.baselines import solve_nss, solve_rrs, solve_sos
 from routing.benders import solve_benders
 from routing.instance import Instance
-from routing.milp import solve_milp
+from routing.milp import solve_milp, with_path_bound
 
 METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
 
@@ -24,8 +24,12 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
 
     Returns ``{"egr", "status", "gap", "wall_time_s", "n_no_path", ...}`` where ``egr`` is the
     objective of eq. (1) (weighted EGR summed over pairs and slots, purified pairs/s) and
-    ``total_pairs`` the purified pairs delivered over the horizon (Σ δ y).
+    ``total_pairs`` the purified pairs delivered over the horizon (Σ δ y). PS-EGR's record
+    also says which paths it is optimal over: ``path_set`` and, with ``solver["path_bound"]``
+    (default true), ``path_bound`` (the proven bound over ALL paths, `routing.with_path_bound`)
+    and ``path_gap`` (relative; "nan" where no bound is available: finite memory lifetimes).
     """
+    evidence: dict = {}
     if method == "PS-EGR":
         if solver.get("ps_egr", "milp") == "benders":
             sol = solve_benders(inst, tol=solver.get("benders_tol", 1e-6),
@@ -37,6 +41,10 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
             sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),
                              time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9),
                              threads=int(solver.get("threads", 0)) or None)
+        if solver.get("path_bound", True):
+            with_path_bound(sol)
+        evidence = {"path_set": sol.path_set, "path_bound": _num(sol.path_bound),
+                    "path_gap": _num(sol.path_gap)}
         sols = [sol]
     elif method == "SOS":
         sols = [solve_sos(inst, solver.get("milp_solver", "SCIP"), solver.get("time_limit"))]
@@ -55,7 +63,24 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
             "status": "optimal" if all(s.status == "optimal" for s in sols) else worst.status,
             "gap": worst.gap if math.isfinite(worst.gap) else "inf",
             "wall_time_s": float(sum(s.wall_time for s in sols)),
-            "n_no_path": len(sols[0].no_path)}
+            "n_no_path": len(sols[0].no_path), **evidence}
+
+
+def _num(v: float) -> float | str:
+    """A JSON-able number: inf and nan as strings (the checkpoint is strict JSON)."""
+    return v if math.isfinite(v) else str(v)
+
+
+def path_evidence(rows: list[dict]) -> dict:
+    """The PS-EGR rows' path sets and their largest gap to the all-path bound (DESIGN section
+    9): ``ps_egr_path_sets``, ``ps_egr_max_path_gap`` (None when no row has a bound) and
+    ``ps_egr_cells_without_path_bound``."""
+    ps = [r for r in rows if r.get("method") == "PS-EGR" and "path_set" in r]
+    gaps = [float(r["path_gap"]) for r in ps]
+    known = [g for g in gaps if not math.isnan(g)]
+    return {"ps_egr_path_sets": sorted({r["path_set"] for r in ps}),
+            "ps_egr_max_path_gap": max(known) if known else None,
+            "ps_egr_cells_without_path_bound": len(gaps) - len(known)}
 
 
 def summarize(rows: list[dict], x_key: str) -> dict[str, dict]:
@@ -118,6 +143,7 @@ def sweep_outputs(rows: list[dict], x_key: str, x_tag: str, name: str, out_dir: 
     metrics: dict = {f"{m}/{x_tag}={x}": {k: v[k] for k in ("mean", "std", "min", "max")}
                      for m, d in summary.items() for x, v in d.items()}
     metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
+    metrics.update(path_evidence(rows))
     return {"metrics": metrics,
             "tables": {name: write_csv(out_dir, name, rows),
                        f"{name}_summary": write_csv(out_dir, f"{name}_summary", srows)},

@@ -177,6 +177,9 @@ class RoutingSolverConfig:
     lp_phase: bool = True
     rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
     threads: int = 0  # MIP threads (OR-Tools SetNumThreads); 0: the solver's default
+    # PS-EGR cells also get the proven bound over ALL paths (routing.with_path_bound), so a
+    # capped optimum comes with its path_gap (DESIGN section 9); 0.05-0.6 s per cell
+    path_bound: bool = True
 
     def __post_init__(self) -> None:
         pre = "routing.solver."
@@ -191,6 +194,8 @@ class RoutingSolverConfig:
         require(self.rrs_draws >= 1, pre + "rrs_draws", self.rrs_draws, "integer >= 1")
         require(isinstance(self.threads, int) and 0 <= self.threads <= 1024, pre + "threads",
                 self.threads, "integer in [0, 1024] (0: the solver's default)")
+        require(isinstance(self.path_bound, bool), pre + "path_bound", self.path_bound,
+                "true or false")
 
 
 @dataclass

@@ -32,7 +32,7 @@ from routing.instance import (
     load_instance,
     save_instance,
 )
-from routing.milp import Solution, SolverError, check_solution, solve_milp
+from routing.milp import Solution, SolverError, check_solution, solve_milp, with_path_bound
 from routing.model import CompiledModel, compile_model
 from routing.paths import build_candidates
 from routing.purification import path_fidelity, purification_cost, purify
@@ -68,4 +68,5 @@ __all__ = [
     "read_ground_network",
     "save_instance",
     "solve_milp",
+    "with_path_bound",
 ]

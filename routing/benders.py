@@ -96,7 +96,7 @@ import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 
 from routing.instance import Instance
-from routing.milp import Solution, SolverError
+from routing.milp import Solution, SolverError, with_path_bound
 from routing.model import CompiledModel, compile_model
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
@@ -469,13 +469,15 @@ def solve_benders(
     pareto: bool = True,
     hint_master: bool = True,
     drop_slack_after: int = 5,
+    path_bound: bool = False,
 ) -> Solution:
     """Solve the PS-EGR MILP by Benders decomposition (see module docstring).
 
     Returns a :class:`~routing.milp.Solution` whose ``objective`` is the best lower bound (the
     value of a feasible solution), ``bound`` the best upper bound, ``status`` ``optimal`` when the
     relative gap is within ``tol``, else ``feasible`` (with ``info["stop"]`` saying why), and
-    ``trace`` the per-iteration record.
+    ``trace`` the per-iteration record. ``path_bound=True``: also the proven bound over ALL
+    paths where the path set carries none (`routing.milp.with_path_bound`).
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
@@ -494,7 +496,7 @@ def solve_benders(
     except (SolverError, cp.error.SolverError, ArithmeticError, RuntimeError) as err:
         sol = _rescue(model, t0, err)
     sol.path_set, sol.path_bound = model.path_set, model.path_bound
-    return sol
+    return with_path_bound(sol) if path_bound else sol
 
 
 def _rescue(model: CompiledModel, t0: float, err: Exception) -> Solution:

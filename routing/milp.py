@@ -147,7 +147,36 @@ class Solution:
         return {"method": self.method, "status": self.status, "objective": self.objective,
                 "bound": self.bound, "gap": self.gap, "wall_time_s": self.wall_time,
                 "path_set": self.path_set, "path_bound": self.path_bound,
-                "n_no_path": len(self.no_path), **self.info}
+                "path_gap": self.path_gap, "n_no_path": len(self.no_path), **self.info}
+
+
+def with_path_bound(sol: Solution) -> Solution:
+    """``sol`` with ``path_bound`` set to a proven upper bound over ALL paths when its path
+    set carries none (a capped set; DESIGN section 9: "capped with the gap to the uncapped LP
+    bound"), so ``path_gap`` says how much the path caps may leave on the table: the LP
+    relaxation over every path, by column generation (`routing.pricing.all_paths_lp_bound`;
+    0.05-0.6 s on the seed-size and example instances). A bound already there (priced) is
+    kept. ``info["path_bound"]`` records how it was found (``status``: ``LP optimum`` or
+    ``Lagrangian bound`` when pricing stopped early; ``rounds``; ``seconds``); with finite
+    memory lifetimes (not priced) it stays nan and ``status`` says why.
+    The bound is the instance's, whatever method produced ``sol`` (a baseline's gap to it is
+    how far the baseline is from the best routing over any path). Modifies and returns ``sol``."""
+    from routing.pricing import all_paths_lp_bound
+
+    if not math.isnan(sol.path_bound):
+        return sol
+    t0 = time.perf_counter()
+    try:
+        bound, info = all_paths_lp_bound(sol.model.inst)
+    except ValueError as err:
+        sol.info["path_bound"] = {"status": f"not available: {err}",
+                                  "seconds": time.perf_counter() - t0}
+        return sol
+    sol.path_bound = bound
+    sol.info["path_bound"] = {
+        "status": "LP optimum" if info["converged"] else "Lagrangian bound",
+        "rounds": info["rounds"], "seconds": time.perf_counter() - t0}
+    return sol
 
 
 def _vector(model: CompiledModel, y, s, z) -> np.ndarray:
@@ -305,6 +334,7 @@ def solve_milp(
     threads: int | None = None,
     hint="greedy",
     fallback: tuple | None = None,
+    path_bound: bool = False,
 ) -> Solution:
     """Solve the MILP (module docstring) to optimality or until ``time_limit`` seconds.
 
@@ -322,7 +352,9 @@ def solve_milp(
     more than 1 % above the incumbent, the LP relaxation's (GLOP, which may run past
     ``time_limit`` by up to ``max(time_limit, LP_BOUND_MIN_TIME_S)``; it usually takes a
     fraction of that); inf when neither is available). ``trace`` lists every attempt (solver,
-    status, objective, bound, seconds). Bad arguments raise ``ValueError``.
+    status, objective, bound, seconds). ``path_bound=True``: also the proven bound over ALL
+    paths where the path set carries none (`with_path_bound`; capped sets), so ``path_gap``
+    is known. Bad arguments raise ``ValueError``.
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     if time_limit is not None and not (time_limit > 0):
@@ -431,12 +463,13 @@ def solve_milp(
     y = vals[: model.n_y]
     s = {key: float(vals[c]) for key, c in model.s_index.items()}
     z = {key: float(vals[c]) for key, c in model.z_index.items()}
-    return Solution(method, status, obj, bound, x, y, s, z, model, wall,
+    sol = Solution(method, status, obj, bound, x, y, s, z, model, wall,
                     {"solver": used or source, "incumbent_from": source, "gap_target": gap,
                      "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
                      "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
                      + len(model.eq_rows)}, trace, path_set=model.path_set,
-                    path_bound=model.path_bound)
+                   path_bound=model.path_bound)
+    return with_path_bound(sol) if path_bound else sol
 
 
 def _check_solver(name: str) -> None:

@@ -56,6 +56,7 @@ A finite memory lifetime (vintages, routing.paths.assemble) is not priced: use "
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -473,14 +474,22 @@ class _Pool:
                         path_bound, info)
 
 
-def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
-    """Candidates over which the MILP optimum is the optimum over all paths (module docstring).
+@dataclasses.dataclass
+class _Priced:
+    """The pricing phase's outcome: the pool, the last restricted LP's value and duals, and
+    the all-path LP bound (`path_bound`: ``z`` when converged, else the best Lagrangian)."""
 
-    ``info``: ``exact`` (the closure proved it), ``rounds``, ``lp_bound`` (= ``path_bound``),
-    ``lagrangian_bounds`` per round, ``incumbent`` before the closure, ``closure_added``,
-    ``columns``, ``seconds``.
-    """
-    from routing.milp import solve_milp
+    pool: _Pool
+    data: SlotData
+    z: float
+    prices: Prices | None
+    converged: bool
+    path_bound: float
+    info: dict
+
+
+def _price(inst: Instance, verbose: bool = False) -> _Priced:
+    """Steps 1-3 of the module docstring: column generation on the LP relaxation."""
     from routing.model import CompiledModel
 
     t0 = time.perf_counter()
@@ -534,11 +543,48 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
             break
         if added == 0:
             break
-    model = CompiledModel(inst, pool.candidates())
     path_bound = z if converged else (min(lag_bounds) if lag_bounds else math.inf)
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
             "converged": converged, "lp_bound": path_bound,
             "pricing_seconds": time.perf_counter() - t0}
+    return _Priced(pool, data, z, prices, converged, path_bound, info)
+
+
+def all_paths_lp_bound(inst: Instance) -> tuple[float, dict]:
+    """A proven upper bound on PS-EGR's objective over ALL paths, without the MILP: the LP
+    relaxation over every path by column generation (module docstring, steps 1-3), or the
+    best Lagrangian bound of its rounds when pricing stops before it converges (``inf`` when
+    it has none). This is the bound a capped solve is measured against (DESIGN section 9:
+    "capped with the gap to the uncapped LP bound"). Returns ``(bound, info)`` with the
+    pricing's ``rounds``, ``converged``, ``lp_values``, ``lagrangian_bounds``,
+    ``pricing_seconds``. Raises ``ValueError`` for finite memory lifetimes (not priced)."""
+    from routing.paths import memory_decays
+
+    if memory_decays(inst):
+        raise ValueError("an all-path bound is not available with a finite memory_time "
+                         "(pricing assumes no decay); accepted: infinite memory lifetimes, "
+                         "or path_set = 'complete' on a tiny network")
+    priced = _price(inst)
+    return priced.path_bound, priced.info
+
+
+def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
+    """Candidates over which the MILP optimum is the optimum over all paths (module docstring).
+
+    ``info``: ``exact`` (the closure proved it), ``rounds``, ``lp_bound`` (= ``path_bound``),
+    ``lagrangian_bounds`` per round, ``incumbent`` before the closure, ``closure_added``,
+    ``columns``, ``seconds``.
+    """
+    from routing.milp import solve_milp
+    from routing.model import CompiledModel
+
+    t0 = time.perf_counter()
+    priced = _price(inst, verbose)
+    pool, data, prices = priced.pool, priced.data, priced.prices
+    converged, path_bound, info = priced.converged, priced.path_bound, priced.info
+    limit = inst.options.max_columns
+    cells = [(k, t) for k in range(inst.n_pairs) for t in range(inst.n_slots)]
+    model = CompiledModel(inst, pool.candidates())
     # closure: every path that could still beat the incumbent; a window too large for
     # max_columns shrinks until it fits (then the bound tightens to max(z_w, LP - w))
     inc = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)

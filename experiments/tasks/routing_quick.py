@@ -16,7 +16,7 @@ from tqdm import tqdm
 import routing
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
-from experiments.routing_sweep import solve_method
+from experiments.routing_sweep import path_evidence, solve_method
 from experiments.schema import Config
 
 
@@ -48,6 +48,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
     tables = {"routing_quick": write_csv(out_dir, "routing_quick", rows),
               "routing_quick_paths": write_csv(out_dir, "routing_quick_paths", path_rows)}
     metrics = {r["method"]: r["egr"] for r in rows}
+    metrics.update(path_evidence(rows))
     metrics["milp_objective"] = milp["objective"]
     metrics["milp_status"] = milp["status"]
     metrics["milp_violations"] = milp["violations"]

@@ -94,6 +94,20 @@ def test_routing_quick_end_to_end(tmp_path):
     assert m["benders_rel_gap_to_milp"] <= 1e-6
     assert m["PS-EGR"] == pytest.approx(m["milp_objective"], rel=1e-9)
     assert (tmp_path / "routing_quick_paths.csv").exists()
+    # the capped optimum comes with the bound over all paths (DESIGN section 9): at least the
+    # optimum over all paths (priced, solved here), and the gap the row reports is to it
+    ps = next(r for r in _rows(tmp_path / "routing_quick.csv") if r["method"] == "PS-EGR")
+    import routing
+
+    best = routing.solve_milp(cfg.routing.network.instance(cfg.seed).with_options(
+        path_set="priced"))
+    assert best.model.cands.info["exact"]
+    assert ps["path_set"] == "capped" and m["ps_egr_path_sets"] == ["capped"]
+    bound, egr = float(ps["path_bound"]), float(ps["egr"])
+    assert bound >= best.objective * (1 - 1e-9) and best.objective >= egr * (1 - 1e-9)
+    assert float(ps["path_gap"]) == pytest.approx((bound - egr) / bound, rel=1e-9, abs=1e-12)
+    assert m["ps_egr_max_path_gap"] == pytest.approx(float(ps["path_gap"]), rel=1e-12)
+    assert m["ps_egr_cells_without_path_bound"] == 0
 
 
 @pytest.mark.parametrize("override,key", [

@@ -174,6 +174,38 @@ def test_caps_leave_objective_on_the_table_and_say_so():
     pr = routing.solve_milp(inst.with_options(path_set="priced"))
     assert capped.path_set == "capped" and math.isnan(capped.path_bound)
     assert pr.objective > 1.1 * capped.objective  # 200.0 vs 163.5 on this instance (seed budgets)
+    # asked for, the capped optimum comes with the bound over all paths and its gap
+    told = routing.solve_milp(inst, path_bound=True)
+    assert told.objective == pytest.approx(capped.objective, rel=1e-12)
+    assert told.path_bound >= pr.objective * (1 - 1e-9)
+    assert told.path_gap == pytest.approx((told.path_bound - told.objective) / told.path_bound)
+    assert told.path_gap > 0.09 and told.info["path_bound"]["status"] == "LP optimum"
+
+
+@pytest.mark.parametrize("seed", [3, 6])
+def test_all_path_bound_is_the_lp_relaxation_over_the_complete_path_set(seed):
+    """The bound a capped solve reports (column generation, from the capped set) is the LP
+    relaxation over every path: built here from the complete path set (itself checked
+    against the independent enumeration above) with the equality model."""
+    inst = tiny(seed)
+    model = routing.compile_model(inst.with_options(path_set="complete"))
+    lp_all, _ = _optimum(model, relax=True, discard=False)
+    mip_all, _ = _optimum(model, relax=False, discard=False)
+    for sol in (routing.solve_milp(inst, path_bound=True),
+                routing.solve_benders(inst, path_bound=True)):
+        assert sol.path_set == "capped"
+        assert sol.path_bound == pytest.approx(lp_all, rel=1e-7)
+        assert sol.objective <= mip_all * (1 + 1e-9) <= sol.path_bound * (1 + 1e-7)
+    # a baseline's gap is to the same bound: the instance's, whatever the method
+    sos = routing.with_path_bound(routing.solve_sos(inst))
+    assert sos.path_bound == pytest.approx(lp_all, rel=1e-7)
+
+
+def test_no_all_path_bound_with_finite_memory_lifetimes_and_the_solve_says_why():
+    sol = routing.solve_milp(hand_instance(MEMORY), path_bound=True)
+    assert math.isnan(sol.path_bound) and math.isnan(sol.path_gap)
+    assert "not available" in sol.info["path_bound"]["status"]
+    assert "memory_time" in sol.info["path_bound"]["status"]
 
 
 def test_benders_on_the_priced_path_set_meets_the_milp():
