@@ -75,8 +75,10 @@ def path_evidence(rows: list[dict]) -> dict:
     """The PS-EGR rows' path sets and their largest gap to the all-path bound (DESIGN section
     9): ``ps_egr_path_sets``, ``ps_egr_max_path_gap`` (None when no row has a bound) and
     ``ps_egr_cells_without_path_bound``."""
-    ps = [r for r in rows if r.get("method") == "PS-EGR" and "path_set" in r]
-    gaps = [float(r["path_gap"]) for r in ps]
+    # rows read back from CSVs (experiments.aggregate) hold strings, "" where a key is absent
+    ps = [r for r in rows if r.get("method") == "PS-EGR" and r.get("path_set")]
+    gaps = [float(r["path_gap"]) if r.get("path_gap") not in (None, "") else math.nan
+            for r in ps]
     known = [g for g in gaps if not math.isnan(g)]
     return {"ps_egr_path_sets": sorted({r["path_set"] for r in ps}),
             "ps_egr_max_path_gap": max(known) if known else None,

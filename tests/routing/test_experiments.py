@@ -181,3 +181,20 @@ def test_path_set_threads_and_memory_keys_reach_the_instance_and_solver():
         cfg.routing.network.instance(0)
     with pytest.raises(ConfigError, match=r"routing\.network\.path_set"):
         _config(["+exp=routing_quick", "+solver=all_paths", "routing.network.memory_time=30"])
+
+
+def test_path_evidence_reads_rows_from_runs_and_from_csvs():
+    """The evidence metrics come out the same from a run's rows and from the CSV strings the
+    aggregate reads back (baseline rows: "" for the PS-EGR-only columns)."""
+    from experiments.routing_sweep import path_evidence
+
+    run = [{"method": "PS-EGR", "path_set": "capped", "path_bound": 10.0, "path_gap": 0.25},
+           {"method": "PS-EGR", "path_set": "capped", "path_bound": "nan", "path_gap": "nan"},
+           {"method": "SOS", "egr": 1.0}]
+    csv_rows = [{k: str(v) for k, v in r.items()} for r in run]
+    for r in csv_rows[2:]:
+        r.update(path_set="", path_bound="", path_gap="")
+    expect = {"ps_egr_path_sets": ["capped"], "ps_egr_max_path_gap": 0.25,
+              "ps_egr_cells_without_path_bound": 1}
+    assert path_evidence(run) == expect
+    assert path_evidence(csv_rows) == expect
