@@ -6,7 +6,7 @@ multithreaded and a forked copy of it can deadlock. Under Hydra's joblib launche
 itself runs in a loky worker, where loky has set the process-wide start method to ``"loky"``;
 ``spawn`` hands that name to the child, which cannot set it (the child has not imported
 loky: ``ValueError: cannot find context for 'loky'``), dies, and the pool breaks
-(``BrokenProcessPool``). :func:`spawn_pool` starts its children with a start method the
+(``BrokenProcessPool``). :func:`spawn_pool_submit` starts its child with a start method the
 child knows and gives the process its own back afterwards.
 """
 

@@ -477,7 +477,8 @@ def solve_benders(
     value of a feasible solution), ``bound`` the best upper bound, ``status`` ``optimal`` when the
     relative gap is within ``tol``, else ``feasible`` (with ``info["stop"]`` saying why), and
     ``trace`` the per-iteration record. ``path_bound=True``: also the proven bound over ALL
-    paths where the path set carries none (`routing.milp.with_path_bound`).
+    paths where the path set carries none (`routing.milp.with_path_bound`, under the same
+    ``time_limit``).
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
@@ -496,7 +497,7 @@ def solve_benders(
     except (SolverError, cp.error.SolverError, ArithmeticError, RuntimeError) as err:
         sol = _rescue(model, t0, err)
     sol.path_set, sol.path_bound = model.path_set, model.path_bound
-    return with_path_bound(sol) if path_bound else sol
+    return with_path_bound(sol, time_limit) if path_bound else sol
 
 
 def _rescue(model: CompiledModel, t0: float, err: Exception) -> Solution:

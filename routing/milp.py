@@ -150,15 +150,17 @@ class Solution:
                 "path_gap": self.path_gap, "n_no_path": len(self.no_path), **self.info}
 
 
-def with_path_bound(sol: Solution) -> Solution:
+def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     """``sol`` with ``path_bound`` set to a proven upper bound over ALL paths when its path
     set carries none (a capped set; DESIGN section 9: "capped with the gap to the uncapped LP
     bound"), so ``path_gap`` says how much the path caps may leave on the table: the LP
     relaxation over every path, by column generation (`routing.pricing.all_paths_lp_bound`;
     0.05-0.6 s on the seed-size and example instances). A bound already there (priced) is
-    kept. ``info["path_bound"]`` records how it was found (``status``: ``LP optimum`` or
-    ``Lagrangian bound`` when pricing stopped early; ``rounds``; ``seconds``); with finite
-    memory lifetimes (not priced) it stays nan and ``status`` says why.
+    kept. ``time_limit`` (s) caps the pricing (then the best Lagrangian bound, or inf).
+    ``info["path_bound"]`` records how it was found (``status``: ``LP optimum``,
+    ``Lagrangian bound`` when pricing stopped early, ``no bound (time limit)``; ``rounds``;
+    ``seconds``); with finite memory lifetimes (not priced) it stays nan and ``status`` says
+    why.
     The bound is the instance's, whatever method produced ``sol`` (a baseline's gap to it is
     how far the baseline is from the best routing over any path). Modifies and returns ``sol``."""
     from routing.pricing import all_paths_lp_bound
@@ -167,14 +169,16 @@ def with_path_bound(sol: Solution) -> Solution:
         return sol
     t0 = time.perf_counter()
     try:
-        bound, info = all_paths_lp_bound(sol.model.inst)
+        bound, info = all_paths_lp_bound(sol.model.inst, time_limit)
     except ValueError as err:
         sol.info["path_bound"] = {"status": f"not available: {err}",
                                   "seconds": time.perf_counter() - t0}
         return sol
     sol.path_bound = bound
     sol.info["path_bound"] = {
-        "status": "LP optimum" if info["converged"] else "Lagrangian bound",
+        "status": "LP optimum" if info["converged"] else "Lagrangian bound"
+        if math.isfinite(bound) else "no bound (time limit)" if info["time_limit_hit"]
+        else "no bound",
         "rounds": info["rounds"], "seconds": time.perf_counter() - t0}
     return sol
 
@@ -353,8 +357,8 @@ def solve_milp(
     ``time_limit`` by up to ``max(time_limit, LP_BOUND_MIN_TIME_S)``; it usually takes a
     fraction of that); inf when neither is available). ``trace`` lists every attempt (solver,
     status, objective, bound, seconds). ``path_bound=True``: also the proven bound over ALL
-    paths where the path set carries none (`with_path_bound`; capped sets), so ``path_gap``
-    is known. Bad arguments raise ``ValueError``.
+    paths where the path set carries none (`with_path_bound`, under the same ``time_limit``;
+    capped sets), so ``path_gap`` is known. Bad arguments raise ``ValueError``.
     """
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     if time_limit is not None and not (time_limit > 0):
@@ -464,12 +468,12 @@ def solve_milp(
     s = {key: float(vals[c]) for key, c in model.s_index.items()}
     z = {key: float(vals[c]) for key, c in model.z_index.items()}
     sol = Solution(method, status, obj, bound, x, y, s, z, model, wall,
-                    {"solver": used or source, "incumbent_from": source, "gap_target": gap,
-                     "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
-                     "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
-                     + len(model.eq_rows)}, trace, path_set=model.path_set,
+                   {"solver": used or source, "incumbent_from": source, "gap_target": gap,
+                    "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
+                    "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
+                    + len(model.eq_rows)}, trace, path_set=model.path_set,
                    path_bound=model.path_bound)
-    return with_path_bound(sol) if path_bound else sol
+    return with_path_bound(sol, time_limit) if path_bound else sol
 
 
 def _check_solver(name: str) -> None:

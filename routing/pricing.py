@@ -488,8 +488,10 @@ class _Priced:
     info: dict
 
 
-def _price(inst: Instance, verbose: bool = False) -> _Priced:
-    """Steps 1-3 of the module docstring: column generation on the LP relaxation."""
+def _price(inst: Instance, verbose: bool = False, time_limit: float | None = None) -> _Priced:
+    """Steps 1-3 of the module docstring: column generation on the LP relaxation. With
+    ``time_limit`` (s) it stops after the cell or round that passes it (not converged:
+    ``info["time_limit_hit"]``)."""
     from routing.model import CompiledModel
 
     t0 = time.perf_counter()
@@ -505,7 +507,15 @@ def _price(inst: Instance, verbose: bool = False) -> _Priced:
     rounds = 0
     exhaustive = False
     empty: set = set()  # cells whose last search found nothing (skipped by partial rounds)
+    late = False
+
+    def over() -> bool:
+        return time_limit is not None and time.perf_counter() - t0 > time_limit
+
     for rounds in range(1, MAX_ROUNDS + 1):
+        if over():
+            late = True
+            break
         model = CompiledModel(inst, pool.candidates())
         z, prices = _duals(model)
         lp_values.append(z)
@@ -514,6 +524,9 @@ def _price(inst: Instance, verbose: bool = False) -> _Priced:
         lag = z
         truncated = False
         for k, t in cells:
+            if over():  # this round's Lagrangian bound misses cells: not a bound
+                late = truncated = True
+                break
             if not exhaustive and (k, t) in empty:
                 truncated = True  # skipped: only an exhaustive round proves it empty
                 continue
@@ -532,6 +545,8 @@ def _price(inst: Instance, verbose: bool = False) -> _Priced:
                 added += pool.add(c, k, t)
         if not truncated:
             lag_bounds.append(lag)
+        if late:
+            break
         if added == 0 and not exhaustive:
             exhaustive = True  # nothing found by partial pricing: prove it exhaustively
             continue
@@ -545,26 +560,30 @@ def _price(inst: Instance, verbose: bool = False) -> _Priced:
             break
     path_bound = z if converged else (min(lag_bounds) if lag_bounds else math.inf)
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
-            "converged": converged, "lp_bound": path_bound,
+            "converged": converged, "lp_bound": path_bound, "time_limit_hit": late,
             "pricing_seconds": time.perf_counter() - t0}
     return _Priced(pool, data, z, prices, converged, path_bound, info)
 
 
-def all_paths_lp_bound(inst: Instance) -> tuple[float, dict]:
+def all_paths_lp_bound(inst: Instance, time_limit: float | None = None) -> tuple[float, dict]:
     """A proven upper bound on PS-EGR's objective over ALL paths, without the MILP: the LP
     relaxation over every path by column generation (module docstring, steps 1-3), or the
     best Lagrangian bound of its rounds when pricing stops before it converges (``inf`` when
     it has none). This is the bound a capped solve is measured against (DESIGN section 9:
-    "capped with the gap to the uncapped LP bound"). Returns ``(bound, info)`` with the
-    pricing's ``rounds``, ``converged``, ``lp_values``, ``lagrangian_bounds``,
-    ``pricing_seconds``. Raises ``ValueError`` for finite memory lifetimes (not priced)."""
+    "capped with the gap to the uncapped LP bound"). ``time_limit`` (s): stop pricing after
+    it (checked between cells; the bound is then the best complete round's Lagrangian bound,
+    or inf). Returns ``(bound, info)`` with the pricing's ``rounds``, ``converged``,
+    ``time_limit_hit``, ``lp_values``, ``lagrangian_bounds``, ``pricing_seconds``. Raises
+    ``ValueError`` for finite memory lifetimes (not priced)."""
     from routing.paths import memory_decays
 
     if memory_decays(inst):
         raise ValueError("an all-path bound is not available with a finite memory_time "
                          "(pricing assumes no decay); accepted: infinite memory lifetimes, "
                          "or path_set = 'complete' on a tiny network")
-    priced = _price(inst)
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"time_limit = {time_limit!r} is invalid; accepted: seconds > 0 or None")
+    priced = _price(inst, time_limit=time_limit)
     return priced.path_bound, priced.info
 
 

@@ -201,6 +201,26 @@ def test_all_path_bound_is_the_lp_relaxation_over_the_complete_path_set(seed):
     assert sos.path_bound == pytest.approx(lp_all, rel=1e-7)
 
 
+def test_all_path_bound_under_a_time_limit_is_still_a_bound():
+    from routing.pricing import all_paths_lp_bound
+
+    inst = tiny(6)
+    lp_all, _ = _optimum(routing.compile_model(inst.with_options(path_set="complete")),
+                         relax=True, discard=False)
+    bound, info = all_paths_lp_bound(inst, time_limit=1e-9)  # no round completes
+    assert info["time_limit_hit"] and not info["converged"] and bound == math.inf
+    sol = routing.solve_milp(inst)
+    routing.with_path_bound(sol, time_limit=1e-9)
+    assert sol.path_gap == math.inf and sol.info["path_bound"]["status"] == (
+        "no bound (time limit)")
+    # a limit that lets pricing run gives the LP; any bound it gives is >= the LP
+    bound, info = all_paths_lp_bound(inst, time_limit=60.0)
+    assert bound >= lp_all * (1 - 1e-7)
+    assert not info["time_limit_hit"] and bound == pytest.approx(lp_all, rel=1e-7)
+    with pytest.raises(ValueError, match="time_limit"):
+        all_paths_lp_bound(inst, time_limit=0)
+
+
 def test_no_all_path_bound_with_finite_memory_lifetimes_and_the_solve_says_why():
     sol = routing.solve_milp(hand_instance(MEMORY), path_bound=True)
     assert math.isnan(sol.path_bound) and math.isnan(sol.path_gap)
