@@ -41,8 +41,8 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
             sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),
                              time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9),
                              threads=int(solver.get("threads", 0)) or None)
-        if solver.get("path_bound", True):  # under the MILP's time limit
-            with_path_bound(sol, solver.get("time_limit"))
+        if solver.get("path_bound", True):
+            with_path_bound(sol, solver.get("path_bound_time_limit", 30.0))
         evidence = {"path_set": sol.path_set, "path_bound": _num(sol.path_bound),
                     "path_gap": _num(sol.path_gap)}
         sols = [sol]

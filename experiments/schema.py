@@ -178,8 +178,11 @@ class RoutingSolverConfig:
     rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
     threads: int = 0  # MIP threads (OR-Tools SetNumThreads); 0: the solver's default
     # PS-EGR cells also get the proven bound over ALL paths (routing.with_path_bound), so a
-    # capped optimum comes with its path_gap (DESIGN section 9); 0.05-0.6 s per cell
+    # capped optimum comes with its path_gap (DESIGN section 9); 0.05-0.6 s per cell on the
+    # seed-size networks, under path_bound_time_limit seconds (+network=large: no bound in
+    # 240 s, so there the limit is what a cell pays; set path_bound=false)
     path_bound: bool = True
+    path_bound_time_limit: float = 30.0
 
     def __post_init__(self) -> None:
         pre = "routing.solver."
@@ -196,6 +199,8 @@ class RoutingSolverConfig:
                 self.threads, "integer in [0, 1024] (0: the solver's default)")
         require(isinstance(self.path_bound, bool), pre + "path_bound", self.path_bound,
                 "true or false")
+        require(self.path_bound_time_limit > 0, pre + "path_bound_time_limit",
+                self.path_bound_time_limit, "seconds > 0")
 
 
 @dataclass

@@ -121,6 +121,7 @@ def test_routing_quick_end_to_end(tmp_path):
     ("routing.network.memory_time=0", "routing.network.memory_time"),
     ("+routing.network.memory_times={b0: -1}", "routing.network.memory_times.b0"),
     ("routing.solver.threads=-1", "routing.solver.threads"),
+    ("routing.solver.path_bound_time_limit=0", "routing.solver.path_bound_time_limit"),
 ])
 def test_bad_overrides_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
