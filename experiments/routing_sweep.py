@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.outputs import jsonable
 from routing.baselines import solve_nss, solve_rrs, solve_sos
 from routing.benders import solve_benders
 from routing.instance import Instance
@@ -43,8 +44,8 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
                              threads=int(solver.get("threads", 0)) or None)
         if solver.get("path_bound", True):
             with_path_bound(sol, solver.get("path_bound_time_limit", 30.0))
-        evidence = {"path_set": sol.path_set, "path_bound": _num(sol.path_bound),
-                    "path_gap": _num(sol.path_gap)}
+        evidence = {"path_set": sol.path_set, "path_bound": sol.path_bound,
+                    "path_gap": sol.path_gap}
         sols = [sol]
     elif method == "SOS":
         sols = [solve_sos(inst, solver.get("milp_solver", "SCIP"), solver.get("time_limit"))]
@@ -59,16 +60,12 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
     egr = float(np.mean([s.objective for s in sols]))
     pairs = float(np.mean([inst.slot_duration * float(np.sum(s.y)) for s in sols]))
     worst = max(sols, key=lambda s: s.gap)
-    return {"egr": egr, "total_pairs": pairs,
-            "status": "optimal" if all(s.status == "optimal" for s in sols) else worst.status,
-            "gap": worst.gap if math.isfinite(worst.gap) else "inf",
-            "wall_time_s": float(sum(s.wall_time for s in sols)),
-            "n_no_path": len(sols[0].no_path), **evidence}
-
-
-def _num(v: float) -> float | str:
-    """A JSON-able number: inf and nan as strings (the checkpoint is strict JSON)."""
-    return v if math.isfinite(v) else str(v)
+    # inf and nan as strings (the checkpoint is strict JSON), as results.json writes them
+    return jsonable({
+        "egr": egr, "total_pairs": pairs,
+        "status": "optimal" if all(s.status == "optimal" for s in sols) else worst.status,
+        "gap": worst.gap, "wall_time_s": float(sum(s.wall_time for s in sols)),
+        "n_no_path": len(sols[0].no_path), **evidence})
 
 
 def path_evidence(rows: list[dict]) -> dict:

@@ -476,12 +476,11 @@ class _Pool:
 
 @dataclasses.dataclass
 class _Priced:
-    """The pricing phase's outcome: the pool, the last restricted LP's value and duals, and
-    the all-path LP bound (`path_bound`: ``z`` when converged, else the best Lagrangian)."""
+    """The pricing phase's outcome: the pool, the last restricted LP's duals, and the
+    all-path LP bound (`path_bound`: the last LP when converged, else the best Lagrangian)."""
 
     pool: _Pool
     data: SlotData
-    z: float
     prices: Prices | None
     converged: bool
     path_bound: float
@@ -562,7 +561,7 @@ def _price(inst: Instance, verbose: bool = False, time_limit: float | None = Non
     info = {"rounds": rounds, "lp_values": lp_values, "lagrangian_bounds": lag_bounds,
             "converged": converged, "lp_bound": path_bound, "time_limit_hit": late,
             "pricing_seconds": time.perf_counter() - t0}
-    return _Priced(pool, data, z, prices, converged, path_bound, info)
+    return _Priced(pool, data, prices, converged, path_bound, info)
 
 
 def all_paths_lp_bound(inst: Instance, time_limit: float | None = None) -> tuple[float, dict]:
