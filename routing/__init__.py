@@ -36,10 +36,16 @@ from routing.milp import Solution, SolverError, check_solution, solve_milp, with
 from routing.model import CompiledModel, compile_model
 from routing.paths import build_candidates
 from routing.purification import path_fidelity, purification_cost, purify
-from routing.topology import GeneratorConfig, generate_instance, read_ground_network
+from routing.topology import (
+    EXAMPLE_NETWORK,
+    GeneratorConfig,
+    generate_instance,
+    read_ground_network,
+)
 
 __all__ = [
     "BASELINES",
+    "EXAMPLE_NETWORK",
     "solve_baseline",
     "solve_benders",
     "solve_nss",

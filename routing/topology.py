@@ -59,6 +59,9 @@ LINK_MODELS = ("physical", "seed")
 PATH_OPTION_KEYS = ("max_real_paths", "max_storage_paths", "max_virtual_paths", "protocol",
                     "max_rounds")
 PROPAGATORS = ("sgp4", "kepler", "kepler_j2")
+#: The shipped example ground network (three Texas cities; conf/network/example_graphml.yaml),
+#: an absolute path inside the installed package, so it works from any working directory.
+EXAMPLE_NETWORK = Path(__file__).resolve().parent / "data" / "example_network.graphml"
 
 
 def _fail(key, value, accepted):
@@ -241,7 +244,10 @@ def read_ground_network(path: str | Path) -> dict:
     """
     path = Path(path)
     if not path.exists():
-        _fail("topology", str(path), "an existing GraphML (.graphml) or JSON (.json) file")
+        _fail("topology", str(path),
+              "an existing GraphML (.graphml) or JSON (.json) file; a relative path is read "
+              f"from the working directory ({Path.cwd()}); the shipped example is "
+              "routing.EXAMPLE_NETWORK")
     if path.suffix.lower() == ".json":
         try:
             d = json.loads(path.read_text())

@@ -263,11 +263,15 @@ def test_multi_city_pairs_join_different_cities():
                                      n_storage_per_city=1, n_slots=2).pairs == inst.pairs[:3]
 
 
-def test_shipped_example_topology_builds_a_valid_instance():
+def test_shipped_example_topology_builds_a_valid_instance(tmp_path, monkeypatch):
     from pathlib import Path
 
     path = Path(routing.__file__).parent / "data" / "example_network.graphml"
-    inst = routing.generate_instance(0, topology=str(path), n_pairs=2, n_slots=4)
+    assert routing.EXAMPLE_NETWORK.is_absolute() and routing.EXAMPLE_NETWORK.samefile(path)
+    monkeypatch.chdir(tmp_path)  # the README's call works from any working directory
+    inst = routing.generate_instance(0, topology=routing.EXAMPLE_NETWORK, n_pairs=2, n_slots=4)
+    with pytest.raises(ValueError, match="working directory .*routing.EXAMPLE_NETWORK"):
+        routing.generate_instance(0, topology="routing/data/example_network.graphml")
     kinds = {lk.kind for lk in inst.links}
     assert {"G2G", "A2G", "S2G"} <= kinds
     assert routing.solve_milp(inst).status == "optimal"
