@@ -96,7 +96,7 @@ import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 
 from routing.instance import Instance
-from routing.milp import Solution, SolverError, with_path_bound
+from routing.milp import Solution, SolverError, glop_solve, with_path_bound
 from routing.model import CompiledModel, compile_model
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
@@ -667,8 +667,9 @@ def _benders(
             else:
                 th_val, q_val = [float(lb)], []
             s.SetHint(xs + th, [float(v) for v in best_x] + q_val + th_val)
-        try:
-            code = s.Solve(params)
+        try:  # an LP master that ends ABNORMAL is retried without scaling (milp.glop_solve)
+            code = (glop_solve(s, None if time_limit is None else max(left, 1e-3))
+                    if key == "lp" else s.Solve(params))
         except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
             code = pywraplp.Solver.ABNORMAL
         if code == pywraplp.Solver.FEASIBLE and key == "milp":

@@ -273,16 +273,45 @@ def greedy_x(model: CompiledModel, allowed: np.ndarray | None = None) -> np.ndar
     return x
 
 
+#: GLOP parameters tried, in order, when a GLOP solve ends ABNORMAL. GLOP's default scaling
+#: can fail on these models: a path whose fidelity is just above 1/2 purifies at a cost g of up
+#: to 1e14 pairs per pair (30 rounds), so C4's coefficients span 14 decades. Measured on
+#: ``+network=large`` (27785 paths): the LP at the greedy path choice ended ABNORMAL in 1.3 s
+#: with the default parameters (also with dual simplex, a triangular initial basis, or the
+#: C1 rows written as bounds on y) and was optimal without scaling (1.5 s) or without presolve
+#: (24 s), both 178057.31. That LP is the hint and the fallback incumbent of `solve_milp`:
+#: without it a time-limited solve there returned objective 0.
+GLOP_RETRIES = ("use_scaling: false", "use_preprocessing: false")
+
+
+def glop_solve(lp, time_limit: float | None = None) -> int:
+    """Solve the pywraplp GLOP model ``lp``; when it ends ABNORMAL, solve it again with each
+    parameter set of `GLOP_RETRIES` in turn (within ``time_limit`` seconds in all, if given).
+    Returns the last pywraplp status code."""
+    t0 = time.perf_counter()
+    for params in (None, *GLOP_RETRIES):
+        if params is not None:
+            lp.SetSolverSpecificParametersAsString(params)
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0 and params is not None:
+                break
+            lp.SetTimeLimit(max(1, int(1000 * left)))
+        code = lp.Solve()
+        if code != pywraplp.Solver.ABNORMAL:
+            break
+    return code
+
+
 def _lp_solve(model: CompiledModel, fixed_x=None, relax=True, time_limit=None):
-    """The LP at fixed x (a feasible point) or the LP relaxation (a bound) by GLOP.
+    """The LP at fixed x (a feasible point) or the LP relaxation (a bound) by GLOP
+    (`glop_solve`: retried with other parameters when it ends ABNORMAL).
 
     Returns (objective, x, v) or None when GLOP gives no optimal answer.
     """
     try:
         lp, xs, vs = build_solver(model, "GLOP", fixed_x=fixed_x, relax=True)
-        if time_limit is not None:
-            lp.SetTimeLimit(max(1, int(1000 * time_limit)))
-        if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        if glop_solve(lp, time_limit) != pywraplp.Solver.OPTIMAL:
             return None
         x = np.array([v.solution_value() for v in xs])
         vals = np.array([v.solution_value() for v in vs])
@@ -348,8 +377,8 @@ def solve_milp(
     ``"zero"``, a :class:`Solution`, an x vector, or None): with a time limit, the LP at that
     path choice is solved first (GLOP) and passed to the MIP as a hint; it is also the incumbent
     returned when the MIP finds nothing better. ``fallback`` lists the backends tried, in order,
-    when ``solver`` fails (status abnormal, not solved before the limit, or an exception);
-    default: the other two of SCIP, HiGHS, CBC.
+    when ``solver`` fails (status abnormal, not solved before the limit, or an exception) and
+    ``time_limit`` has time left; default: the other two of SCIP, HiGHS, CBC.
 
     The result's ``status`` is ``optimal`` (gap within ``gap``) or ``feasible`` (an incumbent
     with ``bound``/``gap``; ``bound`` is the best of the MIP's bound and, when that is missing or
@@ -391,8 +420,9 @@ def solve_milp(
     status = "feasible"
     used = None
     for name in chain:
-        if time_limit is not None and left() <= 0 and best is not None:
-            break
+        if time_limit is not None and left() <= 0:
+            break  # the next backend would get no time (building alone took 15 s per backend
+            # on +network=large); with no point yet, the greedy LP below is the incumbent
         t1 = time.perf_counter()
         try:
             lp, xs, vs = build_solver(model, name, allowed, fixed_x)

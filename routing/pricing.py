@@ -393,11 +393,11 @@ def _duals(model):
     """Solve the LP relaxation of ``model`` with GLOP; return (value, Prices)."""
     from ortools.linear_solver import pywraplp
 
-    from routing.milp import build_solver
+    from routing.milp import build_solver, glop_solve
 
     rows: list = []
     lp, _, _ = build_solver(model, "GLOP", relax=True, discard=True, rows=rows)
-    code = lp.Solve()
+    code = glop_solve(lp)
     if code != pywraplp.Solver.OPTIMAL:
         raise RuntimeError(f"GLOP returned status {code} on the restricted LP")
     duals = np.array([c.dual_value() for c in rows])  # C2, C3-C5, C6 (no C1)

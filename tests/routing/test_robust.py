@@ -55,6 +55,70 @@ def test_milp_not_solved_returns_an_incumbent_and_the_lp_bound(mip_backends_fail
     assert math.isfinite(sol.bound) and sol.bound >= sol.objective
 
 
+class _ScalingFails:
+    """A GLOP solver that ends ABNORMAL while its default scaling is on (what GLOP did on the
+    LP at the greedy path choice of +network=large, whose purification costs reach 1e14)."""
+
+    def __init__(self, inner):
+        self._inner, self.params = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def SetSolverSpecificParametersAsString(self, params):  # noqa: N802 - pywraplp's name
+        self.params.append(params)
+        return self._inner.SetSolverSpecificParametersAsString(params)
+
+    def Solve(self, *args):  # noqa: N802 - pywraplp's name
+        if "use_scaling: false" not in self.params:
+            return pywraplp.Solver.ABNORMAL
+        return self._inner.Solve(*args)
+
+
+def test_abnormal_glop_is_retried_so_the_hint_and_the_prices_survive(monkeypatch):
+    inst = routing.generate_instance(1, n_slots=4)
+    model = compile_model(inst)
+    greedy = routing.solve_milp(model, fixed_x=milp.greedy_x(model))  # unpatched
+    ref = routing.solve_milp(inst, path_bound=True)
+    real = milp.build_solver
+
+    def fake(model, solver="SCIP", *args, **kw):
+        lp, xs, vs = real(model, solver, *args, **kw)
+        return (_ScalingFails(lp) if solver == "GLOP" else _NotSolved(lp)), xs, vs
+
+    monkeypatch.setattr(milp, "build_solver", fake)
+    sol = routing.solve_milp(model, time_limit=30.0, path_bound=True)
+    assert sol.info["incumbent_from"] == "hint" and routing.check_solution(sol) == []
+    assert sol.objective == pytest.approx(greedy.objective, rel=1e-9) and sol.objective > 0
+    # the all-path bound's pricing reads GLOP's duals after the retry: the same bound
+    assert sol.path_bound == pytest.approx(ref.path_bound, rel=1e-7)
+
+
+def test_a_spent_time_limit_tries_no_further_backend(monkeypatch):
+    """A backend that used up the limit is not followed by others that would get no time
+    (each one's model build alone took 15 s on +network=large); the greedy LP is the
+    incumbent."""
+    import time
+
+    real = milp.build_solver
+
+    class _Slow(_NotSolved):
+        def Solve(self, *args):  # noqa: N802 - pywraplp's name
+            time.sleep(1.2)
+            return pywraplp.Solver.NOT_SOLVED
+
+    def fake(model, solver="SCIP", *args, **kw):
+        lp, xs, vs = real(model, solver, *args, **kw)
+        return (lp if solver == "GLOP" else _Slow(lp)), xs, vs
+
+    monkeypatch.setattr(milp, "build_solver", fake)
+    sol = routing.solve_milp(routing.generate_instance(1, n_slots=4), time_limit=1.0,
+                             hint=None)  # no hint: no incumbent when SCIP's time runs out
+    assert [e["solver"] for e in sol.trace if e["what"] == "mip"] == ["SCIP"]
+    assert sol.info["incumbent_from"] == "fallback LP" and sol.objective > 0
+    assert routing.check_solution(sol) == []
+
+
 def test_lp_bound_of_a_failed_milp_is_above_the_optimum():
     inst = routing.generate_instance(1, n_slots=4)
     opt = routing.solve_milp(inst).objective
