@@ -29,12 +29,42 @@ from qsense._checks import NOISE_MODELS
 #: the noise models of qsense (qsense._checks.NOISE_MODELS) but "none"
 NOISES = tuple(n for n in NOISE_MODELS if n != "none")
 PRECISIONS = ("float64", "float32")
+#: largest noise rate and sensing time a config accepts (1/time, time): beyond them the QFI
+#: (N^2 t^2 at most) or the decay exp(-N gamma t) leaves float range, so such a value is a
+#: typo, not a setting
+MAX_RATE = 1e6
+MAX_TIME = 1e6
+MIN_TIME = 1e-9  # smallest sensing time of a curve's grid
 
 
 def require(ok: bool, key: str, value: Any, accepted: str) -> None:
     """Raise ConfigError naming ``key``, ``value`` and the ``accepted`` range unless ``ok``."""
     if not ok:
         raise ConfigError(f"config key {key!r} = {value!r} is invalid; accepted: {accepted}")
+
+
+def finite(value: Any) -> bool:
+    """A real number (not bool) that is neither NaN nor infinite."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def require_finite(key: str, value: Any, accepted: str = "a finite number") -> None:
+    require(finite(value), key, value, accepted)
+
+
+def require_vector(key: str, values: Any) -> None:
+    """Three finite values (a field vector (Bx, By, Bz))."""
+    values = list(values)
+    require(len(values) == 3 and all(finite(v) for v in values), key, values,
+            "three finite values (Bx, By, Bz)")
+
+
+def require_unique(key: str, values: Iterable[Any]) -> None:
+    """No entry twice (a repeated entry would compute and write the same rows twice)."""
+    values = list(values)
+    dup = sorted({str(v) for v in values if values.count(v) > 1})
+    require(not dup, key, values, f"a list without repeated entries (repeated: {', '.join(dup)})")
 
 
 def require_choice(key: str, value: Any, choices: Iterable[str]) -> None:
@@ -48,6 +78,7 @@ def require_choices(key: str, values: Iterable[str], choices: Iterable[str]) -> 
     require(len(values) > 0, key, values, f"a non-empty list drawn from {list(choices)}")
     for v in values:
         require(v in choices, key, values, f"a list drawn from {list(choices)}")
+    require_unique(key, values)
 
 
 @dataclass
@@ -67,11 +98,16 @@ class QuickstartConfig:
 
         require(1 <= self.n_min <= MAX_QUBITS, "quickstart.n_min", self.n_min,
                 f"integer in [1, {MAX_QUBITS}]")
-        require(self.n_min <= self.n_max <= MAX_QUBITS, "quickstart.n_max", self.n_max,
+        require(1 <= self.n_max <= MAX_QUBITS, "quickstart.n_max", self.n_max,
+                f"integer in [1, {MAX_QUBITS}]")
+        require(self.n_min <= self.n_max, "quickstart.n_max", self.n_max,
                 f"integer in [n_min={self.n_min}, {MAX_QUBITS}]")
-        require(self.gamma >= 0, "quickstart.gamma", self.gamma, "a rate >= 0")
+        require(finite(self.gamma) and 0 <= self.gamma <= MAX_RATE, "quickstart.gamma",
+                self.gamma, f"a finite rate in [0, {MAX_RATE:g}]")
         require_choices("quickstart.noises", self.noises, NOISES)
-        require(self.t_max > 0, "quickstart.t_max", self.t_max, "a time > 0")
+        require_finite("quickstart.field_b0", self.field_b0, "a finite field value")
+        require(finite(self.t_max) and 0 < self.t_max <= MAX_TIME, "quickstart.t_max",
+                self.t_max, f"a finite time in (0, {MAX_TIME:g}]")
         require(3 <= self.n_t <= 100_000, "quickstart.n_t", self.n_t, "integer in [3, 100000]")
 
 
@@ -220,10 +256,12 @@ class Fig5Config:
 
     def __post_init__(self) -> None:
         caps = self.storage_capacities
-        require(len(caps) > 0 and all(c >= 0 for c in caps), "fig5.storage_capacities", caps,
-                "a non-empty list of capacities >= 0")
+        require(len(caps) > 0 and all(finite(c) and c >= 0 for c in caps),
+                "fig5.storage_capacities", caps, "a non-empty list of finite capacities >= 0")
+        require_unique("fig5.storage_capacities", caps)
         require(len(self.seeds) > 0 and all(s >= 0 for s in self.seeds), "fig5.seeds",
                 self.seeds, "a non-empty list of integers >= 0")
+        require_unique("fig5.seeds", self.seeds)
         require_choices("fig5.methods", self.methods, ROUTING_METHODS)
 
 
@@ -238,8 +276,10 @@ class Fig6Config:
     def __post_init__(self) -> None:
         require(len(self.n_pairs) > 0 and all(1 <= k for k in self.n_pairs), "fig6.n_pairs",
                 self.n_pairs, "a non-empty list of integers >= 1 (<= n_base_stations/2)")
+        require_unique("fig6.n_pairs", self.n_pairs)
         require(len(self.seeds) > 0 and all(s >= 0 for s in self.seeds), "fig6.seeds",
                 self.seeds, "a non-empty list of integers >= 0")
+        require_unique("fig6.seeds", self.seeds)
         require_choices("fig6.methods", self.methods, ROUTING_METHODS)
 
 
@@ -321,20 +361,25 @@ class Fig4Config:
 
         require(2 <= self.n_qubits <= MAX_QUBITS, "fig4.n_qubits", self.n_qubits,
                 f"integer in [2, {MAX_QUBITS}]")
-        require(self.gamma >= 0, "fig4.gamma", self.gamma, "a rate >= 0")
+        require(finite(self.gamma) and 0 <= self.gamma <= MAX_RATE, "fig4.gamma", self.gamma,
+                f"a finite rate in [0, {MAX_RATE:g}]")
         require_choice("fig4.noise", self.noise, NOISES)
         require_choice("fig4.protocol", self.protocol, FIG4_PROTOCOLS)
         require_choices("fig4.probes", self.probes, FIG4_PROBES)
+        require_finite("fig4.field_b0", self.field_b0, "a finite field value")
+        require(finite(self.distance_max_km), "fig4.distance_max_km", self.distance_max_km,
+                "a finite distance (km)")
         require(0 <= self.distance_min_km < self.distance_max_km, "fig4.distance_min_km",
                 self.distance_min_km, f"a distance in [0, distance_max_km={self.distance_max_km})")
         require(2 <= self.n_distances <= 100_000, "fig4.n_distances", self.n_distances,
                 "integer in [2, 100000]")
-        require(self.t_max > 0, "fig4.t_max", self.t_max, "a time > 0")
+        require(finite(self.t_max) and 0 < self.t_max <= MAX_TIME, "fig4.t_max", self.t_max,
+                f"a finite time in (0, {MAX_TIME:g}]")
         require(3 <= self.n_t <= 100_000, "fig4.n_t", self.n_t, "integer in [3, 100000]")
         require(0 <= self.vqs_steps <= 100_000, "fig4.vqs_steps", self.vqs_steps,
                 "integer in [0, 100000]")
-        require(self.vqs_learning_rate > 0, "fig4.vqs_learning_rate", self.vqs_learning_rate,
-                "a step size > 0")
+        require(finite(self.vqs_learning_rate) and self.vqs_learning_rate > 0,
+                "fig4.vqs_learning_rate", self.vqs_learning_rate, "a finite step size > 0")
         require(0 <= self.vqs_random_starts <= 64, "fig4.vqs_random_starts",
                 self.vqs_random_starts, "integer in [0, 64]")
         require_choice("fig4.orbit", self.orbit, FIG4_ORBITS)
@@ -342,7 +387,8 @@ class Fig4Config:
                 "degrees in [0, 180]")
         for name in ("station_a", "station_b"):
             st = getattr(self, name)
-            require(len(st) == 3 and -90 <= st[0] <= 90 and -0.5 <= st[2] <= 30,
+            require(len(st) == 3 and all(finite(v) for v in st) and -90 <= st[0] <= 90
+                    and -0.5 <= st[2] <= 30,
                     f"fig4.{name}", st, "[lat deg in [-90, 90], lon deg, height km in "
                     "[-0.5, 30]]")
         require(0 < self.days <= 60, "fig4.days", self.days, "days in (0, 60]")
@@ -354,17 +400,22 @@ class Fig4Config:
                 self.clear_sky_probability, "a probability in [0, 1]")
         require(self.memory_time_s > 0, "fig4.memory_time_s", self.memory_time_s,
                 "a coherence time > 0 s")
-        require(self.design_distance_km >= 0, "fig4.design_distance_km",
-                self.design_distance_km, "a distance >= 0 km")
+        require(finite(self.design_distance_km) and self.design_distance_km >= 0,
+                "fig4.design_distance_km", self.design_distance_km, "a finite distance >= 0 km")
         require_choice("fig4.design_probe", self.design_probe, ("GHZ", "product"))
         require(0 <= self.design_steps <= 10_000, "fig4.design_steps", self.design_steps,
                 "integer in [0, 10000]")
+        require(finite(self.design_altitude_max_km), "fig4.design_altitude_max_km",
+                self.design_altitude_max_km, "a finite altitude (km)")
         require(100 <= self.design_altitude_min_km < self.design_altitude_max_km,
                 "fig4.design_altitude_min_km", self.design_altitude_min_km,
                 f"altitude in [100, design_altitude_max_km={self.design_altitude_max_km}) km")
         for f in self.sensitivity_elementary_fidelity:
             require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
                     self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")
+        require_unique("fig4.sensitivity_elementary_fidelity",
+                       self.sensitivity_elementary_fidelity)
+        require_unique("fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s)
         for t in self.sensitivity_memory_time_s:
             require(t > 0, "fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s,
                     "times > 0 s")
@@ -451,14 +502,18 @@ class Table1Config:
 
         require(1 <= self.n_min <= MAX_QUBITS, "table1.n_min", self.n_min,
                 f"integer in [1, {MAX_QUBITS}]")
-        require(self.n_min <= self.n_max <= MAX_QUBITS, "table1.n_max", self.n_max,
+        require(1 <= self.n_max <= MAX_QUBITS, "table1.n_max", self.n_max,
+                f"integer in [1, {MAX_QUBITS}]")
+        require(self.n_min <= self.n_max, "table1.n_max", self.n_max,
                 f"integer in [n_min={self.n_min}, {MAX_QUBITS}]")
-        require(len(self.gammas) > 0 and all(g > 0 for g in self.gammas), "table1.gammas",
-                list(self.gammas), "a non-empty list of rates > 0")
+        require(len(self.gammas) > 0 and all(finite(g) and 0 < g <= MAX_RATE
+                                             for g in self.gammas), "table1.gammas",
+                list(self.gammas), f"a non-empty list of finite rates in (0, {MAX_RATE:g}]")
+        require_unique("table1.gammas", self.gammas)
         require_choices("table1.noises", self.noises, NOISES)
         require_choices("table1.sensing", self.sensing, SENSING)
-        require(len(self.field_b0_vector) == 3, "table1.field_b0_vector",
-                list(self.field_b0_vector), "three values (Bx, By, Bz)")
+        require_finite("table1.field_b0", self.field_b0, "a finite field value")
+        require_vector("table1.field_b0_vector", self.field_b0_vector)
 
 
 @dataclass
@@ -484,17 +539,29 @@ class VQSFigureConfig:
         from qsense._checks import MAX_QUBITS
 
         k = self._key  # fig2 | fig3
-        require(1 <= self.n_min <= MAX_QUBITS, f"{k}.n_min", self.n_min,
-                f"integer in [1, {MAX_QUBITS}]")
-        require(self.n_min <= self.n_max <= min(MAX_QUBITS, 10), f"{k}.n_max", self.n_max,
-                f"integer in [n_min={self.n_min}, 10]")
-        require(self.gamma > 0, f"{k}.gamma", self.gamma, "a rate > 0")
+        top = min(MAX_QUBITS, 10)
+        # each key on its own range first, then the relations between keys
+        require(1 <= self.n_min <= top, f"{k}.n_min", self.n_min, f"integer in [1, {top}]")
+        require(1 <= self.n_max <= top, f"{k}.n_max", self.n_max, f"integer in [1, {top}]")
+        require(self.n_min <= self.n_max, f"{k}.n_max", self.n_max,
+                f"integer in [n_min={self.n_min}, {top}]")
+        require(finite(self.gamma) and 0 < self.gamma <= MAX_RATE, f"{k}.gamma", self.gamma,
+                f"a finite rate in (0, {MAX_RATE:g}]")
         require_choice(f"{k}.noise", self.noise, NOISES)
-        require(len(self.field_b0_vector) == 3, f"{k}.field_b0_vector",
-                list(self.field_b0_vector), "three values (Bx, By, Bz)")
+        require_finite(f"{k}.field_b0", self.field_b0, "a finite field value")
+        require_vector(f"{k}.field_b0_vector", self.field_b0_vector)
         require(3 <= self.n_t <= 10_000, f"{k}.n_t", self.n_t, "integer in [3, 10000]")
-        require(0 < self.t_min_gamma < self.t_max_gamma, f"{k}.t_max_gamma", self.t_max_gamma,
-                f"a value > t_min_gamma={self.t_min_gamma} > 0")
+        require(finite(self.t_min_gamma) and self.t_min_gamma > 0, f"{k}.t_min_gamma",
+                self.t_min_gamma, "a finite value > 0")
+        require(finite(self.t_max_gamma) and self.t_max_gamma > self.t_min_gamma,
+                f"{k}.t_max_gamma", self.t_max_gamma,
+                f"a finite value > t_min_gamma={self.t_min_gamma}")
+        # the curve's times t_min_gamma / gamma .. t_max_gamma / gamma
+        t_lo, t_hi = self.t_min_gamma / self.gamma, self.t_max_gamma / self.gamma
+        require(t_lo >= MIN_TIME, f"{k}.t_min_gamma", self.t_min_gamma,
+                f"a value with t_min_gamma / gamma >= {MIN_TIME:g} (gamma={self.gamma:g})")
+        require(t_hi <= MAX_TIME, f"{k}.t_max_gamma", self.t_max_gamma,
+                f"a value with t_max_gamma / gamma <= {MAX_TIME:g} (gamma={self.gamma:g})")
         require(5 <= self.wigner_n_theta <= 1000, f"{k}.wigner_n_theta", self.wigner_n_theta,
                 "integer in [5, 1000]")
         require(5 <= self.wigner_n_phi <= 2000, f"{k}.wigner_n_phi", self.wigner_n_phi,

@@ -37,6 +37,39 @@ def test_out_of_range_override_names_the_key(override, key):
         load_config(["+exp=quickstart", override])
 
 
+@pytest.mark.parametrize(("override", "key", "accepted"), [
+    # inf / nan where they mean nothing: stopped here, not mid-run
+    ("quickstart.t_max=inf", "quickstart.t_max", "finite"),
+    ("quickstart.gamma=inf", "quickstart.gamma", "finite"),
+    ("quickstart.field_b0=nan", "quickstart.field_b0", "finite"),
+    ("quickstart.field_b0=inf", "quickstart.field_b0", "finite"),
+    ("table1.gammas=[inf]", "table1.gammas", "finite"),
+    ("table1.field_b0=nan", "table1.field_b0", "finite"),
+    ("table1.field_b0_vector=[nan,0,0]", "table1.field_b0_vector", "finite"),
+    ("fig2.gamma=inf", "fig2.gamma", "finite"),
+    ("fig2.gamma=1e308", "fig2.gamma", "finite rate in"),
+    ("fig3.field_b0_vector=[inf,0,0]", "fig3.field_b0_vector", "finite"),
+    ("fig4.field_b0=nan", "fig4.field_b0", "finite"),
+    ("fig4.t_max=inf", "fig4.t_max", "finite"),
+    ("fig5.storage_capacities=[0,inf]", "fig5.storage_capacities", "finite"),
+    # each key on its own range first, then the relations
+    ("fig2.t_min_gamma=0", "fig2.t_min_gamma", "> 0"),
+    ("fig2.n_min=12 fig2.n_max=12", "fig2.n_min", "[1, 10]"),
+    ("fig2.n_min=4 fig2.n_max=3", "fig2.n_max", "n_min=4"),
+    # repeated list entries would compute and write the same rows twice
+    ("quickstart.noises=[dephasing,dephasing]", "quickstart.noises", "repeated: dephasing"),
+    ("table1.gammas=[0.1,0.1]", "table1.gammas", "repeated"),
+    ("table1.sensing=[single,single]", "table1.sensing", "repeated"),
+    ("fig5.seeds=[0,0]", "fig5.seeds", "repeated"),
+    ("fig6.n_pairs=[1,1]", "fig6.n_pairs", "repeated"),
+    ("fig4.probes=[GHZ,GHZ]", "fig4.probes", "repeated"),
+])
+def test_meaningless_values_stop_before_work_naming_the_key(override, key, accepted):
+    with pytest.raises(ConfigError) as err:
+        load_config(["+exp=quickstart", *override.split()])
+    assert f"config key {key!r}" in str(err.value) and accepted in str(err.value)
+
+
 def test_typo_and_type_errors_fail_at_compose():
     with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)):
         compose_config(["+exp=quickstart", "quickstart.gama=0.1"])
