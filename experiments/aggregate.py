@@ -7,8 +7,12 @@ cell) or any folder above several of them. Every cell's ``results.json`` is read
 tables are concatenated (long format, one row per cell of the task, so the union of the
 cells' rows *is* the table one run over all the cells writes), with two extra columns:
 ``cell`` (the cell's dir relative to ``DIR``) and every swept scalar key (e.g. ``seed``) that
-the rows do not already hold. Rows repeated by overlapping cells are kept once. Per task the
-derived outputs are rebuilt from those rows: ``table1.md`` (the seed's layout), the
+the rows do not already hold, its value read from the cell's recorded config. Rows repeated
+by overlapping cells (two runs of the same cell) are kept once: rows equal but for their
+timing columns (``search_wall_s``, ...) and ``cell``. A cell's overrides come from what the
+cell wrote when it ran (``results.json``, ``failed.json``, ``cell.json``), ``.hydra/`` only for
+dirs without them. Per task the derived outputs are rebuilt from those rows: ``table1.md``
+(the seed's layout and VQS against the references and the bound), the
 ``fig5``/``fig6`` mean/std summary and plot, and one figure per task. Everything goes to
 ``OUT`` (default ``DIR/aggregate``) with a ``results.json`` that lists every cell and its
 status:
@@ -88,11 +92,21 @@ def find_cells(root: Path) -> list[Cell]:
             continue
         overrides = yaml.safe_load((hydra_dir / "overrides.yaml").read_text()) or []
         cell = Cell(cdir, [str(o) for o in overrides], "unfinished")
+        # the overrides the cell ran with, as it recorded them (.hydra/ is rewritten by any
+        # later launch into the dir, a refused one included)
+        recorded = None
+        if (cdir / "cell.json").exists():
+            recorded = json.loads((cdir / "cell.json").read_text()).get("overrides")
         if (cdir / "results.json").exists():
             cell.status, cell.results = "finished", json.loads((cdir / "results.json").read_text())
+            recorded = cell.results.get("overrides", recorded)
         elif (cdir / "failed.json").exists():
             cell.status = "failed"
-            cell.error = json.loads((cdir / "failed.json").read_text()).get("error", "")
+            failed = json.loads((cdir / "failed.json").read_text())
+            cell.error = failed.get("error", "")
+            recorded = failed.get("overrides") or recorded
+        if recorded is not None:
+            cell.overrides = [str(o) for o in recorded]
         cell.sweep = next((p for p in cdir.parents if (p / "multirun.yaml").exists()), None)
         cells.append(cell)
     sweeps = sorted({p.parent for p in root.rglob("multirun.yaml")
@@ -117,16 +131,38 @@ def _num(v: Any) -> Any:
     return v
 
 
+def _value(c: Cell, key: str) -> Any:
+    """The value of config key ``key`` (dotted) in the cell: from its recorded config where
+    that holds a scalar there (a cell that left the key at its default has it too), else from
+    its overrides; ``None`` when neither has it."""
+    node: Any = (c.results or {}).get("config")
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if node is not None and not isinstance(node, (dict, list)):
+        return node
+    for o in c.overrides:
+        k, _, v = o.partition("=")
+        if k.lstrip("+~") == key:
+            return _num(v)
+    return None
+
+
 def _swept_scalars(cells: list[Cell]) -> dict[str, set[str]]:
     """Keys set to a scalar that differs between cells (``seed=0`` / ``seed=1``)."""
-    seen: dict[str, set[str]] = {}
+    keys: dict[str, None] = {}
     for c in cells:
         for o in c.overrides:
             key, _, value = o.partition("=")
             if key.startswith(("hydra.", "+launcher", "launcher")) or value.startswith("["):
                 continue
-            seen.setdefault(key.lstrip("+~"), set()).add(value)
+            keys.setdefault(key.lstrip("+~"))
+    seen = {k: {str(_value(c, k)) for c in cells if _value(c, k) is not None} for k in keys}
     return {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def _timing(column: str) -> bool:
+    """A column that measures time spent, not a result (two runs of one cell differ there)."""
+    return "wall" in column or column in ("time", "seconds") or column.endswith("_seconds")
 
 
 def gather_tables(cells: list[Cell], root: Path) -> dict[str, list[dict[str, Any]]]:
@@ -137,17 +173,14 @@ def gather_tables(cells: list[Cell], root: Path) -> dict[str, list[dict[str, Any
     for c in cells:
         if c.status != "finished":
             continue
-        tags = {}
-        for o in c.overrides:
-            key, _, value = o.partition("=")
-            if key.lstrip("+~") in swept:
-                tags[key.lstrip("+~")] = _num(value)
+        tags = {k: v for k in swept if (v := _value(c, k)) is not None}
         for name, fname in c.results.get("tables", {}).items():
             if not str(fname).endswith(".csv") or not (c.path / fname).exists():
                 continue
             for row in outputs.read_csv(c.path / fname):
                 row = {k: _num(v) for k, v in row.items()}
-                ident = tuple(sorted((k, str(v)) for k, v in {**row, **tags}.items()))
+                ident = tuple(sorted((k, str(v)) for k, v in {**row, **tags}.items()
+                                     if not _timing(k) and k != "cell"))
                 if ident in seen.setdefault(name, set()):
                     continue
                 seen[name].add(ident)
@@ -218,7 +251,9 @@ def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
         rows = tables["table1"]
         gammas = sorted({float(r["gamma"]) for r in rows})
         noises = [nz for nz in table1.NOISE_ORDER if nz in {r["noise"] for r in rows}]
-        (out / "table1.md").write_text(table1.markdown(rows, gammas, noises))
+        md = (table1.table_markdown if all("reference_qcrb" in r for r in rows)
+              else table1.markdown)  # cells from before the reference columns: layout only
+        (out / "table1.md").write_text(md(rows, gammas, noises))
         written["table1_md"] = "table1.md"
     if task in FIGURES and FIGURES[task][0] in tables:
         spec = FIGURES[task]

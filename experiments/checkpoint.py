@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.outputs import host
+from experiments.structured import ConfigError
 
 _PACKAGES = ("qsense", "routing", "experiments")
 log = logging.getLogger(__name__)
@@ -39,24 +40,34 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-class Checkpoint:
-    """Key -> JSON value store backed by one file; every ``put`` is flushed atomically."""
+class CheckpointMismatch(ConfigError):
+    """A checkpoint of other settings or other code: the dir is refused (exit 2, no
+    ``failed.json``), not resumed."""
 
-    def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None):
+
+class Checkpoint:
+    """Key -> JSON value store backed by one file; every ``put`` is flushed atomically.
+
+    ``code``: the digest to record and to accept (default `code_digest` of this process); a
+    worker process of a run passes the run's digest, so one run uses one digest even when
+    the sources change while it runs."""
+
+    def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None,
+                 code: str | None = None):
         self.path = Path(path)
         self.meta = meta or {}
-        self.code = code_digest()
+        self.code = code or code_digest()
         self.host = host()
         self._cells: dict[str, Any] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
             if self.meta and data.get("meta") not in (None, self.meta):
-                raise ValueError(
+                raise CheckpointMismatch(
                     f"checkpoint {self.path} was written by a run with other settings "
                     f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
                 )
             if data.get("cells") and data.get("code") != self.code:
-                raise ValueError(
+                raise CheckpointMismatch(
                     f"checkpoint {self.path} was written by other code (digest "
                     f"{data.get('code')!r}, this code {self.code!r}: qsense, routing or "
                     "experiments changed since); its cells would mix two code versions in one "

@@ -9,7 +9,13 @@ Sweeps (``-m``) run each cell as its own job (default launcher, ``+launcher=jobl
 ``results.json`` written with the same config by the same code is skipped, so rerunning a
 sweep into the same ``hydra.sweep.dir`` only computes unfinished cells (a cell cut off
 mid-run resumes from its checkpoint). A job that raises leaves ``failed.json`` (the error
-and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it.
+and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it. An interrupted
+job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume.
+
+A dir holding another run (results, ``cell.json`` or a checkpoint of other settings or code)
+is refused with exit 2 before any work, and left as it was: Hydra has already rewritten its
+``.hydra/`` files (and a sweep's ``multirun.yaml``) by the time the job starts, so the refusal
+writes back the ones the accepted run recorded in ``cell.json``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ log = logging.getLogger("experiments")
 
 RESULTS = "results.json"
 FAILED = "failed.json"
+#: written when a run of a dir starts: its config, overrides, code digest and the Hydra files
+#: it started with (a refused rerun writes them back; `experiments.aggregate` reads overrides)
+CELL = "cell.json"
+HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
+MULTIRUN = "multirun.yaml"
 
 
 def to_config(cfg: DictConfig) -> Config:
@@ -46,7 +57,7 @@ def to_config(cfg: DictConfig) -> Config:
     return obj
 
 
-def execute(config: Config, out_dir: Path) -> dict[str, Any]:
+def execute(config: Config, out_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run ``config.task`` into ``out_dir`` and write ``results.json``; return its payload."""
     import jax
 
@@ -79,11 +90,75 @@ def execute(config: Config, out_dir: Path) -> dict[str, Any]:
         "seed": config.seed,
         "code": code_digest(),
     }
+    if overrides is not None:
+        payload["overrides"] = list(overrides)
     payload["devices"] = outputs.devices_used(result.get("devices"))
     path = outputs.write_results(out_dir, payload)
     (out_dir / FAILED).unlink(missing_ok=True)
     log.info("wrote %s (%.1f s)", path, wall)
     return payload
+
+
+def _essential(cfg: dict | None) -> dict:
+    cosmetic = ("progress",)  # keys that do not change results
+    return {k: v for k, v in (cfg or {}).items() if k not in cosmetic}
+
+
+def started(config: Config, out_dir: Path) -> dict[str, Any] | None:
+    """The record of ``out_dir/cell.json`` (a run of this dir that started, finished or not);
+    ``None`` when there is none. Raises ``ConfigError`` when it is a run of other settings or
+    of other code, so a checkpoint-only dir (a killed run) is refused before any work."""
+    path = out_dir / CELL
+    if not path.exists():
+        return None
+    rec = json.loads(path.read_text())
+    if _essential(rec.get("config")) != _essential(outputs.jsonable(asdict(config))):
+        raise ConfigError(
+            f"{out_dir} holds a run with other settings (task {rec.get('task')!r}, overrides "
+            f"{' '.join(rec.get('overrides') or []) or '-'}); rerun with its settings to "
+            "resume it, or use a fresh hydra.run.dir / hydra.sweep.dir")
+    if rec.get("code") != code_digest():
+        raise ConfigError(
+            f"{out_dir} holds a run computed by other code (digest {rec.get('code')!r}, this "
+            f"code {code_digest()!r}: qsense, routing or experiments changed since); rerun "
+            "into a fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
+    return rec
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+def _record_start(config: Config, out_dir: Path, overrides: list[str] | None,
+                  sweep_dir: Path | None, previous: dict[str, Any] | None) -> None:
+    """Write ``cell.json`` when a run of ``out_dir`` is accepted: config, overrides, code and
+    the Hydra files as they are now (a resumed run keeps the first run's record)."""
+    if previous is not None:
+        return
+    rec = {"task": config.task, "config": outputs.jsonable(asdict(config)),
+           "overrides": overrides, "code": code_digest(),
+           "hydra": {name: _read(out_dir / ".hydra" / name) for name in HYDRA_FILES},
+           "multirun": {"dir": str(sweep_dir), "text": _read(sweep_dir / MULTIRUN)}
+           if sweep_dir is not None else None}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / (CELL + ".tmp")
+    tmp.write_text(json.dumps(rec, indent=1))
+    tmp.replace(out_dir / CELL)
+
+
+def restore_hydra_files(out_dir: Path) -> None:
+    """Write back the ``.hydra/`` files (and the sweep's ``multirun.yaml``) recorded in
+    ``out_dir/cell.json`` by the run that owns the dir: a refused rerun leaves it as it was."""
+    path = out_dir / CELL
+    if not path.exists():
+        return
+    rec = json.loads(path.read_text())
+    for name, text in (rec.get("hydra") or {}).items():
+        if text is not None and name in HYDRA_FILES:
+            (out_dir / ".hydra" / name).write_text(text)
+    multirun = rec.get("multirun") or {}
+    if multirun.get("text") is not None and Path(multirun["dir"]).is_dir():
+        (Path(multirun["dir"]) / MULTIRUN).write_text(multirun["text"])
 
 
 def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
@@ -94,12 +169,7 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    cosmetic = ("progress",)  # keys that do not change results
-
-    def essential(cfg: dict) -> dict:
-        return {k: v for k, v in (cfg or {}).items() if k not in cosmetic}
-
-    if essential(payload.get("config")) != essential(outputs.jsonable(asdict(config))):
+    if _essential(payload.get("config")) != _essential(outputs.jsonable(asdict(config))):
         raise ConfigError(
             f"{out_dir} holds the results of a run with other settings (task "
             f"{payload.get('task')!r}); rerun a sweep into its own hydra.sweep.dir, or use a "
@@ -112,21 +182,45 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     return payload
 
 
-def run_cell(config: Config, out_dir: Path) -> dict[str, Any]:
+def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
+             sweep_dir: Path | None = None) -> dict[str, Any]:
     """One job of a run or a sweep: skip it when finished, else run it; on failure leave
-    ``failed.json`` (error and traceback) for ``experiments.aggregate`` and re-raise."""
-    done = finished(config, out_dir)
+    ``failed.json`` (error and traceback) for ``experiments.aggregate`` and re-raise.
+
+    A dir of another run (other settings or code: `finished`, `started`, or a checkpoint's
+    `CheckpointMismatch`) raises ``ConfigError`` and is left as it was (`restore_hydra_files`;
+    no ``failed.json``). An interrupt (Ctrl-C, SystemExit) is no failure either: the dir
+    stays ``unfinished`` and resumes from its checkpoint. ``overrides``: the job's Hydra
+    overrides, recorded in ``cell.json`` and ``results.json``; ``sweep_dir``: the sweep's
+    dir (multirun), whose ``multirun.yaml`` is recorded too."""
+    code_digest()  # this run's digest, fixed now (the sources may change while it runs)
+    try:
+        done = finished(config, out_dir)
+        previous = started(config, out_dir) if done is None else None
+    except ConfigError:
+        restore_hydra_files(out_dir)
+        raise
     if done is not None:
         log.info("skipped: %s already holds finished results", out_dir)
         print(f"skipped (finished): {out_dir / RESULTS}")
         return done
+    _record_start(config, out_dir, overrides, sweep_dir, previous)
+    (out_dir / FAILED).unlink(missing_ok=True)  # a retry: unfinished until it ends
     try:
-        return execute(config, out_dir)
-    except BaseException as err:
+        return execute(config, out_dir, overrides)
+    except ConfigError:
+        # refused before any work (a checkpoint of other settings in a dir from before
+        # cell.json, a size that does not fit in memory): the dir is left as it was
+        if previous is None:
+            (out_dir / CELL).unlink(missing_ok=True)
+        else:
+            restore_hydra_files(out_dir)
+        raise
+    except Exception as err:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / FAILED).write_text(json.dumps({
             "task": config.task, "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc()}, indent=2))
+            "overrides": overrides, "traceback": traceback.format_exc()}, indent=2))
         raise
 
 
@@ -137,9 +231,13 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    from hydra.types import RunMode
+
+    sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
     try:
-        run_cell(config, out_dir)
+        run_cell(config, out_dir, [str(o) for o in hc.overrides.task], sweep_dir)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -216,6 +216,15 @@ def references_markdown(rows: list[dict[str, Any]]) -> str:
             + "\n".join(lines) + "\n")
 
 
+def table_markdown(rows: list[dict[str, Any]], gammas: list[float], noises: list[str]) -> str:
+    """``table1.md``: the seed's layout (`markdown`), then VQS against the reference optima and
+    the upper bound (`references_markdown`); what one run writes and what
+    ``experiments.aggregate`` rebuilds from the cells' rows."""
+    return (markdown(rows, gammas, noises)
+            + "\n## VQS against the reference optima and the upper bound\n\n"
+            + references_markdown(rows))
+
+
 def _meta(cfg) -> dict[str, Any]:
     """Checkpoint identity: every setting that changes a result (not the worker switch)."""
     t1 = dataclasses.replace(cfg.table1, reference_worker=True)
@@ -308,10 +317,7 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
                 **_reference_columns(cfg, ck, sensing, n, gamma, noise, c[probe]["qcrb"]),
             })
     table = write_csv(out_dir, "table1", rows)
-    md = markdown(rows, gammas, noises)
-    md += "\n## VQS against the reference optima and the upper bound\n\n" + \
-        references_markdown(rows)
-    (out_dir / "table1.md").write_text(md)
+    (out_dir / "table1.md").write_text(table_markdown(rows, gammas, noises))
     vqs = {(r["sensing"], r["n_qubits"], r["gamma"], r["noise"]): r["qcrb"]
            for r in rows if r["probe"] == "VQS"}
     ghz = {(r["sensing"], r["n_qubits"], r["gamma"], r["noise"]): r["qcrb"]

@@ -199,3 +199,121 @@ def test_aggregate_report_says_when_cells_come_from_different_hosts():
     out = io.StringIO()
     aggregate.report(payload, out)
     assert "hosts" not in out.getvalue()
+
+
+def _hydra_dir(path, overrides):
+    """What Hydra writes into a job's dir before the job runs (.hydra/overrides.yaml)."""
+    (path / ".hydra").mkdir(parents=True, exist_ok=True)
+    (path / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    return overrides
+
+
+def test_a_refused_rerun_leaves_the_dir_as_it_was(tmp_path):
+    """A rerun with other settings is refused (exit 2 from the CLI) and puts back the
+    .hydra/overrides.yaml that Hydra rewrote before the job ran, so the aggregate labels the
+    cell with the settings of its results."""
+    base = ["+exp=quickstart", "quickstart.noises=[dephasing]", "quickstart.n_t=20",
+            "progress=false"]
+    d = tmp_path / "cell"
+    first = _hydra_dir(d, [*base, "quickstart.n_max=2"])
+    run_cell(load_config(first), d, first)
+    before = (d / ".hydra" / "overrides.yaml").read_text()
+    other = _hydra_dir(d, [*base, "quickstart.n_max=3"])  # Hydra's rewrite by the rerun
+    with pytest.raises(ConfigError, match="other settings"):
+        run_cell(load_config(other), d, other)
+    assert (d / ".hydra" / "overrides.yaml").read_text() == before
+    assert not (d / "failed.json").exists()
+    (cell,) = aggregate.aggregate(tmp_path)["cells"]
+    assert cell["status"] == "finished" and "quickstart.n_max=2" in cell["overrides"]
+    # aggregate reads the overrides the cell recorded, whatever .hydra/ says now
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(other))
+    (cell,) = aggregate.aggregate(tmp_path)["cells"]
+    assert "quickstart.n_max=2" in cell["overrides"]
+
+
+def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_refused(
+        tmp_path, monkeypatch):
+    """Ctrl-C is no failure: no failed.json, the checkpoint stays and the cell reads as
+    unfinished. A checkpoint-only dir is then refused cleanly (ConfigError: exit 2), with
+    no failed.json, also without the cell.json of the run (a dir of older code)."""
+    from experiments.checkpoint import Checkpoint
+
+    base = ["+exp=quickstart", "quickstart.noises=[dephasing]", "quickstart.n_t=20",
+            "progress=false"]
+    d = tmp_path / "cell"
+    first = _hydra_dir(d, [*base, "quickstart.n_max=2"])
+    real_put = Checkpoint.put
+
+    def put_then_interrupt(self, key, value):
+        real_put(self, key, value)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(load_config(first), d, first)
+    monkeypatch.undo()
+    assert (d / "checkpoint.json").exists() and not (d / "failed.json").exists()
+    assert aggregate.aggregate(tmp_path)["metrics"]["unfinished"][0]["cell"] == "cell"
+
+    before = (d / ".hydra" / "overrides.yaml").read_text()
+    checkpoint = (d / "checkpoint.json").read_text()
+    for drop_cell_json in (False, True):
+        if drop_cell_json:
+            (d / "cell.json").unlink()
+        other = _hydra_dir(d, [*base, "quickstart.n_max=3"])
+        with pytest.raises(ConfigError, match="other settings"):
+            run_cell(load_config(other), d, other)
+        assert not (d / "failed.json").exists()
+        assert (d / "checkpoint.json").read_text() == checkpoint
+        if not drop_cell_json:
+            assert (d / ".hydra" / "overrides.yaml").read_text() == before
+    assert not (d / "cell.json").exists()  # the refused run claimed nothing
+    # the resume with the run's own settings completes it
+    _hydra_dir(d, first)
+    run_cell(load_config(first), d, first)
+    assert aggregate.aggregate(tmp_path)["metrics"]["n_finished"] == 1
+
+
+def test_cli_refused_rerun_exits_2_and_keeps_hydra_files(tmp_path):
+    """The walkthrough's repro through Hydra itself: a rerun into a run dir with another
+    quickstart.n_max exits 2 and leaves .hydra/ as the finished run wrote it."""
+    d = tmp_path / "run"
+    cmd = [sys.executable, "-m", "experiments.run", "+exp=quickstart", "quickstart.n_t=20",
+           "quickstart.noises=[dephasing]", "progress=false", f"hydra.run.dir={d}"]
+    proc = subprocess.run([*cmd, "quickstart.n_max=2"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = {p.name: p.read_text() for p in (d / ".hydra").iterdir()}
+    proc = subprocess.run([*cmd, "quickstart.n_max=3"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2 and "other settings" in proc.stderr
+    assert {p.name: p.read_text() for p in (d / ".hydra").iterdir()} == files
+    assert not (d / "failed.json").exists()
+
+
+def test_aggregate_keeps_two_runs_of_one_cell_once_and_writes_table1_md_in_full(tmp_path):
+    """Two runs of the same cell (one with `seed=0` spelled out) differ only in timing
+    columns: their rows are kept once. table1.md has the seed layout AND the references."""
+    from experiments.outputs import write_csv
+    from experiments.tasks import table1
+
+    row = {"sensing": "single", "probe": "VQS", "n_qubits": 2, "gamma": 0.1,
+           "noise": "dephasing", "qcrb": 0.15, "paper_value": 0.14611, "t_opt": 4.9,
+           "product_qcrb": 0.2, "reference_qcrb": 0.15, "bound_qcrb": 0.12, "fraction": 1.0}
+    ghz = {**row, "probe": "GHZ", "qcrb": 0.16}
+    for name, wall, overrides in (("a", 1.5, ["+exp=table1"]),
+                                  ("b", 2.5, ["+exp=table1", "seed=0"])):
+        d = tmp_path / name
+        _hydra_dir(d, overrides)
+        write_csv(d, "table1", [{**r, "search_wall_s": wall} for r in (row, ghz)])
+        (d / "results.json").write_text(json.dumps({
+            "task": "table1", "tables": {"table1": "table1.csv"}, "config": {"seed": 0},
+            "overrides": overrides}))
+    payload = aggregate.aggregate(tmp_path)
+    assert payload["metrics"]["n_finished"] == 2
+    rows = read_csv(tmp_path / "aggregate" / "table1.csv")
+    assert sorted(r["probe"] for r in rows) == ["GHZ", "VQS"]
+    md = (tmp_path / "aggregate" / "table1.md").read_text()
+    rows = [{k: aggregate._num(v) for k, v in r.items()} for r in rows]
+    assert "## VQS against the reference optima and the upper bound" in md
+    assert md == table1.table_markdown(rows, [0.1], ["dephasing"])

@@ -231,3 +231,20 @@ def test_tiny_right_hand_sides_are_cleaned():
     r = benders._clean_rhs(np.array([1e-19, 5.0, 0.3, -1e-12, 4e-9]))
     assert list(r) == [0.0, 5.0, 0.3, 0.0, 0.0]
     assert benders.CORE_MIX > 0
+
+
+def test_highs_with_a_time_limit_solves_and_does_not_crash():
+    """pywraplp's HiGHS segfaulted on a hinted solve (solve_milp hints whenever a time limit is
+    set): run in a child process, so a crash fails this test instead of the test worker."""
+    import subprocess
+    import sys
+
+    code = ("import routing; from tests.routing.conftest import small; inst = small(0); "
+            "a = routing.solve_milp(inst, solver='HIGHS', time_limit=60); "
+            "b = routing.solve_milp(inst, solver='SCIP'); "
+            "print(a.status, a.objective, b.objective)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    status, a, b = out.stdout.split()[-3:]
+    assert status == "optimal" and float(a) == pytest.approx(float(b), rel=1e-4)
