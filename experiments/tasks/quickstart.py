@@ -1,10 +1,15 @@
 """Quickstart: QFI versus sensing time for GHZ probes, N = n_min..n_max, each noise.
 
-Scalar field at B0 (DESIGN section 3). For each (noise, N): the QFI on a t grid (one jitted,
+Scalar field at B0 (DESIGN section 3). For each (noise, N): the QFI on a t grid (a jitted,
 vmapped call of THE objective, `qsense.score`, on the empty circuit; the problem is a pytree
 whose noise is a 4x4 dissipator array, so each N compiles once for the Z-covariant noises and
 once for bit flip), then the optimal time refined by zooming same-shape grids around the
-maximum.
+maximum. Memory stays bounded: when XLA's plan for the whole grid (`program_bytes`) exceeds
+the device's memory (`qsense.distributed.device_memory_limit`), the times go in fixed-size
+chunks (one compiled shape); an N where not even one time fits is refused before any cell
+(``quickstart.n_max``). Measured on 2 cores (float64, dephasing): one time point costs
+about 0.008 s at N = 8, 0.39 s at N = 10, 1.9 s at N = 11 and 35-50 s at N = 12, and each
+(noise, N) evaluates 4 x n_t of them (the grid, then three zooms).
 Checks printed beside the numbers: dephasing has the closed form
 ``F = N^2 t^2 exp(-2 N gamma t)``, peak at ``t* = 1/(N gamma)`` with ``F* = 1/(e gamma)^2``
 for every N.
@@ -24,14 +29,61 @@ import qsense
 from experiments import plots
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import write_csv
-from experiments.schema import Config
+from experiments.schema import Config, require
+from qsense.distributed import device_memory_limit
+from qsense.optimize import program_bytes, rows_that_fit
+
+#: bytes of one time point's evaluation, per complex (2^N x 2^N) entry, as XLA plans it (its
+#: memory_analysis per time: 4.6 at N = 8, 4.5 at N = 10, 5.0 at N = 12), with a margin: the
+#: up-front check of quickstart.n_max
+BYTES_PER_TIME_ENTRIES = 6
 
 
 @jax.jit
-def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array) -> jax.Array:
+def _qfi_at(problem: qsense.Problem, ts: jax.Array) -> jax.Array:
     """QFI of the GHZ probe (empty circuit) at each time of ``ts``: `qsense.score`, vmapped
     over t; jitted once per (problem structure, grid shape)."""
     return jax.vmap(lambda t: qsense.score(problem, qsense.empty_genome(1, ts.dtype), t))(ts)
+
+
+def time_chunk(problem: qsense.Problem, ts: jax.Array, limit_bytes: float | None = None) -> int:
+    """How many times of ``ts`` one call evaluates: all of them when XLA's plan for the whole
+    grid fits in ``limit_bytes`` (default: the default device's limit), else as many as fit
+    (a ValueError naming N when not even one does). The plan's compile is the call's."""
+    n_t = int(ts.shape[0])
+    limit = device_memory_limit(jax.devices()[:1]) if limit_bytes is None else limit_bytes
+    need = program_bytes(_qfi_at, problem, ts)
+    if need is None or need <= limit:
+        return n_t
+    return min(n_t, rows_that_fit(problem, need / n_t, limit, "QFI-versus-t curve"))
+
+
+def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array, chunk: int | None = None) -> np.ndarray:
+    """QFI of the GHZ probe at each time of ``ts``, ``chunk`` times per call (default
+    `time_chunk`), the last chunk padded to the same shape (one compile)."""
+    ts = jnp.asarray(ts)
+    n_t = int(ts.shape[0])
+    chunk = time_chunk(problem, ts) if chunk is None else int(chunk)
+    if chunk >= n_t:
+        return np.asarray(_qfi_at(problem, ts))
+    parts = []
+    for start in range(0, n_t, chunk):
+        part = ts[start:start + chunk]
+        k = int(part.shape[0])
+        if k < chunk:
+            part = jnp.concatenate([part, jnp.full(chunk - k, part[-1], part.dtype)])
+        parts.append(np.asarray(_qfi_at(problem, part))[:k])
+    return np.concatenate(parts)
+
+
+def check_memory(n_max: int, dtype, limit_bytes: float | None = None) -> None:
+    """Refuse (ConfigError naming ``quickstart.n_max``) an N whose single time point does not
+    fit in the default device's memory, before any cell runs."""
+    limit = device_memory_limit(jax.devices()[:1]) if limit_bytes is None else limit_bytes
+    need = BYTES_PER_TIME_ENTRIES * 4 ** n_max * np.dtype(dtype).itemsize
+    require(need <= limit, "quickstart.n_max", n_max,
+            f"an N whose one time point fits in memory: N = {n_max} needs about "
+            f"{need / 1e9:.3g} GB > limit {limit / 1e9:.3g} GB (default device)")
 
 
 def peak(curves, grid: np.ndarray, values: np.ndarray, zooms: int = 3) -> tuple[float, float,
@@ -62,14 +114,17 @@ def run(cfg: Config, out_dir: Path) -> dict:
                       meta={"task": "quickstart", "quickstart": vars(qc), "prec": cfg.precision})
     cells = [(noise, n) for noise in qc.noises for n in range(qc.n_min, qc.n_max + 1)]
     real = jnp.finfo(dtype).dtype
+    check_memory(qc.n_max, dtype)
     for noise, n in tqdm(cells, desc="quickstart (noise, N)", disable=not cfg.progress):
         key = f"{noise}/{n}"
         if key in ckpt:
             continue
         problem = qsense.Problem(n, noise, qc.gamma, "scalar", qc.field_b0, dtype=dtype)
 
-        def curves(ts, problem=problem):
-            return ghz_qfi_curve(problem, jnp.asarray(ts, real))
+        chunk = time_chunk(problem, jnp.asarray(grid, real))
+
+        def curves(ts, problem=problem, chunk=chunk):
+            return ghz_qfi_curve(problem, jnp.asarray(ts, real), chunk)
 
         values = np.asarray(curves(jnp.asarray(grid)), float)
         if not np.all(np.isfinite(values)):

@@ -128,3 +128,46 @@ def test_checkpoint_records_the_host_and_logs_a_resume_on_another(tmp_path, monk
     with caplog.at_level(logging.WARNING, logger="experiments.checkpoint"):
         assert Checkpoint(path, meta={"a": 1}).get("x") == [1, 2]
     assert [r for r in caplog.records if "another host" in r.getMessage()]
+
+
+def test_quickstart_chunks_the_time_axis_when_the_grid_does_not_fit(monkeypatch):
+    """The QFI curve goes in fixed-size chunks of times when XLA's plan for the whole grid
+    exceeds the memory limit, with the same values; one compiled shape for every chunk."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import qsense
+    from qsense.optimize import program_bytes
+
+    jax.config.update("jax_enable_x64", True)
+    problem = qsense.Problem(2, "dephasing", 0.1, "scalar", 1.0)
+    ts = jnp.linspace(0.5, 20.0, 23)
+    whole = np.asarray(quickstart._qfi_at(problem, ts))
+    assert quickstart.time_chunk(problem, ts) == 23  # fits: one call, as before
+    limit = program_bytes(quickstart._qfi_at, problem, ts) / 4
+    chunk = quickstart.time_chunk(problem, ts, limit)
+    assert 1 <= chunk < 23
+    shapes = []
+    real = quickstart._qfi_at
+
+    def spy(p, t):
+        shapes.append(t.shape)
+        return real(p, t)
+
+    monkeypatch.setattr(quickstart, "_qfi_at", spy)
+    got = quickstart.ghz_qfi_curve(problem, ts, chunk)
+    assert set(shapes) == {(chunk,)} and len(shapes) == -(-23 // chunk)
+    np.testing.assert_allclose(got, whole, rtol=1e-12)
+
+
+def test_quickstart_refuses_an_n_max_that_cannot_fit_before_any_cell(tmp_path, monkeypatch):
+    from experiments.run import run_cell
+    from experiments.schema import ConfigError
+
+    monkeypatch.setattr(quickstart, "device_memory_limit", lambda *a, **k: 5e3)
+    cfg = load_config(["+exp=quickstart", "quickstart.n_max=3", "quickstart.n_t=20",
+                       "progress=false"])
+    with pytest.raises(ConfigError, match=r"'quickstart\.n_max' = 3 .*fits in memory"):
+        run_cell(cfg, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no checkpoint, no failed.json
