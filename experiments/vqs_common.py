@@ -34,6 +34,23 @@ def problem(n: int, noise: str, gamma: float, field: str, b0: Any, precision: st
     return Problem(n, noise, gamma, field, b0=b0, dtype=dtype)
 
 
+def check_search_memory(key: str, n: int, noise: str, gamma: float,
+                        fields_b0: list[tuple[str, Any]], search: Any, precision: str) -> None:
+    """Refuse up front, as a ConfigError naming ``key`` (the N that sets the size, e.g.
+    ``table1.n_max``), a search at ``n`` qubits whose fitness working set would not fit in
+    memory (`qsense.genetic.check_memory`, the check each search makes when it starts): before
+    any cell or worker runs, not after the smaller cells."""
+    from experiments.schema import require
+    from qsense.genetic import check_memory
+
+    for field, b0 in fields_b0:
+        try:
+            check_memory(problem(n, noise, gamma, field, b0, precision), ga_config(search))
+        except ValueError as err:
+            require(False, key, n, f"an N whose VQS search fits in memory ({field} field: "
+                                   f"{str(err).split('accepted: ', 1)[-1]})")
+
+
 def solve(prob: Problem, search: Any, seed: int, progress: bool,
           product: Any = None) -> ProbeResult:
     """One cell's search + refinement, its population sharded over every device; the
@@ -98,6 +115,8 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
     out_dir = Path(out_dir)
     b0 = section.field_b0 if field == "scalar" else tuple(section.field_b0_vector)
     ns = list(range(section.n_min, section.n_max + 1))
+    check_search_memory(f"{name}.n_max", section.n_max, section.noise, section.gamma,
+                        [(field, b0)], cfg.search, cfg.precision)
     ck = Checkpoint(out_dir / f"{name}_checkpoint.json",
                     {name: repr(section), "search": repr(cfg.search), "seed": cfg.seed,
                      "precision": cfg.precision})

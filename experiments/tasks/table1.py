@@ -236,9 +236,11 @@ def _references_missing(cfg, ck: Checkpoint, cell) -> bool:
     return any(k is not None and k not in ck for k in _reference_keys(cfg, *cell))
 
 
-def references_worker(cfg, out_dir: str, cells: list[tuple]) -> str:
+def references_worker(cfg, out_dir: str, cells: list[tuple], code: str) -> str:
     """Compute the reference optima and bounds of ``cells`` into their own checkpoint file
-    (run in a second process while the search runs; see ``table1.reference_worker``)."""
+    (run in a second process while the search runs; see ``table1.reference_worker``).
+    ``code``: the parent run's code digest, recorded in that checkpoint (the worker does not
+    hash the sources itself: an edit while the run runs must not split one run in two)."""
     import jax
 
     from experiments.compiled import enable_compile_cache
@@ -246,7 +248,7 @@ def references_worker(cfg, out_dir: str, cells: list[tuple]) -> str:
     jax.config.update("jax_enable_x64", True)
     enable_compile_cache()
     path = Path(out_dir) / REFERENCES_CHECKPOINT
-    rck = Checkpoint(path, _meta(cfg))
+    rck = Checkpoint(path, _meta(cfg), code=code)
     scope = ShapeScope()
     for sensing, n, gamma, noise in tqdm(cells, desc="table1 references (worker)", position=1,
                                          disable=not cfg.progress):
@@ -263,6 +265,11 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     gammas = [float(g) for g in t1.gammas]
     noises = [nz for nz in NOISE_ORDER if nz in t1.noises]
     cells = list(itertools.product(t1.sensing, range(t1.n_min, t1.n_max + 1), gammas, noises))
+    # a size that cannot fit is refused before any cell or the reference worker starts
+    vqs_common.check_search_memory(
+        "table1.n_max", t1.n_max, noises[0], gammas[0],
+        [(_field(s), t1.field_b0 if _field(s) == "scalar" else tuple(t1.field_b0_vector))
+         for s in t1.sensing], cfg.search, cfg.precision)
     ck = Checkpoint(out_dir / "table1_checkpoint.json", _meta(cfg))
     # references finished by a worker of an earlier, interrupted run
     rpath = out_dir / REFERENCES_CHECKPOINT
@@ -276,7 +283,8 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     if t1.reference_worker and todo:
         # the references do not depend on the search: a second process computes them meanwhile
         # (spawned, from any launcher's job: experiments.subprocesses)
-        pool, future = spawn_pool_submit(references_worker, cfg, str(out_dir), todo)
+        pool, future = spawn_pool_submit(references_worker, cfg, str(out_dir), todo,
+                                         ck.code)
     try:
         bar = tqdm(cells, desc="table1", disable=not cfg.progress)
         scope = ShapeScope()
