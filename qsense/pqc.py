@@ -51,11 +51,18 @@ def apply_pqc(state: jax.Array, genome: Genome) -> jax.Array:
     """Apply the circuit ``genome`` (arrays of shape (G,)) to ``state``.
 
     ``state``: a vector (2**n,) -> ``U psi``; or a density matrix (2**n, 2**n) -> ``U rho U^H``.
+    A complex state keeps its dtype; a real one is promoted to the matching complex dtype
+    (float32 -> complex64, float64 -> complex128).
     For a population, ``jax.vmap(apply_pqc, in_axes=(None, 0))(psi, population)``.
     """
     n = validate_state(state, "state")
     validate_genome(genome, n)
     state = jnp.asarray(state)
+    if not jnp.iscomplexobj(state):
+        # the gates are complex: a real state is promoted (float32 -> complex64, float64 ->
+        # complex128), else the gate blocks would be cast to the real dtype and lose their
+        # imaginary parts
+        state = state.astype(jnp.result_type(state.dtype, jnp.complex64))
     if state.ndim == 1:
         return _apply_vector(state, genome, n)
     # U rho U^H = U (U rho^H)^H: act on columns twice
