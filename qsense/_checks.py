@@ -7,6 +7,7 @@ already been checked.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -36,11 +37,51 @@ def check_n_qubits(n: Any, name: str = "n_qubits") -> int:
     return int(n)
 
 
-def check_nonneg(name: str, x: Any) -> None:
-    if is_concrete(x):
+def _real_array(name: str, x: Any, accepted: str) -> np.ndarray:
+    """``x`` as a numpy array of real numbers, or a ValueError naming ``name`` (a string, a
+    complex number or an object is refused here, not by a numpy ufunc error later)."""
+    try:
         a = np.asarray(x)
+    except (TypeError, ValueError):
+        fail(name, x, accepted)
+    if a.dtype.kind not in "iuf":
+        fail(name, x, accepted)
+    return a
+
+
+def _plain_real(x: Any) -> float | None:
+    """``x`` as a float when it is a plain real scalar (Python, numpy scalar or 0-d numpy
+    array): the cheap path of the checks below (eager entry points run them per call)."""
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
+        return float(x)
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+        return float(x)
+    return None
+
+
+def check_nonneg(name: str, x: Any) -> None:
+    v = _plain_real(x)
+    if v is not None:
+        if not (math.isfinite(v) and v >= 0):
+            fail(name, x, "a finite value >= 0")
+        return
+    if is_concrete(x):
+        a = _real_array(name, x, "a finite real number >= 0")
         if not np.all(np.isfinite(a)) or np.any(a < 0):
             fail(name, x, "a finite value >= 0")
+
+
+def check_finite(name: str, x: Any) -> None:
+    """Concrete ``x`` must be real and finite (a field value, a parameter point)."""
+    v = _plain_real(x)
+    if v is not None:
+        if not math.isfinite(v):
+            fail(name, x, "finite real values")
+        return
+    if is_concrete(x):
+        a = _real_array(name, x, "finite real values")
+        if not np.all(np.isfinite(a)):
+            fail(name, x, "finite real values")
 
 
 def check_noise(noise: Any) -> str:

@@ -46,9 +46,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_n_qubits, check_noise, fail, is_concrete
+from qsense._checks import (
+    check_finite,
+    check_n_qubits,
+    check_noise,
+    check_nonneg,
+    fail,
+    is_concrete,
+)
 from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
-from qsense.genome import Genome
+from qsense.genome import Genome, validate_genome
 from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
 from qsense.pqc import _apply_vector
 from qsense.sensing import (
@@ -60,7 +67,7 @@ from qsense.sensing import (
     diagonal_maps_mask,
     real_form_of_pure,
 )
-from qsense.states import basis_state, ghz_state
+from qsense.states import basis_state, ghz_state, validate_state
 
 FIELDS = ("scalar", "vector")
 INITIAL_STATES = ("ghz", "zero")
@@ -141,13 +148,15 @@ class Problem:
     as an argument; problems with the same `structure` reuse one compiled program.
 
     n_qubits: 1..MAX_QUBITS. noise: one of ``qsense.NOISE_MODELS``, at rate ``gamma`` >= 0
-    (1/time units). field: "scalar" (B at ``b0``, default 1.0) or "vector" ((Bx, By, Bz) at
-    ``b0``, default (0, 0, 0)). initial: "ghz" (the seed's probe) or "zero" (|0...0>).
-    dtype: complex dtype (default complex128 with x64 enabled). pre_channel / post_channel:
-    (N, 4, 4) trace-preserving per-qubit superoperators or None. sensors: (N,) field-coupling
-    weights (1 senses, 0 does not) or None (all sense). post_covariant: whether
-    ``post_channel`` commutes with the Z rotation (None: checked numerically when the channel
-    is concrete, assumed False when it is traced; the general path is exact either way).
+    (1/time units; with ``noise="none"`` gamma is checked and ignored, so one gamma can serve
+    a sweep over noise models). field: "scalar" (B at ``b0``, default 1.0) or "vector"
+    ((Bx, By, Bz) at ``b0``, default (0, 0, 0)). initial: "ghz" (the seed's probe) or "zero"
+    (|0...0>). dtype: complex dtype (default complex128 with x64 enabled).
+    pre_channel / post_channel: (N, 4, 4) trace-preserving per-qubit superoperators or None.
+    sensors: (N,) field-coupling weights (1 senses, 0 does not) or None (all sense).
+    post_covariant: whether ``post_channel`` commutes with the Z rotation (None: checked
+    numerically when the channel is concrete, assumed False when it is traced; the general
+    path is exact either way).
     """
 
     n_qubits: int
@@ -416,16 +425,81 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     return qfim_from_derivatives(rho_s, drhos)
 
 
-# score, score_pure and score_state are jitted: called eagerly (a user's loop, a test), their
-# conditionals and loops would be traced and compiled anew on every call (0.4-0.6 s per call
-# at N = 4); jitted, a call after the first per shape costs microseconds, and inside a traced
-# program they are inlined as before
+# ----------------------------------------------------------------------------- input checks
+# The public entry points (`score`, `score_pure`, `score_state`, `population_score`,
+# `make_fitness`'s function) are thin wrappers: on *concrete* inputs they run the checks of
+# `qsense.apply_pqc` / `qsense.sense` (the genome, the state, t >= 0) in numpy, then call the
+# jitted implementation (`_score`, ...). Under jit / vmap / grad the inputs are tracers and
+# the checks are skipped (the outer, concrete call was checked), so traced programs (the GA,
+# the optimizers) are unchanged; the jitted implementations are what they inline.
+
+def _check_problem(problem) -> None:
+    if not isinstance(problem, Problem):
+        fail("problem", type(problem).__name__, "a qsense.Problem")
+    # Problem() checked its data; Problem.replace (traced values allowed) did not
+    if is_concrete(problem.gamma):
+        check_nonneg("problem.gamma", problem.gamma)
+    if is_concrete(problem.b0):
+        check_finite("problem.b0", problem.b0)
+
+
+def _check_t(t, name: str = "t") -> None:
+    """What `qsense.sense` accepts: one finite time >= 0."""
+    if is_concrete(t):
+        if np.ndim(t) != 0:
+            fail(f"{name}.shape", np.shape(t), "() (one time; jax.vmap over times)")
+        check_nonneg(name, t)
+
+
+def _check_genome(problem: Problem, genome, batch_ndim: int, name: str = "genome") -> None:
+    if not isinstance(genome, Genome):
+        fail(name, type(genome).__name__, "a qsense.Genome")
+    if is_concrete(genome):
+        validate_genome(genome, problem.n_qubits, name)
+        if len(genome.batch_shape) != batch_ndim:
+            fail(f"{name} batch shape", genome.batch_shape,
+                 "() (one genome (G,))" if batch_ndim == 0 else
+                 "(P,) (a population (P, G); use score for one genome)")
+
+
+def _check_pure(problem: Problem, psi) -> None:
+    if is_concrete(psi):
+        _check_state_shape(problem, psi, "psi", 1)
+        validate_state(psi, "psi")
+
+
+def _check_state_shape(problem: Problem, x, name: str, ndim: int) -> None:
+    d = 2**problem.n_qubits
+    want = (d,) if ndim == 1 else (d, d)
+    if tuple(np.shape(x)) != want:
+        fail(f"{name}.shape", tuple(np.shape(x)),
+             f"{want}: a state vector of {problem.n_qubits} qubits (use score_state for a "
+             "density matrix)" if ndim == 1 else
+             f"{want}: a density matrix of {problem.n_qubits} qubits (use score_pure for a "
+             "state vector)")
+
+
+def _with_jitted(public: Callable, jitted) -> Callable:
+    """Expose the jitted implementation on its public wrapper: ``.jitted``, and ``.lower`` /
+    ``._cache_size`` (ahead-of-time compilation, no-recompile checks) as a jitted function
+    has them."""
+    public.jitted = jitted  # type: ignore[attr-defined]
+    public.lower = jitted.lower  # type: ignore[attr-defined]
+    public._cache_size = jitted._cache_size  # type: ignore[attr-defined]
+    return public
+
+
+# ----------------------------------------------------------------------------- the objective
+# _score, _score_pure and _score_state are jitted: called eagerly (a user's loop, a test),
+# their conditionals and loops would be traced and compiled anew on every call (0.4-0.6 s per
+# call at N = 4); jitted, a call after the first per shape costs microseconds, and inside a
+# traced program they are inlined as before
+
 @jax.jit
-def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
-    """The objective from a probe density matrix ``rho0`` (2^N, 2^N) instead of a genome:
-    QFI (scalar field) or ``-Tr F^-1`` (vector field), maximized. Linear-in-``rho0``
-    tangents (parameter-shift derivatives) go through its JVP."""
+def _score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     rho0 = jnp.asarray(rho0)
+    if not jnp.iscomplexobj(rho0):  # a real density matrix: the sensing maps are complex
+        rho0 = rho0.astype(_complex_dtype(problem.dtype))
     if problem.fast:
         real = jnp.finfo(rho0.dtype).dtype
         rho_s = sensed_state(problem, rho0, t)
@@ -438,29 +512,59 @@ def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     return -qcrb(fm)
 
 
+def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
+    """The objective from a probe density matrix ``rho0`` (2^N, 2^N) instead of a genome:
+    QFI (scalar field) or ``-Tr F^-1`` (vector field), maximized. Linear-in-``rho0``
+    tangents (parameter-shift derivatives) go through its JVP. A complex ``rho0`` keeps its
+    dtype; a real one is computed in the problem's complex dtype. Concrete inputs are checked
+    (``rho0`` a density matrix of N qubits, ``t`` >= 0: a ValueError, never a NaN)."""
+    _check_problem(problem)
+    if is_concrete(rho0):
+        _check_state_shape(problem, rho0, "rho0", 2)
+        validate_state(rho0, "rho0")
+    _check_t(t)
+    return _score_state(problem, rho0, t)
+
+
 @jax.jit
+def _score(problem: Problem, genome: Genome, t) -> jax.Array:
+    return _score_pure(problem, probe(problem, genome), t)
+
+
 def score(problem: Problem, genome: Genome, t) -> jax.Array:
     """THE objective of a probe circuit ``genome`` sensed for time ``t``: the QFI (scalar
     field) or ``-Tr F^-1`` (vector field; ``-inf`` if the QFIM is singular), maximized.
     Traceable and differentiable in the genome's angles, ``t`` and the problem's data;
-    batch it with ``jax.vmap(score, (None, 0, None))`` (that is `make_fitness`)."""
-    return score_pure(problem, probe(problem, genome), t)
+    batch it with ``jax.vmap(score, (None, 0, None))`` (that is `make_fitness`). Concrete
+    inputs are checked as `qsense.apply_pqc` and `qsense.sense` check them (the genome's
+    gate codes, qubit indices and angles for ``problem.n_qubits``; ``t`` finite and >= 0)."""
+    _check_problem(problem)
+    _check_genome(problem, genome, 0)
+    _check_t(t)
+    return _score(problem, genome, t)
 
 
 @jax.jit
+def _score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
+    psi = jnp.asarray(psi)
+    if psi.shape != (2**problem.n_qubits,):
+        _check_state_shape(problem, psi, "psi", 1)
+    psi = psi.astype(_complex_dtype(problem.dtype))
+    if problem.fast and problem.pre_channel is None and problem.post_channel is None:
+        return _score_pure_fast(problem, psi, t)
+    return _score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)
+
+
 def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     """The objective from a pure probe state vector ``psi`` (2^N,): ``score_state(problem,
     psi psi^H, t)``, by the cheapest exact path (a real eigendecomposition under dephasing or
     no noise, see `_score_pure_fast`). Differentiable in ``psi`` (as a complex vector), ``t``
-    and the problem's data."""
-    psi = jnp.asarray(psi)
-    if psi.shape != (2**problem.n_qubits,):
-        fail("psi.shape", psi.shape, f"({2**problem.n_qubits},): a state vector of "
-             f"{problem.n_qubits} qubits (use score_state for a density matrix)")
-    psi = psi.astype(_complex_dtype(problem.dtype))
-    if problem.fast and problem.pre_channel is None and problem.post_channel is None:
-        return _score_pure_fast(problem, psi, t)
-    return score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)
+    and the problem's data. Concrete inputs are checked (``psi`` normalized, of N qubits;
+    ``t`` finite and >= 0)."""
+    _check_problem(problem)
+    _check_pure(problem, psi)
+    _check_t(t)
+    return _score_pure(problem, psi, t)
 
 
 def _score_pure_fast(problem: Problem, psi: jax.Array, t) -> jax.Array:
@@ -495,6 +599,12 @@ def merit(problem: Problem, genome: Genome, t) -> jax.Array:
     return s if problem.field == "scalar" else -s
 
 
+
+_with_jitted(score_state, _score_state)
+_with_jitted(score, _score)
+_with_jitted(score_pure, _score_pure)
+
+
 def merit_of_score(problem: Problem, value):
     """QFI or QCRB from a `score` value (numpy or JAX)."""
     return value if problem.field == "scalar" else -value
@@ -503,10 +613,21 @@ def merit_of_score(problem: Problem, value):
 # ----------------------------------------------------------------------------- population
 
 @jax.jit
+def _population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
+    return jax.vmap(_score, (None, 0, None))(problem, genomes, t)
+
+
 def population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
     """`score` of a population (leading axis of ``genomes``) at a shared ``t``: one jitted
-    program per problem `Structure` and shape (gamma, b0, noise dissipators are data)."""
-    return jax.vmap(score, (None, 0, None))(problem, genomes, t)
+    program per problem `Structure` and shape (gamma, b0, noise dissipators are data).
+    Concrete inputs are checked as `score` checks them (every genome of the population)."""
+    _check_problem(problem)
+    _check_genome(problem, genomes, 1, "genomes")
+    _check_t(t)
+    return _population_score(problem, genomes, t)
+
+
+_with_jitted(population_score, _population_score)
 
 
 def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None,
@@ -515,7 +636,9 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
     QFI (scalar field) or ``-QCRB`` (vector field), maximized. ``t``, ``gamma``, ``b0`` are
     shared by the population (``jax.vmap`` the result again to sweep them). It is
     ``jit(vmap(score))`` (`population_score`): every ``make_fitness`` of the same shape and
-    Z-covariance reuses one compiled program."""
+    Z-covariance reuses one compiled program. Concrete arguments are checked as `score`
+    checks them (genomes of ``n_qubits`` qubits, t >= 0, gamma >= 0, finite b0); traced ones
+    (``f`` inside jit / vmap / grad) are not."""
     n_qubits = check_n_qubits(n_qubits)
     check_noise(noise)
     if field not in FIELDS:
@@ -527,16 +650,32 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
     if batched and jit:
         def f(genomes, t, gamma, b0):
             return population_score(problem_of(gamma, b0), genomes, t)
-        f._cache_size = population_score._cache_size  # type: ignore[attr-defined]
+        f._cache_size = _population_score._cache_size  # type: ignore[attr-defined]
         return f
+
+    def checked(problem, genomes, t, batch_ndim):
+        _check_genome(problem, genomes, batch_ndim, "genomes" if batch_ndim else "genome")
+        _check_t(t)
+        return problem
+
     if batched:
-        return lambda genomes, t, gamma, b0: jax.vmap(score, (None, 0, None))(
-            problem_of(gamma, b0), genomes, t)
+        def many(genomes, t, gamma, b0):
+            problem = checked(problem_of(gamma, b0), genomes, t, 1)
+            return jax.vmap(_score, (None, 0, None))(problem, genomes, t)
+        return many
 
     def one(genome, t, gamma, b0):
-        return score(problem_of(gamma, b0), genome, t)
+        return _score(problem_of(gamma, b0), genome, t)
 
-    return jax.jit(one) if jit else one
+    run = jax.jit(one) if jit else one
+
+    def single(genome, t, gamma, b0):
+        checked(problem_of(gamma, b0), genome, t, 0)
+        return run(genome, t, gamma, b0)
+
+    if jit:
+        single._cache_size = run._cache_size  # type: ignore[attr-defined]
+    return single
 
 
 # ----------------------------------------------------------------------------- conveniences
@@ -567,6 +706,8 @@ def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, n
                dtype=None) -> jax.Array:
     """Vector-field QFIM (3, 3) of the GHZ + PQC probe with respect to (Bx, By, Bz)."""
     p = Problem(n_qubits, noise, gamma, "vector", b0, dtype=dtype)
+    _check_genome(p, genome, 0)
+    _check_t(t)
     psi = probe(p, genome)
     return qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t)
 
