@@ -48,7 +48,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import NOISE_MODELS, fail
+from qsense._checks import NOISE_MODELS, check_nonneg, fail
 from qsense.distributed import (
     device_memory_limit,
     pad_rows,
@@ -196,6 +196,16 @@ def make_optimizer(method: str = "adam", learning_rate: float = 0.05,
     raise AssertionError  # pragma: no cover
 
 
+def _check_learning_rate(learning_rate) -> None:
+    """A finite step size > 0 (a negative one would climb the loss)."""
+    try:
+        ok = bool(np.isfinite(learning_rate) and learning_rate > 0)
+    except (TypeError, ValueError):  # not a number: the same message, not a numpy error
+        ok = False
+    if not ok:
+        fail("learning_rate", learning_rate, "a finite value > 0")
+
+
 def _check_method(method: str, gradient: str | None) -> str:
     if method not in METHODS:
         fail("method", method, f"one of {list(METHODS)}")
@@ -256,6 +266,7 @@ def make_step(problem: Problem, structure: Genome, *, method: str = "adam",
     gradient = _check_method(method, gradient)
     if method == "cobyla":
         fail("method", method, "an optax method for make_step (use optimize_angles for cobyla)")
+    _check_learning_rate(learning_rate)
     validate_genome(structure, problem.n_qubits, "structure")
     init, jstep = _compiled_step(method, gradient, float(learning_rate),
                                  _log_bounds(t_bounds), bool(optimize_t))
@@ -380,9 +391,10 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     `qsense.distributed.device_memory_limit`), and times in chunks when even one genome's
     would not (each chunk of the same compiled shape; the values do not change)."""
     genomes = _as_batch(problem, genomes)
-    ts = jnp.asarray(ts, _real(problem))
-    if ts.ndim != 1 or ts.shape[0] == 0:
+    if np.ndim(ts) != 1 or np.shape(ts)[0] == 0:
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
+    check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
+    ts = jnp.asarray(ts, _real(problem))
     n_t, n_g = int(ts.shape[0]), genomes.batch_shape[0]
     limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
     need = program_bytes(_scan_scores, problem, genomes, ts)
@@ -473,8 +485,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     gradient = _check_method(method, gradient)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         fail("steps", steps, "an integer >= 1")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        fail("learning_rate", learning_rate, "a finite value > 0")
+    _check_learning_rate(learning_rate)
     log_bounds = _log_bounds(t_bounds)
     batch = _as_batch(problem, genomes)
     r = batch.batch_shape[0]
