@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import fail, is_concrete
+from qsense._checks import check_finite, fail, is_concrete
 from qsense.states import density
 
 
@@ -402,9 +402,10 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     derivative is its exact commutator form and the QFI costs one eigendecomposition and one
     matrix product (`qfi_commutator`); any other family goes through ``V^H drho V``.
     """
+    if np.ndim(b0) != 0:
+        fail("b0.shape", np.shape(b0), "a scalar (use qfim for a vector parameter)")
+    check_finite("b0", b0)
     b0 = jnp.asarray(b0, jnp.result_type(float))
-    if b0.ndim != 0:
-        fail("b0.shape", b0.shape, "a scalar (use qfim for a vector parameter)")
     with _capturing() as records:
         rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
     for r, d, h, real_form in records:
@@ -415,9 +416,11 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
 
 def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,))."""
+    if np.ndim(bvec0) != 1:
+        fail("bvec0.shape", np.shape(bvec0), "a vector (k,) of parameters")
+    if is_concrete(bvec0):
+        check_finite("bvec0", np.asarray(bvec0).tolist())
     bvec0 = jnp.asarray(bvec0, jnp.result_type(float))
-    if bvec0.ndim != 1:
-        fail("bvec0.shape", bvec0.shape, "a vector (k,) of parameters")
     rho_fn = _rho_fn(fn)
     rho = rho_fn(bvec0)
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
@@ -425,17 +428,39 @@ def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     return qfim_from_derivatives(rho, drhos, eps)
 
 
+def _check_qfim(f: np.ndarray) -> None:
+    """A QFI matrix is real, finite, symmetric and positive semidefinite (up to rounding)."""
+    if np.iscomplexobj(f) or f.dtype.kind not in "iuf":
+        fail("F.dtype", f.dtype, "a real QFI matrix")
+    if not np.all(np.isfinite(f)):
+        fail("F", f.tolist(), "a finite QFI matrix")
+    tol = (1e-4 if f.dtype in (np.float32, np.float16) else 1e-8) * max(float(np.max(np.abs(f))),
+                                                                        1e-300)
+    asym = float(np.max(np.abs(f - f.T)))
+    if asym > tol:
+        fail("F asymmetry |F - F^T|_max", asym, f"<= {tol:.3g} (a QFI matrix is symmetric)")
+    lam_min = float(np.linalg.eigvalsh(0.5 * (f + f.T).astype(float)).min())
+    if lam_min < -tol:
+        fail("F smallest eigenvalue", lam_min,
+             f">= -{tol:.3g} (a QFI matrix is positive semidefinite)")
+
+
 def qcrb(fm, rcond: float = 1e-10) -> jax.Array:
     """Multi-parameter quantum Cramer-Rao bound ``Tr(F^-1)`` (one repetition).
 
     A singular F (smallest eigenvalue <= ``rcond`` x largest, or F ~ 0) gives ``inf``, with a
-    warning when called outside jit; never NaN. Gradients are finite in both branches.
+    warning when called outside jit; never NaN for a finite F. Gradients are finite in both
+    branches. A concrete F must be a QFI matrix: finite, symmetric and positive semidefinite
+    up to rounding (relative tolerance 1e-8, 1e-4 in float32), else a ValueError naming
+    ``F`` (traced values are not checked).
     """
     fm = jnp.asarray(fm)
     if fm.ndim == 0:
         fm = fm[None, None]
     if fm.ndim != 2 or fm.shape[0] != fm.shape[1]:
         fail("F.shape", fm.shape, "a square (k, k) QFI matrix or a scalar QFI")
+    if is_concrete(fm):
+        _check_qfim(np.asarray(fm))
     fs = 0.5 * (fm + fm.T)
     lam = jnp.linalg.eigvalsh(fs)
     scale = jnp.max(jnp.abs(lam))

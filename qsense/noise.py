@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_noise
+from qsense._checks import check_finite, check_noise, check_nonneg, fail, is_concrete
 from qsense.gates import PAULI_X, PAULI_Y, PAULI_Z, SIGMA_MINUS
 
 _I2 = np.eye(2, dtype=np.complex128)
@@ -36,6 +36,7 @@ _UNIT_JUMPS = {  # L = sqrt(gamma) * A
 def jump_operator(noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """The Lindblad operator ``L = sqrt(gamma) A`` of one qubit for ``noise`` at ``gamma``."""
     check_noise(noise)
+    check_nonneg("gamma", gamma)
     return (jnp.sqrt(gamma) * jnp.asarray(_UNIT_JUMPS[noise], dtype)).astype(dtype)
 
 
@@ -55,8 +56,20 @@ def field_hamiltonian(field3, dtype=jnp.complex128) -> jax.Array:
     return 0.5 * jnp.einsum("k,kij->ij", jnp.asarray(field3).astype(dtype), paulis)
 
 
+def _check_field3(field3) -> None:
+    """``field3``: (Bx, By, Bz), shape (3,) (a scalar B is ``(0, 0, B)``), finite."""
+    if np.shape(field3) != (3,):
+        fail("field3.shape", np.shape(field3), "(3,): (Bx, By, Bz) (a scalar field B is "
+             "(0, 0, B))")
+    if is_concrete(field3):
+        check_finite("field3", np.asarray(field3).tolist())
+
+
 def liouvillian_1q(field3, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
-    """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec)."""
+    """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec).
+    ``field3`` (3,) finite; ``gamma`` >= 0 (ignored for ``noise="none"``)."""
+    _check_field3(field3)
+    check_nonneg("gamma", gamma)
     return generator_1q(field3, gamma * dissipator_1q(noise, dtype), dtype)
 
 
@@ -107,7 +120,9 @@ def expm_small(a: jax.Array) -> jax.Array:
 
 
 def superoperator_1q(field3, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
-    """``exp(t Lv)``: the exact one-qubit sensing map (field and noise together) for time t."""
+    """``exp(t Lv)``: the exact one-qubit sensing map (field and noise together) for time t
+    (``t`` >= 0; ``field3``, ``gamma`` as `liouvillian_1q`)."""
+    check_nonneg("t", t)
     return expm_small(t * liouvillian_1q(field3, noise, gamma, dtype))
 
 
@@ -115,10 +130,13 @@ def kraus_operators(noise: str, gamma, t) -> np.ndarray:
     """Kraus operators (k, 2, 2) of the pure-noise channel ``exp(t D)`` (no field), numpy.
 
     dephasing / bitflip: ``p = (1 - exp(-gamma t)) / 2``, ``{sqrt(1-p) I, sqrt(p) P}``;
-    amplitude damping: ``eta = 1 - exp(-gamma t)``, ``{diag(1, sqrt(1-eta)), sqrt(eta) |0><1|}``.
+    amplitude damping: ``eta = 1 - exp(-gamma t)``, ``{diag(1, sqrt(1-eta)), sqrt(eta) |0><1|}``;
+    none: ``{I}``. ``gamma``, ``t``: finite scalars >= 0.
     """
     check_noise(noise)
-    decay = float(np.exp(-gamma * t))
+    check_nonneg("gamma", gamma)
+    check_nonneg("t", t)
+    decay = float(np.exp(-float(gamma) * float(t)))
     if noise in ("dephasing", "bitflip"):
         p = (1 - decay) / 2
         pauli = PAULI_Z if noise == "dephasing" else PAULI_X

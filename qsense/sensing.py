@@ -28,7 +28,7 @@ import numpy as np
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-from qsense._checks import check_noise, check_nonneg, fail, is_concrete
+from qsense._checks import check_finite, check_noise, check_nonneg, fail, is_concrete
 from qsense.fisher import record_commutator_tangent
 from qsense.noise import superoperator_1q
 from qsense.states import density, validate_state
@@ -36,13 +36,13 @@ from qsense.states import density, validate_state
 
 def as_field3(field) -> jax.Array:
     """A scalar field B -> (0, 0, B); a vector (Bx, By, Bz) is returned as an array."""
+    if np.ndim(field) not in (0, 1) or (np.ndim(field) == 1 and np.shape(field) != (3,)):
+        fail("field.shape", np.shape(field), "() for a scalar field B or (3,) for (Bx, By, Bz)")
+    if is_concrete(field):  # a scalar B too: a NaN field would give a NaN state
+        check_finite("field", field if np.ndim(field) == 0 else np.asarray(field).tolist())
     field = jnp.asarray(field)
     if field.ndim == 0:
         return jnp.stack([jnp.zeros_like(field), jnp.zeros_like(field), field])
-    if field.shape != (3,):
-        fail("field.shape", field.shape, "() for a scalar field B or (3,) for (Bx, By, Bz)")
-    if is_concrete(field) and not np.all(np.isfinite(np.asarray(field))):
-        fail("field", np.asarray(field).tolist(), "finite values")
     return field
 
 
@@ -308,6 +308,8 @@ def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
     state: vector (2**n,) or density matrix (2**n, 2**n), any complex dtype (kept).
     field: scalar B (``H = (B/2) sum Z_i``) or ``(Bx, By, Bz)`` (``H = 1/2 sum B . sigma_i``).
     t, gamma: >= 0, in consistent time units (gamma in 1/t). Differentiable in every array arg.
+    With ``noise="none"`` the rate ``gamma`` is accepted (checked >= 0) and ignored: no
+    noise acts (so a sweep over noise models may share one gamma).
     """
     n = validate_state(state, "state")
     check_noise(noise)
