@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from qsense.genome import CRX, GATE_NAMES, IDENTITY, Genome
+from qsense._checks import check_n_qubits, fail
+from qsense.genome import CRX, GATE_NAMES, IDENTITY, Genome, validate_genome
+
+
+def _checked(genome: Genome, n_qubits: int) -> int:
+    """The genome must be one genome (G,) whose qubit indices fit ``n_qubits``: else the
+    drawing would lose wires (a control on a qubit that is not drawn)."""
+    n_qubits = check_n_qubits(n_qubits)
+    validate_genome(genome, n_qubits)
+    if len(genome.batch_shape) != 0:
+        fail("genome batch shape", genome.batch_shape, "() (one genome; index a population)")
+    return n_qubits
 
 
 def _genes(genome: Genome):
@@ -20,7 +31,9 @@ def _genes(genome: Genome):
 
 def draw_text(genome: Genome, n_qubits: int, *, ghz: bool = True, decimals: int = 3) -> str:
     """ASCII/Unicode diagram, one line per qubit (q0 on top, the most significant bit).
-    ``ghz``: prefix the GHZ preparation (H on q0, CNOT chain) as one block."""
+    ``ghz``: prefix the GHZ preparation (H on q0, CNOT chain) as one block.
+    ``n_qubits`` must cover every qubit the genome uses (else a ValueError)."""
+    n_qubits = _checked(genome, n_qubits)
     lines = [f"q{q}: " for q in range(n_qubits)]
     width = max(len(s) for s in lines)
     lines = [s.ljust(width) for s in lines]
@@ -53,6 +66,7 @@ def draw_png(genome: Genome, n_qubits: int, path, *, title: str = "", ghz: bool 
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
+    n_qubits = _checked(genome, n_qubits)
     genes = _genes(genome)
     cols = len(genes) + (1 if ghz else 0)
     fig = Figure(figsize=(max(4.0, 1.1 * cols + 1.5), 0.7 * n_qubits + 1.0))

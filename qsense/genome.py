@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_n_qubits, fail, is_concrete
+from qsense._checks import MAX_QUBITS, check_n_qubits, fail, is_concrete
 
 RX, RY, RZ, CRX, IDENTITY = 0, 1, 2, 3, 4
 GATE_NAMES = ("Rx", "Ry", "Rz", "CRx", "I")
@@ -85,19 +85,41 @@ def random_genome(
     """Random genome: gate types drawn with ``gate_probs`` over (Rx, Ry, Rz, CRx, I)
     (default uniform over the four real gates, no padding), targets uniform, controls uniform
     over the *other* qubits (so any gene may be mutated into a valid CRx), angles uniform in
-    [-pi, pi). For ``n_qubits == 1`` CRx is impossible and gets probability 0.
-    Jit/vmap friendly for static ``n_qubits``/``n_genes``: ``vmap`` over keys for a population.
+    [-pi, pi). Jit/vmap friendly for static ``n_qubits``/``n_genes``: ``vmap`` over keys for a
+    population.
+
+    ``gate_probs``: **5** non-negative weights, in the order (Rx, Ry, Rz, CRx, I) (I =
+    identity / padding), not all 0; they need not sum to 1. (`qsense.GAConfig.gate_probs` is
+    a different argument: 4 weights (Rx, Ry, Rz, CRx), the GA adds no padding genes itself.)
+    For ``n_qubits == 1`` CRx is impossible and gets weight 0; a ``gate_probs`` that leaves
+    no other gate (CRx only) is refused.
     """
     n_qubits = check_n_qubits(n_qubits)
     if n_genes < 1:
         fail("n_genes", n_genes, "an integer >= 1")
     if dtype is None:
         dtype = jnp.result_type(float)
-    p = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0]) if gate_probs is None else jnp.asarray(gate_probs)
-    if is_concrete(p):
-        pn = np.asarray(p, float)
-        if pn.shape != (N_GATE_TYPES,) or np.any(pn < 0) or pn.sum() <= 0:
-            fail("gate_probs", gate_probs, "5 non-negative weights for (Rx, Ry, Rz, CRx, I)")
+    accepted = ("5 weights >= 0, in the order (Rx, Ry, Rz, CRx, I), not all 0 (GAConfig."
+                "gate_probs takes 4: (Rx, Ry, Rz, CRx))")
+    if gate_probs is None:
+        p = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0], jnp.result_type(float))
+    else:
+        if is_concrete(gate_probs):
+            try:
+                pn = np.asarray(gate_probs, float)
+            except (TypeError, ValueError):
+                fail("gate_probs", gate_probs, accepted)
+            if (pn.shape != (N_GATE_TYPES,) or not np.all(np.isfinite(pn)) or np.any(pn < 0)
+                    or pn.sum() <= 0):
+                fail("gate_probs", gate_probs, accepted)
+            if n_qubits == 1 and np.delete(pn, CRX).sum() <= 0:
+                fail("gate_probs", gate_probs, "at least one of Rx, Ry, Rz, I with weight > 0 "
+                     "for n_qubits = 1 (CRx needs two qubits)")
+        elif np.shape(gate_probs) != (N_GATE_TYPES,):
+            fail("gate_probs.shape", np.shape(gate_probs), accepted)
+        # a float array: integer weights would make the CRx update below a float-into-int
+        # scatter (a JAX FutureWarning)
+        p = jnp.asarray(gate_probs, jnp.result_type(float))
     if n_qubits == 1:
         p = p.at[CRX].set(0.0)
     p = p / p.sum()
@@ -142,7 +164,12 @@ def validate_genome(genome: Genome, n_qubits: int, name: str = "genome") -> None
 
 def describe(genome: Genome, n_qubits: int | None = None) -> list[str]:
     """Human-readable gene list, e.g. ``['Ry(q1, 0.3142)', 'CRx(q0->q2, -1.5708)']``.
-    Identity genes are skipped."""
+    Identity genes are skipped. ``genome``: one genome (G,). ``n_qubits``: the register the
+    genome must fit (`validate_genome`); None checks gate codes and indices against the
+    engine's limit only."""
+    validate_genome(genome, MAX_QUBITS if n_qubits is None else n_qubits)
+    if len(genome.batch_shape) != 0:
+        fail("genome batch shape", genome.batch_shape, "() (one genome; index a population)")
     out = []
     g = np.asarray(genome.gate)
     c, t, a = np.asarray(genome.control), np.asarray(genome.target), np.asarray(genome.angle)
