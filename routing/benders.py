@@ -96,7 +96,13 @@ import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 
 from routing.instance import Instance
-from routing.milp import Solution, SolverError, glop_solve, with_path_bound
+from routing.milp import (
+    Solution,
+    SolverError,
+    glop_solve,
+    solve_interruptibly,
+    with_path_bound,
+)
 from routing.model import CompiledModel, compile_model
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
@@ -564,6 +570,8 @@ def _benders(
     # Master vector [x, q]: q (multi-cut only) is the storage schedule of SlotSplit.
     def make_master(relax: bool):
         s = pywraplp.Solver.CreateSolver("GLOP" if relax else master_solver)
+        if not relax and master_solver == "SCIP":  # Ctrl-C is Python's (solve_interruptibly)
+            s.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
         xs = [s.NumVar(0.0, 1.0, f"x{j}") if relax else s.IntVar(0.0, 1.0, f"x{j}")
               for j in range(m.n_y)]
         xs += [s.NumVar(0.0, s.infinity(), f"q{i}") for i in range(n_q)]
@@ -669,7 +677,7 @@ def _benders(
             s.SetHint(xs + th, [float(v) for v in best_x] + q_val + th_val)
         try:  # an LP master that ends ABNORMAL is retried without scaling (milp.glop_solve)
             code = (glop_solve(s, None if time_limit is None else max(left, 1e-3))
-                    if key == "lp" else s.Solve(params))
+                    if key == "lp" else solve_interruptibly(s, params))
         except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
             code = pywraplp.Solver.ABNORMAL
         if code == pywraplp.Solver.FEASIBLE and key == "milp":

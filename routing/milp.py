@@ -51,6 +51,7 @@ bound is needed.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -214,6 +215,8 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
     lp = pywraplp.Solver.CreateSolver(solver)
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         raise SolverError(f"OR-Tools has no {solver} backend in this build")
+    if solver == "SCIP":  # Ctrl-C is Python's (`solve_interruptibly`), not SCIP's to swallow
+        lp.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
     inf = lp.infinity()
     xs = []
     for j, p in enumerate(model.paths):
@@ -274,6 +277,38 @@ def greedy_x(model: CompiledModel, allowed: np.ndarray | None = None) -> np.ndar
     for _, _, js in model.groups:
         x[js[int(np.argmax(score[js]))]] = 1.0
     return x
+
+
+def solve_interruptibly(lp, params=None) -> int:
+    """``lp.Solve(params)`` that Ctrl-C stops: the solve runs in a thread (pywraplp releases
+    the GIL) while the main thread waits, so a SIGINT raises ``KeyboardInterrupt`` here at
+    once; the solver is stopped (``InterruptSolve``) and the interrupt propagates, so no caller
+    mistakes a cut-off solve for a finished one. SCIP's own Ctrl-C handler used to catch the
+    signal and return its incumbent as an ordinary ``feasible`` result: an experiment then
+    stored the cell as done and never recomputed it. Off the main thread (where no signal is
+    delivered) the solve runs directly. Returns the pywraplp status code."""
+    if threading.current_thread() is not threading.main_thread():
+        return lp.Solve() if params is None else lp.Solve(params)
+    out: dict = {}
+
+    def run():
+        try:
+            out["code"] = lp.Solve() if params is None else lp.Solve(params)
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
+            out["error"] = err
+
+    worker = threading.Thread(target=run, name="routing-solve", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        lp.InterruptSolve()
+        worker.join(10.0)
+        raise
+    if "error" in out:
+        raise out["error"]
+    return out["code"]
 
 
 #: GLOP parameters tried, in order, when a GLOP solve ends ABNORMAL. GLOP's default scaling
@@ -439,7 +474,7 @@ def solve_milp(
                 lp.SetHint(xs + vs, [float(v) for v in best[1]] + [float(v) for v in best[2]])
             params = pywraplp.MPSolverParameters()
             params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap)
-            code = lp.Solve(params)
+            code = solve_interruptibly(lp, params)
             st = _STATUS.get(code, str(code))
         except Exception as err:  # noqa: BLE001 - reported in the trace, next backend tried
             trace.append({"solver": name, "what": "mip", "status": f"error: {err}",

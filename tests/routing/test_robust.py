@@ -248,3 +248,31 @@ def test_highs_with_a_time_limit_solves_and_does_not_crash():
     assert out.returncode == 0, out.stderr[-2000:]
     status, a, b = out.stdout.split()[-3:]
     assert status == "optimal" and float(a) == pytest.approx(float(b), rel=1e-4)
+
+
+@pytest.mark.parametrize("method", ["milp", "benders"])
+def test_ctrl_c_stops_a_solve_and_is_not_swallowed(method):
+    """SCIP caught SIGINT and returned its incumbent as a plain `feasible` result, so an
+    experiment stored the cell as finished (never recomputed). Now the interrupt propagates at
+    once. Child process: the SIGINT goes to it, not to pytest; the solve alone takes ~10 s."""
+    import subprocess
+    import sys
+
+    call = ("routing.solve_milp(m, time_limit=60)" if method == "milp"
+            else "routing.solve_benders(m, time_limit=60)")
+    code = (
+        "import os, signal, threading, time, routing\n"
+        "inst = routing.generate_instance(2, storage_capacity=20000, max_real_paths=32)\n"
+        "m = routing.compile_model(inst)\n"
+        "threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "t0 = time.time()\n"
+        "try:\n"
+        f"    sol = {call}\n"
+        "    print('returned', sol.status, time.time() - t0)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.time() - t0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    what, seconds = out.stdout.split()[0], float(out.stdout.split()[-1])
+    assert what == "interrupted" and seconds < 6.0, out.stdout
