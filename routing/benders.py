@@ -99,6 +99,8 @@ from routing.instance import Instance
 from routing.milp import (
     Solution,
     SolverError,
+    _check_flag,
+    check_time_limit,
     glop_solve,
     solve_interruptibly,
     with_path_bound,
@@ -486,6 +488,10 @@ def solve_benders(
     paths where the path set carries none (`routing.milp.with_path_bound`, under the same
     ``time_limit``).
     """
+    time_limit = check_time_limit(time_limit)
+    path_bound = _check_flag(path_bound, "path_bound")
+    if not (isinstance(lp_tol, (int, float)) and 0 <= lp_tol < 1):
+        raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
     kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
               master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,

@@ -328,27 +328,42 @@ def from_graphml(
         g = nx.read_graphml(str(path))
     except Exception as err:  # networkx raises several parse error types
         raise ValueError(f"GraphML file {str(path)!r} could not be read: {err}") from None
+    def num(where, key, value, kind=float, accepted="a number"):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            _fail(f"GraphML {where} {key}", value, accepted)
+
     nodes = []
     for name, attr in g.nodes(data=True):
-        nodes.append(Node(str(name), attr.get("kind", "base_station"), int(attr.get("city", -1)),
-                          float(attr.get("storage", 0.0))))
+        where = f"node {str(name)!r}"
+        nodes.append(Node(str(name), attr.get("kind", "base_station"),
+                          num(where, "city", attr.get("city", -1), int, "an integer city id"),
+                          num(where, "storage", attr.get("storage", 0.0), float,
+                              "a storage capacity >= 0 (pairs)")))
     kinds = {n.name: n.kind for n in nodes}
     links = []
     for u, v, attr in g.edges(data=True):
+        where = f"edge ({u}, {v})"
         if "fidelity" not in attr or "capacity" not in attr:
-            _fail(f"GraphML edge ({u}, {v}) attributes", sorted(attr),
+            _fail(f"GraphML {where} attributes", sorted(attr),
                   "'fidelity' and 'capacity' on every edge")
         cap = attr["capacity"]
+        acc = ("a capacity >= 0 (pairs per slot), or a comma-separated list of n_slots values "
+               "(empty: link absent in that slot)")
         if isinstance(cap, str):
             parts = [c.strip() for c in cap.split(",")]
             if len(parts) == 1:
-                caps = tuple(float(parts[0]) for _ in range(n_slots))
+                caps = tuple(num(where, "capacity", parts[0], float, acc)
+                             for _ in range(n_slots))
             else:
-                caps = tuple(float(c) if c else None for c in parts)
+                caps = tuple(num(where, "capacity", c, float, acc) if c else None
+                             for c in parts)
         else:
-            caps = tuple(float(cap) for _ in range(n_slots))
+            caps = tuple(num(where, "capacity", cap, float, acc) for _ in range(n_slots))
         links.append(Link(str(u), str(v), _kind_of_link(kinds[str(u)], kinds[str(v)]),
-                          float(attr["fidelity"]), caps))
+                          num(where, "fidelity", attr["fidelity"], float,
+                              "a fidelity in (0.25, 1]"), caps))
     pair_objs = tuple(Pair(str(s), str(d), threshold, (1.0,) * n_slots) for s, d in pairs)
     if storage_pairs is None:
         stores = [n for n in nodes if n.storage > 0]

@@ -84,6 +84,24 @@ _STATUS = {
 }
 
 
+def check_time_limit(value, name: str = "time_limit") -> float | None:
+    """``value`` as a time limit in seconds: None (or inf) for none, else a number > 0;
+    anything else (0, negative, nan, a string, a bool) raises ``ValueError`` naming ``name``."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)) or not value > 0:
+        raise ValueError(f"{name} = {value!r} is invalid; accepted: seconds > 0 (None or inf: "
+                         "no limit)")
+    return None if math.isinf(value) else float(value)
+
+
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} = {value!r} is invalid; accepted: True or False")
+    return bool(value)
+
+
 class SolverError(RuntimeError):
     """A solver returned no usable solution."""
 
@@ -169,6 +187,7 @@ def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     how far the baseline is from the best routing over any path). Modifies and returns ``sol``."""
     from routing.pricing import all_paths_lp_bound
 
+    time_limit = check_time_limit(time_limit)
     if not math.isnan(sol.path_bound):
         return sol
     t0 = time.perf_counter()
@@ -382,9 +401,17 @@ def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
             return x
         raise ValueError(f"hint = {hint!r} is invalid; accepted: 'greedy', 'zero', a Solution, "
                          "an x vector or None")
-    x = np.round(np.asarray(hint.x if isinstance(hint, Solution) else hint, float))
-    if x.shape != (model.n_y,):
-        raise ValueError(f"hint has shape {x.shape}; accepted: ({model.n_y},)")
+    raw = np.asarray(hint.x if isinstance(hint, Solution) else hint, float)
+    if raw.shape != (model.n_y,):
+        raise ValueError(f"hint has shape {raw.shape}; accepted: ({model.n_y},)")
+    x = np.round(raw)
+    if not np.all(np.isin(x, (0.0, 1.0))) or np.max(np.abs(raw - x), initial=0.0) > 1e-6:
+        raise ValueError(f"hint has values {sorted(set(raw.tolist()))[:5]}; accepted: a 0/1 "
+                         "path choice")
+    for k, t, js in model.groups:
+        if x[js].sum() != 1:
+            raise ValueError(f"hint chooses {x[js].sum():g} paths for pair {k} in slot {t}; "
+                             "accepted: exactly one path per (pair, slot) that has a path (C2)")
     return x
 
 
@@ -427,9 +454,12 @@ def solve_milp(
     paths where the path set carries none (`with_path_bound`, under the same ``time_limit``;
     capped sets), so ``path_gap`` is known. Bad arguments raise ``ValueError``.
     """
+    time_limit = check_time_limit(time_limit)
+    path_bound = _check_flag(path_bound, "path_bound")
+    if isinstance(fallback, str):
+        raise ValueError(f"fallback = {fallback!r} is invalid; accepted: a list of solver names "
+                         f"from {list(SOLVERS + LICENSED)}, e.g. [{fallback!r}], or None")
     model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
-    if time_limit is not None and not (time_limit > 0):
-        raise ValueError(f"time_limit = {time_limit!r} is invalid; accepted: seconds > 0 or None")
     if not (0 <= gap < 1):
         raise ValueError(f"gap = {gap!r} is invalid; accepted: a relative gap in [0, 1)")
     if threads is not None and not (isinstance(threads, int) and threads >= 1):

@@ -580,8 +580,9 @@ def all_paths_lp_bound(inst: Instance, time_limit: float | None = None) -> tuple
         raise ValueError("an all-path bound is not available with a finite memory_time "
                          "(pricing assumes no decay); accepted: infinite memory lifetimes, "
                          "or path_set = 'complete' on a tiny network")
-    if time_limit is not None and not time_limit > 0:
-        raise ValueError(f"time_limit = {time_limit!r} is invalid; accepted: seconds > 0 or None")
+    from routing.milp import check_time_limit
+
+    time_limit = check_time_limit(time_limit)
     priced = _price(inst, time_limit=time_limit)
     return priced.path_bound, priced.info
 

@@ -63,6 +63,24 @@ def test_graphml_round_trip(tmp_path):
     assert any(c["slot"] == 1 and c["kind"] == "virtual" and c["rate"] > 0 for c in sol.chosen)
 
 
+@pytest.mark.parametrize("node_attr,edge_attr,match", [
+    ({"city": "austin"}, {}, "node 'a' city"),
+    ({"storage": "lots"}, {}, "node 'a' storage"),
+    ({}, {"capacity": "abc"}, r"edge \(a, b\) capacity"),
+    ({}, {"capacity": "5,x"}, r"edge \(a, b\) capacity"),
+    ({}, {"fidelity": "high"}, r"edge \(a, b\) fidelity"),
+])
+def test_graphml_bad_attributes_name_the_node_or_edge(tmp_path, node_attr, edge_attr, match):
+    g = nx.Graph()
+    g.add_node("a", **{"kind": "base_station", "city": 0, **node_attr})
+    g.add_node("b", kind="base_station", city=1)
+    g.add_edge("a", "b", **{"fidelity": 0.98, "capacity": 800.0, **edge_attr})
+    path = tmp_path / "net.graphml"
+    nx.write_graphml(g, path)
+    with pytest.raises(ValueError, match=match):
+        routing.from_graphml(path, pairs=[("a", "b")], n_slots=2)
+
+
 def test_disconnected_pair_is_reported_not_a_silent_zero():
     nodes = (Node("a", "base_station", 0), Node("b", "base_station", 1),
              Node("c", "base_station", 1))

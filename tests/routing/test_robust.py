@@ -276,3 +276,30 @@ def test_ctrl_c_stops_a_solve_and_is_not_swallowed(method):
     assert out.returncode == 0, out.stderr[-2000:]
     what, seconds = out.stdout.split()[0], float(out.stdout.split()[-1])
     assert what == "interrupted" and seconds < 6.0, out.stdout
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda i: routing.solve_milp(i, time_limit="10"), "time_limit"),
+    (lambda i: routing.solve_milp(i, time_limit=float("nan")), "time_limit"),
+    (lambda i: routing.solve_milp(i, fallback="HIGHS"), "fallback"),
+    (lambda i: routing.solve_milp(i, path_bound="yes"), "path_bound"),
+    (lambda i: routing.solve_milp(i, time_limit=10, hint=np.full(
+        compile_model(i).n_y, 2.0)), "hint"),
+    (lambda i: routing.solve_milp(i, time_limit=10, hint=np.ones(compile_model(i).n_y)),
+     "hint chooses"),
+    (lambda i: routing.solve_benders(i, time_limit=0), "time_limit"),
+    (lambda i: routing.solve_benders(i, time_limit=-1), "time_limit"),
+    (lambda i: routing.solve_benders(i, time_limit=float("nan")), "time_limit"),
+    (lambda i: routing.solve_benders(i, lp_tol=-1), "lp_tol"),
+    (lambda i: routing.with_path_bound(routing.solve_milp(i), 0), "time_limit"),
+    (lambda i: routing.with_path_bound(routing.solve_milp(i), -1), "time_limit"),
+])
+def test_bad_solve_arguments_name_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(small(0))
+
+
+def test_an_infinite_time_limit_means_none():
+    inst = small(0)
+    assert routing.solve_milp(inst, time_limit=math.inf).objective == pytest.approx(
+        routing.solve_milp(inst).objective, rel=1e-9)
