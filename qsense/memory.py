@@ -76,13 +76,15 @@ def collect(rate_hz, k_pairs: int, coherence_time_s, n_memories: int = 2) -> Col
     """Closed form without cutoff: probe rate ``r / K``, factors ``(r/(r+lambda))^(K-i)``.
 
     Broadcasts over ``rate_hz``; differentiable; ``rate_hz = 0`` gives rate 0 and factors 0
-    (except the last pair, which never waits: factor 1).
+    (except the last pair, which never waits: factor 1); ``coherence_time_s = inf`` (no decay)
+    gives factors 1 at every rate, 0 included (it gave 0/0 = nan there).
     """
     _check(rate_hz, k_pairs, coherence_time_s)
     r = jnp.asarray(rate_hz)[..., None]
     lam = n_memories / jnp.asarray(coherence_time_s)
     waits = jnp.arange(k_pairs - 1, -1, -1)  # K - i for i = 1..K
-    ratio = r / (r + lam)
+    den = r + lam
+    ratio = jnp.where(lam > 0, r / jnp.where(den > 0, den, 1.0), 1.0)  # nan-free value & grad
     return Collection(jnp.asarray(rate_hz) / k_pairs, ratio**waits)
 
 

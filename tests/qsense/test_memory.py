@@ -23,6 +23,22 @@ def test_collection_closed_form_values():
     assert float(cf.probe_rate_hz) == pytest.approx(0.5)
 
 
+def test_collection_without_decay_is_nan_free_at_every_rate():
+    """T = inf: no decay, factors 1 (rate 0 gave 0/0 = nan, and fig4 with
+    memory_time_s=inf died on it); gradients stay finite and match the finite-T limit."""
+    import jax
+
+    cf = M.collect(np.array([0.0, 0.5, 3.0]), 4, np.inf)
+    np.testing.assert_array_equal(np.asarray(cf.factors), np.ones((3, 4)))
+    np.testing.assert_allclose(np.asarray(cf.probe_rate_hz), [0.0, 0.125, 0.75])
+    g = jax.grad(lambda r: M.collect(r, 4, np.inf).factors.sum())(0.0)
+    assert np.isfinite(float(g)) and float(g) == 0.0
+    np.testing.assert_allclose(np.asarray(M.collect(0.5, 4, 1e12).factors), np.ones(4),
+                               rtol=1e-10)
+    # finite T at rate 0: the documented 0 ... 0, 1
+    np.testing.assert_array_equal(np.asarray(M.collect(0.0, 3, 2.0).factors), [0, 0, 1])
+
+
 @pytest.mark.parametrize("rate,tmem,cut", [(2.0, 1.0, 0.3), (0.5, 5.0, 1.0), (3.0, 0.5, 2.0)])
 def test_k2_cutoff_closed_form_matches_monte_carlo(rate, tmem, cut):
     cf = M.collect_k2_cutoff(rate, tmem, cut)
