@@ -466,7 +466,10 @@ def repeater_chain(link: FiberLink, distance_km) -> ChainStats:
     t0 = l0 / link.speed_km_s + 1.0 / link.repetition_rate_hz
     rounds = expected_max_geometric(p, m)
     rate = link.swap_success ** (m - 1) / (t0 * rounds)
-    wait = m * (rounds - 1.0 / p) * t0  # mean total idle time of the elementary links (s)
+    # mean total idle time of the elementary links (s): none for one link (m = 1, where
+    # rounds - 1/p is pure rounding noise, up to ~1e1 t0 at p ~ 1e-16, and made the
+    # fidelity rise with distance past 760 km); never negative
+    wait = 0.0 if m == 1 else m * jnp.maximum(rounds - 1.0 / p, 0.0) * t0
     decay = jnp.exp(-(2.0 * wait + 2.0 * m * t0 + 2.0 * length / link.speed_km_s)
                     / link.memory_time_s)
     w = (werner_parameter(link.elementary_fidelity) ** m

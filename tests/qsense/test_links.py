@@ -250,6 +250,17 @@ def test_fiber_rate_and_fidelity_fall_with_distance():
     st = L.repeater_chain(L.FiberLink(), d)
     assert np.all(np.diff(np.asarray(st.rate_hz)) < 0)
     assert np.all(np.diff(np.asarray(st.fidelity)) <= 0)
+    # one link out to 3000 km (p down to 1e-60): the memories wait for nothing, so the
+    # fidelity is the closed form F(w0 exp(-2 (T0 + L/c) / T)) (rounding noise in rounds - 1/p
+    # made it rise past 760 km)
+    link = L.FiberLink(n_repeaters=0)
+    d = np.linspace(0.0, 3000.0, 601)
+    st = L.repeater_chain(link, d)
+    t0 = d / link.speed_km_s + 1.0 / link.repetition_rate_hz
+    w0 = (4 * link.elementary_fidelity - 1) / 3
+    w = w0 * np.exp(-(2 * t0 + 2 * d / link.speed_km_s) / link.memory_time_s)
+    np.testing.assert_allclose(np.asarray(st.fidelity), 0.25 + 0.75 * w, rtol=1e-12)
+    assert np.all(np.diff(np.asarray(st.fidelity)) <= 0)
 
 
 def test_satellite_vectorized_and_jit():
