@@ -44,12 +44,13 @@ from qsense._checks import fail, is_concrete
 def pairs_per_probe(protocol: str, n_qubits: int) -> int:
     """Bell pairs one probe consumes: remote ``N - 1`` (qubits 1..N-1 teleported out);
     distributed ``2 N`` (every qubit teleported out to its SN and back to the BS)."""
-    if protocol == "remote":
-        return n_qubits - 1
-    if protocol == "distributed":
-        return 2 * n_qubits
-    fail("protocol", protocol, "'remote' or 'distributed'")
-    raise AssertionError
+    if protocol not in ("remote", "distributed"):
+        fail("protocol", protocol, "'remote' or 'distributed'")
+    least = 2 if protocol == "remote" else 1
+    if not (isinstance(n_qubits, (int, np.integer)) and not isinstance(n_qubits, bool)
+            and n_qubits >= least):
+        fail("n_qubits", n_qubits, f"an integer >= {least} for {protocol} VQS")
+    return n_qubits - 1 if protocol == "remote" else 2 * n_qubits
 
 
 def memory_factor(wait_s, coherence_time_s, n_memories: int = 2):

@@ -62,6 +62,11 @@ def test_pairs_per_probe_and_memory_factor():
         M.pairs_per_probe("teleport", 3)
     with pytest.raises(ValueError, match="k_pairs"):
         M.collect(1.0, 0, 1.0)
+    # remote keeps qubit 0 (N >= 2); N = 0 gave -1 pairs, N = 1 gave 0
+    for protocol, n in (("remote", 0), ("remote", 1), ("distributed", 0), ("remote", 2.0)):
+        with pytest.raises(ValueError, match="n_qubits"):
+            M.pairs_per_probe(protocol, n)
+
 
 
 @pytest.mark.parametrize("p,m,ps", [(0.3, 3, 0.5), (0.5, 2, 1.0), (0.2, 4, 0.5)])
