@@ -281,8 +281,10 @@ def elevation_deg(altitude_km, ground_distance_km):
     """Elevation of the satellite above the station's horizon (degrees; < 0 below it)."""
     r, rs = EARTH_RADIUS_KM, EARTH_RADIUS_KM + jnp.asarray(altitude_km)
     th = central_angle(ground_distance_km)
-    d = slant_range_km(altitude_km, ground_distance_km)
-    return jnp.degrees(jnp.arcsin(jnp.clip((rs * jnp.cos(th) - r) / d, -1.0, 1.0)))
+    # the satellite seen from the station: rs cos th - r up, rs sin th along the ground.
+    # atan2 is smooth at the zenith, where arcsin((rs cos th - r) / d) had an infinite
+    # derivative (the gradient of a link at zero separation was nan)
+    return jnp.degrees(jnp.arctan2(rs * jnp.cos(th) - r, rs * jnp.sin(th)))
 
 
 def horizon_distance_km(altitude_km, min_elevation_deg=0.0):

@@ -365,3 +365,20 @@ def test_beyond_line_of_sight_zero_rate_or_strict_error():
     # beyond the geometric horizon even with a 0 deg mask
     st = L.dual_downlink(dataclasses.replace(link, min_elevation_deg=0.0), 5000.0)
     assert float(st.rate_hz) == 0.0
+
+
+def test_link_gradient_is_finite_at_zero_separation():
+    """The elevation's arcsin had an infinite derivative at the zenith, so d(rate)/d(distance)
+    at separation 0 was nan (fig4 with design_distance_km=0 gave a nan design). The atan2 form
+    gives the same elevations (numpy arcsin form written here) and finite gradients."""
+    d = np.linspace(0.0, 3000.0, 31)
+    r, rs = L.EARTH_RADIUS_KM, L.EARTH_RADIUS_KM + 550.0
+    th = d / r
+    slant = np.sqrt((rs - r) ** 2 + 4 * r * rs * np.sin(th / 2) ** 2)
+    np.testing.assert_allclose(np.asarray(L.elevation_deg(550.0, d)),
+                               np.degrees(np.arcsin((rs * np.cos(th) - r) / slant)), atol=1e-9)
+    sat = L.SatelliteLink()
+    for what in ("rate_hz", "fidelity"):
+        g0 = float(jax.grad(lambda x, w=what: getattr(L.dual_downlink(sat, x), w))(0.0))
+        g1 = float(jax.grad(lambda x, w=what: getattr(L.dual_downlink(sat, x), w))(1e-3))
+        assert np.isfinite(g0) and abs(g0) <= abs(g1)
