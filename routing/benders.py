@@ -101,11 +101,12 @@ from routing.milp import (
     SolverError,
     _check_flag,
     check_time_limit,
+    compile_within,
     glop_solve,
     solve_interruptibly,
     with_path_bound,
 )
-from routing.model import CompiledModel, compile_model
+from routing.model import CompiledModel
 
 LP_SOLVER = "HIGHS"  # cvxpy backend for the subproblem (vertex duals)
 # tried in order when the first backend fails; interior-point duals (Clarabel) are dual feasible
@@ -492,7 +493,7 @@ def solve_benders(
     path_bound = _check_flag(path_bound, "path_bound")
     if not (isinstance(lp_tol, (int, float)) and 0 <= lp_tol < 1):
         raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
-    model = inst if isinstance(inst, CompiledModel) else compile_model(inst)
+    model, time_limit = compile_within(inst, time_limit)
     kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
               master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,
               warm_start=warm_start, lp_max_iterations=lp_max_iterations,

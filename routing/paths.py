@@ -103,12 +103,13 @@ def _edges(nodes: tuple) -> tuple:
     return tuple(zip(nodes[:-1], nodes[1:], strict=False))
 
 
-def build_candidates(inst: Instance) -> Candidates:
+def build_candidates(inst: Instance, time_limit: float | None = None) -> Candidates:
     """The candidate paths of ``inst`` over the path set ``inst.options.path_set``.
 
     ``"capped"``: the caps of the module docstring. ``"complete"``: every path
-    (:func:`complete_candidates`). ``"priced"``: column generation (:mod:`routing.pricing`).
-    Deterministic.
+    (:func:`complete_candidates`). ``"priced"``: column generation (:mod:`routing.pricing`;
+    ``time_limit`` (s) is its budget, `routing.pricing.priced_candidates`). Deterministic
+    (without a time limit).
     """
     if inst.options.path_set == "complete":
         return complete_candidates(inst)
@@ -118,7 +119,7 @@ def build_candidates(inst: Instance) -> Candidates:
                              "accepted: 'capped' or 'complete' (pricing vintages is not done)")
         from routing.pricing import priced_candidates
 
-        return priced_candidates(inst)
+        return priced_candidates(inst, time_limit=time_limit)
     if memory_decays(inst):
         from routing.pricing import _Pool
 

@@ -82,6 +82,7 @@ CLOSURE_SHRINK = 4  # a closure window over max_columns is narrowed 4x ...
 CLOSURE_SHRINKS = 4  # ... at most this many times
 CLOSURE_PASSES = 3  # a narrowed window whose MILP improves the incumbent is retried
 CLOSURE_MILP_SECONDS = 120.0  # cap on each MILP inside the closure (its bound stays valid)
+CLOSURE_MIN_SECONDS = 1.0  # least time a closure MILP gets when a time_limit is nearly spent
 
 
 class SlotData:
@@ -587,18 +588,33 @@ def all_paths_lp_bound(inst: Instance, time_limit: float | None = None) -> tuple
     return priced.path_bound, priced.info
 
 
-def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
+def priced_candidates(inst: Instance, verbose: bool = False,
+                      time_limit: float | None = None) -> Candidates:
     """Candidates over which the MILP optimum is the optimum over all paths (module docstring).
 
     ``info``: ``exact`` (the closure proved it), ``rounds``, ``lp_bound`` (= ``path_bound``),
     ``lagrangian_bounds`` per round, ``incumbent`` before the closure, ``closure_added``,
-    ``columns``, ``seconds``.
+    ``columns``, ``seconds``, ``time_limit_hit``. ``time_limit`` (s): a budget for the whole
+    pricing (column generation, then the closure's MILPs, each also capped at
+    ``CLOSURE_MILP_SECONDS``): past it, no further round or closure pass starts (the first
+    MILP still gets at least ``CLOSURE_MIN_SECONDS``), and ``path_bound`` is the best bound
+    proven so far (a Lagrangian bound, or inf).
     """
     from routing.milp import solve_milp
     from routing.model import CompiledModel
 
     t0 = time.perf_counter()
-    priced = _price(inst, verbose)
+
+    def cap() -> float:
+        if time_limit is None:
+            return CLOSURE_MILP_SECONDS
+        return min(CLOSURE_MILP_SECONDS,
+                   max(time_limit - (time.perf_counter() - t0), CLOSURE_MIN_SECONDS))
+
+    def late() -> bool:
+        return time_limit is not None and time.perf_counter() - t0 > time_limit
+
+    priced = _price(inst, verbose, time_limit)
     pool, data, prices = priced.pool, priced.data, priced.prices
     converged, path_bound, info = priced.converged, priced.path_bound, priced.info
     limit = inst.options.max_columns
@@ -606,7 +622,7 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
     model = CompiledModel(inst, pool.candidates())
     # closure: every path that could still beat the incumbent; a window too large for
     # max_columns shrinks until it fits (then the bound tightens to max(z_w, LP - w))
-    inc = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
+    inc = solve_milp(model, hint=None, time_limit=cap())
     info["incumbent"] = inc.objective
     exact = False
     n_closure = 0
@@ -618,6 +634,9 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
         z_best = inc.objective
         proven = 0.0  # every path with rc >= -proven is in the pool
         for _ in range(CLOSURE_PASSES):
+            if late():
+                info["time_limit_hit"] = True
+                break
             gap = max(0.0, path_bound - z_best)
             width, found = gap, None
             for _ in range(CLOSURE_SHRINKS):
@@ -642,7 +661,7 @@ def priced_candidates(inst: Instance, verbose: bool = False) -> Candidates:
             z_prev = z_best
             if added:
                 model = CompiledModel(inst, pool.candidates())
-                sol = solve_milp(model, hint=None, time_limit=CLOSURE_MILP_SECONDS)
+                sol = solve_milp(model, hint=None, time_limit=cap())
                 if sol.objective > best.objective:
                     best = sol
                 z_best = max(z_best, sol.objective)
