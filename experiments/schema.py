@@ -141,6 +141,14 @@ class _RoutingNetworkMethods:
                                                       self.memory_times.values())),
                 pre + "path_set", self.path_set,
                 "'capped' or 'complete' with a finite memory_time (pricing assumes none)")
+        if self.topology:  # a missing file stops here (it failed mid-run, exit 1)
+            from pathlib import Path
+
+            path = Path(self.overrides()["topology"])
+            require(path.is_file(), pre + "topology", self.topology,
+                    "an existing GraphML (.graphml) or JSON (.json) file (relative paths: from "
+                    "the repository root or the working directory; the shipped example is "
+                    "routing/data/example_network.graphml)")
 
     def overrides(self) -> dict[str, Any]:
         """Keyword overrides for routing.generate_instance (a relative ``topology`` path is

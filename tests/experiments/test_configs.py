@@ -63,6 +63,8 @@ def test_out_of_range_override_names_the_key(override, key):
     ("fig5.seeds=[0,0]", "fig5.seeds", "repeated"),
     ("fig6.n_pairs=[1,1]", "fig6.n_pairs", "repeated"),
     ("fig4.probes=[GHZ,GHZ]", "fig4.probes", "repeated"),
+    ("routing.network.topology=/nonexistent/net.graphml", "routing.network.topology",
+     "an existing GraphML"),
 ])
 def test_meaningless_values_stop_before_work_naming_the_key(override, key, accepted):
     with pytest.raises(ConfigError) as err:
