@@ -112,17 +112,23 @@ def started(config: Config, out_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     rec = json.loads(path.read_text())
+    _same_run(rec, config, f"{out_dir} holds a run", (
+        f"task {rec.get('task')!r}, overrides {' '.join(rec.get('overrides') or []) or '-'}"),
+        "rerun with its settings to resume it, or use a fresh hydra.run.dir / "
+        "hydra.sweep.dir")
+    return rec
+
+
+def _same_run(rec: dict[str, Any], config: Config, what: str, who: str, advice: str) -> None:
+    """Raise ``ConfigError`` unless the record ``rec`` (``cell.json`` or ``results.json``)
+    is of a run with ``config``'s settings and this code."""
     if _essential(rec.get("config")) != _essential(outputs.jsonable(asdict(config))):
-        raise ConfigError(
-            f"{out_dir} holds a run with other settings (task {rec.get('task')!r}, overrides "
-            f"{' '.join(rec.get('overrides') or []) or '-'}); rerun with its settings to "
-            "resume it, or use a fresh hydra.run.dir / hydra.sweep.dir")
+        raise ConfigError(f"{what} with other settings ({who}); {advice}")
     if rec.get("code") != code_digest():
         raise ConfigError(
-            f"{out_dir} holds a run computed by other code (digest {rec.get('code')!r}, this "
-            f"code {code_digest()!r}: qsense, routing or experiments changed since); rerun "
-            "into a fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
-    return rec
+            f"{what} computed by other code (digest {rec.get('code')!r}, this code "
+            f"{code_digest()!r}: qsense, routing or experiments changed since); rerun into a "
+            "fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
 
 
 def _read(path: Path) -> str | None:
@@ -169,16 +175,9 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    if _essential(payload.get("config")) != _essential(outputs.jsonable(asdict(config))):
-        raise ConfigError(
-            f"{out_dir} holds the results of a run with other settings (task "
-            f"{payload.get('task')!r}); rerun a sweep into its own hydra.sweep.dir, or use a "
-            f"fresh hydra.run.dir / hydra.sweep.dir")
-    if payload.get("code") != code_digest():
-        raise ConfigError(
-            f"{out_dir} holds results computed by other code (digest {payload.get('code')!r}, "
-            f"this code {code_digest()!r}: qsense, routing or experiments changed since); "
-            "rerun into a fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
+    _same_run(payload, config, f"{out_dir} holds the results of a run",
+              f"task {payload.get('task')!r}", "rerun a sweep into its own hydra.sweep.dir, "
+              "or use a fresh hydra.run.dir / hydra.sweep.dir")
     return payload
 
 
