@@ -47,6 +47,10 @@ def _dephased_numpy(psi, b, t, gamma):
 
 
 def _counting(monkeypatch):
+    """Count traces of the real-form core. The jitted objective is shared by every caller in
+    the process: a program another test compiled for the same shapes would never trace the
+    patched core (seen when test_gradients ran first), so the caches are cleared."""
+    jax.clear_caches()
     calls = []
     core = fisher._qfi_real_form_core
     monkeypatch.setattr(fisher, "_qfi_real_form_core",
