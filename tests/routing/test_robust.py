@@ -262,6 +262,9 @@ def test_ctrl_c_stops_a_solve_and_is_not_swallowed(method):
             else "routing.solve_benders(m, time_limit=60)")
     code = (
         "import os, signal, threading, time, routing\n"
+        # Python's own handler, as in a terminal: an xdist worker ignores SIGINT and its
+        # children inherit that
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "inst = routing.generate_instance(2, storage_capacity=20000, max_real_paths=32)\n"
         "m = routing.compile_model(inst)\n"
         "threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
