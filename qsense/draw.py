@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qsense._checks import check_n_qubits, fail
+from qsense._checks import check_n_qubits
 from qsense.genome import CRX, GATE_NAMES, IDENTITY, Genome, validate_genome
 
 
@@ -16,9 +16,7 @@ def _checked(genome: Genome, n_qubits: int) -> int:
     """The genome must be one genome (G,) whose qubit indices fit ``n_qubits``: else the
     drawing would lose wires (a control on a qubit that is not drawn)."""
     n_qubits = check_n_qubits(n_qubits)
-    validate_genome(genome, n_qubits)
-    if len(genome.batch_shape) != 0:
-        fail("genome batch shape", genome.batch_shape, "() (one genome; index a population)")
+    validate_genome(genome, n_qubits, batch_ndim=0)
     return n_qubits
 
 

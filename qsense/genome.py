@@ -135,9 +135,16 @@ def random_genome(
     return Genome(gate, control, target, angle)
 
 
-def validate_genome(genome: Genome, n_qubits: int, name: str = "genome") -> None:
-    """Raise ValueError for gate codes, indices or angles out of range (concrete genomes)."""
+def validate_genome(genome: Genome, n_qubits: int, name: str = "genome",
+                    batch_ndim: int | None = None) -> None:
+    """Raise ValueError for gate codes, indices or angles out of range (concrete genomes);
+    with ``batch_ndim`` (0: one genome (G,), 1: a population (P, G)) also for another batch
+    shape."""
     n_qubits = check_n_qubits(n_qubits)
+    if batch_ndim is not None and len(genome.batch_shape) != batch_ndim:
+        fail(f"{name} batch shape", genome.batch_shape,
+             "() (one genome (G,); index a population for one)" if batch_ndim == 0 else
+             "(P,) (a population (P, G); score one genome with score)")
     if not is_concrete(genome):
         return
     gate, control, target, angle = (np.asarray(a) for a in
@@ -167,9 +174,7 @@ def describe(genome: Genome, n_qubits: int | None = None) -> list[str]:
     Identity genes are skipped. ``genome``: one genome (G,). ``n_qubits``: the register the
     genome must fit (`validate_genome`); None checks gate codes and indices against the
     engine's limit only."""
-    validate_genome(genome, MAX_QUBITS if n_qubits is None else n_qubits)
-    if len(genome.batch_shape) != 0:
-        fail("genome batch shape", genome.batch_shape, "() (one genome; index a population)")
+    validate_genome(genome, MAX_QUBITS if n_qubits is None else n_qubits, batch_ndim=0)
     out = []
     g = np.asarray(genome.gate)
     c, t, a = np.asarray(genome.control), np.asarray(genome.target), np.asarray(genome.angle)

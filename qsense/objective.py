@@ -455,11 +455,7 @@ def _check_genome(problem: Problem, genome, batch_ndim: int, name: str = "genome
     if not isinstance(genome, Genome):
         fail(name, type(genome).__name__, "a qsense.Genome")
     if is_concrete(genome):
-        validate_genome(genome, problem.n_qubits, name)
-        if len(genome.batch_shape) != batch_ndim:
-            fail(f"{name} batch shape", genome.batch_shape,
-                 "() (one genome (G,))" if batch_ndim == 0 else
-                 "(P,) (a population (P, G); use score for one genome)")
+        validate_genome(genome, problem.n_qubits, name, batch_ndim)
 
 
 def _check_pure(problem: Problem, psi) -> None:

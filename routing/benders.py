@@ -99,7 +99,7 @@ from routing.instance import Instance
 from routing.milp import (
     Solution,
     SolverError,
-    _check_flag,
+    check_flag,
     check_time_limit,
     compile_within,
     glop_solve,
@@ -490,7 +490,7 @@ def solve_benders(
     ``time_limit``).
     """
     time_limit = check_time_limit(time_limit)
-    path_bound = _check_flag(path_bound, "path_bound")
+    path_bound = check_flag(path_bound, "path_bound")
     if not (isinstance(lp_tol, (int, float)) and 0 <= lp_tol < 1):
         raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
     model, time_limit = compile_within(inst, time_limit)

@@ -118,7 +118,8 @@ def compile_within(inst, time_limit: float | None):
     return model, max(time_limit - spent, PRICED_MIN_SHARE * time_limit)
 
 
-def _check_flag(value, name: str) -> bool:
+def check_flag(value, name: str) -> bool:
+    """``value`` as a bool; anything but a bool raises ``ValueError`` naming ``name``."""
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} = {value!r} is invalid; accepted: True or False")
     return bool(value)
@@ -477,7 +478,7 @@ def solve_milp(
     capped sets), so ``path_gap`` is known. Bad arguments raise ``ValueError``.
     """
     time_limit = check_time_limit(time_limit)
-    path_bound = _check_flag(path_bound, "path_bound")
+    path_bound = check_flag(path_bound, "path_bound")
     if isinstance(fallback, str):
         raise ValueError(f"fallback = {fallback!r} is invalid; accepted: a list of solver names "
                          f"from {list(SOLVERS + LICENSED)}, e.g. [{fallback!r}], or None")
