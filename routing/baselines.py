@@ -78,13 +78,14 @@ def solve_sos(inst: Instance, solver: str = "SCIP", time_limit: float | None = N
 
 
 def random_choice(inst: Instance, seed: int = 0, model=None) -> np.ndarray:
-    """A uniformly random path per (k, t) with a path: the x of RRS."""
+    """A uniformly random path per (k, t) with a path: the x of RRS (with memory decay, a
+    uniformly random route, all of whose vintages it then uses)."""
     model = model if model is not None else compile_model(inst)
     rng = np.random.default_rng(seed)
     x = np.zeros(model.n_y)
     for _, _, js in model.groups:
         x[js[int(rng.integers(len(js)))]] = 1.0
-    return x
+    return model.spread(x)
 
 
 def solve_rrs(inst: Instance, seed: int = 0, solver: str = "SCIP") -> Solution:

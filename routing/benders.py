@@ -101,6 +101,7 @@ from routing.milp import (
     SolverError,
     check_flag,
     check_time_limit,
+    choose_per_group,
     compile_within,
     glop_solve,
     solve_interruptibly,
@@ -455,10 +456,8 @@ class SlotSplit:
 
 
 def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
-    x = np.zeros(model.n_y)
-    for _, _, js in model.groups:
-        x[js[int(np.argmax(score[js]))]] = 1.0
-    return x
+    """Per C2 group the route whose best column scores highest (`milp.choose_per_group`)."""
+    return choose_per_group(model, score)
 
 
 def solve_benders(
@@ -583,6 +582,10 @@ def _benders(
               for j in range(m.n_y)]
         xs += [s.NumVar(0.0, s.infinity(), f"q{i}") for i in range(n_q)]
         th = [s.NumVar(-s.infinity(), s.infinity(), f"theta{b}") for b in range(n_blocks)]
+        for j, h in m.ties:  # a route's vintages share its choice (routing.model)
+            ct = s.Constraint(0.0, 0.0)
+            ct.SetCoefficient(xs[j], 1.0)
+            ct.SetCoefficient(xs[h], -1.0)
         for _, _, js in m.groups:
             ct = s.Constraint(1.0, 1.0)
             for j in js:
@@ -716,7 +719,8 @@ def _benders(
 
     core = np.zeros(m.n_y + n_q)  # Papadakos core point: x at the centre of every C2 simplex,
     for _, _, js in m.groups:     # q (multi-cut) at 0 (no storage), both inside the master
-        core[js] = 1.0 / len(js)
+        core[js] = 1.0 / len(js)  # (route heads; spread to their vintages below)
+    core[: m.n_y] = m.spread(core[: m.n_y])
     centre = core.copy()
 
     def core_cut(p_new):

@@ -8,8 +8,10 @@ Python's shortest round-trip representation (``repr``), so a reader recovers eve
 
 * columns ``x_j`` (binary) and ``y_j`` for candidate path j, ``s_i_t`` (generation over stored
   segment i in slot t), ``z_i_t`` (stock);
-* rows ``C1_j``, ``C2_k_t``, ``C3_m_t`` (m: index of the storage node in ``stores``), ``C4_e_t``
-  (e: index of the link in ``inst.links``), ``C5_i_t``, ``C6_i_t``; objective ``obj``.
+* rows ``C1_j``, ``R_j`` (with memory decay: ``x_j = x_h``, vintage j of a route shares the
+  choice of its first column h), ``C2_k_t``, ``C3_m_t`` (m: index of the storage node in
+  ``stores``), ``C4_e_t`` (e: index of the link in ``inst.links``), ``C5_i_t``, ``C6_i_t``;
+  objective ``obj``.
 
 A comment block at the top maps paths, storage nodes and links back to the instance's names.
 The objective sense is maximization (an ``OBJSENSE MAX`` section in MPS, ``Maximize`` in LP).
@@ -64,6 +66,16 @@ class _Matrix:
         rows += [f"C1_{j}" for j in range(ny)]
         sense += ["L"] * ny
         rhs += [0.0] * ny
+        # R: x_j - x_head = 0, the vintages of a route share its choice (routing.model)
+        if m.ties:
+            tj, th = zip(*m.ties, strict=True)
+            nt = len(m.ties)
+            blocks.append(sp.csr_matrix(
+                (np.r_[np.ones(nt), -np.ones(nt)], (np.r_[np.arange(nt), np.arange(nt)],
+                                                     np.r_[tj, th])), shape=(nt, ny + m.n_vars)))
+            rows += [f"R_{j}" for j in tj]
+            sense += ["E"] * nt
+            rhs += [0.0] * nt
         # C2: sum_p x = 1 per cell with a path
         r, c = [], []
         for g, (k, t, js) in enumerate(m.groups):
@@ -100,8 +112,10 @@ class _Matrix:
         out = [f"{mark} PS-EGR MILP of instance {inst.name!r} (routing.export); maximize",
                f"{mark} path set: {m.path_set}"]
         for j, p in enumerate(m.paths):
+            fill = (m.cands.segments[p.stored].fill_slot if p.stored is not None else None)
             out.append(f"{mark} path {j}: pair {p.pair} slot {p.slot} {p.kind} "
-                       f"{'-'.join(p.nodes)}")
+                       f"{'-'.join(p.nodes)}"
+                       + ("" if fill is None else f" stored in slot {fill}"))
         for i, s in enumerate(self.stores):
             out.append(f"{mark} store {i}: {s}")
         for e, lk in enumerate(inst.links):

@@ -40,6 +40,12 @@ Readings of the seed (DESIGN section 5) — where the printed model cannot be us
   links, and also ``min(B_m1, B_m2) / (g δ)`` on virtual paths (C3 bounds z, C5 bounds the draw).
 * A virtual path's stored segment uses capacity when it is generated (in an earlier slot), its
   prefix and suffix use slot-t capacity; only the user ends purify (seed, Sec. III).
+* **Memory lifetimes** (an extension; the seed's memories do not decay): pairs stored in
+  different slots have different fidelities, so a virtual path has one y column per fill slot
+  (vintage), each drawing from its own stock at its own cost g. The binary x is the *path's*:
+  its vintages share it (rows ``x_j = x_h``, :mod:`routing.model`), and C2 counts the path
+  once. So a cell can draw every vintage of the path it chooses, and as the lifetimes grow the
+  optimum tends to the one without decay.
 
 Solvers: OR-Tools ``pywraplp`` with SCIP (default), HiGHS or CBC; the status is checked after
 every solve and a non-optimal result is labelled (``feasible`` with its gap, or an error).
@@ -135,7 +141,8 @@ class Solution:
 
     ``objective`` is eq. (1) in pairs/s; ``x``/``y`` align with ``model.paths``; ``s`` and ``z``
     map (segment, slot) to the storage generation rate and stock; ``chosen`` lists the selected
-    path per (k, t); ``no_path`` the cells without a usable path and why; ``bound`` the best
+    path per (k, t) (one entry per vintage of a chosen route, with its ``fill_slot``; None for
+    other paths); ``no_path`` the cells without a usable path and why; ``bound`` the best
     proven upper bound (equal to the objective when ``status == "optimal"``).
     """
 
@@ -182,10 +189,12 @@ class Solution:
     @property
     def chosen(self) -> list[dict]:
         out = []
+        segs = self.model.cands.segments
         for j in np.flatnonzero(self.x > 0.5):
             p = self.model.paths[j]
             out.append({"pair": p.pair, "slot": p.slot, "kind": p.kind, "nodes": list(p.nodes),
-                        "rate": float(self.y[j]), "fidelity": p.fidelity, "cost": p.cost})
+                        "rate": float(self.y[j]), "fidelity": p.fidelity, "cost": p.cost,
+                        "fill_slot": None if p.stored is None else segs[p.stored].fill_slot})
         return out
 
     def summary(self) -> dict:
@@ -281,7 +290,12 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
         ct = lp.Constraint(-inf, 0.0, f"C1[j{j}]")
         ct.SetCoefficient(vs[j], 1.0)
         ct.SetCoefficient(xs[j], -ym)
-    # C2
+    # the vintages of a route share its path choice (routing.model: routes and vintages)
+    for j, h in model.ties:
+        ct = lp.Constraint(0.0, 0.0, f"R[j{j}]")
+        ct.SetCoefficient(xs[j], 1.0)
+        ct.SetCoefficient(xs[h], -1.0)
+    # C2 (over route heads)
     for k, t, js in model.groups:
         ct = lp.Constraint(1.0, 1.0, f"C2[k{k},t{t}]")
         keep(ct)
@@ -311,14 +325,22 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
 
 
 def greedy_x(model: CompiledModel, allowed: np.ndarray | None = None) -> np.ndarray:
-    """The greedy path choice: per (k, t) the allowed path with the largest α Y^max."""
+    """The greedy path choice: per (k, t) the allowed route with the largest α Y^max (a
+    route of several vintages scores its best vintage)."""
     score = model.alpha * model.ymax
     if allowed is not None:
         score = np.where(allowed, score, -np.inf)
+    return choose_per_group(model, score)
+
+
+def choose_per_group(model: CompiledModel, score: np.ndarray) -> np.ndarray:
+    """The x that takes, in every C2 group, the route whose best column scores highest."""
+    best = np.full(model.n_y, -np.inf)
+    np.maximum.at(best, model.route_of, score)
     x = np.zeros(model.n_y)
     for _, _, js in model.groups:
-        x[js[int(np.argmax(score[js]))]] = 1.0
-    return x
+        x[js[int(np.argmax(best[js]))]] = 1.0
+    return model.spread(x)
 
 
 def solve_interruptibly(lp, params=None) -> int:
@@ -416,26 +438,43 @@ def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
                     if hit:
                         x[js] = 0.0
                         x[hit[0]] = 1.0
-            return x
-        if hint == "zero":  # y = 0 on the first path of every cell: always feasible
+            return model.spread(x)
+        if hint == "zero":  # y = 0 on the first route of every cell: always feasible
             x = np.zeros(model.n_y)
             for _, _, js in model.groups:
                 x[js[0]] = 1.0
-            return x
+            return model.spread(x)
         raise ValueError(f"hint = {hint!r} is invalid; accepted: 'greedy', 'zero', a Solution, "
                          "an x vector or None")
-    raw = np.asarray(hint.x if isinstance(hint, Solution) else hint, float)
+    return check_choice(model, hint.x if isinstance(hint, Solution) else hint, "hint")
+
+
+def check_choice(model: CompiledModel, x, name: str = "x") -> np.ndarray:
+    """``x`` as a 0/1 path choice of ``model`` (one route per (pair, slot) with a path, the
+    vintages of a route chosen together); anything else raises ``ValueError`` naming
+    ``name``."""
+    try:
+        raw = np.asarray(x, float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} = {x!r} is invalid; accepted: a 0/1 vector of length "
+                         f"{model.n_y}") from err
     if raw.shape != (model.n_y,):
-        raise ValueError(f"hint has shape {raw.shape}; accepted: ({model.n_y},)")
-    x = np.round(raw)
-    if not np.all(np.isin(x, (0.0, 1.0))) or np.max(np.abs(raw - x), initial=0.0) > 1e-6:
-        raise ValueError(f"hint has values {sorted(set(raw.tolist()))[:5]}; accepted: a 0/1 "
+        raise ValueError(f"{name} has shape {raw.shape}; accepted: ({model.n_y},)")
+    out = np.round(raw)
+    if not np.all(np.isin(out, (0.0, 1.0))) or np.max(np.abs(raw - out), initial=0.0) > 1e-6:
+        raise ValueError(f"{name} has values {sorted(set(raw.tolist()))[:5]}; accepted: a 0/1 "
                          "path choice")
     for k, t, js in model.groups:
-        if x[js].sum() != 1:
-            raise ValueError(f"hint chooses {x[js].sum():g} paths for pair {k} in slot {t}; "
+        if out[js].sum() != 1:
+            raise ValueError(f"{name} chooses {out[js].sum():g} paths for pair {k} in slot {t}; "
                              "accepted: exactly one path per (pair, slot) that has a path (C2)")
-    return x
+    split = [j for j, h in model.ties if out[j] != out[h]]
+    if split:
+        p = model.paths[split[0]]
+        raise ValueError(f"{name} chooses some vintages of a route and not others (pair "
+                         f"{p.pair}, slot {p.slot}, columns {split[:5]}); accepted: a route's "
+                         "vintages all 0 or all 1 (model.spread)")
+    return out
 
 
 def _zero_solution(model: CompiledModel, x: np.ndarray):
@@ -499,6 +538,8 @@ def solve_milp(
 
     # the incumbent to beat: the LP at the hint's path choice (only worth it with a limit)
     best = None  # (objective, x, vals, source)
+    if fixed_x is not None:
+        fixed_x = check_choice(model, fixed_x, "fixed_x")
     x_hint = _as_hint(model, hint) if fixed_x is None else None
     if x_hint is not None and time_limit is not None and model.n_y:
         res = _lp_solve(model, fixed_x=x_hint, time_limit=left())
@@ -598,8 +639,8 @@ def solve_milp(
     sol = Solution(method, status, obj, bound, x, y, s, z, model, wall,
                    {"solver": used or source, "incumbent_from": source, "gap_target": gap,
                     "n_binaries": model.n_y, "n_vars": model.n_vars + model.n_y,
-                    "n_rows": model.n_y + len(model.groups) + len(model.ub_rows)
-                    + len(model.eq_rows)}, trace, path_set=model.path_set,
+                    "n_rows": model.n_y + len(model.ties) + len(model.groups)
+                    + len(model.ub_rows) + len(model.eq_rows)}, trace, path_set=model.path_set,
                    path_bound=model.path_bound)
     return with_path_bound(sol, time_limit) if path_bound else sol
 
@@ -630,6 +671,7 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
             bad.append(f"{what}: {lhs:.9g} > {rhs:.9g}")
 
     paths = model.paths
+    segs = cands.segments
     x, y = sol.x, sol.y
     for j, p in enumerate(paths):
         if min(abs(x[j]), abs(x[j] - 1)) > 1e-6:
@@ -637,15 +679,27 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
         if y[j] < -tol:
             bad.append(f"y[{j}] = {y[j]} < 0")
         le(y[j], x[j] * p.ymax, f"C1 path {j} (k={p.pair}, t={p.slot})")
-    # C2 per (k, t) with a path
+    # C2 per (k, t) with a path: one route, a route being a path, or all the vintages (fill
+    # slots) of one virtual path, which are chosen together
     for k, per_k in enumerate(cands.options):
         for t, per_t in enumerate(per_k):
             js = [j for j, p in enumerate(paths) if p.pair == k and p.slot == t]
             if len(js) != len(per_t):
                 bad.append(f"path index mismatch at (k={k}, t={t})")
-            if per_t and abs(sum(x[j] for j in js) - 1) > 1e-6:
-                bad.append(f"C2 (k={k}, t={t}): sum x = {sum(x[j] for j in js)}")
-    segs = cands.segments
+            routes: dict = {}
+            for j in js:
+                p = paths[j]
+                seg = segs[p.stored] if p.stored is not None else None
+                key = ((p.nodes, p.live_edges, seg.pair, seg.nodes)
+                       if seg is not None and seg.fill_slot is not None else j)
+                routes.setdefault(key, []).append(j)
+            for members in routes.values():
+                if any(abs(x[j] - x[members[0]]) > 1e-6 for j in members):
+                    bad.append(f"route of paths {members} (k={k}, t={t}): its vintages are "
+                               f"chosen apart, x = {[float(x[j]) for j in members]}")
+            total = sum(x[members[0]] for members in routes.values())
+            if per_t and abs(total - 1) > 1e-6:
+                bad.append(f"C2 (k={k}, t={t}): sum x over routes = {total}")
     for key, v in list(sol.s.items()) + list(sol.z.items()):
         if v < -tol:
             bad.append(f"negative storage variable {key} = {v}")
