@@ -153,7 +153,9 @@ def purification_cost(
 
 
 def werner_parameter(fidelity: float) -> float:
-    """w = (4F - 1)/3, the depolarizing parameter of a Werner pair (DESIGN section 3)."""
+    """w = (4F - 1)/3, the depolarizing parameter of a Werner pair (DESIGN section 3); F in
+    [1/4, 1] (else ``ValueError``: 1.5 gave w = 1.67, a "pair" better than perfect)."""
+    _check_fidelity("fidelity", fidelity)
     return (4.0 * fidelity - 1.0) / 3.0
 
 

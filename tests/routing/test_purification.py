@@ -12,6 +12,7 @@ from routing.purification import (
     purification_cost,
     purify,
     werner_coefficients,
+    werner_parameter,
 )
 from tests.reference.routing_purification import bbpssw_reference, dejmps_reference
 
@@ -97,6 +98,8 @@ def test_bad_fidelity_raises(bad):
         purify(bad, 0.9)
     with pytest.raises(ValueError, match="protocol"):
         purify(0.9, 0.95, protocol="nope")
+    with pytest.raises(ValueError, match=r"fidelity.*\[0\.25, 1\]"):
+        werner_parameter(bad)  # 1.5 gave w = 1.67: no extrapolation past a perfect pair
 
 
 def test_werner_path_rule():
