@@ -28,7 +28,8 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
     ``total_pairs`` the purified pairs delivered over the horizon (Σ δ y). PS-EGR's record
     also says which paths it is optimal over: ``path_set`` and, with ``solver["path_bound"]``
     (default true), ``path_bound`` (the proven bound over ALL paths, `routing.with_path_bound`)
-    and ``path_gap`` (relative; "nan" where no bound is available: finite memory lifetimes).
+    and ``path_gap`` (relative; with finite memory lifetimes the bound
+    without decay, which is valid and looser).
     """
     evidence: dict = {}
     if method == "PS-EGR":

@@ -213,8 +213,8 @@ def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     kept. ``time_limit`` (s) caps the pricing (then the best Lagrangian bound, or inf).
     ``info["path_bound"]`` records how it was found (``status``: ``LP optimum``,
     ``Lagrangian bound`` when pricing stopped early, ``no bound (time limit)``; ``rounds``;
-    ``seconds``); with finite memory lifetimes (not priced) it stays nan and ``status`` says
-    why.
+    ``seconds``); with finite memory lifetimes (not priced) it is the bound without decay,
+    which is valid and looser (status ``... without memory decay``).
     The bound is the instance's, whatever method produced ``sol`` (a baseline's gap to it is
     how far the baseline is from the best routing over any path). Modifies and returns ``sol``."""
     from routing.pricing import all_paths_lp_bound
@@ -230,11 +230,13 @@ def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
                                   "seconds": time.perf_counter() - t0}
         return sol
     sol.path_bound = bound
-    sol.info["path_bound"] = {
-        "status": "LP optimum" if info["converged"] else "Lagrangian bound"
-        if math.isfinite(bound) else "no bound (time limit)" if info["time_limit_hit"]
-        else "no bound",
-        "rounds": info["rounds"], "seconds": time.perf_counter() - t0}
+    status = ("LP optimum" if info["converged"] else "Lagrangian bound"
+              if math.isfinite(bound) else "no bound (time limit)" if info["time_limit_hit"]
+              else "no bound")
+    if info.get("without_decay") and math.isfinite(bound):
+        status += " without memory decay"  # a valid, looser bound (all_paths_lp_bound)
+    sol.info["path_bound"] = {"status": status, "rounds": info["rounds"],
+                              "seconds": time.perf_counter() - t0}
     return sol
 
 

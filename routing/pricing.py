@@ -573,19 +573,29 @@ def all_paths_lp_bound(inst: Instance, time_limit: float | None = None) -> tuple
     "capped with the gap to the uncapped LP bound"). ``time_limit`` (s): stop pricing after
     it (checked between cells; the bound is then the best complete round's Lagrangian bound,
     or inf). Returns ``(bound, info)`` with the pricing's ``rounds``, ``converged``,
-    ``time_limit_hit``, ``lp_values``, ``lagrangian_bounds``, ``pricing_seconds``. Raises
-    ``ValueError`` for finite memory lifetimes (not priced)."""
+    ``time_limit_hit``, ``lp_values``, ``lagrangian_bounds``, ``pricing_seconds``, and
+    ``without_decay`` (below).
+
+    **Finite memory lifetimes** are not priced; the bound is then that of the same instance
+    without decay (``info["without_decay"] = True``), which bounds the decaying one: take any
+    feasible point of the decaying MILP over all paths and give each chosen virtual path the
+    sum of its vintages' rates. Decay only lowers fidelities, so each vintage's cost g is at
+    least the undecayed g: the point draws less stock and link budget than before, its live
+    links still carry Σ g δ y <= C and its stores Σ z <= B, so C1 holds with the undecayed
+    Y^max = min(C, B)/(g δ) (x = 1), and the stock left over is discarded (C6 as ``<=``, which
+    leaves the optimum unchanged: "Discard" above). Same objective, so the undecayed MILP
+    optimum, hence its LP bound, is at least the decaying optimum. It is looser the shorter
+    the lifetimes."""
+    from routing.milp import check_time_limit
     from routing.paths import memory_decays
 
-    if memory_decays(inst):
-        raise ValueError("an all-path bound is not available with a finite memory_time "
-                         "(pricing assumes no decay); accepted: infinite memory lifetimes, "
-                         "or path_set = 'complete' on a tiny network")
-    from routing.milp import check_time_limit
-
     time_limit = check_time_limit(time_limit)
+    decays = memory_decays(inst)
+    if decays:
+        inst = dataclasses.replace(inst, nodes=tuple(
+            dataclasses.replace(n, memory_time=math.inf) for n in inst.nodes))
     priced = _price(inst, time_limit=time_limit)
-    return priced.path_bound, priced.info
+    return priced.path_bound, {**priced.info, "without_decay": decays}
 
 
 def priced_candidates(inst: Instance, verbose: bool = False,

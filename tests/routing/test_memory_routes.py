@@ -133,3 +133,22 @@ def test_rrs_and_hints_take_whole_routes():
     for hint in ("greedy", "zero"):
         sol = routing.solve_milp(model, time_limit=30, hint=hint)
         assert sol.objective == pytest.approx(_closed_form(1000.0), rel=1e-9)
+
+
+@pytest.mark.parametrize("make,seed,n_slots", [(tiny, 2, 6), (tiny, 3, 6)])
+def test_the_all_path_bound_with_decay_bounds_the_complete_optimum(make, seed, n_slots):
+    """Finite lifetimes are not priced: the all-path bound is the one without decay
+    (routing.pricing.all_paths_lp_bound proves it valid). It must bound the decaying optimum
+    over every path (the complete set, enumerated here) and the capped solve's own optimum."""
+    base = make(seed, max_storage_paths=2, n_slots=n_slots)
+    stores = {m for pr in base.storage_pairs for m in pr}
+    decaying = replace(base, nodes=tuple(replace(n, memory_time=100.0) if n.name in stores
+                                         else n for n in base.nodes))
+    capped = routing.solve_milp(decaying, path_bound=True)
+    complete = routing.solve_milp(decaying.with_options(path_set="complete"))
+    undecayed, _ = routing.pricing.all_paths_lp_bound(base)
+    assert complete.status == "optimal"
+    assert capped.path_bound == pytest.approx(undecayed, rel=1e-9)
+    assert capped.path_bound >= complete.objective * (1 - 1e-9) >= capped.objective * (1 - 2e-9)
+    assert capped.path_gap >= 0 and capped.info["path_bound"]["status"] == \
+        "LP optimum without memory decay"

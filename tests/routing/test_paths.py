@@ -221,13 +221,6 @@ def test_all_path_bound_under_a_time_limit_is_still_a_bound():
         all_paths_lp_bound(inst, time_limit=0)
 
 
-def test_no_all_path_bound_with_finite_memory_lifetimes_and_the_solve_says_why():
-    sol = routing.solve_milp(hand_instance(MEMORY), path_bound=True)
-    assert math.isnan(sol.path_bound) and math.isnan(sol.path_gap)
-    assert "not available" in sol.info["path_bound"]["status"]
-    assert "memory_time" in sol.info["path_bound"]["status"]
-
-
 def test_benders_on_the_priced_path_set_meets_the_milp():
     model = routing.compile_model(tiny(5).with_options(path_set="priced"))
     ref = routing.solve_milp(model)
