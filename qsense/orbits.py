@@ -246,6 +246,97 @@ class Timeline(NamedTuple):
     fidelity: np.ndarray  # (G, T) Werner fidelity (0.25 where not usable)
 
 
+#: what a station argument of `link_timeline` accepts
+_STATION = ("(lat_deg, lon_deg, alt_km): latitude in [-90, 90] deg, finite longitude (deg), "
+            "finite height >= -0.5 km")
+_STATIONS_B = (f"a non-empty list of stations {_STATION}, a (G, 3) array of them, or the "
+               "arrays (lat (G,), lon (G,), alt_km (G,) or one height) of G >= 1 stations")
+
+
+def _real_scalar(name: str, x, accepted: str) -> float:
+    """``x`` as a float when it is a real number (not a bool, a string or an array of many),
+    else a ValueError naming ``name``."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(
+            x, (int, float, np.integer, np.floating, np.ndarray)) or np.ndim(x) != 0 or (
+            isinstance(x, np.ndarray) and x.dtype.kind not in "iuf"):
+        fail(name, x, accepted)
+    return float(x)
+
+
+def _check_sites(name: str, value, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray,
+                 accepted: str) -> None:
+    ok = (np.all(np.isfinite(lat)) and np.all(np.abs(lat) <= 90) and np.all(np.isfinite(lon))
+          and np.all(np.isfinite(alt)) and np.all(alt >= -0.5))
+    if not ok:
+        fail(name, value, accepted)
+
+
+def _station_a(station_a) -> tuple[float, float, float]:
+    """One station ``(lat_deg, lon_deg, alt_km)``, checked (a ValueError naming station_a)."""
+    accepted = f"one station {_STATION}"
+    try:
+        a = np.asarray(station_a, dtype=float)
+    except (TypeError, ValueError):
+        fail("station_a", station_a, accepted)
+    if isinstance(station_a, (str, bytes)) or a.shape != (3,):
+        fail("station_a", station_a, accepted)
+    _check_sites("station_a", station_a, a[0], a[1], a[2], accepted)
+    return float(a[0]), float(a[1]), float(a[2])
+
+
+def _stations_b(stations_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lat (G,), lon (G,), alt (G,))`` of the B stations, G >= 1, checked (a ValueError
+    naming stations_b). Forms: a list of stations (tuples of 3 numbers, or one such tuple), a
+    (G, 3) numpy array (one station per row), or the columns ``(lat, lon, alt)`` given as
+    numpy arrays or lists (``alt`` may be one height). Three 3-number items are three stations
+    unless the first is a numpy array: then they are the columns of three stations."""
+    def bad():
+        fail("stations_b", stations_b, _STATIONS_B)
+
+    def floats(x) -> np.ndarray:
+        try:
+            return np.asarray(x, dtype=float)
+        except (TypeError, ValueError):
+            bad()
+            raise AssertionError from None  # pragma: no cover  (fail raised)
+
+    if isinstance(stations_b, np.ndarray):
+        arr = floats(stations_b)
+        if arr.shape == (3,):
+            rows = arr[None]
+        elif arr.ndim == 2 and arr.shape[1] == 3 and arr.shape[0] >= 1:
+            rows = arr
+        elif arr.ndim == 2 and arr.shape[0] == 3 and arr.shape[1] >= 1:
+            rows = arr.T
+        else:
+            bad()
+    elif isinstance(stations_b, (list, tuple)) and len(stations_b) > 0:
+        items = list(stations_b)
+        # columns: three items whose first is a 1-D array, or a list of G != 3 latitudes
+        first = floats(items[0]) if len(items) == 3 else None
+        columns = first is not None and first.ndim == 1 and (
+            isinstance(items[0], np.ndarray) or first.size != 3)
+        if columns:
+            lat, lon, alt = (floats(x) for x in items)
+            if not (lat.ndim == 1 and lat.size >= 1 and lon.shape == lat.shape
+                    and alt.shape in ((), lat.shape)):
+                bad()
+            rows = np.stack([lat, lon, np.broadcast_to(alt, lat.shape)], axis=1)
+        else:
+            arr = floats(items)
+            if arr.shape == (3,):
+                rows = arr[None]
+            elif arr.ndim == 2 and arr.shape[1] == 3:
+                rows = arr
+            else:
+                bad()
+    else:
+        bad()
+    lat, lon, alt = rows[:, 0], rows[:, 1], rows[:, 2]
+    _check_sites("stations_b", stations_b, lat, lon, alt, _STATIONS_B)
+    return lat, lon, alt
+
+
 def link_timeline(link: SatelliteLink, satellite, station_a, stations_b, start, duration_s,
                   step_s: float = 10.0, *, night_sun_altitude_deg=NIGHT_SUN_ALTITUDE_DEG,
                   method: str = "sgp4") -> Timeline:
@@ -253,34 +344,44 @@ def link_timeline(link: SatelliteLink, satellite, station_a, stations_b, start, 
     ``[start, start + duration_s)`` sampled every ``step_s`` seconds, Earth rotating.
 
     ``satellite``: a `qsense.ephemeris.KeplerElements` or ``Tle`` (``orbit_preset``);
-    stations: ``(lat_deg, lon_deg, alt_km)``; ``stations_b`` a sequence of them (G) or arrays
-    ``(lat (G,), lon (G,), alt)``. A sample is usable when both stations see the satellite at
-    or above ``link.min_elevation_deg`` and the Sun is below ``night_sun_altitude_deg`` at both
-    (``None``: day and night; daytime background is then not modelled, so only use it for
-    geometry). The link's own ``altitude_km`` is NOT used: the orbit decides the geometry.
+    stations: ``(lat_deg, lon_deg, alt_km)``; ``stations_b`` a non-empty list of them (G), a
+    (G, 3) array, or numpy arrays ``(lat (G,), lon (G,), alt)`` (three stations written as a
+    list of three tuples are three stations). A sample is usable when both stations see the
+    satellite at or above ``link.min_elevation_deg`` and the Sun is below
+    ``night_sun_altitude_deg`` at both (``None``: day and night; daytime background is then
+    not modelled, so only use it for geometry). The link's own ``altitude_km`` is NOT used:
+    the orbit decides the geometry. Every argument is checked before any work: a bad one
+    raises a ValueError naming it and what it accepts.
     """
     from qsense import ephemeris as E
 
+    if not isinstance(link, SatelliteLink):
+        fail("link", type(link).__name__, "a qsense.links.SatelliteLink")
     if is_concrete(link):
         link.validate()
+    if not isinstance(satellite, (E.KeplerElements, E.Tle)):
+        fail("satellite", satellite, "one qsense.ephemeris.KeplerElements or Tle (e.g. "
+             "qsense.orbits.orbit_preset('micius'))")
+    la, lo, al = _station_a(station_a)
+    lb, ob, ab = _stations_b(stations_b)
+    start = E._utc(start, "start")
+    duration_s = _real_scalar("duration_s", duration_s, "a finite duration > 0 s")
     if not (np.isfinite(duration_s) and duration_s > 0):
         fail("duration_s", duration_s, "a finite duration > 0 s")
+    accepted = f"a step in (0, duration_s = {duration_s}] s"
+    step_s = _real_scalar("step_s", step_s, accepted)
     if not (np.isfinite(step_s) and 0 < step_s <= duration_s):
-        fail("step_s", step_s, f"a step in (0, duration_s = {duration_s}] s")
-    if night_sun_altitude_deg is not None and not -90 <= night_sun_altitude_deg <= 90:
-        fail("night_sun_altitude_deg", night_sun_altitude_deg, "a Sun altitude in [-90, 90] deg")
-    t = np.arange(0.0, float(duration_s), float(step_s))
-    la, lo, al = (float(x) for x in station_a)
-    sb = np.asarray(stations_b, float)
-    if sb.ndim == 1:
-        sb = sb[None, :]
-    if sb.ndim == 2 and sb.shape[1] == 3 and sb.shape[0] != 3:
-        lb, ob, ab = sb[:, 0], sb[:, 1], sb[:, 2]
-    else:
-        lb, ob, ab = (np.asarray(x, float) for x in stations_b)
+        fail("step_s", step_s, accepted)
+    if night_sun_altitude_deg is not None:
+        accepted = "None (day and night) or a Sun altitude in [-90, 90] deg"
+        night_sun_altitude_deg = _real_scalar("night_sun_altitude_deg", night_sun_altitude_deg,
+                                              accepted)
+        if not -90 <= night_sun_altitude_deg <= 90:
+            fail("night_sun_altitude_deg", night_sun_altitude_deg, accepted)
+    t = np.arange(0.0, duration_s, step_s)
     pos = E.satellite_ecef(satellite, start, t, method=method)[0]  # (T, 3)
     el_a, _, d_a = E.look_angles(la, lo, al, pos)
-    el_b, _, d_b = E.look_angles(lb, lo * 0 + ob, ab, pos)  # (G, T)
+    el_b, _, d_b = E.look_angles(lb, ob, ab, pos)  # (G, T)
     if night_sun_altitude_deg is None:
         sun_a, sun_b = np.full_like(el_a, -90.0), np.full_like(el_b, -90.0)
         night = np.ones_like(el_b, bool)

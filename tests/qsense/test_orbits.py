@@ -1,6 +1,7 @@
 """Circular-orbit passes: period, pass duration, symmetry, agreement with the 2-D geometry."""
 
 import dataclasses
+import re
 
 import jax
 import jax.numpy as jnp
@@ -218,6 +219,73 @@ def test_bad_timeline_inputs_name_the_field():
     with pytest.raises(ValueError, match="clear_sky_probability"):
         O.pass_statistics(O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, [DELINGHA],
                                           orbit.epoch, 600.0, 60.0), 1.5)
+
+
+_SITE = "latitude in [-90, 90]"
+
+
+@pytest.mark.parametrize("name,value,accepted", [
+    ("stations_b", [], "a non-empty list of stations"),
+    ("stations_b", (), "a non-empty list of stations"),
+    ("stations_b", np.zeros((0, 3)), "a non-empty list of stations"),
+    ("stations_b", [(10.0, 20.0, 0.0), (1.0, 2.0)], "a non-empty list of stations"),
+    ("stations_b", [(95.0, 20.0, 0.0)], _SITE),
+    ("stations_b", [(10.0, float("nan"), 0.0)], _SITE),
+    ("stations_b", (np.array([10.0, 20.0]), np.array([1.0]), 0.0), "lat (G,), lon (G,)"),
+    ("stations_b", "Delingha", "a non-empty list of stations"),
+    ("stations_b", None, "a non-empty list of stations"),
+    ("station_a", (37.0, 97.0), "one station"),
+    ("station_a", [], "one station"),
+    ("station_a", (37.0, 97.0, -3.0), "height >= -0.5 km"),
+    ("duration_s", 0.0, "a finite duration > 0 s"),
+    ("duration_s", float("inf"), "a finite duration > 0 s"),
+    ("duration_s", "600", "a finite duration > 0 s"),
+    ("duration_s", True, "a finite duration > 0 s"),
+    ("duration_s", np.array([600.0, 60.0]), "a finite duration > 0 s"),
+    ("step_s", 0.0, "a step in (0, duration_s"),
+    ("step_s", 700.0, "a step in (0, duration_s"),
+    ("step_s", float("nan"), "a step in (0, duration_s"),
+    ("step_s", "60", "a step in (0, duration_s"),
+    ("night_sun_altitude_deg", 95.0, "Sun altitude in [-90, 90]"),
+    ("night_sun_altitude_deg", "night", "Sun altitude in [-90, 90]"),
+    ("start", "2024-01-01", "a datetime"),
+    ("satellite", "micius", "KeplerElements or Tle"),
+    ("satellite", [], "KeplerElements or Tle"),
+    ("link", None, "SatelliteLink"),
+    ("method", "euler", "'sgp4', 'kepler' or 'kepler_j2'"),
+])
+def test_link_timeline_refuses_each_bad_argument_by_name(name, value, accepted):
+    """Every argument of the public link_timeline: a ValueError naming it and what it takes
+    (``stations_b=[]`` used to fail in an unpacking of the empty columns)."""
+    orbit = O.circular_orbit("sso", 400.0)
+    kw = dict(link=L.SatelliteLink(), satellite=orbit, station_a=DELINGHA,
+              stations_b=[DELINGHA], start=orbit.epoch, duration_s=600.0, step_s=60.0)
+    kw[name] = value
+    with pytest.raises(ValueError, match=rf"^{name} = .* is invalid; accepted: .*"
+                       + re.escape(accepted)):
+        O.link_timeline(**kw)
+
+
+def test_link_timeline_reads_every_stations_b_form_alike():
+    """A list of three stations is three stations (not the columns lat, lon, alt), and the
+    list, (G, 3) array, column-array and one-station forms give the timelines of the stations
+    one by one."""
+    orbit = O.circular_orbit("sso", 500.0)
+    sites = [(26.695, 100.03, 3.2), (39.9, 116.4, 0.05), (31.2, 121.5, 0.0)]
+    kw = dict(start=orbit.epoch, duration_s=6 * 3600.0, step_s=60.0,
+              night_sun_altitude_deg=None)
+
+    def tl(stations):
+        return O.link_timeline(L.SatelliteLink(), orbit, DELINGHA, stations, **kw)
+
+    one_by_one = np.concatenate([tl(s).elevation_b_deg for s in sites])
+    cols = tuple(np.array(c) for c in zip(*sites, strict=True))
+    for form in (sites, np.array(sites), cols):
+        np.testing.assert_allclose(tl(form).elevation_b_deg, one_by_one, rtol=0, atol=1e-12)
+    two = [sites[0], sites[1]]
+    lists = [[s[0] for s in two], [s[1] for s in two], 3.2]  # columns as lists, one height
+    want = np.concatenate([tl((s[0], s[1], 3.2)).elevation_b_deg for s in two])
+    np.testing.assert_allclose(tl(lists).elevation_b_deg, want, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("el_deg", [-5.0, 10.0, 45.0, 89.0, 89.9999, 89.999999, 90.0])
