@@ -15,7 +15,8 @@ job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the res
 A dir holding another run (results, ``cell.json`` or a checkpoint of other settings or code)
 is refused with exit 2 before any work, and left as it was: Hydra has already rewritten its
 ``.hydra/`` files (and a sweep's ``multirun.yaml``) by the time the job starts, so the refusal
-writes back the ones the accepted run recorded in ``cell.json``.
+writes back the ones the accepted run recorded in ``cell.json``; and Hydra's job log
+(``run.log``), open for appending since the job started, is cut back to the bytes it had.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -167,6 +169,42 @@ def restore_hydra_files(out_dir: Path) -> None:
         (Path(multirun["dir"]) / MULTIRUN).write_text(multirun["text"])
 
 
+def _file_handlers() -> list[logging.FileHandler]:
+    """Every ``FileHandler`` of the root logger or of any other."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.root.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    return [h for lg in loggers for h in lg.handlers if isinstance(h, logging.FileHandler)]
+
+
+def log_files(out_dir: Path) -> dict[Path, int]:
+    """The files in ``out_dir`` that logging writes to (Hydra's job log, ``run.log``) and
+    their sizes now (-1: not there yet, a handler that opens it on its first record). A
+    refused rerun cuts them back to these sizes (`restore_log_files`): what it logged (JAX's
+    backend notice, ...) is not the dir's run's."""
+    here = out_dir.resolve()
+    out: dict[Path, int] = {}
+    for h in _file_handlers():
+        path = Path(h.baseFilename)
+        if path.parent.resolve() == here:
+            out[path] = path.stat().st_size if path.exists() else -1
+    return out
+
+
+def restore_log_files(sizes: dict[Path, int]) -> None:
+    """Cut each log file of `log_files` back to its recorded size (logging only appends, so
+    the bytes before it are the ones it had), or remove it where it was not there yet."""
+    for h in _file_handlers():
+        if Path(h.baseFilename) in sizes:
+            h.flush()
+    for path, size in sizes.items():
+        if not path.exists():
+            continue
+        if size < 0:
+            path.unlink()
+        elif path.stat().st_size > size:
+            os.truncate(path, size)
+
+
 def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     """The payload of ``out_dir/results.json`` if it was written by a run of ``config``;
     ``None`` when there is none. Raises ``ConfigError`` when the dir holds another run's
@@ -187,17 +225,19 @@ def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
     ``failed.json`` (error and traceback) for ``experiments.aggregate`` and re-raise.
 
     A dir of another run (other settings or code: `finished`, `started`, or a checkpoint's
-    `CheckpointMismatch`) raises ``ConfigError`` and is left as it was (`restore_hydra_files`;
-    no ``failed.json``). An interrupt (Ctrl-C, SystemExit) is no failure either: the dir
-    stays ``unfinished`` and resumes from its checkpoint. ``overrides``: the job's Hydra
-    overrides, recorded in ``cell.json`` and ``results.json``; ``sweep_dir``: the sweep's
-    dir (multirun), whose ``multirun.yaml`` is recorded too."""
+    `CheckpointMismatch`) raises ``ConfigError`` and is left as it was (`restore_hydra_files`,
+    `restore_log_files`; no ``failed.json``). An interrupt (Ctrl-C, SystemExit) is no failure
+    either: the dir stays ``unfinished`` and resumes from its checkpoint. ``overrides``: the
+    job's Hydra overrides, recorded in ``cell.json`` and ``results.json``; ``sweep_dir``: the
+    sweep's dir (multirun), whose ``multirun.yaml`` is recorded too."""
     code_digest()  # this run's digest, fixed now (the sources may change while it runs)
+    logs = log_files(out_dir)  # as the dir's run left them (Hydra opened them, wrote nothing)
     try:
         done = finished(config, out_dir)
         previous = started(config, out_dir) if done is None else None
     except ConfigError:
         restore_hydra_files(out_dir)
+        restore_log_files(logs)
         raise
     if done is not None:
         log.info("skipped: %s already holds finished results", out_dir)
@@ -214,6 +254,7 @@ def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
             (out_dir / CELL).unlink(missing_ok=True)
         else:
             restore_hydra_files(out_dir)
+        restore_log_files(logs)
         raise
     except Exception as err:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -276,7 +276,10 @@ def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_re
 
 def test_cli_refused_rerun_exits_2_and_keeps_hydra_files(tmp_path):
     """The walkthrough's repro through Hydra itself: a rerun into a run dir with another
-    quickstart.n_max exits 2 and leaves .hydra/ as the finished run wrote it."""
+    quickstart.n_max exits 2 and leaves .hydra/ as the finished run wrote it, and Hydra's
+    job log run.log byte for byte as it was: also when the refusal comes from inside the run
+    (the checkpoint of a dir from before cell.json), after JAX has started and logged its
+    backend notice into run.log, which Hydra opened for appending when the job started."""
     d = tmp_path / "run"
     cmd = [sys.executable, "-m", "experiments.run", "+exp=quickstart", "quickstart.n_t=20",
            "quickstart.noises=[dephasing]", "progress=false", f"hydra.run.dir={d}"]
@@ -284,11 +287,23 @@ def test_cli_refused_rerun_exits_2_and_keeps_hydra_files(tmp_path):
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = {p.name: p.read_text() for p in (d / ".hydra").iterdir()}
+    log = (d / "run.log").read_bytes()
+    assert b"wrote" in log  # the finished run's own lines
     proc = subprocess.run([*cmd, "quickstart.n_max=3"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 2 and "other settings" in proc.stderr
     assert {p.name: p.read_text() for p in (d / ".hydra").iterdir()} == files
     assert not (d / "failed.json").exists()
+    assert (d / "run.log").read_bytes() == log
+    # refused from inside the run: only a checkpoint of other settings (no cell.json)
+    (d / "results.json").unlink()
+    (d / "cell.json").unlink()
+    proc = subprocess.run([*cmd, "quickstart.n_max=3"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2 and "other settings" in proc.stderr, proc.stderr[-3000:]
+    assert "checkpoint" in proc.stderr  # refused by the checkpoint, inside the run
+    assert (d / "run.log").read_bytes() == log
+    assert not (d / "failed.json").exists() and not (d / "cell.json").exists()
 
 
 def test_aggregate_keeps_two_runs_of_one_cell_once_and_writes_table1_md_in_full(tmp_path):
