@@ -242,7 +242,22 @@ def bench_size(n: int, size: int, genes: int, reps: int, numpy_reps: int) -> lis
                 np.max(np.abs(loop_vals - vals) / np.abs(vals)))),
         })
         print(_row(rows[-1]), flush=True)
+        check_agreement(rows[-1]["max_rel_diff_numpy_vs_engine"], prec,
+                        f"numpy vs engine at N = {n}, {prec}")
     return rows
+
+
+#: Largest relative difference between two implementations of the same QFI that a benchmark
+#: accepts (measured: 1e-14 in float64, 1e-5 in float32 at N = 8); the figures of a run that
+#: disagrees would time a wrong answer.
+AGREEMENT = {"float64": 1e-9, "float32": 1e-3}
+
+
+def check_agreement(diff: float, prec: str, what: str) -> None:
+    """Stop the benchmark (SystemExit) when ``diff`` exceeds ``AGREEMENT[prec]``."""
+    if not diff <= AGREEMENT[prec]:
+        raise SystemExit(f"{what}: relative difference {diff:.2e} > {AGREEMENT[prec]:.0e}; "
+                         "the implementations disagree, so the timings mean nothing")
 
 
 HEADER = ("| N | precision | population | engine circuits/s | eigh limit /s | "
@@ -330,6 +345,10 @@ def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: 
         row["numpy_per_circuit_per_s"] = size / min(times)
         row["composed_over_numpy_per_circuit"] = min(times) / t_comp
         row["max_rel_diff_numpy_vs_composed"] = float(np.max(np.abs(ref - a) / np.abs(a)))
+        check_agreement(row["max_rel_diff_numpy_vs_composed"], "float64",
+                        f"numpy vs composed at N = {n}")
+    check_agreement(row["max_rel_diff_composed_vs_make_fitness"], "float64",
+                    f"composed vs make_fitness at N = {n}")
     return row
 
 
@@ -402,7 +421,7 @@ def _composed_row(r: dict) -> str:
 
 
 def main_composed(args) -> None:
-    out = Path(args.out).with_name("engine_composed.json")
+    out = Path(args.out or Path(__file__).with_name("engine_composed.json"))
     print(COMPOSED_HEADER, flush=True)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
@@ -412,8 +431,8 @@ def main_composed(args) -> None:
     ga = bench_ga(5, args.population, args.reps)
     out.write_text(json.dumps({
         "jax": jax.__version__, "platform": jax.devices()[0].platform,
-        "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "composed": rows,
-        "ga": ga}, indent=2))
+        "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
+        "device": device_record(args.device), "composed": rows, "ga": ga}, indent=2))
     print(f"wrote {out}")
 
 
@@ -425,7 +444,9 @@ def main() -> None:
                     help="population for N >= 10 (one 1024x1024 eigh takes ~1 s per core)")
     ap.add_argument("--genes", type=int, default=20)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--out", default=str(Path(__file__).with_name("engine.json")))
+    ap.add_argument("--out", default=None,
+                    help="JSON path (default: benchmarks/engine.json, or "
+                         "benchmarks/engine_composed.json with --composed)")
     ap.add_argument("--composed", action="store_true",
                     help="time the composed public path and the GA generation instead")
     ap.add_argument("--smoke", action="store_true", help="N=3, population 8, one rep (checks)")
@@ -437,6 +458,7 @@ def main() -> None:
     if args.composed:
         main_composed(args)
         return
+    args.out = args.out or str(Path(__file__).with_name("engine.json"))
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPU cores; "
           f"noise={NOISE} gamma={GAMMA} t={T} B0={B0}")
     print(HEADER, flush=True)

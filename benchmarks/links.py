@@ -51,14 +51,16 @@ def main() -> None:
     args = ap.parse_args()
     select_device(args.device)
     rows = []
-    d = jnp.linspace(0.0, 3000.0, 1000 if args.smoke else 100_000)
+    n_d = 1000 if args.smoke else 100_000
+    d = jnp.linspace(0.0, 3000.0, n_d)
+    label = f"{n_d:,} distances"
     sat, fib = L.SatelliteLink(), L.FiberLink()
     f = jax.jit(lambda x: L.dual_downlink(sat, x).fidelity)
     s, c = bench(f, d)
-    rows.append(("dual_downlink", "100k distances", s, c, 1e5 / s, "distances/s"))
+    rows.append(("dual_downlink", label, s, c, n_d / s, "distances/s"))
     f = jax.jit(lambda x: L.repeater_chain(fib, x).fidelity)
     s, c = bench(f, d)
-    rows.append(("repeater_chain (10 rep.)", "100k distances", s, c, 1e5 / s, "distances/s"))
+    rows.append(("repeater_chain (10 rep.)", label, s, c, n_d / s, "distances/s"))
 
     rng = np.random.default_rng(0)
     for n in (3,) if args.smoke else (3, 6, 9):

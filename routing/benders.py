@@ -490,6 +490,11 @@ def solve_benders(
     """
     time_limit = check_time_limit(time_limit)
     path_bound = check_flag(path_bound, "path_bound")
+    multi_cut, lp_phase, core_point, adaptive_gap, prune_cuts, pareto, hint_master = (
+        check_flag(v, name) for v, name in (
+            (multi_cut, "multi_cut"), (lp_phase, "lp_phase"), (core_point, "core_point"),
+            (adaptive_gap, "adaptive_gap"), (prune_cuts, "prune_cuts"), (pareto, "pareto"),
+            (hint_master, "hint_master")))
     if not (isinstance(lp_tol, (int, float)) and 0 <= lp_tol < 1):
         raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
     model, time_limit = compile_within(inst, time_limit)

@@ -16,15 +16,17 @@ from qsense.blas import cpu_cores
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["engine", "vqs", "links", "routing", "blas_threads",
-                                    "mixed_precision", "eigh_in_program", "scale"])
+@pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
+                                    "blas_threads", "mixed_precision", "eigh_in_program",
+                                    "scale"])
 def test_benchmark_smoke_records_device(script, tmp_path):
-    out = tmp_path / f"{script}.json"
+    name, *extra = script.split()
+    out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
     # no pool size chosen (this process's `import qsense` exported one: drop it)
     env = {k: v for k, v in os.environ.items() if k not in ("PJRT_NPROC", "NPROC")}
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--smoke",
-                           "--device", "cpu", "--out", str(out)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900, env=env)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *extra,
+                           "--smoke", "--device", "cpu", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     rec = res.get("device") if isinstance(res.get("device"), dict) else None
@@ -83,3 +85,16 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
     logs = [f.name for f in out.iterdir()]
     assert logs and all(f.endswith(".log") for f in logs)
     assert len(set(logs) | {Path(o).name for o in outs}) <= 8
+
+
+def test_engine_benchmark_stops_when_the_implementations_disagree():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from engine import AGREEMENT, check_agreement
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    check_agreement(AGREEMENT["float64"] / 2, "float64", "ok")
+    with pytest.raises(SystemExit, match="disagree"):
+        check_agreement(1e-6, "float64", "numpy vs engine")
+    with pytest.raises(SystemExit, match="disagree"):
+        check_agreement(float("nan"), "float32", "numpy vs engine")

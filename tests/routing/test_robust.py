@@ -294,6 +294,9 @@ def test_ctrl_c_stops_a_solve_and_is_not_swallowed(method):
     (lambda i: routing.solve_benders(i, time_limit=-1), "time_limit"),
     (lambda i: routing.solve_benders(i, time_limit=float("nan")), "time_limit"),
     (lambda i: routing.solve_benders(i, lp_tol=-1), "lp_tol"),
+    (lambda i: routing.solve_benders(i, multi_cut="yes"), "multi_cut"),
+    (lambda i: routing.solve_benders(i, pareto=1), "pareto"),
+    (lambda i: routing.solve_milp(i, fixed_x=np.ones(compile_model(i).n_y)), "fixed_x"),
     (lambda i: routing.with_path_bound(routing.solve_milp(i), 0), "time_limit"),
     (lambda i: routing.with_path_bound(routing.solve_milp(i), -1), "time_limit"),
 ])
