@@ -38,11 +38,27 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import check_finite, fail, is_concrete
-from qsense.states import density
+from qsense.states import _density, validate_state
 
 
 def default_eps(dtype) -> float:
     return 1e-5 if jnp.dtype(dtype) in (jnp.complex64, jnp.float32) else 1e-10
+
+
+def _eps(eps, dtype) -> float:
+    """The eigenvalue cutoff: None -> `default_eps`; else a real number in [0, 1) (pairs with
+    ``lam_i + lam_j <= eps`` are dropped; off the diagonal ``lam_i + lam_j <= 1``, so
+    ``eps >= 1`` would drop every pair; a negative one keeps the kernel and divides by 0)."""
+    if eps is None:
+        return default_eps(dtype)
+    accepted = "a finite eigenvalue cutoff in [0, 1) (None: 1e-10, 1e-5 in single precision)"
+    try:
+        a = np.asarray(eps)
+    except (TypeError, ValueError):
+        fail("eps", eps, accepted)
+    if a.ndim != 0 or a.dtype.kind not in "iuf" or not (np.isfinite(a) and 0 <= a < 1):
+        fail("eps", eps, accepted)
+    return float(a)
 
 
 def _eigenbasis(rho, drhos, eps):
@@ -332,7 +348,7 @@ def qfi_commutator(rho, h_diag, eps: float | None = None, *, real_form=None) -> 
     rho, h_diag = jnp.asarray(rho), jnp.asarray(h_diag)
     if rho.ndim != 2 or h_diag.shape != rho.shape[:1]:
         fail("h_diag.shape", (rho.shape, h_diag.shape), "rho (d, d) with h_diag (d,)")
-    eps = default_eps(rho.dtype) if eps is None else float(eps)
+    eps = _eps(eps, rho.dtype)
     if real_form is None:
         return _qfi_commutator_core(rho, h_diag.astype(rho.dtype), eps)
     phase, r = (jax.lax.stop_gradient(jnp.asarray(x)) for x in real_form)
@@ -355,7 +371,7 @@ def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
     rho, drhos = jnp.asarray(rho), jnp.asarray(drhos)
     if rho.ndim != 2 or drhos.ndim != 3 or drhos.shape[1:] != rho.shape:
         fail("drhos.shape", (rho.shape, drhos.shape), "rho (d, d) with drhos (k, d, d)")
-    eps = default_eps(rho.dtype) if eps is None else float(eps)
+    eps = _eps(eps, rho.dtype)
     return _qfim_core(rho, drhos, eps)
 
 
@@ -384,30 +400,53 @@ def _capturing():
         stack.pop()
 
 
-def _rho_fn(fn: Callable) -> Callable:
+def _rho_fn(fn: Callable, name: str) -> Callable:
+    """``b -> (rho, fn(b))``: the density matrix of ``fn``'s output, and the output itself (as
+    ``jax.jvp``'s aux, concrete when ``b`` is, for `_check_output`). Its shape is checked
+    here (static, also under tracing)."""
     def rho_of(b):
         x = fn(b)
+        _check_output(x, name)  # a tracer: the shape only
         # a JAX matrix passes through untouched (jnp.asarray would re-wrap a tracer and hide
         # a recorded commutator tangent from `qfi`)
-        return x if isinstance(x, jax.Array) and x.ndim == 2 else density(x)
+        return (x if isinstance(x, jax.Array) and x.ndim == 2 else _density(x)), x
 
     return rho_of
+
+
+def _check_output(x, name: str) -> None:
+    """A concrete output of the user's family: a normalized state vector (2**n,) or a
+    density matrix (2**n, 2**n) with unit trace, Hermitian within rounding (no eigenvalue
+    check: that would cost a second eigendecomposition). A tracer: its shape only."""
+    try:
+        validate_state(x, name, psd=False)
+    except ValueError as e:
+        raise ValueError(f"{e} ({name.split('(')[0]} must return a state vector (2**n,) of norm "
+                         "1 or a density matrix (2**n, 2**n) of trace 1, Hermitian)") from None
 
 
 def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     """QFI of the family ``b -> fn(b)`` at the scalar ``b0``.
 
-    ``fn`` returns a density matrix or a pure state vector; it must be JAX-traceable.
-    When ``fn`` ends in `qsense.sense` of a scalar field under a Z-covariant noise, the
-    derivative is its exact commutator form and the QFI costs one eigendecomposition and one
-    matrix product (`qfi_commutator`); any other family goes through ``V^H drho V``.
+    ``fn`` returns a density matrix or a pure state vector; it must be JAX-traceable. Its
+    output's shape is checked ((2**n,) or (2**n, 2**n)), and when ``b0`` is concrete its
+    value too: a state vector of norm 1, or a density matrix with trace 1, Hermitian within
+    rounding (a ValueError naming ``fn(b0)``). ``eps``: the eigenvalue cutoff, in [0, 1)
+    (None: 1e-10, 1e-5 in single precision). When ``fn`` ends in `qsense.sense` of a scalar
+    field under a Z-covariant noise, the derivative is its exact commutator form and the QFI
+    costs one eigendecomposition and one matrix product (`qfi_commutator`); any other family
+    goes through ``V^H drho V``.
     """
     if np.ndim(b0) != 0:
         fail("b0.shape", np.shape(b0), "a scalar (use qfim for a vector parameter)")
     check_finite("b0", b0)
+    if eps is not None:
+        _eps(eps, None)  # before any work
     b0 = jnp.asarray(b0, jnp.result_type(float))
     with _capturing() as records:
-        rho, drho = jax.jvp(_rho_fn(fn), (b0,), (jnp.ones_like(b0),))
+        rho, drho, out = jax.jvp(_rho_fn(fn, "fn(b0)"), (b0,), (jnp.ones_like(b0),),
+                                 has_aux=True)
+    _check_output(out, "fn(b0)")
     for r, d, h, real_form in records:
         if r is rho and d is drho:  # drho = -i [diag(h), rho] exactly: one matmul
             return qfi_commutator(rho, h, eps, real_form=real_form)
@@ -415,16 +454,19 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
 
 
 def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
-    """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,))."""
+    """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,)); ``fn``'s output and
+    ``eps`` are checked as in `qfi` (the output named ``fn(bvec0)``)."""
     if np.ndim(bvec0) != 1:
         fail("bvec0.shape", np.shape(bvec0), "a vector (k,) of parameters")
     if is_concrete(bvec0):
         check_finite("bvec0", np.asarray(bvec0).tolist())
+    if eps is not None:
+        _eps(eps, None)
     bvec0 = jnp.asarray(bvec0, jnp.result_type(float))
-    rho_fn = _rho_fn(fn)
-    rho = rho_fn(bvec0)
+    rho_fn = _rho_fn(fn, "fn(bvec0)")
+    rho, _ = rho_fn(bvec0)  # called on bvec0 itself: a concrete output is checked there
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
-    drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,))[1])(basis)
+    drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,), has_aux=True)[1])(basis)
     return qfim_from_derivatives(rho, drhos, eps)
 
 
@@ -457,8 +499,8 @@ def qcrb(fm, rcond: float = 1e-10) -> jax.Array:
     fm = jnp.asarray(fm)
     if fm.ndim == 0:
         fm = fm[None, None]
-    if fm.ndim != 2 or fm.shape[0] != fm.shape[1]:
-        fail("F.shape", fm.shape, "a square (k, k) QFI matrix or a scalar QFI")
+    if fm.ndim != 2 or fm.shape[0] != fm.shape[1] or fm.shape[0] < 1:
+        fail("F.shape", fm.shape, "a square (k, k) QFI matrix with k >= 1, or a scalar QFI")
     if is_concrete(fm):
         _check_qfim(np.asarray(fm))
     fs = 0.5 * (fm + fm.T)

@@ -26,7 +26,12 @@ N_GATE_TYPES = 5
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Genome:
-    """PQC genome. Arrays of shape ``(..., G)``; leading axes are population/batch axes."""
+    """PQC genome. Arrays of shape ``(..., G)``; leading axes are population/batch axes.
+
+    A field given as a (nested) list or tuple of plain numbers becomes an array: whole numbers
+    in ``gate``/``control``/``target`` int32, ``angle`` the default float dtype
+    (``Genome([0, 3], [0, 0], [1, 1], [0.1, 0.2])``). Anything else (arrays, tracers, the
+    placeholders JAX unflattens a pytree with) is kept as given."""
 
     gate: jax.Array
     control: jax.Array
@@ -34,6 +39,10 @@ class Genome:
     angle: jax.Array
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if _is_number_list(value):
+                object.__setattr__(self, f.name, _list_to_array(value, f.name == "angle"))
         shapes = {f.name: np.shape(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if len(set(shapes.values())) != 1 and all(
             not isinstance(getattr(self, k), jax.core.Tracer) for k in shapes
@@ -54,16 +63,47 @@ class Genome:
         return jax.tree_util.tree_map(lambda a: a[idx], self)
 
 
+def _is_number_list(x: Any) -> bool:
+    """A (nested) list/tuple of plain Python or numpy numbers (what a user types)."""
+    if not isinstance(x, (list, tuple)):
+        return False
+    return all(isinstance(v, (int, float, np.number)) for v in jax.tree_util.tree_leaves(x))
+
+
+def _list_to_array(x: Any, is_angle: bool) -> jax.Array:
+    a = np.asarray(x)
+    if is_angle:
+        return jnp.asarray(a, jnp.result_type(float))
+    # integers to int32 (as make_genome); other values are kept, for validate_genome to refuse
+    return jnp.asarray(a, jnp.int32) if a.dtype.kind in "iu" else jnp.asarray(a)
+
+
 def make_genome(gate, control, target, angle, dtype=None) -> Genome:
     """Build a Genome from array-likes (ints for indices, radians for angles)."""
     if dtype is None:
         dtype = jnp.result_type(float)
+    for name, x in (("gate", gate), ("control", control), ("target", target)):
+        _check_whole(name, x)
     return Genome(
         jnp.asarray(gate, jnp.int32),
         jnp.asarray(control, jnp.int32),
         jnp.asarray(target, jnp.int32),
         jnp.asarray(angle, dtype),
     )
+
+
+def _check_whole(name: str, x: Any) -> None:
+    """Concrete gate codes / qubit indices are whole numbers (int32 would truncate 2.7 to 2)."""
+    if not is_concrete(x):
+        return
+    a = np.asarray(x)
+    if a.dtype.kind in "iu":
+        return
+    if a.dtype.kind != "f":
+        fail(f"{name}.dtype", str(a.dtype), "integers (gate codes, qubit indices)")
+    bad = ~np.isfinite(a) | (a != np.round(a))
+    if bad.any():
+        fail(name, a[bad].tolist(), "whole numbers (gate codes, qubit indices)")
 
 
 def empty_genome(n_genes: int, dtype=None) -> Genome:
@@ -154,6 +194,13 @@ def validate_genome(genome: Genome, n_qubits: int, name: str = "genome",
              "four arrays of one shape (..., G) with G >= 1")
     if gate.shape[-1] < 1:
         fail(f"{name}.n_genes", 0, "at least 1 gene (use identity genes for an empty circuit)")
+    for field_name, arr in (("gate", gate), ("control", control), ("target", target)):
+        if arr.dtype.kind not in "iu":  # 0.5 / 2.7 would index a gate or qubit by truncation
+            fail(f"{name}.{field_name}.dtype", str(arr.dtype),
+                 "an integer dtype (gate codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity; qubit "
+                 "indices); qsense.make_genome converts whole numbers")
+    if angle.dtype.kind not in "iuf":
+        fail(f"{name}.angle.dtype", str(angle.dtype), "real angles (radians)")
     bad = (gate < 0) | (gate >= N_GATE_TYPES)
     if bad.any():
         fail(f"{name}.gate", gate[bad].tolist(), "codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity")

@@ -48,7 +48,7 @@ def _apply_vector(psi: jax.Array, genome: Genome, n: int) -> jax.Array:
 
 
 def apply_pqc(state: jax.Array, genome: Genome) -> jax.Array:
-    """Apply the circuit ``genome`` (arrays of shape (G,)) to ``state``.
+    """Apply the circuit ``genome`` (one genome: arrays of shape (G,)) to ``state``.
 
     ``state``: a vector (2**n,) -> ``U psi``; or a density matrix (2**n, 2**n) -> ``U rho U^H``.
     A complex state keeps its dtype; a real one is promoted to the matching complex dtype
@@ -56,7 +56,7 @@ def apply_pqc(state: jax.Array, genome: Genome) -> jax.Array:
     For a population, ``jax.vmap(apply_pqc, in_axes=(None, 0))(psi, population)``.
     """
     n = validate_state(state, "state")
-    validate_genome(genome, n)
+    validate_genome(genome, n, batch_ndim=0)
     state = jnp.asarray(state)
     if not jnp.iscomplexobj(state):
         # the gates are complex: a real state is promoted (float32 -> complex64, float64 ->

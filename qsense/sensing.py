@@ -31,7 +31,7 @@ from jax.custom_derivatives import SymbolicZero
 from qsense._checks import check_finite, check_noise, check_nonneg, fail, is_concrete
 from qsense.fisher import record_commutator_tangent
 from qsense.noise import superoperator_1q
-from qsense.states import density, validate_state
+from qsense.states import _density, validate_state
 
 
 def as_field3(field) -> jax.Array:
@@ -307,18 +307,22 @@ def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
 
     state: vector (2**n,) or density matrix (2**n, 2**n), any complex dtype (kept).
     field: scalar B (``H = (B/2) sum Z_i``) or ``(Bx, By, Bz)`` (``H = 1/2 sum B . sigma_i``).
-    t, gamma: >= 0, in consistent time units (gamma in 1/t). Differentiable in every array arg.
+    t, gamma: scalars >= 0, in consistent time units (gamma in 1/t); an array ``t`` or
+    ``gamma`` is refused (``jax.vmap`` over them). Differentiable in every array arg.
     With ``noise="none"`` the rate ``gamma`` is accepted (checked >= 0) and ignored: no
     noise acts (so a sweep over noise models may share one gamma).
     """
     n = validate_state(state, "state")
     check_noise(noise)
-    check_nonneg("t", t)
-    check_nonneg("gamma", gamma)
+    for name, x, what in (("t", t, "one time; jax.vmap over times"),
+                          ("gamma", gamma, "one rate; jax.vmap over rates")):
+        if is_concrete(x) and np.ndim(x) != 0:  # as qsense.score refuses an array t
+            fail(f"{name}.shape", np.shape(x), f"() ({what})")
+        check_nonneg(name, x)
     state = jnp.asarray(state)
     if not jnp.iscomplexobj(state):
         state = state.astype(jnp.result_type(complex))
-    rho = density(state)
+    rho = _density(state)
     real = jnp.finfo(rho.dtype).dtype
     f3 = as_field3(field).astype(real)
     if noise in Z_COVARIANT_NOISES and jnp.ndim(field) == 0:

@@ -35,8 +35,12 @@ def basis_state(n: int, index: int = 0, dtype=None) -> jax.Array:
 
 
 def product_state(single: jax.Array, n: int) -> jax.Array:
-    """``|s>^{(x) n}`` for a single-qubit state ``single`` (shape (2,))."""
+    """``|s>^{(x) n}`` for a single-qubit state ``single`` (shape (2,), normalized; a concrete
+    one is checked)."""
     n = check_n_qubits(n, "n")
+    if np.shape(single) != (2,):
+        fail("single.shape", np.shape(single), "(2,): a single-qubit state vector")
+    validate_state(single, "single")
     single = jnp.asarray(single)
     out = single
     for _ in range(n - 1):  # construction only (not a hot path): n <= MAX_QUBITS
@@ -51,16 +55,33 @@ def plus_state(n: int, dtype=None) -> jax.Array:
 
 
 def density(state: jax.Array) -> jax.Array:
-    """Density matrix of a state vector (outer product) or a density matrix (returned as is)."""
+    """Density matrix of a state vector (2**n,) (outer product) or a density matrix
+    (2**n, 2**n) (returned as is). The shape is checked, and a concrete vector must be
+    normalized; a matrix's values are not checked (linear maps pass operators such as
+    ``|0><1|`` through it, e.g. `qsense.teleport_channel`)."""
+    shape = np.shape(state)
+    if len(shape) == 1:
+        validate_state(state, "state")
+    elif len(shape) == 2 and shape[0] == shape[1]:
+        n_qubits_of_dim(shape[0], "state")
+    else:
+        fail("state.shape", shape, "(2**n,) for a state vector or (2**n, 2**n) for a density "
+             "matrix")
+    return _density(state)
+
+
+def _density(state) -> jax.Array:
+    """`density` unchecked (for callers that have checked ``state``)."""
     state = jnp.asarray(state)
     if state.ndim == 1:
         return jnp.outer(state, jnp.conj(state))
     return state
 
 
-def validate_state(state, name: str = "state") -> int:
+def validate_state(state, name: str = "state", psd: bool = True) -> int:
     """Check a state vector (normalized) or density matrix (square, Hermitian, unit trace,
-    PSD to 1e-8). Returns the qubit count. Only concrete inputs are value-checked."""
+    PSD to 1e-8; ``psd=False`` skips the eigenvalue check). Returns the qubit count. Only
+    concrete inputs are value-checked."""
     shape = np.shape(state)
     if len(shape) == 1:
         n = n_qubits_of_dim(shape[0], name)
@@ -88,6 +109,8 @@ def validate_state(state, name: str = "state") -> int:
         tr = complex(np.trace(a))
         if abs(tr - 1) > tol:
             fail(f"{name} trace", tr, f"1 within {tol:g}")
+        if not psd:
+            return n
         lam_min = float(np.linalg.eigvalsh((a + a.conj().T) / 2).min())
         if lam_min < -max(tol, 1e-8):
             fail(f"{name} smallest eigenvalue", lam_min, "a positive semidefinite matrix")
