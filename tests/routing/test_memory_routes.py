@@ -152,3 +152,19 @@ def test_the_all_path_bound_with_decay_bounds_the_complete_optimum(make, seed, n
     assert capped.path_bound >= complete.objective * (1 - 1e-9) >= capped.objective * (1 - 2e-9)
     assert capped.path_gap >= 0 and capped.info["path_bound"]["status"] == \
         "LP optimum without memory decay"
+
+
+@pytest.mark.parametrize("make,seed,n_slots", [(tiny, 3, 6), (tiny, 1, 6)])
+def test_benders_meets_the_milp_with_vintages(make, seed, n_slots):
+    """Generated instances where storage pays at τ = 1e4 s and routes have several vintages
+    (the tie rows are in both Benders masters and the cuts see every vintage's column)."""
+    base = make(seed, max_storage_paths=2, n_slots=n_slots)
+    stores = {m for pr in base.storage_pairs for m in pr}
+    model = routing.compile_model(replace(base, nodes=tuple(
+        replace(n, memory_time=1e4) if n.name in stores else n for n in base.nodes)))
+    assert model.ties
+    milp = routing.solve_milp(model)
+    assert milp.objective > routing.solve_baseline(base, "NSS").objective + 1.0
+    for sol in (routing.solve_benders(model), routing.solve_benders(model, multi_cut=False)):
+        assert sol.status == "optimal" and routing.check_solution(sol) == []
+        assert sol.objective == pytest.approx(milp.objective, rel=1e-6)
