@@ -9,7 +9,11 @@ cells' rows *is* the table one run over all the cells writes), with two extra co
 ``cell`` (the cell's dir relative to ``DIR``) and every swept scalar key (e.g. ``seed``) that
 the rows do not already hold, its value read from the cell's recorded config. Rows repeated
 by overlapping cells (two runs of the same cell) are kept once: rows equal but for their
-timing columns (``search_wall_s``, ...) and ``cell``. A cell's overrides come from what the
+timing columns (``search_wall_s``, ...) and ``cell``. Where cells of one fig5/fig6 task ran
+with different configurations (anything in their recorded config beyond the keys the task
+iterates into rows: seeds, the swept x, methods), e.g. other ``routing.network`` settings,
+the rows also carry the config keys that differ, and every mean and std (summary, plot) is
+per configuration: never across two. A cell's overrides come from what the
 cell wrote when it ran (``results.json``, ``failed.json``, ``cell.json``), ``.hydra/`` only for
 dirs without them. Per task the derived outputs are rebuilt from those rows: ``table1.md``
 (the seed's layout and VQS against the references and the bound), the
@@ -160,13 +164,70 @@ def _swept_scalars(cells: list[Cell]) -> dict[str, set[str]]:
     return {k: v for k, v in seen.items() if len(v) > 1}
 
 
+#: per task whose outputs average rows over cells (`SWEEP_X`): the config keys that the task
+#: iterates into rows, each row carrying its value (seed, storage capacity, method): cells that
+#: differ only there are one configuration, averaged together
+ROW_AXES: dict[str, tuple[str, ...]] = {
+    "fig5": ("fig5.seeds", "fig5.storage_capacities", "fig5.methods"),
+    "fig6": ("fig6.seeds", "fig6.n_pairs", "fig6.methods"),
+}
+#: config keys that never change a result (as `experiments.run` compares runs)
+COSMETIC = ("progress",)
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A recorded config as ``{dotted key: value}``, lists (and other non-scalars) as JSON."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if node is None or isinstance(node, (str, int, float, bool)):
+        return {prefix[:-1]: node}
+    return {prefix[:-1]: json.dumps(node, sort_keys=True)}
+
+
+def _task_sections() -> set[str]:
+    """The config sections named after a task (``table1``, ``fig5``, ...): a task reads its
+    own and the shared ones (``routing``, ``search``, ``seed``, ...), never another task's."""
+    import pkgutil
+
+    from experiments import tasks
+
+    return {m.name for m in pkgutil.iter_modules(tasks.__path__)}
+
+
+def configuration(c: Cell, task: str) -> dict[str, Any]:
+    """The settings of a finished cell that define its rows: every key of its recorded config
+    (``results.json`` ``config``) but the task's row axes (`ROW_AXES`), the cosmetic keys and
+    the sections of other tasks."""
+    others = _task_sections() - {task}
+    return {k: v for k, v in _flat((c.results or {}).get("config") or {}).items()
+            if k not in COSMETIC and k not in ROW_AXES.get(task, ())
+            and k.split(".")[0] not in others}
+
+
+def config_columns(cells: list[Cell], task: str) -> dict[Path, dict[str, Any]]:
+    """Per finished cell of ``task``: the keys of its `configuration` whose values differ
+    between the cells (``None`` where a cell's record lacks one), as extra columns that tell
+    the configurations apart; empty dicts when all the cells share one configuration."""
+    confs = {c.path: configuration(c, task) for c in cells if c.status == "finished"}
+    keys = sorted({k for conf in confs.values() for k in conf})
+    differ = [k for k in keys if len({json.dumps(conf.get(k)) for conf in confs.values()}) > 1]
+    return {p: {k: conf.get(k) for k in differ} for p, conf in confs.items()}
+
+
 def _timing(column: str) -> bool:
     """A column that measures time spent, not a result (two runs of one cell differ there)."""
     return "wall" in column or column in ("time", "seconds") or column.endswith("_seconds")
 
 
-def gather_tables(cells: list[Cell], root: Path) -> dict[str, list[dict[str, Any]]]:
-    """``{table name: rows}`` over the finished cells (CSV tables only, duplicates dropped)."""
+def gather_tables(cells: list[Cell], root: Path,
+                  configs: dict[Path, dict[str, Any]] | None = None
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """``{table name: rows}`` over the finished cells (CSV tables only, duplicates dropped).
+    Rows carry the swept scalar keys and ``configs[cell.path]`` (`config_columns`) as
+    columns where they lack them, so rows of different configurations stay apart."""
     swept = _swept_scalars(cells)
     tables: dict[str, list[dict[str, Any]]] = {}
     seen: dict[str, set] = {}
@@ -174,6 +235,8 @@ def gather_tables(cells: list[Cell], root: Path) -> dict[str, list[dict[str, Any
         if c.status != "finished":
             continue
         tags = {k: v for k in swept if (v := _value(c, k)) is not None}
+        tags.update({k: v for k, v in ((configs or {}).get(c.path) or {}).items()
+                     if k not in tags})
         for name, fname in c.results.get("tables", {}).items():
             if not str(fname).endswith(".csv") or not (c.path / fname).exists():
                 continue
@@ -226,9 +289,12 @@ def _plot_rows(rows: list[dict[str, Any]], spec, title: str, out: Path, name: st
 
 
 def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
-            swept: tuple[str, ...] = ()) -> tuple[dict[str, str], list[str]]:
+            swept: tuple[str, ...] = (), configs: tuple[str, ...] = ()
+            ) -> tuple[dict[str, str], list[str]]:
     """Write the task's CSV tables and derived outputs into ``out``; return (tables, figures).
-    ``swept``: scalar keys swept across cells (one figure line per value as well)."""
+    ``swept``: scalar keys swept across cells (one figure line per value as well);
+    ``configs``: the config columns that tell the cells' configurations apart
+    (`config_columns`): the fig5/fig6 mean and std are per configuration, never across."""
     written: dict[str, str] = {}
     figures: list[str] = []
     if task in SWEEP_X and task in tables:
@@ -236,9 +302,12 @@ def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
 
         x_key, xlabel = SWEEP_X[task]
         rows = tables[task]
+        n_conf = len({tuple(str(r.get(k)) for k in configs) for r in rows})
         res = sweep_outputs(rows, x_key, x_key, task, out, xlabel,
                             f"{task}: EGR ({len({r.get('seed') for r in rows})} seeds, "
-                            f"{len({r['cell'] for r in rows})} cells)")
+                            f"{len({r['cell'] for r in rows})} cells"
+                            + (f", {n_conf} configurations" if configs else "") + ")",
+                            group_keys=configs)
         written.update(res["tables"])
         figures += res["figures"]
     for name, rows in tables.items():
@@ -279,8 +348,10 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     figures: list[str] = []
     for task in tasks:
         mine = [c for c in finished if c.results["task"] == task]
-        written, figs = rebuild(task, gather_tables(mine, root), out,
-                                tuple(sorted(_swept_scalars(mine))))
+        configs = config_columns(mine, task) if task in SWEEP_X else {}
+        keys = tuple(sorted({k for tags in configs.values() for k in tags}))
+        written, figs = rebuild(task, gather_tables(mine, root, configs), out,
+                                tuple(sorted(_swept_scalars(mine))), keys)
         all_tables.update(written)
         figures += figs
     devices = list(dict.fromkeys(d for c in finished

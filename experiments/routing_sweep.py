@@ -83,65 +83,100 @@ def path_evidence(rows: list[dict]) -> dict:
             "ps_egr_cells_without_path_bound": len(gaps) - len(known)}
 
 
-def summarize(rows: list[dict], x_key: str) -> dict[str, dict]:
+def _series(row: dict, group_keys: tuple[str, ...]):
+    """The line a row belongs to: its method, or with ``group_keys`` (config columns that
+    tell cells of different configurations apart) the tuple (method, their values)."""
+    if not group_keys:
+        return row["method"]
+    return (row["method"], *(row.get(k, "") for k in group_keys))
+
+
+def _label(series, group_keys: tuple[str, ...]) -> str:
+    if not group_keys:
+        return str(series)
+    return f"{series[0]} [" + ", ".join(f"{k}={v}" for k, v in zip(
+        group_keys, series[1:], strict=True)) + "]"
+
+
+def summarize(rows: list[dict], x_key: str, group_keys: tuple[str, ...] = ()) -> dict:
     """``{method: {x: {"mean", "std", "min", "max", "n"}}}`` of ``egr`` over seeds (population
-    std, ddof = 0)."""
-    out: dict[str, dict] = {}
+    std, ddof = 0). ``group_keys``: columns whose values tell configurations apart (a
+    multirun's cells run with different ``routing.network`` settings, ...): the outer key is
+    then ``(method, *values)``, so no mean mixes two configurations."""
+    out: dict = {}
     for r in rows:
-        out.setdefault(r["method"], {}).setdefault(r[x_key], []).append(float(r["egr"]))
+        out.setdefault(_series(r, group_keys), {}).setdefault(r[x_key], []).append(
+            float(r["egr"]))
     return {m: {x: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
                     "max": float(np.max(v)), "n": len(v)} for x, v in sorted(d.items())}
             for m, d in out.items()}
 
 
-def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str) -> None:
-    """Mean EGR over seeds, one line per method: error bars span min..max over seeds, the shaded
-    band is ± one standard deviation."""
+def plot_sweep(rows: list[dict], x_key: str, path: Path, xlabel: str, title: str,
+               group_keys: tuple[str, ...] = ()) -> None:
+    """Mean EGR over seeds, one line per method (per method and configuration with
+    ``group_keys``): error bars span min..max over seeds, the shaded band is ± one standard
+    deviation."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    summary = summarize(rows, x_key)
+    summary = summarize(rows, x_key, group_keys)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     markers = {"PS-EGR": "o", "SOS": "s", "RRS": "^", "NSS": "D"}
-    for method in METHODS:
-        if method not in summary:
-            continue
-        xs = list(summary[method])
-        st = [summary[method][x] for x in xs]
+
+    def order(series):
+        m = series if not group_keys else series[0]
+        return (METHODS.index(m) if m in METHODS else len(METHODS), str(series))
+
+    for series in sorted(summary, key=order):
+        method = series if not group_keys else series[0]
+        xs = list(summary[series])
+        st = [summary[series][x] for x in xs]
         mean = np.array([v["mean"] for v in st])
         std = np.array([v["std"] for v in st])
         err = np.array([[v["mean"] - v["min"] for v in st], [v["max"] - v["mean"] for v in st]])
         line = ax.errorbar(xs, mean, yerr=err, marker=markers.get(method, "o"), capsize=3,
-                           label=method)
+                           label=_label(series, group_keys))
         ax.fill_between(xs, mean - std, mean + std, color=line[0].get_color(), alpha=0.12)
     n = max((v["n"] for d in summary.values() for v in d.values()), default=0)
     ax.set(xlabel=xlabel, ylabel="EGR, eq. (1)  [purified pairs/s, summed]",
            title=f"{title}\nmean over {n} seeds; bars: min-max, band: ±1 std")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=6 if group_keys else None)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
 def sweep_outputs(rows: list[dict], x_key: str, x_tag: str, name: str, out_dir: Path,
-                  xlabel: str, title: str) -> dict:
+                  xlabel: str, title: str, group_keys: tuple[str, ...] = ()) -> dict:
     """Write ``name.csv`` (one row per cell, with the spread over seeds of its (method, x):
     ``egr_mean, egr_std, egr_min, egr_max, n_seeds``), ``name_summary.csv`` (one row per
-    (method, x)) and ``name.png``; return the task result (metrics keyed ``method/x_tag=x``)."""
+    (method, x)) and ``name.png``; return the task result (metrics keyed ``method/x_tag=x``).
+    ``group_keys``: config columns of the rows that tell configurations apart
+    (`experiments.aggregate`): every spread is then per (method, configuration, x), the
+    summary rows carry those columns and the metrics are keyed
+    ``method[key=value, ...]/x_tag=x``."""
     from experiments.outputs import write_csv
 
-    summary = summarize(rows, x_key)
+    summary = summarize(rows, x_key, group_keys)
     spread = {(m, x): {"egr_mean": v["mean"], "egr_std": v["std"], "egr_min": v["min"],
                        "egr_max": v["max"], "n_seeds": v["n"]}
               for m, d in summary.items() for x, v in d.items()}
-    rows = [{**r, **spread[(r["method"], r[x_key])]} for r in rows]
-    srows = [{"method": m, x_key: x, **spread[(m, x)]} for m, d in summary.items() for x in d]
-    plot_sweep(rows, x_key, out_dir / f"{name}.png", xlabel, title)
-    metrics: dict = {f"{m}/{x_tag}={x}": {k: v[k] for k in ("mean", "std", "min", "max")}
-                     for m, d in summary.items() for x, v in d.items()}
+    rows = [{**r, **spread[(_series(r, group_keys), r[x_key])]} for r in rows]
+
+    def columns(series) -> dict:
+        if not group_keys:
+            return {"method": series}
+        return {"method": series[0], **dict(zip(group_keys, series[1:], strict=True))}
+
+    srows = [{**columns(m), x_key: x, **spread[(m, x)]} for m, d in summary.items() for x in d]
+    plot_sweep(rows, x_key, out_dir / f"{name}.png", xlabel, title, group_keys)
+    metrics: dict = {f"{_label(m, group_keys)}/{x_tag}={x}": {
+        k: v[k] for k in ("mean", "std", "min", "max")}
+        for m, d in summary.items() for x, v in d.items()}
     metrics["all_optimal"] = all(r["status"] == "optimal" for r in rows)
     metrics.update(path_evidence(rows))
     return {"metrics": metrics,

@@ -332,3 +332,65 @@ def test_aggregate_keeps_two_runs_of_one_cell_once_and_writes_table1_md_in_full(
     rows = [{k: aggregate._num(v) for k, v in r.items()} for r in rows]
     assert "## VQS against the reference optima and the upper bound" in md
     assert md == table1.table_markdown(rows, [0.1], ["dephasing"])
+
+
+FIG5 = ["+exp=fig5", "fig5.storage_capacities=[0,800]", "fig5.methods=[SOS,NSS]",
+        "routing.network.n_base_stations=6", "routing.network.max_real_paths=2",
+        "routing.network.max_virtual_paths=2", "routing.network.max_storage_paths=1",
+        "progress=false"]
+
+
+def test_aggregate_never_averages_fig5_cells_of_different_configurations(tmp_path):
+    """Three fig5 cells: seeds 1 and 2 of one network (3 slots), and seed 1 of another (4
+    slots). The aggregate's mean and std are per configuration: the 3-slot cells averaged
+    over their two seeds (the mean of their own rows), the 4-slot cell alone (its own row),
+    never the three together, also when the 4-slot cell's recorded overrides do not say so
+    (its config does: a conf default changed between the runs)."""
+    import numpy as np
+
+    sweep = tmp_path / "sweep"
+    specs = {"0": ["fig5.seeds=[1]", "routing.network.n_slots=3"],
+             "1": ["fig5.seeds=[2]", "routing.network.n_slots=3"],
+             "2": ["fig5.seeds=[1]", "routing.network.n_slots=4"]}
+    own = {}
+    for num, extra in specs.items():
+        ov = _hydra_dir(sweep / num, [*FIG5, *extra])
+        run_cell(load_config(ov), sweep / num, ov)
+        own[num] = read_csv(sweep / num / "fig5.csv")
+
+    def egr(num, method, cap):
+        (r,) = [r for r in own[num] if r["method"] == method
+                and float(r["storage_capacity"]) == cap]
+        return float(r["egr"])
+
+    assert egr("2", "SOS", 800.0) != egr("0", "SOS", 800.0)  # the networks differ
+
+    def check():
+        aggregate.aggregate(sweep)
+        summary = read_csv(sweep / "aggregate" / "fig5_summary.csv")
+        assert len(summary) == 2 * 2 * 2  # (method, capacity) x two configurations
+        for s in summary:
+            m, cap, slots = s["method"], float(s["storage_capacity"]), s[
+                "routing.network.n_slots"]
+            cells = ["0", "1"] if slots == "3" else ["2"]
+            want = [egr(c, m, cap) for c in cells]
+            assert int(s["n_seeds"]) == len(want)
+            assert float(s["egr_mean"]) == pytest.approx(np.mean(want), rel=1e-12)
+            assert float(s["egr_std"]) == pytest.approx(np.std(want), rel=1e-12, abs=1e-12)
+        rows = read_csv(sweep / "aggregate" / "fig5.csv")
+        assert len(rows) == 3 * 4 and all(r["routing.network.n_slots"] in ("3", "4")
+                                          for r in rows)
+
+    check()
+    # the same difference recorded only in the cells' configs (their conf default of n_slots
+    # changed between runs): no cell's overrides name it, so it is no swept key
+    for num in specs:
+        ov = [o for o in [*FIG5, *specs[num]] if not o.startswith("routing.network.n_slots")]
+        for f in ("results.json", "cell.json"):
+            rec = json.loads((sweep / num / f).read_text())
+            rec["overrides"] = ov
+            (sweep / num / f).write_text(json.dumps(rec))
+        _hydra_dir(sweep / num, ov)
+    assert "routing.network.n_slots" not in aggregate._swept_scalars(
+        aggregate.find_cells(sweep))
+    check()
