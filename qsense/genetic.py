@@ -930,14 +930,18 @@ def refine_structures(key, problem: Problem, result: SearchResult,
     if bad.any():
         t0[bad] = best_grid_times(problem, batch[np.flatnonzero(bad)], result.t_grid,
                                   memory_limit_gb=memory_limit_gb)
+    # t_grid: the search's grid, which the starts' times were picked on: its range is where
+    # each start's time moves to its best lobe where the merit oscillates in t (refine_t)
     return optimize_angles(problem, batch, method=config.method, steps=config.steps,
                            learning_rate=config.learning_rate, t_bounds=config.t_bounds,
-                           t0=t0, devices=devices, memory_limit_gb=memory_limit_gb)
+                           t0=t0, t_grid=result.t_grid, devices=devices,
+                           memory_limit_gb=memory_limit_gb)
 
 
 def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.05,
                 t_bounds=(1e-3, 1e3), t_grid=None, n_genes: int = 1) -> OptResult:
-    """The GHZ probe (empty PQC) at its optimal time (grid, then Adam on log t)."""
+    """The GHZ probe (empty PQC) at its optimal time (grid, then Adam on log t; where the QFI
+    oscillates in t, the best lobe of the grid's range: `qsense.optimize.refine_t`)."""
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     return optimize_angles(problem, empty_genome(n_genes, real), steps=steps,
                            learning_rate=learning_rate, t_bounds=t_bounds, t_grid=t_grid)

@@ -48,7 +48,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import NOISE_MODELS, check_nonneg, fail
+from qsense._checks import NOISE_MODELS, check_nonneg, fail, is_concrete
 from qsense.distributed import (
     device_memory_limit,
     pad_rows,
@@ -382,6 +382,43 @@ def _in_chunks(fn: Callable, rows: int, chunk: int, tree):
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
 
 
+@jax.jit
+def _row_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
+    """`score` of genome r at each of its own times ``ts[r]``: (R, T) for ts (R, T)."""
+    return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, 0))(problem, genomes, ts)
+
+
+def _scores_in_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
+                      per_row: bool) -> np.ndarray:
+    """(R, T) scores of ``genomes`` (R,) at the times ``ts``: shared (T,) (`_scan_scores`)
+    or one row per genome (R, T) (`_row_scores`). One jitted call, or chunks of genomes (and
+    of times when even one genome's row does not fit) of one compiled shape when XLA's plan
+    for all R x T evaluations would not fit in ``memory_limit_gb``."""
+    jitted = _row_scores if per_row else _scan_scores
+    n_t, n_g = int(ts.shape[-1]), genomes.batch_shape[0]
+    limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
+    need = program_bytes(jitted, problem, genomes, ts)
+    if need is None or need <= limit:
+        return to_host(jitted(problem, genomes, ts))
+    evals = rows_that_fit(problem, need / (n_g * n_t), limit, "t scan")
+    # whole rows of times when they fit, else one genome at a time in chunks of times
+    g_chunk, t_chunk = (max(evals // n_t, 1), n_t) if evals >= n_t else (1, evals)
+    cols = []
+    for start in range(0, n_t, t_chunk):
+        part = ts[..., start:start + t_chunk]
+        k = int(part.shape[-1])
+        if per_row:  # the same compiled shape for the last chunk
+            part = pad_rows(part.T, t_chunk).T
+            raw = _in_chunks(lambda tree: jitted(problem, *tree), n_g, g_chunk,
+                             (genomes, part))
+        else:
+            part = pad_rows(part, t_chunk)
+            raw = _in_chunks(lambda g, tt=part: jitted(problem, g, tt), n_g, g_chunk,
+                             genomes)
+        cols.append(to_host(raw)[:, :k])
+    return np.concatenate(cols, axis=1)
+
+
 def scan_t(problem: Problem, genomes: Genome, ts, *,
            memory_limit_gb: float | None = None) -> np.ndarray:
     """Merit (QFI or QCRB) of each genome at each time: (R, T) for genomes (R, G), ts (T,).
@@ -395,23 +432,8 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
     ts = jnp.asarray(ts, _real(problem))
-    n_t, n_g = int(ts.shape[0]), genomes.batch_shape[0]
-    limit = device_memory_limit(jax.devices()[:1], memory_limit_gb)
-    need = program_bytes(_scan_scores, problem, genomes, ts)
-    if need is None or need <= limit:
-        return merit_of_score(problem, np.asarray(_scan_scores(problem, genomes, ts)))
-    evals = rows_that_fit(problem, need / (n_g * n_t), limit, "t scan")
-    # whole rows of times when they fit, else one genome at a time in chunks of times
-    g_chunk, t_chunk = (max(evals // n_t, 1), n_t) if evals >= n_t else (1, evals)
-    cols = []
-    for start in range(0, n_t, t_chunk):
-        part = ts[start:start + t_chunk]
-        k = int(part.shape[0])
-        part = pad_rows(part, t_chunk)  # the same compiled shape for the last chunk
-        raw = _in_chunks(lambda g, tt=part: _scan_scores(problem, g, tt),
-                         genomes.batch_shape[0], g_chunk, genomes)
-        cols.append(to_host(raw)[:, :k])
-    return merit_of_score(problem, np.concatenate(cols, axis=1))
+    return merit_of_score(problem, _scores_in_chunks(problem, genomes, ts, memory_limit_gb,
+                                                     per_row=False))
 
 
 def best_grid_times(problem: Problem, genomes: Genome, ts, *,
@@ -432,6 +454,141 @@ def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.nd
              "optimize_t=False, the QFI grows without bound in t)")
     lo, hi = max(0.02 / problem.gamma, t_bounds[0]), min(5.0 / problem.gamma, t_bounds[1])
     return np.geomspace(lo, hi, n)
+
+
+#: samples per period of the merit's fastest oscillation in t in the lobe scan of `refine_t`
+LOBE_SAMPLES = 8
+#: at most this many times per restart in one lobe scan (beyond it the scan is coarser)
+MAX_LOBE_TIMES = 512
+_LOBES = 4  # best sampled lobes zoomed per restart (neighbouring lobes differ by < 1 %)
+_ZOOM_TIMES = 16  # times per zoom round
+_ZOOMS = 4  # zoom rounds: each narrows the window by (_ZOOM_TIMES - 1) / 2
+
+
+def oscillation_rate(problem: Problem) -> float:
+    """Angular frequency ``Omega`` bounding how fast the merit can oscillate in t: the sum
+    over the qubits of the largest ``|Im lambda|`` of the single-qubit sensing generator
+    (field ``s_i b0``, noise at rate gamma; `qsense.noise.generator_1q`). The N-qubit sensing
+    map's eigenvalues are sums of the single-qubit ones, so the sensed state and its
+    B-derivative oscillate at most at ``Omega`` and the QFI (quadratic in them) at
+    ``2 Omega``: lobes about ``pi / Omega`` apart (single qubit under bit flip at B0 = 1:
+    ``Omega = sqrt(1 - gamma^2 / 4)``, lobes ~3.1 apart). 0 where the merit does not
+    oscillate: a scalar field under a Z-covariant noise and post channel, whose QFI does not
+    depend on B0 (DESIGN section 3), or a generator with a real spectrum (e.g. a field of
+    0); also 0 for a problem whose data are traced (no scan can be sized then)."""
+    from qsense.noise import generator_1q
+
+    if problem.fast or not is_concrete(problem.gamma, problem.b0, problem.sensors):
+        return 0.0
+    b0 = np.asarray(problem.b0, float)
+    f3 = np.array([0.0, 0.0, float(b0)]) if problem.field == "scalar" else b0
+    rate_d = float(problem.gamma) * np.asarray(problem.dissipator, complex)
+    weights = (np.ones(problem.n_qubits) if problem.sensors is None
+               else np.abs(np.asarray(problem.sensors, float)))
+    total = 0.0
+    for w, count in zip(*np.unique(weights, return_counts=True), strict=True):
+        gen = np.asarray(generator_1q(w * f3, rate_d, jnp.complex128))
+        total += count * float(np.max(np.abs(np.linalg.eigvals(gen).imag)))
+    return total if total > 1e-12 else 0.0
+
+
+def t_span(problem: Problem, t_grid=None, t_bounds=(1e-3, 1e3)) -> tuple[float, float]:
+    """The range of times `refine_t` searches: that of ``t_grid`` (the coarse grid a start
+    time was picked on; default `default_t_grid`, which brackets the noisy optimum), or
+    ``t_bounds`` for gamma = 0 without a grid."""
+    if t_grid is None:
+        if not problem.gamma > 0:
+            return tuple(float(x) for x in np.exp(_log_bounds(t_bounds)))
+        t_grid = default_t_grid(problem, t_bounds=t_bounds)
+    g = np.asarray(t_grid, float)
+    if g.ndim != 1 or g.size == 0 or not np.all(np.isfinite(g)) or np.any(g <= 0):
+        fail("t_grid", t_grid, "a non-empty 1-D array of times > 0")
+    return float(g.min()), float(g.max())
+
+
+def _scores_at(problem: Problem, genomes: Genome, ts: np.ndarray,
+               memory_limit_gb: float | None) -> np.ndarray:
+    """Scores (always maximized; NaN -> -inf) of genome r at its times ``ts[r]`` (R, T)."""
+    v = _scores_in_chunks(problem, genomes, jnp.asarray(ts, _real(problem)), memory_limit_gb,
+                          per_row=True)
+    v = np.asarray(v, float)
+    return np.where(np.isnan(v), -np.inf, v)
+
+
+def refine_t(problem: Problem, genomes: Genome, t, *, span: tuple[float, float],
+             t_bounds: tuple[float, float] = (1e-3, 1e3),
+             memory_limit_gb: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The best time of each genome in ``span`` (extended to its ``t``; within ``t_bounds``),
+    its angles fixed: ``(t (R,), merit (R,))``, never below the merit at the given ``t``
+    (kept unless a strictly better time is found).
+
+    Why: where the merit oscillates in t (`oscillation_rate` > 0: bit flip, a vector field,
+    a post channel that does not commute with the field), its lobes are ~``pi / Omega``
+    apart, finer than a coarse log grid (24 points over 0.02/gamma..5/gamma step by 27 %,
+    ~5 time units at t ~ 20), so the best grid point can sit on a lower lobe, even several
+    grid steps from the best one, and a gradient step in t never leaves its lobe (a single
+    qubit under bit flip, gamma = 0.1: 53.20 at t = 15.11 or 54.94 at t = 24.29 for the peak
+    57.06 at t = 21.20). So ``span`` (`t_span`: the coarse grid's range) is sampled
+    linearly with `LOBE_SAMPLES` times per ``pi / Omega`` (at most `MAX_LOBE_TIMES`; a
+    power of two, so few shapes compile), then the best few sampled lobes are zoomed
+    (`_ZOOMS` rounds of `_ZOOM_TIMES` times around the best so far) and the best wins. Where
+    the merit does not oscillate (``Omega = 0``) the times come back as given. One jitted
+    call per round over all rows, chunked like `scan_t` when it would not fit in memory."""
+    genomes = _as_batch(problem, genomes)
+    r = genomes.batch_shape[0]
+    t = np.broadcast_to(np.asarray(t, float), (r,)).copy()
+    if not np.all(np.isfinite(t)) or np.any(t <= 0):
+        fail("t", t.tolist(), "times > 0")
+    try:
+        lo, hi = (float(x) for x in span)
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    if not (0 < lo <= hi < np.inf):
+        fail("span", span, "two times (t_lo, t_hi) with 0 < t_lo <= t_hi < inf")
+    lo_b, hi_b = np.exp(_log_bounds(t_bounds))
+    t = np.clip(t, lo_b, hi_b)
+    omega = oscillation_rate(problem)
+    if omega == 0.0:
+        best = _scores_at(problem, genomes, t[:, None], memory_limit_gb)[:, 0]
+        return t, merit_of_score(problem, best)
+    lo = np.clip(np.minimum(lo, t), lo_b, hi_b)
+    hi = np.clip(np.maximum(hi, t), lo_b, hi_b)
+    need = np.max(hi - lo) * LOBE_SAMPLES * omega / np.pi + 1
+    m = int(2 ** np.ceil(np.log2(np.clip(need, _ZOOM_TIMES, MAX_LOBE_TIMES))))
+    # column 0: the given time (the merit to beat), then the linear samples of the span
+    grid = np.concatenate([t[:, None], lo[:, None] + (hi - lo)[:, None]
+                           * np.linspace(0.0, 1.0, m - 1)[None]], 1)
+    vals = _scores_at(problem, genomes, grid, memory_limit_gb)
+    best = vals[:, 0]
+    grid, vals = grid[:, 1:], vals[:, 1:]
+    # the best sampled lobes: local maxima of the samples (an end counts), best first
+    left = np.concatenate([np.full((r, 1), -np.inf), vals[:, :-1]], 1)
+    right = np.concatenate([vals[:, 1:], np.full((r, 1), -np.inf)], 1)
+    peaks = np.where((vals >= left) & (vals >= right), vals, -np.inf)
+    k = _LOBES
+    cand = np.argsort(-peaks, axis=1, kind="stable")[:, :k]  # (R, K)
+    c_t = np.take_along_axis(grid, cand, 1).ravel()
+    c_v = np.take_along_axis(vals, cand, 1).ravel()
+    half = np.repeat((hi - lo) / (m - 2), k)
+    w_lo, w_hi = np.repeat(lo, k), np.repeat(hi, k)
+    rows = jax.tree_util.tree_map(lambda a: jnp.repeat(a, k, axis=0), genomes)
+    z = np.linspace(0.0, 1.0, _ZOOM_TIMES)
+    for _ in range(_ZOOMS):
+        a, b = np.maximum(c_t - half, w_lo), np.minimum(c_t + half, w_hi)
+        zt = a[:, None] + (b - a)[:, None] * z[None]
+        zv = _scores_at(problem, rows, zt, memory_limit_gb)
+        j = np.argmax(zv, axis=1)
+        v = zv[np.arange(zv.shape[0]), j]
+        better = v > c_v
+        c_t = np.where(better, zt[np.arange(zt.shape[0]), j], c_t)
+        c_v = np.where(better, v, c_v)
+        half = (b - a) / (_ZOOM_TIMES - 1)
+    c_t, c_v = c_t.reshape(r, k), c_v.reshape(r, k)
+    i = np.argmax(c_v, axis=1)
+    new_t, new_v = c_t[np.arange(r), i], c_v[np.arange(r), i]
+    better = new_v > best
+    return (np.where(better, new_t, t),
+            merit_of_score(problem, np.where(better, new_v, best)))
 
 
 def _as_batch(problem: Problem, genomes: Genome) -> Genome:
@@ -474,6 +631,12 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
 
     ``t0``: initial time (scalar or (R,)); ``None`` picks, per restart, the best point of
     ``t_grid`` (default `default_t_grid`). ``optimize_t=False`` keeps t at ``t0``.
+    Where the merit oscillates in t (`oscillation_rate` > 0: bit flip, a vector field, ...),
+    a gradient step in t stays on its lobe, so each start time is first moved to its best
+    lobe and, after the optimizer, each restart's time is refined again at its final angles
+    (`refine_t` over the range of ``t_grid``, `t_span`: the coarse grid ``t0`` came from,
+    e.g. a genetic search's): ``ts`` / ``values`` then include that last step (never below
+    the optimizer's best point; ``history`` is the optimizer's own trajectory).
     ``devices`` (default: every device, ``jax.devices()``): the restarts are sharded over
     them (`qsense.distributed.population_sharding`), padded to a multiple of the device count
     with copies of restarts ``i mod R`` whose results are dropped; the numbers do not depend
@@ -500,6 +663,11 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         if not np.all(np.isfinite(t_init)) or np.any(t_init <= 0):
             fail("t0", t0, "times > 0")
     t_init = np.clip(t_init, *np.exp(log_bounds))
+    lobes = optimize_t and oscillation_rate(problem) > 0
+    if lobes:  # start each restart on its best lobe in t: a gradient step never leaves one
+        span = t_span(problem, t_grid, t_bounds)
+        t_init, _ = refine_t(problem, batch, t_init, span=span, t_bounds=t_bounds,
+                             memory_limit_gb=memory_limit_gb)
     params = {"angle": batch.angle, "log_t": jnp.asarray(np.log(t_init), real)}
     structure = _structure(batch)
     sign = -1.0 if problem.maximize else 1.0
@@ -531,11 +699,16 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         best_angle = to_host(best["angle"])[:r]
         best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)
         best_loss, hist = to_host(best_l)[:r], to_host(h)[:r]
+    genomes_out = dataclasses.replace(batch, angle=jnp.asarray(best_angle, real))
+    ts = np.exp(best_logt)
+    if lobes:  # the refined angles may favour another lobe; and the lobe's peak, exactly
+        ts, merits = refine_t(problem, genomes_out, ts, span=span, t_bounds=t_bounds,
+                              memory_limit_gb=memory_limit_gb)
+        best_loss = np.where(np.isnan(merits), np.inf, sign * merits)
+        best_logt = np.log(ts)
     values = sign * best_loss
     finite = np.isfinite(best_loss)
     i = int(np.argmin(np.where(finite, best_loss, np.inf)))
-    genomes_out = dataclasses.replace(batch, angle=jnp.asarray(best_angle, real))
-    ts = np.exp(best_logt)
     at_bound = bool(optimize_t and (abs(best_logt[i] - log_bounds[0]) < 1e-9
                                     or abs(best_logt[i] - log_bounds[1]) < 1e-9))
     return OptResult(genome=genomes_out[i], t=float(ts[i]), value=float(values[i]),
@@ -590,8 +763,9 @@ def _cobyla(problem, params, structure, steps, log_bounds, optimize_t):
 
 __all__ = [
     "FIELDS", "GRADIENTS", "INITIAL_STATES", "METHODS", "NOISE_MODELS", "OptResult", "Problem",
-    "autodiff_grad", "best_grid_times", "default_t_grid", "make_loss", "make_optimizer",
-    "make_step", "merit", "optimize_angles", "parameter_shift_grad", "probe",
-    "probe_angle_derivatives", "program_bytes", "rows_that_fit", "scan_t", "score",
+    "LOBE_SAMPLES", "MAX_LOBE_TIMES", "autodiff_grad", "best_grid_times", "default_t_grid",
+    "make_loss", "make_optimizer", "make_step", "merit", "optimize_angles",
+    "oscillation_rate", "parameter_shift_grad", "probe", "probe_angle_derivatives",
+    "program_bytes", "refine_t", "rows_that_fit", "scan_t", "score", "t_span",
 ]
 
