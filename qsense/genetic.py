@@ -40,6 +40,7 @@ import functools
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -418,6 +419,14 @@ def initial_population(key, problem: Problem, config: GAConfig) -> Genome:
         pop = jax.tree_util.tree_map(lambda a, b: a.at[0].set(b), pop, e)
         first = 1
     if config.structured:
+        need = len(_product_layout(problem.n_qubits))
+        if problem.n_qubits > 1 and g < need:
+            warnings.warn(
+                f"GAConfig.max_genes = {g} is below the {need} genes (3N - 1) of the product-"
+                f"state family at N = {problem.n_qubits}: the search cannot start from every "
+                "product probe and may end below the best one (qsense.reference."
+                f"best_product_probe); max_genes >= {need} includes it", UserWarning,
+                stacklevel=3)
         seeds = structured_seeds(problem.n_qubits, g, k3, pop.angle.dtype)
         s = min(seeds.batch_shape[0], p - first)
         pop = jax.tree_util.tree_map(lambda a, b: a.at[first:first + s].set(b[:s]), pop, seeds)

@@ -392,3 +392,22 @@ def test_search_reaches_independent_optimum_from_random_start(noise):
     assert res.value <= pure * (1 + 1e-6)
     assert res.value >= product * (1 - 1e-6)
     assert res.value >= res.ghz_value
+
+
+def test_a_chromosome_too_short_for_the_product_family_warns():
+    """The walkthrough's search (N = 3, max_genes = 6 < 3N - 1 = 8) ended at 114.07 under
+    amplitude damping, below the best product probe's 162.40, silently: generation 0 could not
+    hold the product-state family. It now says so; with 8 genes it does not."""
+    import warnings
+
+    from qsense.genetic import GAConfig, initial_population
+
+    key = jax.random.PRNGKey(0)
+    problem = Problem(3, "amplitude_damping", 0.1)
+    with pytest.warns(UserWarning, match=r"max_genes = 6 .* 8 genes \(3N - 1\)"):
+        initial_population(key, problem, GAConfig(population=8, max_genes=6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        initial_population(key, problem, GAConfig(population=8, max_genes=8))
+        initial_population(key, Problem(1, "dephasing", 0.1),
+                           GAConfig(population=8, max_genes=2, init_genes=2, max_run=2))
