@@ -170,7 +170,13 @@ def _swept_scalars(cells: list[Cell]) -> dict[str, set[str]]:
 ROW_AXES: dict[str, tuple[str, ...]] = {
     "fig5": ("fig5.seeds", "fig5.storage_capacities", "fig5.methods"),
     "fig6": ("fig6.seeds", "fig6.n_pairs", "fig6.methods"),
+    # table1's cells are (sensing, N, gamma, noise); reference_worker only says where the
+    # references run
+    "table1": ("table1.n_min", "table1.n_max", "table1.gammas", "table1.noises",
+               "table1.sensing", "table1.reference_worker"),
 }
+#: tasks whose derived outputs are per configuration (`config_columns`)
+PER_CONFIGURATION = ("fig5", "fig6", "table1")
 #: config keys that never change a result (as `experiments.run` compares runs)
 COSMETIC = ("progress",)
 
@@ -294,7 +300,8 @@ def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
     """Write the task's CSV tables and derived outputs into ``out``; return (tables, figures).
     ``swept``: scalar keys swept across cells (one figure line per value as well);
     ``configs``: the config columns that tell the cells' configurations apart
-    (`config_columns`): the fig5/fig6 mean and std are per configuration, never across."""
+    (`config_columns`): the fig5/fig6 mean and std are per configuration, never across, and
+    ``table1.md`` holds one table per configuration."""
     written: dict[str, str] = {}
     figures: list[str] = []
     if task in SWEEP_X and task in tables:
@@ -317,12 +324,23 @@ def rebuild(task: str, tables: dict[str, list[dict[str, Any]]], out: Path,
     if task == "table1" and "table1" in tables:
         from experiments.tasks import table1
 
-        rows = tables["table1"]
-        gammas = sorted({float(r["gamma"]) for r in rows})
-        noises = [nz for nz in table1.NOISE_ORDER if nz in {r["noise"] for r in rows}]
-        md = (table1.table_markdown if all("reference_qcrb" in r for r in rows)
-              else table1.markdown)  # cells from before the reference columns: layout only
-        (out / "table1.md").write_text(md(rows, gammas, noises))
+        # one table per configuration (`configs`): cells of different search settings, seeds,
+        # ... used to share one table, the last cell's value silently winning each entry
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for r in tables["table1"]:
+            groups.setdefault(tuple((k, r.get(k)) for k in configs), []).append(r)
+        parts = []
+        for key, rows in groups.items():
+            gammas = sorted({float(r["gamma"]) for r in rows})
+            noises = [nz for nz in table1.NOISE_ORDER if nz in {r["noise"] for r in rows}]
+            md = (table1.table_markdown if all("reference_qcrb" in r for r in rows)
+                  else table1.markdown)  # cells from before the reference columns: layout only
+            text = md(rows, gammas, noises)
+            if configs:
+                text = ("# Configuration: " + ", ".join(f"{k} = {v}" for k, v in key)
+                        + "\n\n" + text)
+            parts.append(text)
+        (out / "table1.md").write_text("\n\n".join(parts))
         written["table1_md"] = "table1.md"
     if task in FIGURES and FIGURES[task][0] in tables:
         spec = FIGURES[task]
@@ -348,7 +366,7 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     figures: list[str] = []
     for task in tasks:
         mine = [c for c in finished if c.results["task"] == task]
-        configs = config_columns(mine, task) if task in SWEEP_X else {}
+        configs = config_columns(mine, task) if task in PER_CONFIGURATION else {}
         keys = tuple(sorted({k for tags in configs.values() for k in tags}))
         written, figs = rebuild(task, gather_tables(mine, root, configs), out,
                                 tuple(sorted(_swept_scalars(mine))), keys)

@@ -334,6 +334,42 @@ def test_aggregate_keeps_two_runs_of_one_cell_once_and_writes_table1_md_in_full(
     assert md == table1.table_markdown(rows, [0.1], ["dephasing"])
 
 
+def test_aggregate_writes_one_table1_per_configuration(tmp_path):
+    """Two table1 cells of the same (sensing, N, gamma, noise) run with different search
+    settings: each keeps its own table in table1.md (before, they shared one table and the
+    last cell's value won the entry silently)."""
+    from experiments.outputs import write_csv
+    from experiments.tasks import table1
+
+    base = {"sensing": "single", "probe": "VQS", "n_qubits": 2, "gamma": 0.1,
+            "noise": "dephasing", "paper_value": 0.14611, "t_opt": 4.9, "product_qcrb": 0.2,
+            "reference_qcrb": 0.15, "bound_qcrb": 0.12, "fraction": 1.0}
+    values = {"a": (8, 0.151), "b": (16, 0.1502)}
+    for name, (pop, qcrb) in values.items():
+        d = tmp_path / name
+        overrides = ["+exp=table1", f"search.population={pop}"]
+        _hydra_dir(d, overrides)
+        write_csv(d, "table1", [{**base, "qcrb": qcrb},
+                                {**base, "probe": "GHZ", "qcrb": 0.16}])
+        (d / "results.json").write_text(json.dumps({
+            "task": "table1", "tables": {"table1": "table1.csv"},
+            "config": {"seed": 0, "search": {"population": pop},
+                       "table1": {"gammas": [0.1], "reference_worker": name == "a"}},
+            "overrides": overrides}))
+    aggregate.aggregate(tmp_path)
+    md = (tmp_path / "aggregate" / "table1.md").read_text()
+    rows = [{k: aggregate._num(v) for k, v in r.items()}
+            for r in read_csv(tmp_path / "aggregate" / "table1.csv")]
+    parts = md.split("# Configuration: ")[1:]
+    assert len(parts) == 2  # reference_worker does not split configurations; population does
+    for pop, qcrb in values.values():
+        (part,) = [p for p in parts if p.startswith(f"search.population = {pop}\n")]
+        mine = [r for r in rows if r["search.population"] == pop]
+        want = table1.table_markdown(mine, [0.1], ["dephasing"])
+        assert part.split("\n\n", 1)[1].rstrip("\n") == want.rstrip("\n")
+        assert f"{qcrb:.4f}" in part
+
+
 FIG5 = ["+exp=fig5", "fig5.storage_capacities=[0,800]", "fig5.methods=[SOS,NSS]",
         "routing.network.n_base_stations=6", "routing.network.max_real_paths=2",
         "routing.network.max_virtual_paths=2", "routing.network.max_storage_paths=1",
