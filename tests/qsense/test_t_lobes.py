@@ -110,6 +110,18 @@ def test_refinement_from_a_coarse_search_time_leaves_its_lobe():
     assert res.t == pytest.approx(t_ref, abs=2e-3)
 
 
+@pytest.mark.parametrize("steps", [5, 20, 200])
+def test_a_user_grid_short_of_the_optimum_does_not_decide_the_lobe(steps):
+    """A user grid (1..8) short of the peak (t = 21.2): Adam's t is bounded by t_bounds only,
+    so the answer was the lobe it drifted onto, and depended on ``steps`` (35.45, 53.20,
+    56.75 for 5, 20, 200). The lobe search covers the noisy optimum's bracket as well."""
+    p = Problem(1, "bitflip", 0.1, "scalar", b0=1.0)
+    t_ref, f_ref = _reference_peak(0.1, 1.0, 0.2, 50.0)  # default_t_grid's range, 0.02..5/γ
+    res = optimize_angles(p, empty_genome(1), t_grid=np.geomspace(1.0, 8.0, 6), steps=steps)
+    assert res.value == pytest.approx(f_ref, rel=1e-7)
+    assert res.t == pytest.approx(t_ref, abs=2e-3)
+
+
 def test_refined_time_never_scores_below_the_start_or_the_grid():
     """Random two-qubit circuits under bit flip: the lobe search returns, per row, a merit at
     least the given time's, and what the whole optimizer returns is at least the best point
