@@ -98,9 +98,13 @@ def solve_rrs(inst: Instance, seed: int = 0, solver: str = "SCIP") -> Solution:
 
 
 def solve_nss(inst: Instance, solver: str = "SCIP", time_limit: float | None = None) -> Solution:
-    """No-Storage Scheme: every storage capacity set to 0 (module docstring)."""
-    return solve_milp(inst.with_storage_capacity(0.0), solver=solver, time_limit=time_limit,
-                      method="NSS")
+    """No-Storage Scheme: every storage capacity set to 0 (module docstring). The solution's
+    ``instance`` is ``inst`` (its model's is the instance without storage), so
+    `routing.with_path_bound` measures it against ``inst``'s bound."""
+    sol = solve_milp(inst.with_storage_capacity(0.0), solver=solver, time_limit=time_limit,
+                     method="NSS")
+    sol.instance = inst
+    return sol
 
 
 def solve_baseline(inst: Instance, name: str, seed: int = 0, solver: str = "SCIP",

@@ -53,7 +53,8 @@ class Node:
             _fail(f"node {self.name!r} kind", self.kind, f"one of {list(NODE_KINDS)}")
         if not (math.isfinite(self.storage) and self.storage >= 0):
             _fail(f"node {self.name!r} storage", self.storage, "a capacity >= 0 (EPR pairs)")
-        if not (isinstance(self.memory_time, (int, float)) and self.memory_time > 0):
+        if isinstance(self.memory_time, bool) or not (
+                isinstance(self.memory_time, (int, float)) and self.memory_time > 0):
             _fail(f"node {self.name!r} memory_time", self.memory_time,
                   "a lifetime > 0 in seconds (inf: no decoherence)")
 

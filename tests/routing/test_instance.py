@@ -125,6 +125,9 @@ def test_instance_bad_input():
         Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, None), (0.2, None))
     with pytest.raises(ValueError, match="fidelities"):
         Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 10.0), (0.9,))
+    for tau in (True, 0, -1.0, float("nan"), "5"):  # True was a 1 s lifetime
+        with pytest.raises(ValueError, match="memory_time"):
+            Node("m", "base_station", 0, 10.0, tau)
     per_slot = Link(lk.u, lk.v, lk.kind, 0.8, (3.0, None, 4.0), (0.8, None, 0.95))
     assert [per_slot.fidelity_at(t) for t in (0, 2)] == [0.8, 0.95]
     with pytest.raises(ValueError, match="n_slots"):
