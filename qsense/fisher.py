@@ -52,6 +52,9 @@ def _eps(eps, dtype) -> float:
     if eps is None:
         return default_eps(dtype)
     accepted = "a finite eigenvalue cutoff in [0, 1) (None: 1e-10, 1e-5 in single precision)"
+    if isinstance(eps, jax.core.Tracer):
+        fail("eps", "a traced value", "a concrete number (the cutoff is static: pass it "
+             "outside jax.jit, e.g. with functools.partial or static_argnames)")
     try:
         a = np.asarray(eps)
     except (TypeError, ValueError):
@@ -404,8 +407,14 @@ def _rho_fn(fn: Callable, name: str) -> Callable:
     """``b -> (rho, fn(b))``: the density matrix of ``fn``'s output, and the output itself (as
     ``jax.jvp``'s aux, concrete when ``b`` is, for `_check_output`). Its shape is checked
     here (static, also under tracing)."""
+    if not callable(fn):
+        fail("fn", fn, "a function b -> state vector or density matrix")
+
     def rho_of(b):
         x = fn(b)
+        if not hasattr(x, "shape"):  # a tuple, a list, ...: jnp would fail on its tracers
+            fail(name, type(x).__name__, "an array: a state vector (2**n,) or a density "
+                 "matrix (2**n, 2**n)")
         _check_output(x, name)  # a tracer: the shape only
         # a JAX matrix passes through untouched (jnp.asarray would re-wrap a tracer and hide
         # a recorded commutator tangent from `qfi`)

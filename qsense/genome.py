@@ -74,8 +74,11 @@ def _list_to_array(x: Any, is_angle: bool) -> jax.Array:
     a = np.asarray(x)
     if is_angle:
         return jnp.asarray(a, jnp.result_type(float))
-    # integers to int32 (as make_genome); other values are kept, for validate_genome to refuse
-    return jnp.asarray(a, jnp.int32) if a.dtype.kind in "iu" else jnp.asarray(a)
+    # whole numbers (2 or 2.0) to int32, as make_genome; other values (2.7, True) are kept, for
+    # validate_genome to refuse by name
+    whole = a.dtype.kind in "iu" or (a.dtype.kind == "f" and bool(np.all(np.isfinite(a)))
+                                     and bool(np.all(a == np.round(a))))
+    return jnp.asarray(a, jnp.int32) if whole else jnp.asarray(a)
 
 
 def make_genome(gate, control, target, angle, dtype=None) -> Genome:

@@ -74,12 +74,15 @@ def test_non_integer_gate_codes_are_refused():
         qsense.apply_pqc(PSI2, g)
     with pytest.raises(ValueError, match=r"genome\.gate\.dtype"):
         describe(g)
-    with pytest.raises(ValueError, match=r"genome\.gate\.dtype"):  # whole floats too
-        qsense.apply_pqc(PSI2, Genome([0.0, 3.0], [0, 0], [1, 1], [0.1, 0.2]))
-    with pytest.raises(ValueError, match=r"genome\.target\.dtype"):
-        qsense.apply_pqc(PSI2, Genome([0, 3], [0, 0], [1.0, 1.0], [0.1, 0.2]))
-    with pytest.raises(ValueError, match=r"genome\.control\.dtype"):
-        qsense.apply_pqc(PSI2, Genome([0, 3], [0.0, 0.0], [1, 1], [0.1, 0.2]))
+    with pytest.raises(ValueError, match=r"genome\.gate\.dtype"):  # a float array, whole too
+        qsense.apply_pqc(PSI2, Genome(jnp.array([0.0, 3.0]), jnp.array([0, 0]),
+                                      jnp.array([1, 1]), jnp.array([0.1, 0.2])))
+    with pytest.raises(ValueError, match=r"genome\.target\.dtype"):  # a list of non-whole
+        qsense.apply_pqc(PSI2, Genome([0, 3], [0, 0], [1.5, 1.0], [0.1, 0.2]))
+    # lists of whole numbers are indices, written 1 or 1.0 (as make_genome converts them)
+    want = qsense.apply_pqc(PSI2, make_genome([0, 3], [0, 0], [1, 1], [0.1, 0.2]))
+    got = qsense.apply_pqc(PSI2, Genome([0.0, 3.0], [0.0, 0.0], [1.0, 1.0], [0.1, 0.2]))
+    assert jnp.allclose(got, want)
     # make_genome converts whole numbers and refuses others (int32 would truncate 2.7 to 2)
     with pytest.raises(ValueError, match=r"gate = \[0\.5, 2\.7\].*whole numbers"):
         make_genome([0.5, 2.7], [0, 0], [1, 1], [0.1, 0.2])
@@ -196,3 +199,28 @@ def test_sense_vmaps_over_t():
 def test_qcrb_refuses_an_empty_matrix():
     with pytest.raises(ValueError, match=r"F\.shape = \(0, 0\).*k >= 1"):
         qsense.qcrb(jnp.zeros((0, 0)))
+
+
+# --------------------------------------------------------- second walkthrough (helper-22)
+
+def test_qfi_names_a_function_that_is_not_one_or_returns_no_array():
+    with pytest.raises(ValueError, match=r"fn = 3 is invalid"):
+        qsense.qfi(3, 0.3)
+    with pytest.raises(ValueError, match=r"fn\(b0\) = 'tuple' is invalid"):
+        qsense.qfi(lambda b: (_sensed(b),), 0.3)  # was JAX's TracerArrayConversionError
+    with pytest.raises(ValueError, match=r"fn\(bvec0\) = 'list' is invalid"):
+        qsense.qfim(lambda bv: [_sensed(bv[0])], jnp.zeros(2))
+
+
+def test_a_traced_eps_is_refused_as_such():
+    f = jax.jit(lambda e: qsense.qfi(_sensed, 0.3, eps=e))
+    with pytest.raises(ValueError, match=r"eps = 'a traced value'.*concrete"):
+        f(1e-10)
+
+
+def test_genome_lists_of_whole_floats_are_indices():
+    g = Genome([2.0, 1], [0, 0], [1, 1], [0.1, 0.2])  # the docstring: whole numbers -> int32
+    assert g.gate.dtype == jnp.int32
+    assert jnp.allclose(qsense.apply_pqc(PSI2, g),
+                        qsense.apply_pqc(PSI2, make_genome([2, 1], [0, 0], [1, 1], [0.1, 0.2])))
+    assert Genome([2.5], [0], [1], [0.1]).gate.dtype != jnp.int32  # refused when used
