@@ -262,7 +262,8 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
                  rows: list | None = None):
     """Build the pywraplp MILP of ``model``; return (solver, x vars, continuous vars).
 
-    ``allowed`` (bool per path) forbids paths (x fixed to 0); ``fixed_x`` fixes every x;
+    ``allowed`` (bool per path) forbids paths (x fixed to 0; a forbidden vintage forbids its
+    route, whose vintages share x); ``fixed_x`` fixes every x;
     ``relax`` makes x continuous in [0, 1] (the LP relaxation). ``discard`` writes C6 as
     ``z^t <= z^{t-1} - draw^{t-1} + δ s^{t-1}`` (stored pairs may be thrown away): the optimum
     is unchanged (proof: :mod:`routing.pricing`, "Discard") and the draw prices become >= 0.
@@ -337,8 +338,10 @@ def greedy_x(model: CompiledModel, allowed: np.ndarray | None = None) -> np.ndar
     """The greedy path choice: per (k, t) the allowed route with the largest α Y^max (a
     route of several vintages scores its best vintage)."""
     score = model.alpha * model.ymax
-    if allowed is not None:
-        score = np.where(allowed, score, -np.inf)
+    if allowed is not None:  # a route with a forbidden vintage is forbidden (they share x)
+        ok = np.ones(model.n_y, bool)
+        np.logical_and.at(ok, model.route_of, np.asarray(allowed, bool))
+        score = np.where(ok[model.route_of], score, -np.inf)
     return choose_per_group(model, score)
 
 
