@@ -49,13 +49,14 @@ def ga_throughput(n: int, population: int, n_t: int, repeats: int, local_steps: 
     prob = Problem(n, "dephasing", 0.1)
     cfg = GAConfig(population=population, max_genes=12, n_t=n_t, elite=4,
                    local_steps=local_steps)
-    # a throughput measurement: that 12 genes cannot hold N = 5's product family is beside
-    # the point here (the search's warning about it)
-    warnings.filterwarnings("ignore", message="GAConfig.max_genes")
     evaluate, generation = _programs(n, _static_config(cfg))
     env = prob  # the problem is the GA programs' data argument
     ts = jnp.geomspace(0.2, 50.0, n_t)
-    pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
+    # a throughput measurement: that 12 genes cannot hold N = 5's product family (the
+    # search's warning) is beside the point here
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="GAConfig.max_genes")
+        pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
     pop, fit, tt = evaluate(pop, jnp.full((population,), ts[0]), ts, env)
     key = jax.random.PRNGKey(1)
 

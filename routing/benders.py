@@ -455,11 +455,6 @@ class SlotSplit:
         return [np.flatnonzero(self.slot_path == t) for t in range(self.m.T)]
 
 
-def _group_argmax(model: CompiledModel, score: np.ndarray) -> np.ndarray:
-    """Per C2 group the route whose best column scores highest (`milp.choose_per_group`)."""
-    return choose_per_group(model, score)
-
-
 def solve_benders(
     inst: Instance | CompiledModel,
     tol: float = 1e-6,
@@ -522,7 +517,7 @@ def _rescue(model: CompiledModel, t0: float, err: Exception) -> Solution:
     y = 0; status ``feasible`` with no bound; the error in ``info``."""
     from routing.milp import _lp_solve
 
-    x = _group_argmax(model, model.alpha * model.ymax)
+    x = choose_per_group(model, model.alpha * model.ymax)
     res = _lp_solve(model, fixed_x=x)
     obj, v = (res[0], res[2]) if res is not None else (0.0, np.zeros(model.n_vars))
     s = {key: float(v[c]) for key, c in model.s_index.items()}
@@ -787,7 +782,7 @@ def _benders(
         if warm_start != "greedy":
             raise ValueError(f"warm_start = {warm_start!r} is invalid; accepted: 'greedy', a "
                              "Solution, an x vector or None")
-        x0 = _group_argmax(m, m.alpha * m.ymax)
+        x0 = choose_per_group(m, m.alpha * m.ymax)
     elif isinstance(warm_start, Solution):
         x0 = np.round(warm_start.x)
     elif warm_start is not None:
@@ -826,7 +821,7 @@ def _benders(
             except SubproblemFailed as err:
                 failures.append(f"lp phase: {err}")
                 q_frac = -math.inf
-            x_int = _group_argmax(m, x_frac + 1e-9 * m.alpha * m.ymax)
+            x_int = choose_per_group(m, x_frac + 1e-9 * m.alpha * m.ymax)
             key = x_int.astype(np.int8).tobytes()
             q = math.nan
             if key not in seen:
@@ -914,9 +909,9 @@ def _benders(
     if best_x is None:  # stopped before any integer point was evaluated: take the greedy one
         if time_limit is not None:  # a short grace period past the limit for this one LP
             sub.deadline = time.perf_counter() + max(5.0, 0.1 * time_limit)
-        evaluate(_group_argmax(m, m.alpha * m.ymax))
+        evaluate(choose_per_group(m, m.alpha * m.ymax))
     if best_x is None:  # even that LP failed: y = s = z = 0 is feasible for every x
-        best_x, best_v, lb = _group_argmax(m, m.alpha * m.ymax), np.zeros(m.n_vars), 0.0
+        best_x, best_v, lb = choose_per_group(m, m.alpha * m.ymax), np.zeros(m.n_vars), 0.0
         failures.append("no subproblem solved: returned y = 0")
     if gap_ok():
         stop = "converged"

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -214,8 +215,8 @@ def capped_candidates(inst: Instance) -> Candidates:
         kept: list = []  # (-F, entry, full, live, segment index)
         for pos in order.tolist():
             e = int(live_ix[pos])
-            if len(kept) >= cap:
-                w_cap = (sorted(kept)[cap - 1][0] * -1.0 - 0.25) / 0.75
+            if len(kept) >= cap:  # kept is sorted: its cap-th entry is the last one kept
+                w_cap = (-kept[cap - 1][0] - 0.25) / 0.75
                 if score[pos] < w_cap * (1.0 - 1e-9):
                     break
             seg = segments[e // 2]
@@ -227,8 +228,8 @@ def capped_candidates(inst: Instance) -> Candidates:
             full = pre[:-1] + seq + suf[1:]
             if len(set(full)) != len(full):
                 continue
-            kept.append((-fidelity_of(full), e, full, _edges(pre) + _edges(suf), seg.index))
-        kept.sort()
+            bisect.insort(kept, (-fidelity_of(full), e, full, _edges(pre) + _edges(suf),
+                                 seg.index))  # (-F, entry) decide: entries are unique
         return [(-f, full, live, si) for f, _, full, live, si in kept[:cap]]
 
     options = []

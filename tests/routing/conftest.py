@@ -1,5 +1,7 @@
 """Small instances shared by the routing tests."""
 
+from dataclasses import replace
+
 import routing
 
 # the seed's random budgets (link_model="seed") on the physical visibility: budgets that change
@@ -18,3 +20,10 @@ def tiny(seed, **kw):
 
 def small(seed, **kw):
     return routing.generate_instance(seed, **{**SMALL, **kw})
+
+
+def with_memory_time(inst, tau):
+    """``inst`` with every storage node's memory lifetime set to ``tau`` seconds."""
+    stores = {m for pr in inst.storage_pairs for m in pr}
+    return replace(inst, nodes=tuple(replace(n, memory_time=tau) if n.name in stores else n
+                                     for n in inst.nodes))

@@ -1,14 +1,13 @@
 """MPS and LP files: exact coefficients, names every reader parses, the same optimum in HiGHS."""
 
 import re
-from dataclasses import replace
 
 import highspy
 import pytest
 
 import routing
 from routing.model import compile_model
-from tests.routing.conftest import tiny
+from tests.routing.conftest import tiny, with_memory_time
 
 
 def _highs_optimum(path) -> float:
@@ -22,19 +21,13 @@ def _highs_optimum(path) -> float:
     return h.getInfo().objective_function_value
 
 
-def _decaying(inst, tau):
-    stores = {m for pr in inst.storage_pairs for m in pr}
-    return replace(inst, nodes=tuple(replace(n, memory_time=tau) if n.name in stores else n
-                                     for n in inst.nodes))
-
-
 @pytest.mark.parametrize("case", ["seed3", "seed0", "priced", "vintages"])
 def test_both_files_resolve_to_the_same_optimum(tmp_path, case):
     inst = {"seed3": lambda: routing.generate_instance(3),
             "seed0": lambda: routing.generate_instance(0, n_slots=6),
             "priced": lambda: tiny(6).with_options(path_set="priced"),
             # memory decay: the R rows tie a route's vintages (routing.model)
-            "vintages": lambda: _decaying(tiny(3, max_storage_paths=2, n_slots=6), 1e3),
+            "vintages": lambda: with_memory_time(tiny(3, max_storage_paths=2, n_slots=6), 1e3),
             }[case]()
     model = compile_model(inst)
     ref = routing.solve_milp(model)

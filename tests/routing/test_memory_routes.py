@@ -15,7 +15,7 @@ import pytest
 
 import routing
 from routing.instance import Instance, Link, Node, Pair, PathOptions
-from tests.routing.conftest import small, tiny
+from tests.routing.conftest import small, tiny, with_memory_time
 
 DELTA = 10.0
 C0, C1 = 100.0, 200.0  # s-d link budget in slots 0 and 1 (pairs per slot); absent in slot 2
@@ -106,18 +106,13 @@ def test_long_lifetimes_recover_the_storage_optimum(make, seed, n_slots, path_se
     the optimum never rises as τ falls (shorter lifetimes only lower fidelities) nor falls
     below no storage at all (NSS)."""
     base = make(seed, max_storage_paths=2, n_slots=n_slots).with_options(path_set=path_set)
-    stores = {m for pr in base.storage_pairs for m in pr}
-
-    def with_memory(tau):
-        return replace(base, nodes=tuple(replace(n, memory_time=tau) if n.name in stores else n
-                                         for n in base.nodes))
 
     ref = routing.solve_milp(base)
     nss = routing.solve_baseline(base, "NSS")
     assert ref.objective > nss.objective + 1.0  # storage matters here
     values = []
     for tau in (1e12, 1e3, 100.0):
-        sol = routing.solve_milp(with_memory(tau))
+        sol = routing.solve_milp(with_memory_time(base, tau))
         assert sol.status == "optimal" and routing.check_solution(sol) == []
         values.append(sol.objective)
     assert values[0] == pytest.approx(ref.objective, rel=1e-6)
@@ -141,9 +136,7 @@ def test_the_all_path_bound_with_decay_bounds_the_complete_optimum(make, seed, n
     (routing.pricing.all_paths_lp_bound proves it valid). It must bound the decaying optimum
     over every path (the complete set, enumerated here) and the capped solve's own optimum."""
     base = make(seed, max_storage_paths=2, n_slots=n_slots)
-    stores = {m for pr in base.storage_pairs for m in pr}
-    decaying = replace(base, nodes=tuple(replace(n, memory_time=100.0) if n.name in stores
-                                         else n for n in base.nodes))
+    decaying = with_memory_time(base, 100.0)
     capped = routing.solve_milp(decaying, path_bound=True)
     complete = routing.solve_milp(decaying.with_options(path_set="complete"))
     undecayed, _ = routing.pricing.all_paths_lp_bound(base)
@@ -159,9 +152,7 @@ def test_benders_meets_the_milp_with_vintages(make, seed, n_slots):
     """Generated instances where storage pays at τ = 1e4 s and routes have several vintages
     (the tie rows are in both Benders masters and the cuts see every vintage's column)."""
     base = make(seed, max_storage_paths=2, n_slots=n_slots)
-    stores = {m for pr in base.storage_pairs for m in pr}
-    model = routing.compile_model(replace(base, nodes=tuple(
-        replace(n, memory_time=1e4) if n.name in stores else n for n in base.nodes)))
+    model = routing.compile_model(with_memory_time(base, 1e4))
     assert model.ties
     milp = routing.solve_milp(model)
     assert milp.objective > routing.solve_baseline(base, "NSS").objective + 1.0

@@ -11,7 +11,7 @@ import routing
 from routing.instance import Instance, Link, Node, Pair, PathOptions
 from routing.purification import purification_cost
 from tests.reference.routing_paths import all_paths
-from tests.routing.conftest import small, tiny
+from tests.routing.conftest import small, tiny, with_memory_time
 
 DELTA = 10.0
 # a hand-made network: two cities (s*, d*), a satellite and a HAP; stores s1 and d1
@@ -278,25 +278,17 @@ def test_memory_lifetime_path_set_equals_independent_enumeration():
 
 
 def test_memory_lifetime_lowers_the_optimum_and_long_lifetimes_recover_it():
-    # a network whose optimum needs storage, every path (capped sets of vintages differ from
-    # the capped set without decay, so only complete sets compare)
+    # a network whose optimum needs storage, every path
     inst = starved_hand_instance(path_set="complete")
     base = routing.solve_milp(inst).objective
-    stores = {m for pr in inst.storage_pairs for m in pr}
-
-    def with_memory(tau):
-        nodes = tuple(replace(n, memory_time=tau) if n.name in stores else n
-                      for n in inst.nodes)
-        return replace(inst, nodes=nodes)
-
-    short = routing.solve_milp(with_memory(5.0))
-    long_ = routing.solve_milp(with_memory(1e12))
+    short = routing.solve_milp(with_memory_time(inst, 5.0))
+    long_ = routing.solve_milp(with_memory_time(inst, 1e12))
     assert short.objective < base - 1e-6
     assert long_.objective == pytest.approx(base, rel=1e-6)
     assert routing.check_solution(short) == [] and short.path_set == "complete"
     assert any(s.fill_slot is not None for s in short.model.cands.segments)
     with pytest.raises(ValueError, match="memory_time"):
-        routing.build_candidates(with_memory(5.0).with_options(path_set="priced"))
+        routing.build_candidates(with_memory_time(inst, 5.0).with_options(path_set="priced"))
 
 
 
