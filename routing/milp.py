@@ -434,14 +434,33 @@ def _lp_solve(model: CompiledModel, fixed_x=None, relax=True, time_limit=None):
         return None
 
 
-def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
+def check_allowed(model: CompiledModel, allowed) -> np.ndarray:
+    """``allowed`` as a bool vector over ``model``'s paths, widened to whole routes (a route
+    with a forbidden vintage is forbidden: its vintages share x); raises ``ValueError`` when it
+    is not one or when it forbids every route of some (pair, slot) (C2 needs one)."""
+    raw = np.asarray(allowed)
+    if raw.shape != (model.n_y,) or not (raw.dtype == bool or np.all(np.isin(raw, (0, 1)))):
+        raise ValueError(f"allowed has shape {raw.shape} and dtype {raw.dtype}; accepted: a "
+                         f"bool vector of length {model.n_y} (one entry per candidate path)")
+    ok = np.ones(model.n_y, bool)
+    np.logical_and.at(ok, model.route_of, raw.astype(bool))
+    ok = ok[model.route_of]
+    for k, t, js in model.groups:
+        if not ok[js].any():
+            raise ValueError(f"allowed forbids every path of pair {k} in slot {t}; accepted: "
+                             "at least one allowed route per (pair, slot) with a candidate "
+                             "path (C2 chooses one)")
+    return ok
+
+
+def _as_hint(model: CompiledModel, hint, allowed: np.ndarray | None = None) -> np.ndarray | None:
     if hint is None:
         return None
     if isinstance(hint, str):
         if hint == "greedy":
-            x = greedy_x(model)
+            x = greedy_x(model, allowed)
             keys = model.cands.info.get("incumbent_keys") if model.cands.info else None
-            if keys:  # a priced path set: start from the closure's best path choice
+            if keys and allowed is None:  # a priced set: start from the closure's path choice
                 from routing.pricing import path_key
 
                 want = set(keys)
@@ -451,14 +470,19 @@ def _as_hint(model: CompiledModel, hint) -> np.ndarray | None:
                         x[js] = 0.0
                         x[hit[0]] = 1.0
             return model.spread(x)
-        if hint == "zero":  # y = 0 on the first route of every cell: always feasible
+        if hint == "zero":  # y = 0 on the first (allowed) route of every cell: feasible
             x = np.zeros(model.n_y)
             for _, _, js in model.groups:
-                x[js[0]] = 1.0
+                x[js[0] if allowed is None else js[int(np.argmax(allowed[js]))]] = 1.0
             return model.spread(x)
         raise ValueError(f"hint = {hint!r} is invalid; accepted: 'greedy', 'zero', a Solution, "
                          "an x vector or None")
-    return check_choice(model, hint.x if isinstance(hint, Solution) else hint, "hint")
+    x = check_choice(model, hint.x if isinstance(hint, Solution) else hint, "hint")
+    if allowed is not None and np.any(x[~allowed] > 0.5):
+        # the hint is also the incumbent returned when the MIP finds nothing better
+        raise ValueError("hint chooses a path that allowed forbids; accepted: a hint within "
+                         "allowed, 'greedy', 'zero' or None")
+    return x
 
 
 def check_choice(model: CompiledModel, x, name: str = "x") -> np.ndarray:
@@ -526,7 +550,11 @@ def solve_milp(
     fraction of that); inf when neither is available). ``trace`` lists every attempt (solver,
     status, objective, bound, seconds). ``path_bound=True``: also the proven bound over ALL
     paths where the path set carries none (`with_path_bound`, under the same ``time_limit``;
-    capped sets), so ``path_gap`` is known. Bad arguments raise ``ValueError``.
+    capped sets), so ``path_gap`` is known. ``allowed`` (bool per candidate path) solves the
+    MILP over the allowed paths only (a route with a forbidden vintage is forbidden as a whole;
+    every (pair, slot) must keep one route); ``fixed_x`` fixes the path choice (the LP at that
+    choice). Bad arguments raise ``ValueError``, including a ``hint`` or ``fixed_x`` that uses
+    a forbidden path.
     """
     time_limit = check_time_limit(time_limit)
     path_bound = check_flag(path_bound, "path_bound")
@@ -552,7 +580,14 @@ def solve_milp(
     best = None  # (objective, x, vals, source)
     if fixed_x is not None:
         fixed_x = check_choice(model, fixed_x, "fixed_x")
-    x_hint = _as_hint(model, hint) if fixed_x is None else None
+    if allowed is not None:
+        allowed = check_allowed(model, allowed)
+        if fixed_x is not None and np.any(fixed_x[~allowed] > 0.5):
+            j = int(np.flatnonzero((fixed_x > 0.5) & ~allowed)[0])
+            raise ValueError(f"fixed_x chooses path {j} (pair {model.paths[j].pair}, slot "
+                             f"{model.paths[j].slot}), which allowed forbids; accepted: a "
+                             "fixed_x within allowed")
+    x_hint = _as_hint(model, hint, allowed) if fixed_x is None else None
     if x_hint is not None and time_limit is not None and model.n_y:
         res = _lp_solve(model, fixed_x=x_hint, time_limit=left())
         if res is not None:

@@ -127,3 +127,56 @@ def test_lp_relaxation_bound_survives_a_short_time_limit(monkeypatch):
     assert np.isfinite(sol.bound)
     assert sol.bound >= opt.objective * (1 - 1e-9) and sol.bound >= sol.objective
     assert routing.check_solution(sol) == []
+
+
+def _restricted_brute_force(inst, cands, forbid):
+    """Best objective over the path choices that avoid ``forbid`` {(k, t): option index}."""
+    import itertools
+
+    cells = [(k, t) for k, per_k in enumerate(cands.options) for t, per_t in enumerate(per_k)
+             if per_t]
+    ranges = [[i for i in range(len(cands.options[k][t])) if forbid.get((k, t)) != i]
+              for k, t in cells]
+    return max(lp_value(inst, cands, dict(zip(cells, combo, strict=True)))
+               for combo in itertools.product(*ranges))
+
+
+@pytest.mark.parametrize("kind,seed", [("tiny", 3), ("tiny2", 4)])
+@pytest.mark.parametrize("hint", ["greedy", "zero", None])
+def test_allowed_is_obeyed_with_every_hint_and_a_time_limit(kind, seed, hint):
+    # with a time limit the hint's LP is the incumbent to beat; it must be a choice within
+    # allowed, else a forbidden incumbent better than every allowed choice was returned
+    inst = _make(kind, seed)
+    cands = routing.build_candidates(inst)
+    best, choice = brute_force(inst, cands)
+    forbid = {c: i for c, i in choice.items() if len(cands.options[c[0]][c[1]]) > 1}
+    assert forbid
+    want = _restricted_brute_force(inst, cands, forbid)
+    assert want < best - 1e-6  # the optimum's paths are forbidden: the answer must drop
+    full = routing.solve_milp(inst)
+    model = full.model
+    allowed = np.array([forbid.get((p.pair, p.slot)) != cands.options[p.pair][p.slot].index(p)
+                        for p in model.paths])
+    for limit in (None, 30.0):
+        sol = routing.solve_milp(model, allowed=allowed, time_limit=limit, hint=hint)
+        assert not np.any(sol.x[~allowed] > 0.5)
+        assert sol.objective == pytest.approx(want, rel=1e-7, abs=1e-9)
+        assert routing.check_solution(sol) == []
+    with pytest.raises(ValueError, match="hint chooses a path that allowed forbids"):
+        routing.solve_milp(model, allowed=allowed, time_limit=30.0, hint=full)
+    with pytest.raises(ValueError, match="fixed_x chooses path"):
+        routing.solve_milp(model, allowed=allowed, fixed_x=full.x)
+
+
+def test_allowed_that_empties_a_cell_or_has_the_wrong_shape_is_refused():
+    inst = tiny(3)
+    model = routing.solve_milp(inst).model
+    k, t, js = model.groups[0]
+    allowed = np.ones(model.n_y, bool)
+    allowed[js] = False
+    with pytest.raises(ValueError, match=f"forbids every path of pair {k} in slot {t}"):
+        routing.solve_milp(model, allowed=allowed)
+    with pytest.raises(ValueError, match="allowed has shape"):
+        routing.solve_milp(model, allowed=np.ones(model.n_y + 1, bool))
+    with pytest.raises(ValueError, match="allowed has shape"):
+        routing.solve_milp(model, allowed=np.full(model.n_y, 0.5))
