@@ -8,9 +8,10 @@ radians inside the formulas (degrees at the API where noted), seconds, hertz.
 Satellite down-link (one photon of a pair, satellite -> ground station)
 -----------------------------------------------------------------------
 * Geometry: spherical Earth, ``R = 6371 km``; a station at ground (great-circle) distance ``s``
-  from the sub-satellite point sees the satellite at altitude ``h`` at central angle
-  ``theta = s / R``, slant range ``d = sqrt(R^2 + (R+h)^2 - 2 R (R+h) cos theta)`` (law of
-  cosines) and elevation ``sin(el) = ((R+h) cos theta - R) / d``. Overhead ``d = h``.
+  (``0 <= s <= pi R``: half the circumference, beyond it a ValueError) from the sub-satellite
+  point sees the satellite at altitude ``h`` at central angle ``theta = s / R``, slant range
+  ``d = sqrt(R^2 + (R+h)^2 - 2 R (R+h) cos theta)`` (law of cosines) and elevation
+  ``sin(el) = ((R+h) cos theta - R) / d``. Overhead ``d = h``.
 * Beam: a Gaussian beam of waist ``w0`` (1/e^2 intensity radius at the transmitter), wavelength
   ``lambda`` and beam-quality factor ``M^2`` (1 = diffraction limited) has radius
   ``w(d) = w0 sqrt(1 + (d / z_R)^2)`` with ``z_R = pi w0^2 / (M^2 lambda)``; its far-field
@@ -91,6 +92,10 @@ EARTH_MU_KM3_S2 = 398600.4418
 MIN_ALTITUDE_KM = 100.0
 #: Speed of light in vacuum (km/s).
 C_VACUUM_KM_S = 299792.458
+#: Largest ground (great-circle) distance between two points of the spherical Earth (km): half
+#: its circumference, ``pi R`` (~20 015 km). A point farther along a great circle is nearer the
+#: other way round, and the geometry below (central angle ``s / R``) would wrap silently.
+MAX_GROUND_DISTANCE_KM = float(np.pi * EARTH_RADIUS_KM)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -105,8 +110,31 @@ def _check_range(name: str, x, lo: float, hi: float, accepted: str | None = None
 
 
 def check_distance(name: str, x) -> None:
-    """Distances must be finite and >= 0 km."""
+    """Lengths (a fiber's) must be finite and >= 0 km (no upper bound: a fiber route may be
+    longer than any ground distance). Ground distances: :func:`check_ground_distance`."""
     _check_range(name, x, 0.0, np.inf, "finite distances >= 0 km")
+
+
+def check_ground_distance(name: str, x) -> None:
+    """Ground (great-circle) distances on the sphere must lie in ``[0, pi R]`` km."""
+    _check_range(name, x, 0.0, MAX_GROUND_DISTANCE_KM,
+                 f"ground (great-circle) distances in [0, pi R = {MAX_GROUND_DISTANCE_KM:.1f}] "
+                 f"km (R = {EARTH_RADIUS_KM} km: half the Earth's circumference)")
+
+
+def check_offset(separation_km, offset_km, name: str = "offset_km") -> None:
+    """A sub-satellite point ``offset_km`` from the midpoint of stations ``separation_km`` apart
+    (checked first) must be finite and leave both stations within ``pi R`` of it:
+    ``separation_km / 2 + |offset_km| <= pi R``."""
+    if is_concrete(separation_km, offset_km):
+        sep, off = np.broadcast_arrays(np.asarray(separation_km, dtype=float),
+                                       np.asarray(offset_km, dtype=float))
+        bad = ~np.isfinite(off) | ~(sep / 2 + np.abs(off) <= MAX_GROUND_DISTANCE_KM)
+        if bad.any():
+            fail(name, off[bad].tolist() if off.ndim else float(off),
+                 f"finite offsets with separation_km / 2 + |{name}| <= pi R = "
+                 f"{MAX_GROUND_DISTANCE_KM:.1f} km (each station at most half the Earth's "
+                 "circumference from the sub-satellite point)")
 
 
 def check_fidelity(name: str, f) -> None:
@@ -265,7 +293,9 @@ class FiberLink:
 
 
 def central_angle(ground_distance_km):
-    """Earth central angle (rad) of a great-circle ground distance (km)."""
+    """Earth central angle (rad) of a great-circle ground distance (km), in ``[0, pi]``:
+    distances beyond ``pi R`` (:data:`MAX_GROUND_DISTANCE_KM`) raise a ValueError."""
+    check_ground_distance("ground_distance_km", ground_distance_km)
     return jnp.asarray(ground_distance_km) / EARTH_RADIUS_KM
 
 
@@ -380,13 +410,16 @@ def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
     (either station below the elevation mask) the rate is 0 and ``visible`` is False — the
     physical answer; with ``strict=True`` a concrete call raises a ValueError saying why.
     ``link_b`` (optional) gives station B its own ground segment (aperture, efficiencies,
-    atmosphere, mask); the orbit and the source are always ``link``'s.
+    atmosphere, mask); the orbit and the source are always ``link``'s. Ground distances lie
+    in ``[0, pi R]``: a larger ``separation_km``, a NaN or infinite ``offset_km``, or one that
+    puts a station more than ``pi R`` from the sub-satellite point raises a ValueError.
     """
     link = link.validate() if is_concrete(link) else link
     link_b = link if link_b is None else link_b
     if link_b is not link and is_concrete(link_b):
         link_b.validate()
-    check_distance("separation_km", separation_km)
+    check_ground_distance("separation_km", separation_km)
+    check_offset(separation_km, offset_km)
     sep = jnp.asarray(separation_km)
     off = jnp.asarray(offset_km)
     s_a, s_b = jnp.abs(sep / 2 + off), jnp.abs(sep / 2 - off)
@@ -414,7 +447,8 @@ def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
     separation the link can serve with the satellite over the midpoint.
     """
     link.validate()
-    check_distance("separation_km", separation_km)
+    check_ground_distance("separation_km", separation_km)
+    check_offset(separation_km, offset_km)
     sep, off = float(separation_km), float(offset_km)
     els = {"A": float(elevation_deg(link.altitude_km, abs(sep / 2 + off))),
            "B": float(elevation_deg(link.altitude_km, abs(sep / 2 - off)))}

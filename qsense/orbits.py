@@ -28,9 +28,10 @@ from qsense._checks import fail, is_concrete
 from qsense.links import (
     EARTH_MU_KM3_S2,
     EARTH_RADIUS_KM,
+    MAX_GROUND_DISTANCE_KM,
     SatelliteLink,
     check_altitude,
-    check_distance,
+    check_ground_distance,
     downlink_efficiency,
     pair_statistics,
 )
@@ -108,9 +109,10 @@ def pass_profile(link: SatelliteLink, separation_km, times_s=None, *, n_times: i
     which covers every time a LEO/MEO satellite can be above the horizon of both)."""
     if is_concrete(link):
         link.validate()
-    check_distance("separation_km", separation_km)
-    if is_concrete(cross_offset_km) and not np.isfinite(float(cross_offset_km)):
-        fail("cross_offset_km", cross_offset_km, "a finite ground distance (km)")
+    check_ground_distance("separation_km", separation_km)
+    if is_concrete(cross_offset_km) and not abs(float(cross_offset_km)) <= MAX_GROUND_DISTANCE_KM:
+        fail("cross_offset_km", cross_offset_km,
+             f"a ground distance in [-pi R, pi R] = +-{MAX_GROUND_DISTANCE_KM:.1f} km")
     if times_s is None:
         if n_times < 3:
             fail("n_times", n_times, "an integer >= 3")

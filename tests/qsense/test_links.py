@@ -382,3 +382,36 @@ def test_link_gradient_is_finite_at_zero_separation():
         g0 = float(jax.grad(lambda x, w=what: getattr(L.dual_downlink(sat, x), w))(0.0))
         g1 = float(jax.grad(lambda x, w=what: getattr(L.dual_downlink(sat, x), w))(1e-3))
         assert np.isfinite(g0) and abs(g0) <= abs(g1)
+
+
+def test_ground_distances_beyond_half_the_circumference_raise():
+    """Ground distances wrapped round the globe: 80 000 km gave a visible dual down-link,
+    39 500 km an elevation of 94.6 deg, and the pair rate at 79 000 km beat 2000 km. A ground
+    (great-circle) distance is in [0, pi R]; beyond it the error names the argument, the value
+    and the range. A fiber length is not a ground distance and stays unbounded."""
+    pi_r = np.pi * L.EARTH_RADIUS_KM
+    assert L.MAX_GROUND_DISTANCE_KM == pytest.approx(20015.09, abs=0.01)
+    sat = L.SatelliteLink()
+    for bad in (80000.0, pi_r + 1.0, np.array([100.0, 39500.0])):
+        with pytest.raises(ValueError, match=r"separation_km.*\[0, pi R = 20015\.1\] km"):
+            L.dual_downlink(sat, bad)
+        with pytest.raises(ValueError, match="separation_km"):
+            L.zero_rate_reason(sat, float(np.max(bad)))
+    for fn in (L.elevation_deg, L.slant_range_km):
+        with pytest.raises(ValueError, match=r"ground_distance_km.*39500.*\[0, pi R"):
+            fn(400.0, 39500.0)
+    with pytest.raises(ValueError, match="ground_distance_km"):
+        L.central_angle(-1.0)
+    # the antipode itself is a ground distance: the satellite is straight below the horizon
+    assert float(L.elevation_deg(400.0, pi_r)) == pytest.approx(-90.0)
+    assert not bool(L.dual_downlink(sat, pi_r).visible)
+    # the offset may not carry a station past the antipode of the sub-satellite point
+    with pytest.raises(ValueError, match=r"offset_km.*separation_km / 2 \+ \|offset_km\|"):
+        L.dual_downlink(sat, 1000.0, offset_km=pi_r)
+    assert not bool(L.dual_downlink(sat, 1000.0, offset_km=pi_r - 500.0).visible)
+    # a fiber length has no such bound (a route may be longer than any ground distance)
+    assert float(L.fiber_transmittance(30000.0, 0.001)) == pytest.approx(1e-3)
+    assert np.isfinite(float(L.repeater_chain(L.FiberLink(), 30000.0).fidelity))
+    # traced values are not checked: gradients through the geometry still work
+    g = jax.grad(lambda s: L.elevation_deg(400.0, s))(1000.0)
+    assert np.isfinite(float(g)) and float(g) < 0

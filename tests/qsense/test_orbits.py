@@ -103,6 +103,12 @@ def test_bad_inputs():
         O.orbital_period_s(20.0)
     with pytest.raises(ValueError, match="min_elevation_deg"):
         O.pass_profile(L.SatelliteLink(min_elevation_deg=120.0), 100.0)
+    # ground distances beyond half the circumference wrapped round the globe silently
+    with pytest.raises(ValueError, match=r"separation_km.*\[0, pi R"):
+        O.pass_profile(L.SatelliteLink(), 45000.0)
+    for off in (float("nan"), 30000.0):
+        with pytest.raises(ValueError, match=r"cross_offset_km.*pi R"):
+            O.pass_profile(L.SatelliteLink(), 100.0, cross_offset_km=off)
 
 
 # ----------------------------------------------------------------------------- real passes
