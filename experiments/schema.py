@@ -375,10 +375,22 @@ class Fig4Config:
         require_choice("fig4.protocol", self.protocol, FIG4_PROTOCOLS)
         require_choices("fig4.probes", self.probes, FIG4_PROBES)
         require_finite("fig4.field_b0", self.field_b0, "a finite field value")
-        require(finite(self.distance_max_km), "fig4.distance_max_km", self.distance_max_km,
-                "a finite distance (km)")
-        require(0 <= self.distance_min_km < self.distance_max_km, "fig4.distance_min_km",
-                self.distance_min_km, f"a distance in [0, distance_max_km={self.distance_max_km})")
+        # BS-SN ground distances: station B is placed along a bearing at each, so beyond half
+        # the Earth's circumference (pi R) it would wrap round the globe; each key on its own
+        # range first, then the relation (naming the key that breaks it)
+        from qsense.links import MAX_GROUND_DISTANCE_KM as pi_r
+
+        ground = f"a ground distance in [0, pi R = {pi_r:.1f}] km (half the Earth's circumference)"
+        require(finite(self.distance_min_km) and 0 <= self.distance_min_km < pi_r,
+                "fig4.distance_min_km", self.distance_min_km,
+                f"a ground distance in [0, pi R = {pi_r:.1f}) km")
+        require(finite(self.distance_max_km) and 0 < self.distance_max_km <= pi_r,
+                "fig4.distance_max_km", self.distance_max_km,
+                f"a ground distance in (0, pi R = {pi_r:.1f}] km (half the Earth's "
+                "circumference)")
+        require(self.distance_max_km > self.distance_min_km, "fig4.distance_max_km",
+                self.distance_max_km,
+                f"a distance > fig4.distance_min_km = {self.distance_min_km} km")
         require(2 <= self.n_distances <= 100_000, "fig4.n_distances", self.n_distances,
                 "integer in [2, 100000]")
         require(finite(self.t_max) and 0 < self.t_max <= MAX_TIME, "fig4.t_max", self.t_max,
@@ -408,8 +420,8 @@ class Fig4Config:
                 self.clear_sky_probability, "a probability in [0, 1]")
         require(self.memory_time_s > 0, "fig4.memory_time_s", self.memory_time_s,
                 "a coherence time > 0 s")
-        require(finite(self.design_distance_km) and self.design_distance_km >= 0,
-                "fig4.design_distance_km", self.design_distance_km, "a finite distance >= 0 km")
+        require(finite(self.design_distance_km) and 0 <= self.design_distance_km <= pi_r,
+                "fig4.design_distance_km", self.design_distance_km, ground)
         require_choice("fig4.design_probe", self.design_probe, ("GHZ", "product"))
         require(0 <= self.design_steps <= 10_000, "fig4.design_steps", self.design_steps,
                 "integer in [0, 10000]")

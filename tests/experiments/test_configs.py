@@ -88,3 +88,25 @@ def test_cli_reports_bad_override_and_exits_nonzero(tmp_path):
     assert proc.returncode == 2
     assert "quickstart.gamma" in proc.stderr and "-0.5" in proc.stderr
     assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize(("overrides", "key", "accepted"), [
+    # the key that is wrong is named: -5 blamed fig4.distance_min_km = 25.0
+    ("fig4.distance_max_km=-5", "fig4.distance_max_km", "(0, pi R = 20015.1] km"),
+    ("fig4.distance_max_km=10", "fig4.distance_max_km", "> fig4.distance_min_km = 25.0"),
+    ("fig4.distance_min_km=-100", "fig4.distance_min_km", "[0, pi R = 20015.1)"),
+    ("fig4.distance_min_km=nan", "fig4.distance_min_km", "[0, pi R"),
+    # station B is placed along a bearing at each distance: beyond pi R it wraps round the globe
+    ("fig4.distance_max_km=25000", "fig4.distance_max_km", "half the Earth's circumference"),
+    ("fig4.distance_min_km=21000 fig4.distance_max_km=22000", "fig4.distance_min_km", "pi R"),
+    ("fig4.design_distance_km=30000", "fig4.design_distance_km", "[0, pi R = 20015.1] km"),
+])
+def test_fig4_ground_distances_name_the_wrong_key(overrides, key, accepted):
+    with pytest.raises(ConfigError) as err:
+        load_config(["+exp=fig4", *overrides.split()])
+    assert f"config key {key!r}" in str(err.value) and accepted in str(err.value), err.value
+
+
+def test_fig4_accepts_ground_distances_up_to_half_the_circumference():
+    cfg = load_config(["+exp=fig4", "fig4.distance_max_km=20015", "fig4.design_distance_km=0"])
+    assert cfg.fig4.distance_max_km == 20015.0
