@@ -403,6 +403,15 @@ class Fig4Config:
         require(0 <= self.vqs_random_starts <= 64, "fig4.vqs_random_starts",
                 self.vqs_random_starts, "integer in [0, 64]")
         require_choice("fig4.orbit", self.orbit, FIG4_ORBITS)
+        if self.orbit == "sso":  # checked here, not as a raw ValueError once the run started
+            from qsense.orbits import max_sun_synchronous_altitude_km
+
+            hmax = max_sun_synchronous_altitude_km()
+            require(self.satellite.altitude_km <= hmax, "fig4.satellite.altitude_km",
+                    self.satellite.altitude_km,
+                    f"an altitude in [100, {math.floor(hmax * 10) / 10}] km with fig4.orbit=sso "
+                    "(no circular sun-synchronous orbit is higher); for a higher satellite set "
+                    "fig4.orbit=circular (with fig4.inclination_deg)")
         require(0 <= self.inclination_deg <= 180, "fig4.inclination_deg", self.inclination_deg,
                 "degrees in [0, 180]")
         for name in ("station_a", "station_b"):

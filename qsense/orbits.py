@@ -177,19 +177,41 @@ def orbit_preset(name: str, epoch=None):
     return E.KeplerElements.circular(h, inc, 272.372, 0.0, epoch, name=name)
 
 
+#: Mean motion of the Sun (rad/s): 360 deg per tropical year, the node drift of a
+#: sun-synchronous orbit.
+SUN_MEAN_MOTION_RAD_S = 2 * np.pi / (365.2422 * 86400.0)
+
+
+def max_sun_synchronous_altitude_km() -> float:
+    """Highest circular sun-synchronous orbit (km above the WGS-84 equatorial radius, as
+    `qsense.ephemeris.KeplerElements.circular`): there even a retrograde equatorial orbit
+    (i = 180 deg) drifts too slowly, ``3/2 J2 R^2 sqrt(mu) a^(-7/2) = Sun's mean motion``
+    (~5974 km). Sun-synchronous altitudes: [100 km, this]."""
+    from qsense import ephemeris as E
+
+    a = (1.5 * E.J2 * E.WGS84_A_KM**2 * np.sqrt(E.MU_KM3_S2) / SUN_MEAN_MOTION_RAD_S) ** (2 / 7)
+    return float(a - E.WGS84_A_KM)
+
+
 def sun_synchronous_inclination_deg(altitude_km: float) -> float:
     """Inclination (deg) of a circular sun-synchronous orbit: the J2 node drift
     ``-3/2 J2 (R/a)^2 n cos i`` equals the mean motion of the Sun, 360 deg per tropical year
-    (Vallado, Fundamentals of Astrodynamics, eq. 11-14)."""
+    (Vallado, Fundamentals of Astrodynamics, eq. 11-14). ``altitude_km`` above the WGS-84
+    equatorial radius (``a = 6378.137 km + altitude_km``, as `KeplerElements.circular`), in
+    ``[100, max_sun_synchronous_altitude_km()]`` (~5974 km)."""
     from qsense import ephemeris as E
 
     check_altitude("altitude_km", altitude_km)
     a = E.WGS84_A_KM + float(altitude_km)
     n = np.sqrt(E.MU_KM3_S2 / a**3)
-    rate = 2 * np.pi / (365.2422 * 86400.0)
-    c = -rate / (1.5 * E.J2 * (E.WGS84_A_KM / a) ** 2 * n)
+    c = -SUN_MEAN_MOTION_RAD_S / (1.5 * E.J2 * (E.WGS84_A_KM / a) ** 2 * n)
     if c < -1:
-        fail("altitude_km", altitude_km, "an altitude with a sun-synchronous orbit (< ~5970 km)")
+        hmax = max_sun_synchronous_altitude_km()
+        if float(altitude_km) > hmax:
+            fail("altitude_km", altitude_km, "an altitude with a sun-synchronous orbit: "
+                 f"[100, {np.floor(hmax * 10) / 10}] km (above it no inclination makes the J2 "
+                 "node drift follow the Sun)")
+        c = -1.0  # rounding at the highest sun-synchronous altitude itself
     return float(np.degrees(np.arccos(c)))
 
 

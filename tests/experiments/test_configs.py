@@ -110,3 +110,28 @@ def test_fig4_ground_distances_name_the_wrong_key(overrides, key, accepted):
 def test_fig4_accepts_ground_distances_up_to_half_the_circumference():
     cfg = load_config(["+exp=fig4", "fig4.distance_max_km=20015", "fig4.design_distance_km=0"])
     assert cfg.fig4.distance_max_km == 20015.0
+
+
+@pytest.mark.parametrize("altitude", [7000, 40000])
+def test_fig4_sso_above_the_highest_sun_synchronous_orbit_is_a_config_error(altitude):
+    """fig4.orbit=sso (the default) at 7000 km gave a raw ValueError from
+    sun_synchronous_inclination_deg once the run had started (exit 1)."""
+    with pytest.raises(ConfigError) as err:
+        load_config(["+exp=fig4", f"fig4.satellite.altitude_km={altitude}"])
+    msg = str(err.value)
+    assert "config key 'fig4.satellite.altitude_km'" in msg and "fig4.orbit=sso" in msg
+    assert "[100, 5974.3] km" in msg and "fig4.orbit=circular" in msg
+    # the same altitude on a circular orbit, and the highest sun-synchronous one, are fine
+    load_config(["+exp=fig4", f"fig4.satellite.altitude_km={altitude}", "fig4.orbit=circular"])
+    load_config(["+exp=fig4", "fig4.satellite.altitude_km=5974.3"])
+
+
+def test_cli_fig4_sso_altitude_error_exits_2_before_work(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "+exp=fig4", "fig4.satellite.altitude_km=7000",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "fig4.satellite.altitude_km" in proc.stderr and "fig4.orbit=circular" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "results.json").exists()

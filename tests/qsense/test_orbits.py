@@ -193,6 +193,15 @@ def test_sun_synchronous_inclination_gives_a_year_long_node_cycle():
     assert O.sun_synchronous_inclination_deg(500.0) == pytest.approx(97.40, abs=0.01)
 
 
+def test_highest_sun_synchronous_orbit_is_retrograde_equatorial():
+    hmax = O.max_sun_synchronous_altitude_km()
+    assert hmax == pytest.approx(5974.36, abs=0.01)
+    assert O.sun_synchronous_inclination_deg(hmax) == pytest.approx(180.0, abs=1e-3)
+    assert O.sun_synchronous_inclination_deg(hmax - 1.0) < 180.0
+    with pytest.raises(ValueError, match=r"altitude_km.*sun-synchronous orbit: \[100, 5974\.3\]"):
+        O.sun_synchronous_inclination_deg(hmax + 0.01)
+
+
 def test_destination_and_distance_round_trip():
     lat, lon = O.destination(37.0, 97.0, 169.0, np.array([10.0, 1200.0, 5000.0]))
     d, b = O.ground_distance_km(37.0, 97.0, lat, lon)
