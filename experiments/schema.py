@@ -358,9 +358,6 @@ class Fig4Config:
     design_steps: int = 60
     design_altitude_min_km: float = 200.0
     design_altitude_max_km: float = 3000.0
-    sensitivity_elementary_fidelity: list[float] = field(
-        default_factory=lambda: [0.98, 0.99, 0.995, 0.999])
-    sensitivity_memory_time_s: list[float] = field(default_factory=lambda: [0.1, 1.0, 10.0])
     satellite: SatelliteLinkConfig = field(default_factory=SatelliteLinkConfig)
     fiber: FiberLinkConfig = field(default_factory=FiberLinkConfig)
 
@@ -439,15 +436,6 @@ class Fig4Config:
         require(100 <= self.design_altitude_min_km < self.design_altitude_max_km,
                 "fig4.design_altitude_min_km", self.design_altitude_min_km,
                 f"altitude in [100, design_altitude_max_km={self.design_altitude_max_km}) km")
-        for f in self.sensitivity_elementary_fidelity:
-            require(0.25 <= f <= 1, "fig4.sensitivity_elementary_fidelity",
-                    self.sensitivity_elementary_fidelity, "fidelities in [0.25, 1]")
-        require_unique("fig4.sensitivity_elementary_fidelity",
-                       self.sensitivity_elementary_fidelity)
-        require_unique("fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s)
-        for t in self.sensitivity_memory_time_s:
-            require(t > 0, "fig4.sensitivity_memory_time_s", self.sensitivity_memory_time_s,
-                    "times > 0 s")
 # ------------------------------------------------------------ end links / fig4 (area: links)
 
 

@@ -135,3 +135,12 @@ def test_cli_fig4_sso_altitude_error_exits_2_before_work(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "fig4.satellite.altitude_km" in proc.stderr and "fig4.orbit=circular" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("key", ["sensitivity_elementary_fidelity", "sensitivity_memory_time_s"])
+def test_fig4_has_no_unused_sensitivity_keys(key):
+    """These keys were validated but read nowhere (the sensitivity table they fed is gone), so
+    setting them changed nothing; now an override of one is an unknown key."""
+    assert not hasattr(load_config(["+exp=fig4"]).fig4, key)
+    with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)):
+        compose_config(["+exp=fig4", f"fig4.{key}=[0.5]"])
