@@ -179,14 +179,54 @@ class KeplerElements:
         return sat
 
 
+#: Characters in each line of a two-line element set (NORAD format: 68 columns + checksum).
+TLE_LINE_LENGTH = 69
+
+
+def tle_checksum(line: str) -> int:
+    """NORAD checksum of a TLE line: the sum of the digits of its first 68 columns, each
+    ``-`` counting 1, modulo 10 (column 69 holds it)."""
+    return sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in line[:68]) % 10
+
+
 @dataclasses.dataclass(frozen=True)
 class Tle:
-    """A two-line element set (``line1``, ``line2``; NORAD format), with its provenance."""
+    """A two-line element set (``line1``, ``line2``; NORAD format), with its provenance.
+
+    Checked on creation (a ValueError naming the field): each line is a string of
+    :data:`TLE_LINE_LENGTH` (69) characters (trailing whitespace dropped) starting with its
+    line number, ``1`` or ``2``, and a blank; column 69 is the checksum (:func:`tle_checksum`);
+    both lines carry the same catalog number (columns 3-7); SGP4 parses them. A truncated or
+    corrupted line used to propagate to NaN positions or to wrong elements silently.
+    """
 
     line1: str
     line2: str
     name: str = ""
     source: str = ""
+
+    def __post_init__(self) -> None:
+        for k, field in ((1, "line1"), (2, "line2")):
+            line = getattr(self, field)
+            if not isinstance(line, str):
+                fail(field, line, f"a string: TLE line {k} ({TLE_LINE_LENGTH} characters)")
+            line = line.rstrip()
+            object.__setattr__(self, field, line)
+            if len(line) != TLE_LINE_LENGTH:
+                fail(field, line, f"TLE line {k}: {TLE_LINE_LENGTH} characters (NORAD format), "
+                     f"not {len(line)} (truncated or padded?)")
+            if line[:2] != f"{k} ":
+                fail(f"{field} line number", line[:2],
+                     f"'{k} ': TLE line {k} starts with its line number and a blank")
+            if not line[68].isdigit() or int(line[68]) != tle_checksum(line):
+                fail(f"{field} checksum", line[68],
+                     f"{tle_checksum(line)}, the sum of the digits of columns 1-68 ('-' counts "
+                     "1) mod 10: a digit of the line is corrupted, or the checksum is wrong")
+        if self.line1[2:7] != self.line2[2:7]:
+            fail("line2 catalog number", self.line2[2:7].strip(),
+                 f"line 1's catalog number {self.line1[2:7].strip()!r} (the two lines of one "
+                 "satellite)")
+        self.satrec()
 
     def satrec(self):
         from sgp4.api import Satrec
@@ -301,6 +341,11 @@ def satellite_ecef(satellites: KeplerElements | Tle | Sequence[KeplerElements | 
             bad = sorted({(sats[i].name or str(i)) for i in np.nonzero(err)[0]})
             fail("satellites", bad, f"orbits SGP4 can propagate (error codes "
                  f"{sorted(set(err[err != 0].tolist()))}; 6 = decayed)")
+        finite = np.all(np.isfinite(r), axis=(1, 2))
+        if not finite.all():  # SGP4 can return NaN with error code 0 (e.g. unparsed fields)
+            bad = [sats[i].name or str(i) for i in np.nonzero(~finite)[0]]
+            fail("satellites", bad, "orbits SGP4 propagates to finite positions (it returned "
+                 "NaN without an error code: malformed elements)")
         return teme_to_ecef(r, jd, fr)
     for s in sats:
         if isinstance(s, Tle):

@@ -4,6 +4,7 @@ skyfield's TEME->ITRS rotation, skyfield's topocentric look angles and Sun, brut
 occlusion."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
@@ -193,3 +194,49 @@ def test_bundled_sky_data_loads_without_the_unused_ut1_expiry_warning():
     # and the timescale is the builtin one: no UT1 table was read from skyfield-data
     t = ts.utc(2026, 11, 28)
     assert abs(t.dut1) < 0.9  # |UT1 - UTC| < 0.9 s by definition of UTC
+
+
+def _with_checksum(line):
+    return line[:68] + str(E.tle_checksum(line))
+
+
+@pytest.mark.parametrize(("make", "field", "accepted"), [
+    # a truncated line 1 propagated to NaN positions (0 passes, no error)
+    (lambda t: (t.line1[:40], t.line2), "line1", "69 characters"),
+    (lambda t: (t.line1, t.line2[:60]), "line2", "69 characters"),
+    (lambda t: (t.line1, t.line2 + " 7"), "line2", "69 characters"),
+    # inclination 97.37 -> 57.37 without fixing the checksum was accepted as a 57 deg orbit
+    (lambda t: (t.line1, t.line2.replace(" 97.3700", " 57.3700")), "line2 checksum", "3, the"),
+    (lambda t: (t.line1[:68] + "X", t.line2), "line1 checksum", "mod 10"),
+    (lambda t: (t.line2, t.line1), "line1 line number", "'1 '"),
+    (lambda t: (t.line1, _with_checksum("3" + t.line2[1:])), "line2 line number", "'2 '"),
+    (lambda t: (t.line1, _with_checksum(t.line2[:2] + "41732" + t.line2[7:])),
+     "line2 catalog number", "41731"),
+    (lambda t: (None, t.line2), "line1", "a string"),
+])
+def test_malformed_tle_raises_naming_the_field(make, field, accepted):
+    tle = E.bundled_tle("micius")
+    with pytest.raises(ValueError, match=re.escape(field) + " = .*" + re.escape(accepted)):
+        E.Tle(*make(tle), "bad")
+
+
+def test_tle_checksum_and_clean_lines():
+    tle = E.bundled_tle("micius")
+    for line in (tle.line1, tle.line2, TLE.line1, TLE.line2):
+        assert E.tle_checksum(line) == int(line[68])
+    assert E.tle_checksum("1 -" + "0" * 65) == 2  # '-' counts 1
+    # trailing whitespace (a line read from a file) is dropped, not refused
+    same = E.Tle(tle.line1 + "\n", tle.line2 + "  ", "micius")
+    assert (same.line1, same.line2) == (tle.line1, tle.line2) and same.epoch == tle.epoch
+
+
+def test_nan_positions_from_sgp4_raise_naming_the_satellite():
+    """SGP4 returns NaN with error code 0 for a truncated line 1; satellite_ecef checked the
+    error codes only, so link_timeline and pass_statistics quietly reported 0 passes. A Tle
+    is now refused on creation; past that check, NaN positions raise too."""
+    tle = E.bundled_tle("micius")
+    bad = E.Tle(tle.line1, tle.line2, "truncated")
+    object.__setattr__(bad, "line1", tle.line1[:40])  # a Tle that escaped the line checks
+    with pytest.raises(ValueError, match=r"satellites = \['truncated'\].*finite positions"):
+        E.satellite_ecef([tle, bad], tle.epoch, [0.0, 60.0])
+    assert np.all(np.isfinite(E.satellite_ecef(tle, tle.epoch, [0.0, 60.0])))
