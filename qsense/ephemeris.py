@@ -181,6 +181,11 @@ class KeplerElements:
 
 #: Characters in each line of a two-line element set (NORAD format: 68 columns + checksum).
 TLE_LINE_LENGTH = 69
+#: Largest span (days) between a TLE's epoch and a propagated time, either side, before
+#: :func:`satellite_ecef` warns (UserWarning): SGP4 from a TLE degrades quickly (LEO errors grow
+#: by ~km per day, mostly along track: drag and the element-set fit), so passes a month or more
+#: from the epoch are not those of the real satellite.
+TLE_MAX_AGE_DAYS = 30.0
 
 
 def tle_checksum(line: str) -> int:
@@ -312,13 +317,38 @@ def _kepler_eci(els: Sequence[KeplerElements], t_epoch_s: np.ndarray, j2: bool) 
     return np.stack(np.broadcast_arrays(x, y, z), axis=-1)
 
 
+def _warn_stale_tles(sats, start: _dt.datetime, t: np.ndarray) -> None:
+    """UserWarning for each TLE propagated more than :data:`TLE_MAX_AGE_DAYS` from its epoch."""
+    import warnings
+
+    if t.size == 0:
+        return
+    first = start + _dt.timedelta(seconds=float(t.min()))
+    last = start + _dt.timedelta(seconds=float(t.max()))
+    for s in sats:
+        if not isinstance(s, Tle):
+            continue  # elements are exact SGP4 inputs, not a fit to a real satellite's track
+        ep = s.epoch
+        span = max(abs((first - ep).total_seconds()), abs((last - ep).total_seconds())) / 86400
+        if span > TLE_MAX_AGE_DAYS:
+            warnings.warn(
+                f"TLE {s.name or s.line1[2:7]!r} (epoch {ep:%Y-%m-%d %H:%M} UTC) propagated to "
+                f"{span:.1f} days from its epoch ({first:%Y-%m-%d} .. {last:%Y-%m-%d}): SGP4 from "
+                "a TLE degrades quickly (LEO: ~km per day), so positions and passes this far "
+                f"from the epoch are unreliable (warned beyond TLE_MAX_AGE_DAYS = "
+                f"{TLE_MAX_AGE_DAYS:g} days); use a TLE whose epoch is near the window",
+                UserWarning, stacklevel=3)
+
+
 def satellite_ecef(satellites: KeplerElements | Tle | Sequence[KeplerElements | Tle],
                    start: _dt.datetime, times_s, *, method: str = "sgp4") -> np.ndarray:
     """ECEF positions (km) of ``satellites`` at ``start + times_s``: shape (S, T, 3).
 
     ``method``: ``"sgp4"`` (TLEs or elements through SGP4: J2-J4 secular/periodic terms, drag
     via ``bstar``), ``"kepler"`` (two-body), ``"kepler_j2"`` (two-body + J2 secular drift);
-    TLEs accept only ``"sgp4"``. Raises naming the satellite if SGP4 reports an error (decay).
+    TLEs accept only ``"sgp4"``. Raises naming the satellite if SGP4 reports an error (decay)
+    or a non-finite position; warns (UserWarning) when a TLE is propagated more than
+    :data:`TLE_MAX_AGE_DAYS` (30) days from its epoch, either side.
     """
     if isinstance(satellites, (KeplerElements, Tle)):
         satellites = [satellites]
@@ -334,6 +364,8 @@ def satellite_ecef(satellites: KeplerElements | Tle | Sequence[KeplerElements | 
     jd, fr = _jd_times(start, t)
     if method == "sgp4":
         from sgp4.api import SatrecArray
+
+        _warn_stale_tles(sats, start, t)
 
         recs = [s.satrec() for s in sats]
         err, r, _ = SatrecArray(recs).sgp4(jd, fr)

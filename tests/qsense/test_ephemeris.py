@@ -240,3 +240,31 @@ def test_nan_positions_from_sgp4_raise_naming_the_satellite():
     with pytest.raises(ValueError, match=r"satellites = \['truncated'\].*finite positions"):
         E.satellite_ecef([tle, bad], tle.epoch, [0.0, 60.0])
     assert np.all(np.isfinite(E.satellite_ecef(tle, tle.epoch, [0.0, 60.0])))
+
+
+def test_stale_tle_propagation_warns_either_side_of_the_epoch():
+    """The bundled 2017 TLE flown in 2024, 2047 or years before its epoch gave passes
+    silently; SGP4 from a TLE is off by ~km per day at LEO."""
+    import warnings
+
+    tle = E.bundled_tle("micius")
+    ep = tle.epoch
+    day = 86400.0
+    stale = [(dt.datetime(2024, 6, 16), [0.0, 600.0], "2556"),
+             (dt.datetime(2047, 6, 16), [0.0], "10956"),
+             (dt.datetime(2012, 6, 16), [0.0], "1826"),
+             (ep, [0.0, (E.TLE_MAX_AGE_DAYS + 0.5) * day], "30"),  # the window reaches past
+             (ep - dt.timedelta(days=31), [0.0, day], "31")]
+    for start, t, span in stale:
+        with pytest.warns(UserWarning, match=rf"TLE 'MICIUS'.* {span}\.\d days from its "
+                          r"epoch.*unreliable.*TLE_MAX_AGE_DAYS = 30"):
+            E.satellite_ecef(tle, start, t)
+    # within 30 days either side (fig4.orbit=micius starts at the epoch: 4 days by default),
+    # and elements (exact SGP4 inputs, not a fit), stay silent
+    el = E.KeplerElements.circular(500.0, 97.4, epoch=ep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        E.satellite_ecef(tle, ep, np.arange(0.0, 4 * day, 3600.0))
+        E.satellite_ecef(tle, ep - dt.timedelta(days=29), [0.0, 58 * day])
+        E.satellite_ecef(tle, ep, [E.TLE_MAX_AGE_DAYS * day])
+        E.satellite_ecef(el, ep + dt.timedelta(days=400), [0.0])
