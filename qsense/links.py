@@ -154,8 +154,16 @@ def check_elevation_mask(name: str, e) -> None:
 # ----------------------------------------------------------------------------- Werner algebra
 
 
+def _check_state_fidelity(name: str, f) -> None:
+    """A Werner state ``F |Phi+><Phi+| + (1-F)/3 (I - |Phi+><Phi+|)`` is a state for F in
+    [0, 1] (below 1/4 it is anti-correlated; link fidelities: :func:`check_fidelity`)."""
+    _check_range(name, f, 0.0, 1.0, "fidelities in [0, 1] (F > 1 is no state)")
+
+
 def werner_parameter(fidelity):
-    """``w = (4F - 1) / 3`` of a Werner pair of fidelity F (1: perfect, 0: maximally mixed)."""
+    """``w = (4F - 1) / 3`` of a Werner pair of fidelity F in [0, 1] (w = 1: perfect, 0:
+    maximally mixed; F outside [0, 1] raises a ValueError, concrete values only)."""
+    _check_state_fidelity("fidelity", fidelity)
     return (4.0 * jnp.asarray(fidelity) - 1.0) / 3.0
 
 
@@ -178,7 +186,9 @@ def chain_fidelity(fidelities, axis: int = -1):
 
 
 def werner_state(fidelity, dtype=None):
-    """Two-qubit Werner state ``F |Phi+><Phi+| + (1-F)/3 (I - |Phi+><Phi+|)`` (4x4)."""
+    """Two-qubit Werner state ``F |Phi+><Phi+| + (1-F)/3 (I - |Phi+><Phi+|)`` (4x4); F in
+    [0, 1] (else a ValueError: the matrix would have a negative eigenvalue)."""
+    _check_state_fidelity("fidelity", fidelity)
     dtype = dtype or jnp.result_type(complex)
     phi = jnp.array([1, 0, 0, 1], dtype) / np.sqrt(2)
     proj = jnp.outer(phi, phi.conj())
@@ -467,8 +477,11 @@ def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
 
 
 def fiber_transmittance(length_km, attenuation_db_per_km=0.2):
-    """``10^(-alpha L / 10)``; 0.2 dB/km gives ``10^(-0.02 L)``."""
+    """``10^(-alpha L / 10)``; 0.2 dB/km gives ``10^(-0.02 L)``. ``length_km`` (a fiber
+    length, unbounded) and ``attenuation_db_per_km`` must be finite and >= 0."""
     check_distance("length_km", length_km)
+    _check_range("attenuation_db_per_km", attenuation_db_per_km, 0.0, np.inf,
+                 "finite attenuations >= 0 dB/km (a fiber does not amplify)")
     return 10.0 ** (-jnp.asarray(attenuation_db_per_km) * jnp.asarray(length_km) / 10.0)
 
 

@@ -53,8 +53,23 @@ def pairs_per_probe(protocol: str, n_qubits: int) -> int:
     return n_qubits - 1 if protocol == "remote" else 2 * n_qubits
 
 
+def _check_coherence_time(coherence_time_s) -> None:
+    """Concrete coherence times must be > 0 s (inf: no decay); NaN raises (it gave factors 1,
+    a perfect memory, through the ``lambda > 0`` guard of :func:`collect`)."""
+    if is_concrete(coherence_time_s):
+        t = np.asarray(coherence_time_s, dtype=float)
+        if not np.all(t > 0):  # False for NaN too
+            fail("coherence_time_s", coherence_time_s, "times > 0 s (use inf for none)")
+
+
 def memory_factor(wait_s, coherence_time_s, n_memories: int = 2):
-    """Werner factor ``exp(-n_memories wait / T)`` of a pair stored for ``wait_s``."""
+    """Werner factor ``exp(-n_memories wait / T)`` of a pair stored for ``wait_s`` (finite,
+    >= 0 s) in memories of coherence time ``coherence_time_s`` (> 0 s; inf: no decay)."""
+    if is_concrete(wait_s):
+        w = np.asarray(wait_s, dtype=float)
+        if not np.all(np.isfinite(w) & (w >= 0)):
+            fail("wait_s", wait_s, "finite waiting times >= 0 s")
+    _check_coherence_time(coherence_time_s)
     return jnp.exp(-n_memories * jnp.asarray(wait_s) / coherence_time_s)
 
 
@@ -66,11 +81,12 @@ class Collection(NamedTuple):
 def _check(rate_hz, k, coherence_time_s):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         fail("k_pairs", k, "an integer >= 1")
-    if is_concrete(rate_hz, coherence_time_s):
+    # each argument on its own: under jax.grad of a link knob the rate is traced while the
+    # coherence time (a setting) is concrete, and a NaN one must still raise
+    if is_concrete(rate_hz):
         if np.any(np.asarray(rate_hz) < 0) or not np.all(np.isfinite(rate_hz)):
             fail("rate_hz", rate_hz, "finite rates >= 0")
-        if np.any(np.asarray(coherence_time_s) <= 0):
-            fail("coherence_time_s", coherence_time_s, "times > 0 s (use inf for none)")
+    _check_coherence_time(coherence_time_s)
 
 
 def collect(rate_hz, k_pairs: int, coherence_time_s, n_memories: int = 2) -> Collection:

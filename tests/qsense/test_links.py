@@ -350,6 +350,16 @@ def test_bad_inputs_raise_clear_errors():
         L.repeater_chain(L.FiberLink(n_repeaters=-1), 100.0)
     with pytest.raises(ValueError, match="length_km"):
         L.fiber_transmittance(-3.0)
+    # a negative attenuation gave a transmittance of 1.58 (a fiber that amplifies)
+    for att in (-0.2, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"attenuation_db_per_km.*>= 0 dB/km"):
+            L.fiber_transmittance(10.0, attenuation_db_per_km=att)
+    assert float(L.fiber_transmittance(10.0, 0.0)) == 1.0
+    g = jax.grad(lambda a: L.fiber_transmittance(10.0, a))(0.2)
+    assert float(g) == pytest.approx(-np.log(10) * 10.0 ** (-0.2))
+    # a NaN offset quietly gave "not visible"
+    with pytest.raises(ValueError, match="offset_km"):
+        L.dual_downlink(L.SatelliteLink(), 500.0, offset_km=float("nan"))
 
 
 def test_beyond_line_of_sight_zero_rate_or_strict_error():

@@ -94,3 +94,39 @@ def test_chain_cutoff_lowers_idle_time():
     a = M.chain_monte_carlo(0.2, 3, 0.5, n_pairs=5000, seed=5)
     b = M.chain_monte_carlo(0.2, 3, 0.5, cutoff_rounds=3, n_pairs=5000, seed=5)
     assert b.idle_rounds < a.idle_rounds and b.rounds_per_pair > a.rounds_per_pair
+
+
+def test_memory_inputs_refuse_nonsense():
+    """memory_factor(1, -1) gave 7.39 (a memory that purifies); collect(1, 6, nan) gave
+    factors 1 (a perfect memory), so fisher_rate(..., memory_time_s=nan) reported the
+    no-decay value. Concrete values are checked, each argument on its own."""
+    import jax
+
+    for t in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
+            M.memory_factor(1.0, t)
+        with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
+            M.collect(1.0, 6, t)
+        with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
+            M.collect_k2_cutoff(1.0, t, 1.0)
+    for w in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"wait_s.*>= 0 s"):
+            M.memory_factor(w, 1.0)
+    assert float(M.memory_factor(3.0, float("inf"))) == 1.0  # inf: no decay
+    np.testing.assert_allclose(np.asarray(M.collect(1.0, 6, float("inf")).factors), 1.0)
+    # a traced rate (jax.grad of a link knob) no longer skips the coherence-time check
+    with pytest.raises(ValueError, match="coherence_time_s"):
+        jax.grad(lambda r: M.collect(r, 6, float("nan")).factors[0])(1.0)
+    g = jax.grad(lambda r: M.collect(r, 2, 10.0).factors[0])(1.0)
+    assert float(g) == pytest.approx(0.2 / 1.2**2)  # d/dr r / (r + 2/T)
+    assert float(jax.grad(lambda w: M.memory_factor(w, 2.0))(0.5)) == pytest.approx(-np.exp(
+        -0.5))
+
+
+def test_fisher_rate_refuses_a_nan_memory_time():
+    from qsense import linkprobe as LP
+
+    for link in (L.SatelliteLink(), L.FiberLink()):
+        with pytest.raises(ValueError, match="coherence_time_s"):
+            LP.fisher_rate(link, 500.0, LP.product_angles(3), 1.0, 0.1, protocol="distributed",
+                           n_qubits=3, memory_time_s=float("nan"))

@@ -117,3 +117,23 @@ def test_bad_fidelities():
             T.teleport_channel(rho, f)
     with pytest.raises(ValueError, match="one Werner fidelity per qubit"):
         T.teleport_channel(rho, [0.9, 0.9, 0.9])
+
+
+def test_werner_state_and_parameter_refuse_fidelities_outside_0_1():
+    """werner_parameter(1.5) gave w = 1.67 and werner_state(1.5) a matrix with a negative
+    eigenvalue (no state). Both live in qsense.links (teleport uses them); F in [0, 1]
+    (a Werner state below 1/4 is still a state). Traced values pass unchecked: gradients."""
+    from qsense import links as L
+
+    for bad in (1.5, -0.1, float("nan"), np.array([0.9, 1.01])):
+        with pytest.raises(ValueError, match=r"fidelity = .*\[0, 1\]"):
+            L.werner_parameter(bad)
+        with pytest.raises(ValueError, match=r"fidelity = .*\[0, 1\]"):
+            L.werner_state(bad)
+    for f in (0.0, 0.1, 0.25, 1.0):
+        assert np.linalg.eigvalsh(np.asarray(L.werner_state(f))).min() >= -1e-15
+        assert float(L.werner_parameter(f)) == pytest.approx((4 * f - 1) / 3)
+    assert float(jax.grad(L.werner_parameter)(0.9)) == pytest.approx(4 / 3)
+    g = jax.grad(lambda f: jnp.real(L.werner_state(f)[0, 0]))(0.9)
+    assert float(g) == pytest.approx(0.5 - 1 / 6)  # F/2 + (1-F)/3 * 1/2
+    assert np.isfinite(float(jax.jit(L.werner_parameter)(0.9)))
