@@ -22,6 +22,10 @@ Protocols (seed 000, "Protocols"; `qsense.protocols` uses the same channels):
   local projective measurements (it reaches the QFI for noiseless GHZ).
 * **distributed**: all N qubits are teleported out, sense, and are teleported back; the BS
   makes a joint measurement, so the QFI (attained by the SLD measurement at b0) is reachable.
+  The N return pairs are collected with the out pairs, before the probe leaves, so they also
+  wait in memories while the probe senses: ``link_problem(..., return_decay=2/T)`` depolarizes
+  each to ``w_back exp(-2t/T)`` at the end of the sensing time t (`Problem.post_decay`; t in
+  seconds wherever a memory time is given). :func:`fisher_rate` and fig4 include it.
 
 The ansatz :func:`link_ansatz` starts from |0...0> (``Problem(initial="zero")``) and expresses
 GHZ and the product |+>^N exactly (:func:`ghz_angles`, :func:`product_angles`), so the
@@ -89,16 +93,36 @@ def link_channels(protocol: str, w_out, w_back=None, dtype=None):
 
 
 def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "dephasing",
-                 field: str = "scalar", b0=None, initial: str = "zero", dtype=None) -> Problem:
+                 field: str = "scalar", b0=None, initial: str = "zero", dtype=None,
+                 return_decay=0.0) -> Problem:
     """THE objective's `Problem` of a probe sent over a link (traceable in ``w_out``,
-    ``w_back``, ``gamma``, ``b0``: ``jax.grad`` through it reaches the link's knobs).
+    ``w_back``, ``gamma``, ``b0``, ``return_decay``: ``jax.grad`` through it reaches the link's
+    knobs).
 
     ``initial="zero"`` for :func:`link_ansatz` genomes, ``"ghz"`` for the genetic search
-    (``qsense.genetic.find_optimal_probe``) and GHZ + PQC genomes."""
+    (``qsense.genetic.find_optimal_probe``) and GHZ + PQC genomes. ``return_decay`` (distributed
+    only; a rate >= 0 in 1/time units of t, or (N,) rates): the return pairs' Werner factors
+    decay as ``exp(-return_decay t)`` while the probe senses for t (pairs held in memories of
+    coherence T at both ends: ``2/T``; `Problem.post_decay`). 0 (default): no decay."""
     pre, post, sens = link_channels(protocol, w_out, w_back, dtype)
-    return Problem(int(pre.shape[0]), noise, gamma, field, b0, initial, dtype,
+    n = int(pre.shape[0])
+    decay = None
+    if protocol == "distributed":
+        if is_concrete(return_decay):
+            r = np.asarray(return_decay, float)
+            if r.shape not in ((), (n,)) or not np.all(np.isfinite(r) & (r >= 0)):
+                fail("return_decay", return_decay, f"a finite rate >= 0 (1/time units) or ({n},)"
+                     " of them")
+            if np.any(r > 0):
+                decay = np.broadcast_to(r, (n,))
+        else:
+            decay = jnp.broadcast_to(return_decay, (n,))
+    elif not (is_concrete(return_decay) and np.all(np.asarray(return_decay) == 0)):
+        fail("return_decay", return_decay, "0 for remote VQS (nothing is teleported back)")
+    return Problem(n, noise, gamma, field, b0, initial, dtype,
                    pre_channel=pre, post_channel=post, sensors=sens,
-                   post_covariant=None if post is None else True)  # depolarizing commutes with Z
+                   post_covariant=None if post is None else True,  # depolarizing commutes with Z
+                   post_decay=decay)
 
 
 def stack_problems(problems: Sequence[Problem]) -> Problem:
@@ -263,7 +287,9 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     the repeater chain) arrive at ``rate``; a probe needs ``K = pairs_per_probe`` of them, which
     wait in memories of coherence ``memory_time_s`` (closed form of `qsense.memory.collect`);
     the probe (:func:`link_ansatz` with ``angles``) is teleported with the resulting per-qubit
-    channels and senses for ``t``. Differentiable in every float knob of ``link`` (jax.grad).
+    channels and senses for ``t`` seconds, while the distributed protocol's return pairs keep
+    decaying in their memories (``return_decay = 2 / memory_time_s``). Differentiable in every
+    float knob of ``link`` (jax.grad).
     """
     from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
     from qsense.memory import collect, pairs_per_probe
@@ -274,7 +300,9 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     coll = collect(st.rate_hz, k, memory_time_s)
     w = werner_parameter(st.fidelity)[..., None] * coll.factors
     w_out, w_back = assign_pairs(protocol, n_qubits, w)
-    prob = link_problem(protocol, w_out, w_back, gamma=gamma, noise=noise, b0=b0)
+    decay = 2.0 / memory_time_s if protocol == "distributed" else 0.0
+    prob = link_problem(protocol, w_out, w_back, gamma=gamma, noise=noise, b0=b0,
+                        return_decay=decay)
     return coll.probe_rate_hz * score(prob, ansatz_genome(angles, n_qubits), t)
 
 

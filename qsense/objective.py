@@ -22,7 +22,11 @@ hooks, all per-qubit 4x4 superoperators (row-major vec, as `qsense.noise`):
 * sensing for time t: field on the qubits with ``sensors`` weight s_i (default all 1),
   ``H = (B/2) sum_i s_i Z_i`` (scalar) or ``1/2 sum_i s_i B . sigma_i`` (vector), and the
   noise at rate gamma on *every* qubit (a qubit that does not sense still decoheres);
-* ``post_channel`` (N, 4, 4) applied after sensing (teleportation back, distributed VQS).
+* ``post_channel`` (N, 4, 4) applied after sensing (teleportation back, distributed VQS),
+  preceded, when ``post_decay`` (N,) is set, by the depolarizing channel of Werner factor
+  ``exp(-post_decay_i t)`` on qubit i: the memory decay of the pair that teleports qubit i
+  back, stored while the probe senses (it depends on t, so it cannot be folded into
+  ``post_channel``; depolarizing is Z-covariant, so the fast path keeps it).
 
 Fast exact path: with a scalar field, a Z-covariant noise (none, dephasing, amplitude
 damping) and a Z-covariant post channel (depolarizing is), the sensed state is
@@ -157,6 +161,9 @@ class Problem:
     post_covariant: whether ``post_channel`` commutes with the Z rotation (None: checked
     numerically when the channel is concrete, assumed False when it is traced; the general
     path is exact either way).
+    post_decay: (N,) rates >= 0 (1/time units, those of t) or None: after sensing for t,
+    qubit i is depolarized to Werner factor ``exp(-post_decay_i t)`` before ``post_channel``
+    (a return pair stored in memories while the probe senses: ``n_memories / T``).
     """
 
     n_qubits: int
@@ -170,6 +177,7 @@ class Problem:
     post_channel: Any = None
     sensors: Any = None
     post_covariant: bool | None = None
+    post_decay: Any = None
     dissipator: Any = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -212,6 +220,15 @@ class Problem:
                                                                                 float))):
                 fail("sensors", self.sensors, "finite coupling weights (1 senses, 0 does not)")
             set_("sensors", _as_data(self.sensors, real))
+        if self.post_decay is not None:
+            if tuple(np.shape(self.post_decay)) != (n,):
+                fail("post_decay.shape", tuple(np.shape(self.post_decay)), f"({n},): one "
+                     "decay rate per qubit")
+            if is_concrete(self.post_decay):
+                r = np.asarray(self.post_decay, float)
+                if not np.all(np.isfinite(r) & (r >= 0)):
+                    fail("post_decay", self.post_decay, "finite rates >= 0 (1/time units)")
+            set_("post_decay", _as_data(self.post_decay, real))
         post_cov = self.post_covariant
         if self.post_channel is None:
             post_cov = True
@@ -278,7 +295,8 @@ class Problem:
         return _unflatten(dataclasses.replace(self.structure, dtype=c), leaves)
 
 
-_DATA_FIELDS = ("gamma", "b0", "dissipator", "pre_channel", "post_channel", "sensors")
+_DATA_FIELDS = ("gamma", "b0", "dissipator", "pre_channel", "post_channel", "sensors",
+                "post_decay")
 
 
 def _flatten(p: Problem):
@@ -349,6 +367,25 @@ def _channel(problem: Problem, name: str, rho: jax.Array) -> jax.Array:
     return apply_qubit_superoperators(rho, jnp.asarray(c, rho.dtype), problem.n_qubits)
 
 
+def post_superoperators(problem: Problem, t, dtype) -> jax.Array | None:
+    """(N, 4, 4) per-qubit maps applied after sensing for ``t``: ``post_channel`` after the
+    depolarizing decay ``exp(-post_decay_i t)`` (`Problem`), or None when neither is set."""
+    post = problem.post_channel
+    if problem.post_decay is None:
+        return None if post is None else jnp.asarray(post, dtype)
+    real = jnp.finfo(dtype).dtype
+    f = jnp.exp(-jnp.asarray(problem.post_decay, real) * jnp.asarray(t, real)).astype(dtype)
+    vec_i = jnp.array([1, 0, 0, 1], dtype)
+    dep = (f[:, None, None] * jnp.eye(4, dtype=dtype)
+           + (1 - f)[:, None, None] * 0.5 * jnp.outer(vec_i, vec_i))
+    return dep if post is None else jnp.asarray(post, dtype) @ dep
+
+
+def _post(problem: Problem, rho: jax.Array, t) -> jax.Array:
+    sops = post_superoperators(problem, t, rho.dtype)
+    return rho if sops is None else apply_qubit_superoperators(rho, sops, problem.n_qubits)
+
+
 def diagonal_noise(problem: Problem) -> jax.Array:
     """Whether the noise's dissipator is diagonal (dephasing, none): a traced boolean of the
     problem's *data*, so dephasing and amplitude damping keep sharing one compiled program."""
@@ -391,7 +428,7 @@ def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
     field = problem.b0 if field is None else field
     rho = _channel(problem, "pre_channel", rho0)
     rho = sense_rho(problem, rho, t, field)
-    return _channel(problem, "post_channel", rho)
+    return _post(problem, rho, t)
 
 
 def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
@@ -420,8 +457,8 @@ def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
         sops = sops_of(b0)
         dsops = jax.vmap(lambda e: jax.jvp(sops_of, (b0,), (e.reshape(b0.shape),))[1])(dirs)
         rho_s, drhos = apply_qubit_superoperators_jvp(rho, sops, dsops, problem.n_qubits)
-    rho_s = _channel(problem, "post_channel", rho_s)
-    drhos = jax.vmap(lambda d: _channel(problem, "post_channel", d))(drhos)
+    rho_s = _post(problem, rho_s, t)
+    drhos = jax.vmap(lambda d: _post(problem, d, t))(drhos)
     return qfim_from_derivatives(rho_s, drhos)
 
 
@@ -546,7 +583,8 @@ def _score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     if psi.shape != (2**problem.n_qubits,):
         _check_state_shape(problem, psi, "psi", 1)
     psi = psi.astype(_complex_dtype(problem.dtype))
-    if problem.fast and problem.pre_channel is None and problem.post_channel is None:
+    if (problem.fast and problem.pre_channel is None and problem.post_channel is None
+            and problem.post_decay is None):
         return _score_pure_fast(problem, psi, t)
     return _score_state(problem, jnp.outer(psi, jnp.conj(psi)), t)
 

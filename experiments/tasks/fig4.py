@@ -15,7 +15,11 @@ the default station pair, Delingha -> Lijiang):
 * fiber: the repeater chain (probabilistic swaps, multiplexing; ``qsense.links``); always up.
 * memories: a probe needs K pairs (remote N-1, distributed 2N); they wait in memories of
   coherence ``fig4.memory_time_s`` until the K-th arrives (``qsense.memory`` closed form), on
-  both links. Probes per second = rate / K.
+  both links. Probes per second = rate / K. Distributed: the N return pairs keep waiting while
+  the probe senses, to ``w_back exp(-2 t / T)`` (`qsense.linkprobe.link_problem`'s
+  ``return_decay``), so the sensing time t is in seconds, like T. Each probe holds its sensor
+  qubits for t: ``concurrent_probes`` = probes/s x t_opt probes sense at once (as many sensor
+  registers assumed).
 * probes: GHZ, the best product probe |+>^N, and the link-aware VQS: every probe is scored
   by THE objective (`qsense.score`) of the link's `qsense.Problem`
   (`qsense.linkprobe.link_problem`: teleportation and memory channels as ``pre_channel`` /
@@ -32,6 +36,7 @@ the default station pair, Delingha -> Lijiang):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import jax
@@ -54,12 +59,13 @@ SEED_STATEMENT = ("fiber better (entanglement fidelity) below ~500 km, satellite
 
 def crossover_km(d: np.ndarray, sat: np.ndarray, fib: np.ndarray) -> float | None:
     """First distance where the satellite overtakes the fiber (linear interpolation of the
-    difference); ``d[0]`` if the satellite is at least as good at the first grid point;
-    ``None`` if it never overtakes on the grid."""
+    difference); ``d[0]`` if the satellite is strictly better at the first grid point;
+    ``None`` if it is never strictly better on the grid (a tie, e.g. both at 0 once the fiber
+    underflows and a satellite that never passes, is no overtaking)."""
     diff = np.asarray(sat, float) - np.asarray(fib, float)
-    if diff[0] >= 0:
+    if diff[0] > 0:
         return float(d[0])
-    up = np.nonzero((diff[:-1] < 0) & (diff[1:] >= 0))[0]
+    up = np.nonzero((diff[:-1] <= 0) & (diff[1:] > 0))[0]
     if up.size == 0:
         return None
     i = int(up[0])
@@ -118,7 +124,9 @@ def _link_stats(fc, sat, fib, d, passes) -> dict:
 
 def _problems(fc, s) -> list:
     """The link's `qsense.Problem` at every distance (channels as data: one structure)."""
-    return [LP.link_problem(fc.protocol, wo, wb, gamma=fc.gamma, noise=fc.noise, b0=fc.field_b0)
+    decay = 2.0 / fc.memory_time_s if fc.protocol == "distributed" else 0.0
+    return [LP.link_problem(fc.protocol, wo, wb, gamma=fc.gamma, noise=fc.noise, b0=fc.field_b0,
+                            return_decay=decay)
             for wo, wb in zip(s["w_out"], s["w_back"], strict=True)]
 
 
@@ -223,6 +231,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
                        "fidelity": float(s["fidelity"][i]), "probe": probe,
                        "n_qubits": fc.n_qubits, "qfi": q, "t_opt": float(cell["t_opt"][i]),
                        "fisher_per_s": float(s["probe_rate_hz"][i]) * q,
+                       "concurrent_probes": float(s["probe_rate_hz"][i])
+                       * float(cell["t_opt"][i]),
                        "fisher_per_s_day": float(s["rate_day_hz"][i]) / s["pairs_per_probe"] * q,
                        "pairs_per_probe": s["pairs_per_probe"],
                        "fidelity_after_memory": float(s["fidelity_stored"][i]),
@@ -260,6 +270,11 @@ def run(cfg: Config, out_dir: Path) -> dict:
             "night_sun_altitude_deg": fc.night_sun_altitude_deg,
             "clear_sky_probability": fc.clear_sky_probability,
             "memory_time_s": fc.memory_time_s,
+            "return_pairs": ("the N return pairs wait in memories while the probe senses "
+                             "(w_back exp(-2 t / T)); t in seconds"
+                             if fc.protocol == "distributed" else "none (remote)"),
+            "sensor_registers": "probes overlap when probes/s x t_opt > 1 (concurrent_probes "
+                                "in fig4.csv); as many sensor registers as that are assumed",
             "pairs_per_probe": M.pairs_per_probe(fc.protocol, fc.n_qubits),
             "fiber": f"{fib.n_repeaters} repeaters, swap success {fib.swap_success}, "
                      f"{fib.modes:g} modes, memory {fib.memory_time_s} s",
@@ -286,6 +301,11 @@ def run(cfg: Config, out_dir: Path) -> dict:
 
     if fc.protocol == "remote":
         metrics["remote_readout"] = _remote_readout(fc, stats, ckpt)
+    if not np.any(stats["satellite"]["rate_hz"] > 0):
+        metrics["satellite_never_up"] = True  # every satellite figure is 0; no crossover
+        warnings.warn("fig4: the satellite delivers no pair at any distance (no usable pass: "
+                      f"{fc.days} days, elevation mask {sat.min_elevation_deg} deg, night "
+                      "only); its rates and QFI are 0", UserWarning, stacklevel=2)
 
     tables = {"fig4": write_csv(out_dir, "fig4", rows)}
     figures = _plot(out_dir, fc, d, stats, rows, design)

@@ -49,6 +49,16 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
             assert float(r["rate_day_hz"]) <= rate * (1 + 1e-12)
         if float(r["fidelity"]) == 0.25:
             assert q == pytest.approx(0.0, abs=1e-12)
+        if r["probe"] == "product" and rate > 0:
+            # |+>^N, written here: the i-th of the K pairs keeps (r/(r+2/T))^(K-i) while the
+            # probe's pairs are collected, the N return pairs a further e^{-2t/T} while it
+            # senses, and each qubit's equatorial Bloch vector gives (w_out w_back e^{-gt})^2 t^2
+            t, mem, g = float(r["t_opt"]), cfg.fig4.memory_time_s, cfg.fig4.gamma
+            w = (4 * float(r["fidelity"]) - 1) / 3 * (rate / (rate + 2 / mem)) ** np.arange(
+                k - 1, -1, -1)
+            want = np.sum((w[:2] * w[2:] * np.exp(-2 * t / mem) * np.exp(-g * t)) ** 2) * t**2
+            assert q == pytest.approx(want, rel=1e-9, abs=1e-300)
+            assert float(r["concurrent_probes"]) == pytest.approx(rate / k * t, rel=1e-12)
     # the link-aware VQS is never below GHZ or the best product probe, cell by cell
     by = {(r["link"], r["distance_km"], r["probe"]): float(r["qfi"]) for r in rows}
     for (link, dist, probe), q in by.items():
@@ -81,6 +91,11 @@ def test_crossover_km():
     assert crossover_km(d, [1, 2, 3, 4], [2, 2.5, 2.5, 2.5]) == pytest.approx(150.0)
     assert crossover_km(d, [3, 3, 3, 3], [2, 2, 2, 2]) == 0.0
     assert crossover_km(d, [1, 1, 1, 1], [2, 2, 2, 2]) is None
+    # a tie is no overtaking: a satellite that never passes (0) against a fiber that has
+    # underflowed to 0 did read as a crossover at the first tie
+    assert crossover_km(d, [0, 0, 0, 0], [1, 0, 0, 0]) is None
+    assert crossover_km(d, [2, 2, 2, 2], [2, 2, 2, 2]) is None
+    assert crossover_km(d, [0, 0, 1, 1], [1, 0, 0, 0]) == pytest.approx(100.0)
 
 
 @pytest.mark.parametrize(("override", "needle"), [
@@ -98,5 +113,5 @@ def test_bad_overrides_name_the_key(override, needle):
 
 
 def test_link_profile_can_be_swapped():
-    cfg = load_config(["+exp=fig4", "link@fig4.satellite=meo"])
+    cfg = load_config(["+exp=fig4", "link@fig4.satellite=meo", "fig4.orbit=circular"])
     assert cfg.fig4.satellite.altitude_km == 10000.0

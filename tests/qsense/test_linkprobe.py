@@ -231,18 +231,72 @@ def test_altitude_designed_by_gradient_matches_a_grid():
 
 
 def test_fisher_rate_is_probe_rate_times_qfi():
-    """Closed pieces: rate r/K and per-pair factors (r/(r+2/T))^(K-i) into the channels."""
-    n, d = 2, 800.0
+    """Closed pieces: rate r/K, per-pair factors (r/(r+2/T))^(K-i) while the 2N pairs are
+    collected, the N return pairs' further e^{-2t/T} while the probe senses for t, and the
+    |+>^N QFI of equatorial Bloch vectors, sum_i (w_out,i w_back,i e^{-2t/T} e^{-gamma t})^2 t^2
+    (written here, not taken from link_problem)."""
+    n, d, t, gamma, mem = 2, 800.0, 3.0, 0.1, 10.0
     sat = L.SatelliteLink()
     st = L.dual_downlink(sat, d)
     r, w = float(st.rate_hz), float(L.werner_parameter(st.fidelity))
-    lam = 2 / 10.0
+    lam = 2 / mem
     fac = (r / (r + lam)) ** np.array([3, 2, 1, 0])
-    prob = LP.link_problem("distributed", w * fac[:2], w * fac[2:], gamma=0.1)
-    plus = LP.ansatz_genome(LP.product_angles(n), n)
-    want = r / 4 * float(qsense.score(prob, plus, 3.0))
-    got = float(_fisher(sat, d, n, jnp.asarray(LP.product_angles(n)), 3.0))
-    assert got == pytest.approx(want, rel=1e-10)
+    w_out, w_back = w * fac[:2], w * fac[2:]
+    qfi = np.sum((w_out * w_back * np.exp(-lam * t) * np.exp(-gamma * t)) ** 2) * t**2
+    got = float(_fisher(sat, d, n, jnp.asarray(LP.product_angles(n)), t))
+    assert got == pytest.approx(r / 4 * qfi, rel=1e-10)
+
+
+@pytest.mark.parametrize("noise", ["dephasing", "amplitude_damping"])
+def test_return_pairs_decay_while_the_probe_senses(noise):
+    """Distributed VQS with return_decay: the score equals the numpy Kraus reference with each
+    return pair's Werner factor w_back e^{-lambda t} at that t, its t-derivative (autodiff,
+    through the decay) equals central differences, and without decay it is the old value."""
+    n, gamma, b0, lam = 3, 0.1, 0.7, 0.35
+    f_out, f_back = np.array([0.97, 0.9, 0.8]), np.array([0.85, 0.75, 0.95])
+    w = lambda f: (4 * f - 1) / 3  # noqa: E731
+    prob = LP.link_problem("distributed", w(f_out), w(f_back), gamma=gamma, b0=b0, noise=noise,
+                           return_decay=lam)
+    angles = np.linspace(-1.0, 1.2, 4 * n - 1)
+    g = LP.ansatz_genome(angles, n)
+    psi = _state(angles, n)
+
+    def want(t):
+        w_eff = w(f_back) * np.exp(-lam * t)
+        return ref.qfi(lambda b: ref.delivered(psi, f_out, (3 * w_eff + 1) / 4, b, t, gamma,
+                                               None, noise=noise), b0)
+
+    for t in (0.5, 2.0):
+        assert float(qsense.score(prob, g, t)) == pytest.approx(want(t), rel=1e-6)
+    t, h = 2.0, 1e-4
+    fd = (float(qsense.score(prob, g, t + h)) - float(qsense.score(prob, g, t - h))) / (2 * h)
+    ad = float(jax.grad(lambda tt: qsense.score(prob, g, tt))(t))
+    assert ad == pytest.approx(fd, rel=1e-5)
+    still = LP.link_problem("distributed", w(f_out), w(f_back), gamma=gamma, b0=b0, noise=noise)
+    assert still.post_decay is None
+    assert float(qsense.score(still, g, t)) == pytest.approx(
+        ref.qfi(lambda b: ref.delivered(psi, f_out, f_back, b, t, gamma, None, noise=noise),
+                b0), rel=1e-6)
+    assert float(qsense.score(prob, g, t)) < float(qsense.score(still, g, t))
+
+
+def test_return_decay_closed_form_and_bad_input():
+    """N = 1, |+>, dephasing, a return pair decaying at lambda while the qubit senses:
+    QFI = (w_out w_back e^{-(lambda + gamma) t})^2 t^2; bad rates are refused."""
+    t, g, lam = 2.0, 0.1, 0.2
+    prob = LP.link_problem("distributed", np.array([0.8]), np.array([0.7]), gamma=g,
+                           return_decay=lam)
+    plus = LP.ansatz_genome(LP.product_angles(1), 1)
+    assert float(qsense.score(prob, plus, t)) == pytest.approx(
+        (0.8 * 0.7 * np.exp(-(g + lam) * t)) ** 2 * t**2, rel=1e-9)
+    with pytest.raises(ValueError, match="return_decay"):
+        LP.link_problem("distributed", np.array([0.8]), return_decay=-1.0)
+    with pytest.raises(ValueError, match="return_decay"):
+        LP.link_problem("distributed", np.array([0.8]), return_decay=float("nan"))
+    with pytest.raises(ValueError, match="return_decay"):
+        LP.link_problem("remote", np.array([1.0, 0.8]), return_decay=0.2)
+    with pytest.raises(ValueError, match="post_decay"):
+        qsense.Problem(2, post_decay=np.array([0.1]))
 
 
 def test_local_measurements_reach_qfi_for_noiseless_remote_ghz_and_never_exceed_it():

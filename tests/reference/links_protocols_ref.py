@@ -44,14 +44,32 @@ def sense_dephasing(rho, b, t, gamma, n, sensors=None):
     return rho
 
 
-def delivered(psi, f_out, f_back, b, t, gamma, sensors=None):
-    """Teleport every qubit out over pairs of fidelity ``f_out`` (F = 1: kept), sense, and
-    (``f_back`` not None) teleport back."""
+def sense_amplitude_damping(rho, b, t, gamma, n, sensors=None):
+    """H = (B/2) sum s_i Z_i for time t, then amplitude damping |1> -> |0> with probability
+    1 - exp(-gamma t) on EVERY qubit (Kraus [[1,0],[0,sqrt(1-p)]], [[0,sqrt p],[0,0]]; the Z
+    rotation commutes with it, so the order does not matter)."""
+    s = np.ones(n) if sensors is None else np.asarray(sensors, float)
+    h = sum(s[k] * _on(Z, k, n) for k in range(n)) * b / 2
+    u = expm(-1j * h * t)
+    rho = u @ rho @ u.conj().T
+    p = 1 - np.exp(-gamma * t)
+    k0 = np.array([[1, 0], [0, np.sqrt(1 - p)]], complex)
+    k1 = np.array([[0, np.sqrt(p)], [0, 0]], complex)
+    for k in range(n):
+        a0, a1 = _on(k0, k, n), _on(k1, k, n)
+        rho = a0 @ rho @ a0.conj().T + a1 @ rho @ a1.conj().T
+    return rho
+
+
+def delivered(psi, f_out, f_back, b, t, gamma, sensors=None, noise="dephasing"):
+    """Teleport every qubit out over pairs of fidelity ``f_out`` (F = 1: kept), sense
+    (``noise``: dephasing or amplitude_damping), and (``f_back`` not None) teleport back."""
     n = int(np.log2(len(psi)))
     rho = np.outer(psi, psi.conj())
     for k in range(n):
         rho = depolarize(rho, k, (4 * f_out[k] - 1) / 3, n)
-    rho = sense_dephasing(rho, b, t, gamma, n, sensors)
+    sense = {"dephasing": sense_dephasing, "amplitude_damping": sense_amplitude_damping}[noise]
+    rho = sense(rho, b, t, gamma, n, sensors)
     if f_back is not None:
         for k in range(n):
             rho = depolarize(rho, k, (4 * f_back[k] - 1) / 3, n)
