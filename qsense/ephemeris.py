@@ -133,15 +133,22 @@ class KeplerElements:
     def circular(cls, altitude_km: float, inclination_deg: float, raan_deg: float = 0.0,
                  arg_latitude_deg: float = 0.0, epoch: _dt.datetime | None = None,
                  name: str = "") -> KeplerElements:
-        """Circular orbit at ``altitude_km`` above the equatorial radius; the satellite sits at
-        argument of latitude ``arg_latitude_deg`` (from the ascending node) at ``epoch``."""
+        """Circular orbit at ``altitude_km`` above the WGS-84 equatorial radius (semi-major
+        axis ``6378.137 km + altitude_km``); the satellite sits at argument of latitude
+        ``arg_latitude_deg`` (from the ascending node) at ``epoch``.
+
+        Altitude convention: `qsense.links` (``SatelliteLink.altitude_km``, the link formulas)
+        measures altitude above a 6371 km sphere instead, so the same "400 km" is an orbit
+        7.137 km larger here than there (``links.EARTH_RADIUS_KM``, module doc of
+        `qsense.links`)."""
         kw = {} if epoch is None else {"epoch": _utc(epoch, "epoch")}
         return cls(WGS84_A_KM + altitude_km, 0.0, inclination_deg, raan_deg, 0.0,
                    arg_latitude_deg, name=name, **kw).validate()
 
     @property
     def altitude_km(self) -> float:
-        """Mean altitude above the equatorial radius (km)."""
+        """Mean altitude above the WGS-84 equatorial radius 6378.137 km (km): ``a - 6378.137``
+        (not above `qsense.links`' 6371 km sphere, which would read 7.137 km more)."""
         return self.semi_major_axis_km - WGS84_A_KM
 
     @property

@@ -12,6 +12,12 @@ Satellite down-link (one photon of a pair, satellite -> ground station)
   point sees the satellite at altitude ``h`` at central angle ``theta = s / R``, slant range
   ``d = sqrt(R^2 + (R+h)^2 - 2 R (R+h) cos theta)`` (law of cosines) and elevation
   ``sin(el) = ((R+h) cos theta - R) / d``. Overhead ``d = h``.
+* Altitude convention: ``h`` (``SatelliteLink.altitude_km``) is the height above this
+  6371 km sphere, orbit radius ``R + h``. `qsense.ephemeris.KeplerElements.circular` (hence
+  `qsense.orbits.circular_orbit`, the real passes of fig4) measures altitude above the WGS-84
+  equatorial radius 6378.137 km instead: the same "400 km" is an orbit 7.137 km larger there.
+  Both conventions are kept (the link formulas and the SGP4 elements each match their
+  sources); convert with ``h_sphere = h_wgs84 + 6378.137 - 6371``.
 * Beam: a Gaussian beam of waist ``w0`` (1/e^2 intensity radius at the transmitter), wavelength
   ``lambda`` and beam-quality factor ``M^2`` (1 = diffraction limited) has radius
   ``w(d) = w0 sqrt(1 + (d / z_R)^2)`` with ``z_R = pi w0^2 / (M^2 lambda)``; its far-field
@@ -216,7 +222,9 @@ class SatelliteLink:
     ``fig4.satellite`` section is this dataclass; ``conf/link/*.yaml`` profiles are deltas).
     """
 
-    altitude_km: float = 400.0  # orbit altitude; seed Fig. 4 LEO (Micius itself: ~500 km)
+    altitude_km: float = 400.0  # orbit altitude above the 6371 km sphere (orbit radius
+    # 6771 km; KeplerElements.circular's 400 km is above 6378.137 km: module doc); seed Fig. 4
+    # LEO (Micius itself: ~500 km)
     wavelength_m: float = 810e-9  # Micius SPDC pair wavelength (Yin 2017)
     tx_waist_m: float = 0.067  # transmit beam waist (assumption, in a 300 mm telescope)
     beam_quality_m2: float = 1.3  # near-diffraction-limited; w0, M^2 give the ~10 urad full

@@ -1,7 +1,10 @@
 """Circular-orbit passes over two ground stations: elevation, rate and fidelity over time.
 
 Frame: Earth-centred, spherical non-rotating Earth (``R = 6371 km``; the ~0.25 deg/min Earth
-rotation is neglected over a ~10 min LEO pass). Stations A and B lie on the equator of the
+rotation is neglected over a ~10 min LEO pass); altitudes here are above that sphere, as in
+`qsense.links`. The real passes below (:func:`circular_orbit`, `qsense.ephemeris`) measure
+altitude above the WGS-84 equatorial radius 6378.137 km instead (7.137 km more radius for the
+same number). Stations A and B lie on the equator of the
 frame, ``separation_km`` apart along the great circle, symmetric about the x axis (their
 midpoint M). The satellite moves on a circular orbit of radius ``R + h`` with angular rate
 ``omega = sqrt(mu / (R + h)^3)``; at ``t = 0`` it culminates above the point reached from M by
@@ -218,7 +221,11 @@ def sun_synchronous_inclination_deg(altitude_km: float) -> float:
 def circular_orbit(kind: str, altitude_km: float, inclination_deg: float = 55.0, epoch=None):
     """The orbit a fig4-style study flies: ``sso`` (circular sun-synchronous at the altitude),
     ``circular`` (at ``inclination_deg``) or ``micius`` (the bundled TLE; altitude ignored).
-    RAAN 272.372 deg and the Micius TLE epoch by default (as :func:`orbit_preset`)."""
+    RAAN 272.372 deg and the Micius TLE epoch by default (as :func:`orbit_preset`).
+    ``altitude_km`` is above the WGS-84 equatorial radius 6378.137 km
+    (`KeplerElements.circular`), not above `qsense.links`' 6371 km sphere: a
+    ``SatelliteLink.altitude_km`` of 400 passed here flies 7.137 km higher than the link
+    formulas' 400 km satellite."""
     from qsense import ephemeris as E
 
     if kind == "micius":

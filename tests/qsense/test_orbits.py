@@ -338,3 +338,18 @@ def test_pass_gradient_finite_when_the_satellite_crosses_the_zenith():
     eps = 1e-3
     fd = (float(pairs(500.0 + eps)) - float(pairs(500.0 - eps))) / (2 * eps)
     assert np.isfinite(g) and g == pytest.approx(fd, rel=1e-6)
+
+
+def test_the_two_altitude_conventions_are_stated_and_differ_by_7_km():
+    """qsense.links measures altitude above a 6371 km sphere, KeplerElements.circular (and
+    circular_orbit, fig4's real orbits) above the WGS-84 equatorial radius: the same number is
+    a 7.137 km larger orbit there. Physics unchanged; the docstrings say so."""
+    el = E.KeplerElements.circular(400.0, 97.0)
+    assert el.altitude_km == pytest.approx(400.0)
+    offset = el.semi_major_axis_km - (L.EARTH_RADIUS_KM + L.SatelliteLink().altitude_km)
+    assert offset == pytest.approx(7.137, abs=1e-9)
+    sso = O.circular_orbit("sso", 400.0)
+    assert sso.semi_major_axis_km == pytest.approx(E.WGS84_A_KM + 400.0)
+    for doc in (L.__doc__, E.KeplerElements.circular.__doc__, O.circular_orbit.__doc__,
+                O.__doc__):
+        assert "6378.137" in doc and "6371" in doc, doc[:200]
