@@ -37,13 +37,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_n_qubits, check_noise, check_nonneg, fail
+from qsense._checks import (
+    check_finite,
+    check_n_qubits,
+    check_noise,
+    check_nonneg,
+    fail,
+    is_concrete,
+)
 from qsense.genome import CRX, RX, RY, RZ, Genome, make_genome
 from qsense.linkprobe import PROTOCOLS, _check_protocol
 from qsense.linkprobe import link_problem as _link_problem
 from qsense.links import FiberLink, SatelliteLink, dual_downlink, repeater_chain
 from qsense.objective import Problem, probe_state, score_state, sensed_state
-from qsense.states import density
+from qsense.states import density, validate_state
 from qsense.teleport import _fidelities, werner_parameter
 
 
@@ -67,6 +74,8 @@ def out_fidelities(protocol: str, fidelity, n: int) -> jax.Array:
 
 def _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back):
     n = _n_of(psi)
+    if is_concrete(psi):  # the jitted cores never see a concrete psi: check it here
+        validate_state(psi, "psi")
     check_noise(noise)
     check_nonneg("t", t)
     check_nonneg("gamma", gamma)
@@ -118,26 +127,47 @@ def _qfi_core(psi, f_out, f_back, t, gamma, b0, protocol, noise):
 def protocol_qfi(psi, fidelity, t, gamma, b0=1.0, *, protocol: str,
                  noise: str = "dephasing", fidelity_back=None) -> jax.Array:
     """Scalar-field QFI of the delivered probe with respect to B at ``b0`` (jitted core:
-    compiled once per (N, protocol, noise); differentiable in every array argument)."""
+    compiled once per (N, protocol, noise); differentiable in every array argument).
+
+    Concrete inputs are checked (a ValueError, never a NaN): ``psi`` a normalized state
+    vector or a density matrix (trace 1, Hermitian, PSD) of N qubits, ``b0`` a finite scalar."""
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
+    _check_b0_scalar(b0)
     real = jnp.result_type(float)
     return _qfi_core(jnp.asarray(psi), f_out.astype(real), f_back.astype(real),
                      jnp.asarray(t, real), jnp.asarray(gamma, real), jnp.asarray(b0, real),
                      protocol, noise)
 
 
-def protocol_qcrb(psi, fidelity, t, gamma, b0=1.0, *, protocol: str, noise: str = "dephasing",
+def _check_b0_scalar(b0) -> None:
+    if np.ndim(b0) != 0:
+        fail("b0", np.asarray(b0).tolist() if is_concrete(b0) else np.shape(b0),
+             "a finite scalar field value B (a (Bx, By, Bz) field: protocol_qcrb(..., "
+             "field='vector'))")
+    check_finite("b0", b0)
+
+
+def protocol_qcrb(psi, fidelity, t, gamma, b0=None, *, protocol: str, noise: str = "dephasing",
                   field: str = "scalar", fidelity_back=None) -> jax.Array:
-    """QCRB of one repetition: ``1/F`` (scalar field) or ``Tr F^-1`` (vector field at
-    ``b0 = (Bx, By, Bz)``); ``inf`` when the information is zero / the QFIM singular."""
+    """QCRB of one repetition: ``1/F`` (scalar field at ``b0``, default 1.0) or ``Tr F^-1``
+    (vector field at ``b0 = (Bx, By, Bz)``, default (0, 0, 0): `qsense.Problem`'s defaults);
+    ``inf`` when the information is zero / the QFIM singular. A scalar ``b0`` with
+    ``field="vector"`` is refused (it names no direction), as is a NaN or infinite ``b0``."""
     if field == "scalar":
+        b0 = 1.0 if b0 is None else b0
         f = protocol_qfi(psi, fidelity, t, gamma, b0, protocol=protocol, noise=noise,
                          fidelity_back=fidelity_back)
         return jnp.where(f > 0, 1.0 / jnp.where(f > 0, f, 1.0), jnp.inf)
     if field != "vector":
         fail("field", field, "'scalar' or 'vector'")
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
-    b0 = np.zeros(3) if np.ndim(b0) == 0 else np.asarray(b0, float)
+    if b0 is None:
+        b0 = np.zeros(3)
+    elif np.shape(b0) != (3,):
+        fail("b0", np.asarray(b0).tolist() if is_concrete(b0) else np.shape(b0),
+             "a (Bx, By, Bz) triple for field='vector' (None: (0, 0, 0))")
+    elif is_concrete(b0):
+        check_finite("b0", np.asarray(b0).tolist())
     rho = density(jnp.asarray(psi))
     if not jnp.iscomplexobj(rho):
         rho = rho.astype(jnp.result_type(complex))
