@@ -29,6 +29,13 @@ status:
 
 Rerun the same sweep command with ``hydra.sweep.dir=DIR`` to compute only the cells that are
 not ``finished`` (unfinished ones resume from their checkpoints), then aggregate again.
+
+One table never mixes cells of two code versions: finished cells of one task whose
+``results.json`` record different ``code`` digests (cells computed before and after a change to
+``qsense``, ``routing`` or ``experiments``) are refused (exit 2, each digest listed with its
+cells) before anything is written; ``results.json`` records the ``code`` digest of the cells.
+An ``OUT`` that is a cell's dir or inside one (it would overwrite the cell's ``results.json``
+and tables) is refused the same way.
 """
 
 from __future__ import annotations
@@ -83,6 +90,66 @@ def _expected(sweep_root: Path) -> list[list[str]]:
     """The cells (override lists) the sweep in ``sweep_root/multirun.yaml`` expands to."""
     doc = yaml.safe_load((sweep_root / "multirun.yaml").read_text())
     return _expand(doc.get("hydra", {}).get("overrides", {}).get("task", []) or [])
+
+
+class AggregateError(ValueError):
+    """Cells that must not go into one aggregate, or an ``OUT`` that would overwrite a cell:
+    refused (exit 2) before anything is written."""
+
+
+def _digest_groups(cells: list[Cell], root: Path) -> dict[str | None, list[str]]:
+    """``{code digest: [cell, ...]}`` over finished cells (``None``: a cell from before
+    ``results.json`` recorded ``code``)."""
+    groups: dict[str | None, list[str]] = {}
+    for c in cells:
+        if c.status == "finished":
+            groups.setdefault(c.results.get("code"), []).append(str(c.path.relative_to(root)))
+    return groups
+
+
+def check_one_code(cells: list[Cell], root: Path) -> None:
+    """Raise `AggregateError` when finished cells of one task were computed by different code
+    (different ``code`` digests in their ``results.json``): their rows would share one table.
+    The message lists each digest with its cells."""
+    for task in dict.fromkeys(c.results["task"] for c in cells if c.status == "finished"):
+        groups = _digest_groups([c for c in cells if c.status == "finished"
+                                 and c.results["task"] == task], root)
+        if len(groups) < 2:
+            continue
+        lines = [f"  code {d or '(not recorded)'}: {len(cs)} cell(s): {' '.join(cs)}"
+                 for d, cs in groups.items()]
+        raise AggregateError(
+            f"the {task!r} cells under {root} were computed by {len(groups)} code versions "
+            "(qsense, routing or experiments changed between them); one table never mixes "
+            "two code versions:\n" + "\n".join(lines) + "\nrerun the cells of the old code "
+            "into a fresh hydra.sweep.dir, or aggregate each group from its own folder")
+
+
+def _results_of_a_run(path: Path) -> bool:
+    """``path/results.json`` is a run's (it records its ``config``), not an aggregate's."""
+    try:
+        return "config" in json.loads((path / "results.json").read_text())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
+
+
+def check_out(out: Path, cells: list[Cell]) -> None:
+    """Raise `AggregateError` when ``out`` is a cell's dir or inside one (a found cell, a dir
+    with ``.hydra/``, ``cell.json`` or a run's ``results.json``): the aggregate's
+    ``results.json`` and tables would overwrite the cell's. Its own ``aggregate/`` sub-dir
+    (never read as a cell) is allowed."""
+    out = out.resolve()
+    found = {c.path.resolve() for c in cells if c.status != "missing"}
+    for d in (out, *out.parents):
+        if d != out and AGGREGATE in out.relative_to(d).parts:
+            continue
+        if d in found or (d / ".hydra").is_dir() or (d / "cell.json").exists() \
+                or _results_of_a_run(d):
+            where = "is" if d == out else f"is inside {d}, which is"
+            raise AggregateError(
+                f"--out {out} {where} the dir of a run (a cell); the aggregate's results.json "
+                "and tables would overwrite or mix into the cell's: choose another --out "
+                "(default DIR/aggregate)")
 
 
 def find_cells(root: Path) -> list[Cell]:
@@ -359,6 +426,8 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
     cells = find_cells(root)
     if not cells:
         raise FileNotFoundError(f"no Hydra cells (dirs with .hydra/) under {root}")
+    check_out(out, cells)
+    check_one_code(cells, root)
     out.mkdir(parents=True, exist_ok=True)
     finished = [c for c in cells if c.status == "finished"]
     tasks = list(dict.fromkeys(c.results["task"] for c in finished))
@@ -382,6 +451,7 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
 
     found = [host_of(c) for c in finished]
     hosts = [dict(t) for t in dict.fromkeys(tuple(sorted(h.items())) for h in found if h)]
+    codes = list(dict.fromkeys(c.results.get("code") for c in finished))
     listing = [{"cell": str(c.path.relative_to(root)) if c.status != "missing" else None,
                 "status": c.status, "overrides": c.overrides, "error": c.error,
                 "task": c.results["task"] if c.results else None,
@@ -404,10 +474,23 @@ def aggregate(root: str | Path, out: str | Path | None = None) -> dict[str, Any]
         # agree to rounding, not bit for bit (experiments.checkpoint)
         "hosts": hosts,
         "wall_time_s": sum(float(c.results.get("wall_time_s", 0.0)) for c in finished),
-        "seed": sorted({c.results.get("seed") for c in finished}, key=str),
+        "seed": _seeds(finished),
+        # the code digest the cells were computed by (`check_one_code`: one per task)
+        "code": codes[0] if len(codes) == 1 else codes,
     }
     outputs.write_results(out, payload)
     return payload
+
+
+def _seeds(finished: list[Cell]) -> list[Any]:
+    """The distinct ``seed`` values of the cells, a list value (an aggregate's
+    ``results.json``) read as its entries."""
+    seen: dict[str, Any] = {}
+    for c in finished:
+        seed = c.results.get("seed")
+        for s in seed if isinstance(seed, list) else [seed]:
+            seen.setdefault(json.dumps(s, sort_keys=True, default=str), s)
+    return [seen[k] for k in sorted(seen, key=lambda k: str(seen[k]))]
 
 
 def report(payload: dict[str, Any], stream=sys.stdout) -> None:
@@ -435,7 +518,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = ap.parse_args(list(argv) if argv is not None else None)
     try:
         payload = aggregate(args.dir, args.out)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, AggregateError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     report(payload)

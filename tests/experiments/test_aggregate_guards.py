@@ -1,0 +1,80 @@
+"""experiments.aggregate's refusals: cells of two code versions in one table, and an --out
+that would overwrite a cell; and a cell whose results.json holds a list seed."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from experiments import aggregate
+from experiments.outputs import read_csv, write_csv
+
+
+def _cell(d, code, noise="dephasing", seed=0):
+    """A finished quickstart cell, as a run writes it (only what the aggregate reads)."""
+    overrides = ["+exp=quickstart", f"quickstart.noises=[{noise}]"]
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    write_csv(d, "quickstart_peaks", [{"noise": noise, "n_qubits": 2, "t_opt": 5.0,
+                                       "qfi_peak": 13.5}])
+    payload = {"task": "quickstart", "tables": {"quickstart_peaks": "quickstart_peaks.csv"},
+               "config": {"seed": seed, "quickstart": {"noises": [noise]}},
+               "overrides": overrides, "seed": seed, "code": code}
+    (d / "results.json").write_text(json.dumps(payload))
+    return payload
+
+
+def _files(d):
+    return {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+
+
+def test_aggregate_refuses_cells_of_two_code_versions(tmp_path, capsys):
+    """Cells computed before and after a code change (different `code` in results.json) are
+    not combined into one table: exit 2 before anything is written, each digest listed with
+    its cells. Cells of one code aggregate, and the aggregate records that code."""
+    _cell(tmp_path / "0", "a" * 16, "dephasing")
+    _cell(tmp_path / "1", "a" * 16, "bitflip")
+    _cell(tmp_path / "2", "b" * 16, "amplitude_damping")
+    assert aggregate.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "2 code versions" in err
+    assert f"code {'a' * 16}: 2 cell(s): 0 1" in err and f"code {'b' * 16}: 1 cell(s): 2" in err
+    assert not (tmp_path / "aggregate").exists()
+
+    (tmp_path / "2" / "results.json").unlink()  # now unfinished: one code among the finished
+    payload = aggregate.aggregate(tmp_path)
+    assert payload["code"] == "a" * 16
+    assert json.loads((tmp_path / "aggregate" / "results.json").read_text())["code"] == "a" * 16
+    assert len(read_csv(tmp_path / "aggregate" / "quickstart_peaks.csv")) == 2
+
+
+def test_aggregate_refuses_an_out_in_a_cell(tmp_path, capsys):
+    """--out DIR/0 used to overwrite cell 0's results.json and tables; it is refused, and so is
+    a folder inside a cell and a dir holding a run's results.json outside DIR."""
+    _cell(tmp_path / "sweep" / "0", "a" * 16)
+    _cell(tmp_path / "sweep" / "1", "a" * 16, "bitflip")
+    _cell(tmp_path / "other", "a" * 16)
+    (tmp_path / "other" / ".hydra" / "overrides.yaml").unlink()
+    (tmp_path / "other" / ".hydra").rmdir()  # a run's results.json alone
+    before = {d: _files(tmp_path / d) for d in ("sweep/0", "other")}
+    sweep = tmp_path / "sweep"
+    for out in (sweep / "0", sweep / "0" / "sub", tmp_path / "other"):
+        assert aggregate.main([str(sweep), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "is the dir of a run" in err or "is inside" in err
+        assert str(out.parent if out.name == "sub" else out) in err
+    assert not (sweep / "0" / "sub").exists()
+    assert {d: _files(tmp_path / d) for d in before} == before
+    # the default and a fresh folder are fine, and so is a rerun into an aggregate's folder
+    assert aggregate.main([str(sweep)]) == 0
+    assert aggregate.main([str(sweep), "--out", str(tmp_path / "agg")]) == 0
+    assert aggregate.main([str(sweep), "--out", str(tmp_path / "agg")]) == 0
+
+
+def test_aggregate_reads_a_list_seed(tmp_path):
+    """A cell whose results.json holds a list seed (an aggregate's, written over a cell by an
+    older version) no longer crashes the aggregate (TypeError: unhashable type: 'list')."""
+    _cell(tmp_path / "0", "a" * 16, seed=[0, 1])
+    _cell(tmp_path / "1", "a" * 16, "bitflip", seed=2)
+    assert aggregate.aggregate(tmp_path)["seed"] == [0, 1, 2]
