@@ -10,6 +10,7 @@ leading population axis, and ``jax.vmap`` maps over it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -59,8 +60,45 @@ class Genome:
         return tuple(np.shape(self.gate)[:-1])
 
     def __getitem__(self, idx: Any) -> Genome:
-        """Index the population axes: ``pop[3]`` is the 4th genome."""
+        """Index the population axes: ``pop[3]`` is the 4th genome, ``pop[-1]`` the last. An
+        integer out of range raises IndexError (JAX would clamp it to the last genome)."""
+        batch = self.batch_shape
+        for axis, i in enumerate(idx if isinstance(idx, tuple) else (idx,)):
+            k = _integer_index(i)
+            if k is not None and axis < len(batch) and not -batch[axis] <= k < batch[axis]:
+                raise IndexError(f"genome index {k} is out of range for batch axis {axis} of "
+                                 f"size {batch[axis]}")
         return jax.tree_util.tree_map(lambda a: a[idx], self)
+
+    def __len__(self) -> int:
+        """The population size (the leading batch axis). A single genome (no batch axis) has
+        no length: TypeError, as ``len()`` of a scalar (its genes are ``n_genes``)."""
+        if not self.batch_shape:
+            raise TypeError("len() of a single Genome (no population axis; its gene count is "
+                            ".n_genes)")
+        return self.batch_shape[0]
+
+    def __iter__(self) -> Iterator[Genome]:
+        """The genomes along the leading batch axis (``for g in pop``, ``list(pop)``); a single
+        genome is not iterable (TypeError)."""
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        """A single genome is true (a circuit, even of identity genes); a population is true
+        when it holds a genome (``len(pop) > 0``)."""
+        return not self.batch_shape or self.batch_shape[0] > 0
+
+
+def _integer_index(i: Any) -> int | None:
+    """``i`` as an int when it is a concrete integer scalar (Python, numpy or JAX)."""
+    if isinstance(i, bool):
+        return None
+    if isinstance(i, (int, np.integer)):
+        return int(i)
+    if (isinstance(i, (np.ndarray, jax.Array)) and not isinstance(i, jax.core.Tracer)
+            and i.ndim == 0 and np.dtype(i.dtype).kind in "iu"):
+        return int(i)
+    return None
 
 
 def _is_number_list(x: Any) -> bool:

@@ -2,6 +2,8 @@
 ValueError naming the argument (never a NaN or a silently wrong value), and the traced paths
 (jit / vmap / grad) still work."""
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,3 +77,70 @@ def test_protocol_qfi_traced_paths_unchanged():
     assert float(qs[1]) == pytest.approx(q, rel=1e-10)
     g = jax.grad(lambda f: P.protocol_qfi(PSI3, f, 1.0, GAMMA, protocol="distributed"))(0.9)
     assert np.isfinite(float(g)) and float(g) > 0
+
+
+# ----------------------------------------------------------------------------- Genome
+
+def _pop(p=3, n=3, g=4):
+    keys = jax.random.split(jax.random.PRNGKey(0), p)
+    return jax.vmap(lambda k: qsense.random_genome(k, n, g))(keys)
+
+
+def test_population_len_and_iteration_end():
+    pop = _pop()
+    assert len(pop) == 3
+    # list(pop) used to loop forever (JAX clamps pop[3], pop[4], ... to pop[2]); islice bounds
+    # the test if that comes back
+    genomes = list(itertools.islice(pop, 10))
+    assert len(genomes) == 3
+    for i, g in enumerate(genomes):
+        assert g.batch_shape == ()
+        for a, b in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(pop[i]),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert bool(pop) and bool(pop[0])
+    empty = pop[:0]
+    assert len(empty) == 0 and list(itertools.islice(empty, 10)) == [] and not empty
+    grid = jax.tree_util.tree_map(lambda a: a.reshape((3, 1) + a.shape[1:]), pop)
+    assert len(grid) == 3
+    assert [h.batch_shape for h in itertools.islice(grid, 10)] == [(1,)] * 3
+
+
+def test_a_single_genome_has_no_len():
+    g = _pop()[0]
+    with pytest.raises(TypeError, match="single Genome"):
+        len(g)
+    with pytest.raises(TypeError, match="single Genome"):
+        iter(g)
+
+
+@pytest.mark.parametrize("idx", [3, 100, -4, np.int64(3), jnp.array(5), (0, 3)])
+def test_population_index_out_of_range_is_an_index_error(idx):
+    pop = _pop()
+    if isinstance(idx, tuple):
+        pop = jax.tree_util.tree_map(lambda a: a.reshape((1, 3) + a.shape[1:]), pop)
+    with pytest.raises(IndexError, match="out of range"):
+        pop[idx]  # pop[100] used to be pop[2]
+
+
+def test_population_negative_and_array_indices_as_python():
+    pop = _pop()
+    for i, j in ((-1, 2), (-3, 0), (np.int32(1), 1), (jnp.array(2), 2)):
+        np.testing.assert_array_equal(pop[i].angle, pop.angle[j])
+    np.testing.assert_array_equal(pop[1:10].angle, pop.angle[1:])  # slices clip, as in Python
+    np.testing.assert_array_equal(pop[jnp.array([2, 0])].angle, pop.angle[jnp.array([2, 0])])
+
+
+def test_genome_with_len_is_still_a_pytree_under_jit_and_vmap():
+    pop = _pop()
+    leaves, tree = jax.tree_util.tree_flatten(pop)
+    assert len(leaves) == 4
+    back = jax.tree_util.tree_unflatten(tree, leaves)
+    np.testing.assert_array_equal(back.angle, pop.angle)
+    psi = qsense.ghz_state(3)
+    out = jax.jit(jax.vmap(qsense.apply_pqc, in_axes=(None, 0)))(psi, pop)
+    for i, g in enumerate(itertools.islice(pop, 10)):
+        np.testing.assert_allclose(out[i], qsense.apply_pqc(psi, g), atol=1e-13)
+    # inside jit, a traced index is not checked (JAX semantics), a static one is
+    assert jax.jit(lambda p, i: p[i].angle)(pop, 1).shape == (4,)
+    assert jax.jit(lambda p: len(p) + p[-1].angle.shape[0])(pop) == 7
