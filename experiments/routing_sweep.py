@@ -72,12 +72,18 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
 def path_evidence(rows: list[dict]) -> dict:
     """The PS-EGR rows' path sets and their largest gap to the all-path bound (DESIGN section
     9): ``ps_egr_path_sets``, ``ps_egr_max_path_gap`` (None when no row has a bound) and
-    ``ps_egr_cells_without_path_bound``."""
+    ``ps_egr_cells_without_path_bound``: rows whose bound or gap is not finite (nan: none
+    computed; inf: none found within ``path_bound_time_limit``) have no bound, and their gap
+    is left out of the max."""
     # rows read back from CSVs (experiments.aggregate) hold strings, "" where a key is absent
+
+    def number(v) -> float:
+        return float(v) if v not in (None, "") else math.nan
+
     ps = [r for r in rows if r.get("method") == "PS-EGR" and r.get("path_set")]
-    gaps = [float(r["path_gap"]) if r.get("path_gap") not in (None, "") else math.nan
-            for r in ps]
-    known = [g for g in gaps if not math.isnan(g)]
+    gaps = [number(r.get("path_gap")) if math.isfinite(number(r.get("path_bound", 0.0)))
+            else math.nan for r in ps]
+    known = [g for g in gaps if math.isfinite(g)]
     return {"ps_egr_path_sets": sorted({r["path_set"] for r in ps}),
             "ps_egr_max_path_gap": max(known) if known else None,
             "ps_egr_cells_without_path_bound": len(gaps) - len(known)}
