@@ -58,7 +58,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
             ben = routing.solve_benders(inst, tol=solver["benders_tol"],
                                         max_iterations=solver["benders_max_iterations"],
                                         multi_cut=solver["multi_cut"],
-                                        lp_phase=solver["lp_phase"])
+                                        lp_phase=solver["lp_phase"],
+                                        time_limit=solver["time_limit"])
             ckpt.put("benders", {"objective": ben.objective, "bound": ben.bound,
                                  "iterations": ben.info["iterations"], "trace": ben.trace})
         ben = ckpt.get("benders")
