@@ -61,17 +61,18 @@ class Checkpoint:
         self._cells: dict[str, Any] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
-            if self.meta and data.get("meta") not in (None, self.meta):
-                raise CheckpointMismatch(
-                    f"checkpoint {self.path} was written by a run with other settings "
-                    f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
-                )
+            # other code first: a code change often changes the settings' record too
             if data.get("cells") and data.get("code") != self.code:
                 raise CheckpointMismatch(
                     f"checkpoint {self.path} was written by other code (digest "
                     f"{data.get('code')!r}, this code {self.code!r}: qsense, routing or "
                     "experiments changed since); its cells would mix two code versions in one "
                     "result: use a fresh hydra.run.dir (or delete the checkpoint to recompute)"
+                )
+            if self.meta and data.get("meta") not in (None, self.meta):
+                raise CheckpointMismatch(
+                    f"checkpoint {self.path} was written by a run with other settings "
+                    f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
                 )
             self._cells = data.get("cells", {})
             if self._cells and data.get("host") not in (None, self.host):

@@ -121,16 +121,52 @@ def started(config: Config, out_dir: Path) -> dict[str, Any] | None:
     return rec
 
 
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A config as ``{dotted key: value}`` (lists kept whole)."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: node}
+
+
+_ABSENT = object()
+
+
+def config_diff(old: dict | None, new: dict | None, limit: int = 8) -> str:
+    """The keys whose values differ between two recorded configs, ``key: old -> new`` (``-``
+    where a config lacks the key), at most ``limit`` of them."""
+    a, b = _flat(_essential(old)), _flat(_essential(new))
+    keys = [k for k in sorted({*a, *b}) if a.get(k, _ABSENT) != b.get(k, _ABSENT)]
+
+    def show(v):
+        return "-" if v is _ABSENT else json.dumps(v)
+
+    parts = [f"{k}: {show(a.get(k, _ABSENT))} -> {show(b.get(k, _ABSENT))}"
+             for k in keys[:limit]]
+    if len(keys) > limit:
+        parts.append(f"... {len(keys) - limit} more")
+    return "; ".join(parts)
+
+
 def _same_run(rec: dict[str, Any], config: Config, what: str, who: str, advice: str) -> None:
     """Raise ``ConfigError`` unless the record ``rec`` (``cell.json`` or ``results.json``)
-    is of a run with ``config``'s settings and this code."""
-    if _essential(rec.get("config")) != _essential(outputs.jsonable(asdict(config))):
-        raise ConfigError(f"{what} with other settings ({who}); {advice}")
+    is of a run with ``config``'s settings and this code. Other code is said first (a code
+    change often adds or changes config keys too, which are then no settings of the user's);
+    other settings name the keys that differ, ``key: old -> new``."""
+    mine = outputs.jsonable(asdict(config))
+    same_config = _essential(rec.get("config")) == _essential(mine)
     if rec.get("code") != code_digest():
+        also = "" if same_config else (
+            f"; its config differs too: {config_diff(rec.get('config'), mine)}")
         raise ConfigError(
             f"{what} computed by other code (digest {rec.get('code')!r}, this code "
-            f"{code_digest()!r}: qsense, routing or experiments changed since); rerun into a "
-            "fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
+            f"{code_digest()!r}: qsense, routing or experiments changed since; {who}){also}; "
+            "rerun into a fresh hydra.run.dir / hydra.sweep.dir rather than mixing the two")
+    if not same_config:
+        raise ConfigError(f"{what} with other settings ({who}; "
+                          f"{config_diff(rec.get('config'), mine)}); {advice}")
 
 
 def _read(path: Path) -> str | None:
