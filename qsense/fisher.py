@@ -370,12 +370,47 @@ def qfi_commutator(rho, h_diag, eps: float | None = None, *, real_form=None) -> 
 
 
 def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
-    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d)."""
+    """QFIM (k, k) from a density matrix (d, d) and its k derivatives (k, d, d).
+
+    Concrete inputs are checked (a ValueError naming the argument, never a NaN or a scaled
+    value): ``rho`` a density matrix of n qubits (d = 2**n, trace 1, Hermitian, positive
+    semidefinite, finite: `qsense.states.validate_state`), ``drhos`` finite and Hermitian to
+    1e-8 (1e-5 in single precision) of its largest entry. Traced inputs are not checked."""
     rho, drhos = jnp.asarray(rho), jnp.asarray(drhos)
+    _check_shapes(rho, drhos)
+    eps = _eps(eps, rho.dtype)
+    if is_concrete(rho):
+        validate_state(rho, "rho")
+    if is_concrete(drhos):
+        _check_derivatives(drhos)
+    return _qfim_core(rho, drhos, eps)
+
+
+def _check_shapes(rho, drhos) -> None:
     if rho.ndim != 2 or drhos.ndim != 3 or drhos.shape[1:] != rho.shape:
         fail("drhos.shape", (rho.shape, drhos.shape), "rho (d, d) with drhos (k, d, d)")
-    eps = _eps(eps, rho.dtype)
-    return _qfim_core(rho, drhos, eps)
+
+
+def _check_derivatives(drhos) -> None:
+    """Derivatives of a density matrix: finite and Hermitian (relative to their scale)."""
+    a = np.asarray(drhos)
+    if a.dtype.kind not in "iufc":
+        fail("drhos.dtype", a.dtype, "a numeric (complex or real) array")
+    if not np.all(np.isfinite(a)):
+        fail("drhos", "non-finite entries", "finite derivatives of rho")
+    tol = 1e-5 if a.dtype in (np.complex64, np.float32) else 1e-8
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    herm = float(np.max(np.abs(a - np.conj(np.swapaxes(a, 1, 2))))) if a.size else 0.0
+    if herm > tol * scale:
+        fail("drhos Hermiticity |drho - drho^H|_max", herm,
+             f"<= {tol:g} x max|drho| = {tol * scale:.3g} (derivatives of a Hermitian rho)")
+
+
+def _qfim_unchecked(rho, drhos, eps) -> jax.Array:
+    """`qfim_from_derivatives` without the value checks, for `qfi` / `qfim` (their family's
+    output is checked there, and its derivatives are the family's own)."""
+    _check_shapes(rho, drhos)
+    return _qfim_core(rho, drhos, _eps(eps, rho.dtype))
 
 
 _CAPTURE = threading.local()
@@ -459,7 +494,7 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     for r, d, h, real_form in records:
         if r is rho and d is drho:  # drho = -i [diag(h), rho] exactly: one matmul
             return qfi_commutator(rho, h, eps, real_form=real_form)
-    return qfim_from_derivatives(rho, drho[None], eps)[0, 0]
+    return _qfim_unchecked(rho, drho[None], eps)[0, 0]
 
 
 def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
@@ -476,7 +511,7 @@ def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     rho, _ = rho_fn(bvec0)  # called on bvec0 itself: a concrete output is checked there
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
     drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,), has_aux=True)[1])(basis)
-    return qfim_from_derivatives(rho, drhos, eps)
+    return _qfim_unchecked(rho, drhos, eps)
 
 
 def _check_qfim(f: np.ndarray) -> None:

@@ -144,3 +144,46 @@ def test_genome_with_len_is_still_a_pytree_under_jit_and_vmap():
     # inside jit, a traced index is not checked (JAX semantics), a static one is
     assert jax.jit(lambda p, i: p[i].angle)(pop, 1).shape == (4,)
     assert jax.jit(lambda p: len(p) + p[-1].angle.shape[0])(pop) == 7
+
+
+# ----------------------------------------------------------------------------- fisher
+
+RHO2 = qsense.density(qsense.ghz_state(2))
+JZ2 = jnp.diag(jnp.array([1.0, 0.0, 0.0, -1.0]))
+DRHO2 = (-1j * (JZ2 @ RHO2 - RHO2 @ JZ2))[None]  # d rho / d phi of exp(-i phi Jz): QFI 4
+
+
+@pytest.mark.parametrize(("rho", "drhos", "match"), [
+    (2 * RHO2, DRHO2, r"rho trace = \(1\.99"),  # gave 2
+    (RHO2 + jnp.triu(jnp.ones((4, 4)), 1), DRHO2, r"rho Hermiticity"),  # gave 1.79
+    (jnp.eye(4, dtype=int), DRHO2, r"rho trace = \(4"),  # gave 2
+    (RHO2 * jnp.nan, DRHO2, r"rho = 'non-finite entries'"),  # gave NaN
+    (jnp.diag(jnp.array([1.5, -0.5, 0.0, 0.0])), DRHO2, r"rho smallest eigenvalue"),
+    (RHO2, DRHO2 * jnp.nan, r"drhos = 'non-finite entries'"),  # gave NaN
+    (RHO2, DRHO2 * jnp.inf, r"drhos = 'non-finite entries'"),
+    (RHO2, DRHO2 + 1e-6 * jnp.triu(jnp.ones((4, 4)), 1), r"drhos Hermiticity"),
+    (RHO2, jnp.ones((1, 4, 4), bool), r"drhos\.dtype"),
+])
+def test_qfim_from_derivatives_checks_rho_and_drhos(rho, drhos, match):
+    with pytest.raises(ValueError, match=match):
+        qsense.qfim_from_derivatives(rho, drhos)
+
+
+def test_qfim_from_derivatives_accepts_states_and_stays_traceable():
+    assert float(qsense.qfim_from_derivatives(RHO2, DRHO2)[0, 0]) == pytest.approx(4.0)
+    # Hermiticity is relative to the derivatives' scale: tiny and large ones pass alike
+    for s in (1e-12, 1e6):
+        f = qsense.qfim_from_derivatives(RHO2, s * DRHO2)
+        assert float(f[0, 0]) == pytest.approx(4.0 * s**2, rel=1e-9)
+    mixed = jnp.eye(4) / 4  # real, commutes with Jz: no information
+    d_mixed = (-1j * (JZ2 @ mixed - mixed @ JZ2))[None]
+    assert float(qsense.qfim_from_derivatives(mixed, d_mixed)[0, 0]) == 0.0
+    # traced values are not checked: jit and grad go through
+    f = jax.jit(qsense.qfim_from_derivatives)(RHO2, DRHO2)
+    assert float(f[0, 0]) == pytest.approx(4.0)
+    g = jax.grad(lambda s: qsense.qfim_from_derivatives(RHO2, s * DRHO2)[0, 0])(2.0)
+    assert float(g) == pytest.approx(16.0)
+    # qfi / qfim (which call it on their family) are unchanged
+    psi = qsense.ghz_state(2)
+    fm = qsense.qfim(lambda v: qsense.sense(psi, v, 1.0, "dephasing", 0.1), jnp.ones(3))
+    assert fm.shape == (3, 3) and np.all(np.isfinite(fm))
