@@ -804,17 +804,19 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         hist = {"best": [float(np.max(f))], "mean": [_finite_mean(f)]}
         if path is not None:
             _save(path, meta, 0, key, pop, to_host(fit)[:p], to_host(tt)[:p], hist)
-    bar = tqdm(range(start, config.generations), initial=start, total=config.generations,
-               disable=not progress, desc=f"GA N={problem.n_qubits} {problem.noise}",
-               leave=False)
-    for gen in bar:
+    # the bar counts generations itself: iterating a tqdm keeps its count in a local until a
+    # mininterval print, so set_postfix redrew "0/N"; the finished bar stays on screen
+    bar = tqdm(initial=start, total=config.generations, disable=not progress,
+               desc=f"GA N={problem.n_qubits} {problem.noise}")
+    for gen in range(start, config.generations):
         key, sub = jax.random.split(key)
         pop, fit, tt = generation(sub, pop, fit, tt, ts, problem)
         f = to_host(fit)[:p]
         best = float(np.max(f))
         hist["best"].append(best)
         hist["mean"].append(_finite_mean(f))
-        bar.set_postfix(best=f"{best:.5g}")
+        bar.set_postfix(best=f"{best:.5g}", refresh=False)
+        bar.update(1)
         if path is not None:
             _save(path, meta, gen + 1, key, pop, f, to_host(tt)[:p], hist)
         if callback is not None:

@@ -411,3 +411,33 @@ def test_a_chromosome_too_short_for_the_product_family_warns():
         initial_population(key, problem, GAConfig(population=8, max_genes=8))
         initial_population(key, Problem(1, "dephasing", 0.1),
                            GAConfig(population=8, max_genes=2, init_genes=2, max_run=2))
+
+
+def test_progress_bar_counts_generations(capsys, tmp_path):
+    """progress=True: the bar advances one step per generation and the finished bar stays
+    (it used to redraw "0/4" at every generation and then erase itself)."""
+    p = Problem(2, "dephasing", 0.1)
+    res = search(p, SMALL, seed=3, progress=True)
+    frames = [f.strip() for f in capsys.readouterr().err.split("\r") if f.strip()]
+    assert frames, "no progress bar written"
+    last = frames[-1]
+    assert f"{SMALL.generations}/{SMALL.generations}" in last and "100%" in last
+    assert f"best={res.history['best'][-1]:.5g}" in last
+    # a resumed run starts at its checkpoint's generation and ends at the total as well
+    ck = tmp_path / "ga.npz"
+
+    class Stopped(Exception):
+        pass
+
+    def stop_at_2(gen, best):
+        if gen == 2:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        search(p, SMALL, seed=3, checkpoint=ck, callback=stop_at_2)
+    capsys.readouterr()
+    search(p, SMALL, seed=3, checkpoint=ck, progress=True)
+    frames = [f.strip() for f in capsys.readouterr().err.split("\r") if f.strip()]
+    assert f"2/{SMALL.generations}" in frames[0]
+    assert f"{SMALL.generations}/{SMALL.generations}" in frames[-1]
+    assert not capsys.readouterr().out
