@@ -31,7 +31,8 @@ from math import factorial
 import numpy as np
 from scipy.special import sph_harm_y
 
-from qsense._checks import MAX_QUBITS, fail, n_qubits_of_dim
+from qsense._checks import check_finite, fail
+from qsense.states import validate_state
 
 
 def wigner_3j(j1: float, j2: float, j3: float, m1: float, m2: float, m3: float) -> float:
@@ -72,13 +73,13 @@ def dicke_basis(n: int) -> np.ndarray:
 
 def symmetric_part(state) -> np.ndarray:
     """``P_sym rho P_sym`` in the Dicke basis (m = j, j-1, ..., -j), from a state vector
-    (2^n,) or a density matrix (2^n, 2^n)."""
+    (2^n,) or a density matrix (2^n, 2^n). The state is checked as everywhere in qsense
+    (`qsense.states.validate_state`: norm 1 or trace 1, Hermitian, PSD, finite; n <= 12): an
+    unnormalized state would scale W and its integral."""
     a = np.asarray(state)
     if a.ndim not in (1, 2):
         fail("state.ndim", a.ndim, "1 (state vector) or 2 (density matrix)")
-    n = n_qubits_of_dim(a.shape[0], "state")
-    if n > MAX_QUBITS:
-        fail("n_qubits", n, f"<= {MAX_QUBITS}")
+    n = validate_state(a, "state")
     d = dicke_basis(n)
     if a.ndim == 1:
         v = d.T @ a
@@ -106,9 +107,12 @@ def multipoles(rho_sym: np.ndarray) -> dict[tuple[int, int], complex]:
 
 def wigner_function(state, theta, phi) -> np.ndarray:
     """W(theta, phi) of the symmetric part of ``state`` (polar ``theta`` from +z, azimuth
-    ``phi``, radians; broadcast together). Real up to round-off; the real part is returned."""
+    ``phi``, radians; broadcast together, finite). Real up to round-off; the real part is
+    returned. ``state`` is checked as in `symmetric_part`."""
     rho = symmetric_part(state)
     j = (rho.shape[0] - 1) / 2
+    check_finite("theta", theta)
+    check_finite("phi", phi)
     theta, phi = np.broadcast_arrays(np.asarray(theta, float), np.asarray(phi, float))
     w = np.zeros(theta.shape, complex)
     for (k, q), r in multipoles(rho).items():

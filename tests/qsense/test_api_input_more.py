@@ -187,3 +187,32 @@ def test_qfim_from_derivatives_accepts_states_and_stays_traceable():
     psi = qsense.ghz_state(2)
     fm = qsense.qfim(lambda v: qsense.sense(psi, v, 1.0, "dephasing", 0.1), jnp.ones(3))
     assert fm.shape == (3, 3) and np.all(np.isfinite(fm))
+
+
+# ----------------------------------------------------------------------------- wigner
+
+@pytest.mark.parametrize(("state", "match"), [
+    (2 * PSI3, r"state norm\^2 = 4\.0"),  # gave 4x the Wigner function
+    (2 * qsense.density(PSI3), r"state trace = \(1\.99"),
+    (jnp.full(8, jnp.nan), r"state = 'non-finite entries'"),
+    (jnp.ones(6) / np.sqrt(6), r"state\.shape = 6"),
+    (jnp.ones((2, 2, 2)), r"state\.ndim = 3"),
+])
+def test_wigner_checks_the_state(state, match):
+    from qsense.wigner import symmetric_part, wigner
+
+    for call in (lambda: qsense.wigner_function(state, jnp.array([0.5]), jnp.array([0.3])),
+                 lambda: wigner(state, 5, 5), lambda: symmetric_part(state)):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_wigner_checks_angles_and_accepts_states():
+    with pytest.raises(ValueError, match=r"theta = .*finite"):
+        qsense.wigner_function(PSI3, np.nan, 0.3)
+    with pytest.raises(ValueError, match=r"phi = .*finite"):
+        qsense.wigner_function(PSI3, 0.5, np.array([0.1, np.inf]))
+    w = qsense.wigner_function(PSI3, jnp.array([0.5]), jnp.array([0.3]))
+    np.testing.assert_allclose(qsense.wigner_function(qsense.density(PSI3), 0.5, 0.3), w[0],
+                               rtol=1e-12)
+    assert float(w[0]) == pytest.approx(0.667, abs=1e-3)
