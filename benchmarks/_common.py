@@ -89,3 +89,34 @@ def device_record(kind: str = "auto") -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "xla_cpu_pool_threads": xla_pool_threads(),
     }
+
+
+def check_close(diff: float, tol: float, what: str) -> float:
+    """Stop the benchmark (SystemExit) when ``diff`` (a difference between two variants it
+    times, or a violated bound) exceeds ``tol`` or is NaN; return ``diff``. A benchmark whose
+    variants compute different answers times nothing worth comparing (engine.py's
+    ``check_agreement`` is the same rule at its own tolerances)."""
+    diff = float(diff)
+    if not diff <= tol:
+        raise SystemExit(f"{what}: {diff:.3g} > {tol:.0e}; the variants disagree, so the "
+                         "timings mean nothing")
+    return diff
+
+
+def max_rel_diff(a, b, floor: float = 0.0) -> float:
+    """Largest ``|a - b| / max(|b|, floor)`` over the entries (0.0 for empty input); entries
+    non-finite in both (an objective's -inf for a NaN score) count as equal, one-sided ones
+    make it NaN (so `check_close` fails)."""
+    import numpy as np
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("nan")
+    both = ~np.isfinite(a) & ~np.isfinite(b)
+    if not np.all(np.isfinite(a) | both) or not np.all(np.isfinite(b) | both):
+        return float("nan")
+    ok = ~both
+    if not np.any(ok):
+        return 0.0
+    den = np.maximum(np.abs(b[ok]), floor)
+    return float(np.max(np.abs(a[ok] - b[ok]) / np.where(den > 0, den, 1.0)))
