@@ -30,3 +30,29 @@ def test_max_rel_diff_counts_shared_non_finite_values_equal_and_one_sided_ones_n
     assert math.isnan(_common.max_rel_diff([1.0], [1.0, 2.0]))
     # a floor keeps a ~0 reference from turning rounding into a huge relative error
     assert _common.max_rel_diff([1e-7], [0.0], floor=1e-3) == pytest.approx(1e-4)
+
+
+# ---------------------------------------------------------------- mixed_precision.py
+def _mixed_row(b64=100.0, b32=100.001, rescored32=None, dtype="float64"):
+    from benchmarks.mixed_precision import agreement
+
+    r64 = {"best_fitness": b64, "best_fitness_rescored": b64, "fitness_dtype": "float64"}
+    r32 = {"best_fitness": b32, "fitness_dtype": dtype,
+           "best_fitness_rescored": b32 if rescored32 is None else rescored32}
+    return {"n_qubits": 5, "noise": "dephasing", "float64": r64, "mixed": r32,
+            **agreement(r64, r32)}
+
+
+def test_mixed_precision_stops_when_the_modes_disagree():
+    from benchmarks.mixed_precision import check_row
+
+    row = _mixed_row()
+    assert row["best_fitness_rel_diff"] == pytest.approx(1e-5)
+    check_row(row)
+    with pytest.raises(SystemExit, match="mixed vs float64"):
+        check_row(_mixed_row(b32=102.0))  # 2 % apart: not the same search
+    with pytest.raises(SystemExit, match="float64 objective"):
+        # the reported best is not its genome's float64 objective (a float32 value kept)
+        check_row(_mixed_row(b32=100.001, rescored32=100.001 * (1 + 1e-6)))
+    with pytest.raises(SystemExit, match="not float64"):
+        check_row(_mixed_row(dtype="float32"))
