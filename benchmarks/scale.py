@@ -35,6 +35,14 @@ both >= its own), the larger populations of an N slower than ``--max-call-s``, a
 one call the nearest finished cell predicts past what is left of ``--budget-s`` (linear in the
 population, 8x per qubit) are recorded as ``not run``, with why.
 
+Checked (the variants must compute one thing): a float32 fitness cell scores the very
+circuits of the float64 cell of its N and population (angles rounded to float32) and agrees
+with it to `FLOAT32_AGREEMENT` (relative, `max_rel_diff_vs_float64` in the float32 row); a
+mixed GA cell's best fitness agrees with the float64 one and each is the float64 objective of
+its genome (`benchmarks.mixed_precision.check_row`; ``best_fitness_rel_diff`` and
+``rescore_rel_diff`` in the mixed row). A failed check does not stop the cells after it (a
+device's minutes): the run ends with SystemExit naming every failure, the JSON written.
+
 Prints Markdown tables and the issue's GPU targets (N = 5: >= 500 000 circuits/s; N = 10:
 >= 200 circuits/s; judged met or not only on a GPU), and writes ``benchmarks/scale.json``
 (after every cell).
@@ -51,10 +59,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    add_device_argument,
+    check_close,
+    device_record,
+    select_device,
+)
 
 NOISE, GAMMA, T, B0 = "dephasing", 0.1, 1.0, 1.0
 TARGETS = {5: 500_000.0, 10: 200.0}  # circuits/s on a GPU (issue 15)
+#: Largest relative difference between a float32 cell's QFIs and the float64 cell's of the
+#: same circuits (engine.py's float32 agreement; measured there: 3e-5 at N = 5 to 2e-4 at
+#: N = 10). Relative to max(|float64 value|, 1e-3 x the cell's largest), so a circuit whose
+#: QFI is ~0 is held to float32 rounding of the cell's scale, not of its own.
+FLOAT32_AGREEMENT = 1e-3
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -73,13 +91,19 @@ def xla_bytes(compiled) -> int | None:
 
 
 def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
-                 limit: float, slow_s: float = 10.0, run: bool = True) -> dict:
+                 limit: float, slow_s: float = 10.0, run: bool = True,
+                 values: dict | None = None) -> dict:
     """One (N, population, dtype) cell of the population objective: best of the first call
     of the compiled program and ``reps`` more (only the first when it took > ``slow_s``).
     ``run=False``: compile and check the memory only (status ``fits, not run`` or
-    ``does not fit``)."""
+    ``does not fit``). The circuits depend on N and the population only (float32 cells round
+    the float64 angles), so two dtypes' values compare; ``values``: where a cell that ran
+    leaves them, under ``(n, population, dtype)``."""
+    import dataclasses
+
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     import qsense
     from qsense.objective import Problem, population_score
@@ -88,7 +112,8 @@ def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
     rdtype = jnp.float64 if dtype == "float64" else jnp.float32
     rec: dict = {"n_qubits": n, "population": population, "dtype": dtype}
     keys = jax.random.split(jax.random.PRNGKey(n), population)
-    pop = jax.vmap(lambda k: qsense.random_genome(k, n, genes, dtype=rdtype))(keys)
+    pop = jax.vmap(lambda k: qsense.random_genome(k, n, genes, dtype=jnp.float64))(keys)
+    pop = dataclasses.replace(pop, angle=pop.angle.astype(rdtype))
     prob = Problem(n, NOISE, GAMMA, "scalar", B0, dtype=cdtype)
     t = jnp.asarray(T, rdtype)
     t0 = time.perf_counter()
@@ -118,7 +143,28 @@ def fitness_cell(n: int, population: int, dtype: str, *, genes: int, reps: int,
         return rec
     rec.update(status="ok", call_s=best, circuits_per_s=population / best,
                first_value=float(out[0]))
+    if values is not None:
+        values[(n, population, dtype)] = np.asarray(out, np.float64)
     return rec
+
+
+def float32_difference(v32, v64) -> float:
+    """max |v32 - v64| / max(|v64|, 1e-3 max |v64|) (see `FLOAT32_AGREEMENT`)."""
+    import numpy as np
+
+    from benchmarks._common import max_rel_diff
+
+    v64 = np.asarray(v64, np.float64)
+    scale = float(np.max(np.abs(v64[np.isfinite(v64)]), initial=0.0))
+    return max_rel_diff(v32, v64, floor=1e-3 * scale)
+
+
+def check_float32_cell(row: dict) -> None:
+    """Stop (SystemExit) when a float32 cell's QFIs differ from the float64 cell's (same
+    circuits) by more than `FLOAT32_AGREEMENT`."""
+    check_close(row["max_rel_diff_vs_float64"], FLOAT32_AGREEMENT,
+                f"N={row['n_qubits']} population={row['population']}: float32 vs float64 "
+                "QFI of the same circuits (relative)")
 
 
 def ga_cell(n: int, population: int, score_dtype: str, *, n_t: int, local_steps: int,
@@ -290,6 +336,16 @@ def main() -> None:
         return summary
 
     rules: list = []  # cells not to run (a smaller one did not fit, or was too slow)
+    values: dict = {}  # (n, population, dtype) -> the QFIs a fitness cell computed
+    failures: list[str] = []  # failed agreement checks: reported at the end
+
+    def check(fn, row: dict) -> None:
+        try:
+            fn(row)
+        except SystemExit as err:
+            failures.append(str(err))
+            print(f"CHECK FAILED: {err}", flush=True)
+
     for cell in plan_cells(ints(args.sizes), ints(args.populations),
                            [d for d in args.dtypes.split(",") if d], ints(args.ga_sizes),
                            ints(args.ga_populations), args.fit_population):
@@ -307,10 +363,18 @@ def main() -> None:
                      "why": why, "xla_bytes": None, "compile_s": float("nan")}
             else:  # too long to run in the budget left: still compiled, to say if it fits
                 r = fitness_cell(n, pop, dtype, genes=args.genes, reps=args.reps, limit=limit,
-                                 run=late is None)
+                                 run=late is None, values=values)
                 if late:
                     r["why"] = late
             fit_rows.append(r)
+            both = {d: values.get((n, pop, d)) for d in ("float64", "float32")}
+            if r["status"] == "ok" and all(v is not None for v in both.values()):
+                # both dtypes of these circuits ran: record in the float32 row, then check
+                r32 = next(x for x in fit_rows if (x["n_qubits"], x["population"], x["dtype"])
+                           == (n, pop, "float32"))
+                r32["max_rel_diff_vs_float64"] = float32_difference(both["float32"],
+                                                                    both["float64"])
+                check(check_float32_cell, r32)
             save()  # a run cut off later keeps every finished cell
             rate = f"{r['circuits_per_s']:.4g} circuits/s" if r["status"] == "ok" else ""
             print(f"N={n} population={pop} {dtype}: {r['status']} {rate} "
@@ -329,6 +393,12 @@ def main() -> None:
             else:
                 pair.append(ga_cell(n, pop, sd, n_t=args.n_t, local_steps=args.local_steps,
                                     reps=args.reps, limit=limit))
+        if all(r["status"] == "ok" for r in pair):
+            from benchmarks.mixed_precision import agreement, check_row
+
+            pair[1].update(agreement(*pair))  # recorded in the mixed row, then checked
+            check(check_row, {"n_qubits": n, "noise": NOISE, "float64": pair[0],
+                              "mixed": pair[1], **agreement(*pair)})
         ga_rows += pair
         save()
         print(f"GA N={n} population={pop}: " + ", ".join(
@@ -378,6 +448,8 @@ def main() -> None:
               f"this run on {device.platform}: "
               + ("not measured" if best is None else f"{best:.4g} ({verdict})"))
     print(f"wrote {args.out}")
+    if failures:
+        raise SystemExit("\n".join(failures))
 
 
 if __name__ == "__main__":

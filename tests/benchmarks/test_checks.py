@@ -56,3 +56,18 @@ def test_mixed_precision_stops_when_the_modes_disagree():
         check_row(_mixed_row(b32=100.001, rescored32=100.001 * (1 + 1e-6)))
     with pytest.raises(SystemExit, match="not float64"):
         check_row(_mixed_row(dtype="float32"))
+
+
+# ---------------------------------------------------------------- scale.py
+def test_scale_stops_when_float32_cells_disagree_with_float64():
+    from benchmarks.scale import check_float32_cell, float32_difference
+
+    v64 = np.array([10.0, 20.0, 0.0])
+    assert float32_difference(v64 * (1 + 1e-6), v64) == pytest.approx(1e-6)
+    # a ~0 QFI is held to the cell's scale: 1e-7 absolute on 20 is 5e-6 of its floor
+    assert float32_difference(v64 + [0, 0, 1e-7], v64) == pytest.approx(1e-7 / 0.02)
+    row = {"n_qubits": 5, "population": 256, "max_rel_diff_vs_float64": 2e-4}
+    check_float32_cell(row)
+    with pytest.raises(SystemExit, match="float32 vs float64"):
+        check_float32_cell(dict(row, max_rel_diff_vs_float64=float32_difference(v64 * 1.01,
+                                                                               v64)))
