@@ -71,3 +71,30 @@ def test_scale_stops_when_float32_cells_disagree_with_float64():
     with pytest.raises(SystemExit, match="float32 vs float64"):
         check_float32_cell(dict(row, max_rel_diff_vs_float64=float32_difference(v64 * 1.01,
                                                                                v64)))
+
+
+# ---------------------------------------------------------------- vqs.py
+def test_vqs_stops_when_the_generation_is_not_make_fitness():
+    from benchmarks.vqs import check_ga_row
+
+    row = {"n_t": 2, "local_steps": 1, "max_rel_diff_vs_make_fitness": 4e-16}
+    check_ga_row(row)
+    with pytest.raises(SystemExit, match="make_fitness"):
+        check_ga_row(dict(row, max_rel_diff_vs_make_fitness=1e-6))
+    with pytest.raises(SystemExit, match="make_fitness"):
+        check_ga_row(dict(row, max_rel_diff_vs_make_fitness=float("nan")))
+
+
+def test_vqs_stops_when_table1_loses_to_ghz_or_product():
+    from benchmarks.vqs import check_table1, table1_checks
+
+    good = table1_checks({"vqs_le_ghz_all": True, "vqs_ge_product_all": True,
+                          "vqs_below_product": [], "n_cells": 8})
+    check_table1(good, "quick")
+    with pytest.raises(SystemExit, match="GHZ"):
+        check_table1(dict(good, vqs_le_ghz_all=False), "quick")
+    with pytest.raises(SystemExit, match="product.*N=2"):
+        check_table1(dict(good, vqs_ge_product_all=False,
+                          vqs_below_product=["single N=2 gamma=0.1 bitflip"]), "quick")
+    with pytest.raises(SystemExit):  # metrics without the claim: not checked, not passed
+        check_table1(table1_checks({}), "quick")
