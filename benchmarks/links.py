@@ -4,6 +4,11 @@ benchmarks/links.json.
     PYTHONPATH=. python benchmarks/links.py   (from the repository root)
 
 Timings exclude compilation (one warm-up call, then the best of 3 repeats).
+
+Checked (the script stops with SystemExit otherwise, after writing its JSON; ``checks`` in
+the JSON): the closed-form teleportation channel it times equals the explicit protocol it
+times beside it (`qsense.teleport.teleport_circuit`) on the same states, to `TELEPORT_AGREEMENT`;
+the jitted, vectorised link models give at a few distances what one eager scalar call gives.
 """
 
 from __future__ import annotations
@@ -26,9 +31,16 @@ from qsense import protocols as P  # noqa: E402
 from qsense import teleport as T  # noqa: E402
 
 try:
-    from _common import add_device_argument, device_record, select_device
+    from _common import add_device_argument, check_close, device_record, select_device
 except ImportError:  # imported as benchmarks.links
-    from benchmarks._common import add_device_argument, device_record, select_device
+    from benchmarks._common import add_device_argument, check_close, device_record, select_device
+
+#: Largest |channel - circuit| entry of a teleported density matrix accepted (the two
+#: implementations `qsense.teleport` says must agree; its tests hold them to 1e-10).
+TELEPORT_AGREEMENT = 1e-10
+#: Largest relative difference between a vectorised, jitted link model and the same model
+#: called eagerly on one scalar distance (float64 rounding).
+SCALAR_AGREEMENT = 1e-12
 
 
 def bench(f, *args, repeats: int = 3) -> tuple[float, float]:
@@ -43,6 +55,24 @@ def bench(f, *args, repeats: int = 3) -> tuple[float, float]:
     return best, compile_s
 
 
+def scalar_difference(vectorised, model, distances, idx) -> float:
+    """max over ``idx`` of |vectorised[i] - model(distances[i])| / |model(distances[i])|,
+    the model called eagerly on one scalar distance at a time."""
+    worst = 0.0
+    for i in idx:
+        ref = float(model(float(distances[i])))
+        got = float(vectorised[i])
+        worst = max(worst, abs(got - ref) / abs(ref) if ref else abs(got))
+    return worst
+
+
+def check_links(checks: dict) -> None:
+    """Stop (SystemExit) when the variants the benchmark times compute different answers."""
+    for key, val in checks.items():
+        tol = TELEPORT_AGREEMENT if key.startswith("teleport") else SCALAR_AGREEMENT
+        check_close(val, tol, f"links benchmark, {key}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
@@ -55,25 +85,38 @@ def main() -> None:
     d = jnp.linspace(0.0, 3000.0, n_d)
     label = f"{n_d:,} distances"
     sat, fib = L.SatelliteLink(), L.FiberLink()
+    checks = {}
+    # distances where the scalar call is compared: ~150, 375, 1000 km (both models give
+    # pairs there; past ~1000 km the repeater chain's fidelity is 0.25, nothing to compare)
+    probe = [n_d // 20, n_d // 8, n_d // 3]
     f = jax.jit(lambda x: L.dual_downlink(sat, x).fidelity)
     s, c = bench(f, d)
     rows.append(("dual_downlink", label, s, c, n_d / s, "distances/s"))
+    checks["dual_downlink_vs_scalar_max_rel_diff"] = scalar_difference(
+        f(d), lambda x: L.dual_downlink(sat, x).fidelity, d, probe)
     f = jax.jit(lambda x: L.repeater_chain(fib, x).fidelity)
     s, c = bench(f, d)
     rows.append(("repeater_chain (10 rep.)", label, s, c, n_d / s, "distances/s"))
+    checks["repeater_chain_vs_scalar_max_rel_diff"] = scalar_difference(
+        f(d), lambda x: L.repeater_chain(fib, x).fidelity, d, probe)
 
     rng = np.random.default_rng(0)
+    channel = jax.jit(T.teleport_channel)
     for n in (3,) if args.smoke else (3, 6, 9):
         x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
         rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
-        f = jax.jit(T.teleport_channel)
-        s, c = bench(f, rho, 0.9)
+        s, c = bench(channel, rho, 0.9)
         rows.append(("teleport_channel", f"N={n}", s, c, 1 / s, "states/s"))
+    teleport_diff = 0.0
     for n in (1,) if args.smoke else (1, 3, 5):
         x = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
         rho = jnp.asarray(x @ x.conj().T / np.trace(x @ x.conj().T))
         s, c = bench(T.teleport_circuit, rho, 0.9, repeats=1)
         rows.append(("teleport_circuit (eager)", f"N={n}", s, c, 1 / s, "states/s"))
+        # the protocol and the closed-form channel on this very state
+        teleport_diff = max(teleport_diff, float(jnp.max(jnp.abs(
+            T.teleport_circuit(rho, 0.9) - channel(rho, 0.9)))))
+    checks["teleport_channel_vs_circuit_max_abs_diff"] = teleport_diff
 
     psi = qsense.ghz_state(3)
     tg = jnp.linspace(0.05, 20.0, 400)
@@ -122,10 +165,12 @@ def main() -> None:
     out = [dict(zip(("what", "size", "time_s", "first_call_s", "throughput", "unit"), r,
                     strict=True)) for r in rows]
     path = Path(args.out)
+    print("checks: " + ", ".join(f"{k} {v:.1e}" for k, v in checks.items()))
     path.write_text(json.dumps({"device": str(jax.devices()[0]),
-                                "device_record": device_record(args.device), "rows": out},
-                               indent=2))
+                                "device_record": device_record(args.device), "rows": out,
+                                "checks": checks}, indent=2))
     print(f"wrote {path}")
+    check_links(checks)  # after the JSON: a failed run keeps its record
 
 
 if __name__ == "__main__":

@@ -98,3 +98,21 @@ def test_vqs_stops_when_table1_loses_to_ghz_or_product():
                           vqs_below_product=["single N=2 gamma=0.1 bitflip"]), "quick")
     with pytest.raises(SystemExit):  # metrics without the claim: not checked, not passed
         check_table1(table1_checks({}), "quick")
+
+
+# ---------------------------------------------------------------- links.py
+def test_links_stops_when_channel_and_circuit_or_vector_and_scalar_disagree():
+    from benchmarks.links import check_links, scalar_difference
+
+    ok = {"dual_downlink_vs_scalar_max_rel_diff": 2e-16,
+          "repeater_chain_vs_scalar_max_rel_diff": 3e-15,
+          "teleport_channel_vs_circuit_max_abs_diff": 3e-16}
+    check_links(ok)
+    with pytest.raises(SystemExit, match="teleport"):
+        check_links(dict(ok, teleport_channel_vs_circuit_max_abs_diff=1e-6))
+    with pytest.raises(SystemExit, match="repeater_chain"):
+        check_links(dict(ok, repeater_chain_vs_scalar_max_rel_diff=1e-9))
+    d = np.array([1.0, 2.0, 3.0])
+    assert scalar_difference(d * 2, lambda x: 2 * x, d, [0, 2]) == 0.0
+    assert scalar_difference(d * 2 + [0, 0, 0.6], lambda x: 2 * x, d, [0, 2]) == \
+        pytest.approx(0.1)
