@@ -14,6 +14,13 @@ Parts (``--part``, default all):
   gap are read off its trace. Every result keeps status, incumbent, bound, gap; a raise would
   abort the script.
 
+Checked (`check_crossover_row`, `check_paths_row`; the script stops with SystemExit after
+writing its JSON, each row's ``checks`` records what was compared): every run's bound is at
+least its own incumbent and every other run's (no method proves a bound another beats), a run
+that says ``optimal`` is within its gap target, and runs that all say ``optimal`` reach the
+same objective to the loosest of their targets; in the paths part the capped and the all-path
+optimum lie under the all-path bounds, and an exact all-path optimum is at least the capped.
+
 Usage: ``python benchmarks/routing.py [--part paths|crossover] [--time-limit 600]
 [--sizes 12/3/10,100/20/48] [--no-plain]`` (the full crossover with ``--time-limit 300``
 takes about 25 minutes on 2 shared cores).
@@ -33,9 +40,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import routing  # noqa: E402
-from benchmarks._common import add_device_argument, device_record, select_device  # noqa: E402
-from routing.model import compile_model  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    add_device_argument,
+    check_close,
+    device_record,
+    select_device,
+)
+
+# `routing` (cvxpy and OR-Tools: seconds to import) is imported where a case is solved, so
+# the checks below import without it (tests/benchmarks/test_checks.py)
 
 SIZES = [(12, 3, 10), (24, 6, 16), (50, 10, 24), (100, 20, 48), (100, 50, 96), (300, 50, 96)]
 
@@ -50,9 +63,79 @@ def _time_to(trace, gap):
 
 PLAIN = dict(pareto=False, hint_master=False, drop_slack_after=0)  # Benders before MW cuts
 
+#: Slack, relative to max(1, |bound|), allowed when an objective is compared with a bound
+#: (the LP/MIP solvers' feasibility tolerances; the solves' own gaps are checked apart).
+BOUND_TOL = 1e-6
+#: The crossover's runs and their gap targets (``milp1``: the 1e-2 MILP run).
+RUN_GAPS = {"milp1": 1e-2, "milp": 1e-3, "benders": 1e-3, "plain": 1e-3}
+
+
+def crossover_checks(row: dict) -> dict:
+    """What `check_crossover_row` compares, from a crossover row: the largest excess of a
+    run's incumbent over its own bound and over any run's bound, the largest excess of an
+    ``optimal`` run's gap over its target, and the spread of the ``optimal`` runs' objectives
+    against the loosest target among them (all relative to max(1, the largest finite
+    |bound|)); the ``optimal`` runs."""
+    runs = [r for r in RUN_GAPS if f"{r}_objective" in row]
+    obj = {r: float(row[f"{r}_objective"]) for r in runs}
+    bnd = {r: float(row[f"{r}_bound"]) for r in runs}
+    finite = [abs(b) for b in bnd.values() if math.isfinite(b)]
+    scale = max([1.0, *finite])
+    opt = [r for r in runs if row[f"{r}_status"] == "optimal"]
+    spread = (max(obj[r] for r in opt) - min(obj[r] for r in opt)) / scale if opt else 0.0
+    return {"runs": runs, "optimal_runs": opt,
+            "own_bound_excess": max((obj[r] - bnd[r]) / scale for r in runs),
+            "cross_bound_excess": (max(obj.values()) - min(bnd.values())) / scale,
+            "optimal_gap_excess": max([(float(row[f"{r}_gap"]) - RUN_GAPS[r]) for r in opt],
+                                      default=0.0),
+            "optimal_spread": spread,
+            "optimal_spread_allowed": max([RUN_GAPS[r] for r in opt], default=0.0)}
+
+
+def check_crossover_row(row: dict) -> None:
+    """Stop (SystemExit) when the methods of a crossover row contradict each other (see
+    `crossover_checks`; the row's ``checks``)."""
+    c = row["checks"]
+    what = f"crossover {row['base_stations']}/{row['pairs']}/{row['slots']}"
+    check_close(c["own_bound_excess"], BOUND_TOL, f"{what}: a run's incumbent above its bound")
+    check_close(c["cross_bound_excess"], BOUND_TOL,
+                f"{what}: a run's incumbent above another run's proven bound")
+    check_close(c["optimal_gap_excess"], BOUND_TOL,
+                f"{what}: an 'optimal' run's gap past its target")
+    check_close(c["optimal_spread"], c["optimal_spread_allowed"] + BOUND_TOL,
+                f"{what}: the 'optimal' runs {c['optimal_runs']} reach different objectives")
+
+
+def paths_checks(row: dict) -> dict:
+    """What `check_paths_row` compares, from a paths row (relative to max(1, |bound|)): the
+    largest excess of the capped or all-path optimum over an all-path bound (the capped
+    optimum's ``capped_path_bound`` and the all-path solve's ``lp_bound`` both bound every
+    routing over all paths), and, where the all-path solve is optimal over a provably exact
+    path set, the capped optimum's excess over it (0 otherwise)."""
+    bounds = [float(row[k]) for k in ("capped_path_bound", "lp_bound")
+              if math.isfinite(float(row[k]))]
+    scale = max([1.0, *(abs(b) for b in bounds)])
+    objs = [float(row["capped_objective"]), float(row["all_paths_objective"])]
+    excess = max([(o - b) / scale for o in objs for b in bounds], default=0.0)
+    exact = row["all_paths_status"] == "optimal" and row.get("exact") is True
+    capped_over = ((objs[0] - objs[1]) / scale) if exact else 0.0
+    return {"bound_excess": excess, "capped_over_all_paths": capped_over,
+            "all_paths_exact_optimum": exact}
+
+
+def check_paths_row(row: dict) -> None:
+    """Stop (SystemExit) when a paths row's optima and bounds contradict each other."""
+    c, what = row["checks"], f"paths seed {row['seed']}"
+    check_close(c["bound_excess"], BOUND_TOL, f"{what}: an optimum above an all-path bound")
+    check_close(c["capped_over_all_paths"], BOUND_TOL,
+                f"{what}: the capped optimum above the exact all-path optimum")
+
 
 def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float,
                    plain: bool = True) -> dict:
+    import routing
+    from routing.model import compile_model
+
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     inst = routing.generate_instance(seed, n_base_stations=nb, n_pairs=k, n_slots=t)
@@ -65,6 +148,8 @@ def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float,
     # pywraplp has no progress callback: one MILP run per target gap
     m1 = routing.solve_milp(model, time_limit=time_limit, gap=1e-2, threads=1)
     row["milp_1_s"] = m1.wall_time if m1.gap <= 1e-2 else math.nan
+    row.update(milp1_status=m1.status, milp1_objective=m1.objective, milp1_bound=m1.bound,
+               milp1_gap=m1.gap)
     milp = routing.solve_milp(model, time_limit=time_limit, gap=1e-3, threads=1)
     row.update(milp_s=milp.wall_time, milp_status=milp.status, milp_objective=milp.objective,
                milp_bound=milp.bound, milp_gap=milp.gap,
@@ -84,10 +169,13 @@ def crossover_case(nb: int, k: int, t: int, seed: int, time_limit: float,
         best_lb, best_ub = max(best_lb, ben.objective), min(best_ub, ben.bound)
     row["best_gap"] = (best_ub - best_lb) / max(1.0, abs(best_ub))
     row["load_average"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
+    row["checks"] = crossover_checks(row)
     return row
 
 
 def paths_case(seed: int, time_limit: float, n_slots: int = 10) -> dict:
+    import routing
+
     inst = routing.generate_instance(seed, n_slots=n_slots)
     t0 = time.perf_counter()
     capped = routing.solve_milp(inst)
@@ -99,17 +187,19 @@ def paths_case(seed: int, time_limit: float, n_slots: int = 10) -> dict:
     sol = routing.solve_milp(inst.with_options(path_set="priced"), time_limit=time_limit)
     t_all = time.perf_counter() - t0
     info = sol.model.cands.info
-    return {"seed": seed, "slots": n_slots, "capped_objective": capped.objective,
-            "capped_s": t_capped, "capped_path_bound": capped.path_bound,
-            "capped_path_gap": capped.path_gap, "path_bound_s": t_bound,
-            "all_paths_objective": sol.objective, "all_paths_status": sol.status,
-            "path_set": sol.path_set, "exact": info.get("exact"), "lp_bound": sol.path_bound,
-            "all_paths_gap": sol.path_gap, "all_paths_s": t_all,
-            "generated_paths": sol.model.n_y, "stored_segments": len(sol.model.cands.segments),
-            "cg_rounds": info.get("rounds"), "pricing_s": info.get("pricing_seconds"),
-            "closure_added": info.get("closure_added"),
-            "capped_gap_to_all_path_optimum": (sol.objective - capped.objective)
-            / max(1.0, sol.objective)}
+    row = {"seed": seed, "slots": n_slots, "capped_objective": capped.objective,
+           "capped_s": t_capped, "capped_path_bound": capped.path_bound,
+           "capped_path_gap": capped.path_gap, "path_bound_s": t_bound,
+           "all_paths_objective": sol.objective, "all_paths_status": sol.status,
+           "path_set": sol.path_set, "exact": info.get("exact"), "lp_bound": sol.path_bound,
+           "all_paths_gap": sol.path_gap, "all_paths_s": t_all,
+           "generated_paths": sol.model.n_y, "stored_segments": len(sol.model.cands.segments),
+           "cg_rounds": info.get("rounds"), "pricing_s": info.get("pricing_seconds"),
+           "closure_added": info.get("closure_added"),
+           "capped_gap_to_all_path_optimum": (sol.objective - capped.objective)
+           / max(1.0, sol.objective)}
+    row["checks"] = paths_checks(row)
+    return row
 
 
 def _fmt(x, nd=3):
@@ -154,14 +244,15 @@ def main() -> None:
                     "cpus": os.cpu_count(), "time_limit_s": args.time_limit,
                     "load_average": os.getloadavg(), "shared": True,
                     "device": device_record(args.device)}
+    new_rows: dict = {"paths": [], "crossover": []}
     if args.part in ("paths", "all"):
-        rows = []
+        rows = new_rows["paths"]
         for s in range(args.seeds):
             rows.append(paths_case(s, args.time_limit, args.paths_slots))
             print(rows[-1], flush=True)
         data["paths"] = rows
     if args.part in ("crossover", "all"):
-        rows = []
+        rows = new_rows["crossover"]
         for nb, k, t in sizes:
             rows.append(crossover_case(nb, k, t, 0, args.time_limit, not args.no_plain))
             print({k_: _fmt(v) for k_, v in rows[-1].items()}, flush=True)
@@ -200,6 +291,12 @@ def main() -> None:
                "machine was shared: timings are upper bounds)."]
     out.with_name("results_routing.md").write_text("\n".join(md) + "\n")
     print(f"wrote {out} and results_routing.md")
+    # after the JSON: a failed run keeps its record. The rows of this run only (a part not
+    # run keeps the rows an earlier run left in the JSON; those were checked then)
+    for r in new_rows["paths"]:
+        check_paths_row(r)
+    for r in new_rows["crossover"]:
+        check_crossover_row(r)
 
 
 if __name__ == "__main__":

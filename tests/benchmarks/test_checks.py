@@ -116,3 +116,66 @@ def test_links_stops_when_channel_and_circuit_or_vector_and_scalar_disagree():
     assert scalar_difference(d * 2, lambda x: 2 * x, d, [0, 2]) == 0.0
     assert scalar_difference(d * 2 + [0, 0, 0.6], lambda x: 2 * x, d, [0, 2]) == \
         pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------- routing.py
+def _crossover_row(**over):
+    row = {"base_stations": 6, "pairs": 1, "slots": 3}
+    for r in ("milp1", "milp", "benders", "plain"):
+        row.update({f"{r}_objective": 70.5, f"{r}_bound": 70.5, f"{r}_status": "optimal",
+                    f"{r}_gap": 0.0})
+    row.update(over)
+    return row
+
+
+def _checked_crossover(**over):
+    from benchmarks.routing import crossover_checks
+
+    row = _crossover_row(**over)
+    row["checks"] = crossover_checks(row)
+    return row
+
+
+def test_routing_stops_when_the_methods_contradict_each_other():
+    from benchmarks.routing import check_crossover_row
+
+    row = _checked_crossover()
+    assert row["checks"]["optimal_runs"] == ["milp1", "milp", "benders", "plain"]
+    check_crossover_row(row)
+    # the 1e-2 run may stop below the others' optimum, within its gap
+    check_crossover_row(_checked_crossover(milp1_objective=70.5 * (1 - 5e-3),
+                                           milp1_gap=5e-3))
+    with pytest.raises(SystemExit, match="another run's proven bound"):
+        # Benders' incumbent beats the MILP's proven bound
+        check_crossover_row(_checked_crossover(benders_objective=71.0, benders_bound=71.0))
+    with pytest.raises(SystemExit, match="its bound"):
+        check_crossover_row(_checked_crossover(plain_objective=70.5, plain_bound=70.0,
+                                               milp_bound=80.0, milp1_bound=80.0,
+                                               benders_bound=80.0))
+    with pytest.raises(SystemExit, match="gap past its target"):
+        check_crossover_row(_checked_crossover(benders_objective=70.0, benders_gap=7e-3))
+    with pytest.raises(SystemExit, match="different objectives"):
+        # both 'optimal' at 1e-3, bounds valid, but 0.7 % apart
+        check_crossover_row(_checked_crossover(plain_objective=70.0, milp1_status="feasible"))
+
+
+def test_routing_paths_stops_when_an_optimum_passes_an_all_path_bound():
+    from benchmarks.routing import check_paths_row, paths_checks
+
+    row = {"seed": 0, "capped_objective": 390.98, "capped_path_bound": 396.567,
+           "all_paths_objective": 396.564, "all_paths_status": "optimal", "exact": True,
+           "lp_bound": 396.567}
+    row["checks"] = paths_checks(row)
+    check_paths_row(row)
+    bad = dict(row, capped_objective=396.566)  # above the exact all-path optimum, under bounds
+    bad["checks"] = paths_checks(bad)
+    with pytest.raises(SystemExit, match="capped optimum above"):
+        check_paths_row(bad)
+    bad = dict(row, all_paths_objective=397.0)  # above the all-path LP bound
+    bad["checks"] = paths_checks(bad)
+    with pytest.raises(SystemExit, match="all-path bound"):
+        check_paths_row(bad)
+    # an all-path set not proven exact: the capped optimum may beat it, the bounds still hold
+    loose = dict(row, exact=False, all_paths_objective=380.0)
+    loose["checks"] = paths_checks(loose)
+    check_paths_row(loose)
