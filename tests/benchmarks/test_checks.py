@@ -179,3 +179,20 @@ def test_routing_paths_stops_when_an_optimum_passes_an_all_path_bound():
     loose = dict(row, exact=False, all_paths_objective=380.0)
     loose["checks"] = paths_checks(loose)
     check_paths_row(loose)
+
+
+# ---------------------------------------------------------------- blas_threads.py
+def test_blas_threads_stops_when_thread_counts_compute_different_answers():
+    from benchmarks.blas_threads import AGREEMENT, check_variants, variant_differences
+
+    rng = np.random.default_rng(0)
+    one = {k: rng.normal(size=(4, 8)).tolist() for k in AGREEMENT}
+    same = variant_differences(one, one)
+    assert all(v == 0.0 for v in same.values())
+    check_variants(same)
+    many = dict(one, eigh_d64=(np.asarray(one["eigh_d64"]) * (1 + 1e-6)).tolist())
+    with pytest.raises(SystemExit, match="eigh_d64"):
+        check_variants(variant_differences(one, many))
+    many = dict(one, score_grad_n5_vector=np.asarray(one["score_grad_n5_vector"])[:2].tolist())
+    with pytest.raises(SystemExit, match="score_grad"):  # a missing row is no agreement
+        check_variants(variant_differences(one, many))
