@@ -196,3 +196,16 @@ def test_blas_threads_stops_when_thread_counts_compute_different_answers():
     many = dict(one, score_grad_n5_vector=np.asarray(one["score_grad_n5_vector"])[:2].tolist())
     with pytest.raises(SystemExit, match="score_grad"):  # a missing row is no agreement
         check_variants(variant_differences(one, many))
+
+
+# ---------------------------------------------------------------- eigh_in_program.py
+def test_eigh_in_program_stops_when_the_variants_or_numpy_disagree():
+    from benchmarks.eigh_in_program import check_row
+
+    row = {"n_qubits": 3, "pool": 3, "bit_identical_eigenvalues": True,
+           "max_abs_diff_vs_numpy": 3e-16}
+    check_row(row)
+    with pytest.raises(SystemExit, match="eigenvalues differ"):
+        check_row(dict(row, bit_identical_eigenvalues=False))
+    with pytest.raises(SystemExit, match="numpy"):
+        check_row(dict(row, max_abs_diff_vs_numpy=1e-9))
