@@ -1,5 +1,8 @@
-"""Every benchmark script runs in its smoke mode on the CPU and records the device in its
-JSON (``--device``, benchmarks/_common.py). No timing is asserted."""
+"""Every benchmark script runs in its smoke mode on the CPU, records the device in its JSON
+(``--device``, benchmarks/_common.py) and records that the variants it times computed the same
+answer (`CHECKS`: asserted here from the JSON, at tolerances written out here, not read from
+the scripts; the scripts also stop on a disagreement, tests/benchmarks/test_checks.py). No
+timing is asserted."""
 
 from __future__ import annotations
 
@@ -16,10 +19,99 @@ from qsense.blas import cpu_cores
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+def _engine(res: dict) -> None:
+    for r in res["rows"]:  # numpy (per circuit and batched) vs the engine
+        assert r["max_rel_diff_numpy_vs_engine"] <= {"float64": 1e-9, "float32": 1e-3}[
+            r["precision"]], r
+
+
+def _engine_composed(res: dict) -> None:
+    for r in res["composed"]:
+        assert r["max_rel_diff_composed_vs_make_fitness"] <= 1e-9, r
+        assert r["max_rel_diff_numpy_vs_composed"] <= 1e-9, r  # N = 3: numpy runs
+
+
+def _vqs(res: dict) -> None:
+    # the timed generation's fitnesses are make_fitness's values of its chromosomes and times
+    assert res["ga"] and all(r["max_rel_diff_vs_make_fitness"] <= 1e-9 for r in res["ga"])
+
+
+def _links(res: dict) -> None:
+    c = res["checks"]
+    assert c["teleport_channel_vs_circuit_max_abs_diff"] <= 1e-10  # closed form vs protocol
+    assert c["dual_downlink_vs_scalar_max_rel_diff"] <= 1e-12
+    assert c["repeater_chain_vs_scalar_max_rel_diff"] <= 1e-12
+
+
+def _routing(res: dict) -> None:
+    (row,) = res["crossover"]
+    runs = ("milp1", "milp", "benders", "plain")
+    obj = [row[f"{r}_objective"] for r in runs]
+    bound = [row[f"{r}_bound"] for r in runs]
+    # every method at the optimum (a 15-binary instance) and no incumbent above any bound
+    assert all(row[f"{r}_status"] == "optimal" for r in runs), row
+    assert max(obj) <= min(bound) + 1e-6 * max(1.0, max(bound)), row
+    assert max(obj) - min(obj) <= 1e-2 * max(1.0, max(bound)), row  # milp1's gap target
+    assert all(abs(o - obj[1]) <= 1e-3 * max(1.0, obj[1]) for o in obj[1:]), row
+    c = row["checks"]
+    assert c["optimal_runs"] == list(runs) and c["cross_bound_excess"] <= 1e-6
+
+
+def _blas_threads(res: dict) -> None:
+    d = res["max_rel_diff_threads"]  # one OpenBLAS thread vs all cores: the same answers
+    assert set(d) == {"eigh_d16", "eigh_d32", "eigh_d64", "score_n5_vector",
+                      "score_grad_n5_vector"}
+    assert all(v <= 1e-9 for k, v in d.items() if k != "score_grad_n5_vector"), d
+    assert d["score_grad_n5_vector"] <= 1e-6, d
+
+
+def _mixed_pair(r64: dict, r32: dict, what) -> None:
+    assert r64["fitness_dtype"] == r32["fitness_dtype"] == "float64", what
+    for r in (r64, r32):  # each reported best is its genome's float64 objective
+        assert _rel(r["best_fitness"], r["best_fitness_rescored"]) <= 1e-9, what
+    assert _rel(r32["best_fitness"], r64["best_fitness"]) <= 1e-2, what
+
+
+def _mixed_precision(res: dict) -> None:
+    assert res["rows"]
+    for row in res["rows"]:
+        _mixed_pair(row["float64"], row["mixed"], row)
+        assert row["best_fitness_rel_diff"] <= 1e-2 and row["rescore_rel_diff"] <= 1e-9
+
+
+def _eigh_in_program(res: dict) -> None:
+    assert res["rows"]
+    for r in res["rows"]:  # alone, after a loop, per matrix: bit-identical, numpy's values
+        assert r["bit_identical_eigenvalues"] is True and r["max_abs_diff_vs_numpy"] <= 1e-12
+
+
+def _scale(res: dict) -> None:
+    cells = {r["dtype"]: r for r in res["fitness"]}
+    assert cells["float64"]["status"] == cells["float32"]["status"] == "ok"
+    # the float32 cell scores the float64 cell's circuits, to float32 rounding
+    assert _rel(cells["float32"]["first_value"], cells["float64"]["first_value"]) <= 1e-3
+    assert cells["float32"]["max_rel_diff_vs_float64"] <= 1e-3
+    r64, r32 = res["ga"]
+    assert r64["status"] == r32["status"] == "ok" and r32["score_dtype"] == "float32"
+    _mixed_pair(r64, r32, res["ga"])
+    assert r32["best_fitness_rel_diff"] <= 1e-2
+
+
+#: per smoke run: what its JSON must show about its variants' agreement
+CHECKS = {"engine": _engine, "engine --composed": _engine_composed, "vqs": _vqs,
+          "links": _links, "routing": _routing, "blas_threads": _blas_threads,
+          "mixed_precision": _mixed_precision, "eigh_in_program": _eigh_in_program,
+          "scale": _scale}
+
+
 @pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
                                     "blas_threads", "mixed_precision", "eigh_in_program",
                                     "scale"])
-def test_benchmark_smoke_records_device(script, tmp_path):
+def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     name, *extra = script.split()
     out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
     # no pool size chosen (this process's `import qsense` exported one: drop it)
@@ -35,6 +127,7 @@ def test_benchmark_smoke_records_device(script, tmp_path):
     # the benchmark ran on the XLA pool a qsense user gets (cores + 1, `qsense.blas`), not on
     # JAX's default one: select_device imports qsense before the backend starts
     assert rec["xla_cpu_pool_threads"] == cpu_cores() + 1, rec
+    CHECKS[script](res)
 
 
 class _Parsed(Exception):
