@@ -438,15 +438,23 @@ def _capturing():
         stack.pop()
 
 
-def _rho_fn(fn: Callable, name: str) -> Callable:
+def _rho_fn(fn: Callable, name: str, point=None) -> Callable:
     """``b -> (rho, fn(b))``: the density matrix of ``fn``'s output, and the output itself (as
     ``jax.jvp``'s aux, concrete when ``b`` is, for `_check_output`). Its shape is checked
-    here (static, also under tracing)."""
+    here (static, also under tracing). A ValueError that ``fn`` raises names the caller's
+    argument (``b0`` / ``bvec0``, its value ``point``): a user who passed a length-2
+    ``bvec0`` to a family of a 3-component field reads ``bvec0``, not fn's ``field.shape``."""
     if not callable(fn):
         fail("fn", fn, "a function b -> state vector or density matrix")
+    arg = name[name.index("(") + 1:-1]
 
     def rho_of(b):
-        x = fn(b)
+        try:
+            x = fn(b)
+        except ValueError as e:
+            shape = f" (shape {tuple(np.shape(b))})" if np.ndim(b) else ""
+            raise ValueError(f"{arg} = {point}{shape} is invalid; accepted: a point fn accepts "
+                             f"(fn({arg}) raised: {e})") from e
         if not hasattr(x, "shape"):  # a tuple, a list, ...: jnp would fail on its tracers
             fail(name, type(x).__name__, "an array: a state vector (2**n,) or a density "
                  "matrix (2**n, 2**n)")
@@ -488,8 +496,8 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
         _eps(eps, None)  # before any work
     b0 = jnp.asarray(b0, jnp.result_type(float))
     with _capturing() as records:
-        rho, drho, out = jax.jvp(_rho_fn(fn, "fn(b0)"), (b0,), (jnp.ones_like(b0),),
-                                 has_aux=True)
+        rho, drho, out = jax.jvp(_rho_fn(fn, "fn(b0)", _shown(b0)), (b0,),
+                                 (jnp.ones_like(b0),), has_aux=True)
     _check_output(out, "fn(b0)")
     for r, d, h, real_form in records:
         if r is rho and d is drho:  # drho = -i [diag(h), rho] exactly: one matmul
@@ -507,11 +515,16 @@ def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     if eps is not None:
         _eps(eps, None)
     bvec0 = jnp.asarray(bvec0, jnp.result_type(float))
-    rho_fn = _rho_fn(fn, "fn(bvec0)")
+    rho_fn = _rho_fn(fn, "fn(bvec0)", _shown(bvec0))
     rho, _ = rho_fn(bvec0)  # called on bvec0 itself: a concrete output is checked there
     basis = jnp.eye(bvec0.shape[0], dtype=bvec0.dtype)
     drhos = jax.vmap(lambda e: jax.jvp(rho_fn, (bvec0,), (e,), has_aux=True)[1])(basis)
     return _qfim_unchecked(rho, drhos, eps)
+
+
+def _shown(x):
+    """``x`` for an error message: its values when concrete, else its shape."""
+    return np.asarray(x).tolist() if is_concrete(x) else f"<traced, shape {np.shape(x)}>"
 
 
 def _check_qfim(f: np.ndarray) -> None:

@@ -216,3 +216,23 @@ def test_wigner_checks_angles_and_accepts_states():
     np.testing.assert_allclose(qsense.wigner_function(qsense.density(PSI3), 0.5, 0.3), w[0],
                                rtol=1e-12)
     assert float(w[0]) == pytest.approx(0.667, abs=1e-3)
+
+
+# ----------------------------------------------------------------------------- qfim / qfi
+
+def test_qfim_names_bvec0_when_fn_refuses_it():
+    psi = qsense.ghz_state(2)
+
+    def fam(v):
+        return qsense.sense(psi, v, 1.0, "dephasing", 0.1)
+
+    # used to read only "field.shape = (2,) is invalid", a name the user never passed
+    with pytest.raises(ValueError, match=r"^bvec0 = \[0\.1, 0\.2\] \(shape \(2,\)\) is invalid"
+                                         r".*fn\(bvec0\) raised: field\.shape = \(2,\)"):
+        qsense.qfim(fam, jnp.array([0.1, 0.2]))
+    with pytest.raises(ValueError, match=r"^b0 = 0\.7 is invalid.*fn\(b0\) raised: t = "):
+        qsense.qfi(lambda b: qsense.sense(psi, b, -1.0, "dephasing", 0.1), 0.7)
+    # the family's own output checks keep their names
+    with pytest.raises(ValueError, match=r"^fn\(bvec0\) trace"):
+        qsense.qfim(lambda v: 2 * fam(v), jnp.ones(3))
+    assert qsense.qfim(fam, jnp.ones(3)).shape == (3, 3)
