@@ -96,7 +96,9 @@ class Checkpoint:
 
     def put(self, key: str, value: Any) -> None:
         self._cells[key] = value
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        # one temp file per process: two writers of one checkpoint (a run and a worker left
+        # over from a killed one) never write into each other's
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"meta": self.meta, "code": self.code, "host": self.host,
                                   "cells": self._cells}))
         os.replace(tmp, self.path)

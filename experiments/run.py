@@ -10,7 +10,9 @@ Sweeps (``-m``) run each cell as its own job (default launcher, ``+launcher=jobl
 sweep into the same ``hydra.sweep.dir`` only computes unfinished cells (a cell cut off
 mid-run resumes from its checkpoint). A job that raises leaves ``failed.json`` (the error
 and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it. An interrupted
-job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume.
+job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume. SIGTERM
+is raised like Ctrl-C (`Terminated`, exit 143) where no launcher handles it, so a task stops
+its worker processes (``table1``'s reference worker) rather than leaving them running.
 
 A dir holding another run (results, ``cell.json`` or a checkpoint of other settings or code)
 is refused with exit 2 before any work, and left as it was: Hydra has already rewritten its
@@ -21,11 +23,14 @@ writes back the ones the accepted run recorded in ``cell.json``; and Hydra's job
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict
@@ -185,7 +190,7 @@ def _record_start(config: Config, out_dir: Path, overrides: list[str] | None,
            "multirun": {"dir": str(sweep_dir), "text": _read(sweep_dir / MULTIRUN)}
            if sweep_dir is not None else None}
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / (CELL + ".tmp")
+    tmp = out_dir / f"{CELL}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(rec, indent=1))
     tmp.replace(out_dir / CELL)
 
@@ -300,6 +305,31 @@ def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
         raise
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt``: the run stops as on Ctrl-C (no
+    ``failed.json``, the checkpoint stays for the resume, a task's worker processes are
+    stopped) instead of dying at once and leaving them running."""
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While inside: SIGTERM raises `Terminated` in this (main) thread. Only where SIGTERM
+    has its default action (a launcher that handles it, e.g. submitit's, keeps its own)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     try:
@@ -313,10 +343,15 @@ def main(cfg: DictConfig) -> None:
 
     sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
     try:
-        run_cell(config, out_dir, [str(o) for o in hc.overrides.task], sweep_dir)
+        with sigterm_raises():
+            run_cell(config, out_dir, [str(o) for o in hc.overrides.task], sweep_dir)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except Terminated:
+        print(f"terminated (SIGTERM): {out_dir} is unfinished; rerun the same command to "
+              "resume it from its checkpoint", file=sys.stderr)
+        sys.exit(128 + signal.SIGTERM)
     print(f"results: {out_dir / 'results.json'}")
 
 

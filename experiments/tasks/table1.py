@@ -14,6 +14,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import os
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -236,11 +239,56 @@ def _references_missing(cfg, ck: Checkpoint, cell) -> bool:
     return any(k is not None and k not in ck for k in _reference_keys(cfg, *cell))
 
 
-def references_worker(cfg, out_dir: str, cells: list[tuple], code: str) -> str:
+#: seconds between the reference worker's checks that the run that started it is alive
+ORPHAN_POLL_S = 0.5
+
+
+def exit_when_orphaned(parent: int, poll_s: float = ORPHAN_POLL_S) -> threading.Thread:
+    """Start a daemon thread that ends this process (``os._exit``) once its parent ``parent``
+    is gone (this process re-parented: the run was killed, even by SIGKILL, before it could
+    stop its worker). Without it, an orphaned reference worker kept computing, wrote the
+    references checkpoint beside a resumed run's own worker, then waited forever holding its
+    memory. A checkpoint is replaced atomically, so an exit mid-write loses only that cell."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        print(f"table1 reference worker {os.getpid()}: its run (pid {parent}) is gone; "
+              "exiting", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="exit-when-orphaned", daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_pool(pool, timeout: float = 5.0) -> None:
+    """Stop a pool now: terminate its processes (SIGTERM, then SIGKILL after ``timeout``)
+    instead of waiting for the work they are doing (an interrupted run used to wait in
+    ``shutdown(wait=True)`` for all of the remaining references). What the worker finished is
+    in its checkpoint, for the resume."""
+    procs = [p for p in (getattr(pool, "_processes", None) or {}).values() if p is not None]
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+
+
+def references_worker(cfg, out_dir: str, cells: list[tuple], code: str,
+                      parent: int | None = None) -> str:
     """Compute the reference optima and bounds of ``cells`` into their own checkpoint file
     (run in a second process while the search runs; see ``table1.reference_worker``).
     ``code``: the parent run's code digest, recorded in that checkpoint (the worker does not
-    hash the sources itself: an edit while the run runs must not split one run in two)."""
+    hash the sources itself: an edit while the run runs must not split one run in two).
+    ``parent``: the run's pid; the worker exits once that process is gone
+    (`exit_when_orphaned`)."""
+    if parent is not None:
+        exit_when_orphaned(parent)
     import jax
 
     from experiments.compiled import enable_compile_cache
@@ -284,7 +332,7 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
         # the references do not depend on the search: a second process computes them meanwhile
         # (spawned, from any launcher's job: experiments.subprocesses)
         pool, future = spawn_pool_submit(references_worker, cfg, str(out_dir), todo,
-                                         ck.code)
+                                         ck.code, os.getpid())
     try:
         bar = tqdm(cells, desc="table1", disable=not cfg.progress)
         scope = ShapeScope()
@@ -300,9 +348,14 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
             rck = Checkpoint(future.result(), _meta(cfg))
             for k, v in rck.items():
                 ck.put(k, v)
-    finally:
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM: experiments.run raises it like Ctrl-C) or failed: stop
+        # the worker now rather than wait for its remaining references
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            stop_pool(pool)
+        raise
+    if pool is not None:
+        pool.shutdown(wait=True)
     for sensing, n, gamma, noise in tqdm(cells, desc="table1 references",
                                          disable=not cfg.progress):
         if _references_missing(cfg, ck, (sensing, n, gamma, noise)):
@@ -365,3 +418,4 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
     }
     return {"metrics": metrics, "tables": {"table1": table, "table1_md": "table1.md"},
             "figures": []}
+
