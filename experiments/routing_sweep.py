@@ -189,3 +189,33 @@ def sweep_outputs(rows: list[dict], x_key: str, x_tag: str, name: str, out_dir: 
             "tables": {name: write_csv(out_dir, name, rows),
                        f"{name}_summary": write_csv(out_dir, f"{name}_summary", srows)},
             "figures": [f"{name}.png"]}
+
+
+def print_sweep_summary(result: dict, rows: list[dict], x_key: str, x_label: str,
+                        name: str, out_dir: Path, stream=None) -> None:
+    """A few lines at the end of a sweep run (`sweep_outputs`' ``result`` over ``rows``): the
+    mean ± std EGR over seeds per x (one line each) and method (one column each), whether
+    every cell is optimal, PS-EGR's path evidence, and where the files are."""
+    import sys
+
+    summary = summarize(rows, x_key)
+    methods = sorted(summary, key=lambda m: (METHODS.index(m) if m in METHODS
+                                             else len(METHODS), str(m)))
+    xs = sorted({r[x_key] for r in rows})
+    seeds = len({r.get("seed") for r in rows})
+    m = result["metrics"]
+    lines = [f"{name}: EGR, mean ± std over {seeds} seed(s); {len(rows)} cells, all optimal: "
+             f"{m['all_optimal']}",
+             f"{x_label:>10} " + " ".join(f"{meth:>19}" for meth in methods)]
+    for x in xs:
+        cells = [summary[meth].get(x) for meth in methods]
+        lines.append(f"{x:>10g} " + " ".join(
+            f"{c['mean']:>10.3f} ± {c['std']:<6.3g}" if c else f"{'-':>19}" for c in cells))
+    if m.get("ps_egr_path_sets"):
+        gap = m["ps_egr_max_path_gap"]
+        lines.append(f"PS-EGR path sets: {', '.join(m['ps_egr_path_sets'])}; max gap to the "
+                     f"all-path bound: {'-' if gap is None else f'{gap:.3g}'} "
+                     f"({m['ps_egr_cells_without_path_bound']} cells without a bound)")
+    files = [*result["tables"].values(), *result["figures"]]
+    lines.append(f"files: {out_dir / files[0]}" + "".join(f", {f}" for f in files[1:]))
+    print("\n".join(line.rstrip() for line in lines), file=stream or sys.stdout)

@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from experiments.checkpoint import Checkpoint
-from experiments.routing_sweep import solve_method, sweep_outputs
+from experiments.routing_sweep import print_sweep_summary, solve_method, sweep_outputs
 from experiments.schema import Config
 
 
@@ -36,6 +36,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
         ckpt.put(key, solve_method(inst, method, solver, seed))
     rows = [{"method": m, "storage_capacity": cap, "seed": seed,
              **ckpt.get(f"{m}|B={cap}|seed={seed}")} for seed, cap, m in cells]
-    return sweep_outputs(rows, "storage_capacity", "B", "fig5", out_dir,
-                         "storage capacity $B_m$ [pairs]",
-                         f"EGR vs storage capacity (K={net.n_pairs}, {len(fc.seeds)} seeds)")
+    result = sweep_outputs(rows, "storage_capacity", "B", "fig5", out_dir,
+                           "storage capacity $B_m$ [pairs]",
+                           f"EGR vs storage capacity (K={net.n_pairs}, {len(fc.seeds)} seeds)")
+    print_sweep_summary(result, rows, "storage_capacity", "B_m", "fig5", out_dir)
+    return result

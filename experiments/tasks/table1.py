@@ -416,6 +416,37 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
         "search_wall_s_total": sum(ck.get(k)["wall_s"] for k in
                                    (f"{s}|{n}|{g}|{nz}" for s, n, g, nz in cells)),
     }
+    print_summary(metrics, cells, out_dir)
     return {"metrics": metrics, "tables": {"table1": table, "table1_md": "table1.md"},
             "figures": []}
 
+
+def print_summary(metrics: dict[str, Any], cells: list[tuple], out_dir: Path,
+                  stream=None) -> None:
+    """A few lines at the end of a run: what was computed, the key metrics, the files."""
+    def values(i):
+        return ", ".join(str(v) for v in dict.fromkeys(
+            f"{c[i]:g}" if isinstance(c[i], float) else str(c[i]) for c in cells))
+
+    def num(v, fmt=".3f"):
+        return "-" if v is None else format(v, fmt)
+
+    ns = sorted({c[1] for c in cells})
+    lines = [
+        f"table1: {len(cells)} cells (sensing {values(0)}; "
+        f"N {ns[0]}{f'..{ns[-1]}' if len(ns) > 1 else ''}; "
+        f"gamma {values(2)}; noise {values(3)}), VQS and GHZ in each",
+        f"  VQS <= GHZ in every cell: {metrics['vqs_le_ghz_all']} (QCRB gain GHZ/VQS "
+        f"{metrics['min_vqs_gain']:.3f}..{metrics['max_vqs_gain']:.3f}); VQS at least the "
+        f"product start: {metrics['vqs_ge_product_all']}",
+        f"  fraction of the reference optimum: min {num(metrics['min_fraction'])}; "
+        f"warnings: {len(metrics['warnings'])}; not monotone in N: "
+        f"{len(metrics['not_monotone_in_n'])}; bound below the reference: "
+        f"{metrics['bound_below_reference_all']}",
+        f"  ratio to the seed's values: {num(metrics['ratio_to_paper_min'], '.2f')}.."
+        f"{num(metrics['ratio_to_paper_max'], '.2f')}; search "
+        f"{metrics['search_wall_s_total']:.1f} s, references "
+        f"{metrics['reference_wall_s_total']:.1f} s",
+        f"  files: {out_dir / 'table1.csv'}, table1.md",
+    ]
+    print("\n".join(lines), file=stream or sys.stdout)
