@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from experiments.checkpoint import Checkpoint
-from experiments.routing_sweep import solve_method, sweep_outputs
+from experiments.routing_sweep import print_sweep_summary, solve_method, sweep_outputs
 from experiments.schema import Config, ConfigError
 
 
@@ -37,5 +37,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
         ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed))
     rows = [{"method": m, "n_pairs": k, "seed": seed, **ckpt.get(f"{m}|K={k}|seed={seed}")}
             for seed, k, m in cells]
-    return sweep_outputs(rows, "n_pairs", "K", "fig6", out_dir, "number of user pairs K",
-                         f"EGR vs K (B_m={net.storage_capacity:g}, {len(fc.seeds)} seeds)")
+    result = sweep_outputs(rows, "n_pairs", "K", "fig6", out_dir, "number of user pairs K",
+                           f"EGR vs K (B_m={net.storage_capacity:g}, {len(fc.seeds)} seeds)")
+    print_sweep_summary(result, rows, "n_pairs", "K", "fig6", out_dir)
+    return result
