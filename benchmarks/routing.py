@@ -239,6 +239,8 @@ def main() -> None:
     sizes = SIZES if args.sizes is None else [tuple(int(v) for v in s.split("/"))
                                               for s in args.sizes.split(",")]
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # the other part's rows already at --out are kept (paths and crossover run separately)
     data = json.loads(out.read_text()) if out.exists() else {}
     data["meta"] = {"python": platform.python_version(), "machine": platform.machine(),
                     "cpus": os.cpu_count(), "time_limit_s": args.time_limit,
