@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +31,17 @@ NODE_KINDS = ("satellite", "hap", "base_station")
 LINK_KINDS = ("S2S", "S2A", "A2A", "S2G", "A2G", "G2G")
 SCHEMA_VERSION = 1
 PATH_SETS = ("capped", "priced", "complete")
+#: largest storage capacity B_m (EPR pairs) of a node: 1e7 is 100x the largest of Fig. 5
+#: (1e5) and ~1e4x the seed's 1500; far beyond it the LPs lose their scale (1e9 kept a Benders
+#: GLOP solve running > 11 min, 1e300 made GLOP return status 4)
+MAX_STORAGE_CAPACITY = 1e7
+#: largest pair weight alpha_k^t: the EGR objective sum(alpha y) is reported in weighted
+#: pairs/s; 1e6 keeps objective coefficients within the LP solvers' tolerances (1e300 made
+#: GLOP return status 4)
+MAX_WEIGHT = 1e6
+#: longest slot (s): one day; a slot is one snapshot of the time-varying links, which
+#: change over minutes (1e300 s overflowed the ephemeris' datetime arithmetic)
+MAX_SLOT_DURATION = 86400.0
 
 
 def _fail(name: str, value, accepted: str) -> None:
@@ -51,8 +63,10 @@ class Node:
             _fail("node.name", self.name, "a non-empty string")
         if self.kind not in NODE_KINDS:
             _fail(f"node {self.name!r} kind", self.kind, f"one of {list(NODE_KINDS)}")
-        if not (math.isfinite(self.storage) and self.storage >= 0):
-            _fail(f"node {self.name!r} storage", self.storage, "a capacity >= 0 (EPR pairs)")
+        if not (isinstance(self.storage, numbers.Real) and math.isfinite(self.storage)
+                and 0 <= self.storage <= MAX_STORAGE_CAPACITY):
+            _fail(f"node {self.name!r} storage", self.storage,
+                  f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs)")
         if isinstance(self.memory_time, bool) or not (
                 isinstance(self.memory_time, (int, float)) and self.memory_time > 0):
             _fail(f"node {self.name!r} memory_time", self.memory_time,
@@ -119,8 +133,9 @@ class Pair:
             _fail(f"pair ({self.src}, {self.dst}) threshold", self.threshold,
                   "a fidelity in [0.25, 1]")
         for t, a in enumerate(self.weight):
-            if not (isinstance(a, (int, float)) and math.isfinite(a) and a >= 0):
-                _fail(f"pair ({self.src}, {self.dst}) weight[{t}]", a, "a weight >= 0")
+            if not (isinstance(a, (int, float)) and math.isfinite(a) and 0 <= a <= MAX_WEIGHT):
+                _fail(f"pair ({self.src}, {self.dst}) weight[{t}]", a,
+                      f"a weight in [0, {MAX_WEIGHT:g}]")
 
 
 @dataclass(frozen=True)
@@ -142,10 +157,13 @@ class PathOptions:
             _fail("options.path_set", self.path_set, f"one of {list(PATH_SETS)}")
         if not (isinstance(self.max_columns, int) and self.max_columns >= 1):
             _fail("options.max_columns", self.max_columns, "integer >= 1")
-        for key in ("max_real_paths", "max_storage_paths", "max_virtual_paths"):
+        # a user pair needs at least one real path (0 left PS-EGR only its virtual paths:
+        # 16.5 vs SOS 35.3); 0 storage / virtual paths is meaningful (no storage routing)
+        for key, lo in (("max_real_paths", 1), ("max_storage_paths", 0),
+                        ("max_virtual_paths", 0)):
             v = getattr(self, key)
-            if not (isinstance(v, int) and 0 <= v <= 1000):
-                _fail(f"options.{key}", v, "integer in [0, 1000]")
+            if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 1000):
+                _fail(f"options.{key}", v, f"integer in [{lo}, 1000]")
         if self.protocol not in PROTOCOLS:
             _fail("options.protocol", self.protocol, f"one of {list(PROTOCOLS)}")
         if not (isinstance(self.max_rounds, int) and 0 <= self.max_rounds <= 1000):
@@ -173,8 +191,9 @@ class Instance:
         if not (isinstance(self.n_slots, int) and self.n_slots >= 1):
             _fail("n_slots", self.n_slots, "integer >= 1")
         if not (isinstance(self.slot_duration, (int, float)) and math.isfinite(self.slot_duration)
-                and self.slot_duration > 0):
-            _fail("slot_duration", self.slot_duration, "a duration > 0 (seconds)")
+                and 0 < self.slot_duration <= MAX_SLOT_DURATION):
+            _fail("slot_duration", self.slot_duration,
+                  f"a duration in (0, {MAX_SLOT_DURATION:g}] seconds (at most a day)")
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             _fail("nodes", names, "unique node names")
@@ -234,8 +253,10 @@ class Instance:
 
         ``capacity = 0`` removes all storage (and the storage pairs): the NSS baseline.
         """
-        if not (math.isfinite(capacity) and capacity >= 0):
-            _fail("storage capacity", capacity, "a capacity >= 0 (EPR pairs)")
+        if not (isinstance(capacity, numbers.Real) and math.isfinite(capacity)
+                and 0 <= capacity <= MAX_STORAGE_CAPACITY):
+            _fail("storage capacity", capacity,
+                  f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs)")
         stores = {m for sp in self.storage_pairs for m in sp} | {
             n.name for n in self.nodes if n.storage > 0}
         nodes = tuple(replace(n, storage=float(capacity)) if n.name in stores else n

@@ -50,7 +50,16 @@ import numpy as np
 from qsense import ephemeris as eph
 from routing import geometry as geo
 from routing import link_budget as lb
-from routing.instance import Instance, Link, Node, Pair, PathOptions
+from routing.instance import (
+    MAX_SLOT_DURATION,
+    MAX_STORAGE_CAPACITY,
+    MAX_WEIGHT,
+    Instance,
+    Link,
+    Node,
+    Pair,
+    PathOptions,
+)
 
 #: San Antonio and Houston (city-hall coordinates, deg).
 DEFAULT_CITIES = (("San Antonio", 29.4241, -98.4936), ("Houston", 29.7604, -95.3698))
@@ -62,6 +71,20 @@ PROPAGATORS = ("sgp4", "kepler", "kepler_j2")
 #: The shipped example ground network (three Texas cities; conf/network/example_graphml.yaml),
 #: an absolute path inside the installed package, so it works from any working directory.
 EXAMPLE_NETWORK = Path(__file__).resolve().parent / "data" / "example_network.graphml"
+#: most satellites / HAPs: the generator checks every pair of them for a line of sight in
+#: every slot sample, so time and memory grow as n^2 (measured, 10 slots: 200 satellites
+#: 0.9 GB / 10 s, 800 satellites 2.8 GB / 78 s, so 1000 is ~4 GB / 2.5 min); a typo such
+#: as 1e5 would need terabytes. Shells of hundreds of satellites stay accepted
+MAX_NODES_IN_ORBIT = 1000
+#: most slots: 10 000 slots took 8 s / 0.6 GB on the seed network (a horizon of 2.3 days at
+#: the seed's 20 s slots); the MILP has variables per path and slot, so its size grows
+#: linearly with them (1e8 slots would fill the memory before the first solve)
+MAX_SLOTS = 10_000
+#: the horizon must fall within 1900-2049 (UTC), the range of qsense.ephemeris (DE421 covers
+#: 1900-2050; 1e300 s overflowed its datetime arithmetic)
+HORIZON_YEARS = (1900, 2049)
+#: how far align_to_pass looks ahead for a pass (s; _first_pass)
+PASS_SEARCH_S = 2 * 86400.0
 
 
 def _fail(key, value, accepted):
@@ -125,8 +148,10 @@ class GeneratorConfig:
         fail = _fail
         for key in ("n_satellites", "n_haps"):
             v = getattr(self, key)
-            if not (isinstance(v, int) and v >= 0):
-                fail(key, v, "integer >= 0")
+            if not (isinstance(v, int) and not isinstance(v, bool)
+                    and 0 <= v <= MAX_NODES_IN_ORBIT):
+                fail(key, v, f"integer in [0, {MAX_NODES_IN_ORBIT}] (line-of-sight checks grow "
+                             "as n^2)")
         if self.link_model not in LINK_MODELS:
             fail("link_model", self.link_model, f"one of {list(LINK_MODELS)}")
         if self.topology is None:
@@ -155,23 +180,31 @@ class GeneratorConfig:
             lo, hi = getattr(self, key)
             if not (0 <= lo <= hi):
                 fail(key, getattr(self, key), "a range (lo, hi) with 0 <= lo <= hi (pairs/slot)")
-        if not (math.isfinite(self.storage_capacity) and self.storage_capacity >= 0):
-            fail("storage_capacity", self.storage_capacity, "a capacity >= 0 (EPR pairs)")
+        if not (math.isfinite(self.storage_capacity)
+                and 0 <= self.storage_capacity <= MAX_STORAGE_CAPACITY):
+            fail("storage_capacity", self.storage_capacity,
+                 f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs; 100x Fig. 5's "
+                 "largest, beyond it the LPs lose their scale)")
         lo, hi = self.link_fidelity
         if not (0.25 < lo <= hi <= 1.0):
             fail("link_fidelity", self.link_fidelity, "a range with 0.25 < lo <= hi <= 1")
-        if not (isinstance(self.n_slots, int) and self.n_slots >= 1):
-            fail("n_slots", self.n_slots, "integer >= 1")
-        if not (self.slot_duration > 0 and math.isfinite(self.slot_duration)):
-            fail("slot_duration", self.slot_duration, "a duration > 0 (seconds)")
+        if not (isinstance(self.n_slots, int) and not isinstance(self.n_slots, bool)
+                and 1 <= self.n_slots <= MAX_SLOTS):
+            fail("n_slots", self.n_slots, f"integer in [1, {MAX_SLOTS}] (the model has "
+                                          "variables per slot)")
+        if not (math.isfinite(self.slot_duration)
+                and 0 < self.slot_duration <= MAX_SLOT_DURATION):
+            fail("slot_duration", self.slot_duration,
+                 f"a duration in (0, {MAX_SLOT_DURATION:g}] seconds (at most a day)")
         if not (0.25 <= self.fidelity_threshold <= 1.0):
             fail("fidelity_threshold", self.fidelity_threshold, "a fidelity in [0.25, 1]")
         try:
             PathOptions(**{k: getattr(self, k) for k in PATH_OPTION_KEYS})
         except ValueError as err:
             raise ValueError(str(err).removeprefix("options.")) from None
-        if not (self.weight >= 0):
-            fail("weight", self.weight, "a weight >= 0")
+        if not (math.isfinite(self.weight) and 0 <= self.weight <= MAX_WEIGHT):
+            fail("weight", self.weight, f"a weight in [0, {MAX_WEIGHT:g}] (beyond it the "
+                                        "LP objective leaves the solvers' tolerances)")
         if not (0 < self.city_radius_km <= 500):
             fail("city_radius_km", self.city_radius_km, "a radius in (0, 500] km")
         if not (self.fiber_route_factor >= 1):
@@ -182,9 +215,14 @@ class GeneratorConfig:
             fail("orbit_altitude_km", self.orbit_altitude_km, "an altitude in [100, 50000] km")
         if not (0 <= self.orbit_inclination_deg <= 180):
             fail("orbit_inclination_deg", self.orbit_inclination_deg, "an angle in [0, 180] deg")
+        # walker_planes on its own range first (a negative one divided n_satellites and
+        # reported walker_phasing against an empty range [0, -2])
+        if not (isinstance(self.walker_planes, int) and not isinstance(self.walker_planes, bool)
+                and self.walker_planes >= 0):
+            fail("walker_planes", self.walker_planes,
+                 f"0 or a divisor of n_satellites = {self.n_satellites} (integer >= 0)")
         planes = self.walker_planes or max(self.n_satellites, 1)
-        if self.n_satellites and not (isinstance(self.walker_planes, int)
-                                      and self.n_satellites % planes == 0):
+        if self.n_satellites and not self.n_satellites % planes == 0:
             fail("walker_planes", self.walker_planes,
                  f"0 or a divisor of n_satellites = {self.n_satellites}")
         if not (isinstance(self.walker_phasing, int) and 0 <= self.walker_phasing < planes):
@@ -205,11 +243,22 @@ class GeneratorConfig:
         if self.propagator not in PROPAGATORS:
             fail("propagator", self.propagator, f"one of {list(PROPAGATORS)}")
         try:
-            epoch_dt(self.epoch)
+            epoch = epoch_dt(self.epoch)
         except ValueError:
             fail("epoch", self.epoch, "an ISO 8601 UTC time, e.g. 2024-03-20T00:00:00+00:00")
-        if not math.isfinite(self.start_time_s):
-            fail("start_time_s", self.start_time_s, "a finite time (s after the epoch)")
+        first, last = (dt.datetime(y, 1, 1, tzinfo=dt.timezone.utc) for y in
+                       (HORIZON_YEARS[0], HORIZON_YEARS[1] + 1))
+        if not first <= epoch < last:
+            fail("epoch", self.epoch, f"a time in {HORIZON_YEARS[0]}-{HORIZON_YEARS[1]} UTC "
+                                      "(the range of qsense.ephemeris)")
+        # the horizon [start, start + pass search + n_slots slot_duration] inside that range
+        lo = (first - epoch).total_seconds()
+        hi = (last - epoch).total_seconds() - PASS_SEARCH_S - self.n_slots * self.slot_duration
+        if not (math.isfinite(self.start_time_s) and lo <= self.start_time_s <= hi):
+            fail("start_time_s", self.start_time_s,
+                 f"seconds after the epoch in [{lo:.6g}, {hi:.6g}]: the horizon (plus "
+                 f"{PASS_SEARCH_S:g} s of pass search) within {HORIZON_YEARS[0]}-"
+                 f"{HORIZON_YEARS[1]} UTC, the range of qsense.ephemeris")
         for key, cls in (("satellite_terminal", "SatelliteLink"), ("hap_terminal", "SatelliteLink"),
                          ("ground_terminal", "SatelliteLink"), ("fiber", "FiberLink")):
             import qsense.links as ql

@@ -108,6 +108,17 @@ def test_unreachable_threshold_is_reported():
     (dict(link_fidelity=(0.1, 0.9)), "link_fidelity"),
     (dict(protocol="magic"), "protocol"),
     (dict(bogus=1), "bogus"),
+    # extreme values crashed deep inside (GLOP status 4, datetime overflow) or ran > 11 min
+    (dict(storage_capacity=1e300), r"storage_capacity .*\[0, 1e\+07\]"),
+    (dict(storage_capacity=1e9), r"storage_capacity .*\[0, 1e\+07\]"),
+    (dict(weight=1e300), r"weight .*\[0, 1e\+06\]"),
+    (dict(start_time_s=1e300), r"start_time_s .*1900-2049"),
+    (dict(slot_duration=1e300), r"slot_duration .*\(0, 86400\]"),
+    (dict(n_slots=10**8), r"n_slots .*\[1, 10000\]"),
+    (dict(n_satellites=10**5), r"n_satellites .*\[0, 1000\]"),
+    # a negative walker_planes was reported as walker_phasing with an empty range [0, -2]
+    (dict(walker_planes=-1), r"^walker_planes = -1 .*integer >= 0"),
+    (dict(max_real_paths=0), r"max_real_paths = 0 .*\[1, 1000\]"),  # PS-EGR fell below SOS
 ])
 def test_generator_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -138,6 +149,19 @@ def test_instance_bad_input():
         routing.Node("m", "base_station", 0, -10.0)
     with pytest.raises(ValueError, match="storage capacity"):
         inst.with_storage_capacity(-1)
+    # the caps of the generator hold for hand-built instances too
+    with pytest.raises(ValueError, match=r"storage .*\[0, 1e\+07\]"):
+        routing.Node("m", "base_station", 0, 1e300)
+    with pytest.raises(ValueError, match=r"storage capacity .*\[0, 1e\+07\]"):
+        inst.with_storage_capacity(1e9)
+    with pytest.raises(ValueError, match=r"weight\[0\] .*\[0, 1e\+06\]"):
+        Pair("src0", "dst0", 0.9, (1e300, 1.0))
+    with pytest.raises(ValueError, match=r"slot_duration .*\(0, 86400\]"):
+        replace(inst, slot_duration=1e300)
+    with pytest.raises(ValueError, match=r"max_real_paths .*\[1, 1000\]"):
+        inst.with_options(max_real_paths=0)
+    assert inst.with_options(max_storage_paths=0, max_virtual_paths=0).options.max_real_paths
+    assert inst.with_storage_capacity(1e7).storage_capacity(inst.storage_pairs[0][0]) == 1e7
 
 
 def test_malformed_files(tmp_path):
