@@ -35,6 +35,23 @@ PRECISIONS = ("float64", "float32")
 MAX_RATE = 1e6
 MAX_TIME = 1e6
 MIN_TIME = 1e-9  # smallest sensing time of a curve's grid
+#: largest |field_b0| (and |B| entry of field_b0_vector), 1/time units (the noise rates' units,
+#: default 1 against gamma = 0.1): float64 carries the phase B t, so the QFI's relative error
+#: grows as ~1e-16 B t. Measured (qsense.score_pure, GHZ, N = 1, 2, t = 10, dephasing and
+#: amplitude damping, whose QFI does not depend on B): 1e-10 at B = 1e4, 2e-9 at 1e6, 4e-7..
+#: 1e-5 at 1e8..1e9, 3e-3..6e-3 at 1e12 (the quickstart peak at B = 1e12, t up to 40: 13.858
+#: vs the closed form 13.5335) and a FloatingPointError at 1e20. 1e4 keeps it below 1e-10 at
+#: the experiments' times, and is 1e5 times the largest default noise rate
+MAX_FIELD = 1e4
+#: largest phase |B0| t_max (rad) over a curve's or a search's times: at 1e8 rad the measured
+#: relative error of the QFI is 2e-9, at 1e9 already ~1e-5
+MAX_PHASE = 1e8
+#: largest VQS population (2^20): the GA scores population x n_t circuits per generation
+MAX_POPULATION = 2**20
+#: sensing times of the search's grid and refinement bounds: the curves' own range
+#: [MIN_SEARCH_TIME, MAX_TIME] (beyond it the noise exp(-N gamma t) and the phase B t leave
+#: float range; [1e-300, 1e300] was accepted)
+MIN_SEARCH_TIME = 1e-6
 
 
 def require(ok: bool, key: str, value: Any, accepted: str) -> None:
@@ -54,10 +71,45 @@ def require_finite(key: str, value: Any, accepted: str = "a finite number") -> N
 
 
 def require_vector(key: str, values: Any) -> None:
-    """Three finite values (a field vector (Bx, By, Bz))."""
+    """Three finite values (a field vector (Bx, By, Bz)), each within +-MAX_FIELD."""
     values = list(values)
     require(len(values) == 3 and all(finite(v) for v in values), key, values,
             "three finite values (Bx, By, Bz)")
+    require(all(abs(v) <= MAX_FIELD for v in values), key, values,
+            f"three finite values (Bx, By, Bz) in [-{MAX_FIELD:g}, {MAX_FIELD:g}] (1/time "
+            "units; beyond, float64 loses the phase B t)")
+
+
+def require_field(key: str, value: Any) -> None:
+    """A finite scalar field B0 with |B0| <= MAX_FIELD."""
+    require_finite(key, value, "a finite field value")
+    require(abs(value) <= MAX_FIELD, key, value,
+            f"a field value in [-{MAX_FIELD:g}, {MAX_FIELD:g}] (1/time units; beyond, float64 "
+            "loses the phase B t)")
+
+
+def require_phase(key: str, value: Any, b_max: float, t_max: float, t_name: str) -> None:
+    """|B| t_max <= MAX_PHASE: the largest phase of the run's times stays resolvable."""
+    require(b_max * t_max <= MAX_PHASE, key, value,
+            f"a field with |B| x {t_name} <= {MAX_PHASE:g} rad ({t_name} = {t_max:g}; beyond, "
+            "float64 loses the phase B t)")
+
+
+def require_vector_n_min(sec: str, n_min: int, b0: Any, vector: bool, when: str) -> None:
+    """N = 1 vector-field cells only at a nonzero field: at B = 0 every one-qubit probe has a
+    singular QFIM (measured with qsense.objective.qfim_of_state: lambda_min / lambda_max <=
+    4e-16 for 200 random one-qubit states, each noise, t in {0.5, 3, 10}; QCRB inf, fraction
+    NaN), since a qubit's state moves in at most two directions under a field about B = 0. At
+    a nonzero field the noise acting beside it gives rank 3 (e.g. B = (0, 0, 1): QCRB 6-40)."""
+    require(not (vector and n_min < 2 and all(v == 0 for v in b0)), f"{sec}.n_min", n_min,
+            f"integer >= 2 {when}at {sec}.field_b0_vector = {list(b0)}: one qubit cannot "
+            "estimate three field components at B = 0 (its QFIM is singular for every probe); "
+            "set a nonzero field_b0_vector for N = 1")
+
+
+def require_bool(key: str, value: Any) -> None:
+    """true or false only (a bool-typed key would turn 2 or 'yes' into true)."""
+    require(isinstance(value, bool), key, value, "true or false")
 
 
 def require_unique(key: str, values: Iterable[Any]) -> None:
@@ -105,9 +157,11 @@ class QuickstartConfig:
         require(finite(self.gamma) and 0 <= self.gamma <= MAX_RATE, "quickstart.gamma",
                 self.gamma, f"a finite rate in [0, {MAX_RATE:g}]")
         require_choices("quickstart.noises", self.noises, NOISES)
-        require_finite("quickstart.field_b0", self.field_b0, "a finite field value")
+        require_field("quickstart.field_b0", self.field_b0)
         require(finite(self.t_max) and 0 < self.t_max <= MAX_TIME, "quickstart.t_max",
                 self.t_max, f"a finite time in (0, {MAX_TIME:g}]")
+        require_phase("quickstart.field_b0", self.field_b0, abs(self.field_b0), self.t_max,
+                      "quickstart.t_max")
         require(3 <= self.n_t <= 100_000, "quickstart.n_t", self.n_t, "integer in [3, 100000]")
 
 
@@ -217,15 +271,17 @@ class RoutingSolverConfig:
     gap: float = 1e-9  # relative MIP gap
     benders_tol: float = 1e-6  # relative gap at which Benders stops
     benders_max_iterations: int = 500
-    multi_cut: bool = True
-    lp_phase: bool = True
+    # true/false keys are typed Any so that 2 or 'yes' reach require_bool (a bool-typed key
+    # turns them into true)
+    multi_cut: Any = True
+    lp_phase: Any = True
     rrs_draws: int = 1  # random path draws per RRS cell (their mean is reported)
     threads: int = 0  # MIP threads (OR-Tools SetNumThreads); 0: the solver's default
     # PS-EGR cells also get the proven bound over ALL paths (routing.with_path_bound), so a
     # capped optimum comes with its path_gap (DESIGN section 9); 0.05-0.6 s per cell on the
     # seed-size networks, under path_bound_time_limit seconds (+network=large: no bound in
     # 240 s, so there the limit is what a cell pays; set path_bound=false)
-    path_bound: bool = True
+    path_bound: Any = True
     path_bound_time_limit: float = 30.0
 
     def __post_init__(self) -> None:
@@ -241,8 +297,8 @@ class RoutingSolverConfig:
         require(self.rrs_draws >= 1, pre + "rrs_draws", self.rrs_draws, "integer >= 1")
         require(isinstance(self.threads, int) and 0 <= self.threads <= 1024, pre + "threads",
                 self.threads, "integer in [0, 1024] (0: the solver's default)")
-        require(isinstance(self.path_bound, bool), pre + "path_bound", self.path_bound,
-                "true or false")
+        for name in ("multi_cut", "lp_phase", "path_bound"):
+            require_bool(pre + name, getattr(self, name))
         require(self.path_bound_time_limit > 0, pre + "path_bound_time_limit",
                 self.path_bound_time_limit, "seconds > 0")
 
@@ -263,9 +319,14 @@ class Fig5Config:
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
 
     def __post_init__(self) -> None:
+        from routing.instance import MAX_STORAGE_CAPACITY as top
+
         caps = self.storage_capacities
         require(len(caps) > 0 and all(finite(c) and c >= 0 for c in caps),
                 "fig5.storage_capacities", caps, "a non-empty list of finite capacities >= 0")
+        require(all(c <= top for c in caps), "fig5.storage_capacities", caps,
+                f"a non-empty list of capacities in [0, {top:g}] EPR pairs (100x the largest "
+                "default; beyond it the LPs lose their scale)")
         require_unique("fig5.storage_capacities", caps)
         require(len(self.seeds) > 0 and all(s >= 0 for s in self.seeds), "fig5.seeds",
                 self.seeds, "a non-empty list of integers >= 0")
@@ -296,10 +357,11 @@ class RoutingQuickConfig:
     """One small instance: every method plus Benders against the MILP."""
 
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
-    benders: bool = True  # also solve PS-EGR by Benders and compare with the MILP
+    benders: Any = True  # true/false: also solve PS-EGR by Benders and compare with the MILP
 
     def __post_init__(self) -> None:
         require_choices("routing_quick.methods", self.methods, ROUTING_METHODS)
+        require_bool("routing_quick.benders", self.benders)
 # --- end routing ----------------------------------------------------------------------------
 # ---------------------------------------------------------------- links / fig4 (area: links)
 FIG4_PROBES = ("GHZ", "product", "VQS")
@@ -371,7 +433,7 @@ class Fig4Config:
         require_choice("fig4.noise", self.noise, NOISES)
         require_choice("fig4.protocol", self.protocol, FIG4_PROTOCOLS)
         require_choices("fig4.probes", self.probes, FIG4_PROBES)
-        require_finite("fig4.field_b0", self.field_b0, "a finite field value")
+        require_field("fig4.field_b0", self.field_b0)
         # BS-SN ground distances: station B is placed along a bearing at each, so beyond half
         # the Earth's circumference (pi R) it would wrap round the globe; each key on its own
         # range first, then the relation (naming the key that breaks it)
@@ -393,6 +455,8 @@ class Fig4Config:
         require(finite(self.t_max) and 0 < self.t_max <= MAX_TIME, "fig4.t_max", self.t_max,
                 f"a finite time in (0, {MAX_TIME:g}]")
         require(3 <= self.n_t <= 100_000, "fig4.n_t", self.n_t, "integer in [3, 100000]")
+        require_phase("fig4.field_b0", self.field_b0, abs(self.field_b0), self.t_max,
+                      "fig4.t_max")
         require(0 <= self.vqs_steps <= 100_000, "fig4.vqs_steps", self.vqs_steps,
                 "integer in [0, 100000]")
         require(finite(self.vqs_learning_rate) and self.vqs_learning_rate > 0,
@@ -443,14 +507,35 @@ class Fig4Config:
 SENSING = ("single", "multi")
 
 
+class _RefineChecks:
+    def check(self) -> None:  # beyond RefineConfig's own checks
+        tb = list(self.t_bounds)
+        require(all(MIN_SEARCH_TIME <= t <= MAX_TIME for t in tb), "search.refine.t_bounds", tb,
+                f"two times (t_min, t_max) in [{MIN_SEARCH_TIME:g}, {MAX_TIME:g}] (the "
+                "experiments' time range; beyond it the QFI leaves float range)")
+
+
+class _SearchChecks:
+    def check(self) -> None:  # beyond GAConfig's own checks
+        require(self.population <= MAX_POPULATION, "search.population", self.population,
+                f"an integer in [2, {MAX_POPULATION}] (2^20: population x n_t circuits are "
+                "scored per generation)")
+        if self.t_grid is not None:
+            tg = list(self.t_grid)
+            require(all(MIN_SEARCH_TIME <= t <= MAX_TIME for t in tg), "search.t_grid", tg,
+                    f"a non-empty list of times in [{MIN_SEARCH_TIME:g}, {MAX_TIME:g}] (the "
+                    "experiments' time range; beyond it the QFI leaves float range)")
+            require_unique("search.t_grid", tg)
+
+
 def _search_config() -> type:
     from qsense.genetic import GAConfig, RefineConfig
 
-    refine = section(RefineConfig, "RefineSearchConfig", "search.refine",
+    refine = section(RefineConfig, "RefineSearchConfig", "search.refine", bases=(_RefineChecks,),
                      doc="``search.refine``: the fields of `qsense.genetic.RefineConfig` (angle "
                          "and time refinement of the fittest structures).")
     return refine, section(
-        GAConfig, "SearchConfig", "search",
+        GAConfig, "SearchConfig", "search", bases=(_SearchChecks,),
         extra=(("refine", refine, field(default_factory=refine)),),
         doc="``search``: the VQS structure search shared by table1, fig2 and fig3: every "
             "field of `qsense.genetic.GAConfig` (defaults and checks from there), and "
@@ -512,7 +597,7 @@ class Table1Config:
     reference: Table1ReferenceConfig = field(default_factory=Table1ReferenceConfig)
     # compute the reference optima and bounds in a second process while the search runs (they
     # do not depend on it); false: one process, references after the search
-    reference_worker: bool = True
+    reference_worker: Any = True  # true/false (Any: 2 must not become true)
 
     def __post_init__(self) -> None:
         from qsense._checks import MAX_QUBITS
@@ -529,8 +614,11 @@ class Table1Config:
         require_unique("table1.gammas", self.gammas)
         require_choices("table1.noises", self.noises, NOISES)
         require_choices("table1.sensing", self.sensing, SENSING)
-        require_finite("table1.field_b0", self.field_b0, "a finite field value")
+        require_field("table1.field_b0", self.field_b0)
         require_vector("table1.field_b0_vector", self.field_b0_vector)
+        require_bool("table1.reference_worker", self.reference_worker)
+        require_vector_n_min("table1", self.n_min, self.field_b0_vector,
+                             "multi" in self.sensing, "with table1.sensing containing multi ")
 
 
 @dataclass
@@ -565,7 +653,7 @@ class VQSFigureConfig:
         require(finite(self.gamma) and 0 < self.gamma <= MAX_RATE, f"{k}.gamma", self.gamma,
                 f"a finite rate in (0, {MAX_RATE:g}]")
         require_choice(f"{k}.noise", self.noise, NOISES)
-        require_finite(f"{k}.field_b0", self.field_b0, "a finite field value")
+        require_field(f"{k}.field_b0", self.field_b0)
         require_vector(f"{k}.field_b0_vector", self.field_b0_vector)
         require(3 <= self.n_t <= 10_000, f"{k}.n_t", self.n_t, "integer in [3, 10000]")
         require(finite(self.t_min_gamma) and self.t_min_gamma > 0, f"{k}.t_min_gamma",
@@ -579,6 +667,14 @@ class VQSFigureConfig:
                 f"a value with t_min_gamma / gamma >= {MIN_TIME:g} (gamma={self.gamma:g})")
         require(t_hi <= MAX_TIME, f"{k}.t_max_gamma", self.t_max_gamma,
                 f"a value with t_max_gamma / gamma <= {MAX_TIME:g} (gamma={self.gamma:g})")
+        if k == "fig3":  # the vector field
+            require_vector_n_min(k, self.n_min, self.field_b0_vector, True, "")
+            require_phase(f"{k}.field_b0_vector", list(self.field_b0_vector),
+                          max(abs(v) for v in self.field_b0_vector), t_hi,
+                          f"{k}.t_max_gamma / gamma")
+        else:
+            require_phase(f"{k}.field_b0", self.field_b0, abs(self.field_b0), t_hi,
+                          f"{k}.t_max_gamma / gamma")
         require(5 <= self.wigner_n_theta <= 1000, f"{k}.wigner_n_theta", self.wigner_n_theta,
                 "integer in [5, 1000]")
         require(5 <= self.wigner_n_phi <= 2000, f"{k}.wigner_n_phi", self.wigner_n_phi,
@@ -611,7 +707,7 @@ class Config:
     task: str = "quickstart"
     seed: int = 0
     precision: str = "float64"  # float64 (complex128) or float32 (complex64)
-    progress: bool = True  # tqdm progress bars
+    progress: Any = True  # true/false: tqdm progress bars (Any: 2 must not become true)
     quickstart: QuickstartConfig = field(default_factory=QuickstartConfig)
     # routing (PS-EGR) sections
     routing: RoutingConfig = field(default_factory=RoutingConfig)
@@ -631,6 +727,17 @@ class Config:
         require_choice("task", self.task, available_tasks())
         require_choice("precision", self.precision, PRECISIONS)
         require(self.seed >= 0, "seed", self.seed, "integer >= 0")
+        require_bool("progress", self.progress)
+        if self.task in ("table1", "fig2", "fig3"):  # the search's longest time x the field
+            sec = getattr(self, self.task)
+            t_top = max([self.search.refine.t_bounds[-1], *(self.search.t_grid or [])])
+            if self.task != "fig3" and (self.task == "fig2" or "single" in sec.sensing):
+                require_phase(f"{self.task}.field_b0", sec.field_b0, abs(sec.field_b0), t_top,
+                              "max(search.refine.t_bounds, search.t_grid)")
+            if self.task == "fig3" or (self.task == "table1" and "multi" in sec.sensing):
+                require_phase(f"{self.task}.field_b0_vector", list(sec.field_b0_vector),
+                              max(abs(v) for v in sec.field_b0_vector), t_top,
+                              "max(search.refine.t_bounds, search.t_grid)")
 
 
 def register() -> None:

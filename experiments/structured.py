@@ -7,6 +7,8 @@ are the one source of every setting: its name, type, default and accepted range.
 field by field through `dataclasses.fields`, so a field added to the library class appears in
 the config schema with the library's default, without an edit here:
 
+* ``bool`` becomes ``Any``, checked to be true or false when the section is created (a
+  ``bool``-typed key would turn ``2`` or ``yes`` into true);
 * ``tuple[...]`` becomes ``list[...]`` (YAML and the command line write lists), ``X | None``
   stays optional, a bare ``tuple`` / ``dict`` becomes ``list[Any]`` / ``dict[str, Any]``,
   anything OmegaConf cannot type becomes ``Any``;
@@ -96,8 +98,14 @@ class LibrarySection:
 
     _library: ClassVar[type]
     _key: ClassVar[str]
+    _bools: ClassVar[tuple[str, ...]] = ()  # true/false fields (typed Any, checked here)
 
     def __post_init__(self) -> None:
+        for name in self._bools:
+            v = getattr(self, name)
+            if not isinstance(v, bool):
+                raise ConfigError(f"config key '{self._key}.{name}' = {v!r} is invalid; "
+                                  "accepted: true or false")
         self.build()
         self.check()
 
@@ -139,6 +147,10 @@ def section(library: type, name: str, key: str, *, extra: tuple = (), bases: tup
     Instances validate on creation; ``build()`` returns the library object."""
     hints = typing.get_type_hints(library)
     specs = []
+    bools = [f.name for f in dataclasses.fields(library)
+             if f.init and f.name not in exclude and hints[f.name] is bool]
+    bools += [e[0] for e in extra if e[1] is bool]
+    extra = tuple((e[0], Any, *e[2:]) if e[1] is bool else e for e in extra)
     for f in dataclasses.fields(library):
         if not f.init or f.name in exclude:
             continue
@@ -153,7 +165,7 @@ def section(library: type, name: str, key: str, *, extra: tuple = (), bases: tup
             spec = dataclasses.field(default_factory=lambda d=default: _listify(d))
         else:
             spec = dataclasses.field(default=default)
-        specs.append((f.name, omega_type(hints[f.name]), spec))
+        specs.append((f.name, Any if f.name in bools else omega_type(hints[f.name]), spec))
     names = {s[0] for s in specs}
     for e in extra:
         if e[0] in names:
@@ -161,6 +173,7 @@ def section(library: type, name: str, key: str, *, extra: tuple = (), bases: tup
     cls = dataclasses.make_dataclass(
         name, [*specs, *extra], bases=(*bases, LibrarySection),
         namespace={"_library": library, "_key": key, "__module__": module,
+                   "_bools": tuple(bools),
                    "__doc__": doc or f"Config section ``{key}``: the fields of "
                                      f"`{library.__module__}.{library.__qualname__}`."})
     return cls

@@ -65,6 +65,53 @@ def test_out_of_range_override_names_the_key(override, key):
     ("fig4.probes=[GHZ,GHZ]", "fig4.probes", "repeated"),
     ("routing.network.topology=/nonexistent/net.graphml", "routing.network.topology",
      "an existing GraphML"),
+    # |B0| beyond 1e4 (1/time): float64 loses the phase B t (1e12 gave a dephasing peak of
+    # 13.858 against the closed form 13.5335, 1e20 a FloatingPointError not naming the key)
+    ("quickstart.field_b0=1e12", "quickstart.field_b0", "[-10000, 10000]"),
+    ("quickstart.field_b0=-1e20", "quickstart.field_b0", "[-10000, 10000]"),
+    ("quickstart.field_b0=1e4 quickstart.t_max=1e5", "quickstart.field_b0", "<= 1e+08 rad"),
+    ("table1.field_b0=1e12", "table1.field_b0", "[-10000, 10000]"),
+    ("table1.field_b0_vector=[0,0,1e12]", "table1.field_b0_vector", "[-10000, 10000]"),
+    ("fig2.field_b0=1e12", "fig2.field_b0", "[-10000, 10000]"),
+    ("fig2.field_b0=1e4 fig2.t_max_gamma=5000", "fig2.field_b0", "<= 1e+08 rad"),
+    ("fig3.field_b0_vector=[1e12,0,0]", "fig3.field_b0_vector", "[-10000, 10000]"),
+    ("fig3.field_b0_vector=[1e4,0,0] fig3.t_max_gamma=5000", "fig3.field_b0_vector",
+     "<= 1e+08 rad"),
+    ("fig4.field_b0=1e12", "fig4.field_b0", "[-10000, 10000]"),
+    ("fig4.field_b0=1e4 fig4.t_max=1e5", "fig4.field_b0", "<= 1e+08 rad"),
+    # N = 1 at B = 0: every one-qubit probe has a singular QFIM (QCRB inf, fraction NaN)
+    ("table1.n_min=1", "table1.n_min", "integer >= 2 with table1.sensing containing multi"),
+    ("fig3.n_min=1", "fig3.n_min", "integer >= 2 at fig3.field_b0_vector"),
+    # extreme routing values crashed deep inside (GLOP status 4, datetime overflow) or ran
+    # for > 11 min (storage_capacity=1e9)
+    ("routing.network.storage_capacity=1e300", "routing.network.storage_capacity",
+     "[0, 1e+07]"),
+    ("routing.network.storage_capacity=1e9", "routing.network.storage_capacity", "[0, 1e+07]"),
+    ("routing.network.weight=1e300", "routing.network.weight", "[0, 1e+06]"),
+    ("routing.network.start_time_s=1e300", "routing.network.start_time_s", "1900-2049"),
+    ("routing.network.start_time_s=-4e9", "routing.network.start_time_s", "1900-2049"),
+    ("routing.network.epoch=1800-01-01T00:00:00", "routing.network.epoch", "1900-2049"),
+    ("routing.network.slot_duration=1e300", "routing.network.slot_duration", "(0, 86400]"),
+    ("routing.network.n_slots=100000000", "routing.network.n_slots", "[1, 10000]"),
+    ("routing.network.n_satellites=100000", "routing.network.n_satellites", "[0, 1000]"),
+    ("routing.network.n_haps=100000", "routing.network.n_haps", "[0, 1000]"),
+    ("fig5.storage_capacities=[0,1e300]", "fig5.storage_capacities", "[0, 1e+07]"),
+    ("search.population=100000000", "search.population", "[2, 1048576]"),
+    ("search.t_grid=[1e-300,1e300]", "search.t_grid", "[1e-06, 1e+06]"),
+    ("search.refine.t_bounds=[1e-300,1e300]", "search.refine.t_bounds", "[1e-06, 1e+06]"),
+    # a negative walker_planes was reported as walker_phasing with the empty range [0, -2]
+    ("routing.network.walker_planes=-1", "routing.network.walker_planes", "integer >= 0"),
+    ("search.t_grid=[1,1]", "search.t_grid", "repeated: 1.0"),
+    # 0 real paths left PS-EGR below SOS (16.5 vs 35.3)
+    ("routing.network.max_real_paths=0", "routing.network.max_real_paths", "[1, 1000]"),
+    # a bool-typed key turned 2 into true
+    ("table1.reference_worker=2", "table1.reference_worker", "true or false"),
+    ("progress=2", "progress", "true or false"),
+    ("routing_quick.benders=yes", "routing_quick.benders", "true or false"),
+    ("routing.solver.path_bound=2", "routing.solver.path_bound", "true or false"),
+    ("routing.network.align_to_pass=2", "routing.network.align_to_pass", "true or false"),
+    ("search.structured=2", "search.structured", "true or false"),
+    ("table1.reference.bound=0", "table1.reference.bound", "true or false"),
 ])
 def test_meaningless_values_stop_before_work_naming_the_key(override, key, accepted):
     with pytest.raises(ConfigError) as err:
@@ -144,3 +191,30 @@ def test_fig4_has_no_unused_sensitivity_keys(key):
     assert not hasattr(load_config(["+exp=fig4"]).fig4, key)
     with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)):
         compose_config(["+exp=fig4", f"fig4.{key}=[0.5]"])
+
+
+@pytest.mark.parametrize("overrides", [
+    ["+exp=quickstart", "quickstart.field_b0=1e4"],  # the largest field
+    ["+exp=quickstart", "quickstart.field_b0=-1e4", "quickstart.t_max=1e4"],  # phase 1e8 rad
+    ["+exp=table1", "table1.n_min=1", "table1.sensing=[single]"],
+    ["+exp=table1", "table1.n_min=1", "table1.field_b0_vector=[0,0,1]"],  # rank 3 at B != 0
+    ["+exp=fig2", "fig2.n_min=1"],  # scalar field: N = 1 is fine
+    ["+exp=fig5", "routing.network.storage_capacity=1e7", "fig5.storage_capacities=[0,1e7]"],
+    ["+exp=routing_quick", "routing.network.max_storage_paths=0",
+     "routing.network.max_virtual_paths=0"],  # no storage routing: meaningful
+    ["+exp=routing_quick", "+network=large"],
+    ["+exp=table1", "search.t_grid=[1e-6,1,1e6]", "table1.reference_worker=false",
+     "progress=false", "search.population=1048576"],
+])
+def test_values_at_the_caps_are_accepted(overrides):
+    load_config(overrides)
+
+
+def test_table1_field_phase_over_the_search_times_names_the_key():
+    with pytest.raises(ConfigError) as err:
+        load_config(["+exp=table1", "table1.field_b0=1e4", "search.refine.t_bounds=[1e-3,1e5]"])
+    assert "config key 'table1.field_b0'" in str(err.value)
+    assert "max(search.refine.t_bounds, search.t_grid)" in str(err.value)
+    with pytest.raises(ConfigError, match=r"'table1\.field_b0_vector'"):
+        load_config(["+exp=table1", "table1.field_b0_vector=[0,1e4,0]",
+                     "search.t_grid=[1,1e5]"])
