@@ -248,16 +248,10 @@ PER_CONFIGURATION = ("fig5", "fig6", "table1")
 COSMETIC = ("progress",)
 
 
-def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+def _flat(node: Any) -> dict[str, Any]:
     """A recorded config as ``{dotted key: value}``, lists (and other non-scalars) as JSON."""
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    if node is None or isinstance(node, (str, int, float, bool)):
-        return {prefix[:-1]: node}
-    return {prefix[:-1]: json.dumps(node, sort_keys=True)}
+    return {k: v if v is None or isinstance(v, (str, int, float, bool))
+            else json.dumps(v, sort_keys=True) for k, v in outputs.flat_config(node).items()}
 
 
 def _task_sections() -> set[str]:

@@ -123,3 +123,15 @@ def write_results(out_dir: Path, payload: dict[str, Any]) -> Path:
     path = out_dir / "results.json"
     path.write_text(json.dumps(_jsonable(payload), indent=2))
     return path
+
+
+def flat_config(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A recorded config as ``{dotted key: value}``; values that are not mappings (lists
+    included) are kept whole. `experiments.run` names the keys two runs differ in with it,
+    `experiments.aggregate` the keys cells differ in."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(flat_config(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: node}

@@ -126,23 +126,13 @@ def started(config: Config, out_dir: Path) -> dict[str, Any] | None:
     return rec
 
 
-def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
-    """A config as ``{dotted key: value}`` (lists kept whole)."""
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: node}
-
-
 _ABSENT = object()
 
 
 def config_diff(old: dict | None, new: dict | None, limit: int = 8) -> str:
     """The keys whose values differ between two recorded configs, ``key: old -> new`` (``-``
     where a config lacks the key), at most ``limit`` of them."""
-    a, b = _flat(_essential(old)), _flat(_essential(new))
+    a, b = outputs.flat_config(_essential(old)), outputs.flat_config(_essential(new))
     keys = [k for k in sorted({*a, *b}) if a.get(k, _ABSENT) != b.get(k, _ABSENT)]
 
     def show(v):
