@@ -341,7 +341,14 @@ def main(cfg: DictConfig) -> None:
     except Terminated:
         print(f"terminated (SIGTERM): {out_dir} is unfinished; rerun the same command to "
               "resume it from its checkpoint", file=sys.stderr)
-        sys.exit(128 + signal.SIGTERM)
+        # exit without the interpreter's teardown: interrupted mid-computation, XLA's threads
+        # may still run, and tearing the runtime down under them crashed the process (SIGSEGV
+        # after this message, seen in a fresh-clone CI run under load). The checkpoint is on disk
+        # (written atomically per cell); flush what Python buffers and leave.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signal.SIGTERM)
     print(f"results: {out_dir / 'results.json'}")
 
 
