@@ -42,9 +42,9 @@ import scipy.linalg as sla  # noqa: E402
 import qsense  # noqa: E402
 
 try:
-    from _common import add_device_argument, device_record, select_device
+    from _common import add_device_argument, check_close, device_record, select_device
 except ImportError:  # imported as benchmarks.engine
-    from benchmarks._common import add_device_argument, device_record, select_device
+    from benchmarks._common import add_device_argument, check_close, device_record, select_device
 from qsense.noise import liouvillian_1q  # noqa: E402
 
 NOISE, GAMMA, T, B0 = "dephasing", 0.1, 1.0, 1.0
@@ -254,10 +254,9 @@ AGREEMENT = {"float64": 1e-9, "float32": 1e-3}
 
 
 def check_agreement(diff: float, prec: str, what: str) -> None:
-    """Stop the benchmark (SystemExit) when ``diff`` exceeds ``AGREEMENT[prec]``."""
-    if not diff <= AGREEMENT[prec]:
-        raise SystemExit(f"{what}: relative difference {diff:.2e} > {AGREEMENT[prec]:.0e}; "
-                         "the implementations disagree, so the timings mean nothing")
+    """Stop the benchmark (SystemExit) when ``diff`` exceeds ``AGREEMENT[prec]`` (the shared
+    rule, `_common.check_close`)."""
+    check_close(diff, AGREEMENT[prec], f"{what} (relative difference)")
 
 
 HEADER = ("| N | precision | population | engine circuits/s | eigh limit /s | "
