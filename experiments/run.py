@@ -10,8 +10,9 @@ Sweeps (``-m``) run each cell as its own job (default launcher, ``+launcher=jobl
 sweep into the same ``hydra.sweep.dir`` only computes unfinished cells (a cell cut off
 mid-run resumes from its checkpoint). A job that raises leaves ``failed.json`` (the error
 and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it. An interrupted
-job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume. SIGTERM
-is raised like Ctrl-C (`Terminated`, exit 143) where no launcher handles it, so a task stops
+job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume, and the
+process says so and exits 130 (Ctrl-C) or 143 (SIGTERM) without a traceback. SIGTERM is raised
+like Ctrl-C (`Terminated`) where no launcher handles it, so a task stops
 its worker processes (``table1``'s reference worker) rather than leaving them running.
 
 A dir holding another run (results, ``cell.json`` or a checkpoint of other settings or code)
@@ -338,17 +339,20 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except Terminated:
-        print(f"terminated (SIGTERM): {out_dir} is unfinished; rerun the same command to "
-              "resume it from its checkpoint", file=sys.stderr)
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM raised as `Terminated`
+        sig = signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT
+        how = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
+        print(f"{how}: {out_dir} is unfinished; rerun the same command to resume it from its "
+              "checkpoint", file=sys.stderr)
         # exit without the interpreter's teardown: interrupted mid-computation, XLA's threads
         # may still run, and tearing the runtime down under them crashed the process (SIGSEGV
         # after this message, seen in a fresh-clone CI run under load). The checkpoint is on disk
-        # (written atomically per cell); flush what Python buffers and leave.
+        # (written atomically per cell); flush what Python buffers and leave with the shell's
+        # code for the signal (130 Ctrl-C, 143 SIGTERM).
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(128 + signal.SIGTERM)
+        os._exit(128 + sig)
     print(f"results: {out_dir / 'results.json'}")
 
 

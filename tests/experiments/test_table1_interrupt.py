@@ -54,17 +54,27 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# Ctrl-C in a terminal: Python's own SIGINT handler. An xdist worker ignores SIGINT and its
+# children inherit that, so the run is started through this wrapper, which restores it.
+CTRL_C = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          "sys.argv[0] = 'experiments.run'; runpy.run_module('experiments.run', "
+          "run_name='__main__')")
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
+                         ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_a_stopped_run_leaves_no_reference_worker(tmp_path, sig):
-    """SIGTERM stops the run like Ctrl-C (exit 143, no failed.json) and it stops its worker at
+    """Ctrl-C (SIGINT) and SIGTERM stop the run with a one-line message and the shell's code
+    (130, 143; no traceback, no failed.json) and stop its worker at
     once instead of waiting for it; after a SIGKILL of the run (no cleanup possible) the
     worker sees its parent gone and exits by itself."""
     d = tmp_path / "run"
     log = tmp_path / "run.out"  # a file, not a pipe: a worker left running holds it open
+    start = ([sys.executable, "-c", CTRL_C] if sig == signal.SIGINT
+             else [sys.executable, "-m", "experiments.run"])
     with open(log, "w") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "experiments.run", *RUN,
-                                 f"hydra.run.dir={d}"], cwd=ROOT, stdout=f,
+        proc = subprocess.Popen([*start, *RUN, f"hydra.run.dir={d}"], cwd=ROOT, stdout=f,
                                 stderr=subprocess.STDOUT)
     kids: list[int] = []
     try:
@@ -87,9 +97,11 @@ def test_a_stopped_run_leaves_no_reference_worker(tmp_path, sig):
         left = [k for k in kids if _alive(k)]
         assert not left, f"left running {time.monotonic() - sent:.1f} s after the signal: " + \
             ", ".join(_cmdline(k)[:80] for k in left)
-        if sig == signal.SIGTERM:
-            assert proc.returncode == 128 + signal.SIGTERM, out[-2000:]
-            assert "terminated (SIGTERM)" in out
+        if sig != signal.SIGKILL:
+            assert proc.returncode == 128 + sig, out[-2000:]
+            said = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
+            assert f"{said}: {d} is unfinished; rerun the same command" in out, out[-2000:]
+            assert "Traceback" not in out, out[-2000:]
             assert not (d / "failed.json").exists()
     finally:
         if proc.poll() is None:
