@@ -414,7 +414,7 @@ class Fig4Config:
     night_sun_altitude_deg: float = -12.0  # both stations in night below this Sun altitude
     clear_sky_probability: float = 0.6  # both stations clear during a pass (assumption)
     memory_time_s: float = 10.0  # coherence time (s) of the memories holding a probe's pairs
-    # design: Fisher/s vs satellite altitude by gradient (0 steps: skip)
+    # design: altitude and sensing time for max Fisher/s (L-BFGS-B iterations; 0: skip)
     design_distance_km: float = 1500.0
     design_probe: str = "product"
     design_steps: int = 60
