@@ -39,6 +39,11 @@ MAX_STORAGE_CAPACITY = 1e7
 #: pairs/s; 1e6 keeps objective coefficients within the LP solvers' tolerances (1e300 made
 #: GLOP return status 4)
 MAX_WEIGHT = 1e6
+#: largest link capacity (EPR pairs per slot): 1e12 is ~300x the physical model's largest at
+#: the longest slot (~4e4 pairs/s x 86400 s); far beyond it the solvers lose their scale (on a
+#: seed-0 network scaled to 7.6e14 pairs per slot SCIP reported "unresolved numerical
+#: troubles" inside Benders, and HiGHS refuses LP coefficients above 1e15)
+MAX_LINK_CAPACITY = 1e12
 #: longest slot (s): one day; a slot is one snapshot of the time-varying links, which
 #: change over minutes (1e300 s overflowed the ephemeris' datetime arithmetic)
 MAX_SLOT_DURATION = 86400.0
@@ -95,8 +100,10 @@ class Link:
         for t, c in enumerate(self.capacity):
             if c is None:
                 continue
-            if not (isinstance(c, (int, float)) and math.isfinite(c) and c >= 0):
-                _fail(f"{name} capacity[{t}]", c, "a capacity >= 0 (pairs per slot) or null")
+            if not (isinstance(c, (int, float)) and math.isfinite(c)
+                    and 0 <= c <= MAX_LINK_CAPACITY):
+                _fail(f"{name} capacity[{t}]", c, f"a capacity in [0, {MAX_LINK_CAPACITY:g}] "
+                      "(pairs per slot) or null")
         if self.fidelities is not None:
             if len(self.fidelities) != len(self.capacity):
                 _fail(f"{name} fidelities", list(self.fidelities),

@@ -51,6 +51,7 @@ from qsense import ephemeris as eph
 from routing import geometry as geo
 from routing import link_budget as lb
 from routing.instance import (
+    MAX_LINK_CAPACITY,
     MAX_SLOT_DURATION,
     MAX_STORAGE_CAPACITY,
     MAX_WEIGHT,
@@ -178,8 +179,9 @@ class GeneratorConfig:
             fail("n_pairs", self.n_pairs, "integer >= 1")
         for key in ("free_space_capacity", "ground_capacity"):
             lo, hi = getattr(self, key)
-            if not (0 <= lo <= hi):
-                fail(key, getattr(self, key), "a range (lo, hi) with 0 <= lo <= hi (pairs/slot)")
+            if not (0 <= lo <= hi <= MAX_LINK_CAPACITY):
+                fail(key, getattr(self, key), "a range (lo, hi) with 0 <= lo <= hi <= "
+                     f"{MAX_LINK_CAPACITY:g} (pairs/slot)")
         if not (math.isfinite(self.storage_capacity)
                 and 0 <= self.storage_capacity <= MAX_STORAGE_CAPACITY):
             fail("storage_capacity", self.storage_capacity,

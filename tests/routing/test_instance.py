@@ -119,6 +119,10 @@ def test_unreachable_threshold_is_reported():
     # a negative walker_planes was reported as walker_phasing with an empty range [0, -2]
     (dict(walker_planes=-1), r"^walker_planes = -1 .*integer >= 0"),
     (dict(max_real_paths=0), r"max_real_paths = 0 .*\[1, 1000\]"),  # PS-EGR fell below SOS
+    # 7.6e14 pairs per slot gave SCIP "unresolved numerical troubles" inside Benders
+    (dict(link_model="seed", ground_capacity=(1.0, 1e15)),
+     r"ground_capacity .*hi <= 1e\+12"),
+    (dict(link_model="seed", free_space_capacity=(1.0, float("nan"))), "free_space_capacity"),
 ])
 def test_generator_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -130,6 +134,8 @@ def test_instance_bad_input():
     lk = inst.links[0]
     with pytest.raises(ValueError, match="capacity"):
         Link(lk.u, lk.v, lk.kind, lk.fidelity, (-3.0, 10.0))
+    with pytest.raises(ValueError, match=r"capacity\[1\] = 1000000000000000.0 .*\[0, 1e\+12\]"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 1e15))
     with pytest.raises(ValueError, match=r"fidelities\[1\]"):  # null only where absent
         Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 10.0), (0.9, None))
     with pytest.raises(ValueError, match=r"fidelities\[0\]"):
