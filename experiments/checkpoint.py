@@ -96,6 +96,14 @@ class Checkpoint:
 
     def put(self, key: str, value: Any) -> None:
         self._cells[key] = value
+        self._write()
+
+    def drop(self, key: str) -> None:
+        """Forget ``key`` (a finished cell's partial progress), if present."""
+        if self._cells.pop(key, None) is not None:
+            self._write()
+
+    def _write(self) -> None:
         # one temp file per process: two writers of one checkpoint (a run and a worker left
         # over from a killed one) never write into each other's
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")

@@ -61,13 +61,17 @@ def time_chunk(problem: qsense.Problem, ts: jax.Array, limit_bytes: float | None
     return min(n_t, rows_that_fit(problem, need / n_t, limit / 2, "QFI-versus-t curve"))
 
 
-def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array, chunk: int | None = None) -> np.ndarray:
+def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array, chunk: int | None = None,
+                  on_chunk=None) -> np.ndarray:
     """QFI of the GHZ probe at each time of ``ts``, ``chunk`` times per call (default
-    `time_chunk`), the last chunk padded to the same shape (one compile)."""
+    `time_chunk`), the last chunk padded to the same shape (one compile). ``on_chunk(start,
+    values)``, when given, is called after each chunked call with the values of
+    ``ts[start:start + len(values)]`` (progress and a mid-cell checkpoint); then every call
+    has ``chunk`` times, however few ``ts`` holds."""
     ts = jnp.asarray(ts)
     n_t = int(ts.shape[0])
     chunk = time_chunk(problem, ts) if chunk is None else int(chunk)
-    if chunk >= n_t:
+    if chunk >= n_t and on_chunk is None:
         return np.asarray(_qfi_at(problem, ts))
     parts = []
     for start in range(0, n_t, chunk):
@@ -76,6 +80,8 @@ def ghz_qfi_curve(problem: qsense.Problem, ts: jax.Array, chunk: int | None = No
         if k < chunk:
             part = jnp.concatenate([part, jnp.full(chunk - k, part[-1], part.dtype)])
         parts.append(np.asarray(_qfi_at(problem, part))[:k])
+        if on_chunk is not None:
+            on_chunk(start, parts[-1])
     return np.concatenate(parts)
 
 
@@ -109,6 +115,36 @@ def peak(curves, grid: np.ndarray, values: np.ndarray, zooms: int = 3) -> tuple[
     return t_best, f_best, True
 
 
+def _chunked_curves(problem: qsense.Problem, chunk: int, real, ckpt: Checkpoint, key: str,
+                    label: str, progress: bool):
+    """``(ts -> QFI, progress bar)`` for a cell whose times go in chunks: times already
+    computed (this cell's earlier curves, or a cut-off run's, from ``ckpt[key]``) are not
+    computed again, each chunk's new times are checkpointed under ``key``, and the bar counts
+    the times."""
+    saved = ckpt.get(key)
+    done: dict[float, float] = dict(zip(*saved, strict=True)) if saved else {}
+    bar = tqdm(desc=f"  {label}: QFI at t", unit="t", total=0, leave=False,
+               disable=not progress)
+
+    def curves(ts):
+        ts = [float(t) for t in np.asarray(ts, float)]
+        todo = [t for t in dict.fromkeys(ts) if t not in done]
+        if todo:
+            bar.total += len(todo)
+            bar.refresh()
+
+            def on_chunk(start, values):
+                done.update(zip(todo[start:start + len(values)], map(float, values),
+                                strict=True))
+                ckpt.put(key, [list(done), list(done.values())])
+                bar.update(len(values))
+
+            ghz_qfi_curve(problem, jnp.asarray(todo, real), chunk, on_chunk)
+        return np.array([done[t] for t in ts])
+
+    return curves, bar
+
+
 def run(cfg: Config, out_dir: Path) -> dict:
     qc = cfg.quickstart
     dtype = jnp.complex128 if cfg.precision == "float64" else jnp.complex64
@@ -125,16 +161,23 @@ def run(cfg: Config, out_dir: Path) -> dict:
         problem = qsense.Problem(n, noise, qc.gamma, "scalar", qc.field_b0, dtype=dtype)
 
         chunk = time_chunk(problem, jnp.asarray(grid, real))
+        if chunk >= len(grid):  # one call per curve: seconds at most
 
-        def curves(ts, problem=problem, chunk=chunk):
-            return ghz_qfi_curve(problem, jnp.asarray(ts, real), chunk)
-
+            def curves(ts, problem=problem, chunk=chunk):
+                return ghz_qfi_curve(problem, jnp.asarray(ts, real), chunk)
+        else:  # a large N (one time point costs seconds to a minute): progress, and every
+            # chunk's times are checkpointed, so a cut-off cell resumes mid-way
+            curves, bar = _chunked_curves(problem, chunk, real, ckpt, f"{key}/times",
+                                          f"{noise} N={n}", cfg.progress)
         values = np.asarray(curves(jnp.asarray(grid)), float)
         if not np.all(np.isfinite(values)):
             raise FloatingPointError(f"non-finite QFI for noise={noise}, N={n}")
         t_opt, f_opt, interior = peak(curves, grid, values)
         ckpt.put(key, {"qfi": values.tolist(), "t_opt": t_opt, "qfi_peak": f_opt,
                        "interior": interior})
+        if chunk < len(grid):
+            bar.close()
+            ckpt.drop(f"{key}/times")
 
     curve_rows, peak_rows = [], []
     for noise, n in cells:

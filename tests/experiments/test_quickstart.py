@@ -171,3 +171,59 @@ def test_quickstart_refuses_an_n_max_that_cannot_fit_before_any_cell(tmp_path, m
     with pytest.raises(ConfigError, match=r"'quickstart\.n_max' = 3 .*fits in memory"):
         run_cell(cfg, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no checkpoint, no failed.json
+
+
+def test_a_chunked_cell_checkpoints_its_times_and_resumes_mid_cell(tmp_path, monkeypatch):
+    """A large N's cell (times in chunks: a minute per time at N = 12) checkpoints every
+    chunk; a run cut off mid-cell resumes without computing any saved time again, computes
+    no time twice (the zooms reuse the grid's end points), and gives the values of an
+    unchunked run; the finished cell's partial record is dropped."""
+    import numpy as np
+
+    from experiments.checkpoint import Checkpoint
+
+    over = ["+exp=quickstart", "quickstart.n_min=2", "quickstart.n_max=2",
+            "quickstart.noises=[amplitude_damping]", "quickstart.n_t=20", "progress=false"]
+    execute(load_config(over), tmp_path / "whole")
+    whole = json.loads((tmp_path / "whole" / "checkpoint.json").read_text())["cells"]
+
+    monkeypatch.setattr(quickstart, "time_chunk", lambda *a, **k: 7)
+    computed: list[float] = []
+    real_qfi = quickstart._qfi_at
+
+    def spy(p, ts):
+        computed.extend(np.asarray(ts).tolist())
+        return real_qfi(p, ts)
+
+    monkeypatch.setattr(quickstart, "_qfi_at", spy)
+    real_put = Checkpoint.put
+    puts = []
+
+    def cut_off(self, key, value):
+        puts.append(key)
+        if len(puts) == 3:
+            raise KeyboardInterrupt("cut off mid-cell")
+        real_put(self, key, value)
+
+    monkeypatch.setattr(Checkpoint, "put", cut_off)
+    d = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        execute(load_config(over), d)
+    assert puts == ["amplitude_damping/2/times"] * 3
+    saved = json.loads((d / "checkpoint.json").read_text())["cells"]
+    first = saved["amplitude_damping/2/times"][0]
+    assert len(first) == 14  # two chunks of the 20-point grid
+
+    monkeypatch.setattr(Checkpoint, "put", real_put)
+    computed.clear()
+    execute(load_config(over), d)
+    fresh = set(computed) - {computed[-1]}  # the padding repeats a chunk's last time
+    assert not fresh & set(first), "recomputed times the cut-off run had saved"
+    got = json.loads((d / "checkpoint.json").read_text())["cells"]
+    assert set(got) == {"amplitude_damping/2"}  # the partial record dropped
+    np.testing.assert_allclose(got["amplitude_damping/2"]["qfi"],
+                               whole["amplitude_damping/2"]["qfi"], rtol=1e-12)
+    assert got["amplitude_damping/2"]["t_opt"] == pytest.approx(
+        whole["amplitude_damping/2"]["t_opt"], rel=1e-12)
+    assert got["amplitude_damping/2"]["qfi_peak"] == pytest.approx(
+        whole["amplitude_damping/2"]["qfi_peak"], rel=1e-12)
