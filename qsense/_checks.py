@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 #: Largest register the dense engine accepts (a 2^12 x 2^12 complex128 density matrix is
@@ -27,6 +28,23 @@ def is_concrete(*xs: Any) -> bool:
 
 def fail(name: str, value: Any, accepted: str) -> None:
     raise ValueError(f"{name} = {value!r} is invalid; accepted: {accepted}")
+
+
+def as_array_if_traced(x: Any, name: str, accepted: str) -> Any:
+    """A list or tuple holding JAX tracers (``(a, 0.0, b)`` inside ``jax.jit`` / ``jax.grad``)
+    as one JAX array: ``np.shape`` / ``np.ndim`` / ``np.asarray`` of such a sequence call
+    ``__array__`` on the tracers (a TracerArrayConversionError), so the shape checks must see
+    an array. Anything else is returned as given (plain numbers keep the cheap numpy path)."""
+    if isinstance(x, (list, tuple)) and not is_concrete(x):
+        try:
+            return jnp.asarray(x)
+        except (TypeError, ValueError):
+            fail(name, f"<a sequence of traced values: {_shapes_of(x)}>", accepted)
+    return x
+
+
+def _shapes_of(x: Any) -> list:
+    return [_shapes_of(v) if isinstance(v, (list, tuple)) else tuple(np.shape(v)) for v in x]
 
 
 def check_n_qubits(n: Any, name: str = "n_qubits") -> int:

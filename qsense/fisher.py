@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_finite, fail, is_concrete
+from qsense._checks import as_array_if_traced, check_finite, fail, is_concrete
 from qsense.states import _density, validate_state
 
 
@@ -489,6 +489,7 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
     costs one eigendecomposition and one matrix product (`qfi_commutator`); any other family
     goes through ``V^H drho V``.
     """
+    b0 = as_array_if_traced(b0, "b0", "a scalar (use qfim for a vector parameter)")
     if np.ndim(b0) != 0:
         fail("b0.shape", np.shape(b0), "a scalar (use qfim for a vector parameter)")
     check_finite("b0", b0)
@@ -508,6 +509,7 @@ def qfi(fn: Callable, b0, eps: float | None = None) -> jax.Array:
 def qfim(fn: Callable, bvec0, eps: float | None = None) -> jax.Array:
     """QFIM (k, k) of ``bvec -> fn(bvec)`` at ``bvec0`` (shape (k,)); ``fn``'s output and
     ``eps`` are checked as in `qfi` (the output named ``fn(bvec0)``)."""
+    bvec0 = as_array_if_traced(bvec0, "bvec0", "a vector (k,) of parameters")
     if np.ndim(bvec0) != 1:
         fail("bvec0.shape", np.shape(bvec0), "a vector (k,) of parameters")
     if is_concrete(bvec0):

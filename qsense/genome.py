@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import MAX_QUBITS, check_n_qubits, fail, is_concrete
+from qsense._checks import MAX_QUBITS, as_array_if_traced, check_n_qubits, fail, is_concrete
 
 RX, RY, RZ, CRX, IDENTITY = 0, 1, 2, 3, 4
 GATE_NAMES = ("Rx", "Ry", "Rz", "CRx", "I")
@@ -44,6 +44,10 @@ class Genome:
             value = getattr(self, f.name)
             if _is_number_list(value):
                 object.__setattr__(self, f.name, _list_to_array(value, f.name == "angle"))
+            elif isinstance(value, (list, tuple)) and not is_concrete(value):
+                # a list holding tracers (angles [a, b] inside jax.grad): one JAX array, or
+                # np.shape below would call __array__ on the tracers
+                object.__setattr__(self, f.name, _traced_list_to_array(value, f.name))
         shapes = {f.name: np.shape(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if len(set(shapes.values())) != 1 and all(
             not isinstance(getattr(self, k), jax.core.Tracer) for k in shapes
@@ -117,6 +121,13 @@ def _list_to_array(x: Any, is_angle: bool) -> jax.Array:
     whole = a.dtype.kind in "iu" or (a.dtype.kind == "f" and bool(np.all(np.isfinite(a)))
                                      and bool(np.all(a == np.round(a))))
     return jnp.asarray(a, jnp.int32) if whole else jnp.asarray(a)
+
+
+def _traced_list_to_array(x: Any, name: str) -> jax.Array:
+    a = as_array_if_traced(x, f"Genome.{name}", "a list of numbers of one shape (..., G)")
+    if name == "angle" and not jnp.issubdtype(a.dtype, jnp.floating):
+        a = a.astype(jnp.result_type(float))
+    return a
 
 
 def make_genome(gate, control, target, angle, dtype=None) -> Genome:

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import fail, is_concrete
+from qsense._checks import as_array_if_traced, fail, is_concrete
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
 from qsense.objective import Problem, score
 from qsense.teleport import depolarizing_superoperator
@@ -74,6 +74,8 @@ def link_channels(protocol: str, w_out, w_back=None, dtype=None):
     ``post`` (N, 4, 4) or None (remote: nothing comes back), ``sensors`` (N,).
     """
     _check_protocol(protocol)
+    w_out = as_array_if_traced(w_out, "w_out", "(N,): one Werner factor per qubit")
+    w_back = as_array_if_traced(w_back, "w_back", "(N,): one Werner factor per qubit")
     _check_w("w_out", w_out)
     dtype = dtype or jnp.result_type(complex)
     real = jnp.finfo(dtype).dtype

@@ -19,7 +19,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_finite, check_noise, check_nonneg, fail, is_concrete
+from qsense._checks import (
+    as_array_if_traced,
+    check_finite,
+    check_noise,
+    check_nonneg,
+    fail,
+    is_concrete,
+)
 from qsense.gates import PAULI_X, PAULI_Y, PAULI_Z, SIGMA_MINUS
 
 _I2 = np.eye(2, dtype=np.complex128)
@@ -68,6 +75,7 @@ def _check_field3(field3) -> None:
 def liouvillian_1q(field3, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """4x4 generator ``Lv`` with ``d vec(rho)/dt = Lv vec(rho)`` (row-major vec).
     ``field3`` (3,) finite; ``gamma`` >= 0 (ignored for ``noise="none"``)."""
+    field3 = as_array_if_traced(field3, "field3", "(3,): (Bx, By, Bz)")
     _check_field3(field3)
     check_nonneg("gamma", gamma)
     return generator_1q(field3, gamma * dissipator_1q(noise, dtype), dtype)

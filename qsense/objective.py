@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
+    as_array_if_traced,
     check_finite,
     check_n_qubits,
     check_noise,
@@ -192,17 +193,20 @@ class Problem:
                 jnp.complex64, jnp.complex128):
             fail("dtype", self.dtype, "complex64, complex128 or None")
         real = _real_dtype(self.dtype)
-        if is_concrete(self.gamma):
-            g = np.asarray(self.gamma, float)
+        gamma = as_array_if_traced(self.gamma, "gamma", "() (one rate)")
+        if is_concrete(gamma):
+            g = np.asarray(gamma, float)
             if g.shape != () or not np.isfinite(g) or g < 0:
                 fail("gamma", self.gamma, "a finite rate >= 0")
-        elif np.shape(self.gamma) != ():
-            fail("gamma.shape", np.shape(self.gamma), "() (one rate)")
-        set_("gamma", _as_data(self.gamma, real))
+        elif np.shape(gamma) != ():
+            fail("gamma.shape", np.shape(gamma), "() (one rate)")
+        set_("gamma", _as_data(gamma, real))
         b0 = self.b0
         if b0 is None:
             b0 = 1.0 if self.field == "scalar" else (0.0, 0.0, 0.0)
         want = () if self.field == "scalar" else (3,)
+        b0 = as_array_if_traced(b0, "b0", "a (Bx, By, Bz) triple for field='vector', a "
+                                "scalar for field='scalar'")
         if np.shape(b0) != want:
             fail("b0", b0, "a finite scalar field value for field='scalar'" if want == ()
                  else "a finite (Bx, By, Bz) for field='vector'")
@@ -211,8 +215,10 @@ class Problem:
         set_("b0", _as_data(b0, real))
         for name in ("pre_channel", "post_channel"):
             if getattr(self, name) is not None:
+                set_(name, as_array_if_traced(getattr(self, name), name, f"({n}, 4, 4)"))
                 set_(name, _check_channel(name, getattr(self, name), n, self.dtype))
         if self.sensors is not None:
+            set_("sensors", as_array_if_traced(self.sensors, "sensors", f"({n},)"))
             if tuple(np.shape(self.sensors)) != (n,):
                 fail("sensors.shape", tuple(np.shape(self.sensors)), f"({n},): one weight per "
                      "qubit")
@@ -221,6 +227,7 @@ class Problem:
                 fail("sensors", self.sensors, "finite coupling weights (1 senses, 0 does not)")
             set_("sensors", _as_data(self.sensors, real))
         if self.post_decay is not None:
+            set_("post_decay", as_array_if_traced(self.post_decay, "post_decay", f"({n},)"))
             if tuple(np.shape(self.post_decay)) != (n,):
                 fail("post_decay.shape", tuple(np.shape(self.post_decay)), f"({n},): one "
                      "decay rate per qubit")
@@ -724,6 +731,8 @@ def sensed_probe(genome: Genome, field, t, gamma, *, n_qubits: int, noise: str,
                  dtype=None) -> jax.Array:
     """Density matrix of the GHZ + PQC probe after sensing ``field`` for ``t`` (no input
     validation beyond the problem's: the hot path; `qsense.sense` is the checked entry)."""
+    field = as_array_if_traced(field, "field", "() for a scalar field B or (3,) for "
+                               "(Bx, By, Bz)")
     kind = "scalar" if np.ndim(field) == 0 else "vector"
     p = Problem(n_qubits, noise, gamma, kind, field, dtype=dtype)
     psi = probe(p, genome)

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
+    as_array_if_traced,
     check_finite,
     check_n_qubits,
     check_noise,
@@ -93,6 +94,8 @@ def delivered_state(psi, fidelity, field, t, gamma, *, protocol: str,
     as the outward ones).
     """
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
+    field = as_array_if_traced(field, "field", "() for a scalar field B or (3,) for "
+                               "(Bx, By, Bz)")
     kind = "scalar" if np.ndim(field) == 0 else "vector"
     rho = density(jnp.asarray(psi))
     if not jnp.iscomplexobj(rho):
@@ -140,6 +143,7 @@ def protocol_qfi(psi, fidelity, t, gamma, b0=1.0, *, protocol: str,
 
 
 def _check_b0_scalar(b0) -> None:
+    b0 = as_array_if_traced(b0, "b0", "a finite scalar field value B")
     if np.ndim(b0) != 0:
         fail("b0", np.asarray(b0).tolist() if is_concrete(b0) else np.shape(b0),
              "a finite scalar field value B (a (Bx, By, Bz) field: protocol_qcrb(..., "
@@ -161,6 +165,7 @@ def protocol_qcrb(psi, fidelity, t, gamma, b0=None, *, protocol: str, noise: str
     if field != "vector":
         fail("field", field, "'scalar' or 'vector'")
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)
+    b0 = as_array_if_traced(b0, "b0", "a (Bx, By, Bz) triple for field='vector'")
     if b0 is None:
         b0 = np.zeros(3)
     elif np.shape(b0) != (3,):

@@ -28,16 +28,26 @@ import numpy as np
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-from qsense._checks import check_finite, check_noise, check_nonneg, fail, is_concrete
+from qsense._checks import (
+    as_array_if_traced,
+    check_finite,
+    check_noise,
+    check_nonneg,
+    fail,
+    is_concrete,
+)
 from qsense.fisher import record_commutator_tangent
 from qsense.noise import superoperator_1q
 from qsense.states import _density, validate_state
 
+_FIELD_SHAPES = "() for a scalar field B or (3,) for (Bx, By, Bz)"
+
 
 def as_field3(field) -> jax.Array:
     """A scalar field B -> (0, 0, B); a vector (Bx, By, Bz) is returned as an array."""
+    field = as_array_if_traced(field, "field", _FIELD_SHAPES)
     if np.ndim(field) not in (0, 1) or (np.ndim(field) == 1 and np.shape(field) != (3,)):
-        fail("field.shape", np.shape(field), "() for a scalar field B or (3,) for (Bx, By, Bz)")
+        fail("field.shape", np.shape(field), _FIELD_SHAPES)
     if is_concrete(field):  # a scalar B too: a NaN field would give a NaN state
         check_finite("field", field if np.ndim(field) == 0 else np.asarray(field).tolist())
     field = jnp.asarray(field)
