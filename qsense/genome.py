@@ -229,42 +229,52 @@ def random_genome(
 
 def validate_genome(genome: Genome, n_qubits: int, name: str = "genome",
                     batch_ndim: int | None = None) -> None:
-    """Raise ValueError for gate codes, indices or angles out of range (concrete genomes);
-    with ``batch_ndim`` (0: one genome (G,), 1: a population (P, G)) also for another batch
-    shape."""
+    """Raise ValueError for gate codes, indices or angles out of range: every concrete field is
+    checked, also when another is traced (angles under ``jax.grad``); with ``batch_ndim`` (0:
+    one genome (G,), 1: a population (P, G)) also for another batch shape."""
     n_qubits = check_n_qubits(n_qubits)
     if batch_ndim is not None and len(genome.batch_shape) != batch_ndim:
         fail(f"{name} batch shape", genome.batch_shape,
              "() (one genome (G,); index a population for one)" if batch_ndim == 0 else
              "(P,) (a population (P, G); score one genome with score)")
-    if not is_concrete(genome):
+    # each concrete leaf is checked even when another one is traced (a genome whose angles
+    # alone are traced, under jax.grad: its gates and qubits must still be checked); a traced
+    # leaf is None below and the checks that need it are skipped
+    leaves = {k: getattr(genome, k) for k in ("gate", "control", "target", "angle")}
+    concrete = {k: np.asarray(v) for k, v in leaves.items() if is_concrete(v)}
+    if not concrete:
         return
-    gate, control, target, angle = (np.asarray(a) for a in
-                                    (genome.gate, genome.control, genome.target, genome.angle))
-    if not (gate.shape == control.shape == target.shape == angle.shape) or gate.ndim < 1:
-        fail(f"{name} shapes", (gate.shape, control.shape, target.shape, angle.shape),
+    shapes = {k: tuple(np.shape(v)) for k, v in leaves.items()}
+    if len(set(shapes.values())) != 1 or len(shapes["gate"]) < 1:
+        fail(f"{name} shapes", tuple(shapes.values()),
              "four arrays of one shape (..., G) with G >= 1")
-    if gate.shape[-1] < 1:
+    if shapes["gate"][-1] < 1:
         fail(f"{name}.n_genes", 0, "at least 1 gene (use identity genes for an empty circuit)")
+    gate, control, target, angle = (concrete.get(k) for k in leaves)
     for field_name, arr in (("gate", gate), ("control", control), ("target", target)):
-        if arr.dtype.kind not in "iu":  # 0.5 / 2.7 would index a gate or qubit by truncation
+        if arr is not None and arr.dtype.kind not in "iu":  # 0.5 / 2.7 would index a gate or
+            # qubit by truncation
             fail(f"{name}.{field_name}.dtype", str(arr.dtype),
                  "an integer dtype (gate codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity; qubit "
                  "indices); qsense.make_genome converts whole numbers")
-    if angle.dtype.kind not in "iuf":
+    if angle is not None and angle.dtype.kind not in "iuf":
         fail(f"{name}.angle.dtype", str(angle.dtype), "real angles (radians)")
-    bad = (gate < 0) | (gate >= N_GATE_TYPES)
-    if bad.any():
-        fail(f"{name}.gate", gate[bad].tolist(), "codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity")
+    if gate is not None:
+        bad = (gate < 0) | (gate >= N_GATE_TYPES)
+        if bad.any():
+            fail(f"{name}.gate", gate[bad].tolist(), "codes 0 Rx, 1 Ry, 2 Rz, 3 CRx, 4 identity")
     for field_name, arr in (("target", target), ("control", control)):
+        if arr is None:
+            continue
         bad = (arr < 0) | (arr >= n_qubits)
         if bad.any():
             fail(f"{name}.{field_name}", arr[bad].tolist(), f"qubit indices in [0, {n_qubits - 1}]")
-    bad = (gate == CRX) & (control == target)
-    if bad.any():
-        fail(f"{name}.control", control[bad].tolist(),
-             "a control different from the target on CRx genes")
-    if not np.all(np.isfinite(angle)):
+    if gate is not None and control is not None and target is not None:
+        bad = (gate == CRX) & (control == target)
+        if bad.any():
+            fail(f"{name}.control", control[bad].tolist(),
+                 "a control different from the target on CRx genes")
+    if angle is not None and not np.all(np.isfinite(angle)):
         fail(f"{name}.angle", angle[~np.isfinite(angle)].tolist(), "finite angles (radians)")
 
 

@@ -1,6 +1,6 @@
 """The public API inside the user's own JAX code: a field, a `b0` or angles written as a
 tuple/list of traced values (``(a, 0.0, b)`` under jax.jit / vmap / grad) works like the array
-form."""
+form, and a genome whose angles alone are traced is still checked."""
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +9,7 @@ import pytest
 
 import qsense
 from qsense import protocols as P
+from qsense.objective import population_score
 
 GAMMA = 0.1
 PSI2 = qsense.ghz_state(2)
@@ -114,3 +115,43 @@ def test_problem_data_take_sequences_of_tracers():
 def test_a_ragged_traced_sequence_is_named():
     with pytest.raises(ValueError, match=r"^field = "):
         jax.jit(lambda a: qsense.sense(PSI2, (a, jnp.zeros(2)), 1.0, "bitflip", GAMMA))(0.1)
+
+
+# ----------------------------------------------------------------------------- B2: genome
+
+def test_genome_with_traced_angles_only_is_still_checked():
+    p = qsense.Problem(3, "dephasing", GAMMA)
+    g = qsense.make_genome([3], [7], [1], [0.5])  # control 7 on 3 qubits
+
+    def value(a):
+        return qsense.score(p, qsense.Genome(g.gate, g.control, g.target, a), 1.0)
+
+    match = r"genome\.control = \[7\] is invalid; accepted: qubit indices in \[0, 2\]"
+    with pytest.raises(ValueError, match=match):
+        jax.value_and_grad(value)(g.angle)  # scored the circuit with the CRx dropped
+    with pytest.raises(ValueError, match=match):
+        jax.jit(value)(g.angle)
+    with pytest.raises(ValueError, match=match):
+        jax.jit(lambda a: qsense.apply_pqc(
+            qsense.ghz_state(3), qsense.Genome(g.gate, g.control, g.target, a)))(g.angle)
+    pop = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), g)
+    with pytest.raises(ValueError, match=r"genomes\.control = \[7, 7\]"):
+        jax.grad(lambda a: population_score(
+            p, qsense.Genome(pop.gate, pop.control, pop.target, a), 1.0).sum())(pop.angle)
+    same = qsense.make_genome([3], [1], [1], [0.5])  # CRx with control == target
+    with pytest.raises(ValueError, match=r"genome\.control = \[1\] is invalid; accepted: a "
+                                         "control different"):
+        jax.grad(lambda a: qsense.score(p, qsense.Genome(same.gate, same.control,
+                                                         same.target, a), 1.0))(same.angle)
+
+
+def test_traced_genome_structure_with_concrete_angles_is_checked():
+    p = qsense.Problem(3, "dephasing", GAMMA)
+    with pytest.raises(ValueError, match=r"genome\.angle = \[nan\]"):
+        jax.jit(lambda c: qsense.score(p, qsense.Genome(np.array([3]), c, np.array([1]),
+                                                        np.array([np.nan])), 1.0))(
+            jnp.array([0]))
+    with pytest.raises(ValueError, match=r"genome\.gate = \[9\]"):
+        jax.grad(lambda a: qsense.score(p, qsense.Genome(np.array([9]), np.array([0]),
+                                                         np.array([1]), a), 1.0))(
+            jnp.array([0.5]))
