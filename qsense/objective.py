@@ -520,6 +520,22 @@ def _check_state_shape(problem: Problem, x, name: str, ndim: int) -> None:
              "state vector)")
 
 
+def _nan_if_invalid(value, t, gamma):
+    """``value`` where the *traced* ``t`` and ``gamma`` are valid (finite, >= 0), NaN where not.
+
+    Concrete ones were checked (a ValueError); a tracer cannot raise, and at t < 0 or gamma < 0
+    the maps are still defined, so ``jax.vmap(lambda t: score(p, g, t))`` over a t < 0 would
+    read as a plausible QFI. The factor is ``1`` or ``NaN`` (one compare and one multiply per
+    value): at a valid point the value and every gradient are exactly unchanged; at an invalid
+    one both are NaN (a ``jnp.where`` on the value alone would give a gradient of 0 there)."""
+    traced = [x for x in (t, gamma) if not is_concrete(x)]
+    if not traced:
+        return value
+    ok = functools.reduce(jnp.logical_and,
+                          [jnp.all(jnp.isfinite(x) & (x >= 0)) for x in traced])
+    return value * jnp.where(ok, 1.0, jnp.nan).astype(jnp.result_type(value))
+
+
 def _with_jitted(public: Callable, jitted) -> Callable:
     """Expose the jitted implementation on its public wrapper: ``.jitted``, and ``.lower`` /
     ``._cache_size`` (ahead-of-time compilation, no-recompile checks) as a jitted function
@@ -564,7 +580,7 @@ def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
         _check_state_shape(problem, rho0, "rho0", 2)
         validate_state(rho0, "rho0")
     _check_t(t)
-    return _score_state(problem, rho0, t)
+    return _nan_if_invalid(_score_state(problem, rho0, t), t, problem.gamma)
 
 
 @jax.jit
@@ -582,7 +598,7 @@ def score(problem: Problem, genome: Genome, t) -> jax.Array:
     _check_problem(problem)
     _check_genome(problem, genome, 0)
     _check_t(t)
-    return _score(problem, genome, t)
+    return _nan_if_invalid(_score(problem, genome, t), t, problem.gamma)
 
 
 @jax.jit
@@ -606,7 +622,7 @@ def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     _check_problem(problem)
     _check_pure(problem, psi)
     _check_t(t)
-    return _score_pure(problem, psi, t)
+    return _nan_if_invalid(_score_pure(problem, psi, t), t, problem.gamma)
 
 
 def _score_pure_fast(problem: Problem, psi: jax.Array, t) -> jax.Array:
@@ -666,7 +682,7 @@ def population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
     _check_problem(problem)
     _check_genome(problem, genomes, 1, "genomes")
     _check_t(t)
-    return _population_score(problem, genomes, t)
+    return _nan_if_invalid(_population_score(problem, genomes, t), t, problem.gamma)
 
 
 _with_jitted(population_score, _population_score)
@@ -703,7 +719,8 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
     if batched:
         def many(genomes, t, gamma, b0):
             problem = checked(problem_of(gamma, b0), genomes, t, 1)
-            return jax.vmap(_score, (None, 0, None))(problem, genomes, t)
+            return _nan_if_invalid(jax.vmap(_score, (None, 0, None))(problem, genomes, t), t,
+                                   problem.gamma)
         return many
 
     def one(genome, t, gamma, b0):
@@ -712,8 +729,8 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
     run = jax.jit(one) if jit else one
 
     def single(genome, t, gamma, b0):
-        checked(problem_of(gamma, b0), genome, t, 0)
-        return run(genome, t, gamma, b0)
+        problem = checked(problem_of(gamma, b0), genome, t, 0)
+        return _nan_if_invalid(run(genome, t, gamma, b0), t, problem.gamma)
 
     if jit:
         single._cache_size = run._cache_size  # type: ignore[attr-defined]
@@ -753,7 +770,7 @@ def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, n
     _check_genome(p, genome, 0)
     _check_t(t)
     psi = probe(p, genome)
-    return qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t)
+    return _nan_if_invalid(qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t), t, p.gamma)
 
 
 __all__ = [

@@ -161,7 +161,9 @@ def protocol_qcrb(psi, fidelity, t, gamma, b0=None, *, protocol: str, noise: str
         b0 = 1.0 if b0 is None else b0
         f = protocol_qfi(psi, fidelity, t, gamma, b0, protocol=protocol, noise=noise,
                          fidelity_back=fidelity_back)
-        return jnp.where(f > 0, 1.0 / jnp.where(f > 0, f, 1.0), jnp.inf)
+        # NaN (an invalid traced t or gamma, `qsense.score_state`) stays NaN, not inf
+        return jnp.where(jnp.isnan(f), f, jnp.where(f > 0, 1.0 / jnp.where(f > 0, f, 1.0),
+                                                    jnp.inf))
     if field != "vector":
         fail("field", field, "'scalar' or 'vector'")
     f_out, f_back = _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back)

@@ -1,6 +1,8 @@
-"""The public API inside the user's own JAX code: a field, a `b0` or angles written as a
-tuple/list of traced values (``(a, 0.0, b)`` under jax.jit / vmap / grad) works like the array
-form, and a genome whose angles alone are traced is still checked."""
+"""The public API inside the user's own JAX code: a field or angles written as a tuple/list of
+traced values (``(a, 0.0, b)`` under jax.jit / vmap / grad) works like the array form, a
+genome whose angles alone are traced is still checked, and the objective at an invalid
+*traced* point (t < 0, NaN t, gamma < 0: a tracer cannot raise) is NaN, value and gradient,
+while valid-point values and gradients are unchanged."""
 
 import jax
 import jax.numpy as jnp
@@ -155,3 +157,98 @@ def test_traced_genome_structure_with_concrete_angles_is_checked():
         jax.grad(lambda a: qsense.score(p, qsense.Genome(np.array([9]), np.array([0]),
                                                          np.array([1]), a), 1.0))(
             jnp.array([0.5]))
+
+
+# ----------------------------------------------------------------------------- B3: NaN
+
+def test_score_is_nan_at_an_invalid_traced_time():
+    p = qsense.Problem(3, "dephasing", GAMMA)
+    got = jax.vmap(lambda t: qsense.score(p, E1, t))(jnp.array([-1.0, 1.0, jnp.nan, jnp.inf]))
+    assert np.isnan(got[0]) and np.isnan(got[2]) and np.isnan(got[3])  # gave 16.40 at t = -1
+    np.testing.assert_allclose(got[1], qsense.score(p, E1, 1.0), rtol=1e-14)
+    assert np.isnan(jax.jit(lambda t: qsense.score(p, E1, t))(-1.0))
+    value, grad = jax.value_and_grad(lambda t: qsense.score(p, E1, t))(-1.0)
+    assert np.isnan(value) and np.isnan(grad)
+
+
+def test_score_is_nan_at_an_invalid_traced_rate():
+    def value(gm):
+        return qsense.score(qsense.Problem(3, "dephasing", gm), E1, 1.0)
+
+    v, grad = jax.value_and_grad(value)(-0.1)
+    assert np.isnan(v) and np.isnan(grad)  # the gradient read -98.39
+    assert np.isnan(jax.jit(value)(jnp.nan))
+    got = jax.vmap(value)(jnp.array([-0.1, 0.1]))
+    assert np.isnan(got[0])
+    np.testing.assert_allclose(got[1], value(0.1), rtol=1e-14)
+
+
+def test_every_objective_entry_is_nan_at_an_invalid_traced_point():
+    p = qsense.Problem(2, "bitflip", GAMMA)
+    pop = jax.tree_util.tree_map(lambda x: jnp.stack([x, x]), G2)
+    rho = qsense.density(qsense.probe_state(G2, 2))
+    psi = qsense.probe_state(G2, 2)
+    fit = qsense.make_fitness(2, "bitflip")
+    fit_many = qsense.make_fitness(2, "bitflip", jit=False)
+    fit_one = qsense.make_fitness(2, "bitflip", batched=False)
+    entries = {
+        "score_state": lambda t, gm: qsense.score_state(p.replace(gamma=gm), rho, t),
+        "score_pure": lambda t, gm: qsense.score_pure(p.replace(gamma=gm), psi, t),
+        "merit": lambda t, gm: qsense.merit(p.replace(gamma=gm), G2, t),
+        "probe_qfi": lambda t, gm: qsense.probe_qfi(G2, t, gm, n_qubits=2, noise="bitflip"),
+        "population_score": lambda t, gm: population_score(p.replace(gamma=gm), pop,
+                                                                  t),
+        "make_fitness": lambda t, gm: fit(pop, t, gm, 1.0),
+        "make_fitness(jit=False)": lambda t, gm: fit_many(pop, t, gm, 1.0),
+        "make_fitness(batched=False)": lambda t, gm: fit_one(G2, t, gm, 1.0),
+        "probe_qfim": lambda t, gm: qsense.probe_qfim(G2, t, gm, n_qubits=2, noise="bitflip"),
+        "protocol_qfi": lambda t, gm: P.protocol_qfi(PSI2, 0.9, t, gm, protocol="distributed"),
+        "protocol_qcrb": lambda t, gm: P.protocol_qcrb(PSI2, 0.9, t, gm,
+                                                       protocol="distributed"),
+        "protocol_qcrb(vector)": lambda t, gm: P.protocol_qcrb(
+            PSI2, 0.9, t, gm, (0.1, 0.0, 0.2), protocol="distributed", field="vector"),
+    }
+    for name, fn in entries.items():
+        good = np.asarray(fn(1.0, GAMMA))
+        for t, gm in ((-1.0, GAMMA), (1.0, -GAMMA), (jnp.nan, GAMMA)):
+            got = np.asarray(jax.jit(fn)(t, gm))
+            assert np.all(np.isnan(got)), (name, t, gm, got)
+        np.testing.assert_allclose(jax.jit(fn)(1.0, GAMMA), good, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize(("noise", "field"), [("dephasing", "scalar"), ("bitflip", "scalar"),
+                                              ("amplitude_damping", "vector")])
+def test_valid_point_gradients_are_unchanged(noise, field):
+    """The NaN factor is exactly 1 at a valid point: the gradients in t, gamma and the angles
+    equal those of the jitted implementation (no factor) and central finite differences."""
+    b0 = 1.0 if field == "scalar" else jnp.array([0.2, 0.1, 0.5])
+
+    def public(t, gm, a):
+        g = qsense.Genome(G2.gate, G2.control, G2.target, a)
+        return qsense.score(qsense.Problem(2, noise, gm, field, b0), g, t)
+
+    def bare(t, gm, a):
+        g = qsense.Genome(G2.gate, G2.control, G2.target, a)
+        return qsense.score.jitted(qsense.Problem(2, noise, gm, field, b0), g, t)
+
+    args = (0.8, 0.15, G2.angle)
+    got = jax.grad(public, argnums=(0, 1, 2))(*args)
+    want = jax.grad(bare, argnums=(0, 1, 2))(*args)
+    for x, y in zip(got, want, strict=True):
+        assert np.all(np.isfinite(x))
+        np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got[0], _fd(lambda t: public(t, 0.15, G2.angle), 0.8),
+                               rtol=1e-5)
+    np.testing.assert_allclose(got[1], _fd(lambda gm: public(0.8, gm, G2.angle), 0.15),
+                               rtol=1e-5)
+    np.testing.assert_allclose(got[2][1], _fd(
+        lambda a: public(0.8, 0.15, G2.angle.at[1].set(a)), float(G2.angle[1])), rtol=1e-5)
+
+
+def test_nan_factor_is_not_added_to_concrete_calls():
+    """Eager calls raise at invalid points (a ValueError) and add no op at valid ones: the
+    value is the jitted implementation's, bit for bit."""
+    p = qsense.Problem(2, "dephasing", GAMMA)
+    assert qsense.score(p, G2, 1.0) == qsense.score.jitted(p, G2, 1.0)
+    with pytest.raises(ValueError, match=r"^t = -1\.0 is invalid"):
+        qsense.score(p, G2, -1.0)
