@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_noise, fail
+from qsense._checks import _real_array, check_noise, fail
 from qsense.noise import superoperator_1q
 
 
@@ -146,13 +146,23 @@ def _ce_program(r: int):
     return prob, par, h
 
 
+def _check_n(n_qubits) -> int:
+    """A qubit count: an integer >= 1 (a whole float such as 3.0 too)."""
+    try:
+        ok = (not isinstance(n_qubits, bool) and int(n_qubits) == n_qubits
+              and int(n_qubits) >= 1)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        fail("n_qubits", n_qubits, "an integer >= 1")
+    return int(n_qubits)
+
+
 def ce_bound_at(n_qubits: int, t: float, noise: str, gamma: float, b0: float = 1.0,
                 solver: str | None = None) -> tuple[float, np.ndarray]:
     """CE bound on the QFI (per unit B^2) of N parallel channel uses at time ``t`` at ``b0``;
     returns (bound, h) with h the optimal r x r generator."""
-    if isinstance(n_qubits, bool) or int(n_qubits) != n_qubits or int(n_qubits) < 1:
-        fail("n_qubits", n_qubits, "an integer >= 1")
-    n = int(n_qubits)
+    n = _check_n(n_qubits)
     k, dk = channel_kraus(t, noise, gamma, b0)
     _, h = solve_ce_sdp(n, k, dk, solver)
     # any Hermitian h gives a valid bound: evaluate it exactly at the solver's h, so solver
@@ -228,7 +238,17 @@ def max_bound_over_t(n_qubits: int, noise: str, gamma: float, b0: float = 1.0,
 
 def dephasing_ce_closed_form(n_qubits: int, t, gamma) -> np.ndarray:
     """Closed-form CE bound for dephasing: ``N^2 t^2 eta^2 / (N (1 - eta^2) + eta^2)``,
-    ``eta = exp(-gamma t)`` (Kolodynski & Demkowicz-Dobrzanski 2013; per unit B^2)."""
-    n = np.asarray(n_qubits, float)
-    eta2 = np.exp(-2 * np.asarray(gamma, float) * np.asarray(t, float))
-    return n**2 * np.asarray(t, float) ** 2 * eta2 / (n * (1 - eta2) + eta2)
+    ``eta = exp(-gamma t)`` (Kolodynski & Demkowicz-Dobrzanski 2013; per unit B^2).
+    ``n_qubits`` an integer >= 1; ``t``, ``gamma`` finite values >= 0 (arrays broadcast), as
+    `ce_bound_at` checks them (a negative gamma gave a bound above the noiseless N^2 t^2)."""
+    n = float(_check_n(n_qubits))
+    values = {}
+    for name, v in (("t", t), ("gamma", gamma)):
+        a = _real_array(name, v, "finite real values >= 0")
+        if not np.all(np.isfinite(a) & (a >= 0)):
+            fail(name, a[~(np.isfinite(a) & (a >= 0))].tolist() if a.ndim else float(a),
+                 "finite values >= 0")
+        values[name] = a.astype(float)
+    t, gamma = values["t"], values["gamma"]
+    eta2 = np.exp(-2 * gamma * t)
+    return n**2 * t**2 * eta2 / (n * (1 - eta2) + eta2)

@@ -158,10 +158,17 @@ def _check_whole(name: str, x: Any) -> None:
         fail(name, a[bad].tolist(), "whole numbers (gate codes, qubit indices)")
 
 
+def _check_n_genes(n_genes: Any) -> int:
+    """A gene count: an integer >= 1 (Python or numpy; 2.5 or True is refused)."""
+    if (isinstance(n_genes, bool) or not isinstance(n_genes, (int, np.integer))
+            or n_genes < 1):
+        fail("n_genes", n_genes, "an integer >= 1")
+    return int(n_genes)
+
+
 def empty_genome(n_genes: int, dtype=None) -> Genome:
     """All-identity genome of length ``n_genes`` (the PQC that leaves the GHZ probe as is)."""
-    if n_genes < 1:
-        fail("n_genes", n_genes, "an integer >= 1")
+    n_genes = _check_n_genes(n_genes)
     z = np.zeros(n_genes, np.int32)
     return make_genome(np.full(n_genes, IDENTITY), z, z, np.zeros(n_genes), dtype)
 
@@ -187,8 +194,7 @@ def random_genome(
     no other gate (CRx only) is refused.
     """
     n_qubits = check_n_qubits(n_qubits)
-    if n_genes < 1:
-        fail("n_genes", n_genes, "an integer >= 1")
+    n_genes = _check_n_genes(n_genes)
     if dtype is None:
         dtype = jnp.result_type(float)
     accepted = ("5 weights >= 0, in the order (Rx, Ry, Rz, CRx, I), not all 0 (GAConfig."

@@ -58,6 +58,9 @@ def _check_protocol(protocol: str) -> str:
 
 
 def _check_w(name: str, w) -> None:
+    if np.ndim(w) != 1:  # a batch of factors (one row per distance) is jax.vmap's job
+        fail(f"{name}.shape", tuple(np.shape(w)), "(N,): one Werner factor per qubit "
+             "(jax.vmap over a batch of links or distances)")
     if is_concrete(w):
         a = np.asarray(w, float)
         if not np.all(np.isfinite(a)) or np.any(a < -1e-12) or np.any(a > 1 + 1e-12):
@@ -296,6 +299,9 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
     from qsense.memory import collect, pairs_per_probe
 
+    if np.ndim(distance_km) != 0:
+        fail("distance_km.shape", tuple(np.shape(distance_km)), "() (a scalar distance_km; "
+             "jax.vmap over distances)")
     k = pairs_per_probe(protocol, n_qubits)
     st = (dual_downlink(link, distance_km) if isinstance(link, SatelliteLink)
           else repeater_chain(link, distance_km))

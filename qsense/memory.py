@@ -70,6 +70,7 @@ def memory_factor(wait_s, coherence_time_s, n_memories: int = 2):
         if not np.all(np.isfinite(w) & (w >= 0)):
             fail("wait_s", wait_s, "finite waiting times >= 0 s")
     _check_coherence_time(coherence_time_s)
+    n_memories = _check_memories(n_memories)
     return jnp.exp(-n_memories * jnp.asarray(wait_s) / coherence_time_s)
 
 
@@ -78,15 +79,39 @@ class Collection(NamedTuple):
     factors: jnp.ndarray  # (..., K) mean Werner factor of the i-th arriving pair (i = 1..K)
 
 
-def _check(rate_hz, k, coherence_time_s):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        fail("k_pairs", k, "an integer >= 1")
+def _count(name: str, k, accepted: str = "an integer >= 1") -> int:
+    """``k`` as an int >= 1: a Python int or a concrete integer scalar of numpy or JAX
+    (``jnp.int32(6)``); a float, a bool or an array is refused."""
+    if isinstance(k, bool):
+        fail(name, k, accepted)
+    if isinstance(k, (int, np.integer)):
+        v = int(k)
+    elif (hasattr(k, "dtype") and hasattr(k, "ndim") and is_concrete(k) and k.ndim == 0
+          and np.dtype(k.dtype).kind in "iu"):
+        v = int(k)
+    else:
+        fail(name, k, accepted)
+    if v < 1:
+        fail(name, k, accepted)
+    return v
+
+
+def _check_memories(n_memories) -> int:
+    """Memories a stored pair sits in (2: both halves): an integer >= 1 (0 or -1 gave factors
+    of 1 or more, a perfect memory)."""
+    return _count("n_memories", n_memories, "an integer >= 1 (memories holding a stored pair: "
+                  "2 for both halves)")
+
+
+def _check(rate_hz, k, coherence_time_s) -> int:
+    k = _count("k_pairs", k)
     # each argument on its own: under jax.grad of a link knob the rate is traced while the
     # coherence time (a setting) is concrete, and a NaN one must still raise
     if is_concrete(rate_hz):
         if np.any(np.asarray(rate_hz) < 0) or not np.all(np.isfinite(rate_hz)):
             fail("rate_hz", rate_hz, "finite rates >= 0")
     _check_coherence_time(coherence_time_s)
+    return k
 
 
 def collect(rate_hz, k_pairs: int, coherence_time_s, n_memories: int = 2) -> Collection:
@@ -94,9 +119,11 @@ def collect(rate_hz, k_pairs: int, coherence_time_s, n_memories: int = 2) -> Col
 
     Broadcasts over ``rate_hz``; differentiable; ``rate_hz = 0`` gives rate 0 and factors 0
     (except the last pair, which never waits: factor 1); ``coherence_time_s = inf`` (no decay)
-    gives factors 1 at every rate, 0 included (it gave 0/0 = nan there).
+    gives factors 1 at every rate, 0 included (it gave 0/0 = nan there). ``k_pairs`` and
+    ``n_memories``: integers >= 1 (Python, numpy or JAX integer scalars).
     """
-    _check(rate_hz, k_pairs, coherence_time_s)
+    k_pairs = _check(rate_hz, k_pairs, coherence_time_s)
+    n_memories = _check_memories(n_memories)
     r = jnp.asarray(rate_hz)[..., None]
     lam = n_memories / jnp.asarray(coherence_time_s)
     waits = jnp.arange(k_pairs - 1, -1, -1)  # K - i for i = 1..K
@@ -108,6 +135,7 @@ def collect(rate_hz, k_pairs: int, coherence_time_s, n_memories: int = 2) -> Col
 def collect_k2_cutoff(rate_hz, coherence_time_s, cutoff_s, n_memories: int = 2) -> Collection:
     """Closed form for K = 2 with a cutoff (module docstring)."""
     _check(rate_hz, 2, coherence_time_s)
+    n_memories = _check_memories(n_memories)
     r = jnp.asarray(rate_hz)
     lam = n_memories / jnp.asarray(coherence_time_s)
     p = -jnp.expm1(-r * cutoff_s)
@@ -124,7 +152,8 @@ def collect_monte_carlo(rate_hz: float, k_pairs: int, coherence_time_s: float,
     exact for a renewal process: memories are empty after each probe). Returns the probe rate
     (probes per unit of total collection time) and the mean factor of each of the K pairs.
     """
-    _check(rate_hz, k_pairs, coherence_time_s)
+    k_pairs = _check(rate_hz, k_pairs, coherence_time_s)
+    n_memories = _check_memories(n_memories)
     rng = np.random.default_rng(seed)
     k, lam = k_pairs, n_memories / coherence_time_s
     chunk = max(4 * k, 32)

@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
+    _real_array,
     as_array_if_traced,
     check_finite,
     check_n_qubits,
@@ -195,7 +196,7 @@ class Problem:
         real = _real_dtype(self.dtype)
         gamma = as_array_if_traced(self.gamma, "gamma", "() (one rate)")
         if is_concrete(gamma):
-            g = np.asarray(gamma, float)
+            g = _real_array("gamma", gamma, "a finite rate >= 0 (a real number)")
             if g.shape != () or not np.isfinite(g) or g < 0:
                 fail("gamma", self.gamma, "a finite rate >= 0")
         elif np.shape(gamma) != ():
@@ -210,7 +211,8 @@ class Problem:
         if np.shape(b0) != want:
             fail("b0", b0, "a finite scalar field value for field='scalar'" if want == ()
                  else "a finite (Bx, By, Bz) for field='vector'")
-        if is_concrete(b0) and not np.all(np.isfinite(np.asarray(b0, float))):
+        if is_concrete(b0) and not np.all(np.isfinite(_real_array("b0", b0,
+                                                                 "finite real field values"))):
             fail("b0", b0, "finite field values")
         set_("b0", _as_data(b0, real))
         for name in ("pre_channel", "post_channel"):

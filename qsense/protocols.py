@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
+    _real_array,
     as_array_if_traced,
     check_finite,
     check_n_qubits,
@@ -186,7 +187,13 @@ def protocol_qcrb(psi, fidelity, t, gamma, b0=None, *, protocol: str, noise: str
 def peak_qfi(psi, fidelity, t_grid, gamma, b0=1.0, *, protocol: str,
              noise: str = "dephasing") -> tuple[jax.Array, jax.Array]:
     """``(max_t QFI, argmax t)`` over ``t_grid`` (one vmapped call; refine the grid for more
-    digits). Differentiable in ``fidelity`` (the max picks the best grid point)."""
+    digits). Differentiable in ``fidelity`` (the max picks the best grid point). A concrete
+    ``t_grid`` must hold finite times > 0."""
+    t_grid = as_array_if_traced(t_grid, "t_grid", "a non-empty 1-D grid of sensing times > 0")
+    if is_concrete(t_grid):  # as qsense.linkprobe.peak_qfi: a t <= 0 must not be the argmax
+        g = _real_array("t_grid", t_grid, "a non-empty 1-D grid of sensing times > 0")
+        if g.ndim != 1 or g.size < 1 or not np.all(np.isfinite(g) & (g > 0)):
+            fail("t_grid", g.tolist(), "a non-empty 1-D grid of finite sensing times > 0")
     t_grid = jnp.asarray(t_grid)
     if t_grid.ndim != 1 or t_grid.shape[0] < 1:
         fail("t_grid.shape", t_grid.shape, "a non-empty 1-D grid of sensing times")

@@ -29,8 +29,11 @@ def ghz_state(n: int, dtype=None) -> jax.Array:
 def basis_state(n: int, index: int = 0, dtype=None) -> jax.Array:
     """Computational basis state ``|index>`` on ``n`` qubits (big-endian)."""
     n = check_n_qubits(n, "n")
-    if not 0 <= index < 2**n:
-        fail("index", index, f"an integer in [0, {2**n - 1}]")
+    if is_concrete(index):  # a traced integer index is the caller's (inside jit)
+        if (isinstance(index, bool) or np.ndim(index) != 0
+                or np.asarray(index).dtype.kind not in "iu"
+                or not 0 <= int(index) < 2**n):
+            fail("index", index, f"an integer in [0, {2**n - 1}]")
     return jnp.zeros(2**n, dtype or default_complex()).at[index].set(1)
 
 

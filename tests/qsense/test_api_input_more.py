@@ -236,3 +236,105 @@ def test_qfim_names_bvec0_when_fn_refuses_it():
     with pytest.raises(ValueError, match=r"^fn\(bvec0\) trace"):
         qsense.qfim(lambda v: 2 * fam(v), jnp.ones(3))
     assert qsense.qfim(fam, jnp.ones(3)).shape == (3, 3)
+
+
+# ----------------------------------------------------------------------------- third audit
+
+def test_protocol_peak_qfi_refuses_times_not_above_zero():
+    # t = -2 was returned as the peak time (QFI 43.1 there)
+    for grid in ([-2.0, 0.5, 1.0], [0.0, 1.0], [0.5, np.nan]):
+        with pytest.raises(ValueError, match=r"^t_grid = .* sensing times > 0"):
+            P.peak_qfi(PSI3, 0.95, jnp.array(grid), GAMMA, protocol="remote")
+    q, t = P.peak_qfi(PSI3, 0.95, [0.5, 1.0], GAMMA, protocol="remote")
+    assert float(t) in (0.5, 1.0) and np.isfinite(q)
+
+
+def test_memory_collect_checks_its_counts():
+    from qsense import memory as M
+
+    for n in (-1, 0, 1.5, True):  # -1 gave factors 1: a perfect memory
+        with pytest.raises(ValueError, match=r"^n_memories = .* an integer >= 1"):
+            M.collect(1.0, 3, 10.0, n_memories=n)
+    with pytest.raises(ValueError, match=r"^n_memories = -1"):
+        M.memory_factor(1.0, 10.0, n_memories=-1)
+    with pytest.raises(ValueError, match=r"^n_memories = 0"):
+        M.collect_k2_cutoff(1.0, 10.0, 1.0, n_memories=0)
+    want = M.collect(1.0, 6, 10.0).factors
+    for k in (jnp.int32(6), np.int64(6), jnp.asarray(6)):  # jnp.int32(6) was refused
+        np.testing.assert_array_equal(M.collect(1.0, k, 10.0).factors, want)
+    for k in (6.0, jnp.float32(6), jnp.array([6]), 0):
+        with pytest.raises(ValueError, match=r"^k_pairs = .* an integer >= 1"):
+            M.collect(1.0, k, 10.0)
+
+
+def test_dephasing_ce_closed_form_checks_like_ce_bound_at():
+    from qsense.bounds import dephasing_ce_closed_form
+
+    with pytest.raises(ValueError, match=r"^gamma = -0\.1 is invalid; accepted: finite"):
+        dephasing_ce_closed_form(3, 1.0, -0.1)  # gave 19.7 > N^2 t^2 = 9
+    with pytest.raises(ValueError, match=r"^t = nan is invalid"):
+        dephasing_ce_closed_form(3, np.nan, 0.1)
+    with pytest.raises(ValueError, match=r"^t = \[-1\.0\] is invalid"):
+        dephasing_ce_closed_form(3, np.array([1.0, -1.0]), 0.1)
+    for n in (0, 2.5, "abc"):
+        with pytest.raises(ValueError, match=r"^n_qubits = .* an integer >= 1"):
+            dephasing_ce_closed_form(n, 1.0, 0.1)
+    eta2 = np.exp(-2 * 0.1 * 2.0)
+    assert dephasing_ce_closed_form(3, 2.0, 0.1) == pytest.approx(
+        9 * 4 * eta2 / (3 * (1 - eta2) + eta2), rel=1e-14)
+    assert dephasing_ce_closed_form(3, np.array([1.0, 2.0]), 0.1).shape == (2,)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: qsense.Problem(3, "dephasing", "abc"), r"^gamma = 'abc' is invalid; accepted: a "
+                                                    "finite rate >= 0"),
+    (lambda: qsense.Problem(3, "dephasing", 0.1 + 1j), r"^gamma = \(0\.1\+1j\) is invalid"),
+    (lambda: qsense.Problem(3, "dephasing", field="vector", b0=(1j, 0, 0)), r"^b0 = "),
+    (lambda: qsense.basis_state(3, 1.5), r"^index = 1\.5 is invalid; accepted: an integer in "
+                                         r"\[0, 7\]"),
+    (lambda: qsense.basis_state(3, True), r"^index = True"),
+    (lambda: qsense.empty_genome(2.5), r"^n_genes = 2\.5 is invalid; accepted: an integer >= 1"),
+    (lambda: qsense.random_genome(jax.random.PRNGKey(0), 3, 2.5), r"^n_genes = 2\.5"),
+    (lambda: qsense.dual_downlink(qsense.SatelliteLink(), 1000 + 1j),
+     r"^separation_km = \(1000\+1j\) is invalid; accepted: ground"),
+    (lambda: qsense.dual_downlink(qsense.SatelliteLink(), "abc"), r"^separation_km = 'abc'"),
+    (lambda: qsense.dual_downlink(qsense.SatelliteLink(), 1000.0, "x"), r"^offset_km = 'x'"),
+    (lambda: qsense.repeater_chain(qsense.FiberLink(), 50 + 1j), r"is invalid; accepted: "
+                                                                  "finite distances"),
+])
+def test_unclear_eager_errors_now_name_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_index_and_counts_accept_integer_scalars():
+    np.testing.assert_array_equal(qsense.basis_state(2, np.int64(3)), qsense.basis_state(2, 3))
+    assert qsense.empty_genome(np.int64(2)).n_genes == 2
+    # a traced index is the caller's (inside jit), as before
+    got = jax.jit(lambda i: qsense.basis_state(2, i))(3)
+    np.testing.assert_array_equal(got, qsense.basis_state(2, 3))
+
+
+def test_link_functions_name_a_batch_of_distances_or_factors():
+    from qsense import linkprobe as LP
+
+    angles = jnp.zeros(4 * 3 - 1)
+    kw = dict(protocol="distributed", n_qubits=3, memory_time_s=1.0)
+    with pytest.raises(ValueError, match=r"^distance_km\.shape = \(2,\) is invalid; accepted: "
+                                         r"\(\) \(a scalar distance_km; jax\.vmap over "
+                                         r"distances\)"):
+        LP.fisher_rate(qsense.SatelliteLink(), jnp.array([500.0, 1000.0]), angles, 1.0, GAMMA,
+                       **kw)
+    with pytest.raises(ValueError, match=r"^w_out\.shape = \(2, 3\) is invalid; accepted: "
+                                         r"\(N,\)"):
+        LP.link_problem("distributed", jnp.full((2, 3), 0.9))
+    with pytest.raises(ValueError, match=r"^w_back\.shape = \(1, 3\)"):
+        LP.link_problem("distributed", jnp.full(3, 0.9), jnp.full((1, 3), 0.9))
+    one = LP.fisher_rate(qsense.FiberLink(), 50.0, angles, 1.0, GAMMA, **kw)
+    many = jax.vmap(lambda d: LP.fisher_rate(qsense.FiberLink(), d, angles, 1.0, GAMMA, **kw))(
+        jnp.array([50.0, 80.0]))
+    np.testing.assert_allclose(many[0], one, rtol=1e-12)
+    # Werner factors as a list of traced values
+    w = jax.jit(lambda a: LP.link_problem("distributed", [a, a, a]).pre_channel)(0.9)
+    np.testing.assert_allclose(w, LP.link_problem("distributed", jnp.full(3, 0.9)).pre_channel,
+                               atol=1e-15)
