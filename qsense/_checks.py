@@ -47,6 +47,17 @@ def _shapes_of(x: Any) -> list:
     return [_shapes_of(v) if isinstance(v, (list, tuple)) else tuple(np.shape(v)) for v in x]
 
 
+def check_not_traced(function: str, **values: Any) -> None:
+    """Host drivers (Python loops over jitted steps, numpy on the results) cannot run inside
+    ``jax.jit`` / ``jax.vmap`` / ``jax.grad``: say so by name instead of the obscure
+    TracerBoolConversionError of their first host-side test."""
+    for name, x in values.items():
+        if not is_concrete(x):
+            fail(name, "<holds JAX tracers>", f"concrete values: {function} runs on the host "
+                 "(Python control flow and numpy; it jits its own inner steps) and cannot run "
+                 "under jax.jit, jax.vmap or jax.grad; call it eagerly")
+
+
 def check_n_qubits(n: Any, name: str = "n_qubits") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         fail(name, n, f"an integer in [1, {MAX_QUBITS}]")

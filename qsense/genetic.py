@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import fail
+from qsense._checks import check_not_traced, fail
 from qsense.distributed import (
     device_memory_limit,
     pad_rows,
@@ -528,6 +528,7 @@ def _static_config(config: GAConfig) -> GAConfig:
 
 
 def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
+    check_not_traced("search_t_grid", problem=problem)
     if config.t_grid is not None:
         return np.asarray(config.t_grid, float)
     if problem.gamma <= 0:
@@ -755,6 +756,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     """
     from tqdm.auto import tqdm
 
+    check_not_traced("search", problem=problem)
     if not isinstance(config, GAConfig):
         fail("config", type(config).__name__, "a qsense.genetic.GAConfig")
     if problem.initial != "ghz":

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import as_array_if_traced, fail, is_concrete
+from qsense._checks import as_array_if_traced, check_not_traced, fail, is_concrete
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
 from qsense.objective import Problem, score
 from qsense.teleport import depolarizing_superoperator
@@ -202,6 +202,7 @@ def peak_qfi(problems: Sequence[Problem], angles, t_grid) -> tuple[np.ndarray, n
     """``(max_t QFI (B, ...), argmax t (B, ...))`` over ``t_grid`` of the ansatz ``angles``
     ((G,) or (R, G)) for each problem of ``problems`` (same structure; one jitted, vmapped
     `qsense.score` program for all: links and distances are data)."""
+    check_not_traced("peak_qfi", problems=list(problems), angles=angles, t_grid=t_grid)
     t_grid = np.asarray(t_grid, float)
     if t_grid.ndim != 1 or t_grid.size < 1 or not np.all(t_grid > 0):
         fail("t_grid", t_grid, "a non-empty 1-D grid of sensing times > 0")
@@ -241,6 +242,7 @@ def optimize_link_probe(problems: Sequence[Problem], *, t_grid, steps: int = 60,
     from qsense.optimize import optimize_angles
 
     problems = list(problems)
+    check_not_traced("optimize_link_probe", problems=problems, t_grid=t_grid)
     if not problems:
         fail("problems", problems, "at least one Problem")
     n = problems[0].n_qubits

@@ -48,7 +48,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import NOISE_MODELS, check_nonneg, fail, is_concrete
+from qsense._checks import NOISE_MODELS, check_nonneg, check_not_traced, fail, is_concrete
 from qsense.distributed import (
     device_memory_limit,
     pad_rows,
@@ -449,6 +449,7 @@ def best_grid_times(problem: Problem, genomes: Genome, ts, *,
 def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.ndarray:
     """Log-spaced times bracketing the noisy optimum: 0.02/gamma .. 5/gamma (clipped to
     ``t_bounds``). For gamma = 0 there is no finite optimum: pass times explicitly."""
+    check_not_traced("default_t_grid", problem=problem)
     if problem.gamma <= 0:
         fail("gamma", problem.gamma, "> 0 for an automatic t grid (noiseless: give t0 and "
              "optimize_t=False, the QFI grows without bound in t)")
@@ -652,6 +653,8 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     device's own limit or half the host's RAM, `qsense.distributed.device_memory_limit`)
     run in chunks, with the same results; the t grid scan likewise.
     """
+    check_not_traced("optimize_angles", problem=problem, genomes=genomes, t0=t0,
+                     t_grid=t_grid)
     gradient = _check_method(method, gradient)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         fail("steps", steps, "an integer >= 1")

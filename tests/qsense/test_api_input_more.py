@@ -338,3 +338,25 @@ def test_link_functions_name_a_batch_of_distances_or_factors():
     w = jax.jit(lambda a: LP.link_problem("distributed", [a, a, a]).pre_channel)(0.9)
     np.testing.assert_allclose(w, LP.link_problem("distributed", jnp.full(3, 0.9)).pre_channel,
                                atol=1e-15)
+
+
+def test_host_drivers_say_they_cannot_be_jitted():
+    from qsense import genetic as G
+    from qsense.optimize import default_t_grid
+
+    match = r"cannot run under jax\.jit, jax\.vmap or jax\.grad; call it eagerly"
+    calls = {
+        "optimize_angles": lambda gm: qsense.optimize_angles(
+            qsense.Problem(2, "dephasing", gm), qsense.empty_genome(1), steps=2).value,
+        "search_t_grid": lambda gm: G.search_t_grid(qsense.Problem(2, "dephasing", gm),
+                                                    G.GAConfig()),
+        "default_t_grid": lambda gm: default_t_grid(qsense.Problem(2, "dephasing", gm)),
+        "search": lambda gm: qsense.search(qsense.Problem(2, "dephasing", gm)).best_fitness,
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=rf"^problem = .*: {name} runs on the host.*{match}"):
+            jax.jit(call)(0.1)  # was a TracerBoolConversionError at `problem.gamma <= 0`
+    with pytest.raises(ValueError, match=rf"^genomes = .*optimize_angles.*{match}"):
+        jax.jit(lambda a: qsense.optimize_angles(
+            qsense.Problem(2, "dephasing", 0.1), qsense.Genome([0], [0], [1], a),
+            steps=2).value)(jnp.array([0.1]))
