@@ -546,14 +546,23 @@ def _check_qfim(f: np.ndarray) -> None:
              f">= -{tol:.3g} (a QFI matrix is positive semidefinite)")
 
 
-def qcrb(fm, rcond: float = 1e-10) -> jax.Array:
+def default_rcond(dtype) -> float:
+    """The relative eigenvalue below which `qcrb` calls F singular: 1e-10 in double precision,
+    1e-5 in single, where rounding alone leaves a rank-deficient QFIM's smallest eigenvalue at
+    ~1e-8..1e-6 of its largest (|+>, B along z, dephasing: 2e-8), which read as a huge finite
+    bound (4e7) instead of ``inf``."""
+    return 1e-5 if jnp.dtype(dtype) in (jnp.float32, jnp.complex64) else 1e-10
+
+
+def qcrb(fm, rcond: float | None = None) -> jax.Array:
     """Multi-parameter quantum Cramer-Rao bound ``Tr(F^-1)`` (one repetition).
 
     A singular F (smallest eigenvalue <= ``rcond`` x largest, or F ~ 0) gives ``inf``, with a
-    warning when called outside jit; never NaN for a finite F. Gradients are finite in both
-    branches. A concrete F must be a QFI matrix: finite, symmetric and positive semidefinite
-    up to rounding (relative tolerance 1e-8, 1e-4 in float32), else a ValueError naming
-    ``F`` (traced values are not checked).
+    warning when called outside jit; never NaN for a finite F. ``rcond``: None ->
+    `default_rcond` of F's dtype (1e-10; 1e-5 in float32), else a number in [0, 1).
+    Gradients are finite in both branches. A concrete F must be a QFI matrix: finite,
+    symmetric and positive semidefinite up to rounding (relative tolerance 1e-8, 1e-4 in
+    float32), else a ValueError naming ``F`` (traced values are not checked).
     """
     fm = jnp.asarray(fm)
     if fm.ndim == 0:
@@ -562,6 +571,12 @@ def qcrb(fm, rcond: float = 1e-10) -> jax.Array:
         fail("F.shape", fm.shape, "a square (k, k) QFI matrix with k >= 1, or a scalar QFI")
     if is_concrete(fm):
         _check_qfim(np.asarray(fm))
+    if rcond is None:
+        rcond = default_rcond(fm.dtype)
+    elif isinstance(rcond, bool) or not (isinstance(rcond, (int, float, np.floating))
+                                         and 0 <= rcond < 1):
+        fail("rcond", rcond, "a relative eigenvalue cutoff in [0, 1) (None: 1e-10, 1e-5 in "
+             "float32)")
     fs = 0.5 * (fm + fm.T)
     lam = jnp.linalg.eigvalsh(fs)
     scale = jnp.max(jnp.abs(lam))

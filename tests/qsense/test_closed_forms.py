@@ -75,6 +75,34 @@ def test_qcrb_closed_form_and_singular():
         assert np.isinf(qsense.qcrb(fm0))
 
 
+def test_qcrb_in_float32_calls_a_rank_deficient_qfim_singular():
+    """|+> under dephasing with B along z: the exact QFIM has rank 2 (the field along x turns
+    the Bloch vector about itself; closed form diag(0, ((1 - e^{-g t}) / g)^2, t^2 e^{-2 g t})
+    rotated about z), so the bound is inf. In complex64 rounding left its smallest eigenvalue
+    at 2e-8 of the largest, above the double-precision cutoff: the bound read 4e7 and the
+    vector score -4e7. A genuinely full-rank float32 QFIM keeps its finite bound."""
+    import warnings
+
+    plus = jnp.asarray(np.array([1, 1]) / np.sqrt(2), jnp.complex64)
+    fm = qsense.qfim(lambda b: qsense.sense(plus, b, 1.3, "dephasing", 0.2),
+                     jnp.asarray([0.0, 0.0, 0.8], jnp.float32))
+    assert fm.dtype == jnp.float32
+    lam = np.linalg.eigvalsh(np.asarray(fm, np.float64))
+    assert 0 < lam[0] / lam[-1] < 1e-6  # rounding, not information
+    with pytest.warns(RuntimeWarning, match="singular"):
+        assert np.isinf(qsense.qcrb(fm))
+    prob = qsense.Problem(1, "dephasing", 0.2, "vector", (0.0, 0.0, 0.8), dtype=jnp.complex64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert float(qsense.score_pure(prob, plus, 1.3)) == -np.inf
+    # a full-rank QFIM in float32: the same bound as in float64
+    f64 = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 4.0]])
+    np.testing.assert_allclose(qsense.qcrb(jnp.asarray(f64, jnp.float32)),
+                               np.trace(np.linalg.inv(f64)), rtol=1e-6)
+    with pytest.raises(ValueError, match="rcond"):
+        qsense.qcrb(f64, rcond=1.5)
+
+
 def test_empty_genome_probe_is_ghz():
     """An all-identity PQC leaves the GHZ probe: the search space contains GHZ itself."""
     n, t, gamma = 4, 0.9, 0.1
