@@ -208,12 +208,16 @@ def test_every_objective_entry_is_nan_at_an_invalid_traced_point():
         "protocol_qcrb(vector)": lambda t, gm: P.protocol_qcrb(
             PSI2, 0.9, t, gm, (0.1, 0.0, 0.2), protocol="distributed", field="vector"),
     }
+    # one compiled program per entry (a vmap over the points; the points stay traced):
+    # t < 0, gamma < 0, t NaN, and a valid point that must equal the eager call
+    ts = jnp.array([-1.0, 1.0, jnp.nan, 1.0])
+    gms = jnp.array([GAMMA, -GAMMA, GAMMA, GAMMA])
     for name, fn in entries.items():
         good = np.asarray(fn(1.0, GAMMA))
-        for t, gm in ((-1.0, GAMMA), (1.0, -GAMMA), (jnp.nan, GAMMA)):
-            got = np.asarray(jax.jit(fn)(t, gm))
-            assert np.all(np.isnan(got)), (name, t, gm, got)
-        np.testing.assert_allclose(jax.jit(fn)(1.0, GAMMA), good, rtol=1e-12, err_msg=name)
+        got = np.asarray(jax.jit(jax.vmap(fn))(ts, gms))
+        for i in range(3):
+            assert np.all(np.isnan(got[i])), (name, float(ts[i]), float(gms[i]), got[i])
+        np.testing.assert_allclose(got[3], good, rtol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize(("noise", "field"), [("dephasing", "scalar"), ("bitflip", "scalar"),
