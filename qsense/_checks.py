@@ -58,6 +58,23 @@ def check_not_traced(function: str, **values: Any) -> None:
                  "under jax.jit, jax.vmap or jax.grad; call it eagerly")
 
 
+def check_count(name: str, k, accepted: str = "an integer >= 1") -> int:
+    """A count ``k`` as an int >= 1: a Python int or a concrete integer scalar of numpy or
+    JAX (``jnp.int32(6)``); a float (2.5), a bool or an array is refused, naming ``name``."""
+    if isinstance(k, bool):
+        fail(name, k, accepted)
+    if isinstance(k, (int, np.integer)):
+        v = int(k)
+    elif (hasattr(k, "dtype") and hasattr(k, "ndim") and is_concrete(k) and k.ndim == 0
+          and np.dtype(k.dtype).kind in "iu"):
+        v = int(k)
+    else:
+        fail(name, k, accepted)
+    if v < 1:
+        fail(name, k, accepted)
+    return v
+
+
 def check_n_qubits(n: Any, name: str = "n_qubits") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         fail(name, n, f"an integer in [1, {MAX_QUBITS}]")

@@ -17,7 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import MAX_QUBITS, as_array_if_traced, check_n_qubits, fail, is_concrete
+from qsense._checks import (
+    MAX_QUBITS,
+    as_array_if_traced,
+    check_count,
+    check_n_qubits,
+    fail,
+    is_concrete,
+)
 
 RX, RY, RZ, CRX, IDENTITY = 0, 1, 2, 3, 4
 GATE_NAMES = ("Rx", "Ry", "Rz", "CRx", "I")
@@ -158,17 +165,9 @@ def _check_whole(name: str, x: Any) -> None:
         fail(name, a[bad].tolist(), "whole numbers (gate codes, qubit indices)")
 
 
-def _check_n_genes(n_genes: Any) -> int:
-    """A gene count: an integer >= 1 (Python or numpy; 2.5 or True is refused)."""
-    if (isinstance(n_genes, bool) or not isinstance(n_genes, (int, np.integer))
-            or n_genes < 1):
-        fail("n_genes", n_genes, "an integer >= 1")
-    return int(n_genes)
-
-
 def empty_genome(n_genes: int, dtype=None) -> Genome:
     """All-identity genome of length ``n_genes`` (the PQC that leaves the GHZ probe as is)."""
-    n_genes = _check_n_genes(n_genes)
+    n_genes = check_count("n_genes", n_genes)
     z = np.zeros(n_genes, np.int32)
     return make_genome(np.full(n_genes, IDENTITY), z, z, np.zeros(n_genes), dtype)
 
@@ -194,7 +193,7 @@ def random_genome(
     no other gate (CRx only) is refused.
     """
     n_qubits = check_n_qubits(n_qubits)
-    n_genes = _check_n_genes(n_genes)
+    n_genes = check_count("n_genes", n_genes)
     if dtype is None:
         dtype = jnp.result_type(float)
     accepted = ("5 weights >= 0, in the order (Rx, Ry, Rz, CRx, I), not all 0 (GAConfig."

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import fail, is_concrete
+from qsense._checks import check_count, fail, is_concrete
 
 
 def pairs_per_probe(protocol: str, n_qubits: int) -> int:
@@ -79,32 +79,15 @@ class Collection(NamedTuple):
     factors: jnp.ndarray  # (..., K) mean Werner factor of the i-th arriving pair (i = 1..K)
 
 
-def _count(name: str, k, accepted: str = "an integer >= 1") -> int:
-    """``k`` as an int >= 1: a Python int or a concrete integer scalar of numpy or JAX
-    (``jnp.int32(6)``); a float, a bool or an array is refused."""
-    if isinstance(k, bool):
-        fail(name, k, accepted)
-    if isinstance(k, (int, np.integer)):
-        v = int(k)
-    elif (hasattr(k, "dtype") and hasattr(k, "ndim") and is_concrete(k) and k.ndim == 0
-          and np.dtype(k.dtype).kind in "iu"):
-        v = int(k)
-    else:
-        fail(name, k, accepted)
-    if v < 1:
-        fail(name, k, accepted)
-    return v
-
-
 def _check_memories(n_memories) -> int:
     """Memories a stored pair sits in (2: both halves): an integer >= 1 (0 or -1 gave factors
     of 1 or more, a perfect memory)."""
-    return _count("n_memories", n_memories, "an integer >= 1 (memories holding a stored pair: "
+    return check_count("n_memories", n_memories, "an integer >= 1 (memories holding a stored pair: "
                   "2 for both halves)")
 
 
 def _check(rate_hz, k, coherence_time_s) -> int:
-    k = _count("k_pairs", k)
+    k = check_count("k_pairs", k)
     # each argument on its own: under jax.grad of a link knob the rate is traced while the
     # coherence time (a setting) is concrete, and a NaN one must still raise
     if is_concrete(rate_hz):
