@@ -84,3 +84,19 @@ def test_one_qubit_map_matches_scipy_expm_over_long_times(noise):
         want = expm(t * gen)
         got = np.asarray(superoperator_1q(field, t, noise, 0.1))
         np.testing.assert_allclose(got, want, atol=1e-12 * max(1.0, np.abs(want).max()))
+
+
+@pytest.mark.parametrize("a", [0.0, 0.7, -2.3, np.pi, 5.1])
+def test_rotation_gates_are_pauli_exponentials(a):
+    """DESIGN 3: ``R_P(a) = exp(-i a P / 2)``; a gene's 2x2 block by its code (0 Rx, 1 Ry, 2 Rz,
+    3 CRx: the Rx block, 4 identity). Paulis and codes are written here, not imported: a sign
+    flip in ``rx``/``ry``/``rz`` (which no circuit test reaches) or in a gene's block fails."""
+    from qsense.gates import gene_matrix, rx, ry, rz
+
+    paulis = [np.array([[0, 1], [1, 0]], complex), np.array([[0, -1j], [1j, 0]]),
+              np.diag([1.0, -1.0]).astype(complex)]
+    want = [expm(-0.5j * a * p) for p in paulis]
+    for fn, w in zip((rx, ry, rz), want, strict=True):
+        np.testing.assert_allclose(np.asarray(fn(a)), w, atol=1e-14)
+    for code, w in enumerate([*want, want[0], np.eye(2)]):
+        np.testing.assert_allclose(np.asarray(gene_matrix(code, a)), w, atol=1e-14)

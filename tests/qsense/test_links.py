@@ -425,3 +425,23 @@ def test_ground_distances_beyond_half_the_circumference_raise():
     # traced values are not checked: gradients through the geometry still work
     g = jax.grad(lambda s: L.elevation_deg(400.0, s))(1000.0)
     assert np.isfinite(float(g)) and float(g) < 0
+
+
+def test_swap_gate_error_enters_once_per_swap_and_modes_multiplex():
+    """m = n + 1 elementary links need m - 1 swaps: with ideal memories the end-to-end Werner
+    parameter is ``w_el^m w_swap^(m-1)``. ``M`` multiplexed modes make one round succeed with
+    ``1 - (1 - p0)^M`` (Sangouard 2011 sec. IV), so one link's rate is that over ``T0``."""
+    f_el, w_swap, n_rep = 0.98, 0.9, 3
+    link = L.FiberLink(n_repeaters=n_rep, elementary_fidelity=f_el, swap_werner_factor=w_swap,
+                       memory_time_s=1e30)
+    m = n_rep + 1
+    w = ((4 * f_el - 1) / 3) ** m * w_swap ** (m - 1)
+    assert float(L.repeater_chain(link, 200.0).fidelity) == pytest.approx(0.25 + 0.75 * w,
+                                                                         rel=1e-12)
+    d, modes = 80.0, 7.0
+    one = L.FiberLink(n_repeaters=0, modes=modes, memory_time_s=1e30)
+    p0 = 0.5 * (0.9 * 0.9) ** 2 * 10 ** (-0.2 * d / 10)
+    st = L.repeater_chain(one, d)
+    assert float(st.p_attempt) == pytest.approx(1 - (1 - p0) ** modes, rel=1e-12)
+    assert float(st.rate_hz) == pytest.approx((1 - (1 - p0) ** modes) / (d / 2e5 + 1e-6),
+                                              rel=1e-10)

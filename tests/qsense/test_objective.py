@@ -394,3 +394,29 @@ def test_sense_field_derivatives_equal_finite_differences(noise):
                       - 2 * ref.sense(np.asarray(rho), b, t, noise, gamma)
                       + ref.sense(np.asarray(rho), b - 1e-3, t, noise, gamma)) / 1e-6
     np.testing.assert_allclose(second, want, atol=1e-5)
+
+
+def test_return_decay_depolarizes_before_the_post_channel():
+    """`Problem`: after sensing for t, qubit i is depolarized to Werner factor
+    ``exp(-post_decay_i t)`` and *then* ``post_channel`` acts. With a non-unital post channel
+    (amplitude damping, built here from its Kraus operators) the two orders differ, so the
+    dense reference (depolarize, then damp) pins the order on the fast path (dephasing: both
+    maps Z-covariant) and on the general one (bit flip)."""
+    n, t, gamma, b0, eta = 2, 1.1, 0.2, 0.6, 0.6
+    rates = np.array([0.4, 0.9])
+    damp = [np.diag([1.0, np.sqrt(1 - eta)]).astype(complex),
+            np.sqrt(eta) * np.array([[0, 1], [0, 0]], complex)]
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=2**n) + 1j * rng.normal(size=2**n)
+    rho0 = np.outer(v, v.conj()) / np.vdot(v, v).real
+    for noise in ("dephasing", "bitflip"):
+        p = Problem(n, noise, gamma, "scalar", b0, post_channel=np.stack([_superop(damp)] * n),
+                    post_decay=rates)
+
+        def rho_of(b, noise=noise):
+            sensed = _ref_sense(rho0, b, t, noise, gamma, np.ones(n))
+            dep = _apply_kraus(sensed, [_kraus_depolarizing(np.exp(-r * t)) for r in rates])
+            return _apply_kraus(dep, [damp] * n)
+
+        want = ref.qfi_from(rho_of(b0), ref.fd_derivatives(rho_of, b0))[0, 0]
+        assert float(score_state(p, jnp.asarray(rho0), t)) == pytest.approx(want, rel=1e-7)
