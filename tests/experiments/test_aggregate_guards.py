@@ -78,3 +78,34 @@ def test_aggregate_reads_a_list_seed(tmp_path):
     _cell(tmp_path / "0", "a" * 16, seed=[0, 1])
     _cell(tmp_path / "1", "a" * 16, "bitflip", seed=2)
     assert aggregate.aggregate(tmp_path)["seed"] == [0, 1, 2]
+
+
+def test_strict_fails_on_unfinished_and_missing_cells_not_only_failed_ones(tmp_path):
+    """--strict exits 1 when any cell is not finished: an unfinished cell (a dir with
+    ``.hydra/`` and neither ``results.json`` nor ``failed.json``) and a missing one (expanded
+    from ``multirun.yaml`` with no dir) each alone; 0 once every cell is finished."""
+    (tmp_path / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"overrides": {"task": [
+        "+exp=quickstart", "quickstart.noises=[dephasing],[bitflip]"]}}}))
+    _cell(tmp_path / "0", "a" * 16, "dephasing")
+    payload = aggregate.aggregate(tmp_path)  # cell 1 missing
+    assert [m["overrides"] for m in payload["metrics"]["missing"]] == [
+        ["+exp=quickstart", "quickstart.noises=[bitflip]"]]
+    assert aggregate.main([str(tmp_path), "--strict"]) == 1
+    assert aggregate.main([str(tmp_path)]) == 0
+    _cell(tmp_path / "1", "a" * 16, "bitflip")
+    assert aggregate.main([str(tmp_path), "--strict"]) == 0
+    (tmp_path / "1" / "results.json").unlink()  # now unfinished
+    payload = aggregate.aggregate(tmp_path)
+    assert [u["cell"] for u in payload["metrics"]["unfinished"]] == ["1"]
+    assert not payload["metrics"]["missing"] and not payload["metrics"]["failed"]
+    assert aggregate.main([str(tmp_path), "--strict"]) == 1
+
+
+def test_write_csv_keeps_every_column_of_every_row(tmp_path):
+    """A long-format table whose later rows carry more columns (e.g. a method with extra
+    metrics) keeps them all: the header is the union in first-seen order, missing cells
+    empty."""
+    write_csv(tmp_path, "t", [{"a": 1, "c": 0.5}, {"a": 2, "b": 3}])
+    assert (tmp_path / "t.csv").read_text().splitlines()[0] == "a,c,b"
+    assert read_csv(tmp_path / "t.csv") == [{"a": "1", "c": "0.5", "b": ""},
+                                            {"a": "2", "c": "", "b": "3"}]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import routing
-from routing.instance import Instance, Link, Node, Pair
+from routing.instance import Instance, Link, Node, Pair, PathOptions
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -149,3 +149,47 @@ def test_every_baseline_is_measured_against_the_instance_bound():
         sol = routing.with_path_bound(routing.solve_baseline(inst, name))
         assert sol.path_bound == pytest.approx(want, rel=1e-9), name
         assert sol.path_bound >= sol.objective
+
+
+def test_rrs_draws_every_route_of_a_cell_uniformly():
+    """RRS: "the routing path is randomly selected": per (pair, slot) a uniformly random route
+    (seeded). Over 400 seeds each route of a cell with r routes is drawn 400/r times on average;
+    counted here per cell, every count lies within 5 binomial standard deviations of it (a
+    choice that always took the first or the best route, or never the last, is far outside)."""
+    from routing.baselines import random_choice
+    from routing.model import compile_model
+
+    inst = routing.generate_instance(2)
+    model = compile_model(inst)
+    cells = [(k, t, js) for k, t, js in model.groups if len(js) >= 2]
+    assert len(cells) >= 5
+    n = 400
+    counts = {(k, t): np.zeros(len(js)) for k, t, js in cells}
+    for seed in range(n):
+        x = random_choice(inst, seed, model)
+        for k, t, js in cells:
+            assert x[js].sum() == 1.0
+            counts[(k, t)][int(np.argmax(x[js]))] += 1
+    for k, t, js in cells:
+        p = 1.0 / len(js)
+        sd = (n * p * (1 - p)) ** 0.5
+        assert np.all(np.abs(counts[(k, t)] - n * p) <= 5 * sd), (k, t, counts[(k, t)])
+
+
+def test_sos_keeps_every_satellite_path_and_never_relays_through_another_station():
+    """Five satellites each see both stations a and b; a third station c sees s1 and s2 (no
+    S2S links). SOS's paths are exactly the five a - s_i - b (hand DFS), more than PS-EGR's
+    real-path cap of 2 (SOS searches with its own cap, SOS_MAX_PATHS), and none relays through
+    c (a - s1 - c - s2 - b is a ground relay, not satellite-only)."""
+    sats = [f"s{i}" for i in range(1, 6)]
+    nodes = (Node("a", "base_station", 0), Node("b", "base_station", 1),
+             Node("c", "base_station", 1), *(Node(s, "satellite") for s in sats))
+    links = tuple(Link(g, s, "S2G", 0.97 - 0.002 * i, (900.0,))
+                  for i, s in enumerate(sats) for g in ("a", "b"))
+    links += (Link("c", "s1", "S2G", 0.99, (900.0,)), Link("c", "s2", "S2G", 0.99, (900.0,)))
+    inst = Instance(nodes, links, (Pair("a", "b", 0.9, (1.0,)),), (), 1, 20.0,
+                    PathOptions(max_real_paths=2))
+    sos = routing.solve_sos(inst)
+    found = {p.nodes for p in sos.model.paths}
+    assert found == _satellite_only_paths(inst, 0, 0) == {("a", s, "b") for s in sats}
+    assert sos.status == "optimal" and routing.check_solution(sos) == []

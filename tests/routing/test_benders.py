@@ -366,3 +366,22 @@ def test_pareto_and_plain_cuts_reach_the_same_optimum(seed, multi_cut):
         assert sol.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-9)
         assert routing.check_solution(sol) == []
         _assert_trace_monotone(sol)
+
+
+@pytest.mark.parametrize("multi_cut", [True, False], ids=["multi", "single"])
+def test_benders_stopped_early_reports_its_upper_bound_not_its_incumbent(multi_cut):
+    """Benders cut off after two master solves (no LP phase) has not converged: its ``bound``
+    must be the best master value (an upper bound, at least the MILP optimum, equal to the
+    trace's last ``upper``), its ``objective`` the best evaluated x (at most the optimum), and
+    ``gap`` their relative difference. (A bound reported as the incumbent passes every
+    converged run, where the two coincide.)"""
+    model = compile_model(small(2))
+    opt = routing.solve_milp(model).objective
+    sol = routing.solve_benders(model, multi_cut=multi_cut, lp_phase=False, core_point=False,
+                                pareto=False, max_iterations=2)
+    assert sol.status == "feasible" and sol.info["stop"] == "max_iterations"
+    assert sol.objective <= opt * (1 + 1e-9)
+    assert sol.bound >= opt * (1 - 1e-9) and sol.bound > sol.objective * (1 + 1e-6)
+    assert sol.bound == sol.trace[-1]["upper"] and sol.objective == sol.trace[-1]["lower"]
+    assert sol.gap == pytest.approx((sol.bound - sol.objective) / max(1.0, sol.bound))
+    assert routing.check_solution(sol) == []

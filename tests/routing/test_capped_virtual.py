@@ -127,3 +127,69 @@ def test_capped_virtual_paths_equal_the_direct_rule(case):
         assert len(got) <= len(kept)
         n_virtual += len(got)
     assert n_virtual > 0
+
+
+def _plain(inst):
+    """The instance as plain data: {edge: fidelity}, {(edge, t): capacity > 0}, {node: B}."""
+    key = lambda u, v: (u, v) if u <= v else (v, u)  # noqa: E731
+    fid = {key(lk.u, lk.v): lk.fidelity for lk in inst.links}
+    cap = {(key(lk.u, lk.v), t): c for lk in inst.links for t, c in enumerate(lk.capacity)
+           if c is not None and c > 0}
+    return key, fid, cap, {n.name: n.storage for n in inst.nodes}
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_capped_paths_fidelity_cost_and_ymax_follow_the_rules(seed):
+    """Every capped candidate's Werner fidelity, DEJMPS cost g and Y^max recomputed from the
+    instance's plain data (tests/reference/routing_paths.py's rules: F = 1/4 + 3/4 prod w_e,
+    g by iterated DEJMPS, Y = min(live C_e^t [, B_a, B_b]) / (g δ), live links = the full
+    path's minus the stored segment's); and the real paths are the ``max_real_paths`` simple
+    src-dst paths of the slot graph with the highest fidelity (own DFS). The capped set's own
+    `make` computes these apart from `assemble`, which the complete-set tests cover."""
+    from dataclasses import replace
+
+    from tests.reference.routing_paths import _all_simple, dejmps_cost, werner
+
+    inst = routing.generate_instance(seed, n_pairs=3)
+    # unequal stores small enough to bind Y^max: min(B_a, B_b) is told apart from max
+    stores = sorted({m for pr in inst.storage_pairs for m in pr})
+    sizes = dict(zip(stores, (100.0, 300.0, 700.0, 1100.0, 1500.0, 1900.0), strict=False))
+    inst = replace(inst, nodes=tuple(replace(n, storage=sizes[n.name]) if n.name in sizes
+                                     else n for n in inst.nodes))
+    cands = routing.build_candidates(inst)
+    key, fid, cap, store = _plain(inst)
+    delta, opt = inst.slot_duration, inst.options
+    n_virtual = n_store_bound = 0
+    for k, per_k in enumerate(cands.options):
+        pair = inst.pairs[k]
+        for t, per_t in enumerate(per_k):
+            for p in per_t:
+                edges = [key(u, v) for u, v in zip(p.nodes, p.nodes[1:], strict=False)]
+                f = werner([fid[e] for e in edges])
+                g = dejmps_cost(f, pair.threshold, opt.max_rounds)
+                live = list(edges)
+                bound = []
+                if p.kind == "virtual":
+                    seg = cands.segments[p.stored].nodes
+                    for e in (key(u, v) for u, v in zip(seg, seg[1:], strict=False)):
+                        live.remove(e)
+                    a, b = inst.storage_pairs[cands.segments[p.stored].pair]
+                    bound = [min(store[a], store[b])]
+                    n_virtual += 1
+                assert sorted(key(u, v) for u, v in p.live_edges) == sorted(live)
+                assert p.fidelity == pytest.approx(f, rel=1e-12)
+                assert p.cost == pytest.approx(g, rel=1e-9)
+                ymax = min([cap[(e, t)] for e in live] + bound) / (g * delta)
+                tightest = min((cap[(e, t)] for e in live), default=math.inf)
+                n_store_bound += bool(bound) and bound[0] < tightest
+                assert p.ymax == pytest.approx(ymax, rel=1e-9)
+            # the real paths: the best max_real_paths by Werner fidelity (no exact ties here)
+            present = {e for (e, tt) in cap if tt == t}
+            ranked = sorted(((werner([fid[key(u, v)] for u, v in zip(q, q[1:], strict=False)]),
+                              q)
+                             for q in _all_simple(present, pair.src, pair.dst)),
+                            reverse=True)
+            want = [q for f, q in ranked[: opt.max_real_paths]
+                    if math.isfinite(dejmps_cost(f, pair.threshold, opt.max_rounds))]
+            assert sorted(p.nodes for p in per_t if p.kind == "real") == sorted(want), (k, t)
+    assert n_virtual > 0 and n_store_bound > 0

@@ -180,3 +180,50 @@ def test_allowed_that_empties_a_cell_or_has_the_wrong_shape_is_refused():
         routing.solve_milp(model, allowed=np.ones(model.n_y + 1, bool))
     with pytest.raises(ValueError, match="allowed has shape"):
         routing.solve_milp(model, allowed=np.full(model.n_y, 0.5))
+
+
+def _perturbed(sol, **changes):
+    """A copy of ``sol`` with its y, s, z copied and ``changes`` applied: {"z": {key: v}, ...}."""
+    from dataclasses import replace
+
+    out = replace(sol, x=sol.x.copy(), y=sol.y.copy(), s=dict(sol.s), z=dict(sol.z))
+    for name, upd in changes.items():
+        getattr(out, name).update(upd)
+    return out
+
+
+def test_checker_names_each_broken_storage_and_link_family():
+    """check_solution is the independent verifier of C3-C6 (written from the instance, not from
+    the compiled rows), so each family must be reported by name when only it is broken. The
+    solution is tiny(6)'s optimum (it banks pairs); each perturbation below breaks the named
+    family (hand reasoning in the comments) and the report must carry that family's name."""
+    inst = tiny(6)
+    sol = routing.solve_milp(inst)
+    assert routing.check_solution(sol) == []
+    segs = sol.model.cands.segments
+    delta = inst.slot_duration
+    # C3: a stock above its stores' capacity B_m (the stock also breaks C6; C3 must be named)
+    i, t = next(k for k, v in sol.z.items() if v > 1e-6)
+    m = inst.storage_pairs[segs[i].pair][0]
+    bad = routing.check_solution(_perturbed(sol, z={(i, t): inst.storage_capacity(m) * 1.5}))
+    assert any(b.startswith("C3") for b in bad), bad
+    # C4: a storage fill rate whose δ s alone exceeds every link budget of its segment
+    i, t = next(iter(sol.s))
+    hops = [{a, b} for a, b in zip(segs[i].nodes, segs[i].nodes[1:], strict=False)]
+    caps = [lk.capacity[t] for lk in inst.links
+            if lk.capacity[t] is not None and {lk.u, lk.v} in hops]
+    bad = routing.check_solution(_perturbed(sol, s={(i, t): 2 * max(caps) / delta}))
+    assert any(b.startswith("C4") for b in bad), bad
+    # C5: the stock of a slot with a draw emptied (the draw g δ y is then above z = 0)
+    drawn = [(p.stored, p.slot) for j, p in enumerate(sol.model.paths)
+             if p.stored is not None and sol.y[j] > 1e-6]
+    assert drawn
+    i, t = drawn[0]
+    bad = routing.check_solution(_perturbed(sol, z={(i, t): 0.0}))
+    assert any(b.startswith("C5") for b in bad), bad
+    # C6: a stock raised by one pair out of nothing (no fill, no earlier stock pays for it);
+    # raised in the last slot so that no later balance and no C3 row need notice first
+    i = next(k[0] for k, v in sol.z.items() if v > 1e-6)
+    last = inst.n_slots - 1
+    bad = routing.check_solution(_perturbed(sol, z={(i, last): sol.z[(i, last)] + 1.0}))
+    assert any(b.startswith("C6") for b in bad), bad

@@ -131,3 +131,23 @@ def test_protocol_choice_reaches_the_path_costs():
     assert costs["dejmps"] != costs["bbpssw"]
     assert purification_cost(0.8, 0.9, "dejmps") < purification_cost(0.8, 0.9, "bbpssw")
     assert purification_cost(0.85, 0.9, "bbpssw") < purification_cost(0.85, 0.9, "dejmps")
+
+
+@pytest.mark.parametrize("protocol", ["dejmps", "bbpssw"])
+def test_threshold_met_exactly_needs_no_purification(protocol):
+    """g(F, F_th) = 1 when F = F_th exactly: the threshold is a ``>=`` ("g = 1 when
+    F >= F_th", routing.purification), so a path at the threshold is used as is."""
+    res = purify(0.9, 0.9, protocol)
+    assert res.cost == 1.0 and res.rounds == 0 and res.reachable
+
+
+def test_a_round_that_meets_the_threshold_exactly_is_the_last():
+    """BBPSSW rounds stop at the first round whose output reaches F_th, also exactly: with
+    F_th = F' of one round (the published formula, evaluated as bbpssw_round does), the cost
+    is that round's 2/p, not two rounds'."""
+    f = 0.8
+    r = (1.0 - f) / 3.0
+    p = f * f + 2.0 * f * r + 5.0 * r * r
+    f1 = (f * f + r * r) / p
+    res = purify(f, f1, "bbpssw")
+    assert res.rounds == 1 and res.cost == pytest.approx(2 / p, rel=1e-14)
