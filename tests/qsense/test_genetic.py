@@ -441,3 +441,55 @@ def test_progress_bar_counts_generations(capsys, tmp_path):
     assert f"2/{SMALL.generations}" in frames[0]
     assert f"{SMALL.generations}/{SMALL.generations}" in frames[-1]
     assert not capsys.readouterr().out
+
+
+def test_tournament_selects_the_fitter_candidates():
+    """Selection alone: no elite, children are exact copies of their parents (permutation of
+    chromosomes of <= 1 gene is the identity; no angle jitter, no local steps), so generation 1
+    holds the tournament winners of generation 0 with their fitnesses. Tournaments of 8 from 16
+    keep the best chromosome and raise the mean; picking the loser would lower both."""
+    p = Problem(2, "dephasing", 0.1)
+    cfg = GAConfig(population=16, generations=1, max_genes=2, init_genes=1, elite=0, max_run=1,
+                   tournament=8, n_t=4, local_steps=0, structured=False, angle_sigma=0.0,
+                   operator_probs=(0.0, 0.0, 0.0, 0.0, 1.0))
+    res = search(p, cfg, seed=2)
+    best, mean = res.history["best"], res.history["mean"]
+    assert mean[0] < best[0] - 1e-3  # generation 0's fitnesses differ
+    assert best[1] == pytest.approx(best[0], rel=1e-12)
+    assert mean[1] > mean[0]
+
+
+@pytest.mark.parametrize("weights,gate", [((0.0, 1.0, 0.0, 0.0), 1), ((0.0, 0.0, 0.0, 1.0), 3)])
+def test_inserted_genes_follow_gate_probs(weights, gate):
+    """New genes of insertion are drawn with ``gate_probs``: with all weight on one gate
+    (Ry = 1, CRx = 3 in `qsense.genome`), every inserted gene is that gate."""
+    old = _population(4)
+    keys = jax.random.split(jax.random.PRNGKey(44), SEEDS)
+    new = apply_operator(keys, old, "insertion", n_qubits=N, max_run=3, gate_probs=weights)
+    _check_canonical(new)
+    inserted = 0
+    for i in range(SEEDS):
+        before, after = _genes(old, i), _genes(new, i)
+        extra = [g for g in after if g not in before]
+        inserted += len(extra)
+        assert all(g[0] == gate for g in extra)
+    assert inserted >= SEEDS // 2
+
+
+def test_fitness_is_the_merit_at_the_reported_time():
+    """GHZ under dephasing: F(t) = N^2 t^2 e^{-2 N gamma t} (closed form). The search reports
+    the GHZ fitness as the best of its time grid, at the grid time where it is reached, and
+    every chromosome's fitness is its QFI at its own reported time."""
+    from qsense.optimize import merit
+
+    n, gamma = 2, 0.1
+    p = Problem(n, "dephasing", gamma)
+    cfg = GAConfig(population=8, generations=1, max_genes=4, init_genes=2, elite=1, n_t=6,
+                   local_steps=0, structured=False)
+    res = search(p, cfg, seed=0)
+    closed = n**2 * res.t_grid**2 * np.exp(-2 * n * gamma * res.t_grid)
+    assert res.ghz_fitness == pytest.approx(closed.max(), rel=1e-10)
+    assert res.ghz_t == pytest.approx(res.t_grid[np.argmax(closed)], rel=1e-12)
+    for i in range(cfg.population):
+        assert res.fitnesses[i] == pytest.approx(float(merit(p, res.population[i], res.ts[i])),
+                                                 rel=1e-9)

@@ -214,3 +214,80 @@ def test_bad_problem():
         optimize_angles(Problem(2), make_genome([CRX], [1], [1], [0.1]))
     with pytest.raises(ValueError, match="genome"):
         optimize_angles(Problem(2), make_genome([RX], [0], [5], [0.1]))
+
+
+def test_adam_keeps_its_best_iterate_not_its_last():
+    """One qubit (GHZ of N = 1 = |+>), one Ry(a) gene: the Bloch vector leaves the equator by a,
+    so under dephasing F = t^2 cos^2(a) e^{-2 gamma t} (closed form, no engine). A far too
+    large Adam step bounces around the optimum: the result must be the best point met on the
+    trajectory (history), not the last one, and its merit is the closed form at its (a, t)."""
+    gamma = 0.2
+    p = Problem(1, "dephasing", gamma)
+    g = make_genome([RY], [0], [0], [0.9])
+    res = optimize_angles(p, g, method="adam", steps=12, learning_rate=0.5, t0=2.0)
+    hist = res.history[0]
+    assert hist.max() > hist[-1] + 1e-3  # the trajectory really got worse at its end
+    a, t = float(res.genome.angle[0]), res.t
+    closed = t**2 * np.cos(a) ** 2 * np.exp(-2 * gamma * t)
+    assert res.value == pytest.approx(closed, rel=1e-9)
+    assert res.value >= hist.max() * (1 - 1e-12)
+
+
+def test_cobyla_never_returns_a_point_below_its_start(monkeypatch):
+    """COBYLA restarts keep their start when the solver hands back a worse point (scipy's
+    Fortran COBYLA returned its last iterate, PRIMA its best: the rule must not depend on it).
+    Start at the closed-form optimum a = 0, t = 1/gamma (F = e^-2 / gamma^2), solver result
+    moved off it by hand."""
+    import scipy.optimize as so
+
+    real_minimize = so.minimize
+
+    def worse(fun, x0, **kw):
+        r = real_minimize(fun, x0, **kw)
+        r.x = np.asarray(x0, float) + 0.7  # a worse angle and time
+        return r
+
+    monkeypatch.setattr(so, "minimize", worse)
+    gamma = 0.2
+    p = Problem(1, "dephasing", gamma)
+    res = optimize_angles(p, make_genome([RY], [0], [0], [0.0]), method="cobyla", steps=20,
+                          t0=1 / gamma)
+    assert res.value == pytest.approx(1 / (gamma * np.e) ** 2, rel=1e-12)
+    assert res.t == pytest.approx(1 / gamma, rel=1e-12)
+    assert float(res.genome.angle[0]) == 0.0
+
+
+def test_parameter_shift_method_runs_the_shift_rule(monkeypatch):
+    """method="parameter_shift" takes its angle gradient from the shift rule (it equals
+    autodiff, so only a spy tells them apart); plain Adam does not touch it. Unusual steps
+    and learning rate: a fresh compilation, so the spy sees the trace."""
+    import qsense.optimize as qo
+
+    calls = []
+    real = qo.parameter_shift_grad
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(qo, "parameter_shift_grad", spy)
+    p = Problem(2, "dephasing", 0.1)
+    g = _random_circuit(11, 2, 3)
+    b = optimize_angles(p, g, method="adam", steps=3, learning_rate=0.0123, t0=2.0)
+    assert not calls
+    a = optimize_angles(p, g, method="parameter_shift", steps=3, learning_rate=0.0123, t0=2.0)
+    assert calls
+    np.testing.assert_allclose(a.history, b.history, rtol=1e-8)
+
+
+def test_a_start_time_outside_t_bounds_starts_on_the_bound_and_moves_in():
+    """t0 = 100 with t_bounds = (1e-3, 10): the start is clipped to t = 10 (a start left
+    outside would sit where the clipped loss has no t gradient, and never move); the optimum
+    t = 1/gamma = 5 (F = e^-2 / gamma^2, one qubit on the equator under dephasing) is inside."""
+    gamma = 0.2
+    p = Problem(1, "dephasing", gamma)
+    res = optimize_angles(p, make_genome([RY], [0], [0], [0.0]), method="lbfgs", steps=40,
+                          t0=100.0, t_bounds=(1e-3, 10.0))
+    assert res.t == pytest.approx(1 / gamma, rel=1e-4)
+    assert res.value == pytest.approx(1 / (gamma * np.e) ** 2, rel=1e-7)
+    assert not res.t_at_bound

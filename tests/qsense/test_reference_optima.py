@@ -100,3 +100,56 @@ def test_bad_cells_are_rejected_with_the_field_named():
         ReferenceConfig(restarts=0)
     with pytest.raises(ValueError, match="t_bounds"):
         ReferenceConfig(t_bounds=(2.0, 1.0))
+
+
+def _dephasing_product_qfi(local_states, t, gamma):
+    """Closed form, independent of the engine: a qubit with Bloch vector r precessing about z
+    and dephasing at rate gamma has F = t^2 (r_x^2 + r_y^2) e^{-2 gamma t} (|r| is conserved by
+    the rotation, so only |dr/dB|^2 remains); a product probe sums its qubits' QFIs."""
+    total = 0.0
+    for a, b in np.asarray(local_states, complex):
+        norm2 = abs(a) ** 2 + abs(b) ** 2
+        assert norm2 == pytest.approx(1.0, abs=1e-6)  # a qubit of a probe is a state
+        rx, ry = 2 * (np.conj(a) * b).real, 2 * (np.conj(a) * b).imag
+        total += t**2 * (rx**2 + ry**2) * np.exp(-2 * gamma * t)
+    return total
+
+
+def test_product_value_is_the_sum_of_one_qubit_closed_forms():
+    # fast (no optimization): the additive product objective at unequal, off-optimal qubits
+    import jax.numpy as jnp
+
+    from qsense import reference as refmod
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3):
+        theta, phi = rng.uniform(0.2, 2.9, n), rng.uniform(-np.pi, np.pi, n)
+        t = 3.7
+        x = jnp.asarray(np.concatenate([theta, phi, [np.log(t)]]))
+        problem = refmod._cell_problem("product", n, "dephasing", GAMMA, "scalar", 1.0)
+        got = float(refmod._product_fisher(x, n, problem))
+        local = np.stack([np.cos(theta / 2), np.exp(1j * phi) * np.sin(theta / 2)], 1)
+        assert got == pytest.approx(_dephasing_product_qfi(local, t, GAMMA), rel=1e-5)
+
+
+def test_two_qubit_product_probe_fast_closed_form():
+    # < 10 s: one start (|+>^2), L-BFGS-B only. Optimum 2 e^-2 / gamma^2 at t = 1/gamma; the
+    # returned qubits are normalized, reproduce the value through the closed form, and qcrb = 1/F
+    cfg = ReferenceConfig(restarts=1, steps=0, polish=1, polish_iter=60)
+    r = best_product_probe(2, "dephasing", GAMMA, config=cfg)
+    want = 2 * np.exp(-2) / GAMMA**2
+    assert r.value == pytest.approx(want, rel=1e-5)
+    assert r.t == pytest.approx(1 / GAMMA, rel=1e-3)
+    assert r.qcrb == pytest.approx(1 / want, rel=1e-5)
+    assert _dephasing_product_qfi(r.local_states, r.t, GAMMA) == pytest.approx(r.value, rel=1e-5)
+    assert np.allclose(r.state, np.kron(r.local_states[0], r.local_states[1]), atol=1e-6)
+    assert not r.t_at_bound
+
+
+def test_product_probe_returns_its_best_restart():
+    # no Adam, no polish: the result is the best of the starts, scored by the closed form
+    cfg = ReferenceConfig(restarts=4, steps=0, polish=0)
+    r = best_product_probe(2, "dephasing", GAMMA, config=cfg)
+    assert len(set(np.round(r.restart_values, 6))) > 1  # the starts really differ
+    assert r.value == pytest.approx(max(r.restart_values), rel=1e-6)
+    assert _dephasing_product_qfi(r.local_states, r.t, GAMMA) == pytest.approx(r.value, rel=1e-5)

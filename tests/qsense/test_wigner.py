@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.polynomial.legendre import leggauss
 
-from qsense.wigner import symmetric_part, wigner, wigner_3j, wigner_function
+from qsense.wigner import sphere_grid, symmetric_part, wigner, wigner_3j, wigner_function
 from tests.reference.vqs_wigner import dicke_vector, wigner_reference
 
 
@@ -84,3 +84,26 @@ def test_ghz_wigner_has_a_negative_part():
     """A GHZ (cat) state has interference fringes with W < 0; the negativity is positive."""
     wg = wigner(_ghz(4), 61, 120)
     assert wg.minimum < 0 and wg.negativity > 0.05
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ghz_negativity_matches_the_independent_reference(n):
+    """delta = (2j+1)/(4 pi) \\int (|W| - W)/2 dOmega, integrated here from the reference W
+    (rotated pole kernel, no 3j symbols or Y_kq) by Gauss-Legendre in cos(theta) x uniform phi;
+    the module's midpoint grid agrees to O(1/n_theta^2). Also the grid's weights integrate W
+    to Tr(P_sym rho) = 1 for GHZ."""
+    psi = _ghz(n)
+    dv = dicke_vector(psi)
+    rho = np.outer(dv, dv.conj())
+    j = n / 2
+    x, w = leggauss(48)
+    n_phi = 96
+    phi = np.arange(n_phi) * 2 * np.pi / n_phi
+    ref = np.array([[wigner_reference(rho, np.arccos(xi), ph) for ph in phi] for xi in x])
+    dmu = w[:, None] * (2 * np.pi / n_phi) * (2 * j + 1) / (4 * np.pi)
+    want = float(np.sum(dmu * (np.abs(ref) - ref) / 2))
+    wg = wigner(psi, 61, 120)
+    assert wg.negativity == pytest.approx(want, rel=2e-3)
+    assert wg.minimum == pytest.approx(ref.min(), abs=5e-3)
+    _, _, wts = sphere_grid(61, 120)
+    assert float(np.sum(wts * (2 * j + 1) * wg.values)) == pytest.approx(1.0, abs=2e-3)
