@@ -115,12 +115,15 @@ def test_complete_path_set_equals_independent_enumeration_on_hand_network():
     _compare(cands, ref)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_complete_path_set_equals_independent_enumeration_on_random_networks(seed):
-    # plain random data, built here, read by both the instance and the reference
+RANDOM_STORAGE = {"a2": 400.0, "b2": 600.0}
+RANDOM_PAIRS = [("a0", "b0", 0.9), ("a1", "b1", 0.92)]
+
+
+def _random_network(seed, T, memory=None):
+    """Plain random data, built here, read by both the instance and the reference:
+    ({(u, v): (fidelity, capacities)}, the complete-path-set instance)."""
     rng = np.random.default_rng(seed)
     names = ["a0", "a1", "a2", "b0", "b1", "b2", "x0", "x1"]
-    T = 3
     links = {}
     for i, u in enumerate(names):
         for v in names[i + 1:]:
@@ -128,16 +131,23 @@ def test_complete_path_set_equals_independent_enumeration_on_random_networks(see
                 caps = [float(rng.uniform(100, 900)) if rng.uniform() < 0.8 else None
                         for _ in range(T)]
                 links[(u, v)] = (float(rng.uniform(0.95, 0.995)), caps)
-    storage = {"a2": 400.0, "b2": 600.0}
-    pairs = [("a0", "b0", 0.9), ("a1", "b1", 0.92)]
+    memory = memory or {}
     nodes = tuple(Node(n, "satellite" if n[0] == "x" else "base_station",
-                       storage=storage.get(n, 0.0)) for n in names)
+                       storage=RANDOM_STORAGE.get(n, 0.0), memory_time=memory.get(n, math.inf))
+                  for n in names)
     inst = Instance(nodes, tuple(Link(u, v, "G2G", f, tuple(c)) for (u, v), (f, c)
                                  in links.items()),
-                    tuple(Pair(s, d, th, (1.0,) * T) for s, d, th in pairs), (("a2", "b2"),),
-                    T, DELTA, PathOptions(path_set="complete"))
-    _compare(routing.build_candidates(inst), _reference(links, storage, [("a2", "b2")], pairs,
-                                                        T, DELTA))
+                    tuple(Pair(s, d, th, (1.0,) * T) for s, d, th in RANDOM_PAIRS),
+                    (("a2", "b2"),), T, DELTA, PathOptions(path_set="complete"))
+    return links, inst
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_complete_path_set_equals_independent_enumeration_on_random_networks(seed):
+    T = 3
+    links, inst = _random_network(seed, T)
+    _compare(routing.build_candidates(inst), _reference(links, RANDOM_STORAGE, [("a2", "b2")],
+                                                        RANDOM_PAIRS, T, DELTA))
 
 
 @pytest.mark.parametrize("protocol", ["dejmps", "bbpssw"])
@@ -414,26 +424,9 @@ def test_memory_lifetime_complete_set_equals_independent_enumeration_on_random_n
     fidelity, cost and Y^max, against the independent enumeration. The hand network cannot
     show a vintage filled in its draw slot (its one early segment is absent in slot 1);
     seeds 1, 5 and 7 have vintages filled after slot 0."""
-    rng = np.random.default_rng(seed)
-    names = ["a0", "a1", "a2", "b0", "b1", "b2", "x0", "x1"]
     T = 4
-    links = {}
-    for i, u in enumerate(names):
-        for v in names[i + 1:]:
-            if rng.uniform() < 0.45:
-                caps = [float(rng.uniform(100, 900)) if rng.uniform() < 0.8 else None
-                        for _ in range(T)]
-                links[(u, v)] = (float(rng.uniform(0.95, 0.995)), caps)
-    storage = {"a2": 400.0, "b2": 600.0}
     memory = {"a2": 300.0, "b2": 500.0}
-    pairs = [("a0", "b0", 0.9), ("a1", "b1", 0.92)]
-    nodes = tuple(Node(n, "satellite" if n[0] == "x" else "base_station",
-                       storage=storage.get(n, 0.0), memory_time=memory.get(n, math.inf))
-                  for n in names)
-    inst = Instance(nodes, tuple(Link(u, v, "G2G", f, tuple(c)) for (u, v), (f, c)
-                                 in links.items()),
-                    tuple(Pair(s, d, th, (1.0,) * T) for s, d, th in pairs), (("a2", "b2"),),
-                    T, DELTA, PathOptions(path_set="complete"))
-    ref = _reference(links, storage, [("a2", "b2")], pairs, T, DELTA, memory)
+    links, inst = _random_network(seed, T, memory)
+    ref = _reference(links, RANDOM_STORAGE, [("a2", "b2")], RANDOM_PAIRS, T, DELTA, memory)
     assert any(k[5] is not None and k[5] > 0 for k in ref)  # vintages past the first slot
     _compare(routing.build_candidates(inst), ref)
