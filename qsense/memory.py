@@ -82,8 +82,8 @@ class Collection(NamedTuple):
 def _check_memories(n_memories) -> int:
     """Memories a stored pair sits in (2: both halves): an integer >= 1 (0 or -1 gave factors
     of 1 or more, a perfect memory)."""
-    return check_count("n_memories", n_memories, "an integer >= 1 (memories holding a stored pair: "
-                  "2 for both halves)")
+    return check_count("n_memories", n_memories,
+                       "an integer >= 1 (memories holding a stored pair: 2 for both halves)")
 
 
 def _check(rate_hz, k, coherence_time_s) -> int:
