@@ -29,10 +29,14 @@ import functools
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
-import jax
+# runnable from a checkout without an install (as the other scripts): the repository root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-import jax
+# runnable from a checkout without an install (as the other scripts): the repository root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
