@@ -51,6 +51,7 @@ import optax
 
 from qsense._checks import check_not_traced, fail
 from qsense.distributed import (
+    AXIS,
     device_memory_limit,
     pad_rows,
     padded_size,
@@ -102,9 +103,15 @@ class GAConfig:
     children (radians, >= 0); gate_probs: weights of (Rx, Ry, Rz, CRx) for new genes;
     n_t: points of the sensing-time grid each chromosome is scored on (t_grid overrides it:
     explicit times > 0); include_empty: seed generation 0 with the all-identity (GHZ)
-    chromosome; memory_limit_gb: refuse populations whose estimated working set per device
-    (the population sharded over the devices) exceeds it (None: `memory_limit_bytes`, an
-    accelerator's own memory, or half the RAM shared by the host's CPU devices);
+    chromosome; memory_limit_gb: the memory one device may use (None: `memory_limit_bytes`,
+    an accelerator's own memory, or half the RAM shared by the host's CPU devices): a
+    generation whose estimated working set per device (`estimate_bytes`, the population
+    sharded over the devices) exceeds it is scored in chunks of rows that fit, and a search
+    refused only when one row does not fit;
+    chunk_rows: rows per device that a generation scores at once (its grid times, memetic
+    local steps and re-scores run over chunks of this many rows one after another, inside the
+    one compiled program: memory for time; the numbers do not change, to rounding in float32);
+    None: the whole population when it fits in memory, else the most rows that fit;
     local_steps: Adam steps on the angles and log t of every chromosome in every generation
     (memetic, Lamarckian: the improved angles and time are written back; 0 gives the seed's
     plain GA that ranks structures by their raw angles);
@@ -134,6 +141,7 @@ class GAConfig:
     t_grid: tuple[float, ...] | None = None
     include_empty: bool = True
     memory_limit_gb: float | None = None
+    chunk_rows: int | None = None
     local_steps: int = 10
     local_lr: float = 0.1
     structured: bool = True
@@ -185,6 +193,8 @@ class GAConfig:
                 fail("t_grid", self.t_grid, "a non-empty list of times > 0")
         if self.memory_limit_gb is not None and not self.memory_limit_gb > 0:
             fail("memory_limit_gb", self.memory_limit_gb, "a size > 0 (GB) or None")
+        if self.chunk_rows is not None:
+            integer("chunk_rows", 1, None, "an integer >= 1 (rows per device) or None (automatic)")
 
 
 # ----------------------------------------------------------------------------- operators
@@ -473,14 +483,22 @@ def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> in
     sharded over ``n_devices`` devices: its ``ceil(population / n_devices)`` rows (the
     population is padded to a multiple of the device count, `qsense.distributed.pad_rows`) x
     the t grid, each evaluation a density matrix with its field derivatives, eigenvectors and
-    SLDs (about 12 (scalar) or 24 (vector) complex (2^N x 2^N) arrays). Bytes."""
+    SLDs (about 12 (scalar) or 24 (vector) complex (2^N x 2^N) arrays); with ``chunk_rows``
+    set, at most that many rows at once. Bytes. (`chunk_plan` picks the chunk when
+    ``chunk_rows`` is None.)"""
     if isinstance(n_devices, bool) or not isinstance(n_devices, (int, np.integer)) \
             or n_devices < 1:
         fail("n_devices", n_devices, "an integer >= 1")
+    rows = _rows_per_device(config, n_devices)
+    if config.chunk_rows is not None:
+        rows = min(rows, config.chunk_rows)
+    return rows * _bytes_per_row(problem, config)
+
+
+def _bytes_per_row(problem: Problem, config: GAConfig) -> int:
     d = 2 ** problem.n_qubits
     item = np.dtype(problem.dtype or np.complex128).itemsize
-    per = (12 if problem.field == "scalar" else 24) * d * d * item
-    return _rows_per_device(config, n_devices) * _n_t(problem, config) * per
+    return (12 if problem.field == "scalar" else 24) * d * d * item * _n_t(problem, config)
 
 
 def _rows_per_device(config: GAConfig, n_devices: int) -> int:
@@ -501,24 +519,58 @@ def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> flo
     return device_memory_limit(devices, config.memory_limit_gb)
 
 
-def check_memory(problem: Problem, config: GAConfig,
-                 devices: Sequence | None = None) -> int:
-    """Refuse (ValueError with the estimate) a search whose per-device working set
-    (`estimate_bytes` with the population sharded over ``devices``, default every device)
-    exceeds the per-device limit (`memory_limit_bytes`). Returns the per-device estimate."""
+def chunk_plan(problem: Problem, config: GAConfig,
+               devices: Sequence | None = None) -> tuple[int | None, int]:
+    """``(chunk, bytes)``: the rows per device that a generation scores at once (None: the
+    whole population, unchunked) and the per-device working set of one chunk
+    (`estimate_bytes`), with the population sharded over ``devices`` (default every device).
+    ``chunk_rows`` None: the whole population when it fits the per-device limit
+    (`memory_limit_bytes`), else the most rows that fit; refused (ValueError with the
+    estimate) when not even one row fits, or when an explicit ``chunk_rows`` does not."""
     devs = population_devices(devices)
     n_dev = len(devs)
-    need = estimate_bytes(problem, config, n_dev)
     limit = memory_limit_bytes(config, devs)
-    if need > limit:
-        rows = _rows_per_device(config, n_dev)
-        fail("n_qubits", problem.n_qubits,
-             f"a size whose fitness working set fits in memory: population "
-             f"{config.population} over {n_dev} device{'s' if n_dev > 1 else ''} "
-             f"({rows} rows each) x {_n_t(problem, config)} times at N = {problem.n_qubits} "
-             f"needs about {need / 1e9:.3g} GB per device > limit {limit / 1e9:.3g} GB; "
-             "lower N, the population or n_t, use more devices, or raise memory_limit_gb")
-    return need
+    rows = _rows_per_device(config, n_dev)
+    per = _bytes_per_row(problem, config)
+    where = (f"population {config.population} over {n_dev} device{'s' if n_dev > 1 else ''} "
+             f"({rows} rows each) x {_n_t(problem, config)} times at N = {problem.n_qubits}")
+    if config.chunk_rows is not None:
+        chunk = min(rows, config.chunk_rows)
+        if chunk * per > limit:
+            fail("chunk_rows", config.chunk_rows,
+                 f"at most {int(limit // per)} rows per device: {where}, scored "
+                 f"{chunk} rows at a time, needs about {chunk * per / 1e9:.3g} GB per device "
+                 f"> limit {limit / 1e9:.3g} GB (None picks the most that fit)")
+    else:
+        chunk = min(rows, int(limit // per))
+        if chunk < 1:
+            fail("n_qubits", problem.n_qubits,
+                 f"a size whose fitness working set fits in memory: {where} needs about "
+                 f"{per / 1e9:.3g} GB per device for even one row at a time > limit "
+                 f"{limit / 1e9:.3g} GB; lower N or n_t, or raise memory_limit_gb")
+    return (None if chunk >= rows else chunk), chunk * per
+
+
+def check_memory(problem: Problem, config: GAConfig,
+                 devices: Sequence | None = None) -> int:
+    """Refuse (ValueError with the estimate) a search that cannot fit the per-device limit
+    even in chunks (`chunk_plan`). Returns the per-device working set it will use: the whole
+    population's share when it fits, else one chunk's."""
+    return chunk_plan(problem, config, devices)[1]
+
+
+def _row_layout(population: int, n_devices: int, chunk: int | None) -> tuple[int, int, int]:
+    """``(P', n_chunks, c)``: the padded row count ``P' = n_devices * n_chunks * c`` the
+    programs run on, and the chunks of ``c`` rows per device each generation scores one after
+    another (``n_chunks = 1``: unchunked, ``P' = padded_size(P, D)``). The chunks are balanced
+    (``c = ceil(m / n_chunks)`` for ``m = ceil(P / D)`` rows per device), so at most
+    ``n_chunks - 1`` padding rows per device are added for them."""
+    m = padded_size(population, n_devices) // n_devices
+    if chunk is None or chunk >= m:
+        return m * n_devices, 1, m
+    n_chunks = -(-m // chunk)
+    c = -(-m // n_chunks)
+    return n_devices * n_chunks * c, n_chunks, c
 
 
 def _static_config(config: GAConfig) -> GAConfig:
@@ -546,8 +598,11 @@ def _programs(n_qubits: int, config: GAConfig,
     the programs then take and return arrays of ``P' = padded_size(P, D)`` rows sharded on
     axis 0, whose rows ``>= P`` are padding (copies of rows ``i mod P``, scored like any row
     and never selected: selection reads rows ``< P`` only). ``None``: JAX's default
-    placement, ``P' = P``. Both programs also carry ``.rescore(pop, t, problem)``: the
-    objective of each row at its time in the problem's dtype (the mixed-precision re-score).
+    placement, ``P' = P``. ``config.chunk_rows`` here is the resolved chunk (`chunk_plan`):
+    an int scores each device's rows in chunks of about that many (`_row_layout`, which
+    pads ``P'`` to whole chunks); None scores them all at once. Both programs also carry
+    ``.rescore(pop, t, problem)``: the objective of each row at its time in the problem's
+    dtype (the mixed-precision re-score).
     """
     def fit(genome, t, problem):  # the one objective (QFI, or -QCRB)
         return score(problem, genome, t)
@@ -559,18 +614,37 @@ def _programs(n_qubits: int, config: GAConfig,
     p, e, k = config.population, config.elite, config.tournament
     adam = optax.adam(config.local_lr)
     mixed = config.score_dtype == "float32"
+    n_dev = 1 if devices is None else len(devices)
+    n_pad, n_chunks, c = _row_layout(p, n_dev, config.chunk_rows)
     if devices is not None:
         rows = population_sharding(devices)
-        n_pad = padded_size(p, len(devices))
+        # a chunked (n_chunks, D, c, ...) view keeps each device's rows on it (axis 1)
+        by_chunk = jax.sharding.NamedSharding(rows.mesh, jax.sharding.PartitionSpec(None, AXIS))
 
         def place(tree):
             return jax.tree_util.tree_map(
                 lambda a: jax.lax.with_sharding_constraint(a, rows), tree)
     else:
-        rows, n_pad = None, p
+        rows = by_chunk = None
 
         def place(tree):
             return tree
+
+    def over_rows(f, *args):
+        """``jax.vmap(f)(*args)`` over the ``P'`` rows of ``args``; chunked, each device's rows
+        in ``n_chunks`` chunks of ``c`` (`jax.lax.map`, one chunk after another in the same
+        program), so only one chunk's working set is live at a time."""
+        if n_chunks == 1:
+            return jax.vmap(f)(*args)
+
+        def split(a):  # rows (device-major, as sharded) -> (n_chunks, D, c, ...)
+            a = jnp.swapaxes(a.reshape((n_dev, n_chunks, c) + a.shape[1:]), 0, 1)
+            return a if by_chunk is None else jax.lax.with_sharding_constraint(a, by_chunk)
+
+        out = jax.lax.map(lambda xs: jax.vmap(jax.vmap(f))(*xs),
+                          jax.tree_util.tree_map(split, args))
+        return jax.tree_util.tree_map(
+            lambda y: jnp.swapaxes(y, 0, 1).reshape((n_pad,) + y.shape[3:]), out)
 
     def local(genome, t0, f0, lo, hi, problem):
         """``local_steps`` Adam steps on (angles, log t) from (genome.angle, t0), log t kept
@@ -596,11 +670,16 @@ def _programs(n_qubits: int, config: GAConfig,
         return (dataclasses.replace(genome, angle=best_q["angle"]), -best_l,
                 jnp.exp(jnp.clip(best_q["log_t"], lo, hi)))
 
-    local_p = jax.vmap(local, in_axes=(0, 0, 0, None, None, None))
+    def local_p(pop, t0, f0, lo, hi, problem):
+        return over_rows(lambda g, a, b: local(g, a, b, lo, hi, problem), pop, t0, f0)
 
-    def scored(pop, t, problem):
-        """`score` of each row at its own time, NaN -> -inf (the problem's dtype)."""
-        v = jax.vmap(fit, in_axes=(0, 0, None))(pop, t, problem)
+    def scored(pop, t, problem, all_rows=False):
+        """`score` of each row at its own time, NaN -> -inf (the problem's dtype);
+        ``all_rows``: ``pop`` is the whole (padded) population, scored in chunks if chunked."""
+        if all_rows:
+            v = over_rows(lambda g, tt: fit(g, tt, problem), pop, t)
+        else:
+            v = jax.vmap(fit, in_axes=(0, 0, None))(pop, t, problem)
         return jnp.where(jnp.isnan(v), -jnp.inf, v)
 
     def evaluate_in(pop, t_prev, ts, problem):
@@ -610,7 +689,8 @@ def _programs(n_qubits: int, config: GAConfig,
         # a grid time is shared by the whole population: its sensing maps are computed once
         # per time, not once per chromosome (a per-row t costs a 4x4 expm per row and a
         # gather of per-row maps in every sensing step: measured 1.3x the whole generation)
-        on_grid = jax.vmap(lambda tt: jax.vmap(fit, in_axes=(0, None, None))(pop, tt, problem))(ts)
+        on_grid = jax.vmap(
+            lambda tt: over_rows(lambda g: fit(g, tt, problem), pop))(ts)
         # the inherited scoring waits for the grid's: two independent batched eighs in one
         # program can run at once, and jaxlib's eigh (ParallelBatchMap) blocks an XLA:CPU
         # pool thread while it waits for its own batch chunks on that pool: on a 2-thread
@@ -619,7 +699,7 @@ def _programs(n_qubits: int, config: GAConfig,
         # does: t_prev + 0 * (a finite grid value), which XLA cannot fold for floats.
         first = on_grid[0, 0]
         t_prev = t_prev + jnp.zeros_like(t_prev) * jnp.where(jnp.isfinite(first), first, 0)
-        inherited = jax.vmap(fit, in_axes=(0, 0, None))(pop, t_prev, problem)
+        inherited = over_rows(lambda g, tp: fit(g, tp, problem), pop, t_prev)
         vals = jnp.concatenate([on_grid, inherited[None]])
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
@@ -668,7 +748,7 @@ def _programs(n_qubits: int, config: GAConfig,
         return place(evaluate(new, t_new, ts, problem))
 
     def rescore(pop, t, problem):
-        return place(scored(pop, t, problem))
+        return place(scored(pop, t, problem, all_rows=True))
 
     if rows is None:
         jstep, jrescore = jax.jit(step), jax.jit(rescore)
@@ -714,8 +794,10 @@ class SearchResult:
 
 
 def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
-    d = {"problem": dataclasses.asdict(problem), "config": dataclasses.asdict(config),
-         "seed": int(seed)}
+    # chunk_rows changes how much is scored at once, not the numbers: a checkpoint resumes
+    # under any chunking (and checkpoints written before the field existed still resume)
+    cfg = {k: v for k, v in dataclasses.asdict(config).items() if k != "chunk_rows"}
+    d = {"problem": dataclasses.asdict(problem), "config": cfg, "seed": int(seed)}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -764,14 +846,15 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         fail("seed", seed, "an integer >= 0")
     devs = population_devices(devices)
-    check_memory(problem, config, devs)
+    chunk, _ = chunk_plan(problem, config, devs)  # refuses what cannot fit even in chunks
     rows = population_sharding(devs)
     p = config.population
-    n_pad = padded_size(p, len(devs))
+    n_pad = _row_layout(p, len(devs), chunk)[0]
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(problem.n_qubits, _static_config(config), devs)
+    evaluate, generation = _programs(
+        problem.n_qubits, dataclasses.replace(_static_config(config), chunk_rows=chunk), devs)
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
@@ -991,7 +1074,8 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
 
 __all__ = [
     "METHODS", "OPERATORS", "GAConfig", "ProbeResult", "RefineConfig", "SearchResult",
-    "apply_operator", "canonicalize", "check_memory", "estimate_bytes", "find_optimal_probe",
+    "apply_operator", "canonicalize", "check_memory", "chunk_plan", "estimate_bytes",
+    "find_optimal_probe",
     "ghz_optimum", "initial_population", "memory_limit_bytes", "mutate", "n_active",
     "op_deletion", "op_insertion", "op_permutation", "op_replacement", "op_swapping",
     "product_genome", "refine_structures", "search", "structured_seeds", "warm_start_rows",

@@ -114,6 +114,7 @@ VALUES = {
     "gate_probs": [1.0, 2.0, 0.5, 0.0],
     "t_grid": [0.5, 1.0, 2.0],
     "memory_limit_gb": 3.5,
+    "chunk_rows": 2,
     "method": "lbfgs",
     "t_bounds": [0.01, 50.0],
     "score_dtype": "float32",  # GAConfig's mixed-precision option (branch shard)

@@ -258,26 +258,37 @@ def test_memory_estimate_is_per_device_with_the_population_split_up(population, 
 
 
 def test_memory_check_uses_the_device_count():
-    """A population that does not fit one device fits four (each holds ceil(P/4) rows); the
-    refusal names the device count. Fake device objects: nothing runs on them."""
-    from qsense.genetic import check_memory
+    """A population that does not fit one device fits four (each holds ceil(P/4) rows); on
+    fewer devices it is scored in chunks of the rows that fit, and refused, naming the device
+    count, only when one row does not fit. Fake device objects: nothing runs on them."""
+    from qsense.genetic import check_memory, chunk_plan
 
     p = Problem(4, "dephasing", 0.1)
     row = _bytes_per_row(4, 4)
     # P = 8 on 4 devices: 2 rows each; the limit lies between 2 and 3 rows
     cfg = GAConfig(population=8, elite=1, n_t=4, memory_limit_gb=2.5 * row / 1e9)
     four = [_FakeDevice() for _ in range(4)]
+    assert chunk_plan(p, cfg, four) == (None, 2 * row)  # fits whole: no chunks
     assert check_memory(p, cfg, four) == 2 * row
-    with pytest.raises(ValueError, match=r"over 1 device \(8 rows each\).*GB per device"):
-        check_memory(p, cfg, four[:1])
-    # P = 5 on 4 devices: padded to 8, still 2 rows per device (not 5/4 = 1.25)
+    assert chunk_plan(p, cfg, four[:1]) == (2, 2 * row)  # 8 rows on one device: 2 at a time
+    # P = 5 on 4 devices: padded to 8, still 2 rows per device (not 5/4 = 1.25): 1 at a time
     cfg5 = GAConfig(population=5, elite=1, n_t=4, memory_limit_gb=1.5 * row / 1e9)
-    with pytest.raises(ValueError, match=r"over 4 devices \(2 rows each\)"):
-        check_memory(p, cfg5, four)
-    assert check_memory(p, cfg5, four * 2) == row  # 8 devices: one row each
+    assert chunk_plan(p, cfg5, four) == (1, row)
+    assert chunk_plan(p, cfg5, four * 2) == (None, row)  # 8 devices: one row each
+    # not even one row fits: refused with the device count and the rows per device
+    tiny = GAConfig(population=5, elite=1, n_t=4, memory_limit_gb=0.5 * row / 1e9)
+    with pytest.raises(ValueError, match=r"n_qubits = 4 .*over 4 devices \(2 rows each\)"
+                                         r".*even one row"):
+        check_memory(p, tiny, four)
+    # an explicit chunk that does not fit names chunk_rows and what would
+    with pytest.raises(ValueError, match=r"chunk_rows = 3 .*at most 2 rows per device"):
+        chunk_plan(p, GAConfig(population=8, elite=1, n_t=4, chunk_rows=3,
+                               memory_limit_gb=2.5 * row / 1e9), four[:1])
+    assert chunk_plan(p, GAConfig(population=8, elite=1, n_t=4, chunk_rows=1,
+                                  memory_limit_gb=2.5 * row / 1e9), four[:1]) == (1, row)
     # search() checks with the devices it is given, before it compiles anything
     with pytest.raises(ValueError, match=r"over 4 devices \(2 rows each\)"):
-        search(p, cfg5, devices=four)
+        search(p, tiny, devices=four)
 
 
 def test_default_memory_limit_is_per_device(monkeypatch):
@@ -290,18 +301,17 @@ def test_default_memory_limit_is_per_device(monkeypatch):
     cfg = GAConfig(population=8, elite=1, n_t=4)
     gpus = [_FakeDevice("gpu", bytes_limit=2 * row) for _ in range(4)]
     assert ga.memory_limit_bytes(cfg, gpus) == 2 * row
-    assert ga.check_memory(p, cfg, gpus) == 2 * row
-    with pytest.raises(ValueError, match="over 2 devices"):
-        ga.check_memory(p, cfg, gpus[:2])  # 4 rows > 2 rows each
+    assert ga.chunk_plan(p, cfg, gpus) == (None, 2 * row)
+    assert ga.chunk_plan(p, cfg, gpus[:2]) == (2, 2 * row)  # 4 rows each > 2: in chunks
     import qsense.distributed as dist
 
     monkeypatch.setattr(dist, "host_memory_bytes", lambda: 2 * 7 * row)  # half: 7 rows
-    assert ga.check_memory(p, GAConfig(population=7, elite=1, n_t=4), [_FakeDevice("cpu")]) \
-        == 7 * row
+    assert ga.chunk_plan(p, GAConfig(population=7, elite=1, n_t=4), [_FakeDevice("cpu")]) \
+        == (None, 7 * row)
     cpus = [_FakeDevice("cpu") for _ in range(4)]
     assert ga.memory_limit_bytes(cfg, cpus) == pytest.approx(7 * row / 4)
-    with pytest.raises(ValueError, match="over 4 devices"):
-        ga.check_memory(p, cfg, cpus)  # 8 rows in all > 7 rows of host memory
+    # 8 rows in all > 7 rows of host memory: each fake device's 2 rows, one at a time
+    assert ga.chunk_plan(p, cfg, cpus) == (1, row)
     # CPU devices of another host (process) do not share this host's memory
     other = [_FakeDevice("cpu"), *(_FakeDevice("cpu", process_index=1) for _ in range(3))]
     assert ga.memory_limit_bytes(cfg, other) == pytest.approx(7 * row)

@@ -57,6 +57,12 @@ out["sharding"] = {"kind": type(sh).__name__, "n": len(sh.device_set), "spec": l
                    "is_jax_array": isinstance(r4.population.gate, jax.Array),
                    "devices": r4.devices}
 
+# the same search scored in chunks of 1 row per device (GAConfig.chunk_rows): each device's
+# 2 rows one after another, the chunked view sharded like the population
+import dataclasses
+rc, out["chunk_4"] = run(prob, dataclasses.replace(cfg, chunk_rows=1), None)
+out["chunk_shard_rows"] = sorted(s.data.shape[0] for s in rc.population.angle.addressable_shards)
+
 # population 6 on 4 devices (padded to 8), N = 2, dephasing (the commutator path)
 prob2 = Problem(2, "dephasing", 0.2)
 cfg2 = GAConfig(population=6, generations=2, max_genes=4, elite=2, n_t=2, local_steps=1)
@@ -110,7 +116,8 @@ def _same_search(a: dict, b: dict) -> None:
 def test_forced_four_devices_agree_with_one_device(forced4):
     """One test over the one 4-device subprocess run (a module fixture would run once per
     xdist worker that gets one of several tests): sharded search, its population's sharding,
-    a padded population and the sharded refinement, each against one device."""
+    a padded population, a chunked sharded search and the sharded refinement, each against
+    one device."""
     # sharded search == one device
     assert forced4["n_devices"] == 4
     _same_search(forced4["even_4"], forced4["even_1"])
@@ -121,6 +128,9 @@ def test_forced_four_devices_agree_with_one_device(forced4):
     assert s["n"] == 4 and s["spec"] == ["pop"]
     assert s["shard_rows"] == [2, 2, 2, 2]  # 8 chromosomes, 2 per device
     assert len(s["devices"]) == 4
+    # chunked on 4 devices (2 rows each, one at a time) == unchunked on one device
+    _same_search(forced4["chunk_4"], forced4["even_1"])
+    assert forced4["chunk_shard_rows"] == [2, 2, 2, 2]
     # population 6 on 4 devices runs on 8 rows; the padding changes nothing and is dropped
     _same_search(forced4["pad_4"], forced4["pad_1"])
     assert forced4["pad_shape"][0] == 6 and len(forced4["pad_4"]["fit"]) == 6
