@@ -101,16 +101,27 @@ def _scale(res: dict) -> None:
     assert r32["best_fitness_rel_diff"] <= 1e-2
 
 
+def _ga_chunks(res: dict) -> None:
+    rows = res["rows"]
+    plain = [r for r in rows if r["chunk_rows"] is None]
+    chunked = [r for r in rows if r["chunk_rows"] is not None]
+    assert len(plain) == 1 and chunked
+    for r in chunked:  # the chunked generation's fitnesses are the unchunked one's
+        assert r["n_chunks"] > 1 and r["rows"] == r["n_chunks"] * r["chunk"] >= r["population"]
+        assert r["max_rel_diff_vs_unchunked"] <= 1e-7
+        assert r["xla_bytes"] < plain[0]["xla_bytes"]  # one chunk live at a time
+
+
 #: per smoke run: what its JSON must show about its variants' agreement
 CHECKS = {"engine": _engine, "engine --composed": _engine_composed, "vqs": _vqs,
           "links": _links, "routing": _routing, "blas_threads": _blas_threads,
           "mixed_precision": _mixed_precision, "eigh_in_program": _eigh_in_program,
-          "scale": _scale}
+          "scale": _scale, "ga_chunks": _ga_chunks}
 
 
 @pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
                                     "blas_threads", "mixed_precision", "eigh_in_program",
-                                    "scale"])
+                                    "scale", "ga_chunks"])
 def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     name, *extra = script.split()
     out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
