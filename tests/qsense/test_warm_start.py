@@ -165,8 +165,10 @@ def test_refine_a_hand_built_result_with_a_warm_start(product):
                        fitnesses=np.array([0.0, -1.0]), ts=np.full(2, np.nan), history={},
                        ghz_fitness=float("nan"), t_grid=np.geomspace(0.1, 25.0, 5))
     prob = Problem(n, CELL["noise"], CELL["gamma"], "vector")
-    opt = refine_structures(jax.random.PRNGKey(0), prob, res,
-                            RefineConfig(steps=3, top_k=1, restarts=1),
+    # TINY_REFINE: one start per structure plus GHZ and the warm start, 3 rows, as in the
+    # warm-started search above: the same compiled refinement program (not a second one for
+    # a 3-step run)
+    opt = refine_structures(jax.random.PRNGKey(0), prob, res, TINY_REFINE,
                             warm_starts=[(pop, prod.t)])
     assert len(opt.values) == 3  # GHZ, the one distinct structure, the warm start
     assert np.all(np.isfinite(opt.values))
