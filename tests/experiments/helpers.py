@@ -11,6 +11,12 @@ from experiments.run import to_config
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
 
+# A light fig3 reference (the product and pure optima): the tiny fig3 runs of
+# tests/experiments/test_resume.py and tests/qsense/test_vqs_experiments.py share it, so
+# they share its compiled programs (restarts and steps set their shapes)
+FIG3_TINY_REFERENCE = ["fig3.reference.restarts=4", "fig3.reference.steps=20",
+                       "fig3.reference.polish=1", "fig3.reference.polish_iter=20"]
+
 
 def compose_config(overrides: list[str]):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

@@ -16,6 +16,7 @@ from experiments.run import execute, to_config
 from experiments.schema import ConfigError
 from qsense import CRX, RY, RZ, make_genome
 from qsense.draw import draw_png, draw_text
+from tests.experiments.helpers import FIG3_TINY_REFERENCE
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -78,6 +79,8 @@ def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
 def test_figures_tiny_end_to_end(tmp_path, name, field):
     ov = [f"+exp={name}", f"{name}.n_min=2", f"{name}.n_max=2", f"{name}.n_t=15",
           f"{name}.wigner_n_theta=9", f"{name}.wigner_n_phi=12", *_tiny(name)]
+    if name == "fig3":  # test_resume's fig3 reference: one set of compiled reference programs
+        ov += FIG3_TINY_REFERENCE
     out = execute(_config(ov), tmp_path)
     rows = read_csv(tmp_path / f"{name}.csv")
     need = ("probe", "n_qubits", "t", "qfi") + (("qcrb",) if field == "vector" else ())
