@@ -355,13 +355,15 @@ def bench_composed(n: int, size: int, genes: int, reps: int, numpy_per_circuit: 
     return row
 
 
-def bench_ga(n: int, population_size: int, reps: int) -> list[dict]:
+def bench_ga(n: int, population_size: int, reps: int,
+             noises: tuple[str, ...] = ("dephasing", "bitflip", "amplitude_damping")
+             ) -> list[dict]:
     """One GA generation (selection, five operators, population x t-grid scoring through
     `qsense.score`) against the raw make_fitness call on the same number of evaluations."""
     from qsense.genetic import GAConfig, _programs, _static_config, initial_population
 
     rows = []
-    for noise in ("dephasing", "bitflip", "amplitude_damping"):
+    for noise in noises:
         prob = qsense.Problem(n, noise, GAMMA)
         # the plain generation (no memetic angle steps: those are extra optimizer work, timed
         # in benchmarks/vqs.py): selection, operators and (n_t + 1) scorings per chromosome
@@ -431,7 +433,10 @@ def main_composed(args) -> None:
         rows.append(bench_composed(n, args.population, args.genes, args.reps,
                                    numpy_per_circuit=n <= 5))
         print(_composed_row(rows[-1]), flush=True)
-    ga = bench_ga(5, args.population, args.reps)
+    # the smoke run checks the path with one noise (each noise is another set of programs to
+    # compile: two thirds of the smoke's time, none of its checks)
+    ga = bench_ga(5, args.population, args.reps,
+                  **({"noises": ("dephasing",)} if args.smoke else {}))
     out.write_text(json.dumps({
         "jax": jax.__version__, "platform": jax.devices()[0].platform,
         "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
