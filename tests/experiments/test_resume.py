@@ -44,9 +44,10 @@ CASES = {
                 "table1.noises=[dephasing,amplitude_damping]",
                 "table1.sensing=[single]", *TINY_SEARCH],
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
-    # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells
-    "fig2": (["fig2.n_min=2", "fig2.n_max=2", "fig2.n_t=7", "fig2.wigner_n_theta=5",
-              "fig2.wigner_n_phi=5", *TINY_SEARCH],
+    # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells; the curve and
+    # Wigner grid of tests/qsense/test_vqs_experiments.py's tiny fig2 (the same programs)
+    "fig2": (["fig2.n_min=2", "fig2.n_max=2", "fig2.n_t=15", "fig2.wigner_n_theta=9",
+              "fig2.wigner_n_phi=12", *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     # the curve, Wigner grid and reference of tests/qsense/test_vqs_experiments.py's tiny
     # fig3 (the same compiled programs)

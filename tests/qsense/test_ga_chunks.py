@@ -81,18 +81,19 @@ def test_chunked_generation_on_the_same_inputs_is_the_unchunked_one():
     population, fitnesses and times: chunked and unchunked agree to 1e-12, row for row."""
     import jax.numpy as jnp
 
-    from qsense.distributed import pad_rows
+    from qsense.distributed import pad_rows, population_devices
     from qsense.genetic import _programs, _static_config, initial_population, search_t_grid
 
     p = Problem(3, "dephasing", 0.1)
     ts = jnp.asarray(search_t_grid(p, CFG))
-    ev, gen = _programs(3, _static_config(CFG))
+    devs = population_devices(None)  # search's own programs (the search test compiles them)
+    ev, gen = _programs(3, _static_config(CFG), devs)
     pop, fit, tt = ev(initial_population(jax.random.PRNGKey(4), p, CFG),
                       jnp.full((CFG.population,), ts[0]), ts, p)
     key = jax.random.PRNGKey(8)
     want = _arrays_of(gen(key, pop, fit, tt, ts, p), CFG.population)
     n_pad = _row_layout(CFG.population, 1, 3)[0]
-    _, gen3 = _programs(3, dataclasses.replace(_static_config(CFG), chunk_rows=3))
+    _, gen3 = _programs(3, dataclasses.replace(_static_config(CFG), chunk_rows=3), devs)
     got = _arrays_of(gen3(key, *pad_rows((pop, fit, tt), n_pad), ts, p), CFG.population)
     for k in ("gate", "control", "target"):
         np.testing.assert_array_equal(got[k], want[k], err_msg=k)
@@ -129,10 +130,11 @@ def test_chunked_rescore_is_the_unchunked_rescore():
     1e-12 (no optimizer step in between to amplify rounding)."""
     import jax.numpy as jnp
 
-    from qsense.distributed import pad_rows
+    from qsense.distributed import pad_rows, population_devices
     from qsense.genetic import _programs, _static_config, initial_population
     from qsense.objective import score
 
+    # amplitude damping shares dephasing's compiled programs (Z-covariant noises are data)
     p = Problem(3, "amplitude_damping", 0.1)
     pop = initial_population(jax.random.PRNGKey(2), p, CFG)
     t = jnp.linspace(0.5, 4.0, CFG.population)
@@ -140,7 +142,8 @@ def test_chunked_rescore_is_the_unchunked_rescore():
                      for i in range(CFG.population)])
     for chunk in (None, 3):
         n_pad = _row_layout(CFG.population, 1, chunk)[0]
-        ev, _ = _programs(3, dataclasses.replace(_static_config(CFG), chunk_rows=chunk))
+        ev, _ = _programs(3, dataclasses.replace(_static_config(CFG), chunk_rows=chunk),
+                          population_devices(None))
         got = np.asarray(ev.rescore(*pad_rows((pop, t), n_pad), p))
         assert got.shape == (n_pad,)
         np.testing.assert_allclose(got[:CFG.population], want, rtol=1e-12, atol=0)
