@@ -12,7 +12,6 @@ import jax
 import numpy as np
 import pytest
 
-from qsense.distributed import padded_size
 from qsense.genetic import GAConfig, _row_layout, search
 from qsense.optimize import Problem
 
@@ -39,7 +38,7 @@ def _same(a, b, rtol):
 def test_row_layout_pads_to_whole_balanced_chunks():
     for p, d, chunk in itertools.product(range(2, 40), (1, 2, 3, 4), (None, 1, 2, 3, 5, 8, 64)):
         n_pad, n_chunks, c = _row_layout(p, d, chunk)
-        m = padded_size(p, d) // d  # rows per device before chunking
+        m = -(-p // d)  # rows per device before chunking: ceil(P / D)
         assert n_pad == d * n_chunks * c and n_pad >= p
         if chunk is None or chunk >= m:
             assert (n_pad, n_chunks, c) == (d * m, 1, m)
@@ -112,11 +111,11 @@ def _arrays_of(out, p):
 def test_a_population_over_the_memory_limit_is_chunked_not_refused():
     """memory_limit_gb below the whole population's estimate, above one row's: the search
     runs in chunks (chunk_plan) and finds what the unlimited one finds."""
-    from qsense.genetic import chunk_plan, estimate_bytes
+    from qsense.genetic import chunk_plan
 
     p = Problem(3, "dephasing", 0.1)
     one = jax.devices()[:1]
-    row = estimate_bytes(p, dataclasses.replace(CFG, population=3), 1) // 3
+    row = CFG.n_t * 12 * 4**3 * 16  # one row: n_t x 12 complex128 8 x 8 matrices
     tight = dataclasses.replace(CFG, memory_limit_gb=3.5 * row / 1e9)  # 3 rows fit
     assert chunk_plan(p, tight, one) == (3, 3 * row)
     a = search(p, tight, seed=5, devices=one)
