@@ -18,6 +18,14 @@ FIG3_TINY_REFERENCE = ["fig3.reference.restarts=4", "fig3.reference.steps=20",
                        "fig3.reference.polish=1", "fig3.reference.polish_iter=20"]
 
 
+def tiny_figure(name: str) -> list[str]:
+    """The tiny fig2 / fig3 run (N = 2, a 15-point curve, a 9 x 12 Wigner grid, fig3's light
+    reference) that test_resume and test_vqs_experiments both run: one set of programs."""
+    return [f"{name}.n_min=2", f"{name}.n_max=2", f"{name}.n_t=15",
+            f"{name}.wigner_n_theta=9", f"{name}.wigner_n_phi=12",
+            *(FIG3_TINY_REFERENCE if name == "fig3" else [])]
+
+
 def compose_config(overrides: list[str]):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)

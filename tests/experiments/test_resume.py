@@ -24,7 +24,7 @@ import pytest
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import read_csv
 from experiments.run import execute
-from tests.experiments.helpers import FIG3_TINY_REFERENCE, load_config
+from tests.experiments.helpers import load_config, tiny_figure
 
 # conf/search/quick.yaml: the program shapes of tests/qsense/test_genetic.py's SMALL search and
 # of the other tiny experiment tests, so this test's programs come from the run's compile cache
@@ -46,13 +46,11 @@ CASES = {
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
     # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells; the curve and
     # Wigner grid of tests/qsense/test_vqs_experiments.py's tiny fig2 (the same programs)
-    "fig2": (["fig2.n_min=2", "fig2.n_max=2", "fig2.n_t=15", "fig2.wigner_n_theta=9",
-              "fig2.wigner_n_phi=12", *TINY_SEARCH],
+    "fig2": ([*tiny_figure("fig2"), *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     # the curve, Wigner grid and reference of tests/qsense/test_vqs_experiments.py's tiny
     # fig3 (the same compiled programs)
-    "fig3": (["fig3.n_min=2", "fig3.n_max=2", "fig3.n_t=15", "fig3.wigner_n_theta=9",
-              "fig3.wigner_n_phi=12", *FIG3_TINY_REFERENCE, *TINY_SEARCH],
+    "fig3": ([*tiny_figure("fig3"), *TINY_SEARCH],
              ["experiments.vqs_common:solve"], False),
     "fig4": (["fig4.n_qubits=2", "fig4.n_distances=4", "fig4.n_t=10", "fig4.vqs_steps=2",
               "fig4.days=1", "fig4.step_s=60", "fig4.design_steps=2"],

@@ -16,7 +16,7 @@ from experiments.run import execute, to_config
 from experiments.schema import ConfigError
 from qsense import CRX, RY, RZ, make_genome
 from qsense.draw import draw_png, draw_text
-from tests.experiments.helpers import FIG3_TINY_REFERENCE
+from tests.experiments.helpers import tiny_figure
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -77,10 +77,7 @@ def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name,field", [("fig2", "scalar"), ("fig3", "vector")])
 def test_figures_tiny_end_to_end(tmp_path, name, field):
-    ov = [f"+exp={name}", f"{name}.n_min=2", f"{name}.n_max=2", f"{name}.n_t=15",
-          f"{name}.wigner_n_theta=9", f"{name}.wigner_n_phi=12", *_tiny(name)]
-    if name == "fig3":  # test_resume's fig3 reference: one set of compiled reference programs
-        ov += FIG3_TINY_REFERENCE
+    ov = [f"+exp={name}", *tiny_figure(name), *_tiny(name)]  # test_resume's tiny run too
     out = execute(_config(ov), tmp_path)
     rows = read_csv(tmp_path / f"{name}.csv")
     need = ("probe", "n_qubits", "t", "qfi") + (("qcrb",) if field == "vector" else ())
