@@ -81,12 +81,13 @@ def _wants_tuple(tp: Any) -> bool:
 
 
 _FAIL = re.compile(r"^([A-Za-z_][\w.]*) = (.*)$", re.DOTALL)
+_NONE = re.compile(r"\bNone\b")
 
 
 def config_error(key: str, err: Exception) -> ConfigError:
     """``err`` from a library check (``"NAME = VALUE is invalid; accepted: RANGE"``, see
     `qsense._checks.fail`) as a ConfigError naming the full key ``key.NAME``."""
-    msg = str(err)
+    msg = _NONE.sub("null", str(err))  # a config spells Python's None as null
     m = _FAIL.match(msg)
     if m:
         return ConfigError(f"config key '{key}.{m.group(1)}' = {m.group(2)}")

@@ -223,6 +223,9 @@ def test_gate_probs_from_the_cli_change_what_the_ga_draws(monkeypatch, gate_prob
     ("fig3.n_max=11", "fig3.n_max' = 11", "10]"),  # the experiments' own keys, fully named
     ("fig2.reference.polish_iter=0", "fig2.reference.polish_iter' = 0", "an integer >= 1"),
     ("table1.reference.restarts=3", "table1.reference.restarts' = 3", "integer >= 4"),
+    # a config's spelling of None: null
+    ("search.chunk_rows=0", "search.chunk_rows' = 0", "(rows per device) or null (automatic)"),
+    ("search.memory_limit_gb=-1", "search.memory_limit_gb' = -1.0", "a size > 0 (GB) or null"),
 ])
 def test_bad_value_names_the_key_value_and_range(override, key, accepted):
     with pytest.raises(ConfigError) as err:
