@@ -57,6 +57,28 @@ HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 MULTIRUN = "multirun.yaml"
 
 
+#: conf/link's profiles -> the link they configure. The profiles hold only deltas (leo and fiber
+#: none), so a profile in the other kind's slot (``link@fig4.fiber=leo``) would compose into that
+#: slot's defaults without a word; `check_link_profiles` refuses it. A profile not listed here
+#: (a user's own file) is not checked by name: its keys still have to be the slot's fields.
+LINK_PROFILES = {"leo": "satellite", "meo": "satellite", "micius": "satellite", "fiber": "fiber"}
+
+
+def check_link_profiles(choices: dict[str, Any]) -> None:
+    """Refuse a known link profile chosen for a slot of the other kind (Hydra's group choices,
+    e.g. ``{"link@fig4.fiber": "leo"}``; a slot's kind is its last name: satellite or
+    fiber)."""
+    for group, name in choices.items():
+        if not str(group).startswith("link@") or name not in LINK_PROFILES:
+            continue
+        kind = str(group).rsplit(".", 1)[-1]
+        if kind in ("satellite", "fiber") and LINK_PROFILES[name] != kind:
+            fits = sorted(k for k, v in LINK_PROFILES.items() if v == kind)
+            raise ConfigError(
+                f"config group '{group}' = {name!r} is invalid; accepted: a {kind} link "
+                f"profile ({', '.join(fits)}): {name!r} configures a {LINK_PROFILES[name]} link")
+
+
 def to_config(cfg: DictConfig) -> Config:
     """Convert a composed config to the typed dataclass, running every range check."""
     obj = OmegaConf.to_object(cfg)
@@ -323,12 +345,13 @@ def sigterm_raises():
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
     try:
+        check_link_profiles(dict(hc.runtime.choices))
         config = to_config(cfg)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     from hydra.types import RunMode
 

@@ -6,7 +6,8 @@
 * every GA / refinement field set on the command line reaches the objects the search is
   called with, and ``search.gate_probs`` changes what the GA does;
 * a bad value stops with a ConfigError naming the full key, the value and the range (CLI,
-  composed config and Python API alike);
+  composed config and Python API alike), and a link profile in the other kind's slot is
+  refused;
 * no YAML file under conf/ repeats a default;
 * the search is part of the VQS checkpoints' identity.
 """
@@ -23,6 +24,7 @@ import yaml
 from omegaconf import OmegaConf
 
 import qsense.links as L
+from experiments import run as run_module
 from experiments import vqs_common
 from experiments.schema import (
     Config,
@@ -255,6 +257,47 @@ def test_cli_bad_search_value_exits_2_naming_the_key(tmp_path):
          f"hydra.run.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert "search.max_run' = 0" in proc.stderr and "accepted" in proc.stderr
+    assert not (tmp_path / "results.json").exists()
+
+
+# ------------------------------------------------------------------ link profiles in their slots
+
+def test_every_link_profile_is_classified_and_its_keys_are_that_links_fields():
+    """conf/link's profiles are all in LINK_PROFILES, and a profile's keys (the non-empty
+    ones) are fields of the link it is listed for: the table matches the files."""
+    fields = {"satellite": {f.name for f in dataclasses.fields(L.SatelliteLink)},
+              "fiber": {f.name for f in dataclasses.fields(L.FiberLink)}}
+    names = sorted(p.stem for p in (CONF / "link").glob("*.yaml"))
+    assert names == sorted(run_module.LINK_PROFILES)
+    for name in names:
+        keys = set(yaml.safe_load((CONF / "link" / f"{name}.yaml").read_text()) or {})
+        assert keys <= fields[run_module.LINK_PROFILES[name]], name
+
+
+@pytest.mark.parametrize("choices,bad", [
+    ({"link@fig4.satellite": "leo", "link@fig4.fiber": "fiber"}, None),
+    ({"link@fig4.satellite": "meo", "link@fig4.fiber": "fiber", "search": "default"}, None),
+    ({"link@fig4.satellite": "micius", "link@fig4.fiber": "my_own_fiber"}, None),
+    ({"link@fig4.satellite": "leo", "link@fig4.fiber": "leo"}, "link@fig4.fiber' = 'leo'"),
+    ({"link@fig4.satellite": "fiber"}, "link@fig4.satellite' = 'fiber'"),
+    ({"link@fig4.fiber": "micius"}, "link@fig4.fiber' = 'micius'"),
+])
+def test_a_link_profile_in_the_other_kinds_slot_is_refused(choices, bad):
+    if bad is None:
+        run_module.check_link_profiles(choices)
+        return
+    with pytest.raises(ConfigError) as err:
+        run_module.check_link_profiles(choices)
+    assert bad in str(err.value) and "accepted: a " in str(err.value)
+
+
+def test_cli_link_profile_in_the_wrong_slot_exits_2(tmp_path):
+    """leo.yaml holds no key, so it would compose into the fiber slot's defaults unseen."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.run", "+exp=fig4", "link@fig4.fiber=leo",
+         f"hydra.run.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "link@fig4.fiber' = 'leo'" in proc.stderr and "fiber link profile" in proc.stderr
     assert not (tmp_path / "results.json").exists()
 
 
