@@ -5,6 +5,8 @@
 #
 #     bash benchmarks/device_run.sh             # on the GPU machine, from the repository root
 #     bash benchmarks/device_run.sh --smoke     # the same steps, tiny, on this CPU (checks)
+#     bash benchmarks/device_run.sh --part2     # what part 1 (2026-11-30, H200) left: below
+#     bash benchmarks/device_run.sh --part2 --smoke
 #
 # Steps, most wanted first, each under its own `timeout` so one slow step cannot cost the
 # others (the scripts write their JSON as they go):
@@ -25,6 +27,16 @@
 # Output: 7 files (4 JSON, 3 logs; the device tool brings back 8 at most) in $OUT when set,
 # else in benchmarks/device_out/. Record the figures in benchmarks/RESULTS.md.
 #
+# --part2, the GPU cells part 1's minutes did not reach (its budget ran out before them):
+#   1. benchmarks/scale.py: a GA generation (float64 and mixed) at populations 1024 and 4096
+#      for N = 5 and 8, and float64 fitness at N = 12 with populations of 16 and 64 (a
+#      population of 256 needs 192 GiB there);
+#   2. benchmarks/ga_chunks.py at N = 8, population 1024, chunks of 256 and 128: chunked
+#      against unchunked GA generations where the GPU is full;
+#   3. ga_chunks.py at N = 10, population 128 (unchunked 62 GiB by XLA; 256 rows need ~124 of
+#      the card's ~133), chunks of 64 and 32.
+# Output: 3 JSON and part2.log.
+#
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
 set -uo pipefail
@@ -32,11 +44,33 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-benchmarks/device_out}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-rm -f "$OUT"/{scale,engine,mixed}.log  # the logs are appended to below
+rm -f "$OUT"/{scale,engine,mixed,part2}.log  # the logs are appended to below
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.95}
 
-if [[ "${1:-}" == "--smoke" ]]; then
+smoke=0 part2=0
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) smoke=1 ;;
+    --part2) part2=1 ;;
+    *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2)" >&2; exit 2 ;;
+  esac
+done
+if [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
+  dev=cpu
+  p2_scale=(--smoke)
+  p2_chunks8=(--smoke)
+  p2_chunks10=(--smoke)
+  t_p2_scale=300 t_p2_chunks8=120 t_p2_chunks10=120 budget=120
+elif [[ $part2 -eq 1 ]]; then
+  dev=gpu
+  p2_scale=(--sizes 12 --populations 16,64 --dtypes float64 --fit-population 64
+            --ga-sizes 5,8 --ga-populations 1024,4096 --reps 2)
+  p2_chunks8=(--sizes 8 --population 1024 --chunks 256,128 --repeats 2)
+  p2_chunks10=(--sizes 10 --population 128 --chunks 64,32 --repeats 2)
+  # worst case, every step at its limit: ~20 s of set-up + 200 + 150 + 210 = 580 s
+  t_p2_scale=200 t_p2_chunks8=150 t_p2_chunks10=210 budget=150
+elif [[ $smoke -eq 1 ]]; then
   dev=cpu
   scale=(--smoke)
   large=(--smoke)
@@ -60,7 +94,7 @@ fi
   nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
   "$PY" -c "import sys, jax; print(sys.version.split()[0], 'jax', jax.__version__, jax.devices())" \
     && "$PY" -c "import qsense, optax, scipy, tqdm; print('qsense imports')"
-} 2>&1 | tee "$OUT/scale.log"
+} 2>&1 | tee "$OUT/$([[ $part2 -eq 1 ]] && echo part2 || echo scale).log"
 # without JAX or one of qsense's engine dependencies nothing below can run: stop at once
 [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "== $PY cannot import jax/qsense: stopping"; exit 2; }
 
@@ -73,6 +107,16 @@ run() {  # run LIMIT_S LOG ARGS...: one step under its time limit, its output ke
   local rc=${PIPESTATUS[0]}
   [[ $rc -eq 0 ]] || { echo "== exit $rc: $*"; status=1; }
 }
+
+if [[ $part2 -eq 1 ]]; then
+  run "$t_p2_scale" part2.log benchmarks/scale.py --device "$dev" --budget-s "$budget" \
+    "${p2_scale[@]}" --out "$OUT/scale_part2_gpu.json"
+  run "$t_p2_chunks8" part2.log benchmarks/ga_chunks.py --device "$dev" "${p2_chunks8[@]}" \
+    --out "$OUT/ga_chunks_n8_gpu.json"
+  run "$t_p2_chunks10" part2.log benchmarks/ga_chunks.py --device "$dev" "${p2_chunks10[@]}" \
+    --out "$OUT/ga_chunks_n10_gpu.json"
+  exit $status
+fi
 
 run "$t_scale" scale.log benchmarks/scale.py --device "$dev" --budget-s "$budget" \
   "${scale[@]}" --out "$OUT/scale_gpu.json"

@@ -145,8 +145,15 @@ class _Parsed(Exception):
     pass
 
 
-@pytest.mark.parametrize("mode", [[], ["--smoke"]])
-def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monkeypatch):
+PART1 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/engine.py",
+         "benchmarks/mixed_precision.py"]
+PART2 = ["benchmarks/scale.py", "benchmarks/ga_chunks.py", "benchmarks/ga_chunks.py"]
+
+
+@pytest.mark.parametrize("mode,steps", [([], PART1), (["--smoke"], PART1),
+                                        (["--part2"], PART2), (["--part2", "--smoke"], PART2)])
+def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_path,
+                                                            monkeypatch):
     """benchmarks/device_run.sh (the one prepared GPU run) with a stub interpreter that logs
     its arguments: each benchmark command it would run is then parsed by that script's own
     argparse (an option renamed in a script fails here, not on a lent GPU's minutes), the
@@ -166,8 +173,7 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
     assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = [c.strip("\n").split("\n") for c in log.read_text().split("--end--\n") if c]
     runs = [c for c in calls if c[0].startswith("benchmarks/")]
-    assert [c[0] for c in runs] == ["benchmarks/scale.py", "benchmarks/scale.py",
-                                    "benchmarks/engine.py", "benchmarks/mixed_precision.py"]
+    assert [c[0] for c in runs] == steps
     outs = []
 
     def parsed(self, args=None, namespace=None):
@@ -181,7 +187,8 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
             mod.main()
         ns, unknown = got.value.args[0]
         assert unknown == [], (argv, unknown)
-        assert ns.device == ("cpu" if mode else "gpu")
+        assert ns.device == ("cpu" if "--smoke" in mode else "gpu")
+        assert ns.smoke == ("--smoke" in mode)
         assert Path(ns.out).parent == out and Path(ns.out).suffix == ".json"
         outs.append(ns.out)
     assert len(set(outs)) == len(outs)  # no step overwrites another's JSON
@@ -189,6 +196,13 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, tmp_path, monk
     logs = [f.name for f in out.iterdir()]
     assert logs and all(f.endswith(".log") for f in logs)
     assert len(set(logs) | {Path(o).name for o in outs}) <= 8
+
+
+def test_device_run_refuses_an_unknown_argument(tmp_path):
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part3"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHON": "false", "OUT": str(tmp_path)})
+    assert proc.returncode == 2 and "--part3" in proc.stderr and "--part2" in proc.stderr
 
 
 def test_engine_benchmark_stops_when_the_implementations_disagree():
