@@ -251,13 +251,20 @@ def test_python_api_errors_name_the_key():
         FiberLinkConfig(swap_success=0.0)
 
 
-def test_cli_bad_search_value_exits_2_naming_the_key(tmp_path):
+def _cli_refused(out_dir, *overrides) -> str:
+    """``python -m experiments.run OVERRIDES`` into ``out_dir``: exit 2 with nothing written;
+    its stderr."""
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.run", "+exp=fig3", "search.max_run=0",
-         f"hydra.run.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [sys.executable, "-m", "experiments.run", *overrides, f"hydra.run.dir={out_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
-    assert "search.max_run' = 0" in proc.stderr and "accepted" in proc.stderr
-    assert not (tmp_path / "results.json").exists()
+    assert not (out_dir / "results.json").exists()
+    return proc.stderr
+
+
+def test_cli_bad_search_value_exits_2_naming_the_key(tmp_path):
+    err = _cli_refused(tmp_path, "+exp=fig3", "search.max_run=0")
+    assert "search.max_run' = 0" in err and "accepted" in err
 
 
 # ------------------------------------------------------------------ link profiles in their slots
@@ -293,12 +300,8 @@ def test_a_link_profile_in_the_other_kinds_slot_is_refused(choices, bad):
 
 def test_cli_link_profile_in_the_wrong_slot_exits_2(tmp_path):
     """leo.yaml holds no key, so it would compose into the fiber slot's defaults unseen."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.run", "+exp=fig4", "link@fig4.fiber=leo",
-         f"hydra.run.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2, proc.stderr
-    assert "link@fig4.fiber' = 'leo'" in proc.stderr and "fiber link profile" in proc.stderr
-    assert not (tmp_path / "results.json").exists()
+    err = _cli_refused(tmp_path, "+exp=fig4", "link@fig4.fiber=leo")
+    assert "link@fig4.fiber' = 'leo'" in err and "fiber link profile" in err
 
 
 # ------------------------------------------------------------------ YAML holds only deltas
