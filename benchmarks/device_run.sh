@@ -34,8 +34,10 @@
 #   2. benchmarks/ga_chunks.py at N = 8, population 1024, chunks of 256 and 128: chunked
 #      against unchunked GA generations where the GPU is full;
 #   3. ga_chunks.py at N = 10, population 128 (unchunked 62 GiB by XLA; 256 rows need ~124 of
-#      the card's ~133), chunks of 64 and 32.
-# Output: 3 JSON and part2.log.
+#      the card's ~133), chunks of 64 and 32;
+#   4. scale.py: float32 fitness at N = 10 and 11, population 256, checked against float64 on
+#      the same circuits (float64 ran in part 1 too: here it is the check's reference).
+# Output: 4 JSON and part2.log.
 #
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
@@ -61,15 +63,18 @@ if [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
   p2_scale=(--smoke)
   p2_chunks8=(--smoke)
   p2_chunks10=(--smoke)
-  t_p2_scale=300 t_p2_chunks8=120 t_p2_chunks10=120 budget=120
+  p2_f32=(--smoke)
+  t_p2_scale=300 t_p2_chunks8=120 t_p2_chunks10=120 t_p2_f32=120 budget=120
 elif [[ $part2 -eq 1 ]]; then
   dev=gpu
   p2_scale=(--sizes 12 --populations 16,64 --dtypes float64 --fit-population 64
             --ga-sizes 5,8 --ga-populations 1024,4096 --reps 2)
   p2_chunks8=(--sizes 8 --population 1024 --chunks 256,128 --repeats 2)
   p2_chunks10=(--sizes 10 --population 128 --chunks 64,32 --repeats 2)
-  # worst case, every step at its limit: ~20 s of set-up + 200 + 150 + 210 = 580 s
-  t_p2_scale=200 t_p2_chunks8=150 t_p2_chunks10=210 budget=150
+  p2_f32=(--sizes 10,11 --populations 256 --dtypes float64,float32 --fit-population 256
+          --ga-sizes "" --reps 2)
+  # worst case, every step at its limit: ~20 s of set-up + 180 + 140 + 170 + 80 = 590 s
+  t_p2_scale=180 t_p2_chunks8=140 t_p2_chunks10=170 t_p2_f32=80 budget=130
 elif [[ $smoke -eq 1 ]]; then
   dev=cpu
   scale=(--smoke)
@@ -115,6 +120,8 @@ if [[ $part2 -eq 1 ]]; then
     --out "$OUT/ga_chunks_n8_gpu.json"
   run "$t_p2_chunks10" part2.log benchmarks/ga_chunks.py --device "$dev" "${p2_chunks10[@]}" \
     --out "$OUT/ga_chunks_n10_gpu.json"
+  run "$t_p2_f32" part2.log benchmarks/scale.py --device "$dev" "${p2_f32[@]}" \
+    --out "$OUT/scale_f32_gpu.json"
   exit $status
 fi
 

@@ -147,7 +147,8 @@ class _Parsed(Exception):
 
 PART1 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/engine.py",
          "benchmarks/mixed_precision.py"]
-PART2 = ["benchmarks/scale.py", "benchmarks/ga_chunks.py", "benchmarks/ga_chunks.py"]
+PART2 = ["benchmarks/scale.py", "benchmarks/ga_chunks.py", "benchmarks/ga_chunks.py",
+         "benchmarks/scale.py"]
 
 
 @pytest.mark.parametrize("mode,steps", [([], PART1), (["--smoke"], PART1),
