@@ -43,13 +43,6 @@
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-benchmarks/device_out}
-PY=${PYTHON:-python3}
-mkdir -p "$OUT"
-rm -f "$OUT"/{scale,engine,mixed,part2}.log  # the logs are appended to below
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.95}
-
 smoke=0 part2=0
 for arg in "$@"; do
   case "$arg" in
@@ -58,6 +51,13 @@ for arg in "$@"; do
     *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2)" >&2; exit 2 ;;
   esac
 done
+OUT=${OUT:-benchmarks/device_out}
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+rm -f "$OUT"/{scale,engine,mixed,part2}.log  # the logs are appended to below
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.95}
+
 if [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
   dev=cpu
   p2_scale=(--smoke)

@@ -200,10 +200,13 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_pat
 
 
 def test_device_run_refuses_an_unknown_argument(tmp_path):
+    """Before anything runs or is written (no $OUT made)."""
+    out = tmp_path / "out"
     proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part3"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON": "false", "OUT": str(tmp_path)})
+                          env={**os.environ, "PYTHON": "false", "OUT": str(out)})
     assert proc.returncode == 2 and "--part3" in proc.stderr and "--part2" in proc.stderr
+    assert not out.exists()
 
 
 def test_engine_benchmark_stops_when_the_implementations_disagree():
