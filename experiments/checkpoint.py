@@ -8,6 +8,7 @@ the code changed refuses to resume (a table must not mix cells of two code versi
 It also records the host's CPU cores and XLA pool size (`experiments.outputs.host`): a resume
 on another host is allowed (cluster jobs move between nodes) but logged, since the pool size
 changes how reductions are split, so a search's path may differ at rounding level.
+The processes of a multi-host run all take process 0's reading (`qsense.distributed.agree`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from experiments.outputs import host
 from experiments.structured import ConfigError
+from qsense.distributed import agree
 
 _PACKAGES = ("qsense", "routing", "experiments")
 log = logging.getLogger(__name__)
@@ -58,29 +60,36 @@ class Checkpoint:
         self.meta = meta or {}
         self.code = code or code_digest()
         self.host = host()
-        self._cells: dict[str, Any] = {}
-        if self.path.exists():
-            data = json.loads(self.path.read_text())
-            # other code first: a code change often changes the settings' record too
-            if data.get("cells") and data.get("code") != self.code:
-                raise CheckpointMismatch(
-                    f"checkpoint {self.path} was written by other code (digest "
-                    f"{data.get('code')!r}, this code {self.code!r}: qsense, routing or "
-                    "experiments changed since); its cells would mix two code versions in one "
-                    "result: use a fresh hydra.run.dir (or delete the checkpoint to recompute)"
-                )
-            if self.meta and data.get("meta") not in (None, self.meta):
-                raise CheckpointMismatch(
-                    f"checkpoint {self.path} was written by a run with other settings "
-                    f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
-                )
-            self._cells = data.get("cells", {})
-            if self._cells and data.get("host") not in (None, self.host):
-                log.warning(
-                    "resuming %s on another host: its %d finished cells were computed with %s, "
-                    "this process has %s; the values agree to rounding, but a search may take "
-                    "another path from here", self.path, len(self._cells), data.get("host"),
-                    self.host)
+        # the processes of a multi-host run (jax.distributed) resume from process 0's file,
+        # whatever each finds at its own path: resuming from different cells would hang them
+        self._cells: dict[str, Any] = agree(self._read)
+
+    def _read(self) -> dict[str, Any]:
+        """The cells of the file at ``self.path`` ({} when there is none), refused when other
+        code or other settings wrote it."""
+        if not self.path.exists():
+            return {}
+        data = json.loads(self.path.read_text())
+        # other code first: a code change often changes the settings' record too
+        if data.get("cells") and data.get("code") != self.code:
+            raise CheckpointMismatch(
+                f"checkpoint {self.path} was written by other code (digest "
+                f"{data.get('code')!r}, this code {self.code!r}: qsense, routing or "
+                "experiments changed since); its cells would mix two code versions in one "
+                "result: use a fresh hydra.run.dir (or delete the checkpoint to recompute)"
+            )
+        if self.meta and data.get("meta") not in (None, self.meta):
+            raise CheckpointMismatch(
+                f"checkpoint {self.path} was written by a run with other settings "
+                f"({data.get('meta')!r} != {self.meta!r}); use a fresh hydra.run.dir"
+            )
+        cells = data.get("cells", {})
+        if cells and data.get("host") not in (None, self.host):
+            log.warning(
+                "resuming %s on another host: its %d finished cells were computed with %s, "
+                "this process has %s; the values agree to rounding, but a search may take "
+                "another path from here", self.path, len(cells), data.get("host"), self.host)
+        return cells
 
     def __contains__(self, key: str) -> bool:
         return key in self._cells

@@ -87,6 +87,20 @@ def to_config(cfg: DictConfig) -> Config:
     return obj
 
 
+def process_dir(out_dir: Path) -> Path:
+    """Where this process writes a run's outputs: ``out_dir``, or ``out_dir/process{i}`` for
+    process ``i > 0`` of a multi-host step (`qsense.distributed.initialize`). Every process
+    runs the same program (SPMD) and computes the same results; process 0 writes them, the
+    others beside them instead of over them. (Checkpoints are read as process 0 reads its
+    own: `qsense.distributed.agree`.)"""
+    import jax
+
+    from qsense.distributed import multi_process
+
+    return out_dir / f"process{jax.process_index()}" if (
+        multi_process() and jax.process_index() > 0) else out_dir
+
+
 def execute(config: Config, out_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Run ``config.task`` into ``out_dir`` and write ``results.json``; return its payload."""
     import jax
@@ -97,10 +111,7 @@ def execute(config: Config, out_dir: Path, overrides: list[str] | None = None) -
     # one JAX runtime over the tasks of a multi-task SLURM step (no-op otherwise)
     from qsense.distributed import initialize
     initialize()
-    if jax.process_count() > 1 and jax.process_index() > 0:
-        # every process of a multi-host step runs the same program (SPMD); process 0 writes
-        # the results, the others write beside them instead of over them
-        out_dir = out_dir / f"process{jax.process_index()}"
+    out_dir = process_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs.reset_devices()
     task = importlib.import_module(f"experiments.tasks.{config.task}")
@@ -376,7 +387,7 @@ def main(cfg: DictConfig) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(128 + sig)
-    print(f"results: {out_dir / 'results.json'}")
+    print(f"results: {process_dir(out_dir) / RESULTS}")
 
 
 if __name__ == "__main__":

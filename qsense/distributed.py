@@ -14,8 +14,13 @@ SLURM environment: coordinator address, process count and id) when SLURM runs se
 in this job step, and does nothing otherwise. Call it before the first JAX computation; the
 experiments entry point (`experiments.run`) does. After it, ``jax.devices()`` lists every
 host's devices and the same sharded programs span them; `to_host` gathers a sharded result
-onto every host. Only the single-process no-op is exercised by the tests (no multi-host
-machine here).
+onto every host. The processes must also agree on anything they read from disk that decides
+what they compute next (a checkpoint to resume from): files written by each process for itself
+(node-local paths) or at different moments can differ, and processes that resume from
+different points run mismatched collectives (a hang). `agree` hands every process process 0's
+reading (or its error). `tests/qsense/test_multiprocess.py` runs two such processes on one
+machine (SLURM's variables set by hand, a coordinator on localhost, CPU collectives over gloo),
+through this very `initialize`.
 
 CPU note: ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` fakes ``D`` devices on one
 CPU, for correctness tests only; it gives no speed (the devices share the cores). What keeps
@@ -37,8 +42,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
-from typing import Any
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import jax
 import numpy as np
@@ -56,6 +62,7 @@ AXIS = "pop"
 FORCED_HOST_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 _INITIALIZED = False
+T = TypeVar("T")
 
 
 def slurm_tasks(environ: dict[str, str] | None = None) -> int:
@@ -84,6 +91,48 @@ def initialize(environ: dict[str, str] | None = None) -> bool:
     log.info("jax.distributed: process %d of %d, %d devices", jax.process_index(),
              jax.process_count(), jax.device_count())
     return True
+
+
+def multi_process() -> bool:
+    """Whether this process is one of several joined by `jax.distributed` (False without
+    starting a JAX backend when `jax.distributed` was never initialized)."""
+    return bool(jax.distributed.is_initialized()) and jax.process_count() > 1
+
+
+def agree(read: Callable[[], T]) -> T:
+    """``read()`` as process 0 computes it, returned on every process; an exception raised by
+    process 0's ``read`` is raised on every process. One process: just ``read()``.
+
+    For what decides the next computation and may differ between processes, above all a
+    checkpoint read to resume (`qsense.genetic.search`, `experiments.checkpoint.Checkpoint`):
+    every process must resume from the same point, or their collectives no longer match and
+    the job hangs. Every process must call it at the same point of the program (it is a
+    collective: `jax.experimental.multihost_utils.broadcast_one_to_all` of the pickled value).
+    The value must pickle (numpy arrays, dicts, exceptions)."""
+    if not multi_process():
+        return read()
+    from jax.experimental import multihost_utils
+
+    if jax.process_index() == 0:
+        try:
+            message = ("value", read())
+        except Exception as err:  # noqa: BLE001 - re-raised on every process below
+            message = ("error", err)
+        try:
+            blob = pickle.dumps(message)
+        except Exception as err:  # noqa: BLE001 - an exception that does not pickle
+            blob = pickle.dumps(("error", RuntimeError(f"process 0: {message[1]!r} ({err})")))
+        data = np.frombuffer(blob, np.uint8)
+    else:
+        data = np.zeros(0, np.uint8)
+    size = int(multihost_utils.broadcast_one_to_all(np.asarray([data.size], np.int32))[0])
+    if jax.process_index() != 0:
+        data = np.zeros(size, np.uint8)
+    data = np.asarray(multihost_utils.broadcast_one_to_all(data))
+    kind, value = pickle.loads(data.tobytes())
+    if kind == "error":
+        raise value
+    return value
 
 
 def population_devices(devices: Sequence[Any] | None = None) -> tuple[Any, ...]:
@@ -171,6 +220,6 @@ def to_host(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-__all__ = ["AXIS", "FORCED_HOST_FLAGS", "device_memory_limit", "host_memory_bytes",
-           "initialize", "pad_rows", "padded_size",
+__all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
+           "initialize", "multi_process", "pad_rows", "padded_size",
            "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]

@@ -52,6 +52,7 @@ import optax
 from qsense._checks import check_not_traced, fail
 from qsense.distributed import (
     AXIS,
+    agree,
     device_memory_limit,
     pad_rows,
     padded_size,
@@ -802,13 +803,31 @@ def _meta(problem: Problem, config: GAConfig, seed: int) -> str:
 
 
 def _save(path: Path, meta: str, gen: int, key, pop: Genome, fit, ts, hist) -> None:
-    """Write the logical rows (``len(fit)``; padding rows of ``pop`` dropped)."""
-    tmp = path.with_name(path.name + ".tmp.npz")
+    """Write the logical rows (``len(fit)``; padding rows of ``pop`` dropped). The temporary
+    file is this process's own: the processes of a multi-host search all write the same
+    checkpoint (the same bytes), and one must not move another's half-written file."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
     g = jax.tree_util.tree_map(lambda a: to_host(a)[:len(fit)], pop)
     np.savez(tmp, meta=meta, gen=gen, key=np.asarray(key), gate=g.gate, control=g.control,
              target=g.target, angle=g.angle, fit=np.asarray(fit), ts=np.asarray(ts),
              best=np.asarray(hist["best"]), mean=np.asarray(hist["mean"]))
     os.replace(tmp, path)
+
+
+_CHECKPOINT_KEYS = ("gen", "key", "gate", "control", "target", "angle", "fit", "ts", "best",
+                    "mean")
+
+
+def _load(path: Path, meta: str) -> dict[str, np.ndarray] | None:
+    """The checkpoint at ``path`` (None when there is none), refused when another problem,
+    config or seed wrote it."""
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        if str(data["meta"]) != meta:
+            fail("checkpoint", str(path), "a checkpoint written by the same problem, config "
+                 "and seed (delete it or use another path)")
+        return {k: np.asarray(data[k]) for k in _CHECKPOINT_KEYS}
 
 
 def _finite_mean(f) -> float:
@@ -835,6 +854,9 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     `jax.Array` s: with ``P`` a multiple of ``D`` it is sharded over the devices (rows split
     on the ``"pop"`` mesh axis); otherwise its ``P`` rows are replicated over them (JAX shards
     only even splits). Checkpoints hold the ``P`` rows, so a run resumes on any device count.
+    The processes of a multi-host run (`qsense.distributed.initialize`) each write the
+    checkpoint at their ``checkpoint`` path and all resume from process 0's
+    (`qsense.distributed.agree`).
     """
     from tqdm.auto import tqdm
 
@@ -870,11 +892,10 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     if config.score_dtype != "float64":
         ghz_f = evaluate.rescore(ghz_pop, ghz_tt, problem)
     ghz_fit, ghz_t = float(to_host(ghz_f)[0]), float(to_host(ghz_tt)[0])
-    if path is not None and path.exists():
-        data = np.load(path)
-        if str(data["meta"]) != meta:
-            fail("checkpoint", str(path), "a checkpoint written by the same problem, config and "
-                 "seed (delete it or use another path)")
+    # several processes (jax.distributed) resume from process 0's checkpoint, whatever
+    # each finds at its own path: resuming from different generations would hang them
+    data = agree(lambda: _load(path, meta)) if path is not None else None
+    if data is not None:
         start = int(data["gen"])
         key = jnp.asarray(data["key"])
         pop, fit, tt = put(Genome(data["gate"], data["control"], data["target"],

@@ -319,13 +319,11 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
         [(_field(s), t1.field_b0 if _field(s) == "scalar" else tuple(t1.field_b0_vector))
          for s in t1.sensing], cfg.search, cfg.precision)
     ck = Checkpoint(out_dir / "table1_checkpoint.json", _meta(cfg))
-    # references finished by a worker of an earlier, interrupted run
-    rpath = out_dir / REFERENCES_CHECKPOINT
-    if rpath.exists():
-        rck = Checkpoint(rpath, _meta(cfg))
-        for k, v in rck.items():
-            if k not in ck:
-                ck.put(k, v)
+    # references finished by a worker of an earlier, interrupted run (read whether or not
+    # the file is there: the processes of a multi-host run read every checkpoint together)
+    for k, v in Checkpoint(out_dir / REFERENCES_CHECKPOINT, _meta(cfg)).items():
+        if k not in ck:
+            ck.put(k, v)
     todo = [c for c in cells if _references_missing(cfg, ck, c)]
     pool = future = None
     if t1.reference_worker and todo:
