@@ -112,16 +112,29 @@ def _ga_chunks(res: dict) -> None:
         assert r["xla_bytes"] < plain[0]["xla_bytes"]  # one chunk live at a time
 
 
+def _processes(res: dict) -> None:
+    (row,) = res["rows"]
+    # the K processes joined (each sees every process's device) and computed one process's
+    # search: the same final fitnesses
+    assert row["processes"] == 2 and len(row["one_process"]["devices"]) == 1
+    assert [m["process"] for m in row["k_processes"]] == [0, 1]
+    assert all(m["processes"] == 2 and len(m["devices"]) == 2 for m in row["k_processes"])
+    assert row["max_rel_diff_vs_one_process"] <= 1e-9  # best fitness
+    # a small search: no tie to flip, every row is one process's (1e-12)
+    assert row["rows_moved_over_1e-12"] == 0 and row["max_rel_diff_of_rows"] <= 1e-12
+    assert all(_rel(m["best"], row["one_process"]["best"]) <= 1e-9 for m in row["k_processes"])
+
+
 #: per smoke run: what its JSON must show about its variants' agreement
 CHECKS = {"engine": _engine, "engine --composed": _engine_composed, "vqs": _vqs,
           "links": _links, "routing": _routing, "blas_threads": _blas_threads,
           "mixed_precision": _mixed_precision, "eigh_in_program": _eigh_in_program,
-          "scale": _scale, "ga_chunks": _ga_chunks}
+          "scale": _scale, "ga_chunks": _ga_chunks, "processes": _processes}
 
 
 @pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
                                     "blas_threads", "mixed_precision", "eigh_in_program",
-                                    "scale", "ga_chunks"])
+                                    "scale", "ga_chunks", "processes"])
 def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     name, *extra = script.split()
     out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
