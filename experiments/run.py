@@ -25,6 +25,7 @@ writes back the ones the accepted run recorded in ``cell.json``; and Hydra's job
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import json
 import logging
@@ -40,7 +41,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments import compiled, outputs
 from experiments.checkpoint import code_digest
@@ -80,7 +81,17 @@ def check_link_profiles(choices: dict[str, Any]) -> None:
 
 
 def to_config(cfg: DictConfig) -> Config:
-    """Convert a composed config to the typed dataclass, running every range check."""
+    """Convert a composed config to the typed dataclass, running every range check. A config
+    composed with its Hydra node (``compose(..., return_hydra_config=True)``) also has its
+    link profiles checked against their slots (`check_link_profiles`, as the CLI does), and
+    the node is left out of the result."""
+    if "hydra" in cfg:
+        choices = OmegaConf.select(cfg, "hydra.runtime.choices", default=None)
+        if choices is not None:
+            check_link_profiles(dict(choices))
+        cfg = copy.deepcopy(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
     obj = OmegaConf.to_object(cfg)
     if not isinstance(obj, Config):  # pragma: no cover - schema always registered
         raise ConfigError("config did not compose into experiments.schema.Config")

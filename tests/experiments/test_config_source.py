@@ -304,6 +304,22 @@ def test_cli_link_profile_in_the_wrong_slot_exits_2(tmp_path):
     assert "link@fig4.fiber' = 'leo'" in err and "fiber link profile" in err
 
 
+def test_python_compose_with_its_hydra_node_checks_link_profiles_too():
+    """The Python path (``compose(..., return_hydra_config=True)`` then `to_config`) refuses
+    what the CLI refuses, and gives the same config as a compose without the Hydra node."""
+    from hydra import compose, initialize_config_dir
+
+    ok = ["+exp=fig4", "link@fig4.satellite=meo", "fig4.orbit=circular"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        bad = compose(config_name="config", overrides=["+exp=fig4", "link@fig4.fiber=leo"],
+                      return_hydra_config=True)
+        good = compose(config_name="config", overrides=ok, return_hydra_config=True)
+    with pytest.raises(ConfigError, match="link@fig4.fiber' = 'leo'.*fiber link profile"):
+        run_module.to_config(bad)
+    got = run_module.to_config(good)
+    assert got == load_config(ok) and got.fig4.satellite.altitude_km == 10000.0
+
+
 # ------------------------------------------------------------------ YAML holds only deltas
 
 def _schema_defaults() -> dict:
