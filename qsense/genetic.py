@@ -589,6 +589,32 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     return default_t_grid(problem, config.n_t)
 
 
+#: gradient components of the memetic steps below this times |fitness| are set to 0: the
+#: rounding noise of an angle the fitness does not depend on, which Adam (steps scaled by the
+#: gradient's own size) would turn into a step whose direction depends on the batch layout
+GRAD_FLOOR = 1e-10
+
+#: significant bits of a fitness that selection compares (`ranking`): 2^-32 ~ 2.3e-10 relative
+RANK_BITS = 32
+
+
+def ranking(fitness: jax.Array) -> jax.Array:
+    """``fitness`` rounded to `RANK_BITS` significant bits (infinities kept): what selection
+    compares (tournaments, elite, a row's start time, the memetic steps' best point, the
+    reported best). Chromosomes whose fitnesses differ by less than ~2e-10 (relative) are
+    tied, and a tie goes to the lower row (stable sorts, first argmax). Without it, which of
+    two near-identical chromosomes wins depends on ~1e-16 roundings, and those depend on the
+    batch a row is scored in: the number of devices (each scores P / D rows),
+    `GAConfig.chunk_rows`, the XLA build; one flipped tie sends rows along other paths. (The
+    larger such effect was the memetic steps', `GRAD_FLOOR`: `benchmarks/RESULTS.md`, "One
+    search over two local processes".) A rounding still decides where a fitness sits within
+    ~1e-16 of a rank boundary: about one comparison in 10^6 among near-ties. float32
+    fitnesses (24 bits) are returned unchanged."""
+    m, ex = jnp.frexp(fitness)
+    q = jnp.ldexp(jnp.round(m * 2.0**RANK_BITS), ex - RANK_BITS)
+    return jnp.where(jnp.isfinite(fitness), q, fitness)
+
+
 @functools.lru_cache(maxsize=32)
 def _programs(n_qubits: int, config: GAConfig,
               devices: tuple | None = None) -> tuple[Callable, Callable]:
@@ -659,10 +685,16 @@ def _programs(n_qubits: int, config: GAConfig,
         def body(carry, _):
             q, state, best_q, best_l = carry
             val, grad = jax.value_and_grad(loss)(q)
-            better = jnp.isfinite(val) & (val < best_l)
+            better = jnp.isfinite(val) & (ranking(val) < ranking(best_l))
             best_q = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), q, best_q)
             best_l = jnp.where(better, val, best_l)
-            grad = jax.tree_util.tree_map(lambda x: jnp.where(jnp.isfinite(x), x, 0.0), grad)
+            # components below GRAD_FLOOR x |loss| are rounding noise of a flat direction (an
+            # angle the fitness does not depend on): Adam scales steps by the gradient's own
+            # size, so such noise would move those angles a full step, one way or the other
+            # depending on the rounding of the batch the row is scored in
+            floor = GRAD_FLOOR * jnp.abs(val)
+            grad = jax.tree_util.tree_map(
+                lambda x: jnp.where(jnp.isfinite(x) & (jnp.abs(x) > floor), x, 0.0), grad)
             upd, state = adam.update(grad, state, q)
             return (optax.apply_updates(q, upd), state, best_q, best_l), None
 
@@ -703,8 +735,8 @@ def _programs(n_qubits: int, config: GAConfig,
         inherited = over_rows(lambda g, tp: fit(g, tp, problem), pop, t_prev)
         vals = jnp.concatenate([on_grid, inherited[None]])
         vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
-        best = jnp.argmax(vals, axis=0)
-        f0 = jnp.max(vals, axis=0)
+        best = jnp.argmax(ranking(vals), axis=0)
+        f0 = jnp.take_along_axis(vals, best[None], axis=0)[0]
         t0 = jnp.take_along_axis(grid, best[None], axis=0)[0]
         if config.local_steps == 0:
             return pop, f0, t0
@@ -724,7 +756,7 @@ def _programs(n_qubits: int, config: GAConfig,
                                   low)
         new = dataclasses.replace(new, angle=new.angle.astype(real))
         f0, t0 = f0.astype(real), t0.astype(real)
-        top = jnp.argsort(-f0[:p], stable=True)[:max(e, 1)]
+        top = jnp.argsort(-ranking(f0[:p]), stable=True)[:max(e, 1)]
         hi = scored(jax.tree_util.tree_map(lambda a: a[top], new), t0[top], problem)
         return new, f0.at[top].set(hi), t0
 
@@ -732,7 +764,7 @@ def _programs(n_qubits: int, config: GAConfig,
         """One generation (``select`` True) or the scoring of ``pop`` as is (False): one
         program for both, so the memetic steps compile once per shape. Rows ``>= p`` of the
         inputs are padding (see `_programs`)."""
-        fit_p = fitness[:p]
+        fit_p = ranking(fitness[:p])  # selection compares ranks: ties go to the lower row
         order = jnp.argsort(-fit_p, stable=True)
         elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
@@ -936,7 +968,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:  # JAX shards only even splits: the P rows, replicated over the devices
         replicated = jax.sharding.NamedSharding(rows.mesh, jax.sharding.PartitionSpec())
         population = jax.jit(lambda g: g[:p], out_shardings=replicated)(pop)
-    i = int(np.argmax(np.where(np.isnan(fit_np), -np.inf, fit_np)))
+    i = int(np.argmax(np.asarray(ranking(jnp.asarray(np.where(np.isnan(fit_np), -np.inf,
+                                                              fit_np))))))
     genome = jax.tree_util.tree_map(lambda a: jnp.asarray(to_host(a)[i]), population)
     return SearchResult(genome=genome, fitness=float(fit_np[i]), t=float(tt_np[i]),
                         population=population, fitnesses=fit_np, ts=tt_np,

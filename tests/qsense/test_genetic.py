@@ -469,6 +469,44 @@ def test_tournament_selects_the_fitter_candidates():
     assert mean[1] > mean[0]
 
 
+def test_selection_ranks_fitnesses_to_32_bits_and_keeps_order_and_infinities():
+    """`ranking` (what selection compares) is the fitness to within 2^-32 relative, keeps
+    every order wider than that, keeps +-inf, and makes values 1e-15 apart a tie (which the
+    stable sorts and first-argmax then give to the lower row, whatever the rounding of the
+    batch a row was scored in)."""
+    import jax.numpy as jnp
+
+    from qsense.genetic import RANK_BITS, ranking
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=200) * 10.0 ** rng.integers(-6, 6, 200),
+                        [0.0, 1.0, -1.0, 68.9061157641589, -0.0142588]])
+    r = np.asarray(ranking(jnp.asarray(x)))
+    assert RANK_BITS == 32
+    # within half a unit of the 32nd significant bit, and on that grid
+    m, e = np.frexp(x)
+    assert np.all(np.abs(r - x) <= np.ldexp(0.5, e - 32))
+    assert np.all(np.ldexp(r, 32 - e) == np.round(np.ldexp(r, 32 - e)))
+    # orders wider than 2^-31 are kept; 1e-15 apart is a tie
+    order = np.argsort(x)
+    assert np.all(np.diff(r[order]) >= 0)
+    wide = np.abs(np.diff(x[order])) > 2.0**-31 * np.abs(x[order][1:])
+    assert np.all(np.diff(r[order])[wide] > 0)
+    near = x * (1 + 1e-15)
+    rn = np.asarray(ranking(jnp.asarray(near)))
+    on_grid_edge = np.abs(np.ldexp(m, 32) % 1 - 0.5) < 1e-4  # within 1e-4 of a rounding edge
+    assert np.all((rn == r) | on_grid_edge)
+    assert list(np.asarray(ranking(jnp.asarray([np.inf, -np.inf])))) == [np.inf, -np.inf]
+    # float32 fitnesses (mixed precision) have 24 bits: unchanged
+    x32 = jnp.asarray(x, jnp.float32)
+    np.testing.assert_array_equal(np.asarray(ranking(x32)), np.asarray(x32))
+    # a tie goes to the lower row: stable sort and first argmax on the ranks
+    f = jnp.asarray([1.0, 2.0 * (1 + 1e-15), 2.0, 0.5])
+    assert int(jnp.argmax(ranking(f))) == 1 and int(jnp.argmax(f)) == 1
+    f = jnp.asarray([1.0, 2.0, 2.0 * (1 + 1e-15), 0.5])
+    assert int(jnp.argmax(ranking(f))) == 1 and int(jnp.argmax(f)) == 2
+
+
 @pytest.mark.parametrize("weights,gate", [((0.0, 1.0, 0.0, 0.0), 1), ((0.0, 0.0, 0.0, 1.0), 3)])
 def test_inserted_genes_follow_gate_probs(weights, gate):
     """New genes of insertion are drawn with ``gate_probs``: with all weight on one gate
