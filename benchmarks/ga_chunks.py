@@ -12,10 +12,10 @@ and, unless ``--compile-only``, times one generation (best of ``--repeats``, cal
 alternated between the chunk settings). Every setting runs one generation from the same
 input: the population, fitnesses and times of generation 0 as the unchunked program scored
 them. Checked before anything is reported: each chunked generation's fitnesses equal the
-unchunked one's to `AGREEMENT` (relative). (Whole searches agree less closely: the ~1e-16
-rounding differences of generation 0 can flip a tournament tie between near-identical
-chromosomes, tests/qsense/test_ga_chunks.py.) Prints a Markdown table and writes JSON
-(``--out``).
+unchunked one's to `AGREEMENT` (relative). (Whole searches agree to 1e-12 as well since the
+memetic steps drop rounding-noise gradients, `qsense.genetic.GRAD_FLOOR`, and selection
+compares `qsense.genetic.ranking`s; tests/qsense/test_ga_chunks.py.) Prints a Markdown table
+and writes JSON (``--out``).
 """
 
 from __future__ import annotations
