@@ -602,7 +602,8 @@ def ranking(fitness: jax.Array) -> jax.Array:
     """``fitness`` rounded to `RANK_BITS` significant bits (infinities kept): what selection
     compares (tournaments, elite, a row's start time, the memetic steps' best point, the
     reported best). Chromosomes whose fitnesses differ by less than ~2e-10 (relative) are
-    tied, and a tie goes to the lower row (stable sorts, first argmax). Without it, which of
+    tied, and a tie goes to the lower row (elite: a stable sort) or the first row drawn
+    (tournament: the first argmax). Without it, which of
     two near-identical chromosomes wins depends on ~1e-16 roundings, and those depend on the
     batch a row is scored in: the number of devices (each scores P / D rows),
     `GAConfig.chunk_rows`, the XLA build; one flipped tie sends rows along other paths. (The
@@ -613,6 +614,22 @@ def ranking(fitness: jax.Array) -> jax.Array:
     m, ex = jnp.frexp(fitness)
     q = jnp.ldexp(jnp.round(m * 2.0**RANK_BITS), ex - RANK_BITS)
     return jnp.where(jnp.isfinite(fitness), q, fitness)
+
+
+def select_parents(key: jax.Array, fitness: jax.Array, elite: int,
+                   tournament: int) -> tuple[jax.Array, jax.Array]:
+    """``(elite_rows, winners)`` of a generation's selection over ``P = len(fitness)``
+    chromosomes: the ``elite`` fittest rows (fittest first), and for each of the ``P - elite``
+    children the winner of a tournament among ``tournament`` rows drawn (with replacement)
+    from ``key``. Both compare `ranking`s, a tie going to the lower row (elite) or to the
+    first row drawn (tournament): fitnesses that differ only by rounding (~1e-16) select the
+    same rows."""
+    p = fitness.shape[0]
+    r = ranking(fitness)
+    order = jnp.argsort(-r, stable=True)
+    cand = jax.random.randint(key, (p - elite, tournament), 0, p)
+    winners = cand[jnp.arange(p - elite), jnp.argmax(r[cand], axis=1)]
+    return order[:elite], winners
 
 
 @functools.lru_cache(maxsize=32)
@@ -764,17 +781,14 @@ def _programs(n_qubits: int, config: GAConfig,
         """One generation (``select`` True) or the scoring of ``pop`` as is (False): one
         program for both, so the memetic steps compile once per shape. Rows ``>= p`` of the
         inputs are padding (see `_programs`)."""
-        fit_p = ranking(fitness[:p])  # selection compares ranks: ties go to the lower row
-        order = jnp.argsort(-fit_p, stable=True)
-        elites = jax.tree_util.tree_map(lambda a: a[order[:e]], pop)
         kt, ko, km = jax.random.split(key, 3)
-        cand = jax.random.randint(kt, (p - e, k), 0, p)
-        winners = cand[jnp.arange(p - e), jnp.argmax(fit_p[cand], axis=1)]
+        top, winners = select_parents(kt, fitness[:p], e, k)
+        elites = jax.tree_util.tree_map(lambda a: a[top], pop)
         parents = jax.tree_util.tree_map(lambda a: a[winners], pop)
         ops = jax.random.choice(ko, len(OPERATORS), (p - e,), p=probs)
         children = jax.vmap(mut)(jax.random.split(km, p - e), parents, ops)
         new = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), elites, children)
-        t_new = jnp.concatenate([tt[order[:e]], tt[winners]])
+        t_new = jnp.concatenate([tt[top], tt[winners]])
         new, t_new = pad_rows((new, t_new), n_pad)
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(select, a, b), new, pop)
         new, t_new = place((new, jnp.where(select, t_new, tt)))

@@ -507,6 +507,34 @@ def test_selection_ranks_fitnesses_to_32_bits_and_keeps_order_and_infinities():
     assert int(jnp.argmax(ranking(f))) == 1 and int(jnp.argmax(f)) == 2
 
 
+def test_selection_is_the_same_for_fitnesses_that_differ_by_rounding():
+    """`select_parents` on a population with many near-duplicates (copies whose scores differ
+    by a few ulps, as the same chromosome scored in another batch layout does) picks the same
+    elite and tournament winners as on the unperturbed fitnesses, over many keys; and every
+    pick is right against a plain numpy selection that breaks exact ties by the lower row."""
+    import jax.numpy as jnp
+
+    from qsense.genetic import select_parents
+
+    rng = np.random.default_rng(3)
+    base = rng.choice([68.9061157641589, 68.001316, 284.42594, -0.0142588, 12.5], size=40)
+    base = base * (1 + rng.choice([0.0, 1e-9, 3e-7], size=40))  # real differences stay
+    noisy = base * (1 + rng.integers(-4, 5, size=40) * 2.0**-52)  # a few ulps apart
+    elite, k = 4, 3
+    for seed in range(20):
+        key = jax.random.PRNGKey(seed)
+        e0, w0 = (np.asarray(x) for x in select_parents(key, jnp.asarray(base), elite, k))
+        e1, w1 = (np.asarray(x) for x in select_parents(key, jnp.asarray(noisy), elite, k))
+        np.testing.assert_array_equal(e1, e0)
+        np.testing.assert_array_equal(w1, w0)
+        # numpy reference on the exact (unperturbed) values: the elite are the fittest, ties
+        # to the lower row; each winner the fittest of its drawn rows, ties to the first drawn
+        assert list(e0) == list(np.lexsort((np.arange(40), -base))[:elite])
+        cand = np.asarray(jax.random.randint(key, (40 - elite, k), 0, 40))
+        for row, w in zip(cand, w0, strict=True):
+            assert w == row[np.argmax(base[row])]
+
+
 @pytest.mark.parametrize("weights,gate", [((0.0, 1.0, 0.0, 0.0), 1), ((0.0, 0.0, 0.0, 1.0), 3)])
 def test_inserted_genes_follow_gate_probs(weights, gate):
     """New genes of insertion are drawn with ``gate_probs``: with all weight on one gate
