@@ -8,8 +8,9 @@ the same results.
 "On CPUs, speed comes from processes": a sweep's cells are independent jobs (the launcher).
 This measures the other way, one cell's population sharded over K processes of one CPU
 (`qsense.genetic.search` with every process's device, `qsense.distributed.initialize` reading
-the SLURM variables set here: ``SLURM_JOB_ID``, ``SLURM_STEP_NODELIST=localhost``,
-``SLURM_NTASKS=K``, ``SLURM_PROCID``, ``SLURM_LOCALID``; CPU collectives over gloo). Each of
+the SLURM variables of `qsense.distributed.local_task_envs`: ``SLURM_JOB_ID``,
+``SLURM_STEP_NODELIST=localhost``, ``SLURM_NTASKS=K``, ``SLURM_PROCID``, ``SLURM_LOCALID``;
+CPU collectives over gloo). Each of
 the K processes gets an XLA pool of ``max(1, cores // K)`` threads (``PJRT_NPROC``); the one
 process gets qsense's default (cores + 1). Dephasing gamma = 0.1, ``--n-t`` grid times,
 ``--local-steps`` Adam steps, float64. A generation's time is the fastest gap between two
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -78,34 +78,15 @@ def worker(spec: dict) -> None:
         "best": r.fitness}), flush=True)
 
 
-def _free_job_id() -> int:
-    """A SLURM job id whose coordinator port (jax: ``id % 4096 + 61440``) is free now."""
-    for port in range(61440 + os.getpid() % 2000, 65536):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("", port))
-            except OSError:
-                continue
-        return port - 61440 + 4096 * 23
-    raise SystemExit("no free port in SLURM's coordinator range 61440-65535")
-
-
 def launch(spec: dict, k: int) -> list[dict]:
     """Run `worker` as one plain process (``k = 1``) or as ``k`` SLURM tasks; their results."""
     from qsense.blas import cpu_cores
+    from qsense.distributed import local_task_envs
 
     base = {key: v for key, v in os.environ.items() if not key.startswith("SLURM_")}
     base.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
-    envs = []
-    if k == 1:
-        envs.append(base)
-    else:
-        job = _free_job_id()
-        for i in range(k):
-            envs.append({**base, "SLURM_JOB_ID": str(job), "SLURM_STEP_NODELIST": "localhost",
-                         "SLURM_NTASKS": str(k), "SLURM_STEP_NUM_TASKS": str(k),
-                         "SLURM_PROCID": str(i), "SLURM_LOCALID": str(i),
-                         "PJRT_NPROC": str(max(1, cpu_cores() // k))})
+    envs = [base] if k == 1 else [
+        {**env, "PJRT_NPROC": str(max(1, cpu_cores() // k))} for env in local_task_envs(k, base)]
     procs = [subprocess.Popen([sys.executable, __file__, "--worker", json.dumps(spec)],
                               cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) for env in envs]

@@ -19,8 +19,8 @@ what they compute next (a checkpoint to resume from): files written by each proc
 (node-local paths) or at different moments can differ, and processes that resume from
 different points run mismatched collectives (a hang). `agree` hands every process process 0's
 reading (or its error). `tests/qsense/test_multiprocess.py` runs two such processes on one
-machine (SLURM's variables set by hand, a coordinator on localhost, CPU collectives over gloo),
-through this very `initialize`.
+machine (SLURM's variables from `local_task_envs`, a coordinator on localhost, CPU collectives
+over gloo), through this very `initialize`.
 
 CPU note: ``XLA_FLAGS=--xla_force_host_platform_device_count=D`` fakes ``D`` devices on one
 CPU, for correctness tests only; it gives no speed (the devices share the cores). What keeps
@@ -91,6 +91,42 @@ def initialize(environ: dict[str, str] | None = None) -> bool:
     log.info("jax.distributed: process %d of %d, %d devices", jax.process_index(),
              jax.process_count(), jax.device_count())
     return True
+
+
+#: JAX's SLURM cluster puts the coordinator at port ``SLURM_JOB_ID % 4096 + SLURM_PORT_BASE``
+SLURM_PORT_BASE = 61440
+
+
+def local_task_envs(n_tasks: int, environ: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The environments of ``n_tasks`` processes on this machine that `initialize` joins as
+    the tasks of one SLURM job step, with the coordinator on localhost: ``environ`` (default
+    ``os.environ``) without its ``SLURM_*`` variables, plus ``SLURM_JOB_ID`` (chosen so that
+    the coordinator port JAX derives from it is free now), ``SLURM_STEP_NODELIST=localhost``,
+    ``SLURM_NTASKS`` / ``SLURM_STEP_NUM_TASKS`` = ``n_tasks``, and ``SLURM_PROCID`` /
+    ``SLURM_LOCALID`` = the task's index. For tests, benchmarks and trying a multi-host run
+    without a cluster (each process gets this host's devices, or one CPU device)."""
+    import socket
+
+    if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)) or n_tasks < 2:
+        fail("n_tasks", n_tasks, "an integer >= 2")
+    env = {k: v for k, v in (os.environ if environ is None else environ).items()
+           if not k.startswith("SLURM_")}
+    start = (os.getpid() * 7919) % 4096  # concurrent callers start at different ports
+    for i in range(4096):
+        port = SLURM_PORT_BASE + (start + i) % 4096
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("", port))
+            except OSError:
+                continue
+        job = port - SLURM_PORT_BASE + 4096 * 17  # any id with this remainder
+        break
+    else:
+        raise RuntimeError(f"no free port in SLURM's coordinator range {SLURM_PORT_BASE}-65535")
+    n = str(int(n_tasks))
+    return [{**env, "SLURM_JOB_ID": str(job), "SLURM_STEP_NODELIST": "localhost",
+             "SLURM_NTASKS": n, "SLURM_STEP_NUM_TASKS": n, "SLURM_PROCID": str(i),
+             "SLURM_LOCALID": str(i)} for i in range(int(n_tasks))]
 
 
 def multi_process() -> bool:
@@ -221,5 +257,5 @@ def to_host(x: Any) -> np.ndarray:
 
 
 __all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
-           "initialize", "multi_process", "pad_rows", "padded_size",
+           "initialize", "local_task_envs", "multi_process", "pad_rows", "padded_size",
            "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]

@@ -3,7 +3,8 @@ the sharded GA and refinement give one device's numbers (float64, 1e-12), and th
 resume from the same checkpoint whatever each finds at its own path.
 
 Each process is started with the variables SLURM sets for a task (``SLURM_JOB_ID``,
-``SLURM_STEP_NODELIST``, ``SLURM_NTASKS``, ``SLURM_PROCID``, ``SLURM_LOCALID``) and calls
+``SLURM_STEP_NODELIST``, ``SLURM_NTASKS``, ``SLURM_PROCID``, ``SLURM_LOCALID``:
+`qsense.distributed.local_task_envs`) and calls
 `qsense.distributed.initialize`, the call `experiments.run` makes: JAX's SLURM cluster puts the
 coordinator on the first node of the step (here ``localhost``) at port
 ``SLURM_JOB_ID % 4096 + 61440``, and the two CPU processes exchange their collectives over
@@ -14,9 +15,7 @@ two hosts. Run with a timeout: a hang (mismatched collectives) fails the test.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import pytest
 
 from experiments.outputs import read_csv
+from qsense import distributed
 from tests.experiments.helpers import tiny_figure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,18 +80,6 @@ print("RESULT" + json.dumps(out), flush=True)
 """
 
 
-def _free_job_id() -> int:
-    """A SLURM job id whose coordinator port (``id % 4096 + 61440``) is free now."""
-    for port in np.random.default_rng().permutation(np.arange(61440, 65536))[:200]:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("", int(port)))
-            except OSError:
-                continue
-        return int(port) - 61440 + 4096 * 17
-    pytest.skip("no free port in SLURM's coordinator range 61440-65535")
-
-
 def _run_two_tasks(spec: dict) -> list[dict]:
     outs = []
     for stdout in _two_tasks([sys.executable, "-c", WORKER, json.dumps(spec)]):
@@ -102,13 +90,9 @@ def _run_two_tasks(spec: dict) -> list[dict]:
 
 def _two_tasks(argv: list[str]) -> list[str]:
     """Run ``argv`` as tasks 0 and 1 of a 2-task SLURM step on this machine; their stdouts."""
-    job = _free_job_id()
     procs = []
-    for i in range(2):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-        env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), SLURM_JOB_ID=str(job),
-                   SLURM_STEP_NODELIST="localhost", SLURM_NTASKS="2",
-                   SLURM_STEP_NUM_TASKS="2", SLURM_PROCID=str(i), SLURM_LOCALID=str(i))
+    for env in distributed.local_task_envs(2):
+        env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
         # one CPU device per process (a forced device count from the caller would add more)
         env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
                                     if "force_host_platform_device_count" not in f)

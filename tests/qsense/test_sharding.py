@@ -170,6 +170,45 @@ def test_initialize_is_a_no_op_without_several_slurm_tasks(monkeypatch):
     assert calls == [1]
 
 
+def test_local_task_envs_are_one_slurm_step_on_localhost_at_a_free_port(monkeypatch):
+    """The variables JAX's SLURM cluster reads (coordinator = first node of the step's node
+    list, port = job id % 4096 + 61440), one task per environment, the caller's own SLURM
+    variables dropped; fewer than 2 tasks refused. Only port 63001 is free here (a fake
+    socket): the job id must point JAX's coordinator at it."""
+    import socket
+
+    class OnePortFree:
+        def __init__(self, *args):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def bind(self, address):
+            if address[1] != 63001:
+                raise OSError("in use")
+
+    monkeypatch.setattr(socket, "socket", OnePortFree)
+    envs = distributed.local_task_envs(3, {"PATH": "/bin", "SLURM_JOB_ID": "5",
+                                           "SLURM_NODELIST": "n[1-4]"})
+    assert [e["SLURM_PROCID"] for e in envs] == ["0", "1", "2"]
+    assert [e["SLURM_LOCALID"] for e in envs] == ["0", "1", "2"]
+    job = {e["SLURM_JOB_ID"] for e in envs}
+    assert len(job) == 1 and job != {"5"}
+    for e in envs:
+        assert e["PATH"] == "/bin" and "SLURM_NODELIST" not in e
+        assert e["SLURM_STEP_NODELIST"] == "localhost"
+        assert e["SLURM_NTASKS"] == e["SLURM_STEP_NUM_TASKS"] == "3"
+        assert distributed.slurm_tasks(e) == 3
+    assert int(job.pop()) % 4096 + 61440 == 63001
+    for bad in (1, 0, 2.0, True):
+        with pytest.raises(ValueError, match="n_tasks"):
+            distributed.local_task_envs(bad)
+
+
 def test_population_devices_rejects_an_empty_list():
     with pytest.raises(ValueError, match="devices"):
         distributed.population_devices([])
