@@ -78,8 +78,11 @@ def slurm_tasks(environ: dict[str, str] | None = None) -> int:
 def initialize(environ: dict[str, str] | None = None) -> bool:
     """Join the processes of a multi-task SLURM job step into one JAX runtime
     (`jax.distributed.initialize`, which reads the coordinator address, process count and id
-    from SLURM's variables). A no-op (returns False) outside SLURM, for a single task, or when
-    already done; returns True when this call initialized. Call before any JAX computation."""
+    from SLURM's variables), then sets the processes' collectives up at once (one small
+    `agree`), while the processes are together: gloo (CPU collectives) waits only 30 s for a
+    missing process at the first collective. A no-op (returns False) outside SLURM, for a
+    single task, or when already done; returns True when this call initialized. Call before
+    any JAX computation."""
     global _INITIALIZED
     if _INITIALIZED or slurm_tasks(environ) <= 1:
         return False
@@ -88,6 +91,11 @@ def initialize(environ: dict[str, str] | None = None) -> bool:
         return False
     jax.distributed.initialize()
     _INITIALIZED = True
+    # set up the processes' collectives now, while they are together: on CPUs (gloo) the
+    # first collective waits at most 30 s for the other processes (a process that reached it
+    # alone after a slow start or a side computation failed with DEADLINE_EXCEEDED), later
+    # ones wait as long as it takes
+    agree(lambda: None)
     log.info("jax.distributed: process %d of %d, %d devices", jax.process_index(),
              jax.process_count(), jax.device_count())
     return True
@@ -133,6 +141,14 @@ def multi_process() -> bool:
     """Whether this process is one of several joined by `jax.distributed` (False without
     starting a JAX backend when `jax.distributed` was never initialized)."""
     return bool(jax.distributed.is_initialized()) and jax.process_count() > 1
+
+
+def process_index() -> int:
+    """This process's index among those joined by `jax.distributed` (0 when it was never
+    initialized, without starting a JAX backend). Work that needs no collectives and that one
+    process can do for all (a side computation whose result is then shared with `agree`) runs
+    where this is 0."""
+    return int(jax.process_index()) if multi_process() else 0
 
 
 def agree(read: Callable[[], T]) -> T:

@@ -29,6 +29,7 @@ from experiments.checkpoint import Checkpoint
 from experiments.compiled import ShapeScope
 from experiments.outputs import write_csv
 from experiments.subprocesses import spawn_pool_submit
+from qsense.distributed import agree, process_index
 
 log = logging.getLogger("experiments")
 
@@ -326,9 +327,11 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
             ck.put(k, v)
     todo = [c for c in cells if _references_missing(cfg, ck, c)]
     pool = future = None
-    if t1.reference_worker and todo:
+    use_worker = bool(t1.reference_worker and todo)  # the same on every process (ck agreed)
+    if use_worker and process_index() == 0:
         # the references do not depend on the search: a second process computes them meanwhile
-        # (spawned, from any launcher's job: experiments.subprocesses)
+        # (spawned, from any launcher's job: experiments.subprocesses). One worker per run:
+        # the other processes of a multi-host run take process 0's references below
         pool, future = spawn_pool_submit(references_worker, cfg, str(out_dir), todo,
                                          ck.code, os.getpid())
     try:
@@ -342,8 +345,10 @@ def run(cfg, out_dir: Path) -> dict[str, Any]:
             seed = vqs_common.cell_seed(cfg.seed, sensing, n, gamma, noise)
             scope.enter(("search", sensing, n))  # cells grouped by shape: free the last one's
             ck.put(key, _cell(cfg, sensing, n, gamma, noise, seed, False))
-        if future is not None:
-            rck = Checkpoint(future.result(), _meta(cfg))
+        if use_worker:
+            # process 0 waits for its worker (its error, if any, is raised on every process),
+            # then every process reads the worker's checkpoint as process 0 does
+            rck = Checkpoint(agree(lambda: future.result()), _meta(cfg))
             for k, v in rck.items():
                 ck.put(k, v)
     except BaseException:

@@ -29,6 +29,9 @@ from tests.experiments.helpers import tiny_figure
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 300
+#: process 0 of the library test starts this much later than process 1 (s): more than the
+#: 30 s that gloo's set-up of the collectives waits for a missing process
+LATE_S = 35
 
 WORKER = r"""
 import json, sys
@@ -43,6 +46,12 @@ spec = json.loads(sys.argv[1])
 out = {"initialized": distributed.initialize(), "process": jax.process_index(),
        "processes": jax.process_count(), "devices": [str(d) for d in jax.devices()]}
 me = jax.process_index()
+if me == 0:
+    # a slow start: process 0 reaches the first collective (the GA's checkpoint read) over
+    # 30 s after process 1, which gloo's set-up would not wait for unless `initialize` had
+    # set the collectives up while the processes were together
+    import time
+    time.sleep(spec["late_s"])
 
 from experiments.checkpoint import Checkpoint, CheckpointMismatch
 from qsense.genetic import GAConfig, search
@@ -150,7 +159,8 @@ def two_tasks(tmp_path_factory):
     Checkpoint(c1, {"m": 2}).put("b", 2.5)
     Checkpoint(r0, {"m": 2}).put("b", 2.5)  # process 0's refused file; process 1 has none
     spec = {"ga_checkpoint": [str(ga0), str(ga1)], "cells": [str(c0), str(c1)],
-            "refused": [str(r0), str(d / "none.json")]}
+            "refused": [str(r0), str(d / "none.json")],
+            "late_s": LATE_S}
     outs = _run_two_tasks(spec)
     ref = search(prob, cfg, seed=5, devices=one)
     starts = jax.vmap(lambda k: random_genome(k, 2, 4))(
@@ -161,6 +171,8 @@ def two_tasks(tmp_path_factory):
 
 
 def test_two_slurm_tasks_join_and_agree_with_one_device(two_tasks):
+    """The sharded GA and refinement give one device's results on both processes, also when
+    process 0 reaches the first collective `LATE_S` s after process 1 (a slow start)."""
     outs, ref, ref_opt = two_tasks
     for i, out in enumerate(outs):
         assert out["initialized"] is True and out["process"] == i and out["processes"] == 2
@@ -247,3 +259,34 @@ def test_an_experiment_run_as_two_slurm_tasks_writes_one_run_and_resumes_togethe
     for d in (run_dir, run_dir / "process1"):
         vqs = [r for r in _rows(d / "fig3_peaks.csv") if r["probe"] == "VQS"]
         assert [r["min_qcrb"] for r in vqs] == [planted], d
+
+
+TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
+          "table1.noises=[bitflip]", "table1.sensing=[single]", "search=quick", "progress=false",
+          "table1.reference.restarts=6", "table1.reference.steps=150",
+          "table1.reference.bound_grid=9"]
+
+
+def test_table1_as_two_slurm_tasks_runs_one_reference_worker(tmp_path):
+    """table1's reference optima do not depend on the search and need no collectives: only
+    process 0 starts the worker that computes them (its checkpoint in the run dir, none in
+    ``process1/``), and both processes' tables carry its references, equal to the references
+    a one-process run computes (same seeds)."""
+    from experiments.run import execute
+    from tests.experiments.helpers import load_config
+
+    run_dir = tmp_path / "run"
+    _two_tasks([sys.executable, "-m", "experiments.run", *TABLE1, f"hydra.run.dir={run_dir}"])
+    ref = "table1_references_checkpoint.json"
+    assert (run_dir / ref).exists()
+    assert not (run_dir / "process1" / ref).exists()  # process 1 started no worker
+    one = execute(load_config([*TABLE1, "table1.reference_worker=false"]), tmp_path / "one")
+    assert one["metrics"]["fraction_by_cell"]
+    want = _rows(tmp_path / "one" / "table1.csv")
+    for d in (run_dir, run_dir / "process1"):
+        got = _rows(d / "table1.csv")
+        assert len(got) == len(want) == 2
+        for g, w in zip(got, want, strict=True):
+            for k in ("qcrb", "product_qcrb", "reference_qcrb", "bound_qcrb", "reference_t"):
+                assert np.isfinite(w[k]), k
+                np.testing.assert_allclose(g[k], w[k], rtol=1e-12, err_msg=f"{d}: {k}")
