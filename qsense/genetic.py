@@ -632,6 +632,24 @@ def select_parents(key: jax.Array, fitness: jax.Array, elite: int,
     return order[:elite], winners
 
 
+def pick_start(vals: jax.Array, times: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(f0, t0)``: each row's best start among ``K`` candidate times: ``vals`` and
+    ``times`` are ``(K, P)`` (candidate k of row i: fitness ``vals[k, i]`` at ``times[k, i]``;
+    in a generation the t grid, then the row's inherited time). Compares `ranking`s, a tie
+    going to the first candidate; NaN counts as ``-inf`` (``f0`` carries it so)."""
+    vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
+    best = jnp.argmax(ranking(vals), axis=0)
+    return (jnp.take_along_axis(vals, best[None], axis=0)[0],
+            jnp.take_along_axis(times, best[None], axis=0)[0])
+
+
+def improves(loss: jax.Array, best: jax.Array) -> jax.Array:
+    """Whether a memetic step's ``loss`` (minus the fitness) beats the best one met so far,
+    ``best``: finite and lower by more than a tie of `ranking` (a difference of rounding does
+    not move the best point, so it does not depend on the batch the row is scored in)."""
+    return jnp.isfinite(loss) & (ranking(loss) < ranking(best))
+
+
 @functools.lru_cache(maxsize=32)
 def _programs(n_qubits: int, config: GAConfig,
               devices: tuple | None = None) -> tuple[Callable, Callable]:
@@ -702,7 +720,7 @@ def _programs(n_qubits: int, config: GAConfig,
         def body(carry, _):
             q, state, best_q, best_l = carry
             val, grad = jax.value_and_grad(loss)(q)
-            better = jnp.isfinite(val) & (ranking(val) < ranking(best_l))
+            better = improves(val, best_l)
             best_q = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), q, best_q)
             best_l = jnp.where(better, val, best_l)
             # components below GRAD_FLOOR x |loss| are rounding noise of a flat direction (an
@@ -750,11 +768,7 @@ def _programs(n_qubits: int, config: GAConfig,
         first = on_grid[0, 0]
         t_prev = t_prev + jnp.zeros_like(t_prev) * jnp.where(jnp.isfinite(first), first, 0)
         inherited = over_rows(lambda g, tp: fit(g, tp, problem), pop, t_prev)
-        vals = jnp.concatenate([on_grid, inherited[None]])
-        vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
-        best = jnp.argmax(ranking(vals), axis=0)
-        f0 = jnp.take_along_axis(vals, best[None], axis=0)[0]
-        t0 = jnp.take_along_axis(grid, best[None], axis=0)[0]
+        f0, t0 = pick_start(jnp.concatenate([on_grid, inherited[None]]), grid)
         if config.local_steps == 0:
             return pop, f0, t0
         lo, hi = jnp.log(jnp.min(ts)), jnp.log(jnp.max(ts))

@@ -535,6 +535,46 @@ def test_selection_is_the_same_for_fitnesses_that_differ_by_rounding():
             assert w == row[np.argmax(base[row])]
 
 
+def test_start_time_and_memetic_best_point_ignore_rounding_differences():
+    """A generation's start time (`pick_start`: the best of the t grid and the inherited time)
+    and the memetic steps' best point (`improves`) compare fitnesses as `ranking` does:
+    candidates a few ulps apart are tied (first candidate / the earlier point kept), real
+    differences (1e-9 relative) still win, NaN never wins. Checked against plain numpy rules
+    written here, on many rows with random near-ties."""
+    import jax.numpy as jnp
+
+    from qsense.genetic import improves, pick_start
+
+    rng = np.random.default_rng(11)
+    k, p = 7, 400
+    level = rng.choice([68.9061157641589, 284.42594, 1e-3, 3.5e4], size=(1, p))
+    step = rng.choice([0.0, 0.0, 1e-9, -1e-9, 2e-6], size=(k, p))  # real differences
+    exact = level * (1 + step)
+    ulps = rng.integers(-4, 5, size=(k, p)) * 2.0**-52
+    noisy = exact * (1 + ulps)  # the same values, scored in another batch layout
+    noisy[rng.random((k, p)) < 0.05] = np.nan
+    times = rng.uniform(0.1, 10.0, size=(k, p))
+    f0, t0 = (np.asarray(x) for x in pick_start(jnp.asarray(noisy), jnp.asarray(times)))
+    # numpy rule on the exact values: the first candidate of the largest value, NaN as -inf
+    ref = np.where(np.isnan(noisy), -np.inf, exact)
+    want = np.argmax(ref, axis=0)
+    np.testing.assert_array_equal(t0, times[want, np.arange(p)])
+    np.testing.assert_array_equal(f0, np.where(np.isnan(noisy), -np.inf, noisy)[want, np.arange(p)])
+    assert np.all(np.isfinite(f0))  # some candidate of every row is finite here
+
+    # the memetic best point moves only on a real improvement of the loss (-fitness)
+    best = -exact[0]
+    loss = -noisy[1]
+    got = np.asarray(improves(jnp.asarray(loss), jnp.asarray(best)))
+    want = np.isfinite(loss) & (-exact[1] < best)
+    np.testing.assert_array_equal(got, want)
+    assert got.any() and not got.all()  # both outcomes occur
+    # nor on a non-finite loss (NaN, or -inf: an overflowed fitness)
+    assert not np.asarray(improves(jnp.asarray([np.nan, -np.inf]), jnp.asarray([1.0, 1.0]))).any()
+    # a rounding-level improvement only: never a move
+    assert not np.asarray(improves(jnp.asarray(best * (1 + 2.0**-50)), jnp.asarray(best))).any()
+
+
 @pytest.mark.parametrize("weights,gate", [((0.0, 1.0, 0.0, 0.0), 1), ((0.0, 0.0, 0.0, 1.0), 3)])
 def test_inserted_genes_follow_gate_probs(weights, gate):
     """New genes of insertion are drawn with ``gate_probs``: with all weight on one gate
