@@ -275,3 +275,44 @@ def to_host(x: Any) -> np.ndarray:
 __all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
            "initialize", "local_task_envs", "multi_process", "pad_rows", "padded_size",
            "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]
+
+
+def program_bytes(jitted: Callable, *args) -> float | None:
+    """Bytes per device that XLA plans for ``jitted(*args)`` (temporaries, arguments and
+    outputs, less what they alias), from the compiled program's own ``memory_analysis``;
+    ``None`` where the backend gives none. Compiling here costs nothing extra: the call of
+    ``jitted`` with the same arguments reuses the executable."""
+    compiled = jitted.lower(*args).compile()
+    try:
+        ma = compiled.memory_analysis()
+        total = (ma.temp_size_in_bytes + ma.argument_size_in_bytes + ma.output_size_in_bytes
+                 - ma.alias_size_in_bytes)
+    except (AttributeError, NotImplementedError, TypeError):  # no analysis on this backend
+        return None
+    return float(total)
+
+
+def rows_that_fit(problem: Any, per_row_bytes: float, limit_bytes: float, what: str) -> int:
+    """How many rows of ``per_row_bytes`` fit in ``limit_bytes`` (>= 1; a clear error naming
+    N, ``problem.n_qubits``, when not even one does)."""
+    rows = int(limit_bytes // per_row_bytes)
+    if rows < 1:
+        fail("n_qubits", problem.n_qubits,
+             f"a size whose {what} fits in memory: one row needs about "
+             f"{per_row_bytes / 1e9:.3g} GB > limit {limit_bytes / 1e9:.3g} GB per device; "
+             "lower N or raise the limit (memory_limit_gb)")
+    return rows
+
+
+def in_chunks(fn: Callable, rows: int, chunk: int, tree):
+    """``fn`` over the leading axis of ``tree`` (``rows`` rows) in chunks of ``chunk`` rows,
+    the last padded to the same size (one compiled shape), outputs concatenated on axis 0."""
+    if rows <= chunk:
+        return fn(tree)
+    outs = []
+    for start in range(0, rows, chunk):
+        part = jax.tree_util.tree_map(lambda a, s=start: a[s:s + chunk], tree)
+        n = min(chunk, rows - start)
+        out = fn(pad_rows(part, chunk) if n < chunk else part)
+        outs.append(jax.tree_util.tree_map(lambda a, n=n: to_host(a)[:n], out))
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)

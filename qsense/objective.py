@@ -60,6 +60,7 @@ from qsense._checks import (
     fail,
     is_concrete,
 )
+from qsense.distributed import device_memory_limit, in_chunks, program_bytes, rows_that_fit
 from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
 from qsense.genome import Genome, validate_genome
 from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
@@ -677,28 +678,78 @@ def _population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
     return jax.vmap(_score, (None, 0, None))(problem, genomes, t)
 
 
-def population_score(problem: Problem, genomes: Genome, t) -> jax.Array:
+def population_score(problem: Problem, genomes: Genome, t, *,
+                     memory_limit_gb: float | None = None) -> jax.Array:
     """`score` of a population (leading axis of ``genomes``) at a shared ``t``: one jitted
     program per problem `Structure` and shape (gamma, b0, noise dissipators are data).
-    Concrete inputs are checked as `score` checks them (every genome of the population)."""
+    Concrete inputs are checked as `score` checks them (every genome of the population).
+
+    Memory: when the program XLA compiles for the whole population needs more than a device
+    may use (`qsense.distributed.program_bytes` against ``memory_limit_gb``, default the
+    device's own limit or half the host's RAM: `qsense.distributed.device_memory_limit`),
+    the rows are scored in chunks that fit, one compiled shape (the same values, to
+    rounding); a clear error names N when not even one row fits. Decided once per shape
+    (cached), so a repeated call costs the one program. Inside jit / vmap / grad the call is
+    that one program as is."""
     _check_problem(problem)
     _check_genome(problem, genomes, 1, "genomes")
     _check_t(t)
-    return _nan_if_invalid(_population_score(problem, genomes, t), t, problem.gamma)
+    chunk = None
+    if is_concrete(problem, genomes, t):
+        chunk = _population_chunk(problem, genomes, t, memory_limit_gb)
+    if chunk is None:
+        raw = _population_score(problem, genomes, t)
+    else:
+        raw = jnp.asarray(in_chunks(lambda g: _population_score(problem, g, t),
+                                    genomes.batch_shape[0], chunk, genomes))
+    return _nan_if_invalid(raw, t, problem.gamma)
+
+
+def _population_chunk(problem: Problem, genomes: Genome, t,
+                      memory_limit_gb: float | None) -> int | None:
+    """Rows per call of `population_score` (None: all at once), cached per program shape."""
+    leaves, tree = jax.tree_util.tree_flatten((problem, genomes, t))
+    key = (tree, memory_limit_gb, tuple(
+        (np.shape(x), str(getattr(x, "dtype", type(x).__name__)), getattr(x, "sharding", None))
+        for x in leaves))
+    if key not in _POPULATION_CHUNKS:
+        sharding = getattr(genomes.angle, "sharding", None)
+        devices = list(sharding.device_set) if sharding is not None else jax.devices()[:1]
+        limit = device_memory_limit(devices, memory_limit_gb)
+        need = program_bytes(_population_score, problem, genomes, t)
+        rows = genomes.batch_shape[0]
+        if need is None or need <= limit:
+            chunk = None
+        else:  # the per-device share of a row, times the devices the rows spread over
+            per_row = need * len(devices) / rows
+            chunk = len(devices) * rows_that_fit(problem, per_row, limit,
+                                                 "population fitness")
+            chunk = None if chunk >= rows else chunk
+        if len(_POPULATION_CHUNKS) > 256:
+            _POPULATION_CHUNKS.clear()
+        _POPULATION_CHUNKS[key] = chunk
+    return _POPULATION_CHUNKS[key]
+
+
+#: `_population_chunk`'s decisions, by program shape (and limit)
+_POPULATION_CHUNKS: dict[Any, int | None] = {}
 
 
 _with_jitted(population_score, _population_score)
 
 
 def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None,
-                 batched: bool = True, jit: bool = True) -> Callable:
+                 batched: bool = True, jit: bool = True,
+                 memory_limit_gb: float | None = None) -> Callable:
     """``f(genomes, t, gamma, b0) -> score`` for a population (leading axis of ``genomes``):
     QFI (scalar field) or ``-QCRB`` (vector field), maximized. ``t``, ``gamma``, ``b0`` are
     shared by the population (``jax.vmap`` the result again to sweep them). It is
     ``jit(vmap(score))`` (`population_score`): every ``make_fitness`` of the same shape and
     Z-covariance reuses one compiled program. Concrete arguments are checked as `score`
     checks them (genomes of ``n_qubits`` qubits, t >= 0, gamma >= 0, finite b0); traced ones
-    (``f`` inside jit / vmap / grad) are not."""
+    (``f`` inside jit / vmap / grad) are not. ``memory_limit_gb``: the per-device memory a
+    call may use (batched and jitted: `population_score` scores the rows in chunks that fit
+    it; default the device's own limit or half the host's RAM)."""
     n_qubits = check_n_qubits(n_qubits)
     check_noise(noise)
     if field not in FIELDS:
@@ -709,7 +760,8 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
 
     if batched and jit:
         def f(genomes, t, gamma, b0):
-            return population_score(problem_of(gamma, b0), genomes, t)
+            return population_score(problem_of(gamma, b0), genomes, t,
+                                    memory_limit_gb=memory_limit_gb)
         f._cache_size = _population_score._cache_size  # type: ignore[attr-defined]
         return f
 

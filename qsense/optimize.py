@@ -51,10 +51,13 @@ from jax import lax
 from qsense._checks import NOISE_MODELS, check_nonneg, check_not_traced, fail, is_concrete
 from qsense.distributed import (
     device_memory_limit,
+    in_chunks,
     pad_rows,
     padded_size,
     population_devices,
     population_sharding,
+    program_bytes,
+    rows_that_fit,
     shard_rows,
     to_host,
 )
@@ -340,55 +343,13 @@ def _scan_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
     return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, None))(problem, genomes, ts)
 
 
-def program_bytes(jitted: Callable, *args) -> float | None:
-    """Bytes per device that XLA plans for ``jitted(*args)`` (temporaries, arguments and
-    outputs, less what they alias), from the compiled program's own ``memory_analysis``;
-    ``None`` where the backend gives none. Compiling here costs nothing extra: the call of
-    ``jitted`` with the same arguments reuses the executable."""
-    compiled = jitted.lower(*args).compile()
-    try:
-        ma = compiled.memory_analysis()
-        total = (ma.temp_size_in_bytes + ma.argument_size_in_bytes + ma.output_size_in_bytes
-                 - ma.alias_size_in_bytes)
-    except (AttributeError, NotImplementedError, TypeError):  # no analysis on this backend
-        return None
-    return float(total)
-
-
-def rows_that_fit(problem: Problem, per_row_bytes: float, limit_bytes: float,
-                  what: str) -> int:
-    """How many rows of ``per_row_bytes`` fit in ``limit_bytes`` (>= 1; a clear error naming
-    N when not even one does)."""
-    rows = int(limit_bytes // per_row_bytes)
-    if rows < 1:
-        fail("n_qubits", problem.n_qubits,
-             f"a size whose {what} fits in memory: one row needs about "
-             f"{per_row_bytes / 1e9:.3g} GB > limit {limit_bytes / 1e9:.3g} GB per device; "
-             "lower N or raise the limit (memory_limit_gb)")
-    return rows
-
-
-def _in_chunks(fn: Callable, rows: int, chunk: int, tree):
-    """``fn`` over the leading axis of ``tree`` (``rows`` rows) in chunks of ``chunk`` rows,
-    the last padded to the same size (one compiled shape), outputs concatenated on axis 0."""
-    if rows <= chunk:
-        return fn(tree)
-    outs = []
-    for start in range(0, rows, chunk):
-        part = jax.tree_util.tree_map(lambda a, s=start: a[s:s + chunk], tree)
-        n = min(chunk, rows - start)
-        out = fn(pad_rows(part, chunk) if n < chunk else part)
-        outs.append(jax.tree_util.tree_map(lambda a, n=n: to_host(a)[:n], out))
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
-
-
 @jax.jit
 def _row_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
     """`score` of genome r at each of its own times ``ts[r]``: (R, T) for ts (R, T)."""
     return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, 0))(problem, genomes, ts)
 
 
-def _scores_in_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
+def _scoresin_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
                       per_row: bool) -> np.ndarray:
     """(R, T) scores of ``genomes`` (R,) at the times ``ts``: shared (T,) (`_scan_scores`)
     or one row per genome (R, T) (`_row_scores`). One jitted call, or chunks of genomes (and
@@ -409,11 +370,11 @@ def _scores_in_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
         k = int(part.shape[-1])
         if per_row:  # the same compiled shape for the last chunk
             part = pad_rows(part.T, t_chunk).T
-            raw = _in_chunks(lambda tree: jitted(problem, *tree), n_g, g_chunk,
+            raw = in_chunks(lambda tree: jitted(problem, *tree), n_g, g_chunk,
                              (genomes, part))
         else:
             part = pad_rows(part, t_chunk)
-            raw = _in_chunks(lambda g, tt=part: jitted(problem, g, tt), n_g, g_chunk,
+            raw = in_chunks(lambda g, tt=part: jitted(problem, g, tt), n_g, g_chunk,
                              genomes)
         cols.append(to_host(raw)[:, :k])
     return np.concatenate(cols, axis=1)
@@ -432,7 +393,7 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
     ts = jnp.asarray(ts, _real(problem))
-    return merit_of_score(problem, _scores_in_chunks(problem, genomes, ts, memory_limit_gb,
+    return merit_of_score(problem, _scoresin_chunks(problem, genomes, ts, memory_limit_gb,
                                                      per_row=False))
 
 
@@ -517,7 +478,7 @@ def t_span(problem: Problem, t_grid=None, t_bounds=(1e-3, 1e3)) -> tuple[float, 
 def _scores_at(problem: Problem, genomes: Genome, ts: np.ndarray,
                memory_limit_gb: float | None) -> np.ndarray:
     """Scores (always maximized; NaN -> -inf) of genome r at its times ``ts[r]`` (R, T)."""
-    v = _scores_in_chunks(problem, genomes, jnp.asarray(ts, _real(problem)), memory_limit_gb,
+    v = _scoresin_chunks(problem, genomes, jnp.asarray(ts, _real(problem)), memory_limit_gb,
                           per_row=True)
     v = np.asarray(v, float)
     return np.where(np.isnan(v), -np.inf, v)
@@ -704,7 +665,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
             per_restart = need / (args[0]["log_t"].shape[0] // len(devs))
             chunk = len(devs) * rows_that_fit(problem, per_restart, limit,
                                               f"{method} refinement")
-            best, best_l, h = _in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
+            best, best_l, h = in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
                                          (params, structure))
         best_angle = to_host(best["angle"])[:r]
         best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)

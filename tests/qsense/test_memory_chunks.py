@@ -5,7 +5,8 @@
 Checked here against XLA's own ``memory_analysis`` of programs the test compiles itself: every
 chunk's program fits the limit, chunked runs give the unchunked results (for each gradient
 method: parameter shift needs three times what autodiff does and grows with the genes), the
-chunking really happens, and a limit below one row is a clear error naming N."""
+chunking really happens, and a limit below one row is a clear error naming N. The population
+fitness (`population_score`, `make_fitness`) chunks its rows the same way."""
 
 from __future__ import annotations
 
@@ -68,6 +69,51 @@ def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch):
         assert _xla_bytes(real, p, g[:rows], tj[:times]) <= limit  # each chunk fits
         assert len(calls) == math.ceil(5 / rows) * math.ceil(6 / times)
     assert calls[0][0] == 1 and calls[0][1] < 6  # the second limit chunks the times too
+
+
+def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
+    """`population_score` (what `make_fitness` calls) on 9 genomes under a limit that holds
+    about 3 of them: chunks of one compiled shape whose program fits the limit, the one-call
+    values (1e-12); a limit below one row is a clear error naming N; the decision is made
+    once per shape (a second call does not compile the plan again)."""
+    from qsense import objective as ob
+    from qsense.objective import make_fitness, population_score
+
+    p = _problem("scalar")
+    g = _genomes(9, seed=3)
+    calls = []
+    real = ob._population_score
+
+    def spy(problem, genomes, t):
+        calls.append(genomes.batch_shape[0])
+        return real(problem, genomes, t)
+    spy.lower = real.lower  # what program_bytes compiles
+    spy._cache_size = real._cache_size  # what make_fitness exposes
+
+    monkeypatch.setattr(ob, "_population_score", spy)
+    whole = np.asarray(population_score(p, g, 1.3))
+    assert calls == [9]
+    limit = 1.01 * _xla_bytes(real, p, g[:3], 1.3)
+    calls.clear()
+    chunked = np.asarray(population_score(p, g, 1.3, memory_limit_gb=limit / 1e9))
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=0)
+    assert chunked.shape == (9,) and np.all(np.isfinite(chunked))
+    assert 1 < len(calls) and len(set(calls)) == 1  # chunks of one compiled shape
+    assert _xla_bytes(real, p, g[:calls[0]], 1.3) <= limit  # each chunk fits
+    assert len(calls) == math.ceil(9 / calls[0])
+    # make_fitness takes the same limit
+    fit = make_fitness(N, "dephasing", memory_limit_gb=limit / 1e9)
+    np.testing.assert_allclose(np.asarray(fit(g, 1.3, 0.1, 1.0)), whole, rtol=1e-12, atol=0)
+    # decided once per shape: a repeated call runs the chunks without compiling a plan
+    monkeypatch.setattr(ob, "program_bytes", lambda *a: pytest.fail("plan compiled again"))
+    calls.clear()
+    np.testing.assert_allclose(np.asarray(population_score(p, g, 1.3,
+                                                           memory_limit_gb=limit / 1e9)),
+                               whole, rtol=1e-12, atol=0)
+    assert len(calls) > 1
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"n_qubits = 5 .*population fitness fits in memory"):
+        population_score(p, g, 1.3, memory_limit_gb=0.2 * _xla_bytes(real, p, g[:1], 1.3) / 1e9)
 
 
 @pytest.mark.parametrize("gradient", ["autodiff", "parameter_shift"])
