@@ -272,11 +272,6 @@ def to_host(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-__all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
-           "initialize", "local_task_envs", "multi_process", "pad_rows", "padded_size",
-           "population_devices", "population_sharding", "shard_rows", "slurm_tasks", "to_host"]
-
-
 def program_bytes(jitted: Callable, *args) -> float | None:
     """Bytes per device that XLA plans for ``jitted(*args)`` (temporaries, arguments and
     outputs, less what they alias), from the compiled program's own ``memory_analysis``;
@@ -316,3 +311,9 @@ def in_chunks(fn: Callable, rows: int, chunk: int, tree):
         out = fn(pad_rows(part, chunk) if n < chunk else part)
         outs.append(jax.tree_util.tree_map(lambda a, n=n: to_host(a)[:n], out))
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+
+
+__all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
+           "in_chunks", "initialize", "local_task_envs", "multi_process", "pad_rows",
+           "padded_size", "population_devices", "population_sharding", "process_index",
+           "program_bytes", "rows_that_fit", "shard_rows", "slurm_tasks", "to_host"]

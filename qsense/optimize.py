@@ -349,7 +349,7 @@ def _row_scores(problem: Problem, genomes: Genome, ts) -> jax.Array:
     return jax.vmap(jax.vmap(score, (None, None, 0)), (None, 0, 0))(problem, genomes, ts)
 
 
-def _scoresin_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
+def _scores_in_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
                       per_row: bool) -> np.ndarray:
     """(R, T) scores of ``genomes`` (R,) at the times ``ts``: shared (T,) (`_scan_scores`)
     or one row per genome (R, T) (`_row_scores`). One jitted call, or chunks of genomes (and
@@ -371,11 +371,11 @@ def _scoresin_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
         if per_row:  # the same compiled shape for the last chunk
             part = pad_rows(part.T, t_chunk).T
             raw = in_chunks(lambda tree: jitted(problem, *tree), n_g, g_chunk,
-                             (genomes, part))
+                            (genomes, part))
         else:
             part = pad_rows(part, t_chunk)
             raw = in_chunks(lambda g, tt=part: jitted(problem, g, tt), n_g, g_chunk,
-                             genomes)
+                            genomes)
         cols.append(to_host(raw)[:, :k])
     return np.concatenate(cols, axis=1)
 
@@ -393,7 +393,7 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
     ts = jnp.asarray(ts, _real(problem))
-    return merit_of_score(problem, _scoresin_chunks(problem, genomes, ts, memory_limit_gb,
+    return merit_of_score(problem, _scores_in_chunks(problem, genomes, ts, memory_limit_gb,
                                                      per_row=False))
 
 
@@ -478,7 +478,7 @@ def t_span(problem: Problem, t_grid=None, t_bounds=(1e-3, 1e3)) -> tuple[float, 
 def _scores_at(problem: Problem, genomes: Genome, ts: np.ndarray,
                memory_limit_gb: float | None) -> np.ndarray:
     """Scores (always maximized; NaN -> -inf) of genome r at its times ``ts[r]`` (R, T)."""
-    v = _scoresin_chunks(problem, genomes, jnp.asarray(ts, _real(problem)), memory_limit_gb,
+    v = _scores_in_chunks(problem, genomes, jnp.asarray(ts, _real(problem)), memory_limit_gb,
                           per_row=True)
     v = np.asarray(v, float)
     return np.where(np.isnan(v), -np.inf, v)
@@ -666,7 +666,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
             chunk = len(devs) * rows_that_fit(problem, per_restart, limit,
                                               f"{method} refinement")
             best, best_l, h = in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
-                                         (params, structure))
+                                        (params, structure))
         best_angle = to_host(best["angle"])[:r]
         best_logt = np.clip(to_host(best["log_t"])[:r], *log_bounds)
         best_loss, hist = to_host(best_l)[:r], to_host(h)[:r]
