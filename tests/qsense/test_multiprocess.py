@@ -9,7 +9,9 @@ Each process is started with the variables SLURM sets for a task (``SLURM_JOB_ID
 coordinator on the first node of the step (here ``localhost``) at port
 ``SLURM_JOB_ID % 4096 + 61440``, and the two CPU processes exchange their collectives over
 gloo. Each process has one CPU device, so a population spans both processes' devices, as on
-two hosts. Run with a timeout: a hang (mismatched collectives) fails the test.
+two hosts. Run with a timeout: a hang (mismatched collectives) fails the test. Also: process 0
+starting `LATE_S` s late (`initialize` sets the collectives up first), and table1's reference
+worker run once, by process 0, for both processes.
 """
 
 from __future__ import annotations
