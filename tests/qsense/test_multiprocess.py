@@ -272,23 +272,21 @@ TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1
 def test_table1_as_two_slurm_tasks_runs_one_reference_worker(tmp_path):
     """table1's reference optima do not depend on the search and need no collectives: only
     process 0 starts the worker that computes them (its checkpoint in the run dir, none in
-    ``process1/``), and both processes' tables carry its references, equal to the references
-    a one-process run computes (same seeds)."""
-    from experiments.run import execute
-    from tests.experiments.helpers import load_config
-
+    ``process1/``), and process 1's table carries the same references and values as process
+    0's. (That the worker computes what a one-process serial run does is
+    `tests/qsense/test_table1_references.py`'s; that two processes' searches equal one
+    device's, the tests above.)"""
     run_dir = tmp_path / "run"
     _two_tasks([sys.executable, "-m", "experiments.run", *TABLE1, f"hydra.run.dir={run_dir}"])
     ref = "table1_references_checkpoint.json"
     assert (run_dir / ref).exists()
     assert not (run_dir / "process1" / ref).exists()  # process 1 started no worker
-    one = execute(load_config([*TABLE1, "table1.reference_worker=false"]), tmp_path / "one")
-    assert one["metrics"]["fraction_by_cell"]
-    want = _rows(tmp_path / "one" / "table1.csv")
-    for d in (run_dir, run_dir / "process1"):
-        got = _rows(d / "table1.csv")
-        assert len(got) == len(want) == 2
-        for g, w in zip(got, want, strict=True):
-            for k in ("qcrb", "product_qcrb", "reference_qcrb", "bound_qcrb", "reference_t"):
-                assert np.isfinite(w[k]), k
-                np.testing.assert_allclose(g[k], w[k], rtol=1e-12, err_msg=f"{d}: {k}")
+    want = _rows(run_dir / "table1.csv")
+    got = _rows(run_dir / "process1" / "table1.csv")
+    assert len(want) == 2
+    for w in want:
+        for k in ("qcrb", "product_qcrb", "reference_qcrb", "bound_qcrb", "reference_t"):
+            assert np.isfinite(w[k]), k
+    strip = ("search_wall_s",)
+    assert [{k: v for k, v in r.items() if k not in strip} for r in got] == \
+        [{k: v for k, v in r.items() if k not in strip} for r in want]
