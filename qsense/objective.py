@@ -708,8 +708,10 @@ def population_score(problem: Problem, genomes: Genome, t, *,
 def _population_chunk(problem: Problem, genomes: Genome, t,
                       memory_limit_gb: float | None) -> int | None:
     """Rows per call of `population_score` (None: all at once), cached per program shape."""
+    # an explicit limit is checked first (a clear error for a bad one, e.g. unhashable)
+    given = None if memory_limit_gb is None else device_memory_limit(None, memory_limit_gb)
     leaves, tree = jax.tree_util.tree_flatten((problem, genomes, t))
-    key = (tree, memory_limit_gb, tuple(
+    key = (tree, given, tuple(
         (np.shape(x), str(getattr(x, "dtype", type(x).__name__)), getattr(x, "sharding", None))
         for x in leaves))
     if key not in _POPULATION_CHUNKS:
@@ -754,6 +756,8 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
     check_noise(noise)
     if field not in FIELDS:
         fail("field", field, f"one of {list(FIELDS)}")
+    if memory_limit_gb is not None:
+        device_memory_limit(None, memory_limit_gb)  # a bad limit is refused here, not per call
 
     def problem_of(gamma, b0):
         return Problem(n_qubits, noise, gamma, field, b0, dtype=dtype)

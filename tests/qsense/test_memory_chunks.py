@@ -114,6 +114,12 @@ def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(ValueError, match=r"n_qubits = 5 .*population fitness fits in memory"):
         population_score(p, g, 1.3, memory_limit_gb=0.2 * _xla_bytes(real, p, g[:1], 1.3) / 1e9)
+    # a bad limit is named, whatever its type (an unhashable one too)
+    for bad in (0, -1.0, float("nan"), True, "1", [1.0], np.array([1.0]), jnp.asarray(1.0)):
+        with pytest.raises(ValueError, match=r"memory_limit_gb = .* accepted: a size > 0"):
+            population_score(p, g, 1.3, memory_limit_gb=bad)
+        with pytest.raises(ValueError, match=r"memory_limit_gb = "):
+            make_fitness(N, "dephasing", memory_limit_gb=bad)  # refused when made, not called
 
 
 @pytest.mark.parametrize("gradient", ["autodiff", "parameter_shift"])
