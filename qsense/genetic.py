@@ -616,6 +616,13 @@ def ranking(fitness: jax.Array) -> jax.Array:
     return jnp.where(jnp.isfinite(fitness), q, fitness)
 
 
+def fittest_rows(fitness: jax.Array, k: int) -> jax.Array:
+    """The ``k`` fittest rows, fittest first, comparing `ranking`s (a tie goes to the lower
+    row: a stable sort); NaN counts as ``-inf``."""
+    r = ranking(jnp.where(jnp.isnan(fitness), -jnp.inf, fitness))
+    return jnp.argsort(-r, stable=True)[:k]
+
+
 def select_parents(key: jax.Array, fitness: jax.Array, elite: int,
                    tournament: int) -> tuple[jax.Array, jax.Array]:
     """``(elite_rows, winners)`` of a generation's selection over ``P = len(fitness)``
@@ -626,10 +633,9 @@ def select_parents(key: jax.Array, fitness: jax.Array, elite: int,
     same rows."""
     p = fitness.shape[0]
     r = ranking(fitness)
-    order = jnp.argsort(-r, stable=True)
     cand = jax.random.randint(key, (p - elite, tournament), 0, p)
     winners = cand[jnp.arange(p - elite), jnp.argmax(r[cand], axis=1)]
-    return order[:elite], winners
+    return fittest_rows(fitness, elite), winners
 
 
 def pick_start(vals: jax.Array, times: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -787,7 +793,7 @@ def _programs(n_qubits: int, config: GAConfig,
                                   low)
         new = dataclasses.replace(new, angle=new.angle.astype(real))
         f0, t0 = f0.astype(real), t0.astype(real)
-        top = jnp.argsort(-ranking(f0[:p]), stable=True)[:max(e, 1)]
+        top = fittest_rows(f0[:p], max(e, 1))
         hi = scored(jax.tree_util.tree_map(lambda a: a[top], new), t0[top], problem)
         return new, f0.at[top].set(hi), t0
 
@@ -996,8 +1002,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     else:  # JAX shards only even splits: the P rows, replicated over the devices
         replicated = jax.sharding.NamedSharding(rows.mesh, jax.sharding.PartitionSpec())
         population = jax.jit(lambda g: g[:p], out_shardings=replicated)(pop)
-    i = int(np.argmax(np.asarray(ranking(jnp.asarray(np.where(np.isnan(fit_np), -np.inf,
-                                                              fit_np))))))
+    i = int(fittest_rows(jnp.asarray(fit_np), 1)[0])
     genome = jax.tree_util.tree_map(lambda a: jnp.asarray(to_host(a)[i]), population)
     return SearchResult(genome=genome, fitness=float(fit_np[i]), t=float(tt_np[i]),
                         population=population, fitnesses=fit_np, ts=tt_np,

@@ -717,7 +717,7 @@ def _population_chunk(problem: Problem, genomes: Genome, t,
     if key not in _POPULATION_CHUNKS:
         sharding = getattr(genomes.angle, "sharding", None)
         devices = list(sharding.device_set) if sharding is not None else jax.devices()[:1]
-        limit = device_memory_limit(devices, memory_limit_gb)
+        limit = given if given is not None else device_memory_limit(devices)
         need = program_bytes(_population_score, problem, genomes, t)
         rows = genomes.batch_shape[0]
         if need is None or need <= limit:
