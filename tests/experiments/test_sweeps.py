@@ -278,11 +278,14 @@ def test_cli_refused_rerun_exits_2_and_keeps_hydra_files(tmp_path):
     """The walkthrough's repro through Hydra itself: a rerun into a run dir with another
     quickstart.n_max exits 2 and leaves .hydra/ as the finished run wrote it, and Hydra's
     job log run.log byte for byte as it was: also when the refusal comes from inside the run
-    (the checkpoint of a dir from before cell.json), after JAX has started and logged its
-    backend notice into run.log, which Hydra opened for appending when the job started."""
+    (the checkpoint of a dir from before cell.json), after the task's modules have logged
+    into run.log, which Hydra opened for appending when the job started: ``hydra.verbose``
+    turns matplotlib's logger to DEBUG, so that each run writes lines there (matplotlib's
+    set-up, on import) that a refused run must take back."""
     d = tmp_path / "run"
     cmd = [sys.executable, "-m", "experiments.run", "+exp=quickstart", "quickstart.n_t=20",
-           "quickstart.noises=[dephasing]", "progress=false", f"hydra.run.dir={d}"]
+           "quickstart.noises=[dephasing]", "progress=false", f"hydra.run.dir={d}",
+           "hydra.verbose=[matplotlib]"]
     proc = subprocess.run([*cmd, "quickstart.n_max=2"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
