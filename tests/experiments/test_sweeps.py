@@ -99,6 +99,8 @@ def test_submitit_sweep_aggregates_to_the_one_run_table_and_reruns_skip(tmp_path
 
 
 def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
+    """A failed cell leaves failed.json and is listed; a retry clears it when it starts (an
+    interrupted retry reads as unfinished) and when it ends, `execute` alone too."""
     sweep = tmp_path / "sweep"
     (sweep).mkdir()
     cells = {"0": "quickstart.noises=[dephasing]", "1": "quickstart.noises=[bitflip]"}
@@ -126,9 +128,28 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
     assert aggregate.main([str(sweep), "--strict"]) == 1
 
     monkeypatch.setattr(quickstart, "ghz_qfi_curve", real)
+    # a retry is unfinished until it ends: interrupted, the cell no longer reads as failed
+    from experiments.checkpoint import Checkpoint
+
+    real_put = Checkpoint.put
+
+    def put_then_interrupt(self, key, value):
+        real_put(self, key, value)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(cfg1, sweep / "1")
+    monkeypatch.setattr(Checkpoint, "put", real_put)
+    assert not (sweep / "1" / "failed.json").exists()
+    assert [u["cell"] for u in aggregate.aggregate(sweep)["metrics"]["unfinished"]] == ["1"]
     run_cell(cfg1, sweep / "1")
     assert not (sweep / "1" / "failed.json").exists()
     assert aggregate.main([str(sweep), "--strict"]) == 0
+    # `execute` alone (the Python API) also leaves no failed.json of an earlier attempt
+    (sweep / "1" / "failed.json").write_text(json.dumps({"error": "an earlier attempt"}))
+    execute(cfg1, sweep / "1")
+    assert not (sweep / "1" / "failed.json").exists()
 
 
 def test_a_dir_holding_another_runs_results_is_not_reused(tmp_path):
@@ -235,7 +256,8 @@ def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_re
         tmp_path, monkeypatch):
     """Ctrl-C is no failure: no failed.json, the checkpoint stays and the cell reads as
     unfinished. A checkpoint-only dir is then refused cleanly (ConfigError: exit 2), with
-    no failed.json, also without the cell.json of the run (a dir of older code)."""
+    no failed.json, also without the cell.json of the run (a dir of older code). A resume
+    keeps the first run's cell.json."""
     from experiments.checkpoint import Checkpoint
 
     base = ["+exp=quickstart", "quickstart.noises=[dephasing]", "quickstart.n_t=20",
@@ -268,9 +290,20 @@ def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_re
         if not drop_cell_json:
             assert (d / ".hydra" / "overrides.yaml").read_text() == before
     assert not (d / "cell.json").exists()  # the refused run claimed nothing
-    # the resume with the run's own settings completes it
+    # the resume with the run's own settings, spelled otherwise, completes it; cell.json
+    # keeps the first run's record (its overrides and Hydra files), which a refused rerun
+    # puts back
     _hydra_dir(d, first)
-    run_cell(load_config(first), d, first)
+    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(load_config(first), d, first)
+    monkeypatch.undo()
+    record = (d / "cell.json").read_text()
+    again = _hydra_dir(d, [*first, "seed=0"])
+    assert load_config(again) == load_config(first)
+    run_cell(load_config(again), d, again)
+    assert (d / "cell.json").read_text() == record
+    assert json.loads(record)["overrides"] == first
     assert aggregate.aggregate(tmp_path)["metrics"]["n_finished"] == 1
 
 
