@@ -299,6 +299,16 @@ def rows_that_fit(problem: Any, per_row_bytes: float, limit_bytes: float, what: 
     return rows
 
 
+def log_chunks(what: str, rows: int, chunk: int, n_chunks: int, need_bytes: float | None,
+               limit_bytes: float) -> None:
+    """Say (INFO, logger ``qsense``) that ``what`` runs its ``rows`` in ``n_chunks`` chunks
+    of ``chunk`` because all at once (``need_bytes`` per device: XLA's plan or an estimate)
+    would not fit the per-device ``limit_bytes``: the values are the same, the run slower."""
+    need = "" if need_bytes is None else f"{need_bytes / 1e9:.3g} GB at once > "
+    log.info("%s: %d rows in %d chunks of %d (%slimit %.3g GB per device; memory_limit_gb "
+             "sets it)", what, rows, n_chunks, chunk, need, limit_bytes / 1e9)
+
+
 def in_chunks(fn: Callable, rows: int, chunk: int, tree):
     """``fn`` over the leading axis of ``tree`` (``rows`` rows) in chunks of ``chunk`` rows,
     the last padded to the same size (one compiled shape), outputs concatenated on axis 0."""
@@ -314,6 +324,7 @@ def in_chunks(fn: Callable, rows: int, chunk: int, tree):
 
 
 __all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
-           "in_chunks", "initialize", "local_task_envs", "multi_process", "pad_rows",
+           "in_chunks", "initialize", "local_task_envs", "log_chunks", "multi_process",
+           "pad_rows",
            "padded_size", "population_devices", "population_sharding", "process_index",
            "program_bytes", "rows_that_fit", "shard_rows", "slurm_tasks", "to_host"]

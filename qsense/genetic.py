@@ -54,6 +54,7 @@ from qsense.distributed import (
     AXIS,
     agree,
     device_memory_limit,
+    log_chunks,
     pad_rows,
     padded_size,
     population_devices,
@@ -937,7 +938,12 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     chunk, _ = chunk_plan(problem, config, devs)  # refuses what cannot fit even in chunks
     rows = population_sharding(devs)
     p = config.population
-    n_pad = _row_layout(p, len(devs), chunk)[0]
+    n_pad, n_chunks, chunk_size = _row_layout(p, len(devs), chunk)
+    if chunk is not None:
+        rows_dev = _rows_per_device(config, len(devs))
+        log_chunks("GA generation (rows per device)", rows_dev, chunk_size, n_chunks,
+                   rows_dev * _bytes_per_row(problem, config),  # the estimate chunk_plan uses
+                   memory_limit_bytes(config, devs))
     ts_grid = search_t_grid(problem, config)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     ts = jnp.asarray(ts_grid, real)

@@ -60,7 +60,13 @@ from qsense._checks import (
     fail,
     is_concrete,
 )
-from qsense.distributed import device_memory_limit, in_chunks, program_bytes, rows_that_fit
+from qsense.distributed import (
+    device_memory_limit,
+    in_chunks,
+    log_chunks,
+    program_bytes,
+    rows_that_fit,
+)
 from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
 from qsense.genome import Genome, validate_genome
 from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
@@ -727,6 +733,8 @@ def _population_chunk(problem: Problem, genomes: Genome, t,
             chunk = len(devices) * rows_that_fit(problem, per_row, limit,
                                                  "population fitness")
             chunk = None if chunk >= rows else chunk
+            if chunk is not None:
+                log_chunks("population fitness", rows, chunk, -(-rows // chunk), need, limit)
         if len(_POPULATION_CHUNKS) > 256:
             _POPULATION_CHUNKS.clear()
         _POPULATION_CHUNKS[key] = chunk

@@ -52,6 +52,7 @@ from qsense._checks import NOISE_MODELS, check_nonneg, check_not_traced, fail, i
 from qsense.distributed import (
     device_memory_limit,
     in_chunks,
+    log_chunks,
     pad_rows,
     padded_size,
     population_devices,
@@ -364,6 +365,8 @@ def _scores_in_chunks(problem: Problem, genomes: Genome, ts, memory_limit_gb,
     evals = rows_that_fit(problem, need / (n_g * n_t), limit, "t scan")
     # whole rows of times when they fit, else one genome at a time in chunks of times
     g_chunk, t_chunk = (max(evals // n_t, 1), n_t) if evals >= n_t else (1, evals)
+    log_chunks("t scan (genome x time evaluations)", n_g * n_t, g_chunk * t_chunk,
+               -(-n_g // g_chunk) * -(-n_t // t_chunk), need, limit)
     cols = []
     for start in range(0, n_t, t_chunk):
         part = ts[..., start:start + t_chunk]
@@ -665,6 +668,8 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
             per_restart = need / (args[0]["log_t"].shape[0] // len(devs))
             chunk = len(devs) * rows_that_fit(problem, per_restart, limit,
                                               f"{method} refinement")
+            log_chunks(f"{method} refinement (restarts)", r, chunk, -(-r // chunk), need,
+                       limit)
             best, best_l, h = in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
                                         (params, structure))
         best_angle = to_host(best["angle"])[:r]

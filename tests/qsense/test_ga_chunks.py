@@ -6,6 +6,7 @@ layout pads to whole chunks and no more. (The sharded, chunked case is in test_s
 from __future__ import annotations
 
 import dataclasses
+import logging
 import itertools
 
 import jax
@@ -138,9 +139,9 @@ def _arrays_of(out, p):
             "fit": np.asarray(f)[:p], "ts": np.asarray(t)[:p]}
 
 
-def test_a_population_over_the_memory_limit_is_chunked_not_refused():
+def test_a_population_over_the_memory_limit_is_chunked_not_refused(caplog):
     """memory_limit_gb below the whole population's estimate, above one row's: the search
-    runs in chunks (chunk_plan) and finds what the unlimited one finds."""
+    runs in chunks (chunk_plan), says so once (INFO) and finds what the unlimited one finds."""
     from qsense.genetic import chunk_plan
 
     p = Problem(3, "dephasing", 0.1)
@@ -148,8 +149,16 @@ def test_a_population_over_the_memory_limit_is_chunked_not_refused():
     row = CFG.n_t * 12 * 4**3 * 16  # one row: n_t x 12 complex128 8 x 8 matrices
     tight = dataclasses.replace(CFG, memory_limit_gb=3.5 * row / 1e9)  # 3 rows fit
     assert chunk_plan(p, tight, one) == (3, 3 * row)
+    caplog.set_level(logging.INFO, logger="qsense")
     a = search(p, tight, seed=5, devices=one)
+    said = [r.getMessage() for r in caplog.records if " chunks of " in r.getMessage()]
+    n = CFG.population
+    assert said == [f"GA generation (rows per device): {n} rows in {-(-n // 3)} chunks of 3 "
+                    f"({n * row / 1e9:.3g} GB at once > limit {3.5 * row / 1e9:.3g} GB per "
+                    "device; memory_limit_gb sets it)"]
+    caplog.clear()
     b = search(p, CFG, seed=5, devices=one)
+    assert not [r for r in caplog.records if " chunks of " in r.getMessage()]
     _same(_arrays(a), _arrays(b), rtol=1e-12)
 
 

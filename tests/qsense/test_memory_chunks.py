@@ -10,6 +10,7 @@ fitness (`population_score`, `make_fitness`) chunks its rows the same way."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 import jax
@@ -42,7 +43,18 @@ def _xla_bytes(jitted, *args) -> float:
                  - ma.alias_size_in_bytes)
 
 
-def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch):
+def _chunk_lines(caplog) -> list[str]:
+    """The `qsense.distributed.log_chunks` lines logged so far (then forgotten)."""
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == "qsense" and " chunks of " in r.getMessage()]
+    caplog.clear()
+    return lines
+
+
+def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch, caplog):
+    """Chunks of genomes, then of times, of one compiled shape that fits the limit; the
+    one-call values; one INFO line says a call is chunked and how (none when it is not)."""
+    caplog.set_level(logging.INFO, logger="qsense")
     p = _problem("scalar")
     g = _genomes(5)
     ts = np.geomspace(0.5, 20.0, 6)
@@ -57,7 +69,7 @@ def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch):
 
     monkeypatch.setattr(opt, "_scan_scores", spy)
     whole = opt.scan_t(p, g, ts)
-    assert calls == [(5, 6)]
+    assert calls == [(5, 6)] and _chunk_lines(caplog) == []
     for limit_rows in ((2, 6), (1, 4)):  # room for 2 genomes x 6 times; for 4 evaluations
         limit = 1.01 * _xla_bytes(real, p, g[:limit_rows[0]], tj[:limit_rows[1]])
         calls.clear()
@@ -68,14 +80,18 @@ def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch):
         rows, times = calls[0]
         assert _xla_bytes(real, p, g[:rows], tj[:times]) <= limit  # each chunk fits
         assert len(calls) == math.ceil(5 / rows) * math.ceil(6 / times)
+        (line,) = _chunk_lines(caplog)
+        assert line.startswith(f"t scan (genome x time evaluations): 30 rows in {len(calls)} "
+                               f"chunks of {rows * times} (")
+        assert f"limit {limit / 1e9:.3g} GB per device" in line
     assert calls[0][0] == 1 and calls[0][1] < 6  # the second limit chunks the times too
 
 
-def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
+def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch, caplog):
     """`population_score` (what `make_fitness` calls) on 9 genomes under a limit that holds
     about 3 of them: chunks of one compiled shape whose program fits the limit, the one-call
     values (1e-12); a limit below one row is a clear error naming N; the decision is made
-    once per shape (a second call does not compile the plan again)."""
+    once per shape (a second call does not compile the plan again) and said once (INFO)."""
     from qsense import objective as ob
     from qsense.objective import make_fitness, population_score
 
@@ -91,8 +107,9 @@ def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
     spy._cache_size = real._cache_size  # what make_fitness exposes
 
     monkeypatch.setattr(ob, "_population_score", spy)
+    caplog.set_level(logging.INFO, logger="qsense")
     whole = np.asarray(population_score(p, g, 1.3))
-    assert calls == [9]
+    assert calls == [9] and _chunk_lines(caplog) == []
     limit = 1.01 * _xla_bytes(real, p, g[:3], 1.3)
     calls.clear()
     chunked = np.asarray(population_score(p, g, 1.3, memory_limit_gb=limit / 1e9))
@@ -101,6 +118,10 @@ def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
     assert 1 < len(calls) and len(set(calls)) == 1  # chunks of one compiled shape
     assert _xla_bytes(real, p, g[:calls[0]], 1.3) <= limit  # each chunk fits
     assert len(calls) == math.ceil(9 / calls[0])
+    assert _chunk_lines(caplog) == [
+        f"population fitness: 9 rows in {len(calls)} chunks of {calls[0]} "
+        f"({_xla_bytes(real, p, g, 1.3) / 1e9:.3g} GB at once > limit {limit / 1e9:.3g} GB "
+        "per device; memory_limit_gb sets it)"]
     # make_fitness takes the same limit
     fit = make_fitness(N, "dephasing", memory_limit_gb=limit / 1e9)
     np.testing.assert_allclose(np.asarray(fit(g, 1.3, 0.1, 1.0)), whole, rtol=1e-12, atol=0)
@@ -110,7 +131,7 @@ def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
     np.testing.assert_allclose(np.asarray(population_score(p, g, 1.3,
                                                            memory_limit_gb=limit / 1e9)),
                                whole, rtol=1e-12, atol=0)
-    assert len(calls) > 1
+    assert len(calls) > 1 and _chunk_lines(caplog) == []  # said once, not at every call
     monkeypatch.undo()
     with pytest.raises(ValueError, match=r"n_qubits = 5 .*population fitness fits in memory"):
         population_score(p, g, 1.3, memory_limit_gb=0.2 * _xla_bytes(real, p, g[:1], 1.3) / 1e9)
@@ -123,9 +144,10 @@ def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch):
 
 
 @pytest.mark.parametrize("gradient", ["autodiff", "parameter_shift"])
-def test_refinement_in_chunks_fits_and_equals_one_call(monkeypatch, gradient):
+def test_refinement_in_chunks_fits_and_equals_one_call(monkeypatch, caplog, gradient):
     """Seven restarts, a limit that holds about three: every call's program fits it, and the
-    best points, values, times and histories equal one call's."""
+    best points, values, times and histories equal one call's; an INFO line says so."""
+    caplog.set_level(logging.INFO, logger="qsense")
     p = _problem("scalar")
     g = _genomes(7, seed=3)
     kw = dict(gradient=gradient, steps=4, learning_rate=0.05, devices=jax.devices()[:1],
@@ -156,6 +178,10 @@ def test_refinement_in_chunks_fits_and_equals_one_call(monkeypatch, gradient):
     chunked = opt.optimize_angles(p, g, memory_limit_gb=limit / 1e9, **kw)
     assert len(sizes) > 1 and len(set(sizes)) == 1 and sizes[0] < 7
     assert len(sizes) == math.ceil(7 / sizes[0]) and xla(sizes[0]) <= limit
+    assert [x for x in _chunk_lines(caplog) if "refinement" in x] == [
+        f"adam refinement (restarts): 7 rows in {len(sizes)} chunks of {sizes[0]} "
+        f"({xla(7) / 1e9:.3g} GB at once > limit {limit / 1e9:.3g} GB per device; "
+        "memory_limit_gb sets it)"]
     np.testing.assert_allclose(chunked.values, whole.values, rtol=1e-12, atol=0)
     np.testing.assert_allclose(chunked.ts, whole.ts, rtol=1e-12, atol=0)
     np.testing.assert_allclose(chunked.history, whole.history, rtol=1e-12, atol=0)
