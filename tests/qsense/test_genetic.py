@@ -143,6 +143,39 @@ def test_permutation_shuffles_genes():
     assert changed > SEEDS // 2
 
 
+def test_mutation_jitters_the_active_angles_only():
+    """`mutate` (the GA's operator step) adds N(0, angle_sigma) to the active genes' angles
+    after the operator and leaves the padding canonical (angle 0): the same chromosomes as
+    without jitter, every active angle moved, the spread angle_sigma."""
+    import functools
+
+    import jax.numpy as jnp
+
+    from qsense.genetic import OPERATORS, mutate
+
+    old = _population(3)
+    keys = jax.random.split(jax.random.PRNGKey(7), SEEDS)
+    sigma, moves = 0.1, []
+    for name in OPERATORS:
+        def run(angle_sigma, name=name):
+            f = functools.partial(mutate, op=jnp.asarray(OPERATORS.index(name)), n_qubits=N,
+                                  max_run=3, gate_probs=(1.0, 1.0, 1.0, 1.0),
+                                  angle_sigma=angle_sigma)
+            return jax.jit(jax.vmap(f))(keys, old)
+
+        plain, jittered = run(0.0), run(sigma)
+        _check_canonical(jittered)
+        for arr in ("gate", "control", "target"):
+            np.testing.assert_array_equal(getattr(jittered, arr), getattr(plain, arr))
+        active = np.asarray(plain.gate) != IDENTITY
+        d = np.asarray(jittered.angle) - np.asarray(plain.angle)
+        assert np.all(d[~active] == 0) and np.all(d[active] != 0)
+        moves.append(d[active])
+    moves = np.concatenate(moves)
+    assert moves.size > 1000
+    assert abs(np.std(moves) - sigma) < 0.1 * sigma and abs(np.mean(moves)) < 0.1 * sigma
+
+
 def test_unknown_operator_and_bad_config():
     with pytest.raises(ValueError, match="operator"):
         apply_operator(jax.random.PRNGKey(0), empty_genome(3), "crossover", n_qubits=2)
