@@ -52,3 +52,54 @@ def test_routing_quick_gives_benders_the_solver_time_limit(tmp_path, monkeypatch
     except Stop:
         pass
     assert seen.get("time_limit") == 7.5
+
+
+def test_solve_method_records_what_its_solves_give(monkeypatch):
+    """A routing cell's record is computed from its solves (here stand-ins with known
+    values): egr the mean objective over RRS's draws, each draw its own seed and no seed
+    shared with another cell's; total_pairs the mean of delta * sum(y) (pairs over the
+    horizon, not pairs/s); status the worst draw's (largest gap) unless all are optimal; gap
+    that largest gap; n_no_path the pairs without a path. routing.solver.threads reaches the
+    MILP (0: the solver's default, None)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from experiments import routing_sweep
+
+    draws = [dict(objective=1.0, y=np.array([1.0, 2.0]), gap=0.0, status="optimal"),
+             dict(objective=2.0, y=np.array([5.0, 0.0]), gap=0.2, status="feasible"),
+             dict(objective=4.0, y=np.array([3.0, 4.0]), gap=0.1, status="time_limit")]
+    seeds: list[list[int]] = []
+
+    def rrs(inst, seed, solver):
+        seeds[-1].append(seed)
+        d = draws[len(seeds[-1]) - 1]
+        return SimpleNamespace(wall_time=0.5, no_path=["p1", "p2"], **d)
+
+    monkeypatch.setattr(routing_sweep, "solve_rrs", rrs)
+    inst = SimpleNamespace(slot_duration=2.5)
+    for cell_seed in (0, 1):
+        seeds.append([])
+        rec = routing_sweep.solve_method(inst, "RRS", {"rrs_draws": 3}, seed=cell_seed)
+        assert rec["egr"] == (1.0 + 2.0 + 4.0) / 3
+        assert rec["total_pairs"] == 2.5 * (3.0 + 5.0 + 7.0) / 3
+        assert (rec["status"], rec["gap"]) == ("feasible", 0.2)
+        assert rec["wall_time_s"] == 1.5 and rec["n_no_path"] == 2
+    assert len(set(seeds[0])) == 3 and not set(seeds[0]) & set(seeds[1])
+    draws[1].update(gap=0.0, status="optimal")
+    draws[2].update(gap=0.0, status="optimal")
+    seeds.append([])
+    assert routing_sweep.solve_method(inst, "RRS", {"rrs_draws": 3})["status"] == "optimal"
+
+    passed = []
+
+    def milp(inst, solver, time_limit, gap, threads):
+        passed.append(threads)
+        return SimpleNamespace(wall_time=0.1, no_path=[], path_set="capped", path_bound=None,
+                               path_gap=None, **draws[0])
+
+    monkeypatch.setattr(routing_sweep, "solve_milp", milp)
+    for threads in (3, 0):
+        routing_sweep.solve_method(inst, "PS-EGR", {"threads": threads, "path_bound": False})
+    assert passed == [3, None]
