@@ -60,6 +60,21 @@ def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
     assert float(ghz["qcrb"]) == pytest.approx((0.1 * np.e) ** 2, rel=1e-6)
     assert float(ghz["t_opt"]) == pytest.approx(1 / (2 * 0.1), rel=1e-3)
     assert out["metrics"]["vqs_le_ghz_all"] is True
+    # the derived columns and metrics, recomputed from the table's own columns
+    vqs = {(r["sensing"], r["noise"]): float(r["qcrb"]) for r in rows if r["probe"] == "VQS"}
+    gains = [float(cells[(s, nz, "GHZ")]["qcrb"]) / q for (s, nz), q in vqs.items()]
+    for r in rows:
+        assert float(r["ratio_to_paper"]) == pytest.approx(
+            float(r["qcrb"]) / float(r["paper_value"]), rel=1e-12)
+        genes = [] if r["probe"] == "GHZ" or r["circuit"] == "(empty: GHZ)" else \
+            r["circuit"].split("; ")
+        assert int(r["n_gates"]) == len(genes)
+    m = out["metrics"]
+    assert m["min_vqs_gain"] == pytest.approx(min(gains), rel=1e-12)
+    assert m["max_vqs_gain"] == pytest.approx(max(gains), rel=1e-12)
+    for nz in ("dephasing", "amplitude_damping"):
+        mine = [q for (_, n), q in vqs.items() if n == nz]
+        assert m["mean_vqs_qcrb_by_noise"][nz] == pytest.approx(sum(mine) / len(mine), rel=1e-12)
     md = (tmp_path / "table1.md").read_text()
     assert "0.14611" in md and "VQS" in md and "N_Z" in md  # the seed's value beside ours
     res = json.loads((tmp_path / "results.json").read_text())
@@ -89,6 +104,25 @@ def test_figures_tiny_end_to_end(tmp_path, name, field):
     m = out["metrics"]
     assert m["vqs_beats_or_equals_ghz_all_n"] is True
     assert m["interior_peak_n_max"] is True  # noise makes the optimum interior
+    # the metrics and columns, recomputed from the tables: the curves' best grid point is
+    # inside the grid at N max; the vector field's "qfi" column is 3 / Tr F^-1 (the QFI per
+    # component that a field of 3 equally informative components would have)
+    n_max = max(int(r["n_qubits"]) for r in rows)
+    for probe in ("VQS", "GHZ"):
+        curve = [float(r["qcrb" if field == "vector" else "qfi"]) for r in rows
+                 if r["probe"] == probe and int(r["n_qubits"]) == n_max]
+        best = int(np.argmin(curve) if field == "vector" else np.argmax(curve))
+        assert 0 < best < len(curve) - 1
+    if field == "vector":
+        for r in rows:
+            assert float(r["qfi"]) == pytest.approx(3 / float(r["qcrb"]), rel=1e-12)
+    peaks = read_csv(tmp_path / f"{name}_peaks.csv")
+    t_vqs = [float(r["t_opt"]) for r in sorted(peaks, key=lambda r: int(r["n_qubits"]))
+             if r["probe"] == "VQS"]
+    assert m["t_opt_vqs_by_n"] == pytest.approx(
+        {r["n_qubits"]: float(r["t_opt"]) for r in peaks if r["probe"] == "VQS"}, rel=1e-12)
+    assert m["t_opt_falls_with_n"] == all(b <= a * (1 + 1e-6)
+                                          for a, b in zip(t_vqs, t_vqs[1:], strict=False))
     assert 0 <= m["wigner_symmetric_weight"] <= 1 + 1e-12 and m["wigner_negativity"] >= 0
 
 
@@ -114,3 +148,41 @@ def test_draw_text_and_png(tmp_path):
     assert "Rz(+3.000)" in lines[0] and text.count("(") == 3  # the identity gene is skipped
     draw_png(g, 3, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_solve_hands_the_product_probe_to_the_search(monkeypatch, caplog):
+    """`vqs_common.solve` gives the cell's best product probe to the search as one more start
+    (its circuit, `product_genome`, at its time), so the VQS probe is never below it; when
+    its 3N - 1 genes exceed search.max_genes it warns and starts without it."""
+    import logging
+    from types import SimpleNamespace
+
+    from qsense.genetic import product_genome
+    from qsense.objective import Problem
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def search(prob, ga, refine, seed, progress, warm_starts):
+        seen.append(warm_starts)
+        raise Stop
+
+    monkeypatch.setattr(vqs_common, "find_optimal_probe", search)
+    states = np.array([[1.0, 1j], [0.6, 0.8]]) / np.array([[2**0.5], [1.0]])
+    product = SimpleNamespace(local_states=states, t=2.5)
+    cfg = _config(["+exp=table1", *TINY_SEARCH])  # max_genes 6 >= 3N - 1 = 5 at N = 2
+    with pytest.raises(Stop):
+        vqs_common.solve(Problem(2, "dephasing", 0.1), cfg.search, 0, False, product=product)
+    ((genome, t),) = seen[-1]
+    assert t == 2.5
+    want = product_genome(states, cfg.search.max_genes)
+    for a, b in zip((genome.gate, genome.control, genome.target, genome.angle),
+                    (want.gate, want.control, want.target, want.angle), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    caplog.set_level(logging.WARNING, logger="experiments")
+    three = SimpleNamespace(local_states=np.array([[1.0, 0.0]] * 3), t=1.0)  # 8 genes > 6
+    with pytest.raises(Stop):
+        vqs_common.solve(Problem(3, "dephasing", 0.1), cfg.search, 0, False, product=three)
+    assert seen[-1] == [] and "no product warm start" in caplog.text
