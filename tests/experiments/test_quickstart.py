@@ -42,6 +42,10 @@ def test_quickstart_end_to_end_and_resume(tmp_path, monkeypatch):
         if p["noise"] == "dephasing":
             assert math.isclose(float(p["t_opt"]), 1 / (n * gamma), rel_tol=1e-6)
             assert math.isclose(float(p["qfi_peak"]), 1 / (math.e * gamma) ** 2, rel_tol=1e-9)
+            # the table's closed-form columns are those formulas
+            assert math.isclose(float(p["t_opt_closed_form"]), 1 / (n * gamma), rel_tol=1e-12)
+            assert math.isclose(float(p["qfi_peak_closed_form"]), 1 / (math.e * gamma) ** 2,
+                                rel_tol=1e-12)
 
     # resume: a rerun in the same dir reuses every finished cell (computing one would fail)
     # and reproduces the results
@@ -54,6 +58,47 @@ def test_quickstart_end_to_end_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(quickstart, "ghz_qfi_curve", no_recompute)
     again = execute(cfg, tmp_path)
     assert again["metrics"] == payload["metrics"]
+
+
+def test_peak_zooms_past_the_grid_and_says_when_there_is_no_interior_optimum():
+    """`quickstart.peak` on closed-form curves (numpy, no engine): an optimum between grid
+    points is found to the zooms' resolution, one on a grid point is kept (a zoom whose own
+    points miss it never lowers the peak), and a curve still rising at the grid's end is
+    reported there with interior False."""
+    import numpy as np
+
+    def ghz(n, gamma=0.1):  # F(t) = N^2 t^2 exp(-2 N gamma t): peak 1/(e gamma)^2 at 1/(N gamma)
+        return lambda ts: n**2 * np.asarray(ts) ** 2 * np.exp(-2 * n * gamma * np.asarray(ts))
+
+    grid = np.linspace(26 / 60, 26, 60)  # 10 / 3 and 10 / 7 fall between grid points
+    for n in (3, 7):
+        f = ghz(n)
+        t, peak, interior = quickstart.peak(f, grid, f(grid))
+        assert interior and abs(t - 1 / (n * 0.1)) < 2e-5  # spacing 0.44 / ~30^3
+        assert peak >= f(grid).max() and math.isclose(peak, 1 / (math.e * 0.1) ** 2,
+                                                      rel_tol=1e-9)
+    on_grid = np.linspace(0.25, 15, 60)  # t = 5 (N = 2) is grid point 19
+    f = ghz(2)
+    t, peak, interior = quickstart.peak(f, on_grid, f(on_grid))
+    assert interior and peak >= f(np.array([5.0]))[0] * (1 - 1e-15) and abs(t - 5) < 1e-9
+    t, peak, interior = quickstart.peak(ghz(1), grid[:20], ghz(1)(grid[:20]))  # still rising
+    assert (t, interior) == (grid[19], False) and peak == ghz(1)(grid[19:20])[0]
+
+
+def test_a_non_finite_curve_fails_the_cell_naming_it(tmp_path, monkeypatch):
+    """A NaN in a cell's QFI curve stops the run with an error naming the noise and N, and
+    checkpoints nothing for that cell (no NaN in any table)."""
+    import numpy as np
+
+    monkeypatch.setattr(quickstart, "ghz_qfi_curve",
+                        lambda problem, ts, chunk: np.full(ts.shape, np.nan))
+    cfg = load_config(["+exp=quickstart", "quickstart.n_max=1", "quickstart.noises=[bitflip]",
+                       "quickstart.n_t=20", "progress=false"])
+    with pytest.raises(FloatingPointError, match="noise=bitflip, N=1"):
+        execute(cfg, tmp_path)
+    ckpt = tmp_path / "checkpoint.json"
+    assert not ckpt.exists() or "bitflip/1" not in json.loads(ckpt.read_text())["cells"]
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_checkpoint_rejects_other_settings(tmp_path):

@@ -6,8 +6,8 @@ layout pads to whole chunks and no more. (The sharded, chunked case is in test_s
 from __future__ import annotations
 
 import dataclasses
-import logging
 import itertools
+import logging
 
 import jax
 import numpy as np
