@@ -325,6 +325,6 @@ def in_chunks(fn: Callable, rows: int, chunk: int, tree):
 
 __all__ = ["AXIS", "FORCED_HOST_FLAGS", "agree", "device_memory_limit", "host_memory_bytes",
            "in_chunks", "initialize", "local_task_envs", "log_chunks", "multi_process",
-           "pad_rows",
-           "padded_size", "population_devices", "population_sharding", "process_index",
-           "program_bytes", "rows_that_fit", "shard_rows", "slurm_tasks", "to_host"]
+           "pad_rows", "padded_size", "population_devices", "population_sharding",
+           "process_index", "program_bytes", "rows_that_fit", "shard_rows", "slurm_tasks",
+           "to_host"]

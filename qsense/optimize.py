@@ -668,8 +668,9 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
             per_restart = need / (args[0]["log_t"].shape[0] // len(devs))
             chunk = len(devs) * rows_that_fit(problem, per_restart, limit,
                                               f"{method} refinement")
-            log_chunks(f"{method} refinement (restarts)", r, chunk, -(-r // chunk), need,
-                       limit)
+            if chunk < r:  # (the padding rows alone may tip the plan over the limit)
+                log_chunks(f"{method} refinement (restarts)", r, chunk, -(-r // chunk), need,
+                           limit)
             best, best_l, h = in_chunks(lambda rows: run(*sharded(rows), problem), r, chunk,
                                         (params, structure))
         best_angle = to_host(best["angle"])[:r]
