@@ -98,6 +98,24 @@ def test_submitit_sweep_aggregates_to_the_one_run_table_and_reruns_skip(tmp_path
     assert _rows(sweep_dir / "aggregate" / "quickstart.csv") == _rows(one / "quickstart.csv")
 
 
+def _run_interrupted(monkeypatch, config, out_dir, overrides=None) -> None:
+    """`run_cell` cut off by Ctrl-C right after it saves its next checkpoint cell."""
+    from experiments.checkpoint import Checkpoint
+
+    real_put = Checkpoint.put
+
+    def put_then_interrupt(self, key, value):
+        real_put(self, key, value)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_cell(config, out_dir, overrides)
+    finally:
+        monkeypatch.setattr(Checkpoint, "put", real_put)
+
+
 def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
     """A failed cell leaves failed.json and is listed; a retry clears it when it starts (an
     interrupted retry reads as unfinished) and when it ends, `execute` alone too."""
@@ -129,18 +147,7 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(quickstart, "ghz_qfi_curve", real)
     # a retry is unfinished until it ends: interrupted, the cell no longer reads as failed
-    from experiments.checkpoint import Checkpoint
-
-    real_put = Checkpoint.put
-
-    def put_then_interrupt(self, key, value):
-        real_put(self, key, value)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        run_cell(cfg1, sweep / "1")
-    monkeypatch.setattr(Checkpoint, "put", real_put)
+    _run_interrupted(monkeypatch, cfg1, sweep / "1")
     assert not (sweep / "1" / "failed.json").exists()
     assert [u["cell"] for u in aggregate.aggregate(sweep)["metrics"]["unfinished"]] == ["1"]
     run_cell(cfg1, sweep / "1")
@@ -258,22 +265,11 @@ def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_re
     unfinished. A checkpoint-only dir is then refused cleanly (ConfigError: exit 2), with
     no failed.json, also without the cell.json of the run (a dir of older code). A resume
     keeps the first run's cell.json."""
-    from experiments.checkpoint import Checkpoint
-
     base = ["+exp=quickstart", "quickstart.noises=[dephasing]", "quickstart.n_t=20",
             "progress=false"]
     d = tmp_path / "cell"
     first = _hydra_dir(d, [*base, "quickstart.n_max=2"])
-    real_put = Checkpoint.put
-
-    def put_then_interrupt(self, key, value):
-        real_put(self, key, value)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        run_cell(load_config(first), d, first)
-    monkeypatch.undo()
+    _run_interrupted(monkeypatch, load_config(first), d, first)
     assert (d / "checkpoint.json").exists() and not (d / "failed.json").exists()
     assert aggregate.aggregate(tmp_path)["metrics"]["unfinished"][0]["cell"] == "cell"
 
@@ -294,10 +290,7 @@ def test_an_interrupted_cell_is_unfinished_and_a_rerun_with_other_settings_is_re
     # keeps the first run's record (its overrides and Hydra files), which a refused rerun
     # puts back
     _hydra_dir(d, first)
-    monkeypatch.setattr(Checkpoint, "put", put_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        run_cell(load_config(first), d, first)
-    monkeypatch.undo()
+    _run_interrupted(monkeypatch, load_config(first), d, first)
     record = (d / "cell.json").read_text()
     again = _hydra_dir(d, [*first, "seed=0"])
     assert load_config(again) == load_config(first)
