@@ -20,8 +20,10 @@ from routing.milp import solve_milp, with_path_bound
 METHODS = ("PS-EGR", "SOS", "RRS", "NSS")
 
 
-def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> dict:
-    """Solve ``inst`` with ``method``; ``solver`` holds the RoutingSolverConfig fields.
+def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0,
+                 progress: bool = False) -> dict:
+    """Solve ``inst`` with ``method``; ``solver`` holds the RoutingSolverConfig fields;
+    ``progress``: Benders' progress bar (``solver["ps_egr"] == "benders"``).
 
     Returns ``{"egr", "status", "gap", "wall_time_s", "n_no_path", ...}`` where ``egr`` is the
     objective of eq. (1) (weighted EGR summed over pairs and slots, purified pairs/s) and
@@ -38,7 +40,7 @@ def solve_method(inst: Instance, method: str, solver: dict, seed: int = 0) -> di
                                 max_iterations=solver.get("benders_max_iterations", 500),
                                 time_limit=solver.get("time_limit"),
                                 multi_cut=solver.get("multi_cut", True),
-                                lp_phase=solver.get("lp_phase", True))
+                                lp_phase=solver.get("lp_phase", True), progress=progress)
         else:
             sol = solve_milp(inst, solver=solver.get("milp_solver", "SCIP"),
                              time_limit=solver.get("time_limit"), gap=solver.get("gap", 1e-9),

@@ -82,6 +82,8 @@ benchmarks/RESULTS.md).
 The trace (``Solution.trace``) has one entry per iteration (master solve): iteration, phase
 (warm | lp | milp), best lower bound, best upper bound (running max / min, so monotone), the
 raw master value, the subproblem value, the number of cuts, and the elapsed time in seconds.
+``progress=True`` shows the same as it happens: a tqdm bar (stderr) that counts the trace's
+entries and shows the latest phase, bounds, relative gap and cuts.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
+from tqdm.auto import tqdm
 
 from routing.instance import Instance
 from routing.milp import (
@@ -473,6 +476,7 @@ def solve_benders(
     hint_master: bool = True,
     drop_slack_after: int = 5,
     path_bound: bool = False,
+    progress: bool = False,
 ) -> Solution:
     """Solve the PS-EGR MILP by Benders decomposition (see module docstring).
 
@@ -481,10 +485,12 @@ def solve_benders(
     relative gap is within ``tol``, else ``feasible`` (with ``info["stop"]`` saying why), and
     ``trace`` the per-iteration record. ``path_bound=True``: also the proven bound over ALL
     paths where the path set carries none (`routing.milp.with_path_bound`, under the same
-    ``time_limit``).
+    ``time_limit``). ``progress=True``: a progress bar with the bounds and gap per iteration
+    (module docstring, trace).
     """
     time_limit = check_time_limit(time_limit)
     path_bound = check_flag(path_bound, "path_bound")
+    progress = check_flag(progress, "progress")
     multi_cut, lp_phase, core_point, adaptive_gap, prune_cuts, pareto, hint_master = (
         check_flag(v, name) for v, name in (
             (multi_cut, "multi_cut"), (lp_phase, "lp_phase"), (core_point, "core_point"),
@@ -500,14 +506,19 @@ def solve_benders(
               prune_cuts=prune_cuts, pareto=pareto, hint_master=hint_master,
               drop_slack_after=drop_slack_after)
     t0 = time.perf_counter()
+    # the trace's entries, shown as they come; the finished bar stays unless it sits below
+    # another bar (a sweep's: leave=None)
+    bar = tqdm(desc="Benders", unit="it", disable=not progress, leave=None)
     try:
-        sol = _benders(model, **kw)
+        sol = _benders(model, bar=bar, **kw)
     except ValueError as err:
         if "accepted" in str(err):  # bad input: say so
             raise
         sol = _rescue(model, t0, err)
     except (SolverError, cp.error.SolverError, ArithmeticError, RuntimeError) as err:
         sol = _rescue(model, t0, err)
+    finally:
+        bar.close()
     sol.path_set, sol.path_bound = model.path_set, model.path_bound
     return with_path_bound(sol, time_limit) if path_bound else sol
 
@@ -544,6 +555,7 @@ def _benders(
     pareto: bool = True,
     hint_master: bool = True,
     drop_slack_after: int = 5,
+    bar=None,
 ) -> Solution:
     if not (0 <= tol < 1):
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
@@ -770,6 +782,11 @@ def _benders(
         trace.append({"iteration": it, "phase": phase, "lower": lb, "upper": ub,
                       "master": master_val, "subproblem": q, "cuts": n_cuts,
                       "time": time.perf_counter() - t0})
+        if bar is not None:
+            gap = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub - lb) else math.inf
+            bar.set_postfix({"phase": phase, "lower": f"{lb:.6g}", "upper": f"{ub:.6g}",
+                             "gap": f"{gap:.2e}", "cuts": n_cuts}, refresh=False)
+            bar.update(1)
 
     def gap_ok():
         if not (math.isfinite(lb) and math.isfinite(ub)):

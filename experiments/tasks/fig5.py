@@ -33,7 +33,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
         if seed not in base:  # storage nodes marked (B = 1), then each cell sets B_m
             base[seed] = net.instance(seed, storage_capacity=1.0)
         inst = base[seed].with_storage_capacity(float(cap))
-        ckpt.put(key, solve_method(inst, method, solver, seed))
+        ckpt.put(key, solve_method(inst, method, solver, seed, cfg.progress))
     rows = [{"method": m, "storage_capacity": cap, "seed": seed,
              **ckpt.get(f"{m}|B={cap}|seed={seed}")} for seed, cap, m in cells]
     result = sweep_outputs(rows, "storage_capacity", "B", "fig5", out_dir,

@@ -34,7 +34,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
             continue
         if (seed, k) not in insts:
             insts[(seed, k)] = net.instance(seed, n_pairs=k)
-        ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed))
+        ckpt.put(key, solve_method(insts[(seed, k)], method, solver, seed, cfg.progress))
     rows = [{"method": m, "n_pairs": k, "seed": seed, **ckpt.get(f"{m}|K={k}|seed={seed}")}
             for seed, k, m in cells]
     result = sweep_outputs(rows, "n_pairs", "K", "fig6", out_dir, "number of user pairs K",

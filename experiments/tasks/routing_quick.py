@@ -29,7 +29,7 @@ def run(cfg: Config, out_dir: Path) -> dict:
     rows = []
     for method in tqdm(qc.methods, desc="routing_quick", disable=not cfg.progress):
         if method not in ckpt:
-            ckpt.put(method, solve_method(inst, method, solver, cfg.seed))
+            ckpt.put(method, solve_method(inst, method, solver, cfg.seed, cfg.progress))
         rows.append({"method": method, **ckpt.get(method)})
     if "milp" not in ckpt:
         milp = routing.solve_milp(inst, solver=solver["milp_solver"],
@@ -59,7 +59,8 @@ def run(cfg: Config, out_dir: Path) -> dict:
                                         max_iterations=solver["benders_max_iterations"],
                                         multi_cut=solver["multi_cut"],
                                         lp_phase=solver["lp_phase"],
-                                        time_limit=solver["time_limit"])
+                                        time_limit=solver["time_limit"],
+                                        progress=cfg.progress)
             ckpt.put("benders", {"objective": ben.objective, "bound": ben.bound,
                                  "iterations": ben.info["iterations"], "trace": ben.trace})
         ben = ckpt.get("benders")

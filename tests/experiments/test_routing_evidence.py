@@ -60,7 +60,7 @@ def test_solve_method_records_what_its_solves_give(monkeypatch):
     shared with another cell's; total_pairs the mean of delta * sum(y) (pairs over the
     horizon, not pairs/s); status the worst draw's (largest gap) unless all are optimal; gap
     that largest gap; n_no_path the pairs without a path. routing.solver.threads reaches the
-    MILP (0: the solver's default, None)."""
+    MILP (0: the solver's default, None); ``progress`` reaches Benders (its bar)."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -94,12 +94,25 @@ def test_solve_method_records_what_its_solves_give(monkeypatch):
 
     passed = []
 
-    def milp(inst, solver, time_limit, gap, threads):
-        passed.append(threads)
+    def ps_egr():  # a PS-EGR solve's stand-in
         return SimpleNamespace(wall_time=0.1, no_path=[], path_set="capped", path_bound=None,
                                path_gap=None, **draws[0])
+
+    def milp(inst, solver, time_limit, gap, threads):
+        passed.append(threads)
+        return ps_egr()
 
     monkeypatch.setattr(routing_sweep, "solve_milp", milp)
     for threads in (3, 0):
         routing_sweep.solve_method(inst, "PS-EGR", {"threads": threads, "path_bound": False})
     assert passed == [3, None]
+
+    def benders(inst, progress, **kw):
+        passed.append(progress)
+        return ps_egr()
+
+    monkeypatch.setattr(routing_sweep, "solve_benders", benders)
+    for progress in (True, False):
+        routing_sweep.solve_method(inst, "PS-EGR", {"ps_egr": "benders", "path_bound": False},
+                                   progress=progress)
+    assert passed == [3, None, True, False]

@@ -233,6 +233,31 @@ def test_bad_arguments():
         routing.solve_benders(inst, master_solver="GLPK")
     with pytest.raises(ValueError, match="warm_start"):
         routing.solve_benders(inst, warm_start="magic")
+    with pytest.raises(ValueError, match="progress = 'yes'.*True or False"):
+        routing.solve_benders(inst, progress="yes")
+
+
+def test_progress_bar_shows_the_trace(capsys):
+    """progress=True: the finished bar has counted every trace entry (warm start, LP and
+    integer masters) and shows the final bounds, their relative gap and the cuts; without it,
+    nothing is written. Stopped after one LP and one integer master, so the gap is open."""
+    inst = routing.generate_instance(2)
+    kw = dict(warm_start="greedy", lp_max_iterations=1, max_iterations=1)
+    quiet = routing.solve_benders(inst, **kw)
+    assert capsys.readouterr().err == ""
+    sol = routing.solve_benders(inst, progress=True, **kw)
+    frames = [f.strip() for f in capsys.readouterr().err.split("\r") if f.strip()]
+    assert frames, "no progress bar written"
+    last = frames[-1]
+    assert [e["phase"] for e in sol.trace] == ["warm", "lp", "milp"]
+    assert last.startswith("Benders: 3it ")
+    gap = (sol.bound - sol.objective) / max(1.0, abs(sol.bound))
+    assert sol.status == "feasible" and gap > 1e-3  # bounds that differ on screen
+    shown = (f"phase=milp, lower={sol.objective:.6g}, upper={sol.bound:.6g}, gap={gap:.2e}, "
+             f"cuts={sol.info['cuts']}]")
+    assert last.endswith(shown), (shown, last)
+    assert (sol.objective, sol.bound) == (quiet.objective, quiet.bound)  # shown, not changed
+    assert sol.objective == quiet.objective and len(sol.trace) == len(quiet.trace)
 
 
 def test_time_limited_benders_keeps_valid_bounds():
