@@ -143,3 +143,17 @@ def test_not_monotone_flags_only_vqs_rises_where_the_reference_falls():
     assert _not_monotone([row(2, 0.1, 0.09), row(3, 0.12, 0.04)]) == [
         "single gamma=0.1 bitflip: N=2 -> 3"]
     assert _not_monotone([row(2, 0.1, 0.09), row(3, 0.12, 0.095)]) == []  # reference rises too
+
+
+def test_bound_below_reference_on_hand_made_rows():
+    """table1's bound_below_reference_all: every VQS row's CE bound at most its reference
+    (1e-6 relative); GHZ rows and rows without a finite bound or reference are not judged."""
+    from experiments.tasks.table1 import bound_below_reference
+
+    def row(probe, bound, ref):
+        return {"probe": probe, "bound_qcrb": bound, "reference_qcrb": ref}
+
+    ok = [row("VQS", 1.0, 2.0), row("VQS", 2.0 * (1 + 5e-7), 2.0),
+          row("GHZ", 5.0, 1.0), row("VQS", math.nan, 1.0), row("VQS", 3.0, math.nan)]
+    assert bound_below_reference(ok)
+    assert not bound_below_reference([*ok, row("VQS", 2.0 * (1 + 2e-6), 2.0)])

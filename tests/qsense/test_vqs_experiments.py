@@ -186,3 +186,33 @@ def test_solve_hands_the_product_probe_to_the_search(monkeypatch, caplog):
     with pytest.raises(Stop):
         vqs_common.solve(Problem(3, "dephasing", 0.1), cfg.search, 0, False, product=three)
     assert seen[-1] == [] and "no product warm start" in caplog.text
+
+
+def test_peak_checks_read_the_peak_rows():
+    """fig2/fig3's self-checks on hand-made peak rows: VQS no worse than GHZ in the field's
+    own direction (max F, min Tr F^-1) at every N, both optima interior at the LARGEST N only,
+    and the VQS optimal time never rising with N (1e-6 relative)."""
+    def rows(values, ts, interior):
+        return {n: {"peak": v, "min_qcrb": v, "t_opt": t, "interior_peak": i}
+                for n, v, t, i in zip((2, 3, 4), values, ts, interior, strict=True)}
+
+    ns = [2, 3, 4]
+    ghz = rows([1.0, 2.0, 3.0], [5.0, 4.0, 3.0], [False, True, True])
+    vqs = rows([1.0, 2.5, 3.5], [5.0, 4.0, 4.0 * (1 + 5e-7)], [False, True, True])
+    m = vqs_common.peak_checks(vqs, ghz, ns, "scalar")
+    assert m["vqs_beats_or_equals_ghz_all_n"] and m["interior_peak_n_max"]
+    assert m["t_opt_falls_with_n"]  # a rise within 1e-6 is not a rise
+    assert m["t_opt_vqs_by_n"] == {"2": 5.0, "3": 4.0, "4": 4.0 * (1 + 5e-7)}
+    assert m["peak_vqs_by_n"] == {"2": 1.0, "3": 2.5, "4": 3.5}
+    assert m["peak_ghz_by_n"] == {"2": 1.0, "3": 2.0, "4": 3.0}
+    # the same values as Tr F^-1 (vector field): larger is worse, so VQS is beaten
+    m = vqs_common.peak_checks(vqs, ghz, ns, "vector")
+    assert not m["vqs_beats_or_equals_ghz_all_n"] and "min_qcrb_vqs_by_n" in m
+    vqs[4]["t_opt"] = 4.0 * (1 + 2e-6)
+    assert not vqs_common.peak_checks(vqs, ghz, ns, "scalar")["t_opt_falls_with_n"]
+    for probe in (vqs, ghz):  # an optimum at the grid's edge at N max, in either probe
+        probe[4]["interior_peak"] = False
+        assert not vqs_common.peak_checks(vqs, ghz, ns, "scalar")["interior_peak_n_max"]
+        probe[4]["interior_peak"] = True
+    vqs[3]["peak"] = 2.0 * (1 - 2e-9)  # below GHZ by more than 1e-9 at one N
+    assert not vqs_common.peak_checks(vqs, ghz, ns, "scalar")["vqs_beats_or_equals_ghz_all_n"]
