@@ -1,6 +1,8 @@
 """Channel-extension bound (qsense.bounds) against closed forms, an independent ancilla-assisted
 brute search (one use, where the bound is tight), and the reference optima (never above it)."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.optimize as so
@@ -38,6 +40,43 @@ def test_dephasing_max_over_t_matches_closed_form():
         assert b.t == pytest.approx(np.exp(r.x), rel=1e-2)
         assert b.qcrb == pytest.approx(1 / b.value)
         assert not b.t_at_bound
+
+
+def test_max_over_t_reports_an_optimum_on_either_edge_of_the_range():
+    """An optimum outside t_range: the bound is the closed form at the nearer edge and
+    t_at_bound says so, at the lower edge as at the upper (t_range is in units of 1/gamma)."""
+    n = 2
+    r = so.minimize_scalar(lambda lt: -dephasing_ce_closed_form(n, np.exp(lt), GAMMA),
+                           bounds=(np.log(0.1), np.log(100)), method="bounded",
+                           options={"xatol": 1e-9})
+    t_star = float(np.exp(r.x)) * GAMMA  # the optimum in units of 1/gamma
+    for t_range, edge in (((3 * t_star, 20.0), 0), ((1e-3, t_star / 3), 1)):
+        b = max_bound_over_t(n, "dephasing", GAMMA, t_range=t_range, n_grid=5)
+        assert b.t_at_bound
+        assert b.t == pytest.approx(t_range[edge] / GAMMA, rel=1e-3)
+        want = float(dephasing_ce_closed_form(n, t_range[edge] / GAMMA, GAMMA))
+        assert b.value == pytest.approx(want, rel=1e-4)
+
+
+def test_a_rank_change_at_b0_is_warned(monkeypatch):
+    """A Choi matrix whose B-derivative leaves its support (here the identity channel, J =
+    |I>><<I|, with dJ = |Z>><<Z| / 2) has no differentiable Kraus form of that rank at b0:
+    channel_kraus warns instead of returning a bound that is not one."""
+    import qsense.bounds as qb
+
+    v = np.array([1.0, 0.0, 0.0, -1.0]) / np.sqrt(2)  # row-major vec(Z) / sqrt 2
+    dj = np.outer(v, v)
+    ds = dj.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)  # Choi <-> superoperator
+    monkeypatch.setattr(qb, "_superoperator_and_derivative",
+                        lambda noise: (lambda t, g, b: (np.eye(4, dtype=complex), ds)))
+    with pytest.warns(RuntimeWarning, match="Choi rank changes at b0"):
+        k, _ = channel_kraus(1.0, "dephasing", GAMMA)
+    assert k.shape == (1, 2, 2)
+    monkeypatch.setattr(qb, "_superoperator_and_derivative",
+                        lambda noise: (lambda t, g, b: (np.eye(4, dtype=complex), 0 * ds)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        channel_kraus(1.0, "dephasing", GAMMA)
 
 
 def test_noiseless_bound_is_heisenberg():
@@ -100,6 +139,8 @@ def test_bad_inputs_are_rejected():
         ce_bound_at(2, 1.0, "phase", GAMMA)
     with pytest.raises(ValueError, match="t"):
         channel_kraus(-1.0, "dephasing", GAMMA)
+    with pytest.raises(ValueError, match="n_grid.*>= 3"):
+        max_bound_over_t(2, "dephasing", GAMMA, n_grid=2)
 
 
 @pytest.mark.parametrize("noise", NOISES)
