@@ -204,3 +204,41 @@ def test_protocol_qfi_compiles_once_per_shape():
     for f, t in ((0.8, 2.0), (0.95, 0.3), (0.3, 5.0)):
         P.protocol_qfi(psi, f, t, GAMMA, protocol="distributed")
     assert P._qfi_core._cache_size() == size
+
+
+def test_vqs_ansatz_is_the_documented_circuit():
+    """vqs_ansatz + probe_vector against the circuit its docstring names, built with numpy
+    Kronecker products: GHZ, then Ry on every qubit, CRx q -> q+1 down the chain, Rx and Rz on
+    every qubit (Rx(a) = exp(-i a X / 2); qubit 0 the most significant). Angles within
+    [-scale, scale]; without a key all zero, i.e. the GHZ probe."""
+    from tests.reference.engine_numpy import P0, P1, X, Y, Z, embed, ghz, rot
+
+    n, scale = 3, 0.9
+    g = P.vqs_ansatz(n, jax.random.PRNGKey(5), scale)
+    a = iter(np.asarray(g.angle, float))
+    assert len(g.angle) == 4 * n - 1
+    angles = np.asarray(g.angle)
+    assert np.all(np.abs(angles) <= scale) and angles.min() < 0 < angles.max()
+    u = np.eye(2**n, dtype=complex)
+    for q in range(n):
+        u = embed({q: rot(Y, next(a))}, n) @ u
+    for q in range(n - 1):
+        u = (embed({q: P0}, n) + embed({q: P1, q + 1: rot(X, next(a))}, n)) @ u
+    for pauli in (X, Z):
+        for q in range(n):
+            u = embed({q: rot(pauli, next(a))}, n) @ u
+    psi = np.asarray(P.probe_vector(g, n))
+    assert np.abs(np.vdot(psi, u @ ghz(n))) == pytest.approx(1.0, abs=1e-12)
+    assert np.allclose(psi, u @ ghz(n), atol=1e-12)  # the same global phase too
+    assert np.allclose(np.asarray(P.probe_vector(P.vqs_ansatz(n), n)), ghz(n), atol=1e-12)
+
+
+def test_link_rate_and_fidelity_are_the_links_own():
+    """link_rate / link_fidelity dispatch to the link's model: the satellite's dual down-link,
+    the fiber's repeater chain."""
+    d = jnp.array([200.0, 800.0])
+    for link, model in ((L.SatelliteLink(), L.dual_downlink), (L.FiberLink(), L.repeater_chain)):
+        stats = model(link, d)
+        assert np.allclose(P.link_rate(link, d), stats.rate_hz, rtol=1e-12)
+        assert np.allclose(P.link_fidelity(link, d), stats.fidelity, rtol=1e-12)
+        assert not np.allclose(stats.rate_hz, stats.fidelity)  # the two can be told apart
