@@ -193,3 +193,71 @@ def test_sos_keeps_every_satellite_path_and_never_relays_through_another_station
     found = {p.nodes for p in sos.model.paths}
     assert found == _satellite_only_paths(inst, 0, 0) == {("a", s, "b") for s in sats}
     assert sos.status == "optimal" and routing.check_solution(sos) == []
+
+
+def _five_satellites(max_real_paths, third_station_fidelity=0.99):
+    """Stations a, b see five satellites s1..s5 (link fidelity 0.97 - 0.002 (i - 1), falling
+    with i); a third station c sees s1 over a link of ``third_station_fidelity``. Pair 0 is
+    (a, b), pair 1 (c, b), threshold 0.9."""
+    sats = [f"s{i}" for i in range(1, 6)]
+    nodes = (Node("a", "base_station", 0), Node("b", "base_station", 1),
+             Node("c", "base_station", 1), *(Node(s, "satellite") for s in sats))
+    links = tuple(Link(g, s, "S2G", 0.97 - 0.002 * i, (900.0,))
+                  for i, s in enumerate(sats) for g in ("a", "b"))
+    links += (Link("c", "s1", "S2G", third_station_fidelity, (900.0,)),)
+    pairs = (Pair("a", "b", 0.9, (1.0,)), Pair("c", "b", 0.9, (1.0,)))
+    return Instance(nodes, links, pairs, (), 1, 20.0, PathOptions(max_real_paths=max_real_paths))
+
+
+@pytest.mark.parametrize("own_cap,instance_cap,kept", [(2, 4, 4), (3, 1, 3), (5, 5, 5)])
+def test_sos_cap_is_the_larger_of_its_own_and_the_instance_cap(own_cap, instance_cap, kept):
+    """SOS keeps max(its own cap, options.max_real_paths) satellite-only paths per cell, the
+    best by fidelity: a - s_i - b has F = 1/4 + 3/4 w_i^2, w_i = (4 f_i - 1)/3 with f_i falling
+    in i, so the kept ones are s1..s_kept, with that fidelity."""
+    from routing.baselines import satellite_only_candidates
+
+    cands = satellite_only_candidates(_five_satellites(instance_cap), max_paths=own_cap)
+    got = {p.nodes: p.fidelity for p in cands.options[0][0]}
+    assert set(got) == {("a", f"s{i}", "b") for i in range(1, kept + 1)}
+    for i in range(1, kept + 1):
+        w = (4 * (0.97 - 0.002 * (i - 1)) - 1) / 3
+        assert got[("a", f"s{i}", "b")] == pytest.approx(0.25 + 0.75 * w * w, rel=1e-14)
+
+
+def test_sos_reports_a_dropped_path_under_its_own_pair():
+    """Pair 1's only satellite-only path c - s1 - b runs over a link of fidelity 0.5: its
+    Werner fidelity 1/4 + 3/4 (1/3) w_b <= 1/2 cannot be purified (recurrence purification
+    needs F > 1/2), so it is dropped and reported under pair 1 (not pair 0, the index of the
+    one-pair subinstance it was searched in), and the cell has no satellite-only path."""
+    from routing.baselines import satellite_only_candidates
+
+    cands = satellite_only_candidates(_five_satellites(2, third_station_fidelity=0.5))
+    w_b = (4 * 0.97 - 1) / 3
+    assert 0.25 + 0.75 * w_b / 3 <= 0.5
+    assert [(d["pair"], d["slot"], d["nodes"]) for d in cands.dropped] == [
+        (1, 0, ["c", "s1", "b"])]
+    assert cands.options[1][0] == ()
+    assert cands.no_path == ({"pair": 1, "slot": 0, "reason": "no satellite-only path"},)
+    assert {p.pair for p in cands.options[0][0]} == {0}
+
+
+def test_rrs_fixes_the_seeded_draw_and_only_optimizes_the_egr():
+    """RRS (and solve_baseline("RRS", seed)) take the seeded uniform draw of
+    `random_choice` as the path choice, not an optimized one: different seeds give different
+    choices, and on this instance some seed's random routes lose to PS-EGR's optimum."""
+    from routing.baselines import random_choice
+    from routing.model import compile_model
+
+    inst = routing.generate_instance(2)
+    model = compile_model(inst)
+    opt = routing.solve_milp(model).objective
+    draws, below = set(), 0
+    for seed in range(4):
+        want = random_choice(inst, seed, model)
+        for sol in (routing.solve_rrs(inst, seed=seed),
+                    routing.solve_baseline(inst, "RRS", seed=seed)):
+            assert np.array_equal(sol.x, want), seed
+            assert sol.info["rrs_seed"] == seed
+        draws.add(tuple(want))
+        below += sol.objective < opt * (1 - 1e-6)
+    assert len(draws) > 1 and below > 0
