@@ -22,6 +22,10 @@
 
 (k, t) cells without any usable path are listed in ``Candidates.no_path`` with the reason
 ("disconnected" or "threshold unreachable"); the MILP imposes C2 only on cells with a path.
+Complete and priced sets never build a path with g = inf, so there a cell whose stations the
+slot's links join reads "threshold unreachable" (it read "disconnected" before); a cell
+reached only through stored segments, every such path with g = inf, still reads
+"disconnected" there.
 """
 
 from __future__ import annotations
@@ -471,12 +475,22 @@ def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set
                 cands.append(CandidatePath(k, t, kind, tuple(nodes_seq), tuple(live), si, f,
                                            res.cost, res.rounds, ymax))
             if not cands:
+                # complete and priced sets never hold a path with g = inf (enumerate_cell
+                # skips them), so nothing is dropped there: a cell whose stations the slot-t
+                # links join is one whose every real path has g = inf
+                unreachable = len(dropped) > n_drop or _joined(present[t], pair.src, pair.dst)
                 no_path.append({"pair": k, "slot": t, "reason": "threshold unreachable"
-                                if len(dropped) > n_drop else "disconnected"})
+                                if unreachable else "disconnected"})
             per_slot.append(tuple(cands))
         options.append(tuple(per_slot))
     return Candidates(tuple(options), tuple(segs), tuple(no_path), tuple(dropped), path_set,
                       path_bound, dict(info or {}))
+
+
+def _joined(edges: set, src: str, dst: str) -> bool:
+    """Whether the links ``edges`` join ``src`` and ``dst``."""
+    g = nx.Graph(list(edges))
+    return src in g and dst in g and nx.has_path(g, src, dst)
 
 
 def complete_candidates(inst: Instance) -> Candidates:

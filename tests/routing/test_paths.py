@@ -430,3 +430,45 @@ def test_memory_lifetime_complete_set_equals_independent_enumeration_on_random_n
     ref = _reference(links, RANDOM_STORAGE, [("a2", "b2")], RANDOM_PAIRS, T, DELTA, memory)
     assert any(k[5] is not None and k[5] > 0 for k in ref)  # vintages past the first slot
     _compare(routing.build_candidates(inst), ref)
+
+
+def _zero_and_unreachable_instance(path_set):
+    """Pair (a, b), threshold 0.9, three slots. Slot 0: a direct a-b link of fidelity 0.995
+    but capacity 0 (present, can carry nothing), and two-hop routes a-x-b (0.98, C = 400 and
+    300) and a-y-b (0.97, C = 600 and 200). Slot 1: no link. Slot 2: only a-z-b, with an a-z
+    link of fidelity 0.5."""
+    nodes = tuple(Node(n, "base_station", 0 if n == "a" else 1) for n in "abxyz")
+    links = (Link("a", "b", "G2G", 0.995, (0.0, None, None)),
+             Link("a", "x", "G2G", 0.98, (400.0, None, None)),
+             Link("x", "b", "G2G", 0.98, (300.0, None, None)),
+             Link("a", "y", "G2G", 0.97, (600.0, None, None)),
+             Link("y", "b", "G2G", 0.97, (200.0, None, None)),
+             Link("a", "z", "G2G", 0.5, (None, None, 900.0)),
+             Link("z", "b", "G2G", 0.99, (None, None, 900.0)))
+    return Instance(nodes, links, (Pair("a", "b", 0.9, (1.0,) * 3),), (), 3, DELTA,
+                    PathOptions(max_real_paths=2, path_set=path_set))
+
+
+@pytest.mark.parametrize("path_set", ["capped", "complete", "priced"])
+def test_zero_capacity_links_are_absent_and_empty_cells_say_why(path_set):
+    """A link with capacity 0 is not in the slot graph: the two real paths of slot 0 (cap 2)
+    are a-x-b and a-y-b, not the higher-fidelity a-b that carries nothing, with Y^max =
+    min C / δ (F >= 0.9 by hand: g = 1). Slot 1 has no link: "disconnected". Slot 2's only
+    path a-z-b has F = 1/4 + 3/4 (1/3) w(0.99) < 1/2, which no purification improves:
+    "threshold unreachable", in every path set (complete and priced sets called it
+    "disconnected": they never build a path with g = inf)."""
+    cands = routing.build_candidates(_zero_and_unreachable_instance(path_set))
+    w = {f: (4 * f - 1) / 3 for f in (0.98, 0.97, 0.5, 0.99)}
+    assert 0.25 + 0.75 * w[0.98] ** 2 >= 0.9 and 0.25 + 0.75 * w[0.97] ** 2 >= 0.9
+    assert 0.25 + 0.75 * w[0.5] * w[0.99] < 0.5
+    got = {p.nodes: (p.kind, p.fidelity, p.cost, p.ymax) for p in cands.options[0][0]}
+    assert got == {
+        ("a", "x", "b"): ("real", pytest.approx(0.25 + 0.75 * w[0.98] ** 2, rel=1e-14), 1.0,
+                          pytest.approx(300.0 / DELTA, rel=1e-14)),
+        ("a", "y", "b"): ("real", pytest.approx(0.25 + 0.75 * w[0.97] ** 2, rel=1e-14), 1.0,
+                          pytest.approx(200.0 / DELTA, rel=1e-14))}
+    assert cands.options[0][1] == cands.options[0][2] == ()
+    assert cands.no_path == ({"pair": 0, "slot": 1, "reason": "disconnected"},
+                             {"pair": 0, "slot": 2, "reason": "threshold unreachable"})
+    if path_set == "capped":  # the capped set tries the path and reports it
+        assert [(d["slot"], d["nodes"]) for d in cands.dropped] == [(2, ["a", "z", "b"])]
