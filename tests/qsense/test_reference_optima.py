@@ -146,6 +146,41 @@ def test_two_qubit_product_probe_fast_closed_form():
     assert not r.t_at_bound
 
 
+def test_an_optimum_outside_t_bounds_sits_on_the_nearer_edge():
+    """The product optimum is at t = 1/gamma; with t_bounds (x 1/gamma) above or below it the
+    result sits on the nearer edge, says so (t_at_bound), and has the closed-form value
+    2 t^2 e^{-2 gamma t} there (F rises to 1/gamma and falls after it)."""
+    for bounds, edge in (((2.0, 20.0), 0), ((1e-3, 0.5), 1)):
+        cfg = ReferenceConfig(restarts=1, steps=0, polish=1, polish_iter=60, t_bounds=bounds)
+        r = best_product_probe(2, "dephasing", GAMMA, config=cfg)
+        t = bounds[edge] / GAMMA
+        assert r.t_at_bound and r.t == pytest.approx(t, rel=1e-9)
+        assert r.value == pytest.approx(2 * t**2 * np.exp(-2 * GAMMA * t), rel=1e-5)
+
+
+def test_seed_states_are_the_documented_starts():
+    """GHZ with relative phases 0 and pi/2 first, then |+>^N under random local rotations
+    (product states: every bipartition has Schmidt rank 1) alternating with Haar-random
+    (entangled) states; all normalized."""
+    from qsense.reference import seed_states
+
+    n, d = 3, 8
+    s = seed_states(n, 6, np.random.default_rng(0))
+    assert s.shape == (6, d) and np.allclose(np.linalg.norm(s, axis=1), 1.0, atol=1e-12)
+    for row, phase in zip(s[:2], (0.0, np.pi / 2), strict=True):
+        want = np.zeros(d, complex)
+        want[0], want[-1] = 2**-0.5, np.exp(1j * phase) * 2**-0.5
+        assert np.allclose(row, want, atol=1e-12)
+
+    def product(v):  # Schmidt rank 1 across qubit 0 | qubits 1-2 and qubits 0-1 | qubit 2
+        return all(np.linalg.svd(v.reshape(a, d // a), compute_uv=False)[1] < 1e-12
+                   for a in (2, 4))
+
+    assert [product(v) for v in s[2:]] == [True, False, True, False]
+    with pytest.raises(ValueError, match="initial.*restarts - 2 = 4"):
+        best_pure_probe(n, "dephasing", GAMMA, config=CFG, initial=s[:5])
+
+
 def test_product_probe_returns_its_best_restart():
     # no Adam, no polish: the result is the best of the starts, scored by the closed form
     cfg = ReferenceConfig(restarts=4, steps=0, polish=0)
