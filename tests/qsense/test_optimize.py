@@ -16,6 +16,7 @@ from qsense.objective import probe_qfi, probe_qfim
 from qsense.optimize import (
     Problem,
     autodiff_grad,
+    best_grid_times,
     make_step,
     merit,
     optimize_angles,
@@ -291,3 +292,23 @@ def test_a_start_time_outside_t_bounds_starts_on_the_bound_and_moves_in():
     assert res.t == pytest.approx(1 / gamma, rel=1e-4)
     assert res.value == pytest.approx(1 / (gamma * np.e) ** 2, rel=1e-7)
     assert not res.t_at_bound
+
+
+def test_best_grid_times_minimize_the_vector_qcrb_and_maximize_the_qfi():
+    """The best grid time per genome: the smallest Tr F^-1 for a vector field (a merit that
+    is minimized), the largest QFI for a scalar field, each against the probe's own QFI(M)
+    at every time (`probe_qfim` / `probe_qfi`, one genome and one time per call)."""
+    ts = np.geomspace(0.5, 20.0, 7)
+    gs = [_random_circuit(s, 2, 4) for s in (1, 2, 3)]
+    batch = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *gs)
+    b0 = (0.3, 0.2, 1.0)
+    pv = Problem(2, "amplitude_damping", 0.1, "vector", b0=b0)
+    want = [ts[np.argmin([float(qcrb(probe_qfim(g, t, 0.1, b0, n_qubits=2,
+                                                noise="amplitude_damping"))) for t in ts])]
+            for g in gs]
+    np.testing.assert_array_equal(best_grid_times(pv, batch, ts), want)
+    ps = Problem(2, "amplitude_damping", 0.1, "scalar", b0=0.7)
+    want = [ts[np.argmax([float(probe_qfi(g, t, 0.1, 0.7, n_qubits=2,
+                                          noise="amplitude_damping")) for t in ts])]
+            for g in gs]
+    np.testing.assert_array_equal(best_grid_times(ps, batch, ts), want)

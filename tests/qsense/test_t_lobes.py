@@ -68,6 +68,22 @@ def test_bloch_reference_matches_the_engine_pointwise():
                                [_bloch_qfi(t, 0.1, 1.0, r0) for t in ts], rtol=1e-10)
 
 
+def test_default_grid_and_span_ranges():
+    """default_t_grid spans 0.02/gamma .. 5/gamma clipped to t_bounds at both ends; t_span
+    joins that range with a user grid's, at both ends, within t_bounds."""
+    p = Problem(1, "bitflip", 0.1, "scalar", b0=1.0)
+    g = default_t_grid(p, 6)
+    assert (g[0], g[-1]) == pytest.approx((0.2, 50.0), rel=1e-12)
+    np.testing.assert_allclose(np.diff(np.log(g)), np.log(250.0) / 5, rtol=1e-10)
+    g = default_t_grid(p, 6, t_bounds=(1.0, 10.0))
+    assert (g[0], g[-1]) == pytest.approx((1.0, 10.0), rel=1e-12)
+    assert t_span(p) == pytest.approx((0.2, 50.0), rel=1e-12)
+    assert t_span(p, np.geomspace(0.05, 80.0, 5)) == pytest.approx((0.05, 80.0), rel=1e-12)
+    assert t_span(p, np.geomspace(1.0, 8.0, 5)) == pytest.approx((0.2, 50.0), rel=1e-12)
+    assert t_span(p, np.geomspace(0.05, 80.0, 5), t_bounds=(0.1, 60.0)) == pytest.approx(
+        (0.1, 60.0), rel=1e-12)
+
+
 def test_oscillation_rate_closed_form():
     """Bit flip: the x-y block of A has eigenvalues -gamma/2 +- i sqrt(B0^2 - gamma^2/4); N
     qubits add up. Z-covariant noise under a scalar field: the QFI does not depend on B0, no
