@@ -86,9 +86,27 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     assert np.max(np.abs(ds["dF_dlog_h_t_at_grad_opt"])) <= 1e-6 * ds["fisher_per_s_grad_opt"]
     assert ds["fd_rel_err_at_link"] < 1e-6
     assert "passes_per_day" in m and m["passes_per_day"] >= 0
-    for key in ("rate_crossover_km", "rate_day_crossover_km", "fidelity_crossover_km",
-                "fisher_per_s_crossover_km", "fisher_per_s_day_crossover_km"):
-        assert key in m
+    # every crossover and the VQS margin, recomputed from the table's own columns
+    dists = sorted({float(r["distance_km"]) for r in rows})
+
+    def col(link, probe, key):
+        return [float(r[key]) for r in sorted(rows, key=lambda r: float(r["distance_km"]))
+                if r["link"] == link and r["probe"] == probe]
+
+    assert m["crossover_probe"] == "VQS"
+    for key, probe, column in (("rate", "GHZ", "rate_hz"), ("rate_day", "GHZ", "rate_day_hz"),
+                               ("fidelity", "GHZ", "fidelity"),
+                               ("fisher_per_s", "VQS", "fisher_per_s"),
+                               ("fisher_per_s_day", "VQS", "fisher_per_s_day"),
+                               ("qfi", "GHZ", "qfi"), ("qfi", "product", "qfi"),
+                               ("qfi", "VQS", "qfi")):
+        name = f"qfi_crossover_km/{probe}" if key == "qfi" else f"{key}_crossover_km"
+        assert m[name] == crossover_km(np.array(dists), col("satellite", probe, column),
+                                       col("fiber", probe, column)), name
+    for link in ("satellite", "fiber"):
+        best_other = np.maximum(col(link, "GHZ", "qfi"), col(link, "product", "qfi"))
+        assert m["vqs_minus_best_other_min"][link] == pytest.approx(
+            float(np.min(np.array(col(link, "VQS", "qfi")) - best_other)), rel=1e-12, abs=1e-300)
 
     # resume: a rerun must not recompute finished cells (the cell functions are patched to
     # fail) and writes the same table
