@@ -154,18 +154,21 @@ def test_night_mask_matches_skyfield_sun():
 
 
 def test_pass_statistics_on_a_hand_built_timeline():
-    """Two windows of 3 and 2 samples (dt = 10 s) over one day; rates 2 and 4 Hz."""
+    """Two windows of 3 and 2 samples (dt = 10 s) over one day; rates 2 Hz, then 6 and 2 Hz
+    at fidelities 0.8 and 0.6 (pair-weighted: 0.75, not the plain mean 0.7)."""
     t = np.arange(0.0, 86400.0, 10.0)
     usable = np.zeros((1, t.size), bool)
     usable[0, 100:103] = True
     usable[0, 5000:5002] = True
     rate = np.where(usable, 0.0, 0.0)
     rate[0, 100:103] = 2.0
-    rate[0, 5000:5002] = 4.0
+    rate[0, 5000:5002] = 6.0, 2.0
     fid = np.where(usable, 0.9, 0.25)
-    fid[0, 5000:5002] = 0.8
+    fid[0, 5000:5002] = 0.8, 0.6
     z = np.zeros(t.size)
-    tl = O.Timeline(t, z, z[None], z, z[None], usable, usable, usable, rate, fid)
+    el_a, el_b = (np.sin(t / 997.0) ** 2 * 90 for _ in range(2))  # any non-constant angles
+    el_b = el_b[::-1].copy()
+    tl = O.Timeline(t, el_a, el_b[None], z, z[None], usable, usable, usable, rate, fid)
     st = O.pass_statistics(tl, clear_sky_probability=(0.5, 0.8))
     pairs = 3 * 10 * 2.0 + 2 * 10 * 4.0
     assert float(st.passes_per_day[0]) == pytest.approx(2.0)
@@ -173,11 +176,17 @@ def test_pass_statistics_on_a_hand_built_timeline():
     assert float(st.pairs_per_day[0]) == pytest.approx(pairs)
     assert float(st.rate_pass_hz[0]) == pytest.approx(pairs / 50.0)
     assert float(st.rate_day_hz[0]) == pytest.approx(0.4 * pairs / 86400.0)
-    assert float(st.fidelity[0]) == pytest.approx((60 * 0.9 + 80 * 0.8) / pairs)
+    assert float(st.fidelity[0]) == pytest.approx((60 * 0.9 + 60 * 0.8 + 20 * 0.6) / pairs)
     assert float(st.mean_pass_s[0]) == pytest.approx(25.0)
     ps = O.passes(tl)
     assert [p["duration_s"] for p in ps] == [30.0, 20.0]
-    assert ps[1]["mean_rate_hz"] == pytest.approx(4.0)
+    assert [(p["start_s"], p["end_s"]) for p in ps] == [(1000.0, 1030.0), (50000.0, 50020.0)]
+    assert [p["pairs"] for p in ps] == pytest.approx([60.0, 80.0])
+    assert [p["mean_rate_hz"] for p in ps] == pytest.approx([2.0, 4.0])
+    assert [p["fidelity"] for p in ps] == pytest.approx([0.9, 0.75])
+    for p, sl in zip(ps, (slice(100, 103), slice(5000, 5002)), strict=True):
+        assert p["max_elevation_a_deg"] == max(el_a[sl])  # over the window's samples only
+        assert p["max_elevation_b_deg"] == max(el_b[sl])
 
 
 def test_sun_synchronous_inclination_gives_a_year_long_node_cycle():
