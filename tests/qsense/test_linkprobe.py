@@ -339,3 +339,50 @@ def test_bad_inputs():
         LP.peak_qfi([LP.link_problem("distributed", np.ones(2))], LP.ghz_angles(2), [-1.0])
     with pytest.raises(ValueError, match="angles"):
         LP.ansatz_genome(np.zeros(5), 2)
+
+
+def test_assign_pairs_in_arrival_order():
+    """Distributed: the first N pairs teleport the qubits out, the last N bring them back;
+    remote: qubit 0 stays at the BS (factor 1), pairs 0..N-2 carry qubits 1..N-1 out, no
+    return (ones). Leading axes batch (one row per distance)."""
+    w = np.array([[0.9, 0.8, 0.7, 0.6], [0.5, 0.4, 0.3, 0.2]])
+    out, back = LP.assign_pairs("distributed", 2, w)
+    np.testing.assert_array_equal(out, w[:, :2])
+    np.testing.assert_array_equal(back, w[:, 2:])
+    out, back = LP.assign_pairs("remote", 3, w[:, :2])
+    np.testing.assert_array_equal(out, [[1.0, 0.9, 0.8], [1.0, 0.5, 0.4]])
+    np.testing.assert_array_equal(back, np.ones((2, 3)))
+
+
+def test_link_probe_keeps_the_better_of_grid_start_and_optimizer(monkeypatch):
+    """optimize_link_probe takes the optimizer's result only where it beats the best start on
+    the grid (GHZ, |+>^N, random), and then reports the restart it came from. The optimizer
+    is a stand-in here: a worse answer for the first link, a better one (from restart 2) for
+    the second."""
+    import qsense.optimize as qo
+
+    n, tg = 2, np.geomspace(0.1, 20.0, 12)
+    problems = [LP.link_problem("distributed", np.full(n, w), gamma=0.1) for w in (0.9, 0.6)]
+    q_grid, t_grid = LP.peak_qfi(problems, LP.ansatz_starts(n, 1), tg)
+    k_grid = np.argmax(q_grid, axis=1)
+    calls = []
+
+    def stand_in(problem, genomes, **kw):
+        b = len(calls)
+        calls.append(b)
+        value = q_grid[b].max() * (0.5 if b == 0 else 2.0)
+        values = np.array([0.0, 0.0, value])
+        angles = np.full(4 * n - 1, 0.25 + b)
+        return qo.OptResult(genome=LP.ansatz_genome(angles, n), t=3.0 + b, value=value,
+                            genomes=genomes, ts=np.zeros(3), values=values,
+                            history=np.zeros((3, 1)), method="adam", merit_name="qfi",
+                            t_at_bound=False)
+
+    monkeypatch.setattr(qo, "optimize_angles", stand_in)
+    res = LP.optimize_link_probe(problems, t_grid=tg, steps=1)
+    assert calls == [0, 1]
+    assert res.qfi[0] == q_grid[0].max() and res.t[0] == t_grid[0, k_grid[0]]
+    assert res.start[0] == k_grid[0]
+    np.testing.assert_array_equal(res.angles[0], LP.ansatz_starts(n, 1)[k_grid[0]])
+    assert res.qfi[1] == 2.0 * q_grid[1].max() and res.t[1] == 4.0 and res.start[1] == 2
+    np.testing.assert_array_equal(res.angles[1], np.full(4 * n - 1, 1.25))
