@@ -22,10 +22,10 @@
 
 (k, t) cells without any usable path are listed in ``Candidates.no_path`` with the reason
 ("disconnected" or "threshold unreachable"); the MILP imposes C2 only on cells with a path.
-Complete and priced sets never build a path with g = inf, so there a cell whose stations the
-slot's links join reads "threshold unreachable" (it read "disconnected" before); a cell
-reached only through stored segments, every such path with g = inf, still reads
-"disconnected" there.
+A cell whose stations the slot's links join is "threshold unreachable" in every path set
+(complete and priced sets never build a path with g = inf, so that is how they know); a cell
+reached only through stored segments, every such path with g = inf, reads "disconnected" in
+complete and priced sets.
 """
 
 from __future__ import annotations
