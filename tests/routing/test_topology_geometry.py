@@ -321,3 +321,6 @@ def test_hap_to_hap_link_matches_a_hand_beam_through_an_exponential_atmosphere(t
     g = ref.wgs84(29.4, -98.5, 0.0)
     assert ref.exp_atmosphere_transmittance(g, ref.wgs84(29.4, -98.5, 400.0), 0.8, 6.0) == \
         pytest.approx(0.8, rel=1e-6)
+    # and routing's own integral too (its quadrature, its altitudes along the ray)
+    assert float(routing.link_budget.path_transmittance(g, ref.wgs84(29.4, -98.5, 400.0), 0.8)) == \
+        pytest.approx(0.8, rel=1e-6)
