@@ -324,3 +324,25 @@ def test_hap_to_hap_link_matches_a_hand_beam_through_an_exponential_atmosphere(t
     # and routing's own integral too (its quadrature, its altitudes along the ray)
     assert float(routing.link_budget.path_transmittance(g, ref.wgs84(29.4, -98.5, 400.0), 0.8)) == \
         pytest.approx(0.8, rel=1e-6)
+
+
+def test_sphere_navigation_and_slot_samples_closed_forms():
+    """geometry's small helpers against closed forms on the sphere R: along the equator a
+    distance d moves the longitude by d / R rad (wrapped into [-180, 180) across the
+    antimeridian); the great-circle distance is R x the central angle, beyond 90 deg too;
+    a slot's samples are its two ends and evenly spaced points, or its middle alone."""
+    from qsense.links import EARTH_RADIUS_KM as R
+    from routing.geometry import destination_point, great_circle_km, sample_times
+
+    d = 3.0 * np.pi / 180.0 * R  # 3 deg of arc
+    lat, lon = destination_point(0.0, 179.0, 90.0, d)
+    assert float(lat) == pytest.approx(0.0, abs=1e-9) and float(lon) == pytest.approx(-178.0)
+    lat, lon = destination_point(10.0, 20.0, 0.0, d)  # due north along a meridian
+    assert (float(lat), float(lon)) == pytest.approx((13.0, 20.0))
+    for deg in (30.0, 120.0, 180.0):
+        b = [np.cos(np.radians(deg)), np.sin(np.radians(deg)), 0.0]
+        assert float(great_circle_km([2.0, 0.0, 0.0], b)) == pytest.approx(
+            R * np.radians(deg), rel=1e-12)
+    np.testing.assert_allclose(sample_times(100.0, 3, 60.0, 1), [[130.0], [190.0], [250.0]])
+    np.testing.assert_allclose(sample_times(100.0, 2, 60.0, 3),
+                               [[100.0, 130.0, 160.0], [160.0, 190.0, 220.0]])
