@@ -61,10 +61,12 @@ def test_hap_links_match_hand_slant_range_and_beam(tmp_path):
     nodes = [{"name": "hapA", "kind": "hap", "lat": 29.0, "lon": -98.0, "alt_km": 20.0},
              {"name": "a0", "lat": 29.0, "lon": -98.0, "city": 0},
              {"name": "a1", "lat": 29.1, "lon": -98.0, "city": 0},
+             {"name": "a2", "lat": 29.05, "lon": -98.1, "city": 0},
              {"name": "b0", "lat": 29.5, "lon": -95.0, "city": 1}]
-    fiber = [{"u": "a0", "v": "a1", "length_km": 12.5}]
+    fiber = [{"u": "a0", "v": "a1", "length_km": 12.5}, {"u": "a0", "v": "a2"}]
     inst = routing.generate_instance(0, topology=_write(tmp_path, nodes, fiber, [["a0", "b0"]]),
                                      n_satellites=0, n_pairs=1, n_slots=2, **TERMINALS,
+                                     fiber_route_factor=1.5,
                                      fiber={"memory_efficiency": 0.8, "detector_efficiency": 0.85,
                                             "bsm_success": 0.5, "attenuation_db_per_km": 0.25,
                                             "speed_km_s": 2.0e5, "repetition_rate_hz": 1.0e6,
@@ -90,6 +92,13 @@ def test_hap_links_match_hand_slant_range_and_beam(tmp_path):
     p = 0.5 * (0.8 * 0.85) ** 2 * 10 ** (-0.025 * 12.5)
     assert lk.kind == "G2G"
     assert lk.capacity[0] == pytest.approx(delta * p / (12.5 / 2e5 + 1e-6), rel=1e-9)
+    # a fiber without a length: fiber_route_factor x the great circle between the stations'
+    # radial projections on the sphere R
+    u, v = (x / np.linalg.norm(x) for x in (ref.wgs84(29.0, -98.0), ref.wgs84(29.05, -98.1)))
+    length = 1.5 * 6371.0 * np.arctan2(np.linalg.norm(np.cross(u, v)), u @ v)
+    p = 0.5 * (0.8 * 0.85) ** 2 * 10 ** (-0.025 * length)
+    assert _link(inst, "a0", "a2").capacity[0] == pytest.approx(
+        delta * p / (length / 2e5 + 1e-6), rel=1e-9)
 
 
 def _equator_instance(tmp_path, lon_a, lon_b, **kw):
@@ -152,10 +161,12 @@ def test_long_horizon_satellites_come_back():
     assert len(starts) >= 3 and starts[-1] > 240
 
 
-def test_aloft_links_exist_only_with_line_of_sight(tmp_path):
+@pytest.mark.parametrize("max_isl", [6000.0, 3000.0])
+def test_aloft_links_exist_only_with_line_of_sight(tmp_path, max_isl):
     """Walker 6/2/1 two-body: an S2S link is present in a slot iff the hand segment clears the
-    WGS-84 Earth by the 100 km grazing altitude (and 6000 km range) at every sample; S2A iff the
-    satellite is above the HAP's horizon; S2G iff above the station's 10 deg mask."""
+    WGS-84 Earth by the 100 km grazing altitude and stays within ``max_isl_km`` (6000 km: never
+    the binding limit at 550 km; 3000 km: it is) at every sample; S2A iff the satellite is
+    above the HAP's horizon; S2G iff above the station's 10 deg mask."""
     nodes = [{"name": "h0", "kind": "hap", "lat": 29.4, "lon": -98.5, "alt_km": 20.0},
              {"name": "a", "lat": 29.4, "lon": -98.5, "city": 0},
              {"name": "b", "lat": 29.8, "lon": -95.4, "city": 1}]
@@ -163,7 +174,8 @@ def test_aloft_links_exist_only_with_line_of_sight(tmp_path):
     inst = routing.generate_instance(
         0, topology=_write(tmp_path, nodes, pairs=[["a", "b"]]), n_satellites=6,
         walker_planes=2, walker_phasing=1, n_pairs=1, propagator="kepler",
-        epoch=EPOCH.isoformat(), n_slots=T, slot_duration=delta, samples_per_slot=M)
+        epoch=EPOCH.isoformat(), n_slots=T, slot_duration=delta, samples_per_slot=M,
+        max_isl_km=max_isl)
     start = inst.geometry["start_time_s"]  # aligned to the first pass over the two cities
     times = start + (np.arange(T)[:, None] + np.linspace(0, 1, M)[None, :]) * delta
     pos = []
@@ -172,6 +184,7 @@ def test_aloft_links_exist_only_with_line_of_sight(tmp_path):
             pos.append(ref.circular_ecef(550.0, 53.0, 180.0 * k, 120.0 * j + 60.0 * k, EPOCH,
                                          times.ravel()).reshape(T, M, 3))
     checked = {"S2S": 0, "S2A": 0, "S2G": 0}
+    out_of_range = 0  # clear of the Earth, but too far apart
     for t in range(T):
         for i in range(6):
             el_h = ref.elevation(29.4, -98.5, 20.0, pos[i][t])
@@ -184,13 +197,15 @@ def test_aloft_links_exist_only_with_line_of_sight(tmp_path):
             for j in range(i + 1, 6):
                 h = [ref.segment_min_height(pos[i][t, m], pos[j][t, m]) for m in range(M)]
                 rng = np.linalg.norm(pos[i][t] - pos[j][t], axis=-1)
-                if min(abs(x - 100.0) for x in h) < 0.5 or np.any(np.abs(rng - 6000) < 1):
+                if min(abs(x - 100.0) for x in h) < 0.5 or np.any(np.abs(rng - max_isl) < 1):
                     continue  # within the dense sampling's resolution of the grazing limit
-                ok = all(x >= 100.0 for x in h) and bool(np.all(rng <= 6000.0))
+                ok = all(x >= 100.0 for x in h) and bool(np.all(rng <= max_isl))
+                out_of_range += all(x >= 100.0 for x in h) and not ok
                 lk = _link(inst, f"sat{i}", f"sat{j}")
                 assert (lk is not None and lk.present(t)) == ok, (i, j, t)
                 checked["S2S"] += ok
     assert all(v > 0 for v in checked.values()), checked  # every rule was exercised
+    assert (out_of_range > 0) == (max_isl < 6000.0)
     assert any(lk.kind == "S2S" and not all(lk.present(t) for t in range(T)) for lk in inst.links)
 
 
