@@ -321,7 +321,10 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
                 if wt < wfloor:
                     return True
                 rest = cbest.c(v, target) if costs else 0.0
-                ub = cap * max(0.0, alpha / (g_of(wt) * delta) - (c + rest + c_after)) - mu
+                lam = max(0.0, alpha / (g_of(wt) * delta) - (c + rest + c_after))
+                # before the first link the bottleneck is inf: inf * 0 would be nan, and a nan
+                # bound pruned every path of a cell whose paths all have lambda = 0 (rc = -mu)
+                ub = (cap * lam if lam > 0 else 0.0) - mu
                 return not ub > threshold
             return prune
     out: list = []

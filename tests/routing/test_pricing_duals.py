@@ -117,14 +117,10 @@ def test_reduced_cost_of_every_path_under_given_duals(seed):
     assert clipped > 0 and 0 < negative < sum(len(w) for w in ref.values()) and new_seg > 0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a real path's search starts with bottleneck "
-                   "cap = inf, and when the optimistic bound at the source says λ = 0 for the "
-                   "whole cell, ub = inf * 0 - μ = nan prunes every real path, whatever the "
-                   "threshold (routing.pricing.enumerate_cell, make_prune)")
 def test_paths_with_zero_lambda_are_found_below_minus_mu():
     """Under seed 2's duals every real path of cell (0, 2) has α <= g δ Σ π (λ_p = 0), so
     rc = -μ_{0,2}: with a threshold below -μ (a closure window wider than μ) they must all be
-    returned. They are not (none is)."""
+    returned (the search's bound at the source, inf x 0 = nan, used to prune every one)."""
     from routing.pricing import enumerate_cell, slot_data
 
     inst = hand_instance()
