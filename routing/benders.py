@@ -498,6 +498,16 @@ def solve_benders(
             (hint_master, "hint_master")))
     if not (isinstance(lp_tol, (int, float)) and 0 <= lp_tol < 1):
         raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
+    if not (0 <= tol < 1):
+        raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
+    if not (isinstance(max_iterations, int) and max_iterations >= 1):
+        raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
+    if not (isinstance(drop_slack_after, int) and drop_slack_after >= 0):
+        raise ValueError(f"drop_slack_after = {drop_slack_after!r} is invalid; accepted: "
+                         "integer >= 0 (0: never drop)")
+    if master_solver not in MASTER_SOLVERS:
+        raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
+                         f"{list(MASTER_SOLVERS)}")
     model, time_limit = compile_within(inst, time_limit)
     kw = dict(tol=tol, max_iterations=max_iterations, time_limit=time_limit,
               master_solver=master_solver, multi_cut=multi_cut, lp_phase=lp_phase,
@@ -557,16 +567,6 @@ def _benders(
     drop_slack_after: int = 5,
     bar=None,
 ) -> Solution:
-    if not (0 <= tol < 1):
-        raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
-    if not (isinstance(max_iterations, int) and max_iterations >= 1):
-        raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
-    if not (isinstance(drop_slack_after, int) and drop_slack_after >= 0):
-        raise ValueError(f"drop_slack_after = {drop_slack_after!r} is invalid; accepted: "
-                         "integer >= 0 (0: never drop)")
-    if master_solver not in MASTER_SOLVERS:
-        raise ValueError(f"master_solver = {master_solver!r} is invalid; accepted: one of "
-                         f"{list(MASTER_SOLVERS)}")
     t0 = time.perf_counter()
     m = model
     if m.n_y == 0:  # no (k, t) has a path: nothing to decide (reasons in Solution.no_path)

@@ -237,6 +237,16 @@ def test_bad_arguments():
         routing.solve_benders(inst, progress="yes")
 
 
+def test_bad_arguments_are_refused_before_any_bar(capsys):
+    """Arguments are checked before the progress bar starts: a refused call draws nothing."""
+    inst = small(0)
+    for bad in (dict(tol=-1), dict(max_iterations=0), dict(master_solver="GLPK"),
+                dict(drop_slack_after=-1)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            routing.solve_benders(inst, progress=True, **bad)
+        assert capsys.readouterr().err == "", bad
+
+
 def test_progress_bar_shows_the_trace(capsys):
     """progress=True: the finished bar has counted every trace entry (warm start, LP and
     integer masters) and shows the final bounds, their relative gap and the cuts; without it,
