@@ -218,3 +218,79 @@ def test_table1_field_phase_over_the_search_times_names_the_key():
     with pytest.raises(ConfigError, match=r"'table1\.field_b0_vector'"):
         load_config(["+exp=table1", "table1.field_b0_vector=[0,1e4,0]",
                      "search.t_grid=[1,1e5]"])
+
+
+def _boundary_cases():
+    """(section factory, bad kwargs, key, accepted, good kwargs): the bad value sits just past
+    the boundary, the good one on it (mutation sweep: each loosened bound survived before)."""
+    import experiments.schema as s
+
+    net = {"path_set": "capped"}
+    return [
+        (s.QuickstartConfig, {"n_t": 2}, "quickstart.n_t", "integer in [3, 100000]", {"n_t": 3}),
+        (s.QuickstartConfig, {"field_b0": 10_001.0}, "quickstart.field_b0", "[-10000, 10000]",
+         {"field_b0": -10_000.0}),
+        (s.RoutingSolverConfig, {"gap": 1.0}, "routing.solver.gap", "[0, 1)", {"gap": 0.0}),
+        (s.RoutingSolverConfig, {"threads": 1025}, "routing.solver.threads", "[0, 1024]",
+         {"threads": 1024}),
+        (s.RoutingSolverConfig, {"benders_max_iterations": 0},
+         "routing.solver.benders_max_iterations", "integer >= 1", {"benders_max_iterations": 1}),
+        (s.RoutingSolverConfig, {"rrs_draws": 0}, "routing.solver.rrs_draws", "integer >= 1",
+         {"rrs_draws": 1}),
+        (s.Fig5Config, {"storage_capacities": [10_000_001.0]}, "fig5.storage_capacities",
+         "[0, 1e+07]", {"storage_capacities": [1e7]}),
+        (s.Fig6Config, {"n_pairs": [0]}, "fig6.n_pairs", "integers >= 1", {"n_pairs": [1]}),
+        (s.Fig4Config, {"n_qubits": 1}, "fig4.n_qubits", "integer in [2, ", {"n_qubits": 2}),
+        (s.Fig4Config, {"step_s": 0.5}, "fig4.step_s", "[1, 600]", {"step_s": 1.0}),
+        (s.Fig4Config, {"clear_sky_probability": 1.0001}, "fig4.clear_sky_probability",
+         "[0, 1]", {"clear_sky_probability": 1.0}),
+        (s.Fig4Config, {"design_altitude_min_km": 99.0}, "fig4.design_altitude_min_km",
+         "[100, design_altitude_max_km", {"design_altitude_min_km": 100.0}),
+        (s.Fig4Config, {"vqs_random_starts": 65}, "fig4.vqs_random_starts", "[0, 64]",
+         {"vqs_random_starts": 64}),
+        (s.Table1ReferenceConfig, {"min_fraction": 0.0}, "table1.reference.min_fraction",
+         "(0, 1]", {"min_fraction": 1.0}),
+        (s.RefineSearchConfig, {"t_bounds": [5e-7, 1.0]}, "search.refine.t_bounds",
+         "[1e-06, 1e+06]", {"t_bounds": [1e-6, 1.0]}),
+        (s.Table1Config, {"gammas": [0.0]}, "table1.gammas", "(0, 1e+06]",
+         {"gammas": [1e6]}),
+        (s.Fig2Config, {"gamma": 1.0, "t_min_gamma": 5e-10}, "fig2.t_min_gamma",
+         "t_min_gamma / gamma >= 1e-09", {"gamma": 1.0, "t_min_gamma": 1e-9}),
+        (s.Fig2Config, {"wigner_n_phi": 2001}, "fig2.wigner_n_phi", "[5, 2000]",
+         {"wigner_n_phi": 2000}),
+        (s.Config, {"seed": -1}, "seed", "integer >= 0", {"seed": 0}),
+        (s.RoutingNetworkConfig, {**net, "memory_time": 0.0}, "routing.network.memory_time",
+         "seconds > 0", {**net, "memory_time": 1e-9}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_boundary_cases())))
+def test_bounds_reject_just_past_and_accept_on_the_boundary(case):
+    import re
+
+    factory, bad, key, accepted, good = _boundary_cases()[case]
+    with pytest.raises(ConfigError, match=rf"config key '{re.escape(key)}' = .*accepted: "
+                                          rf".*{re.escape(accepted)}"):
+        factory(**bad)
+    factory(**good)
+
+
+@pytest.mark.xfail(strict=True, reason="missing check (Python API only: Hydra's int typing "
+                   "rejects these from YAML and the command line): an int-typed count given as a "
+                   "float is accepted by the section's __post_init__")
+@pytest.mark.parametrize("section,kw,key", [
+    ("RoutingSolverConfig", {"rrs_draws": 1.5}, "routing.solver.rrs_draws"),
+    ("RoutingSolverConfig", {"benders_max_iterations": 2.5},
+     "routing.solver.benders_max_iterations"),
+    ("QuickstartConfig", {"n_t": 3.5}, "quickstart.n_t"),
+    ("Fig4Config", {"vqs_steps": 2.5}, "fig4.vqs_steps"),
+    ("Fig5Config", {"seeds": [1.5]}, "fig5.seeds"),
+])
+def test_fractional_counts_from_python_name_the_key(section, kw, key):
+    import re
+
+    import experiments.schema as s
+
+    with pytest.raises(ConfigError, match=rf"config key '{re.escape(key)}' = .*accepted: "
+                                          r".*integer"):
+        getattr(s, section)(**kw)

@@ -642,3 +642,27 @@ def test_fitness_is_the_merit_at_the_reported_time():
     for i in range(cfg.population):
         assert res.fitnesses[i] == pytest.approx(float(merit(p, res.population[i], res.ts[i])),
                                                  rel=1e-9)
+
+
+_SMALL = {"population": 2, "elite": 1, "tournament": 2}  # the smallest GA
+
+
+@pytest.mark.parametrize("cls,name,bad,good,accepted", [
+    (GAConfig, "n_t", 0, 1, "an integer in [1, 256]"),
+    (GAConfig, "memory_limit_gb", 0.0, 1e-9, "a size > 0 (GB) or None"),
+    (GAConfig, "population", 2.5, 2, "an integer >= 2"),
+    (GAConfig, "tournament", 3, 2, "an integer in [1, 2]"),
+    (RefineConfig, "jitter", float("inf"), 0.0, "an angle >= 0 (radians)"),
+    (RefineConfig, "restarts", True, 1, "an integer >= 1"),
+])
+def test_config_bound_rejects_just_past_and_accepts_on_it(cls, name, bad, good, accepted):
+    """Mutation sweep: these bounds (n_t >= 1, memory_limit_gb > 0, an integer population,
+    tournament <= population, a finite jitter, a non-bool restarts) could be loosened with
+    every other test passing."""
+    import re
+
+    extra = _SMALL if cls is GAConfig else {}
+    with pytest.raises(ValueError, match=rf"^{name} = {re.escape(repr(bad))} is invalid; "
+                                         rf"accepted: {re.escape(accepted)}"):
+        cls(**{**extra, name: bad})
+    cls(**{**extra, name: good})

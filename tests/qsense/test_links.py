@@ -445,3 +445,19 @@ def test_swap_gate_error_enters_once_per_swap_and_modes_multiplex():
     assert float(st.p_attempt) == pytest.approx(1 - (1 - p0) ** modes, rel=1e-12)
     assert float(st.rate_hz) == pytest.approx((1 - (1 - p0) ** modes) / (d / 2e5 + 1e-6),
                                               rel=1e-10)
+
+
+@pytest.mark.parametrize("cls,name,bad,good,accepted", [
+    (L.SatelliteLink, "beam_quality_m2", 0.99, 1.0, "M^2 >= 1"),
+    (L.FiberLink, "modes", 0.99, 1.0, "a value >= 1"),
+    (L.FiberLink, "n_repeaters", 1001, 1000, "an integer in [0, 1000]"),
+])
+def test_link_bound_rejects_just_past_and_accepts_on_it(cls, name, bad, good, accepted):
+    """Mutation sweep: each bound could be loosened (M^2 >= 0.5, modes >= 0, 10000 repeaters)
+    with every other test passing."""
+    import re
+
+    with pytest.raises(ValueError, match=rf"^{name} = {re.escape(repr(bad))} is invalid; "
+                                         rf"accepted: {re.escape(accepted)}"):
+        cls(**{name: bad}).validate()
+    cls(**{name: good}).validate()

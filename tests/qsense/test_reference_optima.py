@@ -188,3 +188,33 @@ def test_product_probe_returns_its_best_restart():
     assert len(set(np.round(r.restart_values, 6))) > 1  # the starts really differ
     assert r.value == pytest.approx(max(r.restart_values), rel=1e-6)
     assert _dephasing_product_qfi(r.local_states, r.t, GAMMA) == pytest.approx(r.value, rel=1e-5)
+
+
+@pytest.mark.parametrize("name,bad,good,accepted", [
+    ("polish", 25, 24, "an integer in [0, restarts=24]"),
+    ("t_bounds", (1e-3, float("inf")), (1e-3, 1e300), "0 < t_min < t_max"),
+])
+def test_reference_config_bound_rejects_just_past_and_accepts_on_it(name, bad, good, accepted):
+    """Mutation sweep: polish <= restarts and a finite t_max could be dropped with every other
+    test passing (an infinite t_max reached the optimizer's log t)."""
+    import re
+
+    with pytest.raises(ValueError, match=rf"^{name} = {re.escape(repr(bad))} is invalid; "
+                                         rf"accepted: .*{re.escape(accepted)}"):
+        ReferenceConfig(**{name: bad})
+    ReferenceConfig(**{name: good})
+
+
+@pytest.mark.xfail(strict=True, reason="missing check: ReferenceConfig accepts learning_rate=inf "
+                   "(best_product_probe then returns value nan) and a fractional restarts "
+                   "(2.7: a TypeError naming no key once the search starts)")
+@pytest.mark.parametrize("name,bad,accepted", [
+    ("learning_rate", float("inf"), "> 0"),
+    ("restarts", 2.7, "an integer >= 1"),
+])
+def test_reference_config_missing_checks(name, bad, accepted):
+    import re
+
+    with pytest.raises(ValueError, match=rf"^{name} = .* is invalid; accepted: .*"
+                                         rf"{re.escape(accepted)}"):
+        ReferenceConfig(**{name: bad})

@@ -202,3 +202,31 @@ def test_storage_capacity_sweep_is_consistent():
         swept = routing.generate_instance(4, storage_capacity=1.0).with_storage_capacity(cap)
         direct = routing.generate_instance(4, storage_capacity=cap)
         assert swept == direct
+
+
+@pytest.mark.parametrize("name,bad,good,accepted", [
+    ("fidelity_threshold", 0.2499, 0.25, "a fidelity in [0.25, 1]"),
+    ("hap_altitude_km", 100.0, 99.9, "an altitude in (0, 100) km"),
+    ("fiber_route_factor", 0.999, 1.0, "a factor >= 1"),
+    ("city_radius_km", 500.1, 500.0, "a radius in (0, 500] km"),
+])
+def test_generator_bound_rejects_just_past_and_accepts_on_it(name, bad, good, accepted):
+    """Mutation sweep: each of these bounds could be loosened with every other test passing."""
+    import re
+
+    from routing.topology import GeneratorConfig
+
+    with pytest.raises(ValueError, match=rf"^{name} = {re.escape(repr(bad))} is invalid; "
+                                         rf"accepted: {re.escape(accepted)}"):
+        GeneratorConfig(**{name: bad})
+    GeneratorConfig(**{name: good})
+
+
+@pytest.mark.xfail(strict=True, reason="missing check: GeneratorConfig accepts "
+                   "fiber_route_factor=inf; generate_instance then fails with 'distance_km = "
+                   "inf', naming no generator key")
+def test_generator_rejects_an_infinite_fiber_route_factor():
+    from routing.topology import GeneratorConfig
+
+    with pytest.raises(ValueError, match=r"^fiber_route_factor = inf is invalid; accepted"):
+        GeneratorConfig(fiber_route_factor=float("inf"))
