@@ -17,8 +17,9 @@ here as fields of :class:`Config`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from hydra.core.config_store import ConfigStore
@@ -107,6 +108,23 @@ def require_vector_n_min(sec: str, n_min: int, b0: Any, vector: bool, when: str)
             "set a nonzero field_b0_vector for N = 1")
 
 
+def require_ints(section: Any, prefix: str) -> None:
+    """Every field of ``section`` annotated ``int`` holds an integer, and every ``list[int]``
+    field a list of integers (not bool, not 2.5), named ``prefix`` + field. From YAML and the
+    command line Hydra's typing guarantees it; from Python a float count would be truncated
+    or fail late with an error that names no key."""
+    def whole(x: Any) -> bool:
+        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+    for f in fields(section):
+        v = getattr(section, f.name)
+        if f.type == "int":
+            require(whole(v), prefix + f.name, v, "an integer")
+        elif f.type == "list[int]":
+            require(isinstance(v, (list, tuple)) and all(whole(x) for x in v), prefix + f.name,
+                    v, "a list of integers")
+
+
 def require_bool(key: str, value: Any) -> None:
     """true or false only (a bool-typed key would turn 2 or 'yes' into true)."""
     require(isinstance(value, bool), key, value, "true or false")
@@ -146,6 +164,7 @@ class QuickstartConfig:
     n_t: int = 401  # grid points in (0, t_max]
 
     def __post_init__(self) -> None:
+        require_ints(self, "quickstart.")
         from qsense._checks import MAX_QUBITS
 
         require(1 <= self.n_min <= MAX_QUBITS, "quickstart.n_min", self.n_min,
@@ -285,6 +304,7 @@ class RoutingSolverConfig:
     path_bound_time_limit: float = 30.0
 
     def __post_init__(self) -> None:
+        require_ints(self, "routing.solver.")
         pre = "routing.solver."
         require_choice(pre + "ps_egr", self.ps_egr, ROUTING_PSEGR_SOLVERS)
         require_choice(pre + "milp_solver", self.milp_solver, ROUTING_MILP_SOLVERS)
@@ -319,6 +339,7 @@ class Fig5Config:
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
 
     def __post_init__(self) -> None:
+        require_ints(self, "fig5.")
         from routing.instance import MAX_STORAGE_CAPACITY as top
 
         caps = self.storage_capacities
@@ -343,6 +364,7 @@ class Fig6Config:
     methods: list[str] = field(default_factory=lambda: list(ROUTING_METHODS))
 
     def __post_init__(self) -> None:
+        require_ints(self, "fig6.")
         require(len(self.n_pairs) > 0 and all(1 <= k for k in self.n_pairs), "fig6.n_pairs",
                 self.n_pairs, "a non-empty list of integers >= 1 (<= n_base_stations/2)")
         require_unique("fig6.n_pairs", self.n_pairs)
@@ -424,6 +446,7 @@ class Fig4Config:
     fiber: FiberLinkConfig = field(default_factory=FiberLinkConfig)
 
     def __post_init__(self) -> None:
+        require_ints(self, "fig4.")
         from qsense._checks import MAX_QUBITS
 
         require(2 <= self.n_qubits <= MAX_QUBITS, "fig4.n_qubits", self.n_qubits,
@@ -600,6 +623,7 @@ class Table1Config:
     reference_worker: Any = True  # true/false (Any: 2 must not become true)
 
     def __post_init__(self) -> None:
+        require_ints(self, "table1.")
         from qsense._checks import MAX_QUBITS
 
         require(1 <= self.n_min <= MAX_QUBITS, "table1.n_min", self.n_min,
@@ -644,6 +668,7 @@ class VQSFigureConfig:
         from qsense._checks import MAX_QUBITS
 
         k = self._key  # fig2 | fig3
+        require_ints(self, k + ".")
         top = min(MAX_QUBITS, 10)
         # each key on its own range first, then the relations between keys
         require(1 <= self.n_min <= top, f"{k}.n_min", self.n_min, f"integer in [1, {top}]")
@@ -722,6 +747,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
+        require_ints(self, "")
         from experiments.tasks import available_tasks
 
         require_choice("task", self.task, available_tasks())

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 from typing import Any
 
 import jax
@@ -69,16 +70,20 @@ class ReferenceConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if int(self.restarts) < 1:
-            fail("restarts", self.restarts, "an integer >= 1")
-        if int(self.steps) < 0:
-            fail("steps", self.steps, "an integer >= 0")
-        if not self.learning_rate > 0:
-            fail("learning_rate", self.learning_rate, "a value > 0")
-        if not 0 <= int(self.polish) <= int(self.restarts):
-            fail("polish", self.polish, f"an integer in [0, restarts={self.restarts}]")
-        if int(self.polish_iter) < 1:
-            fail("polish_iter", self.polish_iter, "an integer >= 1")
+        def whole(name: str, lo: int, hi: float, accepted: str) -> None:
+            v = getattr(self, name)  # an int (numpy's too), not a bool, not 2.7 or "30"
+            if not (isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    and lo <= v <= hi):
+                fail(name, v, accepted)
+
+        whole("restarts", 1, np.inf, "an integer >= 1")
+        whole("steps", 0, np.inf, "an integer >= 0")
+        lr = self.learning_rate
+        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and np.isfinite(lr)
+                and lr > 0):
+            fail("learning_rate", lr, "a finite value > 0")
+        whole("polish", 0, self.restarts, f"an integer in [0, restarts={self.restarts}]")
+        whole("polish_iter", 1, np.inf, "an integer >= 1")
         lo, hi = (float(x) for x in self.t_bounds)
         if not 0 < lo < hi < np.inf:
             fail("t_bounds", self.t_bounds, "(t_min, t_max) x 1/gamma with 0 < t_min < t_max")

@@ -209,8 +209,8 @@ class GeneratorConfig:
                                         "LP objective leaves the solvers' tolerances)")
         if not (0 < self.city_radius_km <= 500):
             fail("city_radius_km", self.city_radius_km, "a radius in (0, 500] km")
-        if not (self.fiber_route_factor >= 1):
-            fail("fiber_route_factor", self.fiber_route_factor, "a factor >= 1")
+        if not (self.fiber_route_factor >= 1 and math.isfinite(self.fiber_route_factor)):
+            fail("fiber_route_factor", self.fiber_route_factor, "a finite factor >= 1")
         if not (0 < self.hap_altitude_km < 100):
             fail("hap_altitude_km", self.hap_altitude_km, "an altitude in (0, 100) km")
         if not (100 <= self.orbit_altitude_km <= 50000):

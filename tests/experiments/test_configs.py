@@ -275,9 +275,6 @@ def test_bounds_reject_just_past_and_accept_on_the_boundary(case):
     factory(**good)
 
 
-@pytest.mark.xfail(strict=True, reason="missing check (Python API only: Hydra's int typing "
-                   "rejects these from YAML and the command line): an int-typed count given as a "
-                   "float is accepted by the section's __post_init__")
 @pytest.mark.parametrize("section,kw,key", [
     ("RoutingSolverConfig", {"rrs_draws": 1.5}, "routing.solver.rrs_draws"),
     ("RoutingSolverConfig", {"benders_max_iterations": 2.5},

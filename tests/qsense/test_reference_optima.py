@@ -205,14 +205,15 @@ def test_reference_config_bound_rejects_just_past_and_accepts_on_it(name, bad, g
     ReferenceConfig(**{name: good})
 
 
-@pytest.mark.xfail(strict=True, reason="missing check: ReferenceConfig accepts learning_rate=inf "
-                   "(best_product_probe then returns value nan) and a fractional restarts "
-                   "(2.7: a TypeError naming no key once the search starts)")
 @pytest.mark.parametrize("name,bad,accepted", [
-    ("learning_rate", float("inf"), "> 0"),
-    ("restarts", 2.7, "an integer >= 1"),
+    ("learning_rate", float("inf"), "a finite value > 0"),  # gave value = nan
+    ("restarts", 2.7, "an integer >= 1"),  # a TypeError naming no key, later
+    ("restarts", "30", "an integer >= 1"),
+    ("steps", True, "an integer >= 0"),
+    ("polish", 1.5, "an integer in [0, restarts=24]"),
+    ("polish_iter", 0, "an integer >= 1"),
 ])
-def test_reference_config_missing_checks(name, bad, accepted):
+def test_reference_config_refuses_an_infinite_rate_and_fractional_counts(name, bad, accepted):
     import re
 
     with pytest.raises(ValueError, match=rf"^{name} = .* is invalid; accepted: .*"
