@@ -17,7 +17,6 @@ here as fields of :class:`Config`.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -25,7 +24,7 @@ from typing import Any, ClassVar
 from hydra.core.config_store import ConfigStore
 
 from experiments.structured import ConfigError, config_error, section
-from qsense._checks import NOISE_MODELS
+from qsense._checks import NOISE_MODELS, is_int
 
 #: the noise models of qsense (qsense._checks.NOISE_MODELS) but "none"
 NOISES = tuple(n for n in NOISE_MODELS if n != "none")
@@ -113,15 +112,12 @@ def require_ints(section: Any, prefix: str) -> None:
     field a list of integers (not bool, not 2.5), named ``prefix`` + field. From YAML and the
     command line Hydra's typing guarantees it; from Python a float count would be truncated
     or fail late with an error that names no key."""
-    def whole(x: Any) -> bool:
-        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
     for f in fields(section):
         v = getattr(section, f.name)
         if f.type == "int":
-            require(whole(v), prefix + f.name, v, "an integer")
+            require(is_int(v), prefix + f.name, v, "an integer")
         elif f.type == "list[int]":
-            require(isinstance(v, (list, tuple)) and all(whole(x) for x in v), prefix + f.name,
+            require(isinstance(v, (list, tuple)) and all(is_int(x) for x in v), prefix + f.name,
                     v, "a list of integers")
 
 
@@ -304,8 +300,8 @@ class RoutingSolverConfig:
     path_bound_time_limit: float = 30.0
 
     def __post_init__(self) -> None:
-        require_ints(self, "routing.solver.")
         pre = "routing.solver."
+        require_ints(self, pre)
         require_choice(pre + "ps_egr", self.ps_egr, ROUTING_PSEGR_SOLVERS)
         require_choice(pre + "milp_solver", self.milp_solver, ROUTING_MILP_SOLVERS)
         require(self.time_limit > 0, pre + "time_limit", self.time_limit, "seconds > 0")

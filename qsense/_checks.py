@@ -58,6 +58,11 @@ def check_not_traced(function: str, **values: Any) -> None:
                  "under jax.jit, jax.vmap or jax.grad; call it eagerly")
 
 
+def is_int(x: Any) -> bool:
+    """A Python or numpy integer, not a bool (not 2.5, "30" or True): what a count may be."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
 def check_count(name: str, k, accepted: str = "an integer >= 1") -> int:
     """A count ``k`` as an int >= 1: a Python int or a concrete integer scalar of numpy or
     JAX (``jnp.int32(6)``); a float (2.5), a bool or an array is refused, naming ``name``."""

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 from typing import Any
 
 import jax
@@ -41,7 +40,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail
+from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail, is_int
 from qsense.fisher import qcrb, qfi, qfim
 from qsense.objective import Problem, qfim_of_state, score_pure
 from qsense.sensing import sense
@@ -71,16 +70,15 @@ class ReferenceConfig:
 
     def __post_init__(self) -> None:
         def whole(name: str, lo: int, hi: float, accepted: str) -> None:
-            v = getattr(self, name)  # an int (numpy's too), not a bool, not 2.7 or "30"
-            if not (isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                    and lo <= v <= hi):
+            v = getattr(self, name)
+            if not (is_int(v) and lo <= v <= hi):
                 fail(name, v, accepted)
 
         whole("restarts", 1, np.inf, "an integer >= 1")
         whole("steps", 0, np.inf, "an integer >= 0")
         lr = self.learning_rate
-        if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and np.isfinite(lr)
-                and lr > 0):
+        if not (isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool)
+                and np.isfinite(lr) and lr > 0):
             fail("learning_rate", lr, "a finite value > 0")
         whole("polish", 0, self.restarts, f"an integer in [0, restarts={self.restarts}]")
         whole("polish_iter", 1, np.inf, "an integer >= 1")

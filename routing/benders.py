@@ -565,7 +565,8 @@ def _benders(
     pareto: bool = True,
     hint_master: bool = True,
     drop_slack_after: int = 5,
-    bar=None,
+    *,
+    bar: tqdm,
 ) -> Solution:
     t0 = time.perf_counter()
     m = model
@@ -782,11 +783,10 @@ def _benders(
         trace.append({"iteration": it, "phase": phase, "lower": lb, "upper": ub,
                       "master": master_val, "subproblem": q, "cuts": n_cuts,
                       "time": time.perf_counter() - t0})
-        if bar is not None:
-            gap = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub - lb) else math.inf
-            bar.set_postfix({"phase": phase, "lower": f"{lb:.6g}", "upper": f"{ub:.6g}",
-                             "gap": f"{gap:.2e}", "cuts": n_cuts}, refresh=False)
-            bar.update(1)
+        gap = (ub - lb) / max(1.0, abs(ub)) if math.isfinite(ub - lb) else math.inf
+        bar.set_postfix({"phase": phase, "lower": f"{lb:.6g}", "upper": f"{ub:.6g}",
+                         "gap": f"{gap:.2e}", "cuts": n_cuts}, refresh=False)
+        bar.update(1)
 
     def gap_ok():
         if not (math.isfinite(lb) and math.isfinite(ub)):

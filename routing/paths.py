@@ -478,19 +478,14 @@ def assemble(inst: Instance, real: dict, segments: list, virtual: dict, path_set
                 # complete and priced sets never hold a path with g = inf (enumerate_cell
                 # skips them), so nothing is dropped there: a cell whose stations the slot-t
                 # links join is one whose every real path has g = inf
-                unreachable = len(dropped) > n_drop or _joined(present[t], pair.src, pair.dst)
+                unreachable = len(dropped) > n_drop or nx.has_path(slot_graph(inst, t),
+                                                                    pair.src, pair.dst)
                 no_path.append({"pair": k, "slot": t, "reason": "threshold unreachable"
                                 if unreachable else "disconnected"})
             per_slot.append(tuple(cands))
         options.append(tuple(per_slot))
     return Candidates(tuple(options), tuple(segs), tuple(no_path), tuple(dropped), path_set,
                       path_bound, dict(info or {}))
-
-
-def _joined(edges: set, src: str, dst: str) -> bool:
-    """Whether the links ``edges`` join ``src`` and ``dst``."""
-    g = nx.Graph(list(edges))
-    return src in g and dst in g and nx.has_path(g, src, dst)
 
 
 def complete_candidates(inst: Instance) -> Candidates:
