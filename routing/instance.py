@@ -258,7 +258,9 @@ class Instance:
     def with_storage_capacity(self, capacity: float) -> Instance:
         """The same network with every storage node's B_m set to ``capacity``.
 
-        ``capacity = 0`` removes all storage (and the storage pairs): the NSS baseline.
+        ``capacity = 0`` removes all storage (and the storage pairs): the NSS baseline. That
+        cannot be undone on the result, which has no storage node left; a positive capacity on
+        an instance without storage nodes is refused (call it on the original instance).
         """
         if not (isinstance(capacity, numbers.Real) and math.isfinite(capacity)
                 and 0 <= capacity <= MAX_STORAGE_CAPACITY):
@@ -266,6 +268,10 @@ class Instance:
                   f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs)")
         stores = {m for sp in self.storage_pairs for m in sp} | {
             n.name for n in self.nodes if n.storage > 0}
+        if capacity > 0 and not stores:
+            _fail("storage capacity", capacity,
+                  "0 only: this instance has no storage node (with_storage_capacity(0) removes "
+                  "them; set a positive capacity on the instance that still has them)")
         nodes = tuple(replace(n, storage=float(capacity)) if n.name in stores else n
                       for n in self.nodes)
         pairs = self.storage_pairs if capacity > 0 else ()

@@ -204,6 +204,18 @@ def test_storage_capacity_sweep_is_consistent():
         assert swept == direct
 
 
+def test_storage_removed_cannot_be_set_again_silently():
+    # capacity 0 drops every store; a later positive capacity would find none and return an
+    # instance without storage, so it is refused by name
+    inst = routing.generate_instance(4, storage_capacity=1.0)
+    bare = inst.with_storage_capacity(0.0)
+    assert bare.storage_pairs == () and all(n.storage == 0 for n in bare.nodes)
+    assert bare.with_storage_capacity(0.0) == bare
+    with pytest.raises(ValueError, match=r"storage capacity = 5\.0 .*no storage node"):
+        bare.with_storage_capacity(5.0)
+    assert inst.with_storage_capacity(5.0).storage_pairs == inst.storage_pairs
+
+
 @pytest.mark.parametrize("name,bad,good,accepted", [
     ("fidelity_threshold", 0.2499, 0.25, "a fidelity in [0.25, 1]"),
     ("hap_altitude_km", 100.0, 99.9, "an altitude in (0, 100) km"),
