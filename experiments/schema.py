@@ -282,7 +282,7 @@ class RoutingSolverConfig:
 
     ps_egr: str = "milp"  # milp (monolithic) | benders
     milp_solver: str = "SCIP"  # SCIP | HIGHS | CBC
-    time_limit: float = 120.0  # seconds per MILP solve
+    time_limit: float = 120.0  # seconds per MILP solve (inf: no limit)
     gap: float = 1e-9  # relative MIP gap
     benders_tol: float = 1e-6  # relative gap at which Benders stops
     benders_max_iterations: int = 500
@@ -304,7 +304,8 @@ class RoutingSolverConfig:
         require_ints(self, pre)
         require_choice(pre + "ps_egr", self.ps_egr, ROUTING_PSEGR_SOLVERS)
         require_choice(pre + "milp_solver", self.milp_solver, ROUTING_MILP_SOLVERS)
-        require(self.time_limit > 0, pre + "time_limit", self.time_limit, "seconds > 0")
+        require(self.time_limit > 0, pre + "time_limit", self.time_limit,
+                "seconds > 0 (inf: no limit)")
         require(0 <= self.gap < 1, pre + "gap", self.gap, "a relative gap in [0, 1)")
         require(0 <= self.benders_tol < 1, pre + "benders_tol", self.benders_tol,
                 "a relative gap in [0, 1)")
@@ -316,7 +317,7 @@ class RoutingSolverConfig:
         for name in ("multi_cut", "lp_phase", "path_bound"):
             require_bool(pre + name, getattr(self, name))
         require(self.path_bound_time_limit > 0, pre + "path_bound_time_limit",
-                self.path_bound_time_limit, "seconds > 0")
+                self.path_bound_time_limit, "seconds > 0 (inf: no limit)")
 
 
 @dataclass
@@ -750,6 +751,10 @@ class Config:
         require_choice("precision", self.precision, PRECISIONS)
         require(self.seed >= 0, "seed", self.seed, "integer >= 0")
         require_bool("progress", self.progress)
+        if self.task == "fig6":  # K user pairs need 2K distinct base stations
+            half = self.routing.network.n_base_stations // 2
+            require(max(self.fig6.n_pairs) <= half, "fig6.n_pairs", self.fig6.n_pairs,
+                    f"integers in [1, routing.network.n_base_stations/2 = {half}]")
         if self.task in ("table1", "fig2", "fig3"):  # the search's longest time x the field
             sec = getattr(self, self.task)
             t_top = max([self.search.refine.t_bounds[-1], *(self.search.t_grid or [])])
