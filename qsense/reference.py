@@ -84,7 +84,8 @@ class ReferenceConfig:
         whole("polish_iter", 1, np.inf, "an integer >= 1")
         lo, hi = (float(x) for x in self.t_bounds)
         if not 0 < lo < hi < np.inf:
-            fail("t_bounds", self.t_bounds, "(t_min, t_max) x 1/gamma with 0 < t_min < t_max")
+            fail("t_bounds", self.t_bounds,
+                 "(t_min, t_max) x 1/gamma with 0 < t_min < t_max < inf")
         object.__setattr__(self, "t_bounds", (lo, hi))
 
 

@@ -192,7 +192,7 @@ def test_product_probe_returns_its_best_restart():
 
 @pytest.mark.parametrize("name,bad,good,accepted", [
     ("polish", 25, 24, "an integer in [0, restarts=24]"),
-    ("t_bounds", (1e-3, float("inf")), (1e-3, 1e300), "0 < t_min < t_max"),
+    ("t_bounds", (1e-3, float("inf")), (1e-3, 1e300), "0 < t_min < t_max < inf"),
 ])
 def test_reference_config_bound_rejects_just_past_and_accepts_on_it(name, bad, good, accepted):
     """Mutation sweep: polish <= restarts and a finite t_max could be dropped with every other
