@@ -50,7 +50,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from qsense._checks import fail
+from qsense._checks import fail, is_int
 
 log = logging.getLogger("qsense")
 
@@ -115,7 +115,7 @@ def local_task_envs(n_tasks: int, environ: dict[str, str] | None = None) -> list
     without a cluster (each process gets this host's devices, or one CPU device)."""
     import socket
 
-    if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)) or n_tasks < 2:
+    if not is_int(n_tasks) or n_tasks < 2:
         fail("n_tasks", n_tasks, "an integer >= 2")
     env = {k: v for k, v in (os.environ if environ is None else environ).items()
            if not k.startswith("SLURM_")}

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qsense._checks import fail
+from qsense._checks import fail, is_int
 
 #: WGS-84 equatorial radius (km) and flattening (NIMA TR8350.2).
 WGS84_A_KM = 6378.137
@@ -275,7 +275,7 @@ def walker_delta(total: int, planes: int, phasing: int, altitude_km: float,
     ``s = total / planes``. Returned plane by plane.
     """
     for name, v in (("total", total), ("planes", planes), ("phasing", phasing)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        if not is_int(v):
             fail(name, v, "an integer")
     if total < 1:
         fail("total", total, "an integer >= 1")

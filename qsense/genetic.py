@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import check_not_traced, fail
+from qsense._checks import check_not_traced, fail, is_int
 from qsense.distributed import (
     AXIS,
     agree,
@@ -152,8 +152,7 @@ class GAConfig:
     def __post_init__(self) -> None:
         def integer(name, lo, hi=None, accepted=None):  # lo <= v <= hi (both inclusive)
             v = getattr(self, name)
-            ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo and (
-                hi is None or v <= hi)
+            ok = is_int(v) and v >= lo and (hi is None or v <= hi)
             if not ok:
                 fail(name, v, accepted or (f"an integer >= {lo}" if hi is None
                                            else f"an integer in [{lo}, {hi}]"))
@@ -386,8 +385,7 @@ def product_genome(local_states, max_genes: int | None = None, dtype=None) -> Ge
     n = a.shape[0]
     layout = _product_layout(n)
     g_len = len(layout) if max_genes is None else max_genes
-    if isinstance(g_len, bool) or not isinstance(g_len, (int, np.integer)) or g_len < len(
-            layout):
+    if not is_int(g_len) or g_len < len(layout):
         fail("max_genes", max_genes, f"an integer >= {len(layout)} (3N - 1 genes at N = {n})")
     theta = 2 * np.arctan2(np.abs(a[:, 1]), np.abs(a[:, 0]))
     phi = np.angle(a[:, 1]) - np.angle(a[:, 0])
@@ -488,8 +486,7 @@ def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> in
     SLDs (about 12 (scalar) or 24 (vector) complex (2^N x 2^N) arrays); with ``chunk_rows``
     set, at most that many rows at once. Bytes. (`chunk_plan` picks the chunk when
     ``chunk_rows`` is None.)"""
-    if isinstance(n_devices, bool) or not isinstance(n_devices, (int, np.integer)) \
-            or n_devices < 1:
+    if not is_int(n_devices) or n_devices < 1:
         fail("n_devices", n_devices, "an integer >= 1")
     rows = _rows_per_device(config, n_devices)
     if config.chunk_rows is not None:
@@ -932,7 +929,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         fail("config", type(config).__name__, "a qsense.genetic.GAConfig")
     if problem.initial != "ghz":
         fail("problem.initial", problem.initial, "'ghz' (the search refines the GHZ probe)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int(seed) or seed < 0:
         fail("seed", seed, "an integer >= 0")
     devs = population_devices(devices)
     chunk, _ = chunk_plan(problem, config, devs)  # refuses what cannot fit even in chunks
@@ -1043,7 +1040,7 @@ class RefineConfig:
         _check_method(self.method, None)
         for name in ("steps", "top_k", "restarts"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            if not is_int(v) or v < 1:
                 fail(name, v, "an integer >= 1")
         if not (_is_real(self.jitter) and np.isfinite(self.jitter) and self.jitter >= 0):
             fail("jitter", self.jitter, "an angle >= 0 (radians)")

@@ -88,7 +88,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import comb
 
-from qsense._checks import _real_array, fail, is_concrete
+from qsense._checks import _real_array, fail, is_concrete, is_int
 
 #: Mean Earth radius (km), spherical-Earth model (IUGG mean radius R1 = 6371.0088 km).
 EARTH_RADIUS_KM = 6371.0
@@ -287,8 +287,7 @@ class FiberLink:
     n_repeaters: int = dataclasses.field(default=10, metadata={"static": True})  # seed Fig. 4
 
     def validate(self) -> FiberLink:
-        if isinstance(self.n_repeaters, bool) or not isinstance(self.n_repeaters,
-                                                                (int, np.integer)):
+        if not is_int(self.n_repeaters):
             fail("n_repeaters", self.n_repeaters, "an integer >= 0")
         if not 0 <= int(self.n_repeaters) <= 1000:
             fail("n_repeaters", self.n_repeaters, "an integer in [0, 1000]")

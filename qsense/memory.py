@@ -38,7 +38,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import check_count, fail, is_concrete
+from qsense._checks import check_count, fail, is_concrete, is_int
 
 
 def pairs_per_probe(protocol: str, n_qubits: int) -> int:
@@ -47,8 +47,7 @@ def pairs_per_probe(protocol: str, n_qubits: int) -> int:
     if protocol not in ("remote", "distributed"):
         fail("protocol", protocol, "'remote' or 'distributed'")
     least = 2 if protocol == "remote" else 1
-    if not (isinstance(n_qubits, (int, np.integer)) and not isinstance(n_qubits, bool)
-            and n_qubits >= least):
+    if not (is_int(n_qubits) and n_qubits >= least):
         fail("n_qubits", n_qubits, f"an integer >= {least} for {protocol} VQS")
     return n_qubits - 1 if protocol == "remote" else 2 * n_qubits
 
@@ -189,7 +188,7 @@ def chain_monte_carlo(p_link: float, m: int, p_swap: float = 1.0,
         fail("p_link", p_link, "a probability in (0, 1]")
     if not 0 < p_swap <= 1:
         fail("p_swap", p_swap, "a probability in (0, 1]")
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+    if not is_int(m) or m < 1:
         fail("m", m, "an integer >= 1 (elementary links)")
     rng = np.random.default_rng(seed)
     age = np.full((n_pairs, m), -1)  # -1: no link; else rounds since it was made

@@ -48,7 +48,14 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import NOISE_MODELS, check_nonneg, check_not_traced, fail, is_concrete
+from qsense._checks import (
+    NOISE_MODELS,
+    check_nonneg,
+    check_not_traced,
+    fail,
+    is_concrete,
+    is_int,
+)
 from qsense.distributed import (
     device_memory_limit,
     in_chunks,
@@ -620,7 +627,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     check_not_traced("optimize_angles", problem=problem, genomes=genomes, t0=t0,
                      t_grid=t_grid)
     gradient = _check_method(method, gradient)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    if not is_int(steps) or steps < 1:
         fail("steps", steps, "an integer >= 1")
     _check_learning_rate(learning_rate)
     log_bounds = _log_bounds(t_bounds)
