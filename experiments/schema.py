@@ -432,7 +432,8 @@ class Fig4Config:
     step_s: float = 30.0  # time step of the pass timeline, s
     night_sun_altitude_deg: float = -12.0  # both stations in night below this Sun altitude
     clear_sky_probability: float = 0.6  # both stations clear during a pass (assumption)
-    memory_time_s: float = 10.0  # coherence time (s) of the memories holding a probe's pairs
+    # coherence time (s) of the memories: a probe's pairs; remote: the BS qubit while it senses
+    memory_time_s: float = 10.0
     # design: altitude and sensing time for max Fisher/s (L-BFGS-B iterations; 0: skip)
     design_distance_km: float = 1500.0
     design_probe: str = "product"

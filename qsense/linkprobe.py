@@ -99,31 +99,56 @@ def link_channels(protocol: str, w_out, w_back=None, dtype=None):
 
 def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "dephasing",
                  field: str = "scalar", b0=None, initial: str = "zero", dtype=None,
-                 return_decay=0.0) -> Problem:
+                 return_decay=0.0, memory_time=np.inf) -> Problem:
     """THE objective's `Problem` of a probe sent over a link (traceable in ``w_out``,
-    ``w_back``, ``gamma``, ``b0``, ``return_decay``: ``jax.grad`` through it reaches the link's
-    knobs).
+    ``w_back``, ``gamma``, ``b0``, ``return_decay``, ``memory_time``: ``jax.grad`` through it
+    reaches the link's knobs).
 
     ``initial="zero"`` for :func:`link_ansatz` genomes, ``"ghz"`` for the genetic search
-    (``qsense.genetic.find_optimal_probe``) and GHZ + PQC genomes. ``return_decay`` (distributed
-    only; a rate >= 0 in 1/time units of t, or (N,) rates): the return pairs' Werner factors
-    decay as ``exp(-return_decay t)`` while the probe senses for t (pairs held in memories of
-    coherence T at both ends: ``2/T``; `Problem.post_decay`). 0 (default): no decay."""
+    (``qsense.genetic.find_optimal_probe``) and GHZ + PQC genomes.
+
+    What waits in a memory while the probe senses for t decays with it (`Problem.post_decay`,
+    a depolarizing factor ``exp(-rate t)`` at the end of the sensing time):
+
+    * ``memory_time`` T (> 0, time units of t; inf, the default: no decay): the coherence time
+      of the memories. Distributed: the N return pairs, held at both ends, decay at ``2/T``.
+      Remote: the BS's own qubit 0, held in one memory until the local readout, decays at
+      ``1/T``; the sensor qubits are not in memories (they sense).
+    * ``return_decay`` (distributed only; a rate >= 0, or (N,) rates): the return pairs' rate
+      given directly, instead of ``memory_time``. 0 (default): none."""
     pre, post, sens = link_channels(protocol, w_out, w_back, dtype)
     n = int(pre.shape[0])
+
+    def zero(x) -> bool:
+        return is_concrete(x) and bool(np.all(np.asarray(x) == 0))
+
+    if is_concrete(memory_time) and (isinstance(memory_time, (bool, np.bool_, str))
+                                     or np.ndim(memory_time) != 0 or not memory_time > 0):
+        fail("memory_time", memory_time, "a coherence time > 0 in the time units of t "
+             "(inf: no memory decay)")
+    held = not (is_concrete(memory_time) and np.isinf(memory_time))  # memories decay
+    if held:
+        if not zero(return_decay):
+            fail("return_decay", return_decay, "0 when memory_time is given (it sets the "
+                 "return pairs' rate 2/memory_time)")
+        rate = 1.0 / jnp.asarray(memory_time, jnp.finfo(pre.dtype).dtype)
     decay = None
-    if protocol == "distributed":
-        if is_concrete(return_decay):
-            r = np.asarray(return_decay, float)
-            if r.shape not in ((), (n,)) or not np.all(np.isfinite(r) & (r >= 0)):
-                fail("return_decay", return_decay, f"a finite rate >= 0 (1/time units) or ({n},)"
-                     " of them")
-            if np.any(r > 0):
-                decay = np.broadcast_to(r, (n,))
-        else:
-            decay = jnp.broadcast_to(return_decay, (n,))
-    elif not (is_concrete(return_decay) and np.all(np.asarray(return_decay) == 0)):
-        fail("return_decay", return_decay, "0 for remote VQS (nothing is teleported back)")
+    if protocol == "remote":
+        if not zero(return_decay):
+            fail("return_decay", return_decay, "0 for remote VQS (nothing is teleported back)")
+        if held:  # the BS's own qubit 0 waits in one memory
+            decay = jnp.where(jnp.arange(n) == 0, rate, 0.0)
+    elif held:  # the return pairs wait in memories at both ends
+        decay = jnp.broadcast_to(2.0 * rate, (n,))
+    elif is_concrete(return_decay):
+        r = np.asarray(return_decay, float)
+        if r.shape not in ((), (n,)) or not np.all(np.isfinite(r) & (r >= 0)):
+            fail("return_decay", return_decay, f"a finite rate >= 0 (1/time units) or ({n},)"
+                 " of them")
+        if np.any(r > 0):
+            decay = np.broadcast_to(r, (n,))
+    else:
+        decay = jnp.broadcast_to(return_decay, (n,))
     return Problem(n, noise, gamma, field, b0, initial, dtype,
                    pre_channel=pre, post_channel=post, sensors=sens,
                    post_covariant=None if post is None else True,  # depolarizing commutes with Z
@@ -294,9 +319,9 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     the repeater chain) arrive at ``rate``; a probe needs ``K = pairs_per_probe`` of them, which
     wait in memories of coherence ``memory_time_s`` (closed form of `qsense.memory.collect`);
     the probe (:func:`link_ansatz` with ``angles``) is teleported with the resulting per-qubit
-    channels and senses for ``t`` seconds, while the distributed protocol's return pairs keep
-    decaying in their memories (``return_decay = 2 / memory_time_s``). Differentiable in every
-    float knob of ``link`` (jax.grad).
+    channels and senses for ``t`` seconds, while what is held in memories keeps decaying
+    (:func:`link_problem`'s ``memory_time``: distributed, the return pairs; remote, the BS's
+    own qubit). Differentiable in every float knob of ``link`` (jax.grad).
     """
     from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
     from qsense.memory import collect, pairs_per_probe
@@ -310,9 +335,8 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     coll = collect(st.rate_hz, k, memory_time_s)
     w = werner_parameter(st.fidelity)[..., None] * coll.factors
     w_out, w_back = assign_pairs(protocol, n_qubits, w)
-    decay = 2.0 / memory_time_s if protocol == "distributed" else 0.0
     prob = link_problem(protocol, w_out, w_back, gamma=gamma, noise=noise, b0=b0,
-                        return_decay=decay)
+                        memory_time=memory_time_s)
     return coll.probe_rate_hz * score(prob, ansatz_genome(angles, n_qubits), t)
 
 

@@ -15,9 +15,10 @@ the default station pair, Delingha -> Lijiang):
 * fiber: the repeater chain (probabilistic swaps, multiplexing; ``qsense.links``); always up.
 * memories: a probe needs K pairs (remote N-1, distributed 2N); they wait in memories of
   coherence ``fig4.memory_time_s`` until the K-th arrives (``qsense.memory`` closed form), on
-  both links. Probes per second = rate / K. Distributed: the N return pairs keep waiting while
-  the probe senses, to ``w_back exp(-2 t / T)`` (`qsense.linkprobe.link_problem`'s
-  ``return_decay``), so the sensing time t is in seconds, like T. Each probe holds its sensor
+  both links. Probes per second = rate / K. What is held in memories keeps decaying while the
+  probe senses (`qsense.linkprobe.link_problem`'s ``memory_time``): distributed, the N return
+  pairs, to ``w_back exp(-2 t / T)``; remote, the BS's own qubit until its local readout, to
+  ``exp(-t / T)``. So the sensing time t is in seconds, like T. Each probe holds its sensor
   qubits for t: ``concurrent_probes`` = probes/s x t_opt probes sense at once (as many sensor
   registers assumed).
 * probes: GHZ, the best product probe |+>^N, and the link-aware VQS: every probe is scored
@@ -125,9 +126,8 @@ def _link_stats(fc, sat, fib, d, passes) -> dict:
 
 def _problems(fc, s) -> list:
     """The link's `qsense.Problem` at every distance (channels as data: one structure)."""
-    decay = 2.0 / fc.memory_time_s if fc.protocol == "distributed" else 0.0
     return [LP.link_problem(fc.protocol, wo, wb, gamma=fc.gamma, noise=fc.noise, b0=fc.field_b0,
-                            return_decay=decay)
+                            memory_time=fc.memory_time_s)
             for wo, wb in zip(s["w_out"], s["w_back"], strict=True)]
 
 

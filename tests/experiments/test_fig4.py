@@ -124,6 +124,35 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     assert (tmp_path / "fig4.csv").read_text() == before
 
 
+def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
+    """Remote, N = 2: one pair per probe (no collection wait), qubit 1 teleported over a Werner
+    pair b = (4F - 1)/3, qubit 0 kept in the BS's memory while the probe senses (depolarized
+    to a = e^{-t/T}), dephasing gamma on both. GHZ: QFI = 2 (abc)^2 t^2 / (1 + ab) with
+    c = e^{-2 gamma t}; |+>^2: (b e^{-gamma t})^2 t^2 (qubit 0 unused), both written here
+    from the row's own fidelity and t_opt."""
+    cfg = load_config([*SMALL, "fig4.protocol=remote", "fig4.probes=[GHZ,product]",
+                       "fig4.design_steps=5"])
+    execute(cfg, tmp_path)
+    rows = read_csv(tmp_path / "fig4.csv")
+    mem, g = cfg.fig4.memory_time_s, cfg.fig4.gamma
+    checked = 0
+    for r in rows:
+        assert int(r["pairs_per_probe"]) == 1
+        q, t, b = float(r["qfi"]), float(r["t_opt"]), (4 * float(r["fidelity"]) - 1) / 3
+        if float(r["rate_hz"]) == 0:
+            continue
+        a, c = np.exp(-t / mem), np.exp(-2 * g * t)
+        want = (2 * (a * b * c) ** 2 * t**2 / (1 + a * b) if r["probe"] == "GHZ"
+                else (b * np.exp(-g * t)) ** 2 * t**2)
+        assert q == pytest.approx(want, rel=1e-9), r
+        checked += 1
+    assert checked >= 10
+    ro = json.loads((tmp_path / "results.json").read_text())["metrics"]["remote_readout"]
+    for link in ("satellite", "fiber"):
+        assert ro[link]["probe"] == "GHZ"
+        assert 0 < ro[link]["local_fisher"] <= ro[link]["qfi"] * (1 + 1e-9)
+
+
 def test_crossover_km():
     d = np.array([0.0, 100.0, 200.0, 300.0])
     assert crossover_km(d, [1, 2, 3, 4], [2, 2.5, 2.5, 2.5]) == pytest.approx(150.0)

@@ -85,6 +85,73 @@ def test_remote_only_sensor_nodes_encode_the_field():
         (n - 1) ** 2 * t**2 * np.exp(-2 * n * g * t), rel=1e-9)
 
 
+def test_remote_bs_qubit_decays_in_its_memory_while_the_probe_senses():
+    """Remote VQS: the BS keeps qubit 0 in a memory of coherence T until the local readout, so
+    it is depolarized to e^{-t/T} at the end of the sensing time. N = 2 GHZ, qubit 1 over a
+    Werner pair w, dephasing gamma on both: rho = (II + ab ZZ + abc (XX - YY))/4 with
+    a = e^{-t/T}, b = w, c = e^{-2 gamma t}; the {00, 11} block rotates at rate t, so
+    QFI = 2 (abc)^2 t^2 / (1 + ab); N = 3 GHZ over perfect pairs likewise (the {0..0, 1..1}
+    block). |+>^N does not use qubit 0: unchanged by T."""
+    t, g, mem, w = 1.7, 0.1, 4.0, 0.8
+    ghz = LP.ansatz_genome(LP.ghz_angles(2), 2)
+    a, b, c = np.exp(-t / mem), w, np.exp(-2 * g * t)
+    held = LP.link_problem("remote", np.array([1.0, w]), gamma=g, memory_time=mem)
+    assert float(qsense.score(held, ghz, t)) == pytest.approx(
+        2 * (a * b * c) ** 2 * t**2 / (1 + a * b), rel=1e-9)
+    free = LP.link_problem("remote", np.array([1.0, w]), gamma=g)  # T = inf: as before
+    assert float(qsense.score(free, ghz, t)) == pytest.approx(
+        2 * (b * c) ** 2 * t**2 / (1 + b), rel=1e-9)
+    n = 3  # perfect pairs: 2 a^2 (N-1)^2 t^2 e^{-2 N gamma t} / (1 + a)
+    perfect = LP.link_problem("remote", np.ones(n), gamma=g, memory_time=mem)
+    assert float(qsense.score(perfect, LP.ansatz_genome(LP.ghz_angles(n), n), t)) == \
+        pytest.approx(2 * a**2 * (n - 1) ** 2 * t**2 * np.exp(-2 * n * g * t) / (1 + a),
+                      rel=1e-9)
+    plus = LP.ansatz_genome(LP.product_angles(n), n)
+    held3 = LP.link_problem("remote", np.array([1.0, w, w]), gamma=g, memory_time=mem)
+    free3 = LP.link_problem("remote", np.array([1.0, w, w]), gamma=g)
+    assert float(qsense.score(held3, plus, t)) == pytest.approx(
+        float(qsense.score(free3, plus, t)), rel=1e-12)
+
+
+@pytest.mark.parametrize("protocol", LP.PROTOCOLS)
+def test_memory_time_matches_numpy_reference(protocol):
+    """memory_time T against the numpy Kraus reference: remote depolarizes the BS's qubit 0
+    by e^{-t/T} after sensing, distributed each return pair to w_back e^{-2t/T} (the same as
+    return_decay = 2/T); the t-derivative (autodiff through the decay) equals differences."""
+    n, gamma, b0, mem = 3, 0.1, 0.7, 2.5
+    f_out, f_back = np.array([0.97, 0.9, 0.8]), np.array([0.85, 0.75, 0.95])
+    w = lambda f: (4 * f - 1) / 3  # noqa: E731
+    f_of = lambda x: (3 * x + 1) / 4  # noqa: E731
+    prob = LP.link_problem(protocol, w(f_out), w(f_back), gamma=gamma, b0=b0, memory_time=mem)
+    angles = np.linspace(-1.0, 1.2, 4 * n - 1)
+    g, psi = LP.ansatz_genome(angles, n), _state(angles, n)
+
+    def want(t):
+        if protocol == "remote":
+            back = f_of(np.array([np.exp(-t / mem), 1.0, 1.0]))
+            return ref.qfi(lambda b: ref.delivered(psi, np.concatenate([[1.0], f_out[1:]]), back,
+                                                   b, t, gamma, [0, 1, 1]), b0)
+        back = f_of(w(f_back) * np.exp(-2 * t / mem))
+        return ref.qfi(lambda b: ref.delivered(psi, f_out, back, b, t, gamma), b0)
+
+    for t in (0.5, 2.0):
+        assert float(qsense.score(prob, g, t)) == pytest.approx(want(t), rel=1e-6)
+    t, h = 2.0, 1e-4
+    fd = (float(qsense.score(prob, g, t + h)) - float(qsense.score(prob, g, t - h))) / (2 * h)
+    assert float(jax.grad(lambda tt: qsense.score(prob, g, tt))(t)) == pytest.approx(fd, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), True, "10", np.array([1.0, 2.0])])
+def test_memory_time_bad_input_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match=r"memory_time = .* accepted: a coherence time > 0"):
+        LP.link_problem("remote", np.array([1.0, 0.8]), memory_time=bad)
+
+
+def test_memory_time_and_return_decay_are_exclusive():
+    with pytest.raises(ValueError, match="return_decay .* 0 when memory_time is given"):
+        LP.link_problem("distributed", np.array([0.8]), return_decay=0.3, memory_time=5.0)
+
+
 def test_ghz_distributed_closed_form():
     """N = 1, depolarizing w_out, dephasing, w_back: QFI = (w_out w_back e^{-gamma t})^2 t^2."""
     t, g = 2.0, 0.1
