@@ -131,7 +131,7 @@ def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
     c = e^{-2 gamma t}; |+>^2: (b e^{-gamma t})^2 t^2 (qubit 0 unused), both written here
     from the row's own fidelity and t_opt."""
     cfg = load_config([*SMALL, "fig4.protocol=remote", "fig4.probes=[GHZ,product]",
-                       "fig4.design_steps=5"])
+                       "fig4.n_distances=3", "fig4.design_steps=0"])
     execute(cfg, tmp_path)
     rows = read_csv(tmp_path / "fig4.csv")
     mem, g = cfg.fig4.memory_time_s, cfg.fig4.gamma
@@ -146,7 +146,7 @@ def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
                 else (b * np.exp(-g * t)) ** 2 * t**2)
         assert q == pytest.approx(want, rel=1e-9), r
         checked += 1
-    assert checked >= 10
+    assert checked >= 8
     ro = json.loads((tmp_path / "results.json").read_text())["metrics"]["remote_readout"]
     for link in ("satellite", "fiber"):
         assert ro[link]["probe"] == "GHZ"
