@@ -510,7 +510,7 @@ class Fig4Config:
         require(0 <= self.clear_sky_probability <= 1, "fig4.clear_sky_probability",
                 self.clear_sky_probability, "a probability in [0, 1]")
         require(self.memory_time_s > 0, "fig4.memory_time_s", self.memory_time_s,
-                "a coherence time > 0 s")
+                "a coherence time > 0 s (inf: no memory decay)")
         require(finite(self.design_distance_km) and 0 <= self.design_distance_km <= pi_r,
                 "fig4.design_distance_km", self.design_distance_km, ground)
         require_choice("fig4.design_probe", self.design_probe, ("GHZ", "product"))

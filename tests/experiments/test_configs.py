@@ -247,6 +247,8 @@ def _boundary_cases():
         (s.Fig6Config, {"n_pairs": [0]}, "fig6.n_pairs", "integers >= 1", {"n_pairs": [1]}),
         (s.Fig4Config, {"n_qubits": 1}, "fig4.n_qubits", "integer in [2, ", {"n_qubits": 2}),
         (s.Fig4Config, {"step_s": 0.5}, "fig4.step_s", "[1, 600]", {"step_s": 1.0}),
+        (s.Fig4Config, {"memory_time_s": 0.0}, "fig4.memory_time_s",
+         "> 0 s (inf: no memory decay)", {"memory_time_s": float("inf")}),
         (s.Fig4Config, {"clear_sky_probability": 1.0001}, "fig4.clear_sky_probability",
          "[0, 1]", {"clear_sky_probability": 1.0}),
         (s.Fig4Config, {"design_altitude_min_km": 99.0}, "fig4.design_altitude_min_km",
