@@ -266,8 +266,7 @@ class Instance:
                 and 0 <= capacity <= MAX_STORAGE_CAPACITY):
             _fail("storage capacity", capacity,
                   f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs)")
-        stores = {m for sp in self.storage_pairs for m in sp} | {
-            n.name for n in self.nodes if n.storage > 0}
+        stores = {n.name for n in self.nodes if n.storage > 0}  # storage pairs' nodes included
         if capacity > 0 and not stores:
             _fail("storage capacity", capacity,
                   "0 only: this instance has no storage node (with_storage_capacity(0) removes "
