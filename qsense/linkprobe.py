@@ -16,7 +16,8 @@ Protocols (seed 000, "Protocols"; `qsense.protocols` uses the same channels):
 * **remote**: the base station (BS) keeps qubit 0 (not teleported: identity pre-channel) and
   teleports qubits 1..N-1 to the sensor nodes (SNs). Only the SNs' qubits encode the field
   (``sensors = (0, 1, ..., 1)``); qubit 0 still decoheres at the sensing noise rate while it
-  waits in the BS's memory for the sensing time. Allowed measurements: local at each node plus
+  waits in the BS's memory for the sensing time, and with ``link_problem(..., memory_time=T)``
+  also depolarizes to ``exp(-t/T)`` there. Allowed measurements: local at each node plus
   classical communication (LOCC). The QFI reported is that of the joint state, an UPPER bound
   on what LOCC reaches; :func:`best_local_fisher` gives the Fisher information of the best
   local projective measurements (it reaches the QFI for noiseless GHZ).
