@@ -63,6 +63,12 @@ def is_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
+def is_real(x: Any) -> bool:
+    """A Python or numpy real number, not a bool, a string or a complex (finiteness is the
+    caller's)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 def check_count(name: str, k, accepted: str = "an integer >= 1") -> int:
     """A count ``k`` as an int >= 1: a Python int or a concrete integer scalar of numpy or
     JAX (``jnp.int32(6)``); a float (2.5), a bool or an array is refused, naming ``name``."""
@@ -103,7 +109,7 @@ def _real_array(name: str, x: Any, accepted: str) -> np.ndarray:
 def _plain_real(x: Any) -> float | None:
     """``x`` as a float when it is a plain real scalar (Python, numpy scalar or 0-d numpy
     array): the cheap path of the checks below (eager entry points run them per call)."""
-    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool):
+    if is_real(x):
         return float(x)
     if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
         return float(x)

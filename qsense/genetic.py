@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import check_not_traced, fail, is_int
+from qsense._checks import check_not_traced, fail, is_int, is_real
 from qsense.distributed import (
     AXIS,
     agree,
@@ -86,11 +86,6 @@ from qsense.optimize import (
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
 SCORE_DTYPES = ("float64", "float32")
-
-
-def _is_real(x) -> bool:
-    """A real number (Python or numpy; not a bool, a string or a complex)."""
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,7 +164,7 @@ class GAConfig:
         integer("max_run", 1, self.max_genes)
         integer("n_t", 1, 256)
         integer("local_steps", 0, 10_000)
-        if not (_is_real(self.local_lr) and np.isfinite(self.local_lr) and self.local_lr > 0):
+        if not (is_real(self.local_lr) and np.isfinite(self.local_lr) and self.local_lr > 0):
             fail("local_lr", self.local_lr, "a finite step size > 0")
         if not isinstance(self.structured, bool):
             fail("structured", self.structured, "True or False")
@@ -185,7 +180,7 @@ class GAConfig:
         w = np.asarray(self.gate_probs, float)
         if w.shape != (4,) or np.any(w < 0) or w.sum() <= 0 or not np.all(np.isfinite(w)):
             fail("gate_probs", self.gate_probs, "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0")
-        if not (_is_real(self.angle_sigma) and np.isfinite(self.angle_sigma)
+        if not (is_real(self.angle_sigma) and np.isfinite(self.angle_sigma)
                 and self.angle_sigma >= 0):
             fail("angle_sigma", self.angle_sigma, "a finite angle >= 0 (radians)")
         if self.t_grid is not None:
@@ -1042,14 +1037,14 @@ class RefineConfig:
             v = getattr(self, name)
             if not is_int(v) or v < 1:
                 fail(name, v, "an integer >= 1")
-        if not (_is_real(self.jitter) and np.isfinite(self.jitter) and self.jitter >= 0):
+        if not (is_real(self.jitter) and np.isfinite(self.jitter) and self.jitter >= 0):
             fail("jitter", self.jitter, "an angle >= 0 (radians)")
-        if not (_is_real(self.learning_rate) and np.isfinite(self.learning_rate)
+        if not (is_real(self.learning_rate) and np.isfinite(self.learning_rate)
                 and self.learning_rate > 0):
             fail("learning_rate", self.learning_rate, "a finite step size > 0")
         tb = self.t_bounds
         ok = isinstance(tb, (tuple, list, np.ndarray)) and len(tb) == 2 and all(
-            _is_real(x) and np.isfinite(x) for x in tb) and 0 < tb[0] < tb[1]
+            is_real(x) and np.isfinite(x) for x in tb) and 0 < tb[0] < tb[1]
         if not ok:
             fail("t_bounds", tb, "two finite times (t_min, t_max) with 0 < t_min < t_max")
 

@@ -40,7 +40,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail, is_int
+from qsense._checks import MAX_QUBITS, check_n_qubits, check_noise, fail, is_int, is_real
 from qsense.fisher import qcrb, qfi, qfim
 from qsense.objective import Problem, qfim_of_state, score_pure
 from qsense.sensing import sense
@@ -77,8 +77,7 @@ class ReferenceConfig:
         whole("restarts", 1, np.inf, "an integer >= 1")
         whole("steps", 0, np.inf, "an integer >= 0")
         lr = self.learning_rate
-        if not (isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool)
-                and np.isfinite(lr) and lr > 0):
+        if not (is_real(lr) and np.isfinite(lr) and lr > 0):
             fail("learning_rate", lr, "a finite value > 0")
         whole("polish", 0, self.restarts, f"an integer in [0, restarts={self.restarts}]")
         whole("polish_iter", 1, np.inf, "an integer >= 1")

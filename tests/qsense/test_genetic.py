@@ -193,7 +193,8 @@ def test_unknown_operator_and_bad_config():
         RefineConfig(method="newton")
     # a non-number gets the field's message, not numpy's TypeError
     for cls, kw in ((GAConfig, {"local_lr": "fast"}), (GAConfig, {"angle_sigma": None}),
-                    (GAConfig, {"local_lr": 1j}), (RefineConfig, {"jitter": "x"})):
+                    (GAConfig, {"local_lr": 1j}), (RefineConfig, {"jitter": "x"}),
+                    (GAConfig, {"local_lr": True}), (RefineConfig, {"jitter": True})):
         ((name, value),) = kw.items()
         with pytest.raises(ValueError, match=f"^{name} = .* is invalid; accepted"):
             cls(**kw)

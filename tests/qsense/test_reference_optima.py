@@ -207,6 +207,8 @@ def test_reference_config_bound_rejects_just_past_and_accepts_on_it(name, bad, g
 
 @pytest.mark.parametrize("name,bad,accepted", [
     ("learning_rate", float("inf"), "a finite value > 0"),  # gave value = nan
+    ("learning_rate", True, "a finite value > 0"),  # a bool is no rate
+    ("learning_rate", "0.05", "a finite value > 0"),
     ("restarts", 2.7, "an integer >= 1"),  # a TypeError naming no key, later
     ("restarts", "30", "an integer >= 1"),
     ("steps", True, "an integer >= 0"),
