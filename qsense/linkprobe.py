@@ -46,6 +46,7 @@ import optax
 
 from qsense._checks import as_array_if_traced, check_not_traced, fail, is_concrete
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
+from qsense.memory import _check_coherence_time, collect, pairs_per_probe
 from qsense.objective import Problem, score
 from qsense.teleport import depolarizing_superoperator
 
@@ -123,10 +124,10 @@ def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "
     def zero(x) -> bool:
         return is_concrete(x) and bool(np.all(np.asarray(x) == 0))
 
-    if is_concrete(memory_time) and (isinstance(memory_time, (bool, np.bool_, str))
-                                     or np.ndim(memory_time) != 0 or not memory_time > 0):
-        fail("memory_time", memory_time, "a coherence time > 0 in the time units of t "
-             "(inf: no memory decay)")
+    accepted = "a coherence time > 0 in the time units of t (inf: no memory decay)"
+    if np.ndim(memory_time) != 0:
+        fail("memory_time", memory_time, accepted)
+    _check_coherence_time(memory_time, "memory_time", accepted)
     held = not (is_concrete(memory_time) and np.isinf(memory_time))  # memories decay
     if held:
         if not zero(return_decay):
@@ -325,7 +326,6 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     own qubit). Differentiable in every float knob of ``link`` (jax.grad).
     """
     from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
-    from qsense.memory import collect, pairs_per_probe
 
     if np.ndim(distance_km) != 0:
         fail("distance_km.shape", tuple(np.shape(distance_km)), "() (a scalar distance_km; "

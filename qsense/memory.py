@@ -52,13 +52,17 @@ def pairs_per_probe(protocol: str, n_qubits: int) -> int:
     return n_qubits - 1 if protocol == "remote" else 2 * n_qubits
 
 
-def _check_coherence_time(coherence_time_s) -> None:
-    """Concrete coherence times must be > 0 s (inf: no decay); NaN raises (it gave factors 1,
-    a perfect memory, through the ``lambda > 0`` guard of :func:`collect`)."""
+def _check_coherence_time(coherence_time_s, name: str = "coherence_time_s",
+                          accepted: str = "times > 0 s (use inf for none)") -> None:
+    """Concrete coherence times must be > 0 (inf: no decay), named ``name``; NaN raises (it
+    gave factors 1, a perfect memory, through the ``lambda > 0`` guard of :func:`collect`), and
+    so do a bool and a string (numpy would read True as 1 s and "10" as 10 s)."""
     if is_concrete(coherence_time_s):
+        if isinstance(coherence_time_s, (bool, np.bool_, str)):
+            fail(name, coherence_time_s, accepted)
         t = np.asarray(coherence_time_s, dtype=float)
         if not np.all(t > 0):  # False for NaN too
-            fail("coherence_time_s", coherence_time_s, "times > 0 s (use inf for none)")
+            fail(name, coherence_time_s, accepted)
 
 
 def memory_factor(wait_s, coherence_time_s, n_memories: int = 2):

@@ -102,7 +102,7 @@ def test_memory_inputs_refuse_nonsense():
     no-decay value. Concrete values are checked, each argument on its own."""
     import jax
 
-    for t in (-1.0, 0.0, float("nan")):
+    for t in (-1.0, 0.0, float("nan"), True, "10"):  # numpy reads True as 1 s, "10" as 10 s
         with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
             M.memory_factor(1.0, t)
         with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
