@@ -81,6 +81,7 @@ from qsense.optimize import (
     _check_method,
     best_grid_times,
     default_t_grid,
+    noise_rate,
     optimize_angles,
 )
 
@@ -577,8 +578,9 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     check_not_traced("search_t_grid", problem=problem)
     if config.t_grid is not None:
         return np.asarray(config.t_grid, float)
-    if problem.gamma <= 0:
-        fail("t_grid", None, "explicit sensing times when gamma = 0 (no finite optimum)")
+    if noise_rate(problem) <= 0:
+        fail("t_grid", None, "explicit sensing times when gamma = 0 or every noise weight "
+             "is 0 (no finite optimum)")
     return default_t_grid(problem, config.n_t)
 
 

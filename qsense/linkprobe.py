@@ -1,10 +1,12 @@
 """Probes designed for the link, through THE objective (`qsense.objective`, issue 12).
 
-A link enters the one objective as data: the `qsense.Problem` hooks (OBJECTIVE_API.md)
+A link enters the one objective as data: the `qsense.Problem` hooks (`qsense.objective`)
 ``pre_channel`` (N, 4, 4) per-qubit superoperators before sensing (teleportation out over
 Werner pairs whose factors include the memory decoherence while the probe's pairs are
 collected, `qsense.memory`), ``post_channel`` (N, 4, 4) after sensing (distributed VQS:
-teleportation back) and ``sensors`` (N,) in {0, 1} (which qubits couple to the field).
+teleportation back), ``sensors`` (N,) in {0, 1} (which qubits couple to the field),
+``noise_weights`` (N,) (which feel the sensing noise) and ``post_decay`` (N,) (memory decay
+while the probe senses).
 :func:`link_problem` builds that `Problem`; the QFI of a probe over the link is
 ``qsense.score(problem, genome, t)``, its angles and sensing time are optimized by
 `qsense.optimize.optimize_angles` (:func:`optimize_link_probe`) and its structure, where a
@@ -15,12 +17,13 @@ Protocols (seed 000, "Protocols"; `qsense.protocols` uses the same channels):
 
 * **remote**: the base station (BS) keeps qubit 0 (not teleported: identity pre-channel) and
   teleports qubits 1..N-1 to the sensor nodes (SNs). Only the SNs' qubits encode the field
-  (``sensors = (0, 1, ..., 1)``); qubit 0 still decoheres at the sensing noise rate while it
-  waits in the BS's memory for the sensing time, and with ``link_problem(..., memory_time=T)``
-  also depolarizes to ``exp(-t/T)`` there. Allowed measurements: local at each node plus
-  classical communication (LOCC). The QFI reported is that of the joint state, an UPPER bound
-  on what LOCC reaches; :func:`best_local_fisher` gives the Fisher information of the best
-  local projective measurements (it reaches the QFI for noiseless GHZ).
+  (``sensors = (0, 1, ..., 1)``), and only they feel the sensing noise (``noise_weights =
+  (0, 1, ..., 1)``): qubit 0 waits in the BS's memory for the sensing time, away from the
+  sensed environment, and with ``link_problem(..., memory_time=T)`` depolarizes to
+  ``exp(-t/T)`` there (the default T = inf keeps it intact). Allowed measurements: local at
+  each node plus classical communication (LOCC). The QFI reported is that of the joint state,
+  an UPPER bound on what LOCC reaches; :func:`best_local_fisher` gives the Fisher information
+  of the best local projective measurements (it reaches the QFI for noiseless GHZ).
 * **distributed**: all N qubits are teleported out, sense, and are teleported back; the BS
   makes a joint measurement, so the QFI (attained by the SLD measurement at b0) is reachable.
   The N return pairs are collected with the out pairs, before the probe leaves, so they also
@@ -115,7 +118,8 @@ def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "
     * ``memory_time`` T (> 0, time units of t; inf, the default: no decay): the coherence time
       of the memories. Distributed: the N return pairs, held at both ends, decay at ``2/T``.
       Remote: the BS's own qubit 0, held in one memory until the local readout, decays at
-      ``1/T``; the sensor qubits are not in memories (they sense).
+      ``1/T`` and only so (``noise_weights[0] = 0``: the sensing noise ``gamma`` acts at the
+      sensor nodes, on qubits 1..N-1, which are not in memories while they sense).
     * ``return_decay`` (distributed only; a rate >= 0, or (N,) rates): the return pairs' rate
       given directly, instead of ``memory_time``. 0 (default): none."""
     pre, post, sens = link_channels(protocol, w_out, w_back, dtype)
@@ -154,7 +158,7 @@ def link_problem(protocol: str, w_out, w_back=None, *, gamma=0.1, noise: str = "
     return Problem(n, noise, gamma, field, b0, initial, dtype,
                    pre_channel=pre, post_channel=post, sensors=sens,
                    post_covariant=None if post is None else True,  # depolarizing commutes with Z
-                   post_decay=decay)
+                   post_decay=decay, noise_weights=sens if protocol == "remote" else None)
 
 
 def stack_problems(problems: Sequence[Problem]) -> Problem:

@@ -21,7 +21,10 @@ hooks, all per-qubit 4x4 superoperators (row-major vec, as `qsense.noise`):
 * ``pre_channel`` (N, 4, 4) applied before sensing (teleportation out, memory decoherence);
 * sensing for time t: field on the qubits with ``sensors`` weight s_i (default all 1),
   ``H = (B/2) sum_i s_i Z_i`` (scalar) or ``1/2 sum_i s_i B . sigma_i`` (vector), and the
-  noise at rate gamma on *every* qubit (a qubit that does not sense still decoheres);
+  noise at rate ``gamma * v_i`` on qubit i, with ``noise_weights`` v_i (default all 1: the
+  noise acts on every qubit, one that does not sense included; 0 for a qubit kept away from
+  the sensed environment, e.g. the remote protocol's BS qubit, whose own memory decay is
+  ``post_decay``);
 * ``post_channel`` (N, 4, 4) applied after sensing (teleportation back, distributed VQS),
   preceded, when ``post_decay`` (N,) is set, by the depolarizing channel of Werner factor
   ``exp(-post_decay_i t)`` on qubit i: the memory decay of the pair that teleports qubit i
@@ -173,6 +176,10 @@ class Problem:
     post_decay: (N,) rates >= 0 (1/time units, those of t) or None: after sensing for t,
     qubit i is depolarized to Werner factor ``exp(-post_decay_i t)`` before ``post_channel``
     (a return pair stored in memories while the probe senses: ``n_memories / T``).
+    noise_weights: (N,) factors >= 0 on ``gamma``, one per qubit (qubit i's noise rate is
+    ``gamma * noise_weights[i]``), or None (all 1). 0: the qubit is not in the sensed
+    environment (the remote protocol's BS qubit waits in a memory instead,
+    `qsense.linkprobe.link_problem`).
     """
 
     n_qubits: int
@@ -187,6 +194,7 @@ class Problem:
     sensors: Any = None
     post_covariant: bool | None = None
     post_decay: Any = None
+    noise_weights: Any = None
     dissipator: Any = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -245,6 +253,19 @@ class Problem:
                 if not np.all(np.isfinite(r) & (r >= 0)):
                     fail("post_decay", self.post_decay, "finite rates >= 0 (1/time units)")
             set_("post_decay", _as_data(self.post_decay, real))
+        if self.noise_weights is not None:
+            set_("noise_weights", as_array_if_traced(self.noise_weights, "noise_weights",
+                                                     f"({n},)"))
+            if tuple(np.shape(self.noise_weights)) != (n,):
+                fail("noise_weights.shape", tuple(np.shape(self.noise_weights)), f"({n},): "
+                     "one factor on gamma per qubit")
+            if is_concrete(self.noise_weights):
+                v = _real_array("noise_weights", self.noise_weights, "finite factors >= 0 on "
+                                "gamma (real numbers)")
+                if not np.all(np.isfinite(v) & (v >= 0)):
+                    fail("noise_weights", self.noise_weights, "finite factors >= 0 on gamma "
+                         "(0: the qubit sees no sensing noise)")
+            set_("noise_weights", _as_data(self.noise_weights, real))
         post_cov = self.post_covariant
         if self.post_channel is None:
             post_cov = True
@@ -287,8 +308,9 @@ class Problem:
         return "qfi" if self.field == "scalar" else "qcrb"
 
     def replace(self, **changes) -> Problem:
-        """A copy with new data (gamma, b0, channels, sensors), traced values allowed: no
-        re-validation of the structure (use ``dataclasses.replace`` for checked copies)."""
+        """A copy with new data (gamma, b0, channels, sensors, decays, noise weights), traced
+        values allowed: no re-validation of the structure (use ``dataclasses.replace`` for
+        checked copies)."""
         bad = set(changes) - set(_DATA_FIELDS)
         if bad:
             fail("Problem.replace fields", sorted(bad), f"data fields {list(_DATA_FIELDS)}")
@@ -312,7 +334,7 @@ class Problem:
 
 
 _DATA_FIELDS = ("gamma", "b0", "dissipator", "pre_channel", "post_channel", "sensors",
-                "post_decay")
+                "post_decay", "noise_weights")
 
 
 def _flatten(p: Problem):
@@ -361,7 +383,8 @@ def jz_diagonal(n_qubits: int, dtype, weights=None) -> jax.Array:
 
 
 def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
-    """(N, 4, 4) per-qubit sensing maps ``exp(t (-i[s_i H_1(field), .] + gamma D))``."""
+    """(N, 4, 4) per-qubit sensing maps ``exp(t (-i[s_i H_1(field), .] + v_i gamma D))``
+    (``s = sensors``, ``v = noise_weights``; one map broadcast when both are None)."""
     cdtype = _complex_dtype(problem.dtype)
     real = jnp.finfo(cdtype).dtype
     t = jnp.asarray(t, real)
@@ -369,11 +392,14 @@ def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
                                                                            cdtype)
     f3 = as_field3(jnp.asarray(field, real))
     n = problem.n_qubits
-    if problem.sensors is None:
+    if problem.sensors is None and problem.noise_weights is None:
         sop = expm_small(t * generator_1q(f3, rate_d, cdtype))
         return jnp.broadcast_to(sop, (n, 4, 4))
-    s = jnp.asarray(problem.sensors, real)
-    return jax.vmap(lambda w: expm_small(t * generator_1q(w * f3, rate_d, cdtype)))(s)
+    ones = jnp.ones(n, real)
+    s = ones if problem.sensors is None else jnp.asarray(problem.sensors, real)
+    v = ones if problem.noise_weights is None else jnp.asarray(problem.noise_weights, real)
+    return jax.vmap(lambda w, u: expm_small(t * generator_1q(w * f3, u.astype(cdtype) * rate_d,
+                                                             cdtype)))(s, v)
 
 
 def _channel(problem: Problem, name: str, rho: jax.Array) -> jax.Array:
@@ -434,7 +460,7 @@ def sense_rho(problem: Problem, rho: jax.Array, t, field) -> jax.Array:
 
 def _diagonal_mask(problem: Problem, sops: jax.Array) -> jax.Array:
     """The whole N-qubit sensing map as an elementwise factor, for diagonal per-qubit maps."""
-    if problem.sensors is None:
+    if problem.sensors is None and problem.noise_weights is None:
         return diagonal_map_mask(sops[0], problem.n_qubits)
     return diagonal_maps_mask(sops, problem.n_qubits)
 

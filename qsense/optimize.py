@@ -417,14 +417,27 @@ def best_grid_times(problem: Problem, genomes: Genome, ts, *,
     return ts[np.argmax(vals, 1) if problem.maximize else np.argmin(vals, 1)]
 
 
+def noise_rate(problem: Problem) -> float:
+    """The largest per-qubit sensing-noise rate, ``gamma * max(noise_weights)`` (gamma when
+    the weights are None): the rate that sets the scale of the optimal sensing time. 0 means
+    no qubit decoheres while sensing (no finite optimum). Concrete problems only."""
+    g = float(problem.gamma)
+    if problem.noise_weights is None:
+        return g
+    return g * float(np.max(np.asarray(problem.noise_weights, float)))
+
+
 def default_t_grid(problem: Problem, n: int = 24, t_bounds=(1e-3, 1e3)) -> np.ndarray:
-    """Log-spaced times bracketing the noisy optimum: 0.02/gamma .. 5/gamma (clipped to
-    ``t_bounds``). For gamma = 0 there is no finite optimum: pass times explicitly."""
+    """Log-spaced times bracketing the noisy optimum: 0.02/r .. 5/r (clipped to
+    ``t_bounds``), r = `noise_rate` (gamma unless ``noise_weights`` are set). For r = 0
+    there is no finite optimum: pass times explicitly."""
     check_not_traced("default_t_grid", problem=problem)
-    if problem.gamma <= 0:
-        fail("gamma", problem.gamma, "> 0 for an automatic t grid (noiseless: give t0 and "
-             "optimize_t=False, the QFI grows without bound in t)")
-    lo, hi = max(0.02 / problem.gamma, t_bounds[0]), min(5.0 / problem.gamma, t_bounds[1])
+    rate = noise_rate(problem)
+    if rate <= 0:
+        fail("gamma", problem.gamma, "> 0 (times the largest of noise_weights) for an "
+             "automatic t grid (noiseless: give t0 and optimize_t=False, the QFI grows "
+             "without bound in t)")
+    lo, hi = max(0.02 / rate, t_bounds[0]), min(5.0 / rate, t_bounds[1])
     return np.geomspace(lo, hi, n)
 
 
@@ -450,16 +463,20 @@ def oscillation_rate(problem: Problem) -> float:
     0); also 0 for a problem whose data are traced (no scan can be sized then)."""
     from qsense.noise import generator_1q
 
-    if problem.fast or not is_concrete(problem.gamma, problem.b0, problem.sensors):
+    if problem.fast or not is_concrete(problem.gamma, problem.b0, problem.sensors,
+                                       problem.noise_weights):
         return 0.0
     b0 = np.asarray(problem.b0, float)
     f3 = np.array([0.0, 0.0, float(b0)]) if problem.field == "scalar" else b0
     rate_d = float(problem.gamma) * np.asarray(problem.dissipator, complex)
-    weights = (np.ones(problem.n_qubits) if problem.sensors is None
-               else np.abs(np.asarray(problem.sensors, float)))
+    n = problem.n_qubits
+    weights = np.stack([  # (field weight, noise weight) of each qubit
+        np.ones(n) if problem.sensors is None else np.abs(np.asarray(problem.sensors, float)),
+        np.ones(n) if problem.noise_weights is None
+        else np.asarray(problem.noise_weights, float)], axis=1)
     total = 0.0
-    for w, count in zip(*np.unique(weights, return_counts=True), strict=True):
-        gen = np.asarray(generator_1q(w * f3, rate_d, jnp.complex128))
+    for (w, v), count in zip(*np.unique(weights, axis=0, return_counts=True), strict=True):
+        gen = np.asarray(generator_1q(w * f3, v * rate_d, jnp.complex128))
         total += count * float(np.max(np.abs(np.linalg.eigvals(gen).imag)))
     return total if total > 1e-12 else 0.0
 
@@ -472,7 +489,7 @@ def t_span(problem: Problem, t_grid=None, t_bounds=(1e-3, 1e3)) -> tuple[float, 
     the answer was the lobe Adam drifted onto (single qubit, bit flip: 53.20 after 20 steps,
     56.75 after 200, for the peak 57.06 at t = 21.2, past the grid)."""
     lo_b, hi_b = (float(x) for x in np.exp(_log_bounds(t_bounds)))
-    if not problem.gamma > 0:
+    if not noise_rate(problem) > 0:
         lo, hi = lo_b, hi_b
     else:
         d = default_t_grid(problem, t_bounds=t_bounds)

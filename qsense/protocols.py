@@ -5,9 +5,10 @@ Both protocols start from the probe ``psi`` (N qubits, pure) prepared at the bas
 
 * **remote VQS** (MEO pairs): the BS keeps qubit 0 and teleports qubits ``1..N-1`` to remote
   sensor nodes (SNs), one Werner pair each. Only the SNs' qubits encode the field (the seed:
-  the field is sensed at the SNs): the BS's qubit 0 does NOT sense (``sensors[0] = 0``) but
-  decoheres with the sensing noise while it waits (its memory's own decay, which needs a time
-  scale, is `qsense.linkprobe.link_problem`'s ``memory_time``). Each node measures its own qubit
+  the field is sensed at the SNs): the BS's qubit 0 does NOT sense (``sensors[0] = 0``) and,
+  away from the sensed environment, does not feel the sensing noise either
+  (``noise_weights[0] = 0``); its memory's own decay while it waits, which needs a time scale,
+  is `qsense.linkprobe.link_problem`'s ``memory_time``. Each node measures its own qubit
   (local measurements + classical communication): the QFI reported here is that of the joint
   state, an upper bound on what LOCC reaches; `qsense.linkprobe.best_local_fisher` gives the
   best local-measurement Fisher information. ``rho = S_t^{sensors}( T_out(psi) )``.

@@ -127,9 +127,9 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
 def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
     """Remote, N = 2: one pair per probe (no collection wait), qubit 1 teleported over a Werner
     pair b = (4F - 1)/3, qubit 0 kept in the BS's memory while the probe senses (depolarized
-    to a = e^{-t/T}), dephasing gamma on both. GHZ: QFI = 2 (abc)^2 t^2 / (1 + ab) with
-    c = e^{-2 gamma t}; |+>^2: (b e^{-gamma t})^2 t^2 (qubit 0 unused), both written here
-    from the row's own fidelity and t_opt."""
+    to a = e^{-t/T}), dephasing gamma on qubit 1 only (at the sensor node). GHZ:
+    QFI = 2 (abc)^2 t^2 / (1 + ab) with c = e^{-gamma t}; |+>^2: (b e^{-gamma t})^2 t^2
+    (qubit 0 unused), both written here from the row's own fidelity and t_opt."""
     cfg = load_config([*SMALL, "fig4.protocol=remote", "fig4.probes=[GHZ,product]",
                        "fig4.n_distances=3", "fig4.design_steps=0"])
     execute(cfg, tmp_path)
@@ -141,7 +141,7 @@ def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
         q, t, b = float(r["qfi"]), float(r["t_opt"]), (4 * float(r["fidelity"]) - 1) / 3
         if float(r["rate_hz"]) == 0:
             continue
-        a, c = np.exp(-t / mem), np.exp(-2 * g * t)
+        a, c = np.exp(-t / mem), np.exp(-g * t)
         want = (2 * (a * b * c) ** 2 * t**2 / (1 + a * b) if r["probe"] == "GHZ"
                 else (b * np.exp(-g * t)) ** 2 * t**2)
         assert q == pytest.approx(want, rel=1e-9), r

@@ -51,7 +51,7 @@ def test_distributed_problem_matches_explicit_teleportation_circuit(f):
 @pytest.mark.parametrize("protocol", LP.PROTOCOLS)
 def test_link_objective_matches_numpy_reference(protocol):
     """qsense.score of the link problem against full-matrix Kraus channels in numpy
-    (tests/reference), remote with the BS qubit not sensing."""
+    (tests/reference), remote with the BS qubit neither sensing nor feeling the noise."""
     n, t, gamma, b0 = 3, 1.4, 0.1, 0.7
     f_out, f_back = np.array([0.97, 0.9, 0.8]), np.array([0.85, 0.75, 0.95])
     w = lambda f: (4 * f - 1) / 3  # noqa: E731
@@ -62,15 +62,16 @@ def test_link_objective_matches_numpy_reference(protocol):
         f_ref, back, sens = np.concatenate([[1.0], f_out[1:]]), None, [0, 1, 1]
     else:
         f_ref, back, sens = f_out, f_back, None
-    want = ref.qfi(lambda b: ref.delivered(psi, f_ref, back, b, t, gamma, sens), b0)
+    want = ref.qfi(lambda b: ref.delivered(psi, f_ref, back, b, t, gamma, sens, noisy=sens), b0)
     assert float(qsense.score(prob, LP.ansatz_genome(angles, n), t)) == pytest.approx(want,
                                                                                     rel=1e-6)
 
 
 def test_remote_only_sensor_nodes_encode_the_field():
     """Perfect pairs: GHZ phase accumulates on the N-1 SN qubits only, so the QFI is
-    (N-1)^2 t^2 (not N^2 t^2); with dephasing every qubit (the waiting BS qubit too) damps the
-    GHZ coherence: (N-1)^2 t^2 e^{-2 N gamma t}. |+>^N: only the SN qubits count."""
+    (N-1)^2 t^2 (not N^2 t^2); dephasing acts at the SNs only (the BS qubit waits in a memory,
+    perfect here), so it damps the GHZ coherence by e^{-(N-1) gamma t}: (N-1)^2 t^2
+    e^{-2 (N-1) gamma t}. |+>^N: only the SN qubits count."""
     n, t = 3, 0.7
     pre, post, sens = LP.link_channels("remote", np.ones(n))
     np.testing.assert_allclose(np.asarray(sens), [0, 1, 1])
@@ -82,29 +83,30 @@ def test_remote_only_sensor_nodes_encode_the_field():
     g = 0.1
     noisy = LP.link_problem("remote", np.ones(n), gamma=g)
     assert float(qsense.score(noisy, ghz, t)) == pytest.approx(
-        (n - 1) ** 2 * t**2 * np.exp(-2 * n * g * t), rel=1e-9)
+        (n - 1) ** 2 * t**2 * np.exp(-2 * (n - 1) * g * t), rel=1e-9)
 
 
 def test_remote_bs_qubit_decays_in_its_memory_while_the_probe_senses():
     """Remote VQS: the BS keeps qubit 0 in a memory of coherence T until the local readout, so
     it is depolarized to e^{-t/T} at the end of the sensing time. N = 2 GHZ, qubit 1 over a
-    Werner pair w, dephasing gamma on both: rho = (II + ab ZZ + abc (XX - YY))/4 with
-    a = e^{-t/T}, b = w, c = e^{-2 gamma t}; the {00, 11} block rotates at rate t, so
-    QFI = 2 (abc)^2 t^2 / (1 + ab); N = 3 GHZ over perfect pairs likewise (the {0..0, 1..1}
-    block). |+>^N does not use qubit 0: unchanged by T."""
+    Werner pair w, dephasing gamma on qubit 1 only (qubit 0 is in the memory, not at the
+    sensor): rho = (II + ab ZZ + abc (XX - YY))/4 with a = e^{-t/T}, b = w, c = e^{-gamma t};
+    the {00, 11} block rotates at rate t, so QFI = 2 (abc)^2 t^2 / (1 + ab); N = 3 GHZ over
+    perfect pairs likewise (the {0..0, 1..1} block, c = e^{-(N-1) gamma t}). |+>^N does not
+    use qubit 0: unchanged by T."""
     t, g, mem, w = 1.7, 0.1, 4.0, 0.8
     ghz = LP.ansatz_genome(LP.ghz_angles(2), 2)
-    a, b, c = np.exp(-t / mem), w, np.exp(-2 * g * t)
+    a, b, c = np.exp(-t / mem), w, np.exp(-g * t)
     held = LP.link_problem("remote", np.array([1.0, w]), gamma=g, memory_time=mem)
     assert float(qsense.score(held, ghz, t)) == pytest.approx(
         2 * (a * b * c) ** 2 * t**2 / (1 + a * b), rel=1e-9)
     free = LP.link_problem("remote", np.array([1.0, w]), gamma=g)  # T = inf: as before
     assert float(qsense.score(free, ghz, t)) == pytest.approx(
         2 * (b * c) ** 2 * t**2 / (1 + b), rel=1e-9)
-    n = 3  # perfect pairs: 2 a^2 (N-1)^2 t^2 e^{-2 N gamma t} / (1 + a)
+    n = 3  # perfect pairs: 2 a^2 (N-1)^2 t^2 e^{-2 (N-1) gamma t} / (1 + a)
     perfect = LP.link_problem("remote", np.ones(n), gamma=g, memory_time=mem)
     assert float(qsense.score(perfect, LP.ansatz_genome(LP.ghz_angles(n), n), t)) == \
-        pytest.approx(2 * a**2 * (n - 1) ** 2 * t**2 * np.exp(-2 * n * g * t) / (1 + a),
+        pytest.approx(2 * a**2 * (n - 1) ** 2 * t**2 * np.exp(-2 * (n - 1) * g * t) / (1 + a),
                       rel=1e-9)
     plus = LP.ansatz_genome(LP.product_angles(n), n)
     held3 = LP.link_problem("remote", np.array([1.0, w, w]), gamma=g, memory_time=mem)
@@ -130,7 +132,7 @@ def test_memory_time_matches_numpy_reference(protocol):
         if protocol == "remote":
             back = f_of(np.array([np.exp(-t / mem), 1.0, 1.0]))
             return ref.qfi(lambda b: ref.delivered(psi, np.concatenate([[1.0], f_out[1:]]), back,
-                                                   b, t, gamma, [0, 1, 1]), b0)
+                                                   b, t, gamma, [0, 1, 1], noisy=[0, 1, 1]), b0)
         back = f_of(w(f_back) * np.exp(-2 * t / mem))
         return ref.qfi(lambda b: ref.delivered(psi, f_out, back, b, t, gamma), b0)
 

@@ -111,8 +111,10 @@ def test_protocols_and_probe_tuning_use_the_objective():
         got = [float(P.protocol_qfi(qsense.probe_state(pop[i], n), 1.0, t, gamma, 0.6,
                                     protocol="distributed", noise=noise)) for i in range(2)]
         np.testing.assert_allclose(got, want, rtol=1e-10)
-        # remote: the BS's qubit 0 does not sense (sensors hook), perfect pairs
-        rem = Problem(n, noise, gamma, b0=0.6, sensors=[0.0] + [1.0] * (n - 1))
+        # remote: the BS's qubit 0 neither senses nor feels the noise (sensors and
+        # noise_weights hooks), perfect pairs
+        sn = [0.0] + [1.0] * (n - 1)
+        rem = Problem(n, noise, gamma, b0=0.6, sensors=sn, noise_weights=sn)
         got = [float(P.protocol_qfi(qsense.probe_state(pop[i], n), 1.0, t, gamma, 0.6,
                                     protocol="remote", noise=noise)) for i in range(2)]
         np.testing.assert_allclose(got, [float(score(rem, pop[i], t)) for i in range(2)],
@@ -217,17 +219,19 @@ def _apply_kraus(rho, kraus_per_qubit):
     return rho
 
 
-def _ref_sense(rho, b, t, noise, gamma, sensors):
+def _ref_sense(rho, b, t, noise, gamma, sensors, noisy=None):
+    """Dense Lindbladian: field on qubit q weighted by sensors[q], noise at gamma * noisy[q]."""
     n = int(np.log2(rho.shape[0]))
+    noisy = np.ones(n) if noisy is None else noisy
     d = 2**n
     f3 = np.array([0.0, 0.0, b]) if np.ndim(b) == 0 else np.asarray(b)
     h = sum(sensors[q] * ref.embed({q: 0.5 * (f3[0] * X + f3[1] * Y + f3[2] * Z)}, n)
             for q in range(n))
     eye = np.eye(d)
     gen = -1j * (np.kron(h, eye) - np.kron(eye, h.T))
-    one = ref.jump(noise, gamma)
-    if one is not None:
-        for q in range(n):
+    for q in range(n):
+        one = ref.jump(noise, gamma * noisy[q])
+        if one is not None:
             ell = ref.embed({q: one}, n)
             ldl = ell.conj().T @ ell
             gen = gen + np.kron(ell, ell.conj()) - 0.5 * np.kron(ldl, eye) \
@@ -235,11 +239,11 @@ def _ref_sense(rho, b, t, noise, gamma, sensors):
     return (sla.expm(t * gen) @ rho.reshape(-1)).reshape(d, d)
 
 
-def _ref_qfim(psi, pre, post, sensors, field0, t, noise, gamma):
+def _ref_qfim(psi, pre, post, sensors, field0, t, noise, gamma, noisy=None):
     rho0 = _apply_kraus(np.outer(psi, psi.conj()), pre)
 
     def rho_of(b):
-        return _apply_kraus(_ref_sense(rho0, b, t, noise, gamma, sensors), post)
+        return _apply_kraus(_ref_sense(rho0, b, t, noise, gamma, sensors, noisy), post)
 
     return ref.qfi_from(rho_of(field0), ref.fd_derivatives(rho_of, field0))
 
@@ -257,26 +261,31 @@ def test_link_hooks_match_dense_reference(noise, post_kind, field):
     post = ([_kraus_depolarizing(w) for w in (0.9, 0.6, 0.8)] if post_kind == "depolarizing"
             else [_kraus_random(rng) for _ in range(n)])
     sensors = np.array([0.0, 1.0, 1.0])
+    noisy = np.array([0.5, 0.0, 2.0])  # noise_weights: rates gamma/2, 0, 2 gamma
     genome = _genomes(6, n, 6, 1)[0]
     gt = tuple(np.asarray(x) for x in (genome.gate, genome.control, genome.target,
                                         genome.angle))
     psi = ref.circuit_unitary(gt, n) @ ref.ghz(n)
     b0 = 0.8 if field == "scalar" else np.array([0.2, -0.1, 0.4])
     p = Problem(n, noise, gamma, field, b0, pre_channel=np.stack([_superop(k) for k in pre]),
-                post_channel=np.stack([_superop(k) for k in post]), sensors=sensors)
+                post_channel=np.stack([_superop(k) for k in post]), sensors=sensors,
+                noise_weights=noisy)
     assert p.fast == (field == "scalar" and noise != "bitflip" and post_kind == "depolarizing")
-    want = _ref_qfim(psi, pre, post, sensors, b0, t, noise, gamma)
+    want = _ref_qfim(psi, pre, post, sensors, b0, t, noise, gamma, noisy)
     got = float(score(p, genome, t))
     if field == "scalar":
         assert got == pytest.approx(want[0, 0], rel=1e-8)
     else:
         assert -got == pytest.approx(np.trace(np.linalg.inv(want)), rel=1e-7)
     # each hook on its own, the others absent
-    for kw, pre_k, post_k, s in (({"pre_channel": p.pre_channel}, pre, [[I2]] * n, np.ones(n)),
-                                 ({"post_channel": p.post_channel}, [[I2]] * n, post, np.ones(n)),
-                                 ({"sensors": sensors}, [[I2]] * n, [[I2]] * n, sensors)):
+    ones, ids = np.ones(n), [[I2]] * n
+    for kw, pre_k, post_k, s, v in (
+            ({"pre_channel": p.pre_channel}, pre, ids, ones, ones),
+            ({"post_channel": p.post_channel}, ids, post, ones, ones),
+            ({"sensors": sensors}, ids, ids, sensors, ones),
+            ({"noise_weights": noisy}, ids, ids, ones, noisy)):
         one = Problem(n, noise, gamma, field, b0, **kw)
-        w = _ref_qfim(psi, pre_k, post_k, s, b0, t, noise, gamma)
+        w = _ref_qfim(psi, pre_k, post_k, s, b0, t, noise, gamma, v)
         v = float(score(one, genome, t))
         if field == "scalar":
             assert v == pytest.approx(w[0, 0], rel=1e-8)
@@ -314,6 +323,45 @@ def test_bad_link_hooks():
         Problem(2, post_channel=non_cov, post_covariant=True)
     assert not Problem(2, post_channel=non_cov).fast
     assert Problem(2, post_channel=eye).fast
+
+
+def test_noise_weights_closed_forms_grids_and_bad_input():
+    """``noise_weights`` v scales gamma per qubit. GHZ (N = 2) under dephasing: the coherence
+    decays by e^{-gamma t (v0 + v1)}, so QFI = 4 t^2 e^{-2 gamma t (v0 + v1)} and
+    dQFI/dv_k = -2 gamma t QFI (autodiff through the traced weights); all ones is the
+    default; the t grid follows the largest rate; bit flip's oscillation rate is the sum of
+    the qubits' own (noiseless at B0 = 1: 1; at rate 2 gamma: sqrt(1 - gamma^2))."""
+    gamma, t = 0.1, 1.3
+    empty = qsense.genome.empty_genome(1)  # padding only: the GHZ probe
+    base = Problem(2, "dephasing", gamma)
+    for v in ((0.5, 0.0), (0.0, 2.0), (1.0, 1.0)):
+        want = 4 * t**2 * np.exp(-2 * gamma * t * sum(v))
+        assert float(score(dataclasses.replace(base, noise_weights=v), empty, t)) == \
+            pytest.approx(want, rel=1e-12)
+    v = jnp.array([0.5, 0.0])
+    grad = jax.grad(lambda w: score(base.replace(noise_weights=w), empty, t))(v)
+    q = 4 * t**2 * np.exp(-2 * gamma * t * 0.5)
+    np.testing.assert_allclose(np.asarray(grad), [-2 * gamma * t * q] * 2, rtol=1e-10)
+    g = _genomes(8, 3, 6, 1)[0]
+    for noise in NOISES:
+        plain = float(score(Problem(3, noise, 0.2, b0=0.7), g, 1.1))
+        ones = Problem(3, noise, 0.2, b0=0.7, noise_weights=np.ones(3))
+        assert float(score(ones, g, 1.1)) == pytest.approx(plain, rel=1e-12)
+    assert ones.astype(jnp.complex64).noise_weights.dtype == jnp.float32
+    np.testing.assert_allclose(
+        O.default_t_grid(Problem(2, noise_weights=(0.0, 2.0)), 3), [0.1, np.sqrt(0.1 * 25), 25])
+    silent = Problem(2, noise_weights=(0.0, 0.0))
+    with pytest.raises(ValueError, match="gamma"):
+        O.default_t_grid(silent)
+    with pytest.raises(ValueError, match="t_grid"):
+        qsense.genetic.search_t_grid(silent, GAConfig())
+    bf = Problem(2, "bitflip", gamma, b0=1.0, noise_weights=(0.0, 2.0))
+    assert O.oscillation_rate(bf) == pytest.approx(1 + np.sqrt(1 - gamma**2), rel=1e-12)
+    for bad, key in (([1.0], "noise_weights.shape"), ([1.0, -0.1], "noise_weights"),
+                     ([1.0, np.nan], "noise_weights"), ([1.0, np.inf], "noise_weights"),
+                     (["a", "b"], "noise_weights"), ([1j, 1.0], "noise_weights")):
+        with pytest.raises(ValueError, match=key):
+            Problem(2, noise_weights=bad)
 
 
 # ----------------------------------------------------------------------------- public path

@@ -21,13 +21,13 @@ def plus(n):
 
 def test_perfect_pairs_closed_forms():
     """GHZ over perfect pairs with dephasing: distributed senses on all N qubits,
-    N^2 t^2 e^{-2 N gamma t}; remote only on the N-1 SN qubits while the waiting BS qubit still
-    dephases: (N-1)^2 t^2 e^{-2 N gamma t}."""
+    N^2 t^2 e^{-2 N gamma t}; remote only on the N-1 SN qubits, and only they dephase (the BS
+    qubit waits in a memory, perfect here): (N-1)^2 t^2 e^{-2 (N-1) gamma t}."""
     n, t = 3, 1.3
     q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, GAMMA, protocol="distributed"))
     assert q == pytest.approx(n**2 * t**2 * np.exp(-2 * n * GAMMA * t), rel=1e-10)
     q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, GAMMA, protocol="remote"))
-    assert q == pytest.approx((n - 1) ** 2 * t**2 * np.exp(-2 * n * GAMMA * t), rel=1e-10)
+    assert q == pytest.approx((n - 1) ** 2 * t**2 * np.exp(-2 * (n - 1) * GAMMA * t), rel=1e-10)
     q = float(P.protocol_qfi(qsense.ghz_state(n), 1.0, t, 0.0, protocol="remote", noise="none"))
     assert q == pytest.approx((n - 1) ** 2 * t**2, rel=1e-10)
 
@@ -74,7 +74,8 @@ def test_matches_numpy_reference(seed):
                                fidelity_back=f_back))
     assert got == pytest.approx(want, rel=1e-6)
     f_rem = np.concatenate([[1.0], f_out[1:]])
-    want = ref.qfi(lambda b: ref.delivered(psi, f_rem, None, b, t, GAMMA, [0, 1, 1]), b0)
+    want = ref.qfi(lambda b: ref.delivered(psi, f_rem, None, b, t, GAMMA, [0, 1, 1],
+                                           noisy=[0, 1, 1]), b0)
     got = float(P.protocol_qfi(psi, f_out[1:], t, GAMMA, b0, protocol="remote"))
     assert got == pytest.approx(want, rel=1e-6)
     rho = np.asarray(P.delivered_state(psi, f_out, b0, t, GAMMA, protocol="distributed",
@@ -82,7 +83,8 @@ def test_matches_numpy_reference(seed):
     np.testing.assert_allclose(rho, ref.delivered(psi, f_out, f_back, b0, t, GAMMA),
                                atol=1e-12)
     rho = np.asarray(P.delivered_state(psi, f_out[1:], b0, t, GAMMA, protocol="remote"))
-    np.testing.assert_allclose(rho, ref.delivered(psi, f_rem, None, b0, t, GAMMA, [0, 1, 1]),
+    np.testing.assert_allclose(rho, ref.delivered(psi, f_rem, None, b0, t, GAMMA, [0, 1, 1],
+                                             noisy=[0, 1, 1]),
                                atol=1e-12)
 
 
@@ -118,15 +120,15 @@ def test_qcrb_scalar_and_vector():
 
 
 def test_remote_vector_field_matches_lindblad_reference():
-    """Remote, vector field: the BS qubit does not couple to (Bx, By, Bz) but dephases; QCRB
-    against an independent full-Lindbladian numpy reference (tests/reference)."""
+    """Remote, vector field: the BS qubit neither couples to (Bx, By, Bz) nor dephases;
+    QCRB against an independent full-Lindbladian numpy reference (tests/reference)."""
     n, t, v = 2, 1.0, np.array([0.1, 0.2, 0.3])
     psi = np.asarray(P.probe_vector(P.vqs_ansatz(n, jax.random.PRNGKey(3), 1.0), n))
     f = 0.9
 
     def rho_of(b):
         rho = ref.depolarize(np.outer(psi, psi.conj()), 1, (4 * f - 1) / 3, n)
-        return ref.lindblad_vector(rho, b, t, GAMMA, n, sensors=[0, 1])
+        return ref.lindblad_vector(rho, b, t, GAMMA, n, sensors=[0, 1], noisy=[0, 1])
 
     want = np.trace(np.linalg.inv(ref.qfim(rho_of, v)))
     got = float(P.protocol_qcrb(psi, f, t, GAMMA, v, protocol="remote", field="vector"))

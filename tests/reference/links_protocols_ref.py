@@ -29,47 +29,53 @@ def depolarize(rho, k, w, n):
     return out
 
 
-def sense_dephasing(rho, b, t, gamma, n, sensors=None):
+def _rates(gamma, n, noisy):
+    """Qubit k's noise rate: gamma, times ``noisy[k]`` where given (0: no noise on k)."""
+    return gamma * (np.ones(n) if noisy is None else np.asarray(noisy, float))
+
+
+def sense_dephasing(rho, b, t, gamma, n, sensors=None, noisy=None):
     """H = (B/2) sum s_i Z_i for time t (s_i = 1 unless ``sensors`` says which qubits couple),
-    with dephasing exp(-gamma t) of each coherence on EVERY qubit (they commute, so the order
-    does not matter)."""
+    with dephasing exp(-gamma_k t) of each coherence of qubit k, gamma_k = gamma on every qubit
+    unless ``noisy`` scales it (they commute, so the order does not matter)."""
     s = np.ones(n) if sensors is None else np.asarray(sensors, float)
     h = sum(s[k] * _on(Z, k, n) for k in range(n)) * b / 2
     u = expm(-1j * h * t)
     rho = u @ rho @ u.conj().T
-    p = (1 - np.exp(-gamma * t)) / 2
-    for k in range(n):
+    for k, g in enumerate(_rates(gamma, n, noisy)):
+        p = (1 - np.exp(-g * t)) / 2
         z = _on(Z, k, n)
         rho = (1 - p) * rho + p * z @ rho @ z
     return rho
 
 
-def sense_amplitude_damping(rho, b, t, gamma, n, sensors=None):
+def sense_amplitude_damping(rho, b, t, gamma, n, sensors=None, noisy=None):
     """H = (B/2) sum s_i Z_i for time t, then amplitude damping |1> -> |0> with probability
-    1 - exp(-gamma t) on EVERY qubit (Kraus [[1,0],[0,sqrt(1-p)]], [[0,sqrt p],[0,0]]; the Z
-    rotation commutes with it, so the order does not matter)."""
+    1 - exp(-gamma_k t) on qubit k (as `sense_dephasing`; Kraus [[1,0],[0,sqrt(1-p)]],
+    [[0,sqrt p],[0,0]]; the Z rotation commutes with it, so the order does not matter)."""
     s = np.ones(n) if sensors is None else np.asarray(sensors, float)
     h = sum(s[k] * _on(Z, k, n) for k in range(n)) * b / 2
     u = expm(-1j * h * t)
     rho = u @ rho @ u.conj().T
-    p = 1 - np.exp(-gamma * t)
-    k0 = np.array([[1, 0], [0, np.sqrt(1 - p)]], complex)
-    k1 = np.array([[0, np.sqrt(p)], [0, 0]], complex)
-    for k in range(n):
+    for k, g in enumerate(_rates(gamma, n, noisy)):
+        p = 1 - np.exp(-g * t)
+        k0 = np.array([[1, 0], [0, np.sqrt(1 - p)]], complex)
+        k1 = np.array([[0, np.sqrt(p)], [0, 0]], complex)
         a0, a1 = _on(k0, k, n), _on(k1, k, n)
         rho = a0 @ rho @ a0.conj().T + a1 @ rho @ a1.conj().T
     return rho
 
 
-def delivered(psi, f_out, f_back, b, t, gamma, sensors=None, noise="dephasing"):
+def delivered(psi, f_out, f_back, b, t, gamma, sensors=None, noise="dephasing", noisy=None):
     """Teleport every qubit out over pairs of fidelity ``f_out`` (F = 1: kept), sense
-    (``noise``: dephasing or amplitude_damping), and (``f_back`` not None) teleport back."""
+    (``noise``: dephasing or amplitude_damping, on the qubits ``noisy`` says), and (``f_back``
+    not None) teleport back."""
     n = int(np.log2(len(psi)))
     rho = np.outer(psi, psi.conj())
     for k in range(n):
         rho = depolarize(rho, k, (4 * f_out[k] - 1) / 3, n)
     sense = {"dephasing": sense_dephasing, "amplitude_damping": sense_amplitude_damping}[noise]
-    rho = sense(rho, b, t, gamma, n, sensors)
+    rho = sense(rho, b, t, gamma, n, sensors, noisy)
     if f_back is not None:
         for k in range(n):
             rho = depolarize(rho, k, (4 * f_back[k] - 1) / 3, n)
@@ -86,9 +92,10 @@ def qfi(rho_of_b, b0, h=1e-5, eps=1e-10):
     return float(2 * np.sum(np.abs(d[mask]) ** 2 / s[mask]))
 
 
-def lindblad_vector(rho, field, t, gamma, n, sensors=None, steps=None):
-    """Sensing a vector field (Bx, By, Bz) for time t with dephasing on every qubit: the full
-    N-qubit Lindbladian ``-i[H, .] + (gamma/2) sum_k (Z_k . Z_k - .)``,
+def lindblad_vector(rho, field, t, gamma, n, sensors=None, steps=None, noisy=None):
+    """Sensing a vector field (Bx, By, Bz) for time t with dephasing on every qubit (rates as
+    `sense_dephasing`): the full N-qubit Lindbladian ``-i[H, .] + sum_k (gamma_k/2) (Z_k . Z_k
+    - .)``,
     ``H = 1/2 sum_k s_k B . sigma_k``, exponentiated as a 4^N x 4^N matrix (column vec)."""
     s = np.ones(n) if sensors is None else np.asarray(sensors, float)
     d = 2**n
@@ -96,9 +103,9 @@ def lindblad_vector(rho, field, t, gamma, n, sensors=None, steps=None):
             for k in range(n)) / 2
     eye = np.eye(d)
     gen = -1j * (np.kron(eye, h) - np.kron(h.T, eye))
-    for k in range(n):
+    for k, g in enumerate(_rates(gamma, n, noisy)):
         z = _on(Z, k, n)
-        gen = gen + gamma / 2 * (np.kron(z.conj(), z) - np.kron(eye, eye))
+        gen = gen + g / 2 * (np.kron(z.conj(), z) - np.kron(eye, eye))
     vec = rho.reshape(-1, order="F")
     return (expm(gen * t) @ vec).reshape(d, d, order="F")
 
