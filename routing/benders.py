@@ -98,6 +98,7 @@ import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 from tqdm.auto import tqdm
 
+from routing._checks import is_count
 from routing.instance import Instance
 from routing.milp import (
     Solution,
@@ -500,9 +501,9 @@ def solve_benders(
         raise ValueError(f"lp_tol = {lp_tol!r} is invalid; accepted: a relative gap in [0, 1)")
     if not (0 <= tol < 1):
         raise ValueError(f"tol = {tol!r} is invalid; accepted: a relative gap in [0, 1)")
-    if not (isinstance(max_iterations, int) and max_iterations >= 1):
+    if not (is_count(max_iterations) and max_iterations >= 1):
         raise ValueError(f"max_iterations = {max_iterations!r} is invalid; accepted: integer >= 1")
-    if not (isinstance(drop_slack_after, int) and drop_slack_after >= 0):
+    if not (is_count(drop_slack_after) and drop_slack_after >= 0):
         raise ValueError(f"drop_slack_after = {drop_slack_after!r} is invalid; accepted: "
                          "integer >= 0 (0: never drop)")
     if master_solver not in MASTER_SOLVERS:

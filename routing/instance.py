@@ -25,6 +25,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from routing._checks import is_count
 from routing.purification import PROTOCOLS
 
 NODE_KINDS = ("satellite", "hap", "base_station")
@@ -162,18 +163,18 @@ class PathOptions:
     def __post_init__(self) -> None:
         if self.path_set not in PATH_SETS:
             _fail("options.path_set", self.path_set, f"one of {list(PATH_SETS)}")
-        if not (isinstance(self.max_columns, int) and self.max_columns >= 1):
+        if not (is_count(self.max_columns) and self.max_columns >= 1):
             _fail("options.max_columns", self.max_columns, "integer >= 1")
         # a user pair needs at least one real path (0 left PS-EGR only its virtual paths:
         # 16.5 vs SOS 35.3); 0 storage / virtual paths is meaningful (no storage routing)
         for key, lo in (("max_real_paths", 1), ("max_storage_paths", 0),
                         ("max_virtual_paths", 0)):
             v = getattr(self, key)
-            if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 1000):
+            if not (is_count(v) and lo <= v <= 1000):
                 _fail(f"options.{key}", v, f"integer in [{lo}, 1000]")
         if self.protocol not in PROTOCOLS:
             _fail("options.protocol", self.protocol, f"one of {list(PROTOCOLS)}")
-        if not (isinstance(self.max_rounds, int) and 0 <= self.max_rounds <= 1000):
+        if not (is_count(self.max_rounds) and 0 <= self.max_rounds <= 1000):
             _fail("options.max_rounds", self.max_rounds, "integer in [0, 1000]")
 
 
@@ -195,7 +196,7 @@ class Instance:
     geometry: dict | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.n_slots, int) and self.n_slots >= 1):
+        if not (is_count(self.n_slots) and self.n_slots >= 1):
             _fail("n_slots", self.n_slots, "integer >= 1")
         if not (isinstance(self.slot_duration, (int, float)) and math.isfinite(self.slot_duration)
                 and 0 < self.slot_duration <= MAX_SLOT_DURATION):

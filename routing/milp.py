@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from routing._checks import is_count
 from routing.instance import Instance
 from routing.model import CompiledModel, compile_model
 from routing.paths import edge_key
@@ -564,7 +565,7 @@ def solve_milp(
     model, time_limit = compile_within(inst, time_limit)
     if not (0 <= gap < 1):
         raise ValueError(f"gap = {gap!r} is invalid; accepted: a relative gap in [0, 1)")
-    if threads is not None and not (isinstance(threads, int) and threads >= 1):
+    if threads is not None and not (is_count(threads) and threads >= 1):
         raise ValueError(f"threads = {threads!r} is invalid; accepted: integer >= 1 or None")
     _check_solver(solver)
     chain = [solver] + [s for s in (fallback if fallback is not None else SOLVERS) if s != solver]

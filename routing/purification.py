@@ -34,6 +34,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from routing._checks import is_count
+
 PROTOCOLS = ("dejmps", "bbpssw")
 MAX_ROUNDS_DEFAULT = 30
 
@@ -109,7 +111,7 @@ def purify(
     _check_fidelity("threshold", threshold)
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol = {protocol!r} is invalid; accepted: one of {list(PROTOCOLS)}")
-    if not (isinstance(max_rounds, int) and max_rounds >= 0):
+    if not (is_count(max_rounds) and max_rounds >= 0):
         raise ValueError(f"max_rounds = {max_rounds!r} is invalid; accepted: integer >= 0")
 
     def result(cost, probs, f_end, reason=""):

@@ -50,6 +50,7 @@ import numpy as np
 from qsense import ephemeris as eph
 from routing import geometry as geo
 from routing import link_budget as lb
+from routing._checks import is_count
 from routing.instance import (
     MAX_LINK_CAPACITY,
     MAX_SLOT_DURATION,
@@ -149,8 +150,7 @@ class GeneratorConfig:
         fail = _fail
         for key in ("n_satellites", "n_haps"):
             v = getattr(self, key)
-            if not (isinstance(v, int) and not isinstance(v, bool)
-                    and 0 <= v <= MAX_NODES_IN_ORBIT):
+            if not (is_count(v) and 0 <= v <= MAX_NODES_IN_ORBIT):
                 fail(key, v, f"integer in [0, {MAX_NODES_IN_ORBIT}] (line-of-sight checks grow "
                              "as n^2)")
         if self.link_model not in LINK_MODELS:
@@ -162,20 +162,20 @@ class GeneratorConfig:
             for c in self.cities:
                 if not (len(c) == 3 and -90 <= float(c[1]) <= 90 and -180 <= float(c[2]) <= 360):
                     fail("cities entry", c, "(name, lat_deg in [-90, 90], lon_deg in [-180, 360])")
-            if not (isinstance(self.n_base_stations, int) and self.n_base_stations >= nc
+            if not (is_count(self.n_base_stations) and self.n_base_stations >= nc
                     and self.n_base_stations % nc == 0):
                 fail("n_base_stations", self.n_base_stations,
                      f"a multiple of the number of cities ({nc}), >= {nc}")
             per_city = self.n_base_stations // nc
             # two cities: station k to station k; more: distinct station pairs across cities
             kmax = per_city if nc == 2 else (self.n_base_stations**2 - nc * per_city**2) // 2
-            if not (isinstance(self.n_pairs, int) and 1 <= self.n_pairs <= kmax):
+            if not (is_count(self.n_pairs) and 1 <= self.n_pairs <= kmax):
                 fail("n_pairs", self.n_pairs, f"integer in [1, {kmax}]")
-            if not (isinstance(self.n_storage_per_city, int)
+            if not (is_count(self.n_storage_per_city)
                     and 0 <= self.n_storage_per_city <= per_city):
                 fail("n_storage_per_city", self.n_storage_per_city,
                      f"integer in [0, {per_city}]")
-        elif not isinstance(self.n_pairs, int) or self.n_pairs < 1:
+        elif not is_count(self.n_pairs) or self.n_pairs < 1:
             fail("n_pairs", self.n_pairs, "integer >= 1")
         for key in ("free_space_capacity", "ground_capacity"):
             lo, hi = getattr(self, key)
@@ -190,8 +190,7 @@ class GeneratorConfig:
         lo, hi = self.link_fidelity
         if not (0.25 < lo <= hi <= 1.0):
             fail("link_fidelity", self.link_fidelity, "a range with 0.25 < lo <= hi <= 1")
-        if not (isinstance(self.n_slots, int) and not isinstance(self.n_slots, bool)
-                and 1 <= self.n_slots <= MAX_SLOTS):
+        if not (is_count(self.n_slots) and 1 <= self.n_slots <= MAX_SLOTS):
             fail("n_slots", self.n_slots, f"integer in [1, {MAX_SLOTS}] (the model has "
                                           "variables per slot)")
         if not (math.isfinite(self.slot_duration)
@@ -219,17 +218,16 @@ class GeneratorConfig:
             fail("orbit_inclination_deg", self.orbit_inclination_deg, "an angle in [0, 180] deg")
         # walker_planes on its own range first (a negative one divided n_satellites and
         # reported walker_phasing against an empty range [0, -2])
-        if not (isinstance(self.walker_planes, int) and not isinstance(self.walker_planes, bool)
-                and self.walker_planes >= 0):
+        if not (is_count(self.walker_planes) and self.walker_planes >= 0):
             fail("walker_planes", self.walker_planes,
                  f"0 or a divisor of n_satellites = {self.n_satellites} (integer >= 0)")
         planes = self.walker_planes or max(self.n_satellites, 1)
         if self.n_satellites and not self.n_satellites % planes == 0:
             fail("walker_planes", self.walker_planes,
                  f"0 or a divisor of n_satellites = {self.n_satellites}")
-        if not (isinstance(self.walker_phasing, int) and 0 <= self.walker_phasing < planes):
+        if not (is_count(self.walker_phasing) and 0 <= self.walker_phasing < planes):
             fail("walker_phasing", self.walker_phasing, f"integer in [0, {planes - 1}]")
-        if not (isinstance(self.samples_per_slot, int) and 1 <= self.samples_per_slot <= 100):
+        if not (is_count(self.samples_per_slot) and 1 <= self.samples_per_slot <= 100):
             fail("samples_per_slot", self.samples_per_slot, "integer in [1, 100]")
         if not (self.min_pairs_per_slot >= 0):
             fail("min_pairs_per_slot", self.min_pairs_per_slot, "pairs per slot >= 0")

@@ -6,6 +6,7 @@ phase; the MILP at 300 / 50 / 96 NOT_SOLVED at its limit) are reproduced here on
 by injecting the same failures, and the time limit is exercised for real on a mid-size one.
 """
 
+import dataclasses
 import math
 
 import cvxpy as cp
@@ -324,3 +325,22 @@ def test_a_priced_solve_keeps_to_its_time_limit():
     assert sol.path_set == "priced" and routing.check_solution(sol) == []
     assert sol.objective > 0 and math.isfinite(sol.bound)
     assert sol.path_bound >= sol.objective * (1 - 1e-9) and sol.bound >= sol.objective
+
+
+@pytest.mark.parametrize("call,key", [
+    (lambda i: routing.generate_instance(0, n_slots=True), "n_slots"),
+    (lambda i: routing.generate_instance(0, n_pairs=True), "n_pairs"),
+    (lambda i: routing.generate_instance(0, n_storage_per_city=True), "n_storage_per_city"),
+    (lambda i: routing.generate_instance(0, samples_per_slot=True), "samples_per_slot"),
+    (lambda i: routing.generate_instance(0, max_rounds=True), "max_rounds"),
+    (lambda i: routing.PathOptions(max_columns=True), "max_columns"),
+    (lambda i: dataclasses.replace(i, n_slots=True), "n_slots"),
+    (lambda i: routing.solve_milp(i, threads=True), "threads"),
+    (lambda i: routing.solve_benders(i, max_iterations=True), "max_iterations"),
+    (lambda i: routing.solve_benders(i, drop_slack_after=True), "drop_slack_after"),
+    (lambda i: routing.purification.purify(0.8, 0.9, max_rounds=True), "max_rounds"),
+])
+def test_counts_refuse_bools(call, key):
+    """A bool is not a count: True read as 1 slot, pair, round or iteration before."""
+    with pytest.raises(ValueError, match=rf"^(options\.)?{key} = True "):
+        call(small(0))
