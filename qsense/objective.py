@@ -158,6 +158,19 @@ def _check_channel(name: str, channel, n: int, dtype):
     return _as_data(channel, _complex_dtype(dtype))
 
 
+def _per_qubit_nonneg(name: str, value, n: int, real, each: str, accepted: str):
+    """``value`` as (N,) data of finite reals >= 0, one per qubit (a traced value: its shape
+    only), or a ValueError naming ``name``."""
+    value = as_array_if_traced(value, name, f"({n},)")
+    if tuple(np.shape(value)) != (n,):
+        fail(f"{name}.shape", tuple(np.shape(value)), f"({n},): {each}")
+    if is_concrete(value):
+        v = _real_array(name, value, accepted)
+        if not np.all(np.isfinite(v) & (v >= 0)):
+            fail(name, value, accepted)
+    return _as_data(value, real)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Problem:
     """What is sensed (see the module docstring). A JAX pytree: pass it to jitted functions
@@ -243,29 +256,13 @@ class Problem:
                                                                                 float))):
                 fail("sensors", self.sensors, "finite coupling weights (1 senses, 0 does not)")
             set_("sensors", _as_data(self.sensors, real))
-        if self.post_decay is not None:
-            set_("post_decay", as_array_if_traced(self.post_decay, "post_decay", f"({n},)"))
-            if tuple(np.shape(self.post_decay)) != (n,):
-                fail("post_decay.shape", tuple(np.shape(self.post_decay)), f"({n},): one "
-                     "decay rate per qubit")
-            if is_concrete(self.post_decay):
-                r = np.asarray(self.post_decay, float)
-                if not np.all(np.isfinite(r) & (r >= 0)):
-                    fail("post_decay", self.post_decay, "finite rates >= 0 (1/time units)")
-            set_("post_decay", _as_data(self.post_decay, real))
-        if self.noise_weights is not None:
-            set_("noise_weights", as_array_if_traced(self.noise_weights, "noise_weights",
-                                                     f"({n},)"))
-            if tuple(np.shape(self.noise_weights)) != (n,):
-                fail("noise_weights.shape", tuple(np.shape(self.noise_weights)), f"({n},): "
-                     "one factor on gamma per qubit")
-            if is_concrete(self.noise_weights):
-                v = _real_array("noise_weights", self.noise_weights, "finite factors >= 0 on "
-                                "gamma (real numbers)")
-                if not np.all(np.isfinite(v) & (v >= 0)):
-                    fail("noise_weights", self.noise_weights, "finite factors >= 0 on gamma "
-                         "(0: the qubit sees no sensing noise)")
-            set_("noise_weights", _as_data(self.noise_weights, real))
+        for name, each, accepted in (
+                ("post_decay", "one decay rate per qubit", "finite rates >= 0 (1/time units)"),
+                ("noise_weights", "one factor on gamma per qubit",
+                 "finite factors >= 0 on gamma (0: the qubit sees no sensing noise)")):
+            if getattr(self, name) is not None:
+                set_(name, _per_qubit_nonneg(name, getattr(self, name), n, real, each,
+                                             accepted))
         post_cov = self.post_covariant
         if self.post_channel is None:
             post_cov = True

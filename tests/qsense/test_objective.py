@@ -330,7 +330,8 @@ def test_noise_weights_closed_forms_grids_and_bad_input():
     decays by e^{-gamma t (v0 + v1)}, so QFI = 4 t^2 e^{-2 gamma t (v0 + v1)} and
     dQFI/dv_k = -2 gamma t QFI (autodiff through the traced weights); all ones is the
     default; the t grid follows the largest rate; bit flip's oscillation rate is the sum of
-    the qubits' own (noiseless at B0 = 1: 1; at rate 2 gamma: sqrt(1 - gamma^2))."""
+    the qubits' own (noiseless at B0 = 1: 1; at rate 2 gamma: sqrt(1 - gamma^2)). Bad
+    weights and bad post_decay rates are refused by name."""
     gamma, t = 0.1, 1.3
     empty = qsense.genome.empty_genome(1)  # padding only: the GHZ probe
     base = Problem(2, "dephasing", gamma)
@@ -357,11 +358,11 @@ def test_noise_weights_closed_forms_grids_and_bad_input():
         qsense.genetic.search_t_grid(silent, GAConfig())
     bf = Problem(2, "bitflip", gamma, b0=1.0, noise_weights=(0.0, 2.0))
     assert O.oscillation_rate(bf) == pytest.approx(1 + np.sqrt(1 - gamma**2), rel=1e-12)
-    for bad, key in (([1.0], "noise_weights.shape"), ([1.0, -0.1], "noise_weights"),
-                     ([1.0, np.nan], "noise_weights"), ([1.0, np.inf], "noise_weights"),
-                     (["a", "b"], "noise_weights"), ([1j, 1.0], "noise_weights")):
-        with pytest.raises(ValueError, match=key):
-            Problem(2, noise_weights=bad)
+    for name in ("noise_weights", "post_decay"):  # one per-qubit check serves both
+        for bad, key in (([1.0], f"{name}.shape"), ([1.0, -0.1], name), ([1.0, np.nan], name),
+                         ([1.0, np.inf], name), (["a", "b"], name), ([1j, 1.0], name)):
+            with pytest.raises(ValueError, match=rf"^{key} = "):
+                Problem(2, **{name: bad})
 
 
 # ----------------------------------------------------------------------------- public path
