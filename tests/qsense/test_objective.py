@@ -279,13 +279,13 @@ def test_link_hooks_match_dense_reference(noise, post_kind, field):
         assert -got == pytest.approx(np.trace(np.linalg.inv(want)), rel=1e-7)
     # each hook on its own, the others absent
     ones, ids = np.ones(n), [[I2]] * n
-    for kw, pre_k, post_k, s, v in (
+    for kw, pre_k, post_k, s, nw in (
             ({"pre_channel": p.pre_channel}, pre, ids, ones, ones),
             ({"post_channel": p.post_channel}, ids, post, ones, ones),
             ({"sensors": sensors}, ids, ids, sensors, ones),
             ({"noise_weights": noisy}, ids, ids, ones, noisy)):
         one = Problem(n, noise, gamma, field, b0, **kw)
-        w = _ref_qfim(psi, pre_k, post_k, s, b0, t, noise, gamma, v)
+        w = _ref_qfim(psi, pre_k, post_k, s, b0, t, noise, gamma, nw)
         v = float(score(one, genome, t))
         if field == "scalar":
             assert v == pytest.approx(w[0, 0], rel=1e-8)

@@ -94,9 +94,9 @@ def qfi(rho_of_b, b0, h=1e-5, eps=1e-10):
 
 def lindblad_vector(rho, field, t, gamma, n, sensors=None, steps=None, noisy=None):
     """Sensing a vector field (Bx, By, Bz) for time t with dephasing on every qubit (rates as
-    `sense_dephasing`): the full N-qubit Lindbladian ``-i[H, .] + sum_k (gamma_k/2) (Z_k . Z_k
-    - .)``,
-    ``H = 1/2 sum_k s_k B . sigma_k``, exponentiated as a 4^N x 4^N matrix (column vec)."""
+    `sense_dephasing`): the full N-qubit Lindbladian
+    ``-i[H, .] + sum_k (gamma_k/2) (Z_k . Z_k - .)``, ``H = 1/2 sum_k s_k B . sigma_k``,
+    exponentiated as a 4^N x 4^N matrix (column vec)."""
     s = np.ones(n) if sensors is None else np.asarray(sensors, float)
     d = 2**n
     h = sum(s[k] * sum(bi * _on(p, k, n) for bi, p in zip(field, (X, Y, Z), strict=True))
