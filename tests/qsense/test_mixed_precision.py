@@ -84,17 +84,17 @@ def test_generation_scores_in_float32_and_rescores_the_elite_in_float64():
 
 
 # Table 1 cells (gamma = 0.1, scalar field at B0 = 1; a vector-field cell at B = 0), a small
-# search (compilation dominates the test's time), refinement by L-BFGS: every noise in both
-# fields, at N = 2 and 3. Left out: N = 3 amplitude damping, where this small search is not
-# reliable: its float64 and mixed runs end in different local optima (scalar: 163.52 vs
-# 162.95; vector: QCRB 0.0142588 vs 0.0142582, 2026-11-30), as float64 runs with other seeds
-# do (with the table1 search settings, seeds 1-3: 163.983, 163.983, 163.652 in float64, the
-# same to 4e-8 in mixed precision). The claim tested is "same optimum", so it needs a search
-# that finds it. The N = 2 dephasing scalar cell is left out as the same compiled program as
-# N = 2 amplitude damping (Z-covariant noises share it, `Problem.structure`).
-CELLS = [(2, "bitflip", "scalar"), (2, "amplitude_damping", "scalar"),
-         (2, "dephasing", "vector"), (2, "amplitude_damping", "vector"),
-         (3, "dephasing", "scalar"), (3, "bitflip", "vector")]
+# search (compilation dominates the test's time: ~35 CPU-s a cell), refinement by L-BFGS: each
+# noise once, both fields, N = 2 and 3. Three cells, not every noise x field (six were run
+# until 2026-12-02, all equal to <= 1.3e-14): each cell compiles its own GA and refinement
+# programs, and the suite must fit CI's 20 minutes. Left out: N = 3 amplitude damping, where
+# this small search is not reliable: its float64 and mixed runs end in different local optima
+# (scalar: 163.52 vs 162.95; vector: QCRB 0.0142588 vs 0.0142582, 2026-11-30), as float64 runs
+# with other seeds do (with the table1 search settings, seeds 1-3: 163.983, 163.983, 163.652
+# in float64, the same to 4e-8 in mixed precision). The claim tested is "same optimum", so it
+# needs a search that finds it.
+CELLS = [(2, "bitflip", "scalar"), (2, "amplitude_damping", "vector"),
+         (3, "dephasing", "scalar")]
 
 
 @pytest.mark.slow

@@ -40,9 +40,18 @@ def test_experiment_files_compose(name):
     assert cfg.task == name
 
 
+# table1's reference optima at a light effort (tests/qsense/test_table1_references.py's and
+# test_multiprocess's: the same reference programs)
+TINY_REFERENCE = ["table1.reference.restarts=6", "table1.reference.steps=150",
+                  "table1.reference.bound_grid=9"]
+
+
 def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
+    """The tiny table1 run: columns, closed forms, derived metrics, the reference optima and
+    CE bound beside every cell (consistency, fraction, warnings), and a resume that computes
+    nothing again (one run for all of it: each table1 run compiles its own programs)."""
     ov = ["+exp=table1", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[dephasing,amplitude_damping]", *_tiny("table1")]
+          "table1.noises=[dephasing,amplitude_damping]", *_tiny("table1"), *TINY_REFERENCE]
     out = execute(_config(ov), tmp_path)
     rows = read_csv(tmp_path / "table1.csv")
     assert len(rows) == 2 * 2 * 2  # sensing x noise x probe
@@ -80,14 +89,48 @@ def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["tables"]["table1"] == "table1.csv"
 
-    # a rerun in the same directory resumes from the checkpoint: no cell is recomputed
+    # the reference optima and the CE bound beside every cell
+    for r in rows:
+        q, prod, ref, bound = (float(r[k]) for k in ("qcrb", "product_qcrb",
+                                                     "reference_qcrb", "bound_qcrb"))
+        assert ref <= prod * (1 + 1e-9)  # the pure reference is at least the product one
+        assert float(r["fraction"]) == pytest.approx(ref / q, rel=1e-12)
+        if r["probe"] == "VQS":
+            assert ref <= q * (1 + 1e-6)  # seeded with the VQS probe: never beaten by it
+        if r["sensing"] == "single":
+            assert bound <= ref * (1 + 1e-9)  # the CE bound is a lower bound on every QCRB
+            if r["noise"] == "dephasing":
+                # closed forms at N = 2, dephasing, gamma = 0.1: product 2 e^-2 / gamma^2;
+                # bound max_t of N^2 t^2 eta^2 / (N (1 - eta^2) + eta^2)
+                assert prod == pytest.approx(0.01 * np.e**2 / 2, rel=1e-6)
+                assert 1 / 40 < bound < 1 / 27.2
+        else:
+            assert np.isnan(bound) and "single-parameter" in r["reference_note"]
+    fr = [float(r["fraction"]) for r in rows if r["probe"] == "VQS"]
+    assert m["min_fraction"] == pytest.approx(min(fr))
+    assert isinstance(m["warnings"], list)
+    assert len(m["warnings"]) == sum(f < 0.98 for f in fr)
+    assert m["bound_below_reference_all"] is True
+    vqs_rows = [r for r in rows if r["probe"] == "VQS"]
+    assert m["vqs_ge_product_all"] == all(float(r["qcrb"]) <= float(r["product_qcrb"]) * (1 + 1e-6)
+                                          for r in vqs_rows)
+    assert len(m["vqs_below_product"]) == sum(
+        float(r["qcrb"]) > float(r["product_qcrb"]) * (1 + 1e-6) for r in vqs_rows)
+    assert m["not_monotone_in_n"] == []  # one N only
+    assert "reference" in md
+    assert res["metrics"]["warnings"] == m["warnings"]
+
+    # a rerun in the same directory resumes from the checkpoint: no cell, reference or bound
+    # is recomputed
     def boom(*a, **k):
         raise AssertionError("cell recomputed")
 
-    monkeypatch.setattr(vqs_common, "solve", boom)
+    for fn in ("solve", "cell_references", "cell_bound"):
+        monkeypatch.setattr(vqs_common, fn, boom)
     again = execute(_config(ov), tmp_path)
     assert read_csv(tmp_path / "table1.csv") == rows
     assert again["metrics"]["n_cells"] == out["metrics"]["n_cells"]
+    assert again["metrics"]["min_fraction"] == m["min_fraction"]
 
 
 @pytest.mark.parametrize("name,field", [("fig2", "scalar"), ("fig3", "vector")])
