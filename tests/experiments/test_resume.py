@@ -39,10 +39,12 @@ CASES = {
     "quickstart": (["quickstart.n_max=2", "quickstart.noises=[dephasing,bitflip]",
                     "quickstart.n_t=20"],
                    ["experiments.tasks.quickstart:ghz_qfi_curve"], True),
-    # the noises of tests/qsense/test_vqs_experiments.py's tiny table1 (the same programs)
+    # the noises and light reference of tests/qsense/test_vqs_experiments.py's tiny table1
+    # (the same programs)
     "table1": (["table1.n_max=2", "table1.gammas=[0.1]",
                 "table1.noises=[dephasing,amplitude_damping]",
-                "table1.sensing=[single]", *TINY_SEARCH],
+                "table1.sensing=[single]", *TINY_SEARCH, "table1.reference.restarts=6",
+                "table1.reference.steps=150", "table1.reference.bound_grid=9"],
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
     # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells; the curve and
     # Wigner grid of tests/qsense/test_vqs_experiments.py's tiny fig2 (the same programs)
