@@ -17,6 +17,11 @@ CONF = ROOT / "conf"
 FIG3_TINY_REFERENCE = ["fig3.reference.restarts=4", "fig3.reference.steps=20",
                        "fig3.reference.polish=1", "fig3.reference.polish_iter=20"]
 
+# A light table1 reference effort: every table1 test run takes it (the tiny run, its resume,
+# the reference worker, two SLURM tasks), so their reference programs are one set
+TABLE1_TINY_REFERENCE = ["table1.reference.restarts=6", "table1.reference.steps=150",
+                         "table1.reference.bound_grid=9"]
+
 
 def tiny_figure(name: str) -> list[str]:
     """The tiny fig2 / fig3 run (N = 2, a 15-point curve, a 9 x 12 Wigner grid, fig3's light

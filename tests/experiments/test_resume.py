@@ -24,7 +24,7 @@ import pytest
 from experiments.checkpoint import Checkpoint
 from experiments.outputs import read_csv
 from experiments.run import execute
-from tests.experiments.helpers import load_config, tiny_figure
+from tests.experiments.helpers import TABLE1_TINY_REFERENCE, load_config, tiny_figure
 
 # conf/search/quick.yaml: the program shapes of tests/qsense/test_genetic.py's SMALL search and
 # of the other tiny experiment tests, so this test's programs come from the run's compile cache
@@ -43,8 +43,7 @@ CASES = {
     # (the same programs)
     "table1": (["table1.n_max=2", "table1.gammas=[0.1]",
                 "table1.noises=[dephasing,amplitude_damping]",
-                "table1.sensing=[single]", *TINY_SEARCH, "table1.reference.restarts=6",
-                "table1.reference.steps=150", "table1.reference.bound_grid=9"],
+                "table1.sensing=[single]", *TINY_SEARCH, *TABLE1_TINY_REFERENCE],
                ["experiments.tasks.table1:_cell", "experiments.vqs_common:solve"], False),
     # N = 2 only: its VQS cell, then its reference (and fig2's bound) cells; the curve and
     # Wigner grid of tests/qsense/test_vqs_experiments.py's tiny fig2 (the same programs)

@@ -27,7 +27,7 @@ import pytest
 
 from experiments.outputs import read_csv
 from qsense import distributed
-from tests.experiments.helpers import tiny_figure
+from tests.experiments.helpers import TABLE1_TINY_REFERENCE, tiny_figure
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 300
@@ -265,8 +265,7 @@ def test_an_experiment_run_as_two_slurm_tasks_writes_one_run_and_resumes_togethe
 
 TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
           "table1.noises=[bitflip]", "table1.sensing=[single]", "search=quick", "progress=false",
-          "table1.reference.restarts=6", "table1.reference.steps=150",
-          "table1.reference.bound_grid=9"]
+          *TABLE1_TINY_REFERENCE]
 
 
 def test_table1_as_two_slurm_tasks_runs_one_reference_worker(tmp_path):

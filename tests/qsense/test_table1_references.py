@@ -16,9 +16,9 @@ from experiments import vqs_common
 from experiments.outputs import read_csv
 from experiments.run import execute, to_config
 from experiments.schema import ConfigError
+from tests.experiments.helpers import TABLE1_TINY_REFERENCE
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
-TINY = ["reference.restarts=6", "reference.steps=150", "reference.bound_grid=9"]
 
 
 def _config(overrides):
@@ -31,7 +31,7 @@ def test_reference_worker_gives_the_serial_results_and_resumes_its_own_checkpoin
     run that finds a worker's checkpoint from an interrupted run does not recompute it."""
     ov = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
           "table1.noises=[bitflip]", "table1.sensing=[single]", "progress=false", "search=quick",
-          *[f"table1.{o}" for o in TINY]]
+          *TABLE1_TINY_REFERENCE]
     serial = execute(_config([*ov, "table1.reference_worker=false"]), tmp_path / "serial")
     worker = execute(_config(ov), tmp_path / "worker")
     assert (tmp_path / "worker" / "table1_references_checkpoint.json").exists()

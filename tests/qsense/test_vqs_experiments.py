@@ -16,7 +16,7 @@ from experiments.run import execute, to_config
 from experiments.schema import ConfigError
 from qsense import CRX, RY, RZ, make_genome
 from qsense.draw import draw_png, draw_text
-from tests.experiments.helpers import tiny_figure
+from tests.experiments.helpers import TABLE1_TINY_REFERENCE, tiny_figure
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -40,18 +40,13 @@ def test_experiment_files_compose(name):
     assert cfg.task == name
 
 
-# table1's reference optima at a light effort (tests/qsense/test_table1_references.py's and
-# test_multiprocess's: the same reference programs)
-TINY_REFERENCE = ["table1.reference.restarts=6", "table1.reference.steps=150",
-                  "table1.reference.bound_grid=9"]
-
-
 def test_table1_tiny_end_to_end_and_resume(tmp_path, monkeypatch):
     """The tiny table1 run: columns, closed forms, derived metrics, the reference optima and
     CE bound beside every cell (consistency, fraction, warnings), and a resume that computes
     nothing again (one run for all of it: each table1 run compiles its own programs)."""
     ov = ["+exp=table1", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[dephasing,amplitude_damping]", *_tiny("table1"), *TINY_REFERENCE]
+          "table1.noises=[dephasing,amplitude_damping]", *_tiny("table1"),
+          *TABLE1_TINY_REFERENCE]
     out = execute(_config(ov), tmp_path)
     rows = read_csv(tmp_path / "table1.csv")
     assert len(rows) == 2 * 2 * 2  # sensing x noise x probe
