@@ -27,7 +27,7 @@ import pytest
 
 from experiments.outputs import read_csv
 from qsense import distributed
-from tests.experiments.helpers import TABLE1_TINY_REFERENCE, tiny_figure
+from tests.experiments.helpers import TABLE1_TINY_REFERENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 300
@@ -201,9 +201,6 @@ def test_two_slurm_tasks_join_and_agree_with_one_device(two_tasks):
         assert out["refused"] == "CheckpointMismatch"
 
 
-FIG3 = ["+exp=fig3", *tiny_figure("fig3"), "search=quick", "progress=false"]
-
-
 def _rows(path):
     return [{k: _num(v) for k, v in r.items()} for r in read_csv(path)]
 
@@ -225,67 +222,65 @@ def _assert_same_rows(a, b):
                 assert va == rb[k], k
 
 
+TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
+          "table1.noises=[dephasing]", "table1.sensing=[single]", "search=quick", "progress=false",
+          *TABLE1_TINY_REFERENCE]
+#: a table column that is a wall time, not a result
+WALL = ("search_wall_s",)
+
+
+def _table1_rows(path):
+    return [{k: v for k, v in r.items() if k not in WALL} for r in _rows(path)]
+
+
 def test_an_experiment_run_as_two_slurm_tasks_writes_one_run_and_resumes_together(tmp_path):
-    """``python -m experiments.run`` as two SLURM tasks: process 0 writes the run, process 1
-    beside it (``process1/``), both the tables of a one-process run, and ``results.json``
-    records both processes' devices. Resumed with only process 0's checkpoint (process 1's
-    outputs lost), both processes take its cells: a cell's value planted in that checkpoint
-    reaches both processes' tables (a recomputed cell would not carry it, and one process
-    recomputing alone would hang the other)."""
+    """``python -m experiments.run +exp=table1`` as two SLURM tasks: process 0 writes the run,
+    process 1 beside it (``process1/``), both the table of a one-process run (1e-12), and
+    ``results.json`` records both processes' devices. table1's reference optima do not depend
+    on the search and need no collectives: only process 0 starts the worker that computes them
+    (its checkpoint in the run dir, none in ``process1/``), and both tables carry them.
+    Resumed with only process 0's checkpoint (process 1's outputs lost), both processes take
+    its cells: a cell's value planted in that checkpoint reaches both processes' tables (a
+    recomputed cell would not carry it, and one process recomputing alone would hang the
+    other). (That the worker computes what a one-process serial run does is
+    `tests/qsense/test_table1_references.py`'s.)"""
     from experiments.run import execute
     from tests.experiments.helpers import load_config
 
     run_dir = tmp_path / "run"
-    argv = [sys.executable, "-m", "experiments.run", *FIG3, f"hydra.run.dir={run_dir}"]
+    argv = [sys.executable, "-m", "experiments.run", *TABLE1, f"hydra.run.dir={run_dir}"]
     outs = _two_tasks(argv)
     assert f"results: {run_dir / 'results.json'}" in outs[0]
     assert f"results: {run_dir / 'process1' / 'results.json'}" in outs[1]
     res = json.loads((run_dir / "results.json").read_text())
     assert len(res["devices"]) == 2 and len(set(res["devices"])) == 2
+    ref = "table1_references_checkpoint.json"
+    assert (run_dir / ref).exists()
+    assert not (run_dir / "process1" / ref).exists()  # process 1 started no worker
+    got0 = _table1_rows(run_dir / "table1.csv")
+    assert len(got0) == 2
+    for w in got0:
+        for k in ("qcrb", "product_qcrb", "reference_qcrb", "bound_qcrb", "reference_t"):
+            assert np.isfinite(w[k]), k
+    # one process, one device: the search computed again, the worker's references taken from
+    # its checkpoint (copied: they are not what is compared, and a second worker is ~30 s)
     one = tmp_path / "one"
-    execute(load_config(FIG3), one)
-    for table in ("fig3.csv", "fig3_peaks.csv"):
-        want = _rows(one / table)
-        _assert_same_rows(_rows(run_dir / table), want)
-        _assert_same_rows(_rows(run_dir / "process1" / table), want)
+    one.mkdir()
+    shutil.copy(run_dir / ref, one / ref)
+    execute(load_config(TABLE1), one)
+    want = _table1_rows(one / "table1.csv")
+    _assert_same_rows(got0, want)
+    _assert_same_rows(_table1_rows(run_dir / "process1" / "table1.csv"), want)
 
     # unfinished again, process 1's files gone; process 0's checkpoint holds a planted value
     (run_dir / "results.json").unlink()
     shutil.rmtree(run_dir / "process1")
-    ck_path = run_dir / "fig3_checkpoint.json"
+    ck_path = run_dir / "table1_checkpoint.json"
     ck = json.loads(ck_path.read_text())
     planted = 0.123456789
-    ck["cells"]["2"]["vqs"][0] = planted
+    ck["cells"]["single|2|0.1|dephasing"]["VQS"]["qcrb"] = planted
     ck_path.write_text(json.dumps(ck))
     _two_tasks(argv)
     for d in (run_dir, run_dir / "process1"):
-        vqs = [r for r in _rows(d / "fig3_peaks.csv") if r["probe"] == "VQS"]
-        assert [r["min_qcrb"] for r in vqs] == [planted], d
-
-
-TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[bitflip]", "table1.sensing=[single]", "search=quick", "progress=false",
-          *TABLE1_TINY_REFERENCE]
-
-
-def test_table1_as_two_slurm_tasks_runs_one_reference_worker(tmp_path):
-    """table1's reference optima do not depend on the search and need no collectives: only
-    process 0 starts the worker that computes them (its checkpoint in the run dir, none in
-    ``process1/``), and process 1's table carries the same references and values as process
-    0's. (That the worker computes what a one-process serial run does is
-    `tests/qsense/test_table1_references.py`'s; that two processes' searches equal one
-    device's, the tests above.)"""
-    run_dir = tmp_path / "run"
-    _two_tasks([sys.executable, "-m", "experiments.run", *TABLE1, f"hydra.run.dir={run_dir}"])
-    ref = "table1_references_checkpoint.json"
-    assert (run_dir / ref).exists()
-    assert not (run_dir / "process1" / ref).exists()  # process 1 started no worker
-    want = _rows(run_dir / "table1.csv")
-    got = _rows(run_dir / "process1" / "table1.csv")
-    assert len(want) == 2
-    for w in want:
-        for k in ("qcrb", "product_qcrb", "reference_qcrb", "bound_qcrb", "reference_t"):
-            assert np.isfinite(w[k]), k
-    strip = ("search_wall_s",)
-    assert [{k: v for k, v in r.items() if k not in strip} for r in got] == \
-        [{k: v for k, v in r.items() if k not in strip} for r in want]
+        vqs = [r for r in _rows(d / "table1.csv") if r["probe"] == "VQS"]
+        assert [r["qcrb"] for r in vqs] == [planted], d
