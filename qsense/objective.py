@@ -552,15 +552,21 @@ def _check_state_shape(problem: Problem, x, name: str, ndim: int) -> None:
              "state vector)")
 
 
-def _nan_if_invalid(value, t, gamma):
-    """``value`` where the *traced* ``t`` and ``gamma`` are valid (finite, >= 0), NaN where not.
+def _nan_if_invalid(value, t, problem: Problem):
+    """``value`` where the *traced* inputs are valid, NaN where not: ``t``, ``gamma``,
+    ``noise_weights`` and ``post_decay`` finite and >= 0 (the ranges `Problem` and `_check_t`
+    enforce on concrete values; a non-finite traced ``sensors`` weight makes the value NaN by
+    itself).
 
-    Concrete ones were checked (a ValueError); a tracer cannot raise, and at t < 0 or gamma < 0
-    the maps are still defined, so ``jax.vmap(lambda t: score(p, g, t))`` over a t < 0 would
-    read as a plausible QFI. The factor is ``1`` or ``NaN`` (one compare and one multiply per
-    value): at a valid point the value and every gradient are exactly unchanged; at an invalid
-    one both are NaN (a ``jnp.where`` on the value alone would give a gradient of 0 there)."""
-    traced = [x for x in (t, gamma) if not is_concrete(x)]
+    Concrete ones were checked (a ValueError); a tracer cannot raise, and outside those ranges
+    the maps are still defined, so ``jax.vmap(lambda t: score(p, g, t))`` over a t < 0 (or a
+    vmap over negative noise weights or decay rates) would read as a plausible QFI. The factor
+    is ``1`` or ``NaN`` (one compare and one multiply per value): at a valid point the value
+    and every gradient are exactly unchanged; at an invalid one both are NaN (a ``jnp.where``
+    on the value alone would give a gradient of 0 there). Nothing is added when every input
+    is concrete."""
+    traced = [x for x in (t, problem.gamma, problem.noise_weights, problem.post_decay)
+              if x is not None and not is_concrete(x)]
     if not traced:
         return value
     ok = functools.reduce(jnp.logical_and,
@@ -612,7 +618,7 @@ def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
         _check_state_shape(problem, rho0, "rho0", 2)
         validate_state(rho0, "rho0")
     _check_t(t)
-    return _nan_if_invalid(_score_state(problem, rho0, t), t, problem.gamma)
+    return _nan_if_invalid(_score_state(problem, rho0, t), t, problem)
 
 
 @jax.jit
@@ -630,7 +636,7 @@ def score(problem: Problem, genome: Genome, t) -> jax.Array:
     _check_problem(problem)
     _check_genome(problem, genome, 0)
     _check_t(t)
-    return _nan_if_invalid(_score(problem, genome, t), t, problem.gamma)
+    return _nan_if_invalid(_score(problem, genome, t), t, problem)
 
 
 @jax.jit
@@ -654,7 +660,7 @@ def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     _check_problem(problem)
     _check_pure(problem, psi)
     _check_t(t)
-    return _nan_if_invalid(_score_pure(problem, psi, t), t, problem.gamma)
+    return _nan_if_invalid(_score_pure(problem, psi, t), t, problem)
 
 
 def _score_pure_fast(problem: Problem, psi: jax.Array, t) -> jax.Array:
@@ -731,7 +737,7 @@ def population_score(problem: Problem, genomes: Genome, t, *,
     else:
         raw = jnp.asarray(in_chunks(lambda g: _population_score(problem, g, t),
                                     genomes.batch_shape[0], chunk, genomes))
-    return _nan_if_invalid(raw, t, problem.gamma)
+    return _nan_if_invalid(raw, t, problem)
 
 
 def _population_chunk(problem: Problem, genomes: Genome, t,
@@ -809,7 +815,7 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
         def many(genomes, t, gamma, b0):
             problem = checked(problem_of(gamma, b0), genomes, t, 1)
             return _nan_if_invalid(jax.vmap(_score, (None, 0, None))(problem, genomes, t), t,
-                                   problem.gamma)
+                                   problem)
         return many
 
     def one(genome, t, gamma, b0):
@@ -819,7 +825,7 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
 
     def single(genome, t, gamma, b0):
         problem = checked(problem_of(gamma, b0), genome, t, 0)
-        return _nan_if_invalid(run(genome, t, gamma, b0), t, problem.gamma)
+        return _nan_if_invalid(run(genome, t, gamma, b0), t, problem)
 
     if jit:
         single._cache_size = run._cache_size  # type: ignore[attr-defined]
@@ -859,7 +865,7 @@ def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, n
     _check_genome(p, genome, 0)
     _check_t(t)
     psi = probe(p, genome)
-    return _nan_if_invalid(qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t), t, p.gamma)
+    return _nan_if_invalid(qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t), t, p)
 
 
 __all__ = [
