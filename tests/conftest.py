@@ -13,50 +13,30 @@ _OPT_LEVEL = "--xla_backend_optimization_level"
 if _OPT_LEVEL not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_OPT_LEVEL}=0".strip()
 
-# Compile-time flags of XLA:CPU that change how fast it compiles, not the arithmetic's rules
-# (IEEE at every setting, fast math off): a value may move by an ulp or so, as between any two
-# programs computing it:
-# * the legacy elemental emitters instead of the MLIR fusion emitters: they compile the suite's
-#   programs faster (test_objective's two costliest consumer tests 68.6 -> 40.6 CPU-s; the
-#   whole test command on 2 cores 20.0 -> 13.5 min, 2271 -> 1497 user CPU-s, 2026-11-30,
-#   jaxlib 0.10.2; an N = 5 dephasing QFI moved by 2e-15 relative), the same run time;
-# * one LLVM module per program instead of XLA's split into several for parallel codegen,
-#   with LLVM's expensive passes off: on 2 busy cores the split only adds work (each part is
-#   compiled and linked on its own) and memory mappings (each part maps its own; see
-#   _bounded_mappings). test_objective + test_genetic's consumer, compilation and optimum
-#   tests: 115.1-117.3 user CPU-s at XLA's default for both, 111.9-112.0 with one module,
-#   104.1-104.8 with both (2026-12-02). A vector-field QFIM entry of a vmapped program moved
-#   by 7e-16 (2e-16 of |F|) against the eager program's.
-# jaxlib 0.11 removed the legacy emitters and aborts on an unknown flag, so the flags are
-# added only if a child process with them starts JAX's CPU backend (~1 s, once: the xdist
-# workers and subprocesses inherit the result; one by one if the set fails). A flag the
-# caller sets wins.
-_OPTIONAL = ("--xla_cpu_use_fusion_emitters=false", "--xla_cpu_parallel_codegen_split_count=1",
-             "--xla_llvm_disable_expensive_passes=true")
-_PROBED = "QSENSE_TEST_FLAGS_PROBED"
-if _PROBED not in os.environ:
+# XLA:CPU's legacy elemental emitters instead of its MLIR fusion emitters: they compile the
+# suite's programs faster (test_objective's two costliest consumer tests 68.6 -> 40.6 CPU-s;
+# the whole test command on 2 cores 20.0 -> 13.5 min, 2271 -> 1497 user CPU-s, 2026-11-30,
+# jaxlib 0.10.2), with IEEE arithmetic in both (an N = 5 dephasing QFI moved by 2e-15
+# relative) and the same run time. jaxlib 0.11 removed the legacy emitters and aborts on the
+# flag as unknown, so it is added only if a child process with it starts JAX's CPU backend
+# (~1 s, once: the xdist workers and subprocesses inherit the result). A value the caller
+# sets wins.
+_EMITTERS = "--xla_cpu_use_fusion_emitters"
+_PROBED = "QSENSE_TEST_EMITTERS_PROBED"
+if _EMITTERS not in os.environ.get("XLA_FLAGS", "") and _PROBED not in os.environ:
     import subprocess
     import sys
 
     os.environ[_PROBED] = "1"
-
-    def _starts(flags: str) -> bool:
-        try:
-            return subprocess.run([sys.executable, "-c", "import jax; jax.devices('cpu')"],
-                                  env={**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"},
-                                  capture_output=True, timeout=120).returncode == 0
-        except (OSError, subprocess.SubprocessError):
-            return False
-
-    _todo = [f for f in _OPTIONAL if f.split("=")[0] not in os.environ.get("XLA_FLAGS", "")]
-    _all = " ".join([os.environ.get("XLA_FLAGS", ""), *_todo]).strip()
-    if _todo and _starts(_all):
-        os.environ["XLA_FLAGS"] = _all
-    else:
-        for _f in _todo:
-            _flags = f"{os.environ.get('XLA_FLAGS', '')} {_f}".strip()
-            if _starts(_flags):
-                os.environ["XLA_FLAGS"] = _flags
+    _flags = f"{os.environ.get('XLA_FLAGS', '')} {_EMITTERS}=false".strip()
+    try:
+        _ok = subprocess.run([sys.executable, "-c", "import jax; jax.devices('cpu')"],
+                             env={**os.environ, "XLA_FLAGS": _flags, "JAX_PLATFORMS": "cpu"},
+                             capture_output=True, timeout=120).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        _ok = False
+    if _ok:
+        os.environ["XLA_FLAGS"] = _flags
 
 import jax  # noqa: E402
 
