@@ -30,7 +30,7 @@ def test_reference_worker_gives_the_serial_results_and_resumes_its_own_checkpoin
     """The second process computes exactly what the serial run computes (same seeds), and a
     run that finds a worker's checkpoint from an interrupted run does not recompute it."""
     ov = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[bitflip]", "table1.sensing=[single]", "progress=false", "search=quick",
+          "table1.noises=[dephasing]", "table1.sensing=[single]", "progress=false", "search=quick",
           *TABLE1_TINY_REFERENCE]
     serial = execute(_config([*ov, "table1.reference_worker=false"]), tmp_path / "serial")
     worker = execute(_config(ov), tmp_path / "worker")
