@@ -91,9 +91,9 @@ print("RESULT" + json.dumps(out), flush=True)
 """
 
 
-def _run_two_tasks(spec: dict) -> list[dict]:
+def _results(stdouts: list[str]) -> list[dict]:
     outs = []
-    for stdout in _two_tasks([sys.executable, "-c", WORKER, json.dumps(spec)]):
+    for stdout in stdouts:
         line = [x for x in stdout.splitlines() if x.startswith("RESULT")][-1]
         outs.append(json.loads(line[len("RESULT"):]))
     return outs
@@ -101,6 +101,11 @@ def _run_two_tasks(spec: dict) -> list[dict]:
 
 def _two_tasks(argv: list[str]) -> list[str]:
     """Run ``argv`` as tasks 0 and 1 of a 2-task SLURM step on this machine; their stdouts."""
+    return _finish(_start(argv))
+
+
+def _start(argv: list[str]) -> list[subprocess.Popen]:
+    """Start ``argv`` as tasks 0 and 1 of a 2-task SLURM step on this machine."""
     procs = []
     for env in distributed.local_task_envs(2):
         env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
@@ -109,6 +114,11 @@ def _two_tasks(argv: list[str]) -> list[str]:
                                     if "force_host_platform_device_count" not in f)
         procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE))
+    return procs
+
+
+def _finish(procs: list[subprocess.Popen]) -> list[str]:
+    """Wait for the tasks `_start` started (``TIMEOUT_S`` each); their stdouts."""
     outs = []
     try:
         for p in procs:
@@ -163,13 +173,20 @@ def two_tasks(tmp_path_factory):
     spec = {"ga_checkpoint": [str(ga0), str(ga1)], "cells": [str(c0), str(c1)],
             "refused": [str(r0), str(d / "none.json")],
             "late_s": LATE_S}
-    outs = _run_two_tasks(spec)
-    ref = search(prob, cfg, seed=5, devices=one)
-    starts = jax.vmap(lambda k: random_genome(k, 2, 4))(
-        jax.random.split(jax.random.PRNGKey(7), 5))
-    ref_opt = optimize_angles(prob, starts, steps=3, learning_rate=0.05, t0=np.full(5, 2.0),
-                              devices=one)
-    return outs, ref, ref_opt
+    procs = _start([sys.executable, "-c", WORKER, json.dumps(spec)])
+    # one device's search and refinement, here while process 0 waits its LATE_S
+    try:
+        ref = search(prob, cfg, seed=5, devices=one)
+        starts = jax.vmap(lambda k: random_genome(k, 2, 4))(
+            jax.random.split(jax.random.PRNGKey(7), 5))
+        ref_opt = optimize_angles(prob, starts, steps=3, learning_rate=0.05,
+                                  t0=np.full(5, 2.0), devices=one)
+    except BaseException:
+        for p in procs:
+            p.kill()
+            p.wait()
+        raise
+    return _results(_finish(procs)), ref, ref_opt
 
 
 def test_two_slurm_tasks_join_and_agree_with_one_device(two_tasks):
