@@ -22,6 +22,13 @@ FIG3_TINY_REFERENCE = ["fig3.reference.restarts=4", "fig3.reference.steps=20",
 TABLE1_TINY_REFERENCE = ["table1.reference.restarts=6", "table1.reference.steps=150",
                          "table1.reference.bound_grid=9"]
 
+# One tiny table1 cell (single, N = 2, gamma 0.1, dephasing: the first cell of the tiny table1
+# run and of test_resume[table1]) with the quick search and the light reference: the two-task
+# run and the reference-worker test take it, so all of them share one set of programs
+TABLE1_TINY_CELL = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
+                    "table1.noises=[dephasing]", "table1.sensing=[single]", "search=quick",
+                    "progress=false", *TABLE1_TINY_REFERENCE]
+
 
 def tiny_figure(name: str) -> list[str]:
     """The tiny fig2 / fig3 run (N = 2, a 15-point curve, a 9 x 12 Wigner grid, fig3's light

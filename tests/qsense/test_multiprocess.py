@@ -27,7 +27,7 @@ import pytest
 
 from experiments.outputs import read_csv
 from qsense import distributed
-from tests.experiments.helpers import TABLE1_TINY_REFERENCE
+from tests.experiments.helpers import TABLE1_TINY_CELL
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 300
@@ -239,9 +239,7 @@ def _assert_same_rows(a, b):
                 assert va == rb[k], k
 
 
-TABLE1 = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[dephasing]", "table1.sensing=[single]", "search=quick", "progress=false",
-          *TABLE1_TINY_REFERENCE]
+TABLE1 = TABLE1_TINY_CELL
 #: a table column that is a wall time, not a result
 WALL = ("search_wall_s",)
 

@@ -16,7 +16,7 @@ from experiments import vqs_common
 from experiments.outputs import read_csv
 from experiments.run import execute, to_config
 from experiments.schema import ConfigError
-from tests.experiments.helpers import TABLE1_TINY_REFERENCE
+from tests.experiments.helpers import TABLE1_TINY_CELL
 
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
@@ -29,9 +29,7 @@ def _config(overrides):
 def test_reference_worker_gives_the_serial_results_and_resumes_its_own_checkpoint(tmp_path):
     """The second process computes exactly what the serial run computes (same seeds), and a
     run that finds a worker's checkpoint from an interrupted run does not recompute it."""
-    ov = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.gammas=[0.1]",
-          "table1.noises=[dephasing]", "table1.sensing=[single]", "progress=false", "search=quick",
-          *TABLE1_TINY_REFERENCE]
+    ov = TABLE1_TINY_CELL
     serial = execute(_config([*ov, "table1.reference_worker=false"]), tmp_path / "serial")
     worker = execute(_config(ov), tmp_path / "worker")
     assert (tmp_path / "worker" / "table1_references_checkpoint.json").exists()
