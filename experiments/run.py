@@ -12,8 +12,10 @@ mid-run resumes from its checkpoint). A job that raises leaves ``failed.json`` (
 and traceback) in its dir; ``python -m experiments.aggregate DIR`` lists it. An interrupted
 job (Ctrl-C, a kill) leaves no ``failed.json``: its checkpoint stays for the resume, and the
 process says so and exits 130 (Ctrl-C) or 143 (SIGTERM) without a traceback. SIGTERM is raised
-like Ctrl-C (`Terminated`) where no launcher handles it, so a task stops
-its worker processes (``table1``'s reference worker) rather than leaving them running.
+like Ctrl-C (`experiments.stopping.Terminated`) where no launcher handles it, so a task stops
+its worker processes (``table1``'s reference worker) rather than leaving them running; a run
+whose main thread is inside compiled code is stopped by `experiments.stopping`'s watcher a few
+seconds later all the same.
 
 A dir holding another run (results, ``cell.json`` or a checkpoint of other settings or code)
 is refused with exit 2 before any work, and left as it was: Hydra has already rewritten its
@@ -24,15 +26,12 @@ writes back the ones the accepted run recorded in ``cell.json``; and Hydra's job
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import asdict
@@ -46,6 +45,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments import compiled, outputs
 from experiments.checkpoint import code_digest
 from experiments.schema import Config, ConfigError
+from experiments.stopping import stop_on_signal
 
 log = logging.getLogger("experiments")
 
@@ -340,31 +340,6 @@ def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
         raise
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt``: the run stops as on Ctrl-C (no
-    ``failed.json``, the checkpoint stays for the resume, a task's worker processes are
-    stopped) instead of dying at once and leaving them running."""
-
-
-@contextlib.contextmanager
-def sigterm_raises():
-    """While inside: SIGTERM raises `Terminated` in this (main) thread. Only where SIGTERM
-    has its default action (a launcher that handles it, e.g. submitit's, keeps its own)."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Terminated(f"signal {signal.Signals(signum).name}")
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
@@ -379,25 +354,11 @@ def main(cfg: DictConfig) -> None:
 
     sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
     try:
-        with sigterm_raises():
+        with stop_on_signal(out_dir):  # Ctrl-C, SIGTERM: one line, exit 130 / 143
             run_cell(config, out_dir, [str(o) for o in hc.overrides.task], sweep_dir)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM raised as `Terminated`
-        sig = signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT
-        how = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
-        print(f"{how}: {out_dir} is unfinished; rerun the same command to resume it from its "
-              "checkpoint", file=sys.stderr)
-        # exit without the interpreter's teardown: interrupted mid-computation, XLA's threads
-        # may still run, and tearing the runtime down under them crashed the process (SIGSEGV
-        # after this message, seen in a fresh-clone CI run under load). The checkpoint is on disk
-        # (written atomically per cell); flush what Python buffers and leave with the shell's
-        # code for the signal (130 Ctrl-C, 143 SIGTERM).
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(128 + sig)
     print(f"results: {process_dir(out_dir) / RESULTS}")
 
 

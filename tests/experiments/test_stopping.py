@@ -1,0 +1,102 @@
+"""Ctrl-C and SIGTERM stop a run whose main thread is inside compiled code.
+
+Python runs signal handlers only between bytecodes of the main thread; one long XLA program
+(or compilation) holds it for as long as it runs, and a table1 run in a fresh-clone CI
+ignored Ctrl-C for over 15 s that way. Here the main thread runs a compiled loop of 2**62
+steps, which would never return: only `experiments.stopping`'s watcher can stop the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from experiments.stopping import STOP_GRACE_S, stop_on_signal
+from tests.experiments.helpers import ROOT
+
+STUCK = """
+import multiprocessing, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # xdist's workers ignore SIGINT
+child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(600,))
+child.start()  # a task's worker (forked before JAX starts its threads)
+from pathlib import Path
+import jax
+jax.config.update("jax_enable_x64", True)
+from experiments.stopping import stop_on_signal
+loop = jax.jit(lambda n: jax.lax.fori_loop(0, n, lambda i, v: v * 1.0000001 + 1e-9, 1.0))
+loop(10).block_until_ready()  # compiled before the signal
+with stop_on_signal(Path(sys.argv[1])):
+    print("child", child.pid, flush=True)
+    loop(2 ** 62).block_until_ready()
+print("returned", flush=True)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_run_inside_compiled_code_stops_on_a_signal(tmp_path, sig):
+    """The run exits with the shell's code and the one line, in about the grace period (its
+    main thread never gets to Python), and its child process is gone."""
+    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    # files, not pipes: a child left running would hold a pipe open and a read would hang
+    with open(out_path, "w") as out_f, open(err_path, "w") as err_f:
+        proc = subprocess.Popen([sys.executable, "-c", STUCK, str(tmp_path / "run")],
+                                cwd=ROOT, stdout=out_f, stderr=err_f)
+    child = None
+    try:
+        t0 = time.monotonic()
+        while not out_path.read_text().endswith("\n") and proc.poll() is None \
+                and time.monotonic() - t0 < 120:
+            time.sleep(0.1)
+        line = out_path.read_text()
+        assert line.startswith("child "), line + err_path.read_text()
+        child = int(line.split()[1])
+        time.sleep(1.0)  # inside the loop
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        proc.wait(timeout=15 + STOP_GRACE_S)
+        waited = time.monotonic() - sent
+        out, err = out_path.read_text(), err_path.read_text()
+        assert proc.returncode == 128 + sig, err[-2000:]
+        said = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
+        assert f"{said}: {tmp_path / 'run'} is unfinished; rerun the same command" in err, err
+        assert "returned" not in out and "Traceback" not in err, out + err
+        # the main thread never stopped it: the watcher did, after its grace period
+        assert waited >= 0.9 * STOP_GRACE_S, waited
+        while _alive(child) and time.monotonic() - sent < waited + 5:
+            time.sleep(0.1)
+        assert not _alive(child), "the run's child process was left running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if child is not None and _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_the_handlers_are_restored_after_the_run(tmp_path):
+    """Leaving the context puts SIGTERM's default action and the wakeup fd back and ends the
+    watcher thread (a sweep runs its next job in the same process)."""
+    term = signal.getsignal(signal.SIGTERM)
+    if term is not signal.SIG_DFL:
+        pytest.skip("SIGTERM is handled by the test runner here")
+    with stop_on_signal(tmp_path):
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        watchers = [t for t in threading.enumerate() if t.name == "stop-on-signal"]
+        assert len(watchers) == 1
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.set_wakeup_fd(-1) == -1  # nothing was left set
+    watchers[0].join(5)
+    assert not watchers[0].is_alive()
