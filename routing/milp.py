@@ -729,9 +729,14 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
         le(y[j], x[j] * p.ymax, f"C1 path {j} (k={p.pair}, t={p.slot})")
     # C2 per (k, t) with a path: one route, a route being a path, or all the vintages (fill
     # slots) of one virtual path, which are chosen together
+    # each sum below runs over the paths in index order, as a loop over all paths per row
+    # would (one pass groups them by row: 28k paths took 12-37 s with a pass per row)
+    by_cell: dict[tuple[int, int], list[int]] = {}
+    for j, p in enumerate(paths):
+        by_cell.setdefault((p.pair, p.slot), []).append(j)
     for k, per_k in enumerate(cands.options):
         for t, per_t in enumerate(per_k):
-            js = [j for j, p in enumerate(paths) if p.pair == k and p.slot == t]
+            js = by_cell.get((k, t), [])
             if len(js) != len(per_t):
                 bad.append(f"path index mismatch at (k={k}, t={t})")
             routes: dict = {}
@@ -758,16 +763,19 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
                       if m in inst.storage_pairs[seg.pair])
             le(tot, inst.storage_capacity(m), f"C3 (m={m}, t={t})")
     # C4
+    on_edge: dict[tuple, list[int]] = {}  # (edge, slot) -> the paths using it live
+    for j, p in enumerate(paths):
+        for e in {edge_key(u, v) for u, v in p.live_edges}:
+            on_edge.setdefault((e, p.slot), []).append(j)
+    seg_edges = [{edge_key(u, v) for u, v in _pairs(seg.nodes)} for seg in segs]
     for link in inst.links:
         e = edge_key(link.u, link.v)
         for t in range(inst.n_slots):
             used = 0.0
-            for j, p in enumerate(paths):
-                if p.slot == t and any(edge_key(u, v) == e for u, v in p.live_edges):
-                    used += p.cost * delta * y[j]
-            for seg in segs:
-                if t in seg.slots and any(
-                        edge_key(u, v) == e for u, v in _pairs(seg.nodes)):
+            for j in on_edge.get((e, t), []):
+                used += paths[j].cost * delta * y[j]
+            for seg, edges in zip(segs, seg_edges, strict=True):
+                if t in seg.slots and e in edges:
                     used += delta * sol.s.get((seg.index, t), 0.0)
             cap = link.capacity[t]
             if cap is None:
@@ -776,17 +784,23 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
             else:
                 le(used, cap, f"C4 (link={e}, t={t})")
     # C5 and C6
+    drawing: dict[tuple[int, int], list[int]] = {}  # (segment, slot) -> its drawing paths
+    for j, p in enumerate(paths):
+        if p.stored is not None:
+            drawing.setdefault((p.stored, p.slot), []).append(j)
+
+    def draw_of(i: int, t: int) -> float:
+        return sum(paths[j].cost * delta * y[j] for j in drawing.get((i, t), []))
+
     for seg in segs:
         i = seg.index
         prev = 0.0
         for t in range(inst.n_slots):
             stock = 0.0 if t == 0 else sol.z.get((i, t), 0.0)
-            draw = sum(p.cost * delta * y[j] for j, p in enumerate(paths)
-                       if p.stored == i and p.slot == t)
+            draw = draw_of(i, t)
             le(draw, stock, f"C5 (seg={i}, t={t})")
             if t >= 1:
-                draw_prev = sum(p.cost * delta * y[j] for j, p in enumerate(paths)
-                                if p.stored == i and p.slot == t - 1)
+                draw_prev = draw_of(i, t - 1)
                 fill = delta * sol.s.get((i, t - 1), 0.0)
                 rhs = prev + fill
                 if abs(stock + draw_prev - rhs) > tol * max(1.0, abs(rhs)):

@@ -214,6 +214,16 @@ def test_checker_names_each_broken_storage_and_link_family():
             if lk.capacity[t] is not None and {lk.u, lk.v} in hops]
     bad = routing.check_solution(_perturbed(sol, s={(i, t): 2 * max(caps) / delta}))
     assert any(b.startswith("C4") for b in bad), bad
+    # C4 by a path: a chosen path's g δ y alone above the budget of a link it uses live (C1
+    # and the objective break too; C4 must be named)
+    j = next(j for j, p in enumerate(sol.model.paths) if sol.y[j] > 1e-6 and p.live_edges)
+    p = sol.model.paths[j]
+    u, v = p.live_edges[-1]
+    cap = next(lk.capacity[p.slot] for lk in inst.links if {lk.u, lk.v} == {u, v})
+    over = _perturbed(sol)
+    over.y[j] = 2 * cap / (p.cost * delta)
+    bad = routing.check_solution(over)
+    assert any(b.startswith(f"C4 (link={(min(u, v), max(u, v))!r}") for b in bad), bad
     # C5: the stock of a slot with a draw emptied (the draw g δ y is then above z = 0)
     drawn = [(p.stored, p.slot) for j, p in enumerate(sol.model.paths)
              if p.stored is not None and sol.y[j] > 1e-6]
