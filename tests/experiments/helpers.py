@@ -30,6 +30,15 @@ TABLE1_TINY_CELL = ["+exp=table1", "table1.n_min=2", "table1.n_max=2", "table1.g
                     "progress=false", *TABLE1_TINY_REFERENCE]
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (exists and is not a zombie; reads /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def tiny_figure(name: str) -> list[str]:
     """The tiny fig2 / fig3 run (N = 2, a 15-point curve, a 9 x 12 Wigner grid, fig3's light
     reference) that test_resume and test_vqs_experiments both run: one set of programs."""

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from experiments.stopping import STOP_GRACE_S, stop_on_signal
-from tests.experiments.helpers import ROOT
+from tests.experiments.helpers import ROOT, alive
 
 STUCK = """
 import multiprocessing, signal, sys, time
@@ -35,14 +35,6 @@ with stop_on_signal(Path(sys.argv[1])):
     loop(2 ** 62).block_until_ready()
 print("returned", flush=True)
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -75,14 +67,14 @@ def test_a_run_inside_compiled_code_stops_on_a_signal(tmp_path, sig):
         assert "returned" not in out and "Traceback" not in err, out + err
         # the main thread never stopped it: the watcher did, after its grace period
         assert waited >= 0.9 * STOP_GRACE_S, waited
-        while _alive(child) and time.monotonic() - sent < waited + 5:
+        while alive(child) and time.monotonic() - sent < waited + 5:
             time.sleep(0.1)
-        assert not _alive(child), "the run's child process was left running"
+        assert not alive(child), "the run's child process was left running"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if child is not None and _alive(child):
+        if child is not None and alive(child):
             os.kill(child, signal.SIGKILL)
 
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.experiments.helpers import ROOT
+from tests.experiments.helpers import ROOT, alive
 
 # the worker has ~30 s of references here (2 noises, N = 2..3), the search about as long
 RUN = ["+exp=table1", "search=quick", "table1.n_max=3", "table1.gammas=[0.1]",
@@ -44,14 +44,6 @@ def _cmdline(pid: int) -> str:
             return f.read().replace("\0", " ")
     except OSError:
         return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # Ctrl-C in a terminal: Python's own SIGINT handler. An xdist worker ignores SIGINT and its
@@ -92,9 +84,9 @@ def test_a_stopped_run_leaves_no_reference_worker(tmp_path, sig):
         proc.wait(timeout=15)
         out = log.read_text()
         waited = time.monotonic() - sent
-        while any(_alive(k) for k in kids) and time.monotonic() - sent < waited + 5:
+        while any(alive(k) for k in kids) and time.monotonic() - sent < waited + 5:
             time.sleep(0.1)
-        left = [k for k in kids if _alive(k)]
+        left = [k for k in kids if alive(k)]
         assert not left, f"left running {time.monotonic() - sent:.1f} s after the signal: " + \
             ", ".join(_cmdline(k)[:80] for k in left)
         if sig != signal.SIGKILL:
@@ -108,7 +100,7 @@ def test_a_stopped_run_leaves_no_reference_worker(tmp_path, sig):
             proc.kill()
             proc.wait()
         for k in kids:
-            if _alive(k):
+            if alive(k):
                 os.kill(k, signal.SIGKILL)
 
 
