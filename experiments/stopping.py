@@ -62,19 +62,21 @@ def exit_for_signal(sig: int, out_dir: Path, from_main: bool = True) -> None:
         os._exit(128 + sig)
 
 
-def stop_children(timeout: float = 2.0) -> None:
-    """Terminate this process's ``multiprocessing`` children (a task's worker pool), then
-    kill the ones still there after ``timeout`` seconds."""
-    children = multiprocessing.active_children()
-    for child in children:
+def end_processes(procs, timeout: float) -> None:
+    """Terminate ``procs`` (``multiprocessing`` processes; SIGTERM), then kill the ones still
+    there after ``timeout`` seconds."""
+    procs = [p for p in procs if p is not None]
+    for proc in procs:
         with contextlib.suppress(Exception):
-            child.terminate()
+            if proc.is_alive():
+                proc.terminate()
     deadline = time.monotonic() + timeout
-    for child in children:
+    for proc in procs:
         with contextlib.suppress(Exception):
-            child.join(max(0.0, deadline - time.monotonic()))
-            if child.is_alive():
-                child.kill()
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
 
 
 def _watch(read_fd: int, ours: frozenset[int], out_dir: Path, grace: float) -> None:
@@ -83,7 +85,7 @@ def _watch(read_fd: int, ours: frozenset[int], out_dir: Path, grace: float) -> N
             sig = next((s for s in data if s in ours), None)
             if sig is not None:
                 time.sleep(grace)  # the main thread's own stop, if it gets to Python in time
-                stop_children()
+                end_processes(multiprocessing.active_children(), 2.0)  # a task's workers
                 exit_for_signal(sig, out_dir, from_main=False)
 
 
@@ -110,7 +112,7 @@ def stop_on_signal(out_dir: Path, grace: float = STOP_GRACE_S) -> Iterator[None]
             raise Terminated(f"signal {signal.Signals(signum).name}")
 
         signal.signal(signal.SIGTERM, handler)
-    read_fd = write_fd = None
+    write_fd = None
     old_fd = -1
     if ours:
         read_fd, write_fd = os.pipe()

@@ -28,6 +28,7 @@ from experiments import vqs_common
 from experiments.checkpoint import Checkpoint
 from experiments.compiled import ShapeScope
 from experiments.outputs import write_csv
+from experiments.stopping import end_processes
 from experiments.subprocesses import spawn_pool_submit
 from qsense.distributed import agree, process_index
 
@@ -277,17 +278,8 @@ def stop_pool(pool, timeout: float = 5.0) -> None:
     instead of waiting for the work they are doing (an interrupted run used to wait in
     ``shutdown(wait=True)`` for all of the remaining references). What the worker finished is
     in its checkpoint, for the resume."""
-    procs = [p for p in (getattr(pool, "_processes", None) or {}).values() if p is not None]
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
+    end_processes(list((getattr(pool, "_processes", None) or {}).values()), timeout)
     pool.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + timeout
-    for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
 
 
 def references_worker(cfg, out_dir: str, cells: list[tuple], code: str,
