@@ -727,13 +727,13 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
         if y[j] < -tol:
             bad.append(f"y[{j}] = {y[j]} < 0")
         le(y[j], x[j] * p.ymax, f"C1 path {j} (k={p.pair}, t={p.slot})")
-    # C2 per (k, t) with a path: one route, a route being a path, or all the vintages (fill
-    # slots) of one virtual path, which are chosen together
-    # each sum below runs over the paths in index order, as a loop over all paths per row
-    # would (one pass groups them by row: 28k paths took 12-37 s with a pass per row)
+    # the paths are grouped by row in one pass (28k paths took 12-37 s with a pass per row);
+    # each sum below still runs over the paths in index order
     by_cell: dict[tuple[int, int], list[int]] = {}
     for j, p in enumerate(paths):
         by_cell.setdefault((p.pair, p.slot), []).append(j)
+    # C2 per (k, t) with a path: one route, a route being a path, or all the vintages (fill
+    # slots) of one virtual path, which are chosen together
     for k, per_k in enumerate(cands.options):
         for t, per_t in enumerate(per_k):
             js = by_cell.get((k, t), [])
@@ -788,24 +788,19 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
     for j, p in enumerate(paths):
         if p.stored is not None:
             drawing.setdefault((p.stored, p.slot), []).append(j)
-
-    def draw_of(i: int, t: int) -> float:
-        return sum(paths[j].cost * delta * y[j] for j in drawing.get((i, t), []))
-
     for seg in segs:
         i = seg.index
-        prev = 0.0
+        prev = draw_prev = 0.0
         for t in range(inst.n_slots):
             stock = 0.0 if t == 0 else sol.z.get((i, t), 0.0)
-            draw = draw_of(i, t)
+            draw = sum(paths[j].cost * delta * y[j] for j in drawing.get((i, t), []))
             le(draw, stock, f"C5 (seg={i}, t={t})")
             if t >= 1:
-                draw_prev = draw_of(i, t - 1)
                 fill = delta * sol.s.get((i, t - 1), 0.0)
                 rhs = prev + fill
                 if abs(stock + draw_prev - rhs) > tol * max(1.0, abs(rhs)):
                     bad.append(f"C6 (seg={i}, t={t}): {stock + draw_prev:.9g} != {rhs:.9g}")
-            prev = stock
+            prev, draw_prev = stock, draw
     obj = sum(inst.pairs[p.pair].weight[p.slot] * y[j] for j, p in enumerate(paths))
     if abs(obj - sol.objective) > tol * max(1.0, abs(obj)):
         bad.append(f"objective {sol.objective} != sum alpha y = {obj}")
