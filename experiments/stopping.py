@@ -15,6 +15,7 @@ file moved into place), and an interrupted run leaves nothing else to write.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import logging
 import multiprocessing
@@ -79,6 +80,12 @@ def end_processes(procs, timeout: float) -> None:
                 proc.join(1.0)
 
 
+def _signal_main_soon(sig: int) -> None:
+    time.sleep(0.05)  # the finalizer returns first (if not, the hook delivers it again)
+    # a real signal to the main thread: it also cuts a sleep or a wait short
+    signal.pthread_kill(threading.main_thread().ident, sig)
+
+
 def _watch(read_fd: int, ours: frozenset[int], out_dir: Path, grace: float) -> None:
     with open(read_fd, "rb", buffering=0) as pipe:
         while data := pipe.read(64):  # b"": the context has ended and closed the pipe
@@ -114,7 +121,22 @@ def stop_on_signal(out_dir: Path, grace: float = STOP_GRACE_S) -> Iterator[None]
         signal.signal(signal.SIGTERM, handler)
     write_fd = None
     old_fd = -1
+    old_hook = sys.unraisablehook
+
+    def redeliver(unraisable):
+        # a signal's exception raised while the main thread ran a finalizer or a gc callback
+        # (JAX's `_xla_gc_callback`: seen in CI) is dropped by Python with an "Exception
+        # ignored in" traceback and the run goes on: deliver the signal again, from another
+        # thread so that it lands once this hook and the finalizer have returned
+        exc = unraisable.exc_value
+        if isinstance(exc, KeyboardInterrupt):
+            sig = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            _thread.start_new_thread(_signal_main_soon, (sig,))  # does not wait for the thread
+        else:
+            old_hook(unraisable)
+
     if ours:
+        sys.unraisablehook = redeliver
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)
         old_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
@@ -126,6 +148,7 @@ def stop_on_signal(out_dir: Path, grace: float = STOP_GRACE_S) -> Iterator[None]
         exit_for_signal(signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT,
                         out_dir)
     finally:
+        sys.unraisablehook = old_hook
         if take_term:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if write_fd is not None:

@@ -78,17 +78,54 @@ def test_a_run_inside_compiled_code_stops_on_a_signal(tmp_path, sig):
             os.kill(child, signal.SIGKILL)
 
 
+IN_FINALIZER = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # xdist's workers ignore SIGINT
+from pathlib import Path
+from experiments.stopping import stop_on_signal
+sig = getattr(signal, sys.argv[2])
+
+class Finalized:
+    def __del__(self):  # the signal's handler runs in here: Python drops what it raises
+        os.kill(os.getpid(), sig)
+        for _ in range(100_000):
+            pass
+
+with stop_on_signal(Path(sys.argv[1]), grace=600):  # no watcher to fall back on
+    Finalized()
+    time.sleep(60)
+print("returned", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_caught_in_a_finalizer_still_stops_the_run(tmp_path, sig):
+    """A signal whose exception is raised inside a finalizer or gc callback (CI: SIGTERM in
+    JAX's ``_xla_gc_callback``, printed as "Exception ignored" while the run went on) is
+    delivered again and stops the run from its own code, with no traceback."""
+    proc = subprocess.run([sys.executable, "-c", IN_FINALIZER, str(tmp_path / "run"),
+                           signal.Signals(sig).name], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 128 + sig, proc.stdout + proc.stderr
+    assert "returned" not in proc.stdout
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    said = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (Ctrl-C)"
+    assert f"{said}: {tmp_path / 'run'} is unfinished" in proc.stderr, proc.stderr
+
+
 def test_the_handlers_are_restored_after_the_run(tmp_path):
     """Leaving the context puts SIGTERM's default action and the wakeup fd back and ends the
     watcher thread (a sweep runs its next job in the same process)."""
     term = signal.getsignal(signal.SIGTERM)
     if term is not signal.SIG_DFL:
         pytest.skip("SIGTERM is handled by the test runner here")
+    hook = sys.unraisablehook
     with stop_on_signal(tmp_path):
         assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
         watchers = [t for t in threading.enumerate() if t.name == "stop-on-signal"]
         assert len(watchers) == 1
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert signal.set_wakeup_fd(-1) == -1  # nothing was left set
+    assert sys.unraisablehook is hook
     watchers[0].join(5)
     assert not watchers[0].is_alive()
