@@ -361,3 +361,18 @@ def test_sphere_navigation_and_slot_samples_closed_forms():
     np.testing.assert_allclose(sample_times(100.0, 3, 60.0, 1), [[130.0], [190.0], [250.0]])
     np.testing.assert_allclose(sample_times(100.0, 2, 60.0, 3),
                                [[100.0, 130.0, 160.0], [160.0, 190.0, 220.0]])
+
+
+def test_a_ground_link_takes_the_mask_it_is_given():
+    """`ground_link_pairs` is zero below the mask passed to it (a ground station's 15 deg
+    towards a HAP), not the receiver's own 10 deg, and the mask does not change the rate or
+    fidelity above it."""
+    from routing.link_budget import ground_link_pairs, terminal
+
+    tx, rx = terminal("hap", HAP), terminal("ground", GROUND)
+    assert rx.min_elevation_deg == 10.0
+    el, slant = np.array([12.0, 20.0]), np.array([90.0, 60.0])
+    r15, f15 = ground_link_pairs(tx, rx, slant, el, 15.0)
+    r10, f10 = ground_link_pairs(tx, rx, slant, el, 10.0)
+    assert r15[0] == 0.0 and r15[1] > 0.0 and r10[0] > 0.0
+    assert (r15[1], f15[1]) == pytest.approx((r10[1], f10[1]), rel=1e-12)
