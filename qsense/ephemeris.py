@@ -298,6 +298,19 @@ def _solve_kepler(m: np.ndarray, e: np.ndarray) -> np.ndarray:
     return big_e
 
 
+def j2_secular_rates(a_km, e, inc_rad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order secular J2 rates (rad/s) of Brouwer mean elements ``a`` (km), ``e``, ``i``
+    (rad): ``(dRAAN/dt, d(arg perigee)/dt, dM/dt)``, with ``n = sqrt(mu / a^3)``, ``p = a (1 -
+    e^2)``, ``k = 3/2 J2 (R / p)^2 n``: ``-k cos i``, ``k/2 (5 cos^2 i - 1)`` and ``n + k/2
+    sqrt(1 - e^2) (3 cos^2 i - 1)`` (Vallado, 4th ed., eqs. 9-41..9-43; SGP4's ``nodedot``,
+    ``argpdot``, ``mdot`` without their J2^2 and J4 terms). Broadcasts."""
+    a, e, inc = (np.asarray(x, float) for x in (a_km, e, inc_rad))
+    n = np.sqrt(MU_KM3_S2 / a**3)
+    k = 1.5 * J2 * (WGS84_A_KM / (a * (1 - e**2))) ** 2 * n
+    c2 = np.cos(inc) ** 2
+    return -k * np.cos(inc), 0.5 * k * (5 * c2 - 1), n + 0.5 * k * np.sqrt(1 - e**2) * (3 * c2 - 1)
+
+
 def _kepler_eci(els: Sequence[KeplerElements], t_epoch_s: np.ndarray, j2: bool) -> np.ndarray:
     """Inertial (mean equator/equinox of date ~ TEME) positions (S, T, 3) km; ``t_epoch_s``
     (S, T) seconds after each satellite's epoch."""
@@ -306,12 +319,10 @@ def _kepler_eci(els: Sequence[KeplerElements], t_epoch_s: np.ndarray, j2: bool) 
     inc, raan = np.radians(col("inclination_deg")), np.radians(col("raan_deg"))
     argp, m0 = np.radians(col("arg_perigee_deg")), np.radians(col("mean_anomaly_deg"))
     n = np.sqrt(MU_KM3_S2 / a**3)
-    if j2:  # secular J2 rates (Vallado 9-41..9-43)
-        p = a * (1 - e**2)
-        k = 1.5 * J2 * (WGS84_A_KM / p) ** 2 * n
-        raan = raan - k * np.cos(inc) * t_epoch_s
-        argp = argp + 0.5 * k * (5 * np.cos(inc) ** 2 - 1) * t_epoch_s
-        n = n + 0.5 * k * np.sqrt(1 - e**2) * (3 * np.cos(inc) ** 2 - 1)
+    if j2:
+        raan_dot, argp_dot, n = j2_secular_rates(a, e, inc)
+        raan = raan + raan_dot * t_epoch_s
+        argp = argp + argp_dot * t_epoch_s
     m = np.mod(m0 + n * t_epoch_s, 2 * np.pi)
     big_e = _solve_kepler(m, np.broadcast_to(e, m.shape))
     xp = a * (np.cos(big_e) - e)
@@ -485,8 +496,8 @@ def segment_clearance_km(p_ecef, q_ecef) -> np.ndarray:
     the flattening (km; negative: it crosses the Earth). Broadcasts over (..., 3).
 
     Computed on the sphere obtained by scaling z by ``a / b`` (the ellipsoid maps onto the
-    sphere of radius a); heights are scaled back by the local ratio, so the error is below
-    ``f * h`` (< 0.34 % of the clearance).
+    sphere of radius a): the height above that sphere is the clearance, exact in the
+    equatorial plane and at most ``a / b`` times too large towards the poles (< 0.34 %).
     """
     p, q = np.asarray(p_ecef, float), np.asarray(q_ecef, float)
     s = np.array([1.0, 1.0, WGS84_A_KM / WGS84_B_KM])

@@ -268,3 +268,36 @@ def test_stale_tle_propagation_warns_either_side_of_the_epoch():
         E.satellite_ecef(tle, ep - dt.timedelta(days=29), [0.0, 58 * day])
         E.satellite_ecef(tle, ep, [E.TLE_MAX_AGE_DAYS * day])
         E.satellite_ecef(el, ep + dt.timedelta(days=400), [0.0])
+
+
+@pytest.mark.parametrize("inc", [30.0, 53.0, 97.4, 140.0])
+def test_j2_along_track_and_node_rates_match_sgp4s_secular_rates(inc):
+    """The J2 secular drift of a circular orbit, read from `_kepler_eci`'s positions after one
+    day, against the secular rates that SGP4 itself computes (`sgp4`'s ``nodedot``, ``argpdot``,
+    ``mdot``, WGS-84 gravity) for the same Brouwer mean elements (its un-Kozai'd semi-major axis
+    ``a``). SGP4's rates add J2^2 and J4 terms (here 0.07-0.34 % of the along-track J2
+    drift and 0.03-0.41 % of the node's): the drifts of the argument of latitude (perigee +
+    mean anomaly) and of the node agree to 1 %."""
+    from sgp4.api import WGS84, Satrec
+
+    sat = Satrec()
+    sat.sgp4init(WGS84, "i", 0, 25000.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.radians(inc), 0.0,
+                 2 * np.pi / 95.0, 0.0)  # ~95-minute LEO, Kozai mean motion (rad/min)
+    a_km = sat.a * sat.radiusearthkm
+    n0 = sat.no / 60.0  # un-Kozai'd mean motion (rad/s): sqrt(mu / a^3)
+    u_dot, node_dot = (sat.argpdot + sat.mdot) / 60.0, sat.nodedot / 60.0
+    day = 86400.0
+    el = E.KeplerElements(a_km, 0.0, inc, 0.0, 0.0, 0.0, epoch=START)
+    r = E._kepler_eci([el], np.array([[day]]), j2=True)[0, 0]
+    # the plane at the reference node, then the argument of latitude within it
+    om, i = node_dot * day, np.radians(inc)
+    p = np.array([np.cos(om), np.sin(om), 0.0])
+    q = np.array([-np.cos(i) * np.sin(om), np.cos(i) * np.cos(om), np.sin(i)])
+    assert abs(r @ np.cross(p, q)) < 1e-3 * np.linalg.norm(r)  # in the predicted plane
+    off = np.angle(np.exp(1j * (np.arctan2(r @ q, r @ p) - u_dot * day)))
+    assert abs(off) <= 0.01 * abs(u_dot - n0) * day
+    pair = [E.KeplerElements(a_km, 0.0, inc, 0.0, 0.0, u, epoch=START) for u in (0.0, 90.0)]
+    rr = E._kepler_eci(pair, np.full((2, 1), day), j2=True)[:, 0]
+    nrm = np.cross(rr[0], rr[1])
+    node = np.arctan2(nrm[0], -nrm[1])
+    assert node == pytest.approx(node_dot * day, rel=0.01)
