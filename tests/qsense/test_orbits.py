@@ -51,10 +51,11 @@ def test_look_angles_match_central_angle_formula(track, offset):
                                    atol=1e-8)
 
 
-def test_single_site_pass_duration_closed_form():
+@pytest.mark.parametrize("h", [400.0, 20000.0])
+def test_single_site_pass_duration_closed_form(h):
     """Stations coincide, 0 deg mask, overhead pass: visible while the central angle is
-    below arccos(R / (R + h)), i.e. for 2 arccos(R/(R+h)) / omega."""
-    h = 400.0
+    below arccos(R / (R + h)), i.e. for 2 arccos(R/(R+h)) / omega. At MEO (20 000 km) that is
+    42 % of the orbit: the default grid (+- a quarter orbit) must hold all of it."""
     link = L.SatelliteLink(altitude_km=h, min_elevation_deg=0.0, excess_loss_db_sec3=0.0,
                            zenith_transmittance=1.0)  # geometry only: no underflow at 0 deg
     s = O.pass_average(link, 0.0, n_times=20001)
@@ -187,6 +188,23 @@ def test_pass_statistics_on_a_hand_built_timeline():
     for p, sl in zip(ps, (slice(100, 103), slice(5000, 5002)), strict=True):
         assert p["max_elevation_a_deg"] == max(el_a[sl])  # over the window's samples only
         assert p["max_elevation_b_deg"] == max(el_b[sl])
+
+
+def test_windows_open_at_either_end_of_the_timeline_count():
+    """A window already open at the first sample and one still open at the last are passes
+    too: 2 per day, 30 s and 20 s (dt = 10 s), the last ending at the timeline's end."""
+    t = np.arange(0.0, 86400.0, 10.0)
+    usable = np.zeros((1, t.size), bool)
+    usable[0, :3] = usable[0, -2:] = True
+    rate = np.where(usable, 1.0, 0.0)
+    fid = np.where(usable, 0.9, 0.25)
+    z = np.zeros(t.size)
+    tl = O.Timeline(t, z + 30.0, z[None] + 30.0, z, z[None], usable, usable, usable, rate, fid)
+    st = O.pass_statistics(tl)
+    assert float(st.passes_per_day[0]) == pytest.approx(2.0)
+    assert float(st.mean_pass_s[0]) == pytest.approx(25.0)
+    assert [(p["start_s"], p["end_s"]) for p in O.passes(tl)] == [(0.0, 30.0),
+                                                                   (86380.0, 86400.0)]
 
 
 def test_sun_synchronous_inclination_gives_a_year_long_node_cycle():
