@@ -22,8 +22,10 @@ Orbits
   :class:`Tle` (two-line element set) — propagated by :func:`satellite_ecef` with
   ``method="sgp4"`` (the `sgp4` package, WGS-72 constants as SGP4 requires; elements are taken as
   SGP4 mean elements, with the Kozai mean motion ``sqrt(mu / a^3)``) or ``method="kepler"`` (two
-  bodies, optional J2 secular drift of node, perigee and mean anomaly; Vallado, "Fundamentals of
-  Astrodynamics", 4th ed., eqs. 9-41..9-43).
+  bodies) or ``"kepler_j2"`` (two bodies plus the first-order J2 secular drift of node, perigee
+  and mean anomaly, Vallado, "Fundamentals of Astrodynamics", 4th ed., eqs. 9-41..9-43, on the
+  Brouwer axis SGP4 derives from the same elements, :func:`brouwer_axis_km`: it follows SGP4
+  within SGP4's short-period terms, ~10-20 km in LEO over days).
 * :func:`walker_delta`: Walker-delta constellation ``i: t/p/f`` (Walker, J. Br. Interplanet. Soc.
   24, 369 (1971)): ``p`` planes with RAAN ``360 k / p``, ``t/p`` satellites per plane spaced
   ``360 / (t/p)`` in mean anomaly, plane ``k`` shifted by ``360 f k / t``.
@@ -298,6 +300,21 @@ def _solve_kepler(m: np.ndarray, e: np.ndarray) -> np.ndarray:
     return big_e
 
 
+def brouwer_axis_km(a_km, e, inc_rad) -> np.ndarray:
+    """The Brouwer mean semi-major axis (km) of SGP4 mean elements whose Kozai mean motion is
+    ``sqrt(mu / a^3)`` (the convention of :class:`KeplerElements`): SGP4's own "un-Kozai"
+    step (Hoots & Roehrich, Spacetrack Report No. 3 (1980); Vallado et al., AIAA 2006-6753,
+    ``sgp4init``): ``d1 = 3/4 J2 (3 cos^2 i - 1) / (1 - e^2)^(3/2)``, ``del = d1 / (a/R)^2``,
+    ``a' = a (1 - del/3 - del^2 - 134/81 del^3)``, ``del' = d1 / (a'/R)^2``, ``n'' = n / (1 +
+    del')``, and ``a'' = (mu / n''^2)^(1/3)``. ``a''`` exceeds ``a`` by ~0.03 % in LEO: the
+    mean anomaly then advances at about ``sqrt(mu / a^3)``, as in SGP4. Broadcasts."""
+    a, e, inc = (np.asarray(x, float) for x in (a_km, e, inc_rad))
+    d1 = 0.75 * J2 * (3 * np.cos(inc) ** 2 - 1) / (1 - e**2) ** 1.5
+    dl = d1 / (a / WGS84_A_KM) ** 2
+    a1 = a * (1 - dl / 3 - dl**2 - 134 / 81 * dl**3)
+    return a * (1 + d1 / (a1 / WGS84_A_KM) ** 2) ** (2 / 3)
+
+
 def j2_secular_rates(a_km, e, inc_rad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First-order secular J2 rates (rad/s) of Brouwer mean elements ``a`` (km), ``e``, ``i``
     (rad): ``(dRAAN/dt, d(arg perigee)/dt, dM/dt)``, with ``n = sqrt(mu / a^3)``, ``p = a (1 -
@@ -318,11 +335,13 @@ def _kepler_eci(els: Sequence[KeplerElements], t_epoch_s: np.ndarray, j2: bool) 
     a, e = col("semi_major_axis_km"), col("eccentricity")
     inc, raan = np.radians(col("inclination_deg")), np.radians(col("raan_deg"))
     argp, m0 = np.radians(col("arg_perigee_deg")), np.radians(col("mean_anomaly_deg"))
-    n = np.sqrt(MU_KM3_S2 / a**3)
-    if j2:
+    if j2:  # SGP4's mean elements: the Brouwer axis, then the J2 secular rates
+        a = brouwer_axis_km(a, e, inc)
         raan_dot, argp_dot, n = j2_secular_rates(a, e, inc)
         raan = raan + raan_dot * t_epoch_s
         argp = argp + argp_dot * t_epoch_s
+    else:
+        n = np.sqrt(MU_KM3_S2 / a**3)
     m = np.mod(m0 + n * t_epoch_s, 2 * np.pi)
     big_e = _solve_kepler(m, np.broadcast_to(e, m.shape))
     xp = a * (np.cos(big_e) - e)
@@ -363,7 +382,8 @@ def satellite_ecef(satellites: KeplerElements | Tle | Sequence[KeplerElements | 
     """ECEF positions (km) of ``satellites`` at ``start + times_s``: shape (S, T, 3).
 
     ``method``: ``"sgp4"`` (TLEs or elements through SGP4: J2-J4 secular/periodic terms, drag
-    via ``bstar``), ``"kepler"`` (two-body), ``"kepler_j2"`` (two-body + J2 secular drift);
+    via ``bstar``), ``"kepler"`` (two-body), ``"kepler_j2"`` (two-body + J2 secular drift on
+    the elements' Brouwer axis, :func:`brouwer_axis_km`: SGP4 without its periodic terms);
     TLEs accept only ``"sgp4"``. Raises naming the satellite if SGP4 reports an error (decay)
     or a non-finite position; warns (UserWarning) when a TLE is propagated more than
     :data:`TLE_MAX_AGE_DAYS` (30) days from its epoch, either side.
