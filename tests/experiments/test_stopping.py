@@ -7,6 +7,7 @@ steps, which would never return: only `experiments.stopping`'s watcher can stop 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from experiments.stopping import STOP_GRACE_S, stop_on_signal
+from experiments.stopping import STOP_GRACE_S, end_processes, stop_on_signal
 from tests.experiments.helpers import ROOT, alive
 
 STUCK = """
@@ -129,3 +130,38 @@ def test_the_handlers_are_restored_after_the_run(tmp_path):
     assert sys.unraisablehook is hook
     watchers[0].join(5)
     assert not watchers[0].is_alive()
+
+
+def _sleep_through_sigterm(ready) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
+    time.sleep(600)
+
+
+def test_end_processes_terminates_and_kills_what_stays_within_one_deadline():
+    """`end_processes` (the watcher's and a task's clean-up of its worker processes): a worker
+    that exits on SIGTERM is not waited for; workers that ignore it are killed once one shared
+    deadline has passed (not one timeout per worker); ``None`` entries are skipped."""
+    ctx = multiprocessing.get_context("fork")
+    polite = ctx.Process(target=time.sleep, args=(600,))
+    ready = [ctx.Event() for _ in range(2)]
+    stubborn = [ctx.Process(target=_sleep_through_sigterm, args=(ev,)) for ev in ready]
+    procs = [polite, *stubborn]
+    try:
+        for p in procs:
+            p.start()
+        assert all(ev.wait(60) for ev in ready)
+        t0 = time.monotonic()
+        end_processes([polite, None], timeout=60.0)
+        assert time.monotonic() - t0 < 10.0  # not the 60 s timeout
+        assert polite.exitcode == -signal.SIGTERM
+        t0 = time.monotonic()
+        end_processes([None, *stubborn], timeout=2.0)
+        took = time.monotonic() - t0
+        assert [p.exitcode for p in stubborn] == [-signal.SIGKILL] * 2
+        assert 2.0 <= took < 3.5, took  # one 2 s deadline for both, not 2 s each
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
