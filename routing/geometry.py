@@ -28,24 +28,18 @@ Visibility (a link exists in a slot only if it is visible at every sample of the
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from qsense import ephemeris as eph
+from qsense import orbits
 from qsense.links import EARTH_RADIUS_KM
 
 
 def destination_point(lat_deg: float, lon_deg: float, bearing_deg, distance_km):
     """Point reached from (lat, lon) along a great circle with initial bearing (deg from north)
-    after ``distance_km`` on the sphere of radius R (standard spherical navigation formula)."""
-    lat1, lon1 = math.radians(lat_deg), math.radians(lon_deg)
-    b = np.radians(np.asarray(bearing_deg, float))
-    d = np.asarray(distance_km, float) / EARTH_RADIUS_KM
-    lat2 = np.arcsin(np.sin(lat1) * np.cos(d) + np.cos(lat1) * np.sin(d) * np.cos(b))
-    lon2 = lon1 + np.arctan2(np.sin(b) * np.sin(d) * np.cos(lat1),
-                             np.cos(d) - np.sin(lat1) * np.sin(lat2))
-    return np.degrees(lat2), (np.degrees(lon2) + 180.0) % 360.0 - 180.0
+    after ``distance_km`` on the sphere of radius R (standard spherical navigation formula):
+    `qsense.orbits.destination`, which the satellite ground tracks use."""
+    return orbits.destination(lat_deg, lon_deg, np.asarray(bearing_deg, float), distance_km)
 
 
 def great_circle_km(a, b) -> np.ndarray:
