@@ -225,6 +225,7 @@ def test_one_compiled_program_serves_every_link(vqs3, caplog):
     assert compiles == [] and np.all(np.isfinite(res.qfi))
 
 
+@pytest.mark.filterwarnings("ignore:GAConfig.max_genes:UserWarning")  # a small genome on purpose
 def test_genetic_search_takes_the_link_problem():
     """The structure search runs on the link's Problem (initial GHZ): its probe's value is
     the one objective of that problem, and never below GHZ over the same link."""

@@ -98,6 +98,7 @@ CELLS = [(2, "bitflip", "scalar"), (2, "amplitude_damping", "vector"),
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:GAConfig.max_genes:UserWarning")  # the small search, N = 3
 @pytest.mark.parametrize("n,noise,field", CELLS)
 def test_mixed_search_matches_float64_search(n, noise, field):
     prob = Problem(n, noise, 0.1, field)
