@@ -9,7 +9,7 @@ import pytest
 from experiments.outputs import read_csv
 from experiments.run import execute
 from experiments.schema import ConfigError
-from experiments.tasks.fig4 import crossover_km
+from experiments.tasks.fig4 import crossover_km, vqs_margin
 from qsense import links as L
 from tests.experiments.helpers import load_config
 
@@ -122,6 +122,16 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     before = (tmp_path / "fig4.csv").read_text()
     execute(cfg, tmp_path)
     assert (tmp_path / "fig4.csv").read_text() == before
+
+
+def test_vqs_margin_is_the_worst_distance_against_the_best_other_probe():
+    """fig4's ``vqs_minus_best_other_min`` (the tiny run above cannot tell: its QFIs are all 0
+    at the far distances, so any reduction gives 0 there)."""
+    vqs, ghz, product = [3.0, 2.0, 1.0], [1.0, 2.5, 0.0], [2.0, 1.0, 0.5]
+    # per distance: 3 - max(1, 2), 2 - max(2.5, 1), 1 - max(0, 0.5): the worst is -0.5
+    assert vqs_margin(vqs, [ghz, product]) == -0.5
+    assert vqs_margin(vqs, [product]) == 0.5  # 3 - 2, 2 - 1, 1 - 0.5
+    assert vqs_margin(vqs, []) == 0.0
 
 
 def test_fig4_remote_rows_charge_the_bs_qubits_memory(tmp_path):
