@@ -138,6 +138,8 @@ def _sleep_through_sigterm(ready) -> None:
     time.sleep(600)
 
 
+# the forked children only sleep (they never touch JAX's threads), which makes the fork safe
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_end_processes_terminates_and_kills_what_stays_within_one_deadline():
     """`end_processes` (the watcher's and a task's clean-up of its worker processes): a worker
     that exits on SIGTERM is not waited for; workers that ignore it are killed once one shared
