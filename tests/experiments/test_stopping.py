@@ -132,8 +132,8 @@ def test_the_handlers_are_restored_after_the_run(tmp_path):
     assert not watchers[0].is_alive()
 
 
-def _sleep_through_sigterm(ready) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def _sleep(ready, on_sigterm) -> None:
+    signal.signal(signal.SIGTERM, on_sigterm)  # whatever the test runner installed
     ready.set()
     time.sleep(600)
 
@@ -145,10 +145,10 @@ def test_end_processes_terminates_and_kills_what_stays_within_one_deadline():
     that exits on SIGTERM is not waited for; workers that ignore it are killed once one shared
     deadline has passed (not one timeout per worker); ``None`` entries are skipped."""
     ctx = multiprocessing.get_context("fork")
-    polite = ctx.Process(target=time.sleep, args=(600,))
-    ready = [ctx.Event() for _ in range(2)]
-    stubborn = [ctx.Process(target=_sleep_through_sigterm, args=(ev,)) for ev in ready]
-    procs = [polite, *stubborn]
+    ready = [ctx.Event() for _ in range(3)]
+    polite, *stubborn = procs = [
+        ctx.Process(target=_sleep, args=(ev, how))
+        for ev, how in zip(ready, (signal.SIG_DFL, signal.SIG_IGN, signal.SIG_IGN), strict=True)]
     try:
         for p in procs:
             p.start()
