@@ -135,13 +135,29 @@ def test_checkpoint_rejects_other_code(tmp_path, monkeypatch):
     fake = src / "experiments" / "checkpoint.py"
     fake.write_text("")
     monkeypatch.setattr(ckm, "__file__", str(fake))
+    digests = []
+    for edit in (None, "qsense/m.py", "routing/m.py", "experiments/m.py", "rename"):
+        if edit == "rename":  # the same bytes under another name: other code
+            (src / "routing" / "m.py").rename(src / "routing" / "n.py")
+        elif edit is not None:
+            (src / edit).write_text("x = 2\n")
+        code_digest.cache_clear()
+        digests.append(code_digest())
     code_digest.cache_clear()
-    before = code_digest()
-    code_digest.cache_clear()
-    (src / "qsense" / "m.py").write_text("x = 2\n")
-    after = code_digest()
-    code_digest.cache_clear()
-    assert before != after and len(before) == 16
+    assert len(set(digests)) == len(digests) and all(len(d) == 16 for d in digests), digests
+
+
+def test_a_dropped_cell_stays_dropped_on_reopening(tmp_path):
+    """`Checkpoint.drop` (a finished cell's partial progress) is written, like `put`."""
+    from experiments.checkpoint import Checkpoint
+
+    ck = Checkpoint(tmp_path / "c.json", meta={"a": 1})
+    ck.put("cell/times", [0.5])
+    ck.put("cell", 1.0)
+    ck.drop("cell/times")
+    ck.drop("never/there")
+    again = Checkpoint(tmp_path / "c.json", meta={"a": 1})
+    assert "cell/times" not in again and again.items() == [("cell", 1.0)]
 
 
 def test_checkpoint_records_the_host_and_logs_a_resume_on_another(tmp_path, monkeypatch,
