@@ -51,15 +51,19 @@ def test_aggregate_refuses_cells_of_two_code_versions(tmp_path, capsys):
 
 def test_aggregate_refuses_an_out_in_a_cell(tmp_path, capsys):
     """--out DIR/0 used to overwrite cell 0's results.json and tables; it is refused, and so is
-    a folder inside a cell and a dir holding a run's results.json outside DIR."""
+    a folder inside a cell and a dir holding a run's results.json or cell.json outside DIR."""
     _cell(tmp_path / "sweep" / "0", "a" * 16)
     _cell(tmp_path / "sweep" / "1", "a" * 16, "bitflip")
     _cell(tmp_path / "other", "a" * 16)
     (tmp_path / "other" / ".hydra" / "overrides.yaml").unlink()
     (tmp_path / "other" / ".hydra").rmdir()  # a run's results.json alone
-    before = {d: _files(tmp_path / d) for d in ("sweep/0", "other")}
+    # a run that started and was cut off, with no .hydra/ (hydra.output_subdir=null): its
+    # cell.json alone marks the dir as a run's
+    (tmp_path / "started").mkdir()
+    (tmp_path / "started" / "cell.json").write_text(json.dumps({"overrides": []}))
+    before = {d: _files(tmp_path / d) for d in ("sweep/0", "other", "started")}
     sweep = tmp_path / "sweep"
-    for out in (sweep / "0", sweep / "0" / "sub", tmp_path / "other"):
+    for out in (sweep / "0", sweep / "0" / "sub", tmp_path / "other", tmp_path / "started"):
         assert aggregate.main([str(sweep), "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert "is the dir of a run" in err or "is inside" in err
