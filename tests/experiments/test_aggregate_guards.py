@@ -1,10 +1,12 @@
 """experiments.aggregate's refusals: cells of two code versions in one table, and an --out
-that would overwrite a cell; and a cell whose results.json holds a list seed."""
+that would overwrite a cell; a cell whose results.json holds a list seed; which settings
+tell configurations apart, and which columns a row's identity leaves out."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from experiments import aggregate
@@ -113,3 +115,39 @@ def test_write_csv_keeps_every_column_of_every_row(tmp_path):
     assert (tmp_path / "t.csv").read_text().splitlines()[0] == "a,c,b"
     assert read_csv(tmp_path / "t.csv") == [{"a": "1", "c": "0.5", "b": ""},
                                             {"a": "2", "c": "", "b": "3"}]
+
+
+def _finished(path, task, config, tables=None):
+    return aggregate.Cell(path, [f"+exp={task}"], "finished",
+                          results={"task": task, "config": config, "tables": tables or {}})
+
+
+def test_a_configuration_ignores_cosmetic_keys_row_axes_and_other_tasks_sections(tmp_path):
+    """Cells of table1 that differ only in ``progress``, in a row axis (``table1.gammas``:
+    each row carries its gamma) or in another task's section (``fig5.*``, never read by
+    table1) are one configuration: no column tells them apart. A search setting does."""
+    base = {"seed": 0, "progress": True, "table1": {"gammas": [0.1], "n_max": 3},
+            "fig5": {"seeds": [1]}, "search": {"population": 8}}
+    a = _finished(tmp_path / "a", "table1", base)
+    b = _finished(tmp_path / "b", "table1", {**base, "progress": False,
+                                              "table1": {"gammas": [0.2], "n_max": 3},
+                                              "fig5": {"seeds": [2]}})
+    assert aggregate.config_columns([a, b], "table1") == {a.path: {}, b.path: {}}
+    c = _finished(tmp_path / "c", "table1", {**base, "search": {"population": 16}})
+    assert aggregate.config_columns([a, c], "table1") == {a.path: {"search.population": 8},
+                                                          c.path: {"search.population": 16}}
+
+
+@pytest.mark.parametrize("column", ["wall_s", "time", "seconds", "solve_seconds"])
+def test_two_runs_of_one_cell_that_differ_in_time_spent_give_one_row(tmp_path, column):
+    """A cell run twice (a rerun into another dir) gives its rows once: columns that measure
+    time spent differ between runs and are not part of a row's identity; a result column
+    that differs keeps both rows."""
+    cells = []
+    for i, (spent, objective) in enumerate(((1.5, 3.0), (2.5, 3.0), (2.5, 4.0))):
+        d = tmp_path / str(i)
+        d.mkdir()
+        write_csv(d, "t", [{"method": "SOS", "objective": objective, column: spent}])
+        cells.append(_finished(d, "fig5", {}, {"t": "t.csv"}))
+    rows = aggregate.gather_tables(cells, tmp_path)["t"]
+    assert [(r["objective"], r["cell"]) for r in rows] == [(3.0, "0"), (4.0, "2")]
