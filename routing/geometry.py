@@ -39,7 +39,7 @@ def destination_point(lat_deg: float, lon_deg: float, bearing_deg, distance_km):
     """Point reached from (lat, lon) along a great circle with initial bearing (deg from north)
     after ``distance_km`` on the sphere of radius R (standard spherical navigation formula):
     `qsense.orbits.destination`, which the satellite ground tracks use."""
-    return orbits.destination(lat_deg, lon_deg, np.asarray(bearing_deg, float), distance_km)
+    return orbits.destination(lat_deg, lon_deg, bearing_deg, distance_km)
 
 
 def great_circle_km(a, b) -> np.ndarray:

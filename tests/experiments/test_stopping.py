@@ -133,7 +133,7 @@ def test_the_handlers_are_restored_after_the_run(tmp_path):
 
 
 def _sleep(ready, on_sigterm) -> None:
-    signal.signal(signal.SIGTERM, on_sigterm)  # whatever the test runner installed
+    signal.signal(signal.SIGTERM, on_sigterm)  # not the handler the test runner installed
     ready.set()
     time.sleep(600)
 
