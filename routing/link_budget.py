@@ -74,12 +74,17 @@ FIBER = {"n_repeaters": 0}
 def terminal(kind: str, overrides: dict | None = None) -> ql.SatelliteLink:
     """The terminal profile of a node kind (satellite | hap | ground) with overrides applied."""
     base = {**TERMINALS[kind], **(overrides or {})}
-    return dataclasses.replace(ql.SatelliteLink(), **base)
+    return dataclasses.replace(ql.SatelliteLink(), **base).validate()
 
 
 def fiber_link(overrides: dict | None = None) -> ql.FiberLink:
+    """The in-city fiber (`FIBER`) with overrides applied and validated. ``n_repeaters`` may
+    arrive as a float from a config (its section is ``dict[str, float]``): an integral one
+    (3.0) is read as that integer; 2.5 is refused by `FiberLink.validate`, not truncated."""
     kw = {**FIBER, **(overrides or {})}
-    kw["n_repeaters"] = int(kw["n_repeaters"])
+    n = kw["n_repeaters"]
+    if isinstance(n, (float, np.floating)) and float(n).is_integer():
+        kw["n_repeaters"] = int(n)
     return dataclasses.replace(ql.FiberLink(), **kw).validate()
 
 

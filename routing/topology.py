@@ -48,6 +48,7 @@ import networkx as nx
 import numpy as np
 
 from qsense import ephemeris as eph
+from qsense._checks import is_real
 from routing import geometry as geo
 from routing import link_budget as lb
 from routing._checks import is_count
@@ -263,10 +264,23 @@ class GeneratorConfig:
                          ("ground_terminal", "SatelliteLink"), ("fiber", "FiberLink")):
             import qsense.links as ql
 
+            overrides = getattr(self, key)
             known = {f.name for f in fields(getattr(ql, cls))}
-            bad = sorted(set(getattr(self, key)) - known)
+            bad = sorted(set(overrides) - known)
             if bad:
                 fail(key, bad, f"fields of qsense.links.{cls}: {sorted(known)}")
+            for name, value in overrides.items():
+                if not is_real(value):
+                    fail(f"{key}.{name}", value, "a real number")
+            # the values: the link's own validate(), its message prefixed with the section,
+            # so a config names e.g. generator.satellite_terminal.rx_aperture_m
+            try:
+                if key == "fiber":
+                    lb.fiber_link(overrides)
+                else:
+                    lb.terminal(key.removesuffix("_terminal"), overrides)
+            except ValueError as err:
+                raise ValueError(f"{key}.{err}") from None
 
 
 GENERATOR_KEYS = tuple(f.name for f in fields(GeneratorConfig))

@@ -222,6 +222,13 @@ def test_gate_probs_from_the_cli_change_what_the_ga_draws(monkeypatch, gate_prob
     ("routing.network.max_virtual_paths=-1", "routing.network.max_virtual_paths' = -1",
      "[0, 1000]"),
     ("routing.network.protocol=magic", "routing.network.protocol' = 'magic'", "dejmps"),
+    # a terminal or fiber override's value, checked by the link's own validate()
+    ("+routing.network.satellite_terminal.rx_aperture_m=-1",
+     "routing.network.satellite_terminal.rx_aperture_m' = -1.0", "a finite value > 0"),
+    ("+routing.network.hap_terminal.tx_efficiency=1.5",
+     "routing.network.hap_terminal.tx_efficiency' = 1.5", "[0, 1]"),
+    ("+routing.network.fiber.n_repeaters=2.5", "routing.network.fiber.n_repeaters' = 2.5",
+     "an integer >= 0"),
     ("fig3.n_max=11", "fig3.n_max' = 11", "10]"),  # the experiments' own keys, fully named
     ("fig2.reference.polish_iter=0", "fig2.reference.polish_iter' = 0", "an integer >= 1"),
     ("table1.reference.restarts=3", "table1.reference.restarts' = 3", "integer >= 4"),

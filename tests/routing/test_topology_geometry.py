@@ -302,10 +302,32 @@ def test_shipped_example_topology_builds_a_valid_instance(tmp_path, monkeypatch)
     ({"link_model": "toy"}, "link_model"),
     ({"topology": "/nonexistent/net.graphml"}, "topology"),
     ({"hap_altitude_km": 150.0}, "hap_altitude_km"),
+    # override values: before, -1 and nan were accepted and a list or a string failed deep
+    # inside with "unsupported operand type(s) for /"
+    ({"satellite_terminal": {"rx_aperture_m": -1.0}},
+     r"^satellite_terminal\.rx_aperture_m = -1\.0 .*a finite value > 0"),
+    ({"hap_terminal": {"rx_aperture_m": float("nan")}}, r"^hap_terminal\.rx_aperture_m = nan"),
+    ({"ground_terminal": {"min_elevation_deg": 95.0}},
+     r"^ground_terminal\.min_elevation_deg = 95\.0 .*\[0, 90\]"),
+    ({"satellite_terminal": {"rx_aperture_m": [3.0, 4.0]}},
+     r"^satellite_terminal\.rx_aperture_m = \[3\.0, 4\.0\] .*a real number"),
+    ({"satellite_terminal": {"rx_aperture_m": "1"}}, r"^satellite_terminal\.rx_aperture_m = '1'"),
+    ({"fiber": {"attenuation_db_per_km": -0.2}}, r"^fiber\.attenuation_db_per_km = -0\.2"),
+    ({"fiber": {"n_repeaters": 2.5}}, r"^fiber\.n_repeaters = 2\.5 .*an integer >= 0"),
 ])
 def test_bad_generator_input_names_the_field(kw, match):
     with pytest.raises(ValueError, match=match):
         routing.generate_instance(0, **kw)
+
+
+def test_fiber_repeaters_from_a_config_float():
+    """A config's fiber section is dict[str, float], so n_repeaters arrives as 3.0: read as the
+    integer 3 (the same link), where 2.5 is refused above rather than truncated to 2."""
+    from routing.link_budget import fiber_link
+
+    three = fiber_link({"n_repeaters": 3.0})
+    assert type(three.n_repeaters) is int and three == fiber_link({"n_repeaters": 3})
+    routing.GeneratorConfig(fiber={"n_repeaters": 3.0})  # accepted
 
 
 def test_bad_topology_file_names_the_node(tmp_path):
