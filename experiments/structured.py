@@ -9,7 +9,9 @@ the config schema with the library's default, without an edit here:
 
 * ``bool`` becomes ``Any``, checked to be true or false when the section is created (a
   ``bool``-typed key would turn ``2`` or ``yes`` into true);
-* ``tuple[...]`` becomes ``list[...]`` (YAML and the command line write lists), ``X | None``
+* ``tuple[...]`` becomes ``list[...]`` (YAML and the command line write lists): ``list[X]``
+  when every item is the primitive X, else ``list[Any]``; ``dict[str, X]`` keeps a primitive
+  X, other values are ``Any``; a dict keyed by anything but ``str`` is ``Any``; ``X | None``
   stays optional, a bare ``tuple`` / ``dict`` becomes ``list[Any]`` / ``dict[str, Any]``,
   anything OmegaConf cannot type becomes ``Any``;
 * defaults are the library's (tuples as lists);
@@ -41,9 +43,8 @@ def omega_type(tp: Any) -> Any:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
-        if len(rest) == 1:
-            inner = omega_type(rest[0])
-            return inner if len(rest) == len(args) else typing.Optional[inner]  # noqa: UP045
+        if len(rest) == 1:  # X | None (a one-member union is X itself, not a Union)
+            return typing.Optional[omega_type(rest[0])]  # noqa: UP045
         return Any
     if tp in (tuple, list) or origin in (tuple, list):
         items = [a for a in args if a is not Ellipsis]
@@ -51,10 +52,12 @@ def omega_type(tp: Any) -> Any:
             return list[items[0]]
         return list[Any]
     if tp is dict or origin is dict:
-        if len(args) == 2 and args[0] is str:
-            value = omega_type(args[1])
-            return dict[str, value if value in _PRIMITIVES else Any]
-        return dict[str, Any]
+        if args and args[0] is not str:
+            return Any  # a typed DictConfig refuses (or re-types) keys other than str
+        value = omega_type(args[1]) if args else Any
+        # only primitive values are typed: a typed list inside a dict refuses ``[3, 4]``
+        # for list[float] (OmegaConf converts ints to floats at the top level only)
+        return dict[str, value if value in _PRIMITIVES else Any]
     return Any
 
 
@@ -179,13 +182,3 @@ def section(library: type, name: str, key: str, *, extra: tuple = (), bases: tup
                                      f"`{library.__module__}.{library.__qualname__}`."})
     return cls
 
-
-def library_defaults(library: type) -> dict[str, Any]:
-    """``{field: default}`` of a library dataclass (tuples as lists, as in YAML)."""
-    out = {}
-    for f in dataclasses.fields(library):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = _listify(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = _listify(f.default_factory())
-    return out
