@@ -570,7 +570,8 @@ RefineSearchConfig, SearchConfig = _search_config()
 class _ReferenceChecks:
     def check(self) -> None:  # the experiment's own keys (the rest: ReferenceConfig's checks)
         k = self._key
-        # the pure search's starts include the product optimum (and, seeded, the VQS probe)
+        # the pure search's starts: the product optimum (it replaces one generic start, so
+        # restarts - 2 >= 1) and at least three generic ones
         require(self.restarts >= 4, f"{k}.restarts", self.restarts, "integer >= 4")
         require(1 <= self.n_max_pure <= 10, f"{k}.n_max_pure", self.n_max_pure,
                 "integer in [1, 10]")

@@ -232,10 +232,9 @@ def run_figure(cfg: Any, section: Any, field: str, name: str, out_dir) -> dict[s
                  name, n, 1 / vq[n]["peak"] if field == "scalar" else vq[n]["min_qcrb"],
                  vq[n]["product_qcrb"], vq[n]["reference_qcrb"], vq[n]["bound_qcrb"],
                  vq[n]["fraction"])
-    finite = [f for _, f in fracs if np.isfinite(f)]
     metrics = {
         "warnings": warns,
-        "min_fraction": min(finite) if finite else None,
+        "min_fraction": lowest_fraction(fracs),
         "fraction_by_n": {str(n): vq[n]["fraction"] for n in ns},
         "product_qcrb_by_n": {str(n): vq[n]["product_qcrb"] for n in ns},
         "reference_qcrb_by_n": {str(n): vq[n]["reference_qcrb"] for n in ns},
@@ -297,11 +296,11 @@ def best_product(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any
 
 
 def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: Any, seed: int,
-                    seeds: list[tuple[np.ndarray, float]] = (), product: Any = None
-                    ) -> dict[str, Any]:
+                    product: Any = None) -> dict[str, Any]:
     """Best product probe, best pure probe (N <= ``ref.n_max_pure``; the pure search also starts
-    from the product optimum and from ``seeds`` = [(state, t)], e.g. the VQS probe) of one cell,
-    as a JSON-able record: ``{"product": {value, qcrb, t}, "pure": {...} | None, "note"}``.
+    from the product optimum, never from the VQS probe: a reference independent of the search
+    reports a VQS cell above it instead of absorbing it) of one cell, as a JSON-able record:
+    ``{"product": {value, qcrb, t}, "pure": {...} | None, "note"}``.
     ``product``: `best_product` of these arguments when already computed (not recomputed)."""
     from qsense.reference import best_pure_probe
 
@@ -313,11 +312,8 @@ def cell_references(n: int, noise: str, gamma: float, field: str, b0: Any, ref: 
     if n > ref.n_max_pure:
         out["note"] = f"no pure reference: N = {n} > reference.n_max_pure = {ref.n_max_pure}"
         return out
-    init = [prod.state] + [np.asarray(s, complex) for s, _ in seeds]
-    ts = [prod.t] + [float(t) for _, t in seeds]
-    init, ts = init[:max(1, cfg.restarts - 2)], ts[:max(1, cfg.restarts - 2)]
-    pure = best_pure_probe(n, noise, gamma, field, b0, cfg, initial=np.stack(init),
-                           initial_t=np.asarray(ts))
+    pure = best_pure_probe(n, noise, gamma, field, b0, cfg, initial=prod.state[None],
+                           initial_t=np.asarray([prod.t]))
     out["pure"] = {"value": pure.value, "qcrb": pure.qcrb, "t": pure.t,
                    "t_at_bound": pure.t_at_bound,
                    "restart_values": pure.restart_values.tolist(),
@@ -347,6 +343,13 @@ def fraction(vqs_qcrb: float, reference_qcrb: float | None) -> float:
 
 #: relative excess of a VQS value over the (independent) pure reference beyond numerical noise
 REFERENCE_EXCESS_TOL = 1e-4
+
+
+def lowest_fraction(cells: list[tuple[str, float]]) -> float | None:
+    """The lowest finite fraction of (label, fraction) pairs (``metrics.min_fraction``); None
+    when no cell has one (no reference anywhere)."""
+    finite = [f for _, f in cells if np.isfinite(f)]
+    return min(finite) if finite else None
 
 
 def fraction_warnings(cells: list[tuple[str, float]], min_fraction: float,

@@ -110,3 +110,51 @@ def test_bound_below_reference_on_hand_made_rows():
           row("GHZ", 5.0, 1.0), row("VQS", math.nan, 1.0), row("VQS", 3.0, math.nan)]
     assert bound_below_reference(ok)
     assert not bound_below_reference([*ok, row("VQS", 2.0 * (1 + 2e-6), 2.0)])
+
+
+def test_lowest_fraction_skips_cells_without_a_reference():
+    nan = float("nan")
+    assert vqs_common.lowest_fraction([("a", 0.97), ("b", nan), ("c", 0.99), ("d", 1.0)]) == 0.97
+    assert vqs_common.lowest_fraction([("b", nan)]) is None
+    assert vqs_common.lowest_fraction([]) is None
+
+
+def test_fraction_needs_a_finite_reference_and_a_positive_vqs_value():
+    """reference_qcrb / vqs_qcrb; no finite reference (none, or one of zero QFI) or no VQS
+    information gives NaN, which the warnings and metrics.min_fraction skip."""
+    assert vqs_common.fraction(0.25, 0.2) == pytest.approx(0.8, rel=1e-15)
+    for ref, vqs in ((float("inf"), 0.2), (float("nan"), 0.2), (0.1, 0.0), (0.1, -1.0)):
+        assert math.isnan(vqs_common.fraction(vqs, ref)), (ref, vqs)
+
+
+def test_cell_seed_is_stable_and_tells_cells_apart():
+    """One seed per (run seed, cell): distinct cells and run seeds get distinct seeds, in
+    [0, 2^31 - 1) (what numpy and the references accept), and the same in another process
+    with another hash seed (a crc32 of the cell, not Python's salted hash())."""
+    import subprocess
+    import sys
+
+    cells = [("table1", "single", n, g, noise) for n in (2, 3, 4) for g in (0.1, 0.01)
+             for noise in ("dephasing", "bitflip")]
+    seeds = [vqs_common.cell_seed(s, *c) for s in (0, 1, 7) for c in cells]
+    assert len(set(seeds)) == len(seeds) and all(0 <= s < 2**31 - 1 for s in seeds)
+    code = ("from experiments.vqs_common import cell_seed; "
+            "print(cell_seed(7, 'table1', 'single', 4, 0.01, 'bitflip'))")
+    for hash_seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**__import__("os").environ, "PYTHONHASHSEED": hash_seed},
+                             timeout=120, check=True).stdout
+        assert int(out) == vqs_common.cell_seed(7, "table1", "single", 4, 0.01, "bitflip")
+
+
+def test_cell_references_pure_up_to_n_max_pure():
+    """The pure reference is computed for N <= reference.n_max_pure (the bound included) and
+    replaced by a note above it; started from the product optimum, it is not below it."""
+    from experiments.schema import Table1ReferenceConfig
+
+    ref = Table1ReferenceConfig(restarts=4, steps=30, polish=1, polish_iter=30, n_max_pure=2)
+    at = vqs_common.cell_references(2, "dephasing", 0.1, "scalar", 1.0, ref, seed=3)
+    assert at["pure"] is not None and at["note"] == ""
+    assert at["pure"]["value"] >= at["product"]["value"] * (1 - 1e-9)
+    above = vqs_common.cell_references(3, "dephasing", 0.1, "scalar", 1.0, ref, seed=3)
+    assert above["pure"] is None and "N = 3 > reference.n_max_pure = 2" in above["note"]

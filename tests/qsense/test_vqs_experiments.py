@@ -224,6 +224,13 @@ def test_solve_hands_the_product_probe_to_the_search(monkeypatch, caplog):
     with pytest.raises(Stop):
         vqs_common.solve(Problem(3, "dephasing", 0.1), cfg.search, 0, False, product=three)
     assert seen[-1] == [] and "no product warm start" in caplog.text
+    # the boundary: 3N - 1 = 5 genes (N - 1 CRx, N Ry/Rx, N Rz) fit max_genes = 5 exactly
+    five = _config(["+exp=table1", *TINY_SEARCH, "search.max_genes=5"]).search
+    with pytest.raises(Stop):
+        vqs_common.solve(Problem(2, "dephasing", 0.1), five, 0, False, product=product)
+    ((genome, _),) = seen[-1]
+    assert abs(np.vdot(want, np.asarray(apply_pqc(ghz_state(2), genome)))) == pytest.approx(
+        1.0, abs=1e-12)
 
 
 def test_peak_checks_read_the_peak_rows():
@@ -246,6 +253,10 @@ def test_peak_checks_read_the_peak_rows():
     # the same values as Tr F^-1 (vector field): larger is worse, so VQS is beaten
     m = vqs_common.peak_checks(vqs, ghz, ns, "vector")
     assert not m["vqs_beats_or_equals_ghz_all_n"] and "min_qcrb_vqs_by_n" in m
+    tie = rows([1.0, 2.0 * (1 + 5e-10), 3.0], [5.0, 4.0, 3.0], [False, True, True])
+    assert vqs_common.peak_checks(tie, ghz, ns, "vector")["vqs_beats_or_equals_ghz_all_n"]
+    tie[3]["min_qcrb"] = 2.0 * (1 + 2e-9)  # above GHZ's Tr F^-1 by more than 1e-9 at one N
+    assert not vqs_common.peak_checks(tie, ghz, ns, "vector")["vqs_beats_or_equals_ghz_all_n"]
     vqs[4]["t_opt"] = 4.0 * (1 + 2e-6)
     assert not vqs_common.peak_checks(vqs, ghz, ns, "scalar")["t_opt_falls_with_n"]
     for probe in (vqs, ghz):  # an optimum at the grid's edge at N max, in either probe
