@@ -10,17 +10,18 @@ def test_a_cell_without_a_finite_path_bound_counts_as_unbounded():
     cell is counted in ps_egr_cells_without_path_bound and its inf gap is not the max gap
     (it read as bounded, with ps_egr_max_path_gap 'inf')."""
     run = [{"method": "PS-EGR", "path_set": "capped", "path_bound": 10.0, "path_gap": 0.25},
+           {"method": "PS-EGR", "path_set": "priced", "path_bound": 12.0, "path_gap": 0.0},
            {"method": "PS-EGR", "path_set": "capped", "path_bound": "inf", "path_gap": "inf"},
            {"method": "PS-EGR", "path_set": "capped", "path_bound": "nan", "path_gap": "nan"},
            {"method": "PS-EGR", "path_set": "capped", "path_bound": float("inf"),
             "path_gap": float("inf")},
            {"method": "SOS", "egr": 1.0}]
     csv_rows = [{k: str(v) for k, v in r.items()} for r in run]
-    expect = {"ps_egr_path_sets": ["capped"], "ps_egr_max_path_gap": 0.25,
+    expect = {"ps_egr_path_sets": ["capped", "priced"], "ps_egr_max_path_gap": 0.25,
               "ps_egr_cells_without_path_bound": 3}
     assert path_evidence(run) == expect
     assert path_evidence(csv_rows) == expect
-    only_inf = path_evidence(run[1:2])
+    only_inf = path_evidence(run[2:3])
     assert only_inf["ps_egr_max_path_gap"] is None
     assert only_inf["ps_egr_cells_without_path_bound"] == 1
 
@@ -116,3 +117,25 @@ def test_solve_method_records_what_its_solves_give(monkeypatch):
         routing_sweep.solve_method(inst, "PS-EGR", {"ps_egr": "benders", "path_bound": False},
                                    progress=progress)
     assert passed == [3, None, True, False]
+
+
+def test_sweep_outputs_spread_and_all_optimal(tmp_path):
+    """Per (method, x) over seeds: mean, population std, min, max, by hand; one cell short of
+    optimal makes metrics.all_optimal false; the CSVs carry the spread on every row."""
+    from experiments.outputs import read_csv
+    from experiments.routing_sweep import sweep_outputs
+
+    rows = [{"method": "SOS", "B_m": 100.0, "seed": 0, "egr": 1.0, "status": "optimal"},
+            {"method": "SOS", "B_m": 100.0, "seed": 1, "egr": 3.0, "status": "optimal"},
+            {"method": "NSS", "B_m": 100.0, "seed": 0, "egr": 2.0, "status": "optimal"},
+            {"method": "NSS", "B_m": 100.0, "seed": 1, "egr": 2.0, "status": "time_limit"}]
+    out = sweep_outputs(rows, "B_m", "B_m", "sweep", tmp_path, "B_m", "test")
+    m = out["metrics"]
+    assert m["SOS/B_m=100.0"] == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0}
+    assert m["NSS/B_m=100.0"] == {"mean": 2.0, "std": 0.0, "min": 2.0, "max": 2.0}
+    assert m["all_optimal"] is False
+    assert sweep_outputs(rows[:3], "B_m", "B_m", "ok", tmp_path, "B_m", "test")[
+        "metrics"]["all_optimal"] is True
+    csv = read_csv(tmp_path / "sweep.csv")
+    assert [float(r["egr_std"]) for r in csv] == [1.0, 1.0, 0.0, 0.0]
+    assert [int(r["n_seeds"]) for r in read_csv(tmp_path / "sweep_summary.csv")] == [2, 2]
