@@ -34,11 +34,18 @@ MIN_COMPILE_TIME_S = 0.0
 
 def enable_compile_cache() -> str | None:
     """Turn on JAX's persistent compilation cache (see the module doc); return its directory,
-    or None when disabled."""
+    or None when disabled. A ``JAX_COMPILATION_CACHE_DIR`` of the user's is the directory;
+    every program is cached either way unless ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``
+    is set too."""
     import jax
 
+    def every_program() -> None:  # unless the user chose a threshold of their own
+        if not os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "").strip():
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_TIME_S)
+
     user = os.environ.get("JAX_COMPILATION_CACHE_DIR", "").strip()
-    if user:  # JAX reads it itself
+    if user:  # JAX reads the directory itself
+        every_program()
         return user
     path = os.environ.get(ENV, str(DEFAULT_DIR)).strip()
     if path.lower() in OFF:
@@ -48,7 +55,7 @@ def enable_compile_cache() -> str | None:
     except OSError:
         return None  # a read-only home: run without the cache rather than fail
     jax.config.update("jax_compilation_cache_dir", str(Path(path).expanduser()))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_TIME_S)
+    every_program()
     return str(Path(path).expanduser())
 
 

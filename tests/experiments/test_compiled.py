@@ -15,7 +15,8 @@ CHILD = """
 import json, jax, jax.numpy as jnp
 from experiments.compiled import enable_compile_cache
 path = enable_compile_cache()
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+# a program that compiles in well under JAX's default 1 s threshold: written only because
+# enable_compile_cache caches every program (MIN_COMPILE_TIME_S)
 jax.jit(lambda x: jnp.sin(x) @ x.T)(jnp.ones((8, 8))).block_until_ready()
 print(json.dumps({"path": path, "config": jax.config.jax_compilation_cache_dir}))
 """
@@ -23,7 +24,8 @@ print(json.dumps({"path": path, "config": jax.config.jax_compilation_cache_dir})
 
 def _child(env_update):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("QSENSE_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+           if k not in ("QSENSE_COMPILE_CACHE", "JAX_COMPILATION_CACHE_DIR",
+                        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")}
     env.update(env_update)
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
                          timeout=120, check=True)
@@ -39,6 +41,22 @@ def test_compile_cache_writes_programs_to_its_directory(tmp_path):
 
 def test_compile_cache_off():
     r = _child({"QSENSE_COMPILE_CACHE": "off"})
+    assert r["path"] is None and not r["config"]
+
+
+def test_compile_cache_the_users_jax_directory_wins(tmp_path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    r = _child({"QSENSE_COMPILE_CACHE": str(ours), "JAX_COMPILATION_CACHE_DIR": str(theirs)})
+    assert r["path"] == str(theirs) == r["config"] and not ours.exists()
+    assert any(theirs.iterdir())  # the tiny program too: every program is cached there
+    mine = tmp_path / "mine"  # unless the user's own threshold says otherwise (JAX's 1 s)
+    r = _child({"JAX_COMPILATION_CACHE_DIR": str(mine),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1.0"})
+    assert r["path"] == str(mine) and not (mine.exists() and any(mine.iterdir()))
+
+
+def test_compile_cache_in_an_unwritable_place_runs_without_it():
+    r = _child({"QSENSE_COMPILE_CACHE": "/proc/qsense-cache"})  # mkdir fails, even as root
     assert r["path"] is None and not r["config"]
 
 
