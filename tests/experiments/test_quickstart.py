@@ -206,9 +206,12 @@ def test_quickstart_chunks_the_time_axis_when_the_grid_does_not_fit(monkeypatch)
     ts = jnp.linspace(0.5, 20.0, 23)
     whole = np.asarray(quickstart._qfi_at(problem, ts))
     assert quickstart.time_chunk(problem, ts) == 23  # fits: one call, as before
-    limit = program_bytes(quickstart._qfi_at, problem, ts) / 4
+    need = program_bytes(quickstart._qfi_at, problem, ts)
+    assert quickstart.time_chunk(problem, ts, need) == 23  # a plan exactly at the limit fits
+    limit = need / 4
     chunk = quickstart.time_chunk(problem, ts, limit)
-    assert 1 <= chunk < 23
+    # chunks are planned in half the limit: floor((need / 8) / (need / 23)) = 2 times
+    assert chunk == 2
     shapes = []
     real = quickstart._qfi_at
 
