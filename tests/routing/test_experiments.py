@@ -81,6 +81,13 @@ def test_fig6_end_to_end_and_resume(tmp_path, monkeypatch):
     assert {"method", "n_pairs", "seed", "egr", "egr_std"} <= set(rows[0])
     assert len(rows) == 2 * 4 and (tmp_path / "fig6.png").exists()
     assert all(r["status"] == "optimal" for r in rows)
+    # the K = 3 instance holds K = 1's pair on the same network (the generator draws pairs
+    # apart from the links), and the objective sums over pairs: the optimum cannot fall
+    egr = {(r["method"], int(r["n_pairs"])): float(r["egr"]) for r in rows}
+    assert egr[("PS-EGR", 3)] >= egr[("PS-EGR", 1)] * (1 - 1e-9)
+    for m in ("SOS", "RRS", "NSS"):  # and no baseline beats the optimum
+        for k in (1, 3):
+            assert egr[(m, k)] <= egr[("PS-EGR", k)] * (1 + 1e-9) + 1e-9
     import experiments.tasks.fig6 as fig6_task
 
     def boom(*a, **k):
