@@ -273,7 +273,7 @@ class GeneratorConfig:
                 if not is_real(value):
                     fail(f"{key}.{name}", value, "a real number")
             # the values: the link's own validate(), its message prefixed with the section,
-            # so a config names e.g. generator.satellite_terminal.rx_aperture_m
+            # so a config names e.g. routing.network.satellite_terminal.rx_aperture_m
             try:
                 if key == "fiber":
                     lb.fiber_link(overrides)
