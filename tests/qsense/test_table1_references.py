@@ -131,6 +131,7 @@ def test_cell_seed_is_stable_and_tells_cells_apart():
     """One seed per (run seed, cell): distinct cells and run seeds get distinct seeds, in
     [0, 2^31 - 1) (what numpy and the references accept), and the same in another process
     with another hash seed (a crc32 of the cell, not Python's salted hash())."""
+    import os
     import subprocess
     import sys
 
@@ -142,7 +143,7 @@ def test_cell_seed_is_stable_and_tells_cells_apart():
             "print(cell_seed(7, 'table1', 'single', 4, 0.01, 'bitflip'))")
     for hash_seed in ("1", "2"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**__import__("os").environ, "PYTHONHASHSEED": hash_seed},
+                             env={**os.environ, "PYTHONHASHSEED": hash_seed},
                              timeout=120, check=True).stdout
         assert int(out) == vqs_common.cell_seed(7, "table1", "single", 4, 0.01, "bitflip")
 
