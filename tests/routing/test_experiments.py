@@ -121,6 +121,56 @@ def test_routing_quick_end_to_end(tmp_path):
     assert m["ps_egr_cells_without_path_bound"] == 0
 
 
+def test_routing_quick_tables_account_for_the_optimum(tmp_path):
+    """The tables routing_quick writes are the evidence behind its numbers: without HAPs and
+    with weight 2.5, slot 0 has no path (satellites not yet overhead), so the paths table
+    lists every (pair, slot) once, chosen or with its reason, and 2.5 x its rates sums to the
+    MILP optimum."""
+    cfg = _config(["+exp=routing_quick", "routing.network.n_slots=3",
+                   "routing.network.n_haps=0", "routing.network.weight=2.5", "progress=false"])
+    m = execute(cfg, tmp_path)["metrics"]
+    paths = _rows(tmp_path / "routing_quick_paths.csv")
+    cells = [(int(r["pair"]), int(r["slot"])) for r in paths]
+    assert sorted(cells) == [(k, t) for k in range(2) for t in range(3)]
+    none = [r for r in paths if r["kind"] == "none"]
+    assert {(r["pair"], r["slot"]) for r in none} == {("0", "0"), ("1", "0")}
+    assert all(r["reason"] and not r["path"] and not r["rate"] for r in none)
+    served = [r for r in paths if r["kind"] != "none"]
+    assert all(r["path"].count("-") >= 1 and float(r["cost"]) >= 1 for r in served)
+    assert sum(2.5 * float(r["rate"]) for r in served) == pytest.approx(m["milp_objective"],
+                                                                          rel=1e-9)
+    assert m["milp_objective"] > 0 and m["milp_violations"] == 0
+
+
+def test_routing_quick_benders_metrics_are_its_best_bounds(tmp_path):
+    """Benders stopped at a loose tolerance (0.9) leaves a gap: its reported objective and
+    bound are the best lower and upper bounds of its trace, on either side of the MILP
+    optimum, and the gap to the MILP is measured from the objective."""
+    cfg = _config(["+exp=routing_quick", "routing.network.n_slots=3",
+                   "routing.solver.benders_tol=0.9", "routing_quick.methods=[SOS]",
+                   "progress=false"])
+    m = execute(cfg, tmp_path)["metrics"]
+    trace = _rows(tmp_path / "routing_quick_benders.csv")
+    assert m["benders_iterations"] == len(trace) == int(trace[-1]["iteration"])
+    assert m["benders_objective"] == max(float(r["lower"]) for r in trace)
+    assert m["benders_bound"] == min(float(r["upper"]) for r in trace)
+    assert m["benders_objective"] < m["milp_objective"] * (1 - 1e-3)
+    assert m["benders_bound"] > m["milp_objective"] * (1 + 1e-3)
+    assert m["benders_rel_gap_to_milp"] == pytest.approx(
+        (m["milp_objective"] - m["benders_objective"]) / m["milp_objective"], rel=1e-12)
+
+
+def test_routing_quick_reports_a_violation_the_checker_finds(tmp_path, monkeypatch):
+    """milp_violations counts what `routing.check_solution` finds (0 above can't tell)."""
+    import routing
+
+    monkeypatch.setattr(routing, "check_solution", lambda sol: ["C4 broken", "C2 broken"])
+    cfg = _config(["+exp=routing_quick", "routing.network.n_slots=3",
+                   "routing_quick.methods=[SOS]", "routing_quick.benders=false",
+                   "progress=false"])
+    assert execute(cfg, tmp_path)["metrics"]["milp_violations"] == 2
+
+
 @pytest.mark.parametrize("override,key", [
     ("fig5.storage_capacities=[-1]", "fig5.storage_capacities"),
     ("fig5.methods=[PS-EGR,FOO]", "fig5.methods"),
