@@ -33,6 +33,8 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     assert len(rows) == 2 * 3 * 5  # links x probes x distances
     fib = L.FiberLink(**vars(cfg.fig4.fiber))
     k = 2 * 2  # distributed, N = 2: two pairs out, two back
+    mem, g = cfg.fig4.memory_time_s, cfg.fig4.gamma
+    clear = float(np.prod(np.atleast_1d(cfg.fig4.clear_sky_probability)))
     for r in rows:
         d = float(r["distance_km"])
         q, rate = float(r["qfi"]), float(r["rate_hz"])
@@ -40,22 +42,32 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
         assert float(r["fisher_per_s"]) == pytest.approx(rate / k * q, rel=1e-12, abs=1e-300)
         assert float(r["fisher_per_s_day"]) == pytest.approx(float(r["rate_day_hz"]) / k * q,
                                                              rel=1e-12, abs=1e-300)
+        assert float(r["fisher_per_day"]) == pytest.approx(
+            86400 * float(r["fisher_per_s_day"]), rel=1e-12, abs=1e-300)
+        # the i-th of the K pairs keeps (r/(r+2/T))^(K-i) of its Werner parameter while the
+        # probe's pairs are collected; the row's stored fidelity is that of their mean
+        w = (4 * float(r["fidelity"]) - 1) / 3 * (rate / (rate + 2 / mem)) ** np.arange(
+            k - 1, -1, -1)
+        assert float(r["fidelity_after_memory"]) == pytest.approx((3 * w.mean() + 1) / 4,
+                                                                  rel=1e-12)
         if r["link"] == "fiber":
             st = L.repeater_chain(fib, d)
             assert rate == pytest.approx(float(st.rate_hz), rel=1e-12)
             assert float(r["rate_day_hz"]) == pytest.approx(rate, rel=1e-12)
             assert float(r["fidelity"]) == pytest.approx(float(st.fidelity), rel=1e-12)
-        else:  # the day average can never exceed the rate while the link is up
-            assert float(r["rate_day_hz"]) <= rate * (1 + 1e-12)
+        else:  # pairs per day = the rate while up x the time up x the clear-sky chance
+            duty, n_pass = float(r["duty_cycle"]), float(r["passes_per_day"])
+            assert 0 <= duty <= 1
+            assert float(r["rate_day_hz"]) == pytest.approx(clear * rate * duty, rel=1e-12,
+                                                            abs=1e-300)
+            assert float(r["mean_pass_s"]) * n_pass == pytest.approx(86400 * duty, rel=1e-12)
         if float(r["fidelity"]) == 0.25:
             assert q == pytest.approx(0.0, abs=1e-12)
         if r["probe"] == "product" and rate > 0:
-            # |+>^N, written here: the i-th of the K pairs keeps (r/(r+2/T))^(K-i) while the
-            # probe's pairs are collected, the N return pairs a further e^{-2t/T} while it
-            # senses, and each qubit's equatorial Bloch vector gives (w_out w_back e^{-gt})^2 t^2
-            t, mem, g = float(r["t_opt"]), cfg.fig4.memory_time_s, cfg.fig4.gamma
-            w = (4 * float(r["fidelity"]) - 1) / 3 * (rate / (rate + 2 / mem)) ** np.arange(
-                k - 1, -1, -1)
+            # |+>^N, written here: the pairs as collected (w above), the N return pairs a
+            # further e^{-2t/T} while the probe senses, and each qubit's equatorial Bloch
+            # vector gives (w_out w_back e^{-gt})^2 t^2
+            t = float(r["t_opt"])
             want = np.sum((w[:2] * w[2:] * np.exp(-2 * t / mem) * np.exp(-g * t)) ** 2) * t**2
             assert q == pytest.approx(want, rel=1e-9, abs=1e-300)
             assert float(r["concurrent_probes"]) == pytest.approx(rate / k * t, rel=1e-12)
@@ -85,7 +97,18 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
         2 * ds["grid_step_rel"]
     assert np.max(np.abs(ds["dF_dlog_h_t_at_grad_opt"])) <= 1e-6 * ds["fisher_per_s_grad_opt"]
     assert ds["fd_rel_err_at_link"] < 1e-6
-    assert "passes_per_day" in m and m["passes_per_day"] >= 0
+    # the default station pair, Delingha -> Lijiang: 1203 km apart (Yin et al., Science 356,
+    # 1140 (2017)); its pass list adds up to its statistics over the fig4.days simulated
+    pair, days = m["default_pair"], cfg.fig4.days
+    assert pair["distance_km"] == pytest.approx(1203, rel=0.01)
+    passes = m["default_pair_passes"]
+    assert len(passes) >= 1 and m["passes_per_day"] == pair["passes_per_day"] == len(passes) / days
+    assert sum(p["duration_s"] for p in passes) == pytest.approx(
+        pair["duty_cycle"] * days * 86400, rel=1e-12)
+    assert sum(p["pairs"] for p in passes) == pytest.approx(pair["pairs_per_day"] * days,
+                                                             rel=1e-12)
+    mask = cfg.fig4.satellite.min_elevation_deg
+    assert all(min(p["max_elevation_a_deg"], p["max_elevation_b_deg"]) >= mask for p in passes)
     # every crossover and the VQS margin, recomputed from the table's own columns
     dists = sorted({float(r["distance_km"]) for r in rows})
 
@@ -122,6 +145,24 @@ def test_fig4_end_to_end_and_resume(tmp_path, monkeypatch):
     before = (tmp_path / "fig4.csv").read_text()
     execute(cfg, tmp_path)
     assert (tmp_path / "fig4.csv").read_text() == before
+
+
+def test_fig4_says_when_the_satellite_is_never_up(tmp_path):
+    """An elevation mask of 89.5 deg leaves no usable pass in a day: a warning and
+    ``satellite_never_up``, every satellite figure 0 and no crossover, while the fiber's rows
+    are still computed."""
+    cfg = load_config([*SMALL, "fig4.satellite.min_elevation_deg=89.5", "fig4.n_distances=2",
+                       "fig4.probes=[GHZ]", "fig4.design_steps=0"])
+    with pytest.warns(UserWarning, match="satellite delivers no pair at any distance"):
+        m = execute(cfg, tmp_path)["metrics"]
+    assert m["satellite_never_up"] is True and m["default_pair_passes"] == []
+    assert all(m[k] is None for k in ("rate_crossover_km", "fisher_per_s_crossover_km",
+                                      "qfi_crossover_km/GHZ"))
+    rows = read_csv(tmp_path / "fig4.csv")
+    sat = [r for r in rows if r["link"] == "satellite"]
+    assert len(sat) == 2 and all(float(r[c]) == 0 for r in sat
+                                 for c in ("rate_hz", "rate_day_hz", "qfi", "fisher_per_s"))
+    assert float(next(r for r in rows if r["link"] == "fiber")["qfi"]) > 0
 
 
 def test_vqs_margin_is_the_worst_distance_against_the_best_other_probe():
