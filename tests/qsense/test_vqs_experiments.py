@@ -188,6 +188,21 @@ def test_draw_text_and_png(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_draw_text_layout():
+    """The exact diagram, laid out by hand: a column as wide as its label + 2, the control
+    dot and the crossing mark at the column's middle ((w - 1) // 2), every wire ending in
+    one more segment; ``ghz=False`` drops the GHZ column, ``decimals`` sets the digits."""
+    g = make_genome([CRX, RY], [2, 0], [0, 1], [0.5, -2.0])
+    # CRx 2 -> 0, label "Rx(+0.5)" (8): w = 10; Ry on q1, label "Ry(-2.0)": w = 10
+    assert draw_text(g, 3, ghz=False, decimals=1).splitlines() == [
+        "q0: ─Rx(+0.5)─" + "─" * 10 + "─",
+        "q1: ────┼─────" + "─Ry(-2.0)─" + "─",
+        "q2: ────●─────" + "─" * 10 + "─",
+    ]
+    assert draw_text(g, 3).splitlines()[1] == ("q1: " + "─GHZ─" + "─" * 5 + "┼" + "─" * 6
+                                                    + "─Ry(-2.000)─" + "─")
+
+
 def test_solve_hands_the_product_probe_to_the_search(monkeypatch, caplog):
     """`vqs_common.solve` gives the cell's best product probe to the search as one more start
     (its circuit, `product_genome`, at its time), so the VQS probe is never below it; when
