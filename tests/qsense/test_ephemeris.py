@@ -160,6 +160,23 @@ def test_line_of_sight_against_brute_force_sampling():
         p = (E.WGS84_A_KM + h) * np.array([np.cos(th), -np.sin(th), 0])
         q = (E.WGS84_A_KM + h) * np.array([np.cos(th), np.sin(th), 0])
         assert bool(E.line_of_sight(p, q, m)) == (th < th_lim)
+    # and over the pole, where the flattening counts (21 km): a segment parallel to the
+    # equator at height z touches the axis at z, so it clears the ellipsoid inflated by m
+    # (polar semi-axis b + m) iff z >= b + m, to the metre
+    for m in (0.0, 50.0):
+        for dz, clear in ((-0.001, False), (0.001, True)):
+            z = E.WGS84_B_KM + m + dz
+            p, q = np.array([-3000.0, 0.0, z]), np.array([3000.0, 0.0, z])
+            assert bool(E.line_of_sight(p, q, m)) == clear
+            assert ref.segment_blocked(p, q, m) == (not clear)
+    # segment_clearance_km is first order in the flattening: exact over the equator, at most
+    # a / b times the true height over the pole
+    z = E.WGS84_B_KM + 100.0
+    polar = E.segment_clearance_km([-3000.0, 0.0, z], [3000.0, 0.0, z])
+    assert 100.0 <= polar <= 100.0 * E.WGS84_A_KM / E.WGS84_B_KM * (1 + 1e-12)
+    x = E.WGS84_A_KM + 100.0
+    assert E.segment_clearance_km([x, -3000.0, 0.0], [x, 3000.0, 0.0]) == pytest.approx(
+        100.0, rel=1e-12)
 
 
 def test_sun_elevation_matches_skyfield_altaz():
@@ -324,16 +341,30 @@ def test_kepler_j2_follows_sgp4_for_days(inc, h, e):
 
 @pytest.mark.parametrize("e", [0.0, 0.1, 0.3])
 @pytest.mark.parametrize("inc", [20.0, 63.4, 97.4, 160.0])
-def test_brouwer_axis_is_sgp4s_own(e, inc):
+def test_brouwer_axis_is_sgp4s_own(e, inc, monkeypatch):
     """`brouwer_axis_km` of elements whose Kozai mean motion is ``sqrt(mu / a^3)`` is the
     semi-major axis SGP4 derives from that mean motion (`sgp4`'s ``a`` x its Earth radius,
-    WGS-84 gravity; the gravity constants differ from qsense's by < 1e-7 in the result), for
-    eccentric orbits too (the ``(1 - e^2)^(3/2)`` of the un-Kozai step)."""
+    WGS-84 gravity), for eccentric orbits too (the ``(1 - e^2)^(3/2)`` of the un-Kozai step).
+    With sgp4's own mu and J2 (qsense's differ by ~3e-6) the two agree to rounding, so every
+    term of the un-Kozai series counts (its del^3 term moves a by ~1e-8)."""
     from sgp4.api import WGS84, Satrec
+    from sgp4.earth_gravity import wgs84
 
+    monkeypatch.setattr(E, "MU_KM3_S2", wgs84.mu)
+    monkeypatch.setattr(E, "J2", wgs84.j2)
+    assert E.WGS84_A_KM == wgs84.radiusearthkm
     sat = Satrec()
     sat.sgp4init(WGS84, "i", 0, 25000.0, 0.0, 0.0, 0.0, e, 0.0, np.radians(inc), 0.0,
                  2 * np.pi / 120.0, 0.0)
     a_km = (E.MU_KM3_S2 / (sat.no_kozai / 60.0) ** 2) ** (1 / 3)
     assert float(E.brouwer_axis_km(a_km, e, np.radians(inc))) == pytest.approx(
-        sat.a * sat.radiusearthkm, rel=1e-7)
+        sat.a * sat.radiusearthkm, rel=1e-13)
+
+
+@pytest.mark.parametrize("e", [0.0, 0.5, 0.9, 0.99, 0.999])
+def test_kepler_equation_solved_to_rounding_at_high_eccentricity(e):
+    """The eccentric anomaly solves M = E - e sin E over a whole orbit, also where Newton
+    started at E = M diverges (e = 0.99: it does; started at pi it converges)."""
+    m = np.linspace(0.0, 2 * np.pi, 20001)
+    big_e = E._solve_kepler(m, np.full_like(m, e))
+    assert np.max(np.abs(big_e - e * np.sin(big_e) - m)) < 1e-12
