@@ -193,6 +193,24 @@ def test_bundled_micius_tle_parses_with_provenance():
     el = tle.elements
     assert el.inclination_deg == pytest.approx(97.37)
     assert 480 < el.altitude_km < 520
+    # the other elements, read off line 2's columns (RAAN 18-25, e 27-33 with an implied
+    # point, perigee 35-42, mean anomaly 44-51, rev/day 53-63) and line 1's epoch (yyddd.ddd)
+    line2 = tle.line2
+    assert el.raan_deg == pytest.approx(float(line2[17:25]), abs=1e-9)
+    assert el.eccentricity == pytest.approx(float("0." + line2[26:33]), abs=1e-12)
+    assert el.arg_perigee_deg == pytest.approx(float(line2[34:42]), abs=1e-9)
+    assert el.mean_anomaly_deg == pytest.approx(float(line2[43:51]), abs=1e-9)
+    assert el.period_s == pytest.approx(86400.0 / float(line2[52:63]), rel=1e-12)
+    assert tle.epoch == dt.datetime(2017, 6, 16, 12, tzinfo=dt.timezone.utc)
+
+
+def test_two_body_period_and_the_sgp4_mean_motion_of_elements():
+    """A geostationary orbit (a = 42164.17 km) goes round once a sidereal day (86164.09 s);
+    elements handed to SGP4 carry the Kozai mean motion of that two-body period."""
+    geo = E.KeplerElements(42164.17)
+    assert geo.period_s == pytest.approx(86164.09, rel=2e-6)
+    leo = E.KeplerElements.circular(500.0, 53.0)
+    assert leo.satrec().no_kozai == pytest.approx(2 * np.pi * 60.0 / leo.period_s, rel=1e-13)
     with pytest.raises(ValueError, match="name"):
         E.bundled_tle("nope")
 
