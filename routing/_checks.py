@@ -8,3 +8,20 @@ def is_count(value) -> bool:
     1 slot, round or iteration). numpy integers are refused on purpose: instance and option
     fields reach ``json.dumps`` (`routing.export`, the experiments' checkpoints)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_instance(inst, name: str = "inst", compiled: bool = False) -> None:
+    """``ValueError`` naming ``name`` unless ``inst`` is a `routing.Instance` (or, with
+    ``compiled``, a `routing.CompiledModel`): anything else used to fail later with an
+    ``AttributeError`` about some field of it."""
+    from routing.instance import Instance
+    from routing.model import CompiledModel
+
+    kinds = (Instance, CompiledModel) if compiled else (Instance,)
+    if not isinstance(inst, kinds):
+        shown = repr(inst)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        accepted = ("a routing.Instance (routing.generate_instance, routing.load_instance, "
+                    "routing.from_graphml)" + (" or a routing.CompiledModel" if compiled else ""))
+        raise ValueError(f"{name} = {shown} ({type(inst).__name__}) is invalid; accepted: "
+                         f"{accepted}")

@@ -28,6 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from routing._checks import check_instance
 from routing.instance import Instance
 from routing.milp import Solution, solve_milp
 from routing.model import compile_model
@@ -73,6 +74,7 @@ def satellite_only_candidates(inst: Instance, max_paths: int = SOS_MAX_PATHS) ->
 
 def solve_sos(inst: Instance, solver: str = "SCIP", time_limit: float | None = None) -> Solution:
     """Satellite-Only Scheme (module docstring)."""
+    check_instance(inst)
     model = compile_model(inst, satellite_only_candidates(inst))
     return solve_milp(model, solver=solver, time_limit=time_limit, method="SOS")
 
@@ -101,6 +103,7 @@ def solve_nss(inst: Instance, solver: str = "SCIP", time_limit: float | None = N
     """No-Storage Scheme: every storage capacity set to 0 (module docstring). The solution's
     ``instance`` is ``inst`` (its model's is the instance without storage), so
     `routing.with_path_bound` measures it against ``inst``'s bound."""
+    check_instance(inst)
     sol = solve_milp(inst.with_storage_capacity(0.0), solver=solver, time_limit=time_limit,
                      method="NSS")
     sol.instance = inst

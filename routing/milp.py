@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from routing._checks import is_count
+from routing._checks import check_instance, is_count
 from routing.instance import Instance
 from routing.model import CompiledModel, compile_model
 from routing.paths import edge_key
@@ -113,6 +113,7 @@ def compile_within(inst, time_limit: float | None):
     and the seconds of ``time_limit`` left for solving it. A priced path set is priced under
     ``time_limit`` (column generation and its closure MILPs took 131-136 s under a 5-10 s
     limit before), and the solve gets what is left, at least ``PRICED_MIN_SHARE`` of it."""
+    check_instance(inst, compiled=True)
     if isinstance(inst, CompiledModel):
         return inst, time_limit
     if time_limit is None or inst.options.path_set != "priced":
@@ -709,6 +710,9 @@ def check_solution(sol: Solution, tol: float = 1e-6) -> list[str]:
     checks the matrix builder too. Returns a list of violations (empty when feasible). ``tol`` is
     relative to the constraint's scale.
     """
+    if not isinstance(sol, Solution):
+        raise ValueError(f"sol = {sol!r:.80} ({type(sol).__name__}) is invalid; accepted: a "
+                         "routing.Solution (solve_milp, solve_benders, a baseline)")
     model = sol.model
     inst, cands = model.inst, model.cands
     delta = inst.slot_duration

@@ -29,6 +29,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from routing._checks import check_instance
 from routing.instance import Instance
 from routing.paths import CandidatePath, Candidates, build_candidates, edge_key
 
@@ -199,4 +200,5 @@ def _csr(entries, n_rows, n_cols):
 
 
 def compile_model(inst: Instance, cands: Candidates | None = None) -> CompiledModel:
+    check_instance(inst)
     return CompiledModel(inst, cands)

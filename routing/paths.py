@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from routing._checks import check_instance
 from routing.instance import Instance
 from routing.purification import path_fidelity, purify, werner_parameter
 
@@ -117,6 +118,7 @@ def build_candidates(inst: Instance, time_limit: float | None = None) -> Candida
     ``time_limit`` (s) is its budget, `routing.pricing.priced_candidates`). Deterministic
     (without a time limit).
     """
+    check_instance(inst)
     if inst.options.path_set == "complete":
         return complete_candidates(inst)
     if inst.options.path_set == "priced":

@@ -93,6 +93,25 @@ def test_time_limit_and_bad_arguments():
         routing.solve_milp(inst, gap=2.0)
 
 
+@pytest.mark.parametrize("call", [
+    lambda x: routing.solve_milp(x), lambda x: routing.solve_benders(x),
+    lambda x: routing.solve_baseline(x, "SOS"), lambda x: routing.solve_baseline(x, "RRS"),
+    lambda x: routing.solve_baseline(x, "NSS"), lambda x: routing.build_candidates(x),
+    lambda x: routing.compile_model(x), lambda x: routing.write_mps(x, "unused.mps"),
+])
+@pytest.mark.parametrize("bad", [None, "tiny.json", {"nodes": []}])
+def test_something_else_than_an_instance_is_named(call, bad):
+    """A path, a dict or None where an Instance belongs is refused naming `inst` and what it
+    accepts (each of these failed with an AttributeError about some field of it)."""
+    with pytest.raises(ValueError, match=r"^inst = .*is invalid; accepted: a routing\.Instance"):
+        call(bad)
+
+
+def test_check_solution_names_a_non_solution():
+    with pytest.raises(ValueError, match=r"^sol = 'x' \(str\) is invalid; accepted: a routing"):
+        routing.check_solution("x")
+
+
 def test_lp_relaxation_bound_survives_a_short_time_limit(monkeypatch):
     """When no MIP backend gives a point, the bound comes from the LP relaxation (GLOP). With
     a short MILP time limit that LP still gets `LP_BOUND_MIN_TIME_S` (it was 10 % of the
