@@ -564,6 +564,13 @@ def qcrb(fm, rcond: float | None = None) -> jax.Array:
     symmetric and positive semidefinite up to rounding (relative tolerance 1e-8, 1e-4 in
     float32), else a ValueError naming ``F`` (traced values are not checked).
     """
+    if is_concrete(fm):  # a string or an object: named here, not by JAX's TypeError
+        try:
+            kind = np.asarray(fm).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        if kind not in "biufc":
+            fail("F", fm, "a real (k, k) QFI matrix or a scalar QFI")
     fm = jnp.asarray(fm)
     if fm.ndim == 0:
         fm = fm[None, None]

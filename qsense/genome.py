@@ -238,6 +238,8 @@ def validate_genome(genome: Genome, n_qubits: int, name: str = "genome",
     checked, also when another is traced (angles under ``jax.grad``); with ``batch_ndim`` (0:
     one genome (G,), 1: a population (P, G)) also for another batch shape."""
     n_qubits = check_n_qubits(n_qubits)
+    if not isinstance(genome, Genome):
+        fail(name, type(genome).__name__, "a qsense.Genome (make_genome, random_genome)")
     if batch_ndim is not None and len(genome.batch_shape) != batch_ndim:
         fail(f"{name} batch shape", genome.batch_shape,
              "() (one genome (G,); index a population for one)" if batch_ndim == 0 else

@@ -59,6 +59,18 @@ def _numpy_circuit(genome, n):
 
 # ----------------------------------------------------------------------------- 1: real states
 
+def test_a_genome_argument_that_is_not_a_genome_is_named():
+    """A string, a list or a dict where a Genome belongs (each raised an AttributeError
+    about ``batch_shape``)."""
+    psi = qsense.ghz_state(3)
+    for bad in ("g", [0, 1, 2, 0.3], {"gate": [0]}):
+        with pytest.raises(ValueError, match=r"^genome = '(str|list|dict)' is invalid; "
+                                             r"accepted: a qsense\.Genome"):
+            qsense.apply_pqc(psi, bad)
+        with pytest.raises(ValueError, match=r"^genome = .*accepted: a qsense\.Genome"):
+            draw_text(bad, 3)
+
+
 def test_apply_pqc_promotes_a_real_state_to_complex():
     n = 3
     g = qsense.random_genome(jax.random.PRNGKey(0), n, 6)
@@ -228,6 +240,12 @@ def test_qcrb_refuses_matrices_that_are_not_qfims():
         qsense.qcrb(np.array([[1.0, 0.5], [0.0, 1.0]]))
     with pytest.raises(ValueError, match=r"F smallest eigenvalue = -1\.0.*semidefinite"):
         qsense.qcrb(-np.eye(2))
+    # not numbers at all: named here (JAX's TypeError named no argument)
+    for bad in ("x", [["a", "b"], ["c", "d"]], object()):
+        with pytest.raises(ValueError, match=r"^F = .*accepted: a real \(k, k\) QFI matrix"):
+            qsense.qcrb(bad)
+    with pytest.raises(ValueError, match=r"^F\.dtype = .*complex.*a real QFI matrix"):
+        qsense.qcrb(np.eye(2) * (1 + 1j))
     # rounding-level asymmetry and a singular PSD matrix are still fine
     f = np.array([[2.0, 1.0], [1.0 + 1e-15, 3.0]])
     assert float(qsense.qcrb(f)) == pytest.approx(np.trace(np.linalg.inv(0.5 * (f + f.T))))
