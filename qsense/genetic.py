@@ -74,7 +74,7 @@ from qsense.genome import (
     random_genome,
     validate_genome,
 )
-from qsense.objective import Problem, score
+from qsense.objective import Problem, _check_problem, score
 from qsense.optimize import (
     METHODS,
     OptResult,
@@ -921,6 +921,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     """
     from tqdm.auto import tqdm
 
+    _check_problem(problem)
     check_not_traced("search", problem=problem)
     if not isinstance(config, GAConfig):
         fail("config", type(config).__name__, "a qsense.genetic.GAConfig")
@@ -1147,6 +1148,7 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
     and 5 ended up to 1.4 % lower). The population and the refinement restarts are sharded
     over ``devices`` (default: every device; see `search`). The refinement runs in the
     problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
+    _check_problem(problem)
     real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
     warm_start_rows(warm_starts, problem.n_qubits, ga.max_genes, real)  # bad input: fail now
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,

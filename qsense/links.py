@@ -419,6 +419,13 @@ def pair_statistics(link: SatelliteLink, eta_a, eta_b) -> PairStats:
     return PairStats(rate, fid, eta_a, eta_b, visible)
 
 
+def _check_kind(link, kind: type, name: str) -> None:
+    """A ValueError naming ``name`` unless ``link`` is a ``kind`` (a string or a dict used to
+    fail with an AttributeError about ``validate``)."""
+    if not isinstance(link, kind):
+        fail(name, type(link).__name__, f"a qsense.links.{kind.__name__}")
+
+
 def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
                   link_b: SatelliteLink | None = None, strict: bool = False) -> PairStats:
     """Pairs from a satellite between two stations ``separation_km`` apart (great circle).
@@ -432,8 +439,10 @@ def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
     in ``[0, pi R]``: a larger ``separation_km``, a NaN or infinite ``offset_km``, or one that
     puts a station more than ``pi R`` from the sub-satellite point raises a ValueError.
     """
+    _check_kind(link, SatelliteLink, "link")
     link = link.validate() if is_concrete(link) else link
     link_b = link if link_b is None else link_b
+    _check_kind(link_b, SatelliteLink, "link_b")
     if link_b is not link and is_concrete(link_b):
         link_b.validate()
     check_ground_distance("separation_km", separation_km)
@@ -464,6 +473,7 @@ def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
     Names the station(s) below the elevation mask, their elevations, and the largest
     separation the link can serve with the satellite over the midpoint.
     """
+    _check_kind(link, SatelliteLink, "link")
     link.validate()
     check_ground_distance("separation_km", separation_km)
     check_offset(separation_km, offset_km)
@@ -512,6 +522,7 @@ class ChainStats(NamedTuple):
 
 def repeater_chain(link: FiberLink, distance_km) -> ChainStats:
     """Rate and fidelity of a fiber chain with ``link.n_repeaters`` repeaters (module doc)."""
+    _check_kind(link, FiberLink, "link")
     link = link.validate() if is_concrete(link) else link
     check_distance("distance_km", distance_km)
     m = int(link.n_repeaters) + 1

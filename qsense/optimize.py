@@ -74,6 +74,7 @@ from qsense.objective import (
     FIELDS,
     INITIAL_STATES,
     Problem,
+    _check_problem,
     _complex_dtype,
     merit,
     merit_of_score,
@@ -530,6 +531,7 @@ def refine_t(problem: Problem, genomes: Genome, t, *, span: tuple[float, float],
     (`_ZOOMS` rounds of `_ZOOM_TIMES` times around the best so far) and the best wins. Where
     the merit does not oscillate (``Omega = 0``) the times come back as given. One jitted
     call per round over all rows, chunked like `scan_t` when it would not fit in memory."""
+    _check_problem(problem)
     genomes = _as_batch(problem, genomes)
     r = genomes.batch_shape[0]
     t = np.broadcast_to(np.asarray(t, float), (r,)).copy()
@@ -641,6 +643,7 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     device's own limit or half the host's RAM, `qsense.distributed.device_memory_limit`)
     run in chunks, with the same results; the t grid scan likewise.
     """
+    _check_problem(problem)
     check_not_traced("optimize_angles", problem=problem, genomes=genomes, t0=t0,
                      t_grid=t_grid)
     gradient = _check_method(method, gradient)

@@ -110,6 +110,8 @@ def pass_profile(link: SatelliteLink, separation_km, times_s=None, *, n_times: i
                  track_angle_deg=90.0, cross_offset_km=0.0) -> PassProfile:
     """Rate and fidelity over one pass (default grid: +- a quarter orbit around culmination,
     which covers every time a LEO/MEO satellite can be above the horizon of both)."""
+    if not isinstance(link, SatelliteLink):
+        fail("link", type(link).__name__, "a qsense.links.SatelliteLink")
     if is_concrete(link):
         link.validate()
     check_ground_distance("separation_km", separation_km)

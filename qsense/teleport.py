@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import fail, n_qubits_of_dim
+from qsense._checks import fail, is_concrete, n_qubits_of_dim
 from qsense.links import check_fidelity, werner_parameter, werner_state
 from qsense.sensing import apply_qubit_superoperators
 from qsense.states import density
@@ -42,7 +42,9 @@ _CORR = np.array([np.eye(2), _X, _Z, _Z @ _X])
 
 
 def _as_density(state) -> tuple[jax.Array, int]:
-    rho = density(jnp.asarray(state))
+    # a concrete state as given: `density` names a string or an object (jnp.asarray raised
+    # JAX's TypeError); a traced one (a list of tracers too) as one array
+    rho = density(state if is_concrete(state) else jnp.asarray(state))
     if not jnp.iscomplexobj(rho):
         rho = rho.astype(jnp.result_type(complex))
     return rho, n_qubits_of_dim(rho.shape[0], "state")

@@ -71,6 +71,31 @@ def test_a_genome_argument_that_is_not_a_genome_is_named():
             draw_text(bad, 3)
 
 
+@pytest.mark.parametrize("call,name,accepted", [
+    (lambda g, s: qsense.search(None), "problem", "a qsense.Problem"),
+    (lambda g, s: qsense.find_optimal_probe(None), "problem", "a qsense.Problem"),
+    (lambda g, s: qsense.optimize_angles(None, g), "problem", "a qsense.Problem"),
+    (lambda g, s: qsense.optimize.refine_t(None, g, 1.0, span=(0.1, 10.0)), "problem",
+     "a qsense.Problem"),
+    (lambda g, s: qsense.dual_downlink("leo", 100.0), "link",
+     r"a qsense\.links\.SatelliteLink"),
+    (lambda g, s: qsense.dual_downlink(s, 100.0, link_b={}), "link_b",
+     r"a qsense\.links\.SatelliteLink"),
+    (lambda g, s: qsense.repeater_chain(s, 100.0), "link", r"a qsense\.links\.FiberLink"),
+    (lambda g, s: qsense.pass_profile(None, 100.0), "link",
+     r"a qsense\.links\.SatelliteLink"),
+    (lambda g, s: qsense.links.zero_rate_reason("leo", 100.0), "link",
+     r"a qsense\.links\.SatelliteLink"),
+    (lambda g, s: qsense.teleport_channel("x", 0.9), r"state\.shape", r"\(2\*\*n,\)"),
+])
+def test_a_wrong_kind_of_argument_is_named(call, name, accepted):
+    """A string, a dict or None where a Problem, a link or a state belongs: each of these
+    raised an AttributeError about one of its fields (or JAX's TypeError) instead."""
+    sat = qsense.SatelliteLink()
+    with pytest.raises(ValueError, match=rf"^{name} = .* is invalid; accepted: {accepted}"):
+        call(GOOD, sat)
+
+
 def test_apply_pqc_promotes_a_real_state_to_complex():
     n = 3
     g = qsense.random_genome(jax.random.PRNGKey(0), n, 6)
