@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -149,6 +150,18 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         fail = _fail
+        # the kinds first: a string or a list where a number or a range belongs used to fail
+        # in a comparison or an unpacking below, naming no field
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "float" and not is_real(v):
+                fail(f.name, v, "a real number")
+            if f.type == "tuple[float, float]" and not (_reals(v) and len(v) == 2):
+                fail(f.name, v, "a range (lo, hi) of two real numbers")
+        if self.topology is None and not (
+                _is_seq(self.cities) and all(_is_seq(c) and len(c) == 3 and isinstance(c[0], str)
+                                             and _reals(c[1:]) for c in self.cities)):
+            fail("cities", self.cities, "a list of (name, lat_deg, lon_deg) entries")
         for key in ("n_satellites", "n_haps"):
             v = getattr(self, key)
             if not (is_count(v) and 0 <= v <= MAX_NODES_IN_ORBIT):
@@ -161,7 +174,7 @@ class GeneratorConfig:
             if nc < 2:
                 fail("cities", self.cities, "at least two (name, lat_deg, lon_deg) entries")
             for c in self.cities:
-                if not (len(c) == 3 and -90 <= float(c[1]) <= 90 and -180 <= float(c[2]) <= 360):
+                if not (-90 <= c[1] <= 90 and -180 <= c[2] <= 360):
                     fail("cities entry", c, "(name, lat_deg in [-90, 90], lon_deg in [-180, 360])")
             if not (is_count(self.n_base_stations) and self.n_base_stations >= nc
                     and self.n_base_stations % nc == 0):
@@ -442,6 +455,15 @@ def _first_pass(cfg: GeneratorConfig, elements, epoch, cities: np.ndarray) -> fl
 
 
 # ----------------------------------------------------------------------------- generator
+def _is_seq(x) -> bool:
+    """A list, tuple, numpy array or other sequence (a Hydra ListConfig), not a string."""
+    return isinstance(x, (Sequence, np.ndarray)) and not isinstance(x, str)
+
+
+def _reals(x) -> bool:
+    return _is_seq(x) and all(is_real(v) for v in x)
+
+
 def generate_instance(seed: int = 0, **overrides) -> Instance:
     """A seeded physical instance with the seed-004 setting; keyword overrides name
     GeneratorConfig fields (module docstring).
@@ -454,12 +476,14 @@ def generate_instance(seed: int = 0, **overrides) -> Instance:
             f"generate_instance overrides {unknown} are unknown; accepted: {list(GENERATOR_KEYS)}")
     if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
         raise ValueError(f"seed = {seed!r} is invalid; accepted: integer >= 0")
+    # plain tuples of floats (a Hydra list, numpy numbers); anything else is left for
+    # GeneratorConfig to name (float("12") read the string "12" as the range (1, 2))
     for key in ("free_space_capacity", "ground_capacity", "link_fidelity"):
-        if key in overrides:
+        if _reals(overrides.get(key)):
             overrides[key] = tuple(float(v) for v in overrides[key])
-    if "cities" in overrides:
-        overrides["cities"] = tuple((str(c[0]), float(c[1]), float(c[2]))
-                                    for c in overrides["cities"])
+    cities = overrides.get("cities")
+    if _is_seq(cities) and all(_is_seq(c) and len(c) == 3 and _reals(c[1:]) for c in cities):
+        overrides["cities"] = tuple((str(c[0]), float(c[1]), float(c[2])) for c in cities)
     for key in ("satellite_terminal", "hap_terminal", "ground_terminal", "fiber"):
         if key in overrides:
             overrides[key] = dict(overrides[key] or {})

@@ -123,6 +123,16 @@ def test_unreachable_threshold_is_reported():
     (dict(link_model="seed", ground_capacity=(1.0, 1e15)),
      r"ground_capacity .*hi <= 1e\+12"),
     (dict(link_model="seed", free_space_capacity=(1.0, float("nan"))), "free_space_capacity"),
+    # the wrong kind: these failed in a comparison or an unpacking, naming no field
+    (dict(storage_capacity="big"), r"^storage_capacity = 'big' .*a real number"),
+    (dict(slot_duration=None), r"^slot_duration = None .*a real number"),
+    (dict(weight=True), r"^weight = True .*a real number"),
+    (dict(free_space_capacity=(1.0,)), r"^free_space_capacity = \(1\.0,\) .*two real"),
+    (dict(ground_capacity="1,2"), r"^ground_capacity = '1,2' .*two real numbers"),
+    # a two-character string was read as a range: "12" -> (1.0, 2.0)
+    (dict(link_model="seed", ground_capacity="12"), r"^ground_capacity = '12' .*two real"),
+    (dict(cities=5), r"^cities = 5 .*\(name, lat_deg, lon_deg\) entries"),
+    (dict(cities=[("a", 1.0, "x"), ("b", 2.0, 3.0)]), r"^cities = .*\(name, lat_deg, lon_deg"),
 ])
 def test_generator_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
