@@ -655,11 +655,19 @@ _SMALL = {"population": 2, "elite": 1, "tournament": 2}  # the smallest GA
     (GAConfig, "tournament", 3, 2, "an integer in [1, 2]"),
     (RefineConfig, "jitter", float("inf"), 0.0, "an angle >= 0 (radians)"),
     (RefineConfig, "restarts", True, 1, "an integer >= 1"),
+    # the wrong kind: numpy's "could not convert string to float" or a comparison TypeError
+    (GAConfig, "operator_probs", ("a",) * 5, (0.2, 0.2, 0.2, 0.2, 0.2),
+     "5 probabilities >= 0 for ['deletion', 'insertion', 'replacement', 'swapping', "
+     "'permutation']"),
+    (GAConfig, "gate_probs", "xyzw", (1, 1, 1, 1),
+     "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0"),
+    (GAConfig, "t_grid", ["1", "2"], [1.0, 2.0], "a non-empty list of times > 0"),
+    (GAConfig, "memory_limit_gb", "8", 8, "a size > 0 (GB) or None"),
 ])
 def test_config_bound_rejects_just_past_and_accepts_on_it(cls, name, bad, good, accepted):
     """Mutation sweep: these bounds (n_t >= 1, memory_limit_gb > 0, an integer population,
     tournament <= population, a finite jitter, a non-bool restarts) could be loosened with
-    every other test passing."""
+    every other test passing; and values of the wrong kind are named, not left to numpy."""
     import re
 
     extra = _SMALL if cls is GAConfig else {}
