@@ -109,6 +109,9 @@ def test_memory_inputs_refuse_nonsense():
             M.collect(1.0, 6, t)
         with pytest.raises(ValueError, match=r"coherence_time_s.*> 0 s"):
             M.collect_k2_cutoff(1.0, t, 1.0)
+    for r in (-1.0, float("nan"), "10", ["a"]):  # a string was numpy's UFuncTypeError
+        with pytest.raises(ValueError, match=r"^rate_hz = .*accepted: finite rates >= 0"):
+            M.collect(r, 2, 10.0)
     for w in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match=r"wait_s.*>= 0 s"):
             M.memory_factor(w, 1.0)
