@@ -98,6 +98,11 @@ class Link:
             _fail(f"{name} kind", self.kind, f"one of {list(LINK_KINDS)}")
         if not (isinstance(self.fidelity, (int, float)) and 0.25 < self.fidelity <= 1.0):
             _fail(f"{name} fidelity", self.fidelity, "a fidelity in (0.25, 1]")
+        if not _is_list(self.capacity):
+            _fail(f"{name} capacity", self.capacity, "a list with one capacity per slot")
+        if not (self.fidelities is None or _is_list(self.fidelities)):
+            _fail(f"{name} fidelities", self.fidelities, "a list with one fidelity per slot, "
+                  "or null")
         for t, c in enumerate(self.capacity):
             if c is None:
                 continue
@@ -127,6 +132,17 @@ class Link:
         return self.capacity[t] is not None
 
 
+def _is_list(x) -> bool:
+    """One entry per slot: a tuple or list (a string or a number used to be iterated or fail
+    with a TypeError naming no field)."""
+    return isinstance(x, (tuple, list))
+
+
+def _tuple(x):
+    """A JSON list as a tuple; anything else as it is, for the dataclass to name."""
+    return tuple(x) if isinstance(x, list) else x
+
+
 @dataclass(frozen=True)
 class Pair:
     src: str
@@ -140,6 +156,9 @@ class Pair:
         if not (isinstance(self.threshold, (int, float)) and 0.25 <= self.threshold <= 1.0):
             _fail(f"pair ({self.src}, {self.dst}) threshold", self.threshold,
                   "a fidelity in [0.25, 1]")
+        if not _is_list(self.weight):
+            _fail(f"pair ({self.src}, {self.dst}) weight", self.weight,
+                  "a list with one weight per slot")
         for t, a in enumerate(self.weight):
             if not (isinstance(a, (int, float)) and math.isfinite(a) and 0 <= a <= MAX_WEIGHT):
                 _fail(f"pair ({self.src}, {self.dst}) weight[{t}]", a,
@@ -299,12 +318,12 @@ class Instance:
                 _fail("schema_version", ver, f"{SCHEMA_VERSION}")
             nodes = tuple(Node(**n) for n in d["nodes"])
             links = tuple(
-                Link(l_["u"], l_["v"], l_["kind"], l_["fidelity"], tuple(l_["capacity"]),
-                     None if l_.get("fidelities") is None else tuple(l_["fidelities"]))
+                Link(l_["u"], l_["v"], l_["kind"], l_["fidelity"], _tuple(l_["capacity"]),
+                     _tuple(l_.get("fidelities")))
                 for l_ in d["links"]
             )
             pairs = tuple(
-                Pair(p["src"], p["dst"], p["threshold"], tuple(p["weight"])) for p in d["pairs"]
+                Pair(p["src"], p["dst"], p["threshold"], _tuple(p["weight"])) for p in d["pairs"]
             )
             sp = tuple(tuple(x) for x in d.get("storage_pairs", ()))
             opts = PathOptions(**d.get("options", {}))

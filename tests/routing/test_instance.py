@@ -155,6 +155,20 @@ def test_instance_bad_input():
     for tau in (True, 0, -1.0, float("nan"), "5"):  # True was a 1 s lifetime
         with pytest.raises(ValueError, match="memory_time"):
             Node("m", "base_station", 0, 10.0, tau)
+    # a number or a string where one entry per slot belongs (a TypeError naming nothing, or
+    # a string iterated character by character)
+    with pytest.raises(ValueError, match=r"capacity = 5\.0 .*one capacity per slot"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, 5.0)
+    with pytest.raises(ValueError, match=r"capacity = 'xy' .*one capacity per slot"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, "xy")
+    with pytest.raises(ValueError, match=r"fidelities = 0\.9 .*one fidelity per slot"):
+        Link(lk.u, lk.v, lk.kind, lk.fidelity, (3.0, 10.0), 0.9)
+    with pytest.raises(ValueError, match=r"weight = 1\.0 .*one weight per slot"):
+        Pair("src0", "dst0", 0.9, 1.0)
+    d = json.loads(json.dumps(inst.to_dict()))
+    d["links"][0]["capacity"] = 5.0
+    with pytest.raises(ValueError, match=r"capacity = 5\.0 .*one capacity per slot"):
+        routing.Instance.from_dict(d)
     per_slot = Link(lk.u, lk.v, lk.kind, 0.8, (3.0, None, 4.0), (0.8, None, 0.95))
     assert [per_slot.fidelity_at(t) for t in (0, 2)] == [0.8, 0.95]
     with pytest.raises(ValueError, match="n_slots"):
