@@ -229,6 +229,11 @@ def test_gate_probs_from_the_cli_change_what_the_ga_draws(monkeypatch, gate_prob
      "routing.network.hap_terminal.tx_efficiency' = 1.5", "[0, 1]"),
     ("+routing.network.fiber.n_repeaters=2.5", "routing.network.fiber.n_repeaters' = 2.5",
      "an integer >= 0"),
+    # a range or a cities entry of the wrong shape, named by GeneratorConfig
+    ("routing.network.free_space_capacity=[1]", "routing.network.free_space_capacity' = (1.0,)",
+     "a range (lo, hi) of two real numbers"),
+    ("routing.network.cities=[[a,1,x],[b,2,3]]", "routing.network.cities' = ",
+     "(name, lat_deg, lon_deg) entries"),
     ("fig3.n_max=11", "fig3.n_max' = 11", "10]"),  # the experiments' own keys, fully named
     ("fig2.reference.polish_iter=0", "fig2.reference.polish_iter' = 0", "an integer >= 1"),
     ("table1.reference.restarts=3", "table1.reference.restarts' = 3", "integer >= 4"),
