@@ -376,6 +376,8 @@ def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
     value): ``rho`` a density matrix of n qubits (d = 2**n, trace 1, Hermitian, positive
     semidefinite, finite: `qsense.states.validate_state`), ``drhos`` finite and Hermitian to
     1e-8 (1e-5 in single precision) of its largest entry. Traced inputs are not checked."""
+    for name, x in (("rho", rho), ("drhos", drhos)):
+        _check_numbers(name, x)
     rho, drhos = jnp.asarray(rho), jnp.asarray(drhos)
     _check_shapes(rho, drhos)
     eps = _eps(eps, rho.dtype)
@@ -384,6 +386,18 @@ def qfim_from_derivatives(rho, drhos, eps: float | None = None) -> jax.Array:
     if is_concrete(drhos):
         _check_derivatives(drhos)
     return _qfim_core(rho, drhos, eps)
+
+
+def _check_numbers(name: str, x, accepted: str = "an array of numbers") -> None:
+    """A concrete ``x`` that is no array of numbers (a string, None, an object) is named here,
+    not by JAX's TypeError on ``jnp.asarray``."""
+    if is_concrete(x):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        if kind not in "biufc":
+            fail(name, x, accepted)
 
 
 def _check_shapes(rho, drhos) -> None:
@@ -564,13 +578,7 @@ def qcrb(fm, rcond: float | None = None) -> jax.Array:
     symmetric and positive semidefinite up to rounding (relative tolerance 1e-8, 1e-4 in
     float32), else a ValueError naming ``F`` (traced values are not checked).
     """
-    if is_concrete(fm):  # a string or an object: named here, not by JAX's TypeError
-        try:
-            kind = np.asarray(fm).dtype.kind
-        except (TypeError, ValueError):
-            kind = "O"
-        if kind not in "biufc":
-            fail("F", fm, "a real (k, k) QFI matrix or a scalar QFI")
+    _check_numbers("F", fm, "a real (k, k) QFI matrix or a scalar QFI")
     fm = jnp.asarray(fm)
     if fm.ndim == 0:
         fm = fm[None, None]

@@ -275,6 +275,7 @@ def make_step(problem: Problem, structure: Genome, *, method: str = "adam",
     ``params = {"angle": float[G], "log_t": float[]}`` and ``aux = {"loss", "t"}`` (loss at the
     incoming params: -QFI or QCRB). ``step`` is jitted once per shape; the structure is passed
     to it as data, so a new structure of the same shape does not recompile."""
+    _check_problem(problem)
     gradient = _check_method(method, gradient)
     if method == "cobyla":
         fail("method", method, "an optax method for make_step (use optimize_angles for cobyla)")

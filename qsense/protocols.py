@@ -77,9 +77,9 @@ def out_fidelities(protocol: str, fidelity, n: int) -> jax.Array:
 
 
 def _checked(psi, fidelity, t, gamma, protocol, noise, fidelity_back):
+    if is_concrete(psi):  # the jitted cores never see a concrete psi: check it here (first:
+        validate_state(psi, "psi")  # a string or None has no dimension to count qubits by)
     n = _n_of(psi)
-    if is_concrete(psi):  # the jitted cores never see a concrete psi: check it here
-        validate_state(psi, "psi")
     check_noise(noise)
     check_nonneg("t", t)
     check_nonneg("gamma", gamma)
@@ -243,6 +243,8 @@ def link_qfi(link: SatelliteLink | FiberLink, distance_km, psi, t, gamma, b0=1.0
 def link_peak_qfi(link, distances_km, psi, t_grid, gamma, b0=1.0, *, protocol: str,
                   noise: str = "dephasing") -> tuple[jax.Array, jax.Array]:
     """Peak QFI over ``t_grid`` and its time, for each distance (vmapped over distances)."""
+    if is_concrete(distances_km):  # a string: named, not JAX's TypeError
+        _real_array("distances_km", distances_km, "ground distances (km)")
     fids = link_fidelity(link, jnp.asarray(distances_km))
     f = jax.vmap(lambda x: peak_qfi(psi, x, t_grid, gamma, b0, protocol=protocol,
                                     noise=noise))

@@ -87,6 +87,21 @@ def test_a_genome_argument_that_is_not_a_genome_is_named():
     (lambda g, s: qsense.links.zero_rate_reason("leo", 100.0), "link",
      r"a qsense\.links\.SatelliteLink"),
     (lambda g, s: qsense.teleport_channel("x", 0.9), r"state\.shape", r"\(2\*\*n,\)"),
+    (lambda g, s: qsense.make_step(None, g), "problem", "a qsense.Problem"),
+    (lambda g, s: qsense.protocol_qfi(None, 0.9, 1.0, 0.1, protocol="remote"), r"psi\.shape",
+     r"\(2\*\*n,\)"),  # an IndexError: the qubits were counted before psi was checked
+    (lambda g, s: qsense.protocol_qcrb(["a", "b", "c", "d"], 0.9, 1.0, 0.1, protocol="remote"),
+     r"psi\.dtype", "a numeric"),
+    (lambda g, s: qsense.protocols.delivered_state(None, 0.9, 1.0, 1.0, 0.1, protocol="remote"),
+     r"psi\.shape", r"\(2\*\*n,\)"),
+    (lambda g, s: qsense.density([True, False]), r"state\.dtype", "a numeric"),
+    (lambda g, s: qsense.qfim_from_derivatives("x", np.zeros((1, 2, 2))), "rho",
+     "an array of numbers"),
+    (lambda g, s: qsense.qfim_from_derivatives(np.eye(2) / 2, None), "drhos",
+     "an array of numbers"),
+    (lambda g, s: qsense.protocols.link_peak_qfi(s, "x", qsense.ghz_state(2), [1.0], 0.1,
+                                                 protocol="remote"), "distances_km",
+     r"ground distances \(km\)"),
 ])
 def test_a_wrong_kind_of_argument_is_named(call, name, accepted):
     """A string, a dict or None where a Problem, a link or a state belongs: each of these
