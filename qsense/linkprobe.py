@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import as_array_if_traced, check_not_traced, fail, is_concrete
+from qsense._checks import _real_array, as_array_if_traced, check_not_traced, fail, is_concrete
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
 from qsense.memory import _check_coherence_time, collect, pairs_per_probe
 from qsense.objective import Problem, score
@@ -187,6 +187,8 @@ def link_ansatz(n_qubits: int) -> Genome:
 def ansatz_genome(angles, n_qubits: int) -> Genome:
     """:func:`link_ansatz` with ``angles`` (..., 4N - 1); leading axes batch the genome."""
     g = link_ansatz(n_qubits)
+    if is_concrete(angles):  # a string: named, not JAX's TypeError
+        _real_array("angles", angles, f"real angles (..., {g.angle.shape[-1]}) = (..., 4N - 1)")
     angles = jnp.asarray(angles)
     if angles.shape[-1] != g.angle.shape[-1]:
         fail("angles.shape", angles.shape, f"(..., {g.angle.shape[-1]}) = (..., 4N - 1)")
@@ -329,8 +331,16 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     (:func:`link_problem`'s ``memory_time``: distributed, the return pairs; remote, the BS's
     own qubit). Differentiable in every float knob of ``link`` (jax.grad).
     """
-    from qsense.links import SatelliteLink, dual_downlink, repeater_chain, werner_parameter
+    from qsense.links import (
+        FiberLink,
+        SatelliteLink,
+        dual_downlink,
+        repeater_chain,
+        werner_parameter,
+    )
 
+    if not isinstance(link, (SatelliteLink, FiberLink)):
+        fail("link", type(link).__name__, "a qsense.links.SatelliteLink or FiberLink")
     if np.ndim(distance_km) != 0:
         fail("distance_km.shape", tuple(np.shape(distance_km)), "() (a scalar distance_km; "
              "jax.vmap over distances)")

@@ -400,6 +400,7 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     (``memory_limit_gb``, default: its own limit or half the host's RAM,
     `qsense.distributed.device_memory_limit`), and times in chunks when even one genome's
     would not (each chunk of the same compiled shape; the values do not change)."""
+    _check_problem(problem)
     genomes = _as_batch(problem, genomes)
     if np.ndim(ts) != 1 or np.shape(ts)[0] == 0:
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")

@@ -102,6 +102,16 @@ def test_a_genome_argument_that_is_not_a_genome_is_named():
     (lambda g, s: qsense.protocols.link_peak_qfi(s, "x", qsense.ghz_state(2), [1.0], 0.1,
                                                  protocol="remote"), "distances_km",
      r"ground distances \(km\)"),
+    (lambda g, s: qsense.optimize.scan_t(None, g, np.array([1.0])), "problem",
+     "a qsense.Problem"),
+    # a string link was sent down the fiber branch and refused as "not a FiberLink"
+    (lambda g, s: qsense.linkprobe.fisher_rate("leo", 100.0, np.zeros(7), 1.0, 0.1,
+                                               protocol="remote", n_qubits=2,
+                                               memory_time_s=1.0), "link",
+     r"a qsense\.links\.SatelliteLink or FiberLink"),
+    (lambda g, s: qsense.linkprobe.fisher_rate(s, 100.0, "a", 1.0, 0.1, protocol="remote",
+                                               n_qubits=2, memory_time_s=1.0), "angles",
+     "real angles"),
 ])
 def test_a_wrong_kind_of_argument_is_named(call, name, accepted):
     """A string, a dict or None where a Problem, a link or a state belongs: each of these
