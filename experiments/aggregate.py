@@ -165,15 +165,21 @@ def find_cells(root: Path) -> list[Cell]:
         cell = Cell(cdir, [str(o) for o in overrides], "unfinished")
         # the overrides the cell ran with, as it recorded them (.hydra/ is rewritten by any
         # later launch into the dir, a refused one included)
-        recorded = None
-        if (cdir / "cell.json").exists():
-            recorded = json.loads((cdir / "cell.json").read_text()).get("overrides")
-        if (cdir / "results.json").exists():
-            cell.status, cell.results = "finished", json.loads((cdir / "results.json").read_text())
+        # a file that is not a JSON object (truncated by a crash, edited by hand) is read as
+        # absent, and said: the cell then counts as unfinished (a rerun redoes it)
+        records = {}
+        for name in ("cell.json", "results.json", "failed.json"):
+            if (cdir / name).exists():
+                records[name] = outputs.read_json_object(cdir / name)
+                if records[name] is None:
+                    cell.error = f"{name} is unreadable (not a JSON object)"
+        recorded = (records.get("cell.json") or {}).get("overrides")
+        if records.get("results.json") is not None:
+            cell.status, cell.results = "finished", records["results.json"]
             recorded = cell.results.get("overrides", recorded)
-        elif (cdir / "failed.json").exists():
+        elif records.get("failed.json") is not None:
             cell.status = "failed"
-            failed = json.loads((cdir / "failed.json").read_text())
+            failed = records["failed.json"]
             cell.error = failed.get("error", "")
             recorded = failed.get("overrides") or recorded
         if recorded is not None:

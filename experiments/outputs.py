@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -120,9 +121,24 @@ def _jsonable(x: Any) -> Any:
 
 
 def write_results(out_dir: Path, payload: dict[str, Any]) -> Path:
+    """``out_dir/results.json``, written atomically (a temp file moved into place): a job
+    killed while writing it (SLURM preemption, SIGKILL) leaves the old file or none, never a
+    truncated one that a rerun or `experiments.aggregate` would take for a result."""
     path = out_dir / "results.json"
-    path.write_text(json.dumps(_jsonable(payload), indent=2))
+    tmp = out_dir / f"results.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(_jsonable(payload), indent=2))
+    tmp.replace(path)
     return path
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when the file is missing, unreadable or holds no
+    JSON object (truncated by a crash, edited by hand)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def flat_config(node: Any, prefix: str = "") -> dict[str, Any]:

@@ -163,7 +163,11 @@ def started(config: Config, out_dir: Path) -> dict[str, Any] | None:
     path = out_dir / CELL
     if not path.exists():
         return None
-    rec = json.loads(path.read_text())
+    rec = outputs.read_json_object(path)
+    if rec is None:
+        raise ConfigError(f"{path} is unreadable (not a JSON object): this dir's run cannot "
+                          "be identified; use a fresh hydra.run.dir / hydra.sweep.dir, or "
+                          "delete the file to rerun the dir from its checkpoint")
     _same_run(rec, config, f"{out_dir} holds a run", (
         f"task {rec.get('task')!r}, overrides {' '.join(rec.get('overrides') or []) or '-'}"),
         "rerun with its settings to resume it, or use a fresh hydra.run.dir / "
@@ -233,10 +237,9 @@ def _record_start(config: Config, out_dir: Path, overrides: list[str] | None,
 def restore_hydra_files(out_dir: Path) -> None:
     """Write back the ``.hydra/`` files (and the sweep's ``multirun.yaml``) recorded in
     ``out_dir/cell.json`` by the run that owns the dir: a refused rerun leaves it as it was."""
-    path = out_dir / CELL
-    if not path.exists():
+    rec = outputs.read_json_object(out_dir / CELL)
+    if rec is None:  # none, or unreadable (`started` has said so)
         return
-    rec = json.loads(path.read_text())
     for name, text in (rec.get("hydra") or {}).items():
         if text is not None and name in HYDRA_FILES:
             (out_dir / ".hydra" / name).write_text(text)
@@ -283,12 +286,17 @@ def restore_log_files(sizes: dict[Path, int]) -> None:
 
 def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
     """The payload of ``out_dir/results.json`` if it was written by a run of ``config``;
-    ``None`` when there is none. Raises ``ConfigError`` when the dir holds another run's
-    results (a different sweep into the same dir), rather than mixing the two."""
+    ``None`` when there is none or it is unreadable (then the run is done again). Raises
+    ``ConfigError`` when the dir holds another run's results (a different sweep into the
+    same dir), rather than mixing the two."""
     path = out_dir / RESULTS
     if not path.exists():
         return None
-    payload = json.loads(path.read_text())
+    payload = outputs.read_json_object(path)
+    if payload is None:  # truncated by a crash while written (before writes were atomic)
+        log.warning("%s is unreadable (not a JSON object): the run is done again, resuming "
+                    "from its checkpoint", path)
+        return None
     _same_run(payload, config, f"{out_dir} holds the results of a run",
               f"task {payload.get('task')!r}", "rerun a sweep into its own hydra.sweep.dir, "
               "or use a fresh hydra.run.dir / hydra.sweep.dir")

@@ -116,19 +116,27 @@ def _run_interrupted(monkeypatch, config, out_dir, overrides=None) -> None:
         monkeypatch.setattr(Checkpoint, "put", real_put)
 
 
+CELLS = {"0": "quickstart.noises=[dephasing]", "1": "quickstart.noises=[bitflip]"}
+
+
+def _sweep_dirs(sweep) -> None:
+    """The dirs Hydra makes for the two-cell quickstart sweep (its multirun.yaml and each
+    cell's .hydra/overrides.yaml), without launching it."""
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"overrides": {"task": [
+        "+exp=quickstart", "quickstart.noises=[dephasing],[bitflip]", *TINY]}}}))
+    for num, noise in CELLS.items():
+        (sweep / num / ".hydra").mkdir(parents=True)
+        overrides = ["+exp=quickstart", noise, *TINY]
+        (sweep / num / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+
+
 def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
     """A failed cell leaves failed.json and is listed; a retry clears it when it starts (an
     interrupted retry reads as unfinished) and when it ends, `execute` alone too."""
     sweep = tmp_path / "sweep"
-    (sweep).mkdir()
-    cells = {"0": "quickstart.noises=[dephasing]", "1": "quickstart.noises=[bitflip]"}
-    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"overrides": {"task": [
-        "+exp=quickstart", "quickstart.noises=[dephasing],[bitflip]", *TINY]}}}))
-    for num, noise in cells.items():
-        (sweep / num / ".hydra").mkdir(parents=True)
-        overrides = ["+exp=quickstart", noise, *TINY]
-        (sweep / num / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
-    run_cell(load_config(["+exp=quickstart", cells["0"], *TINY]), sweep / "0")
+    _sweep_dirs(sweep)
+    run_cell(load_config(["+exp=quickstart", CELLS["0"], *TINY]), sweep / "0")
 
     real = quickstart.ghz_qfi_curve
 
@@ -136,7 +144,7 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
         raise FloatingPointError("injected failure")
 
     monkeypatch.setattr(quickstart, "ghz_qfi_curve", broken)
-    cfg1 = load_config(["+exp=quickstart", cells["1"], *TINY])
+    cfg1 = load_config(["+exp=quickstart", CELLS["1"], *TINY])
     with pytest.raises(FloatingPointError):
         run_cell(cfg1, sweep / "1")
     assert "injected failure" in json.loads((sweep / "1" / "failed.json").read_text())["error"]
@@ -157,6 +165,47 @@ def test_failed_cell_is_recorded_listed_and_recomputed(tmp_path, monkeypatch):
     (sweep / "1" / "failed.json").write_text(json.dumps({"error": "an earlier attempt"}))
     execute(cfg1, sweep / "1")
     assert not (sweep / "1" / "failed.json").exists()
+
+
+def test_a_truncated_results_json_is_listed_and_redone(tmp_path, caplog):
+    """A results.json cut off while written (a job killed then, before writes were atomic)
+    is no result: aggregate lists its cell as unfinished, naming the file, and a rerun does
+    the cell again instead of stopping on a JSONDecodeError (both did)."""
+    sweep = tmp_path / "sweep"
+    _sweep_dirs(sweep)
+    for num, noise in CELLS.items():
+        run_cell(load_config(["+exp=quickstart", noise, *TINY]), sweep / num)
+    good = (sweep / "1" / "results.json").read_text()
+    (sweep / "1" / "results.json").write_text(good[: len(good) // 2])
+    m = aggregate.aggregate(sweep)["metrics"]
+    assert m["n_finished"] == 1 and [u["cell"] for u in m["unfinished"]] == ["1"]
+    assert m["unfinished"][0]["error"] == "results.json is unreadable (not a JSON object)"
+    with caplog.at_level("WARNING", logger="experiments"):
+        redone = run_cell(load_config(["+exp=quickstart", CELLS["1"], *TINY]), sweep / "1")
+    assert "results.json is unreadable" in caplog.text
+    assert redone["metrics"] == json.loads(good)["metrics"]
+    assert json.loads((sweep / "1" / "results.json").read_text())["metrics"] == redone["metrics"]
+    assert aggregate.main([str(sweep), "--strict"]) == 0
+
+
+def test_results_json_is_written_atomically(tmp_path, monkeypatch):
+    """A job killed while writing results.json leaves the previous file whole."""
+    from pathlib import Path
+
+    from experiments import outputs
+
+    outputs.write_results(tmp_path, {"task": "quickstart", "metrics": {"a": 1}})
+    real = Path.write_text
+
+    def killed_halfway(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", killed_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.write_results(tmp_path, {"task": "quickstart", "metrics": {"a": 2}})
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "results.json").read_text())["metrics"] == {"a": 1}
 
 
 def test_a_dir_holding_another_runs_results_is_not_reused(tmp_path):
