@@ -188,6 +188,17 @@ def test_a_truncated_results_json_is_listed_and_redone(tmp_path, caplog):
     assert aggregate.main([str(sweep), "--strict"]) == 0
 
 
+def test_an_unreadable_cell_json_is_named(tmp_path):
+    """cell.json identifies a dir's run (settings, code); unreadable, the dir cannot be
+    resumed safely: a ConfigError names the file and the ways out (a JSONDecodeError did)."""
+    cfg = load_config(["+exp=quickstart", CELLS["0"], *TINY])
+    run_cell(cfg, tmp_path)
+    (tmp_path / "results.json").unlink()
+    (tmp_path / "cell.json").write_text('{"task": "quick')
+    with pytest.raises(ConfigError, match=r"cell\.json is unreadable .*fresh hydra\.run\.dir"):
+        run_cell(cfg, tmp_path)
+
+
 def test_results_json_is_written_atomically(tmp_path, monkeypatch):
     """A job killed while writing results.json leaves the previous file whole."""
     from pathlib import Path
