@@ -124,9 +124,14 @@ def write_results(out_dir: Path, payload: dict[str, Any]) -> Path:
     """``out_dir/results.json``, written atomically (a temp file moved into place): a job
     killed while writing it (SLURM preemption, SIGKILL) leaves the old file or none, never a
     truncated one that a rerun or `experiments.aggregate` would take for a result."""
-    path = out_dir / "results.json"
-    tmp = out_dir / f"results.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(_jsonable(payload), indent=2))
+    return write_json_atomic(out_dir / "results.json", _jsonable(payload))
+
+
+def write_json_atomic(path: Path, obj: Any, indent: int = 2) -> Path:
+    """``obj`` as JSON in ``path`` through a temp file beside it moved into place: readers
+    see the old file or the new one, never a part."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=indent))
     tmp.replace(path)
     return path
 

@@ -229,9 +229,7 @@ def _record_start(config: Config, out_dir: Path, overrides: list[str] | None,
            "multirun": {"dir": str(sweep_dir), "text": _read(sweep_dir / MULTIRUN)}
            if sweep_dir is not None else None}
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{CELL}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(rec, indent=1))
-    tmp.replace(out_dir / CELL)
+    outputs.write_json_atomic(out_dir / CELL, rec, indent=1)
 
 
 def restore_hydra_files(out_dir: Path) -> None:
@@ -342,9 +340,9 @@ def run_cell(config: Config, out_dir: Path, overrides: list[str] | None = None,
         raise
     except Exception as err:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / FAILED).write_text(json.dumps({
+        outputs.write_json_atomic(out_dir / FAILED, {
             "task": config.task, "error": f"{type(err).__name__}: {err}",
-            "overrides": overrides, "traceback": traceback.format_exc()}, indent=2))
+            "overrides": overrides, "traceback": traceback.format_exc()})
         raise
 
 
