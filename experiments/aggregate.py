@@ -127,10 +127,7 @@ def check_one_code(cells: list[Cell], root: Path) -> None:
 
 def _results_of_a_run(path: Path) -> bool:
     """``path/results.json`` is a run's (it records its ``config``), not an aggregate's."""
-    try:
-        return "config" in json.loads((path / "results.json").read_text())
-    except (OSError, ValueError, AttributeError, TypeError):
-        return False
+    return "config" in (outputs.read_json_object(path / "results.json") or {})
 
 
 def check_out(out: Path, cells: list[Cell]) -> None:

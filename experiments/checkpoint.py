@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from experiments.outputs import host
+from experiments.outputs import host, write_json_atomic
 from experiments.structured import ConfigError
 from qsense.distributed import agree
 
@@ -113,9 +113,5 @@ class Checkpoint:
             self._write()
 
     def _write(self) -> None:
-        # one temp file per process: two writers of one checkpoint (a run and a worker left
-        # over from a killed one) never write into each other's
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"meta": self.meta, "code": self.code, "host": self.host,
-                                  "cells": self._cells}))
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, {"meta": self.meta, "code": self.code, "host": self.host,
+                                      "cells": self._cells}, indent=None)

@@ -127,9 +127,10 @@ def write_results(out_dir: Path, payload: dict[str, Any]) -> Path:
     return write_json_atomic(out_dir / "results.json", _jsonable(payload))
 
 
-def write_json_atomic(path: Path, obj: Any, indent: int = 2) -> Path:
+def write_json_atomic(path: Path, obj: Any, indent: int | None = 2) -> Path:
     """``obj`` as JSON in ``path`` through a temp file beside it moved into place: readers
-    see the old file or the new one, never a part."""
+    see the old file or the new one, never a part. One temp file per process: two writers of
+    one file (a run and a worker left over from a killed one) never write into each other's."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, indent=indent))
     tmp.replace(path)

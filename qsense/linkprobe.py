@@ -334,13 +334,13 @@ def fisher_rate(link, distance_km, angles, t, gamma, *, protocol: str, n_qubits:
     from qsense.links import (
         FiberLink,
         SatelliteLink,
+        check_link_kind,
         dual_downlink,
         repeater_chain,
         werner_parameter,
     )
 
-    if not isinstance(link, (SatelliteLink, FiberLink)):
-        fail("link", type(link).__name__, "a qsense.links.SatelliteLink or FiberLink")
+    check_link_kind(link, (SatelliteLink, FiberLink))
     if np.ndim(distance_km) != 0:
         fail("distance_km.shape", tuple(np.shape(distance_km)), "() (a scalar distance_km; "
              "jax.vmap over distances)")

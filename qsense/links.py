@@ -419,11 +419,13 @@ def pair_statistics(link: SatelliteLink, eta_a, eta_b) -> PairStats:
     return PairStats(rate, fid, eta_a, eta_b, visible)
 
 
-def _check_kind(link, kind: type, name: str) -> None:
-    """A ValueError naming ``name`` unless ``link`` is a ``kind`` (a string or a dict used to
-    fail with an AttributeError about ``validate``)."""
+def check_link_kind(link, kind: type | tuple[type, ...], name: str = "link") -> None:
+    """A ValueError naming ``name`` unless ``link`` is a ``kind`` (or one of several): a
+    string or a dict used to fail with an AttributeError about ``validate``."""
     if not isinstance(link, kind):
-        fail(name, type(link).__name__, f"a qsense.links.{kind.__name__}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        fail(name, type(link).__name__,
+             "a qsense.links." + " or ".join(k.__name__ for k in kinds))
 
 
 def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
@@ -439,10 +441,10 @@ def dual_downlink(link: SatelliteLink, separation_km, offset_km=0.0, *,
     in ``[0, pi R]``: a larger ``separation_km``, a NaN or infinite ``offset_km``, or one that
     puts a station more than ``pi R`` from the sub-satellite point raises a ValueError.
     """
-    _check_kind(link, SatelliteLink, "link")
+    check_link_kind(link, SatelliteLink)
     link = link.validate() if is_concrete(link) else link
     link_b = link if link_b is None else link_b
-    _check_kind(link_b, SatelliteLink, "link_b")
+    check_link_kind(link_b, SatelliteLink, "link_b")
     if link_b is not link and is_concrete(link_b):
         link_b.validate()
     check_ground_distance("separation_km", separation_km)
@@ -473,7 +475,7 @@ def zero_rate_reason(link: SatelliteLink, separation_km, offset_km=0.0) -> str:
     Names the station(s) below the elevation mask, their elevations, and the largest
     separation the link can serve with the satellite over the midpoint.
     """
-    _check_kind(link, SatelliteLink, "link")
+    check_link_kind(link, SatelliteLink)
     link.validate()
     check_ground_distance("separation_km", separation_km)
     check_offset(separation_km, offset_km)
@@ -522,7 +524,7 @@ class ChainStats(NamedTuple):
 
 def repeater_chain(link: FiberLink, distance_km) -> ChainStats:
     """Rate and fidelity of a fiber chain with ``link.n_repeaters`` repeaters (module doc)."""
-    _check_kind(link, FiberLink, "link")
+    check_link_kind(link, FiberLink)
     link = link.validate() if is_concrete(link) else link
     check_distance("distance_km", distance_km)
     m = int(link.n_repeaters) + 1

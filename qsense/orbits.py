@@ -35,6 +35,7 @@ from qsense.links import (
     SatelliteLink,
     check_altitude,
     check_ground_distance,
+    check_link_kind,
     downlink_efficiency,
     pair_statistics,
 )
@@ -110,8 +111,7 @@ def pass_profile(link: SatelliteLink, separation_km, times_s=None, *, n_times: i
                  track_angle_deg=90.0, cross_offset_km=0.0) -> PassProfile:
     """Rate and fidelity over one pass (default grid: +- a quarter orbit around culmination,
     which covers every time a LEO/MEO satellite can be above the horizon of both)."""
-    if not isinstance(link, SatelliteLink):
-        fail("link", type(link).__name__, "a qsense.links.SatelliteLink")
+    check_link_kind(link, SatelliteLink)
     if is_concrete(link):
         link.validate()
     check_ground_distance("separation_km", separation_km)
@@ -388,8 +388,7 @@ def link_timeline(link: SatelliteLink, satellite, station_a, stations_b, start, 
     """
     from qsense import ephemeris as E
 
-    if not isinstance(link, SatelliteLink):
-        fail("link", type(link).__name__, "a qsense.links.SatelliteLink")
+    check_link_kind(link, SatelliteLink)
     if is_concrete(link):
         link.validate()
     if not isinstance(satellite, (E.KeplerElements, E.Tle)):
