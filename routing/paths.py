@@ -293,18 +293,22 @@ def capped_candidates(inst: Instance) -> Candidates:
 
 def fidelity_floor(threshold: float, protocol: str, max_rounds: int,
                    gmax: float = math.inf) -> float:
-    """A fidelity F_lo such that every F < F_lo has g(F, F_th) > ``gmax``.
+    """A fidelity F_lo such that every F < F_lo has g(F, F_th) > ``gmax`` or g = inf
+    (``gmax = inf``: the fidelity below which the threshold is out of reach).
 
     g is nonincreasing in F (tests/routing/test_paths.py checks it on a grid), so the set
-    {F : g(F) <= gmax} is an interval [F*, 1]; bisection returns a value just below F*.
-    Used to prune path enumeration: a partial path below the floor cannot recover.
+    {F : g(F) <= gmax, g finite} is an interval [F*, 1]; bisection returns a value just below
+    F*. Used to prune path enumeration: a partial path below the floor cannot recover.
     """
     if gmax < 1.0:
         return 2.0  # nothing is cheap enough
     from routing.purification import purification_cost
 
     def ok(f):
-        return purification_cost(f, threshold, protocol, max_rounds) <= gmax
+        # finite first: with gmax = inf, "g <= gmax" alone held for every F (inf <= inf), the
+        # floor was 0.25 and the complete path set's enumeration pruned nothing
+        g = purification_cost(f, threshold, protocol, max_rounds)
+        return math.isfinite(g) and g <= gmax
 
     lo, hi = 0.25, max(threshold, 0.25)
     if ok(lo):
@@ -328,43 +332,6 @@ def adjacency(g: nx.Graph) -> dict:
     for n in adj:  # best links first: pricing meets good paths early
         adj[n].sort(key=lambda e: (-e[1], str(e[0])))
     return adj
-
-
-def simple_paths(adj: dict, start: str, goal: str, wmin: float, banned=frozenset(),
-                 w0: float = 1.0):
-    """Yield (nodes, w) for every simple path start -> goal that avoids ``banned`` and keeps
-    ``w0 * prod w_e >= wmin`` (w_e <= 1, so the product only falls along a path: pruning is
-    exact). ``start == goal`` yields the one-node path."""
-    if start in banned or goal in banned or start not in adj or goal not in adj:
-        return
-    if start == goal:
-        if w0 >= wmin:
-            yield (start,), w0
-        return
-    path = [start]
-    on = {start}
-    ws = [w0]
-    iters = [iter(adj[start])]
-    while iters:
-        nxt = next(iters[-1], None)
-        if nxt is None:
-            iters.pop()
-            on.discard(path.pop())
-            ws.pop()
-            continue
-        v, w, _ = nxt
-        if v in on or v in banned:
-            continue
-        wv = ws[-1] * w
-        if wv < wmin:
-            continue
-        if v == goal:
-            yield (*path, v), wv
-            continue
-        path.append(v)
-        on.add(v)
-        ws.append(wv)
-        iters.append(iter(adj[v]))
 
 
 def present_edges(inst: Instance) -> list[set]:

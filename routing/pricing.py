@@ -24,7 +24,7 @@ the MILP. Instead (``PathOptions.path_set = "priced"``):
 3. **Enumeration with exact pruning.** Along a path the Werner parameter only falls, g(F) is
    nonincreasing in F (tested), and Y_p g δ is the bottleneck capacity (<= C_max), so
    rc(p) <= C_max (α/(g δ) + ν) - μ with ν = max(0, -min c_seg). A depth-first search
-   (:func:`routing.paths.simple_paths`) stops a partial path once its fidelity is below the
+   (``_dfs`` below) stops a partial path once its fidelity is below the
    floor at which this bound drops under the threshold: nothing it prunes could qualify.
 4. **Closure.** With the incumbent z_inc of the MILP over the generated paths and
    Δ = path_bound - z_inc, any solution that uses a path p has value <= path_bound + rc(p)

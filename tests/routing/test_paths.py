@@ -162,6 +162,24 @@ def test_purification_cost_is_nonincreasing_in_fidelity(protocol, threshold):
     assert np.all(np.diff(gf) <= 1e-12 * gf[1:])
 
 
+
+@pytest.mark.parametrize("protocol", ["dejmps", "bbpssw"])
+@pytest.mark.parametrize("threshold", [0.8, 0.9, 0.97])
+@pytest.mark.parametrize("gmax", [math.inf, 40.0, 3.0])
+def test_fidelity_floor_is_the_edge_of_what_purification_reaches(protocol, threshold, gmax):
+    # the enumeration prunes partial paths below this floor: it must be exact (nothing
+    # affordable below it) and tight (everything just above it affordable). With gmax = inf
+    # the floor was 0.25 (g <= inf held for unreachable F too), so nothing was pruned.
+    f_lo = routing.paths.fidelity_floor(threshold, protocol, 30, gmax)
+
+    def affordable(f):
+        g = purification_cost(f, threshold, protocol, 30)
+        return math.isfinite(g) and g <= gmax
+
+    assert not any(affordable(f) for f in np.linspace(0.25, f_lo, 400))
+    assert affordable(min(1.0, f_lo + 1e-9))
+    assert 0.5 <= f_lo < threshold  # Werner pairs at F <= 1/2 purify to nothing
+
 @pytest.mark.parametrize("seed", [3, 4, 5, 6])
 def test_priced_optimum_equals_complete_optimum(seed):
     inst = tiny(seed)
