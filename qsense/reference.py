@@ -113,14 +113,6 @@ class ReferenceResult:
     restart_values: np.ndarray
     t_at_bound: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able summary (state as [re, im] lists)."""
-        st = None if self.state is None else [self.state.real.tolist(), self.state.imag.tolist()]
-        return {"kind": self.kind, "n_qubits": self.n_qubits, "noise": self.noise,
-                "gamma": self.gamma, "field": self.field, "b0": self.b0, "value": self.value,
-                "qcrb": self.qcrb, "t": self.t, "state": st,
-                "restart_values": self.restart_values.tolist(), "t_at_bound": self.t_at_bound}
-
 
 #: largest N for which a product result also carries the full 2^N state vector
 STATE_MAX_QUBITS = 12

@@ -249,16 +249,6 @@ def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     return sol
 
 
-def _vector(model: CompiledModel, y, s, z) -> np.ndarray:
-    v = np.zeros(model.n_vars)
-    v[: model.n_y] = y
-    for key, col in model.s_index.items():
-        v[col] = s.get(key, 0.0)
-    for key, col in model.z_index.items():
-        v[col] = z.get(key, 0.0)
-    return v
-
-
 def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray | None = None,
                  fixed_x: np.ndarray | None = None, relax: bool = False, discard: bool = False,
                  rows: list | None = None):

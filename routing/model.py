@@ -24,7 +24,6 @@ from 444.84 with τ = inf to the no-storage 396.40 with τ = 1e7 s.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,30 +155,10 @@ class CompiledModel:
         self.c[: self.n_y] = self.alpha  # objective on y only
 
     # --- helpers ------------------------------------------------------------------------
-    @cached_property
-    def group_of(self) -> np.ndarray:
-        out = np.full(self.n_y, -1, int)
-        for gi, (_, _, js) in enumerate(self.groups):
-            out[js] = gi
-        return out
-
     def spread(self, x: np.ndarray) -> np.ndarray:
         """``x`` with every route's choice copied from its head to its other vintages
         (``x[route_of]``): a choice made over ``groups`` becomes a full x."""
         return np.asarray(x)[self.route_of]
-
-    def objective(self, v: np.ndarray) -> float:
-        return float(self.c @ v)
-
-    def slot_blocks(self) -> list[list[int]]:
-        """Independent blocks of the subproblem, as lists of slots.
-
-        Slots are coupled only through storage (z, s, C5, C6). Without stored segments every slot
-        is its own block; otherwise the horizon is one block.
-        """
-        if self.cands.segments:
-            return [list(range(self.T))]
-        return [[t] for t in range(self.T)]
 
 
 def route_key(p: CandidatePath, segments, j: int) -> tuple:

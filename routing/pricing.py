@@ -97,12 +97,8 @@ class SlotData:
         self.present = [{edge_key(u, v) for u, v in g.edges} for g in graphs]
         self.cap = {(edge_key(u, v), t): d["capacity"] for t, g in enumerate(graphs)
                     for u, v, d in g.edges(data=True)}
-        self.cmax = [max((d["capacity"] for _, _, d in g.edges(data=True)), default=0.0)
-                     for g in graphs]
         self.fid = {edge_key(lk.u, lk.v): lk.fidelity for lk in inst.links}
         self.store = {n.name: n.storage for n in inst.nodes}
-        self.bmax = max((min(self.store[a], self.store[b]) for a, b in inst.storage_pairs),
-                        default=0.0)
         # segments drawn in slot t were filled in some t0 < t (and t0 <= T-2)
         self.uadj = []
         for t in range(T):

@@ -108,3 +108,26 @@ def test_empty_genome_probe_is_ghz():
     n, t, gamma = 4, 0.9, 0.1
     f = probe_qfi(qsense.empty_genome(6), t, gamma, 1.0, n_qubits=n, noise="dephasing")
     np.testing.assert_allclose(f, n**2 * t**2 * np.exp(-2 * n * gamma * t), rtol=1e-10)
+
+
+@pytest.mark.parametrize("noise", ["dephasing", "bitflip", "amplitude_damping", "none"])
+def test_jump_operator_is_the_documented_lindblad_operator(noise):
+    """``noise.jump_operator`` against DESIGN section 3 written out by hand, and its dissipator
+    D[L] rho = L rho L^+ - {L^+ L, rho}/2 (built here on a random rho) against
+    gamma * ``dissipator_1q`` (row-major vec)."""
+    from qsense.noise import dissipator_1q, jump_operator
+
+    gamma = 0.37
+    hand = {"dephasing": np.sqrt(gamma / 2) * np.array([[1, 0], [0, -1]]),
+            "bitflip": np.sqrt(gamma / 2) * np.array([[0, 1], [1, 0]]),
+            "amplitude_damping": np.sqrt(gamma) * np.array([[0, 1], [0, 0]]),  # |0><1|
+            "none": np.zeros((2, 2))}[noise]
+    lop = np.asarray(jump_operator(noise, gamma))
+    np.testing.assert_allclose(lop, hand, atol=1e-15)
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2))
+    rho = m @ m.conj().T / np.trace(m @ m.conj().T)
+    ldl = lop.conj().T @ lop
+    d_rho = lop @ rho @ lop.conj().T - 0.5 * (ldl @ rho + rho @ ldl)
+    np.testing.assert_allclose(gamma * np.asarray(dissipator_1q(noise)) @ rho.reshape(4),
+                               d_rho.reshape(4), atol=1e-15)

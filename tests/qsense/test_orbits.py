@@ -1,7 +1,9 @@
 """Circular-orbit passes: period, pass duration, symmetry, agreement with the 2-D geometry."""
 
 import dataclasses
+import datetime
 import re
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -390,3 +392,43 @@ def test_the_two_altitude_conventions_are_stated_and_differ_by_7_km():
     for doc in (L.__doc__, E.KeplerElements.circular.__doc__, O.circular_orbit.__doc__,
                 O.__doc__):
         assert "6378.137" in doc and "6371" in doc, doc[:200]
+
+
+def test_orbit_presets_are_what_their_names_say():
+    """``orbit_preset``: micius is the bundled TLE (NORAD 41731); leo400 / leo500 are circular
+    and sun-synchronous (the first-order J2 relation solved here by hand: -3/2 J2 (R/a)^2 n cos i
+    = 360 deg per tropical year); meo is conf/link/meo.yaml's 10 000 km at 55 deg."""
+    import yaml
+
+    tle = O.orbit_preset("micius")
+    assert tle.line1.startswith("1 41731") and tle == E.bundled_tle("micius")
+    mu, re_km, j2 = 398600.4418, 6378.137, 1.08262668e-3  # WGS-84 / EGM-96, written out here
+    sun = 2 * np.pi / (365.2422 * 86400.0)
+    for name, h in (("leo400", 400.0), ("leo500", 500.0)):
+        el = O.orbit_preset(name)
+        a = re_km + h
+        inc = np.degrees(np.arccos(-sun / (1.5 * j2 * (re_km / a) ** 2 * np.sqrt(mu / a**3))))
+        assert el.semi_major_axis_km == pytest.approx(a, abs=1e-9)
+        assert el.eccentricity == 0.0 and el.name == name
+        assert el.inclination_deg == pytest.approx(inc, abs=0.005)  # 97.03 / 97.40 rounded
+        assert el.epoch == tle.epoch and el.raan_deg == pytest.approx(float(tle.line2[17:25]))
+    meo = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/link/meo.yaml").read_text())
+    el = O.orbit_preset("meo", epoch=datetime.datetime(2024, 3, 20, tzinfo=datetime.timezone.utc))
+    assert el.semi_major_axis_km == pytest.approx(re_km + meo["altitude_km"], abs=1e-9)
+    assert el.inclination_deg == 55.0 and el.epoch.year == 2024
+    with pytest.raises(ValueError, match=r"orbit = 'geo' is invalid; accepted: one of "
+                                         r"\['micius', 'leo400', 'leo500', 'meo'\]"):
+        O.orbit_preset("geo")
+
+
+@pytest.mark.parametrize("lat, lon, alt", [(48.2, 16.4, 0.2), (-33.9, 151.2, 0.0),
+                                           (26.69, 100.03, 3.2), (-89.0, -120.0, 20.0)])
+def test_ground_station_ecef_is_the_geodetic_textbook_formula(lat, lon, alt):
+    # x = (N + h) cos(lat) cos(lon), y = (N + h) cos(lat) sin(lon), z = (N (1 - e^2) + h) sin(lat)
+    a, f = 6378.137, 1 / 298.257223563
+    e2 = f * (2 - f)
+    p, q = np.radians(lat), np.radians(lon)
+    n = a / np.sqrt(1 - e2 * np.sin(p) ** 2)
+    want = [(n + alt) * np.cos(p) * np.cos(q), (n + alt) * np.cos(p) * np.sin(q),
+            (n * (1 - e2) + alt) * np.sin(p)]
+    np.testing.assert_allclose(E.GroundStation("s", lat, lon, alt).ecef, want, atol=1e-9)

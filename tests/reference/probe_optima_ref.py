@@ -78,27 +78,6 @@ def channel_on_first(rho: np.ndarray, field3, t: float, noise: str, gamma: float
     return sum(np.kron(k, eye) @ rho @ np.kron(k, eye).conj().T for k in ks)
 
 
-def qfim_numeric(rho_of, b0, h: float = 1e-4, eps: float = 1e-12) -> np.ndarray:
-    """QFIM from rho_of(b) at b0 (scalar or (3,)): five-point derivatives, SLD eigen formula."""
-    b0 = np.atleast_1d(np.asarray(b0, float))
-    drs = []
-    for a in range(b0.size):
-        e = np.zeros_like(b0)
-        e[a] = h
-
-        def at(x):
-            return rho_of(x[0] if b0.size == 1 else x)
-
-        drs.append((-at(b0 + 2 * e) + 8 * at(b0 + e) - 8 * at(b0 - e) + at(b0 - 2 * e))
-                   / (12 * h))
-    rho = rho_of(b0[0] if b0.size == 1 else b0)
-    lam, v = np.linalg.eigh(0.5 * (rho + rho.conj().T))
-    s = lam[:, None] + lam[None, :]
-    w = np.where(s > eps, 2 / np.where(s > eps, s, 1), 0)
-    ds = [v.conj().T @ dr @ v for dr in drs]
-    return np.array([[np.sum(w * (da.conj() * db)).real for db in ds] for da in ds])
-
-
 def field3_of(b, field: str):
     return (0.0, 0.0, float(b)) if field == "scalar" else tuple(float(x) for x in b)
 

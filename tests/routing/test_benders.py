@@ -418,6 +418,7 @@ def test_benders_stopped_early_reports_its_upper_bound_not_its_incumbent(multi_c
     assert sol.objective <= opt * (1 + 1e-9)
     assert sol.bound >= opt * (1 - 1e-9) and sol.bound > sol.objective * (1 + 1e-6)
     assert sol.bound == sol.trace[-1]["upper"] and sol.objective == sol.trace[-1]["lower"]
+    assert sol.incumbent == sol.objective  # DESIGN: status, incumbent, bound and gap
     assert sol.gap == pytest.approx((sol.bound - sol.objective) / max(1.0, sol.bound))
     assert routing.check_solution(sol) == []
 
