@@ -289,6 +289,12 @@ def test_memory_estimate_is_per_device_with_the_population_split_up(population, 
     vec = Problem(3, "dephasing", 0.1, field="vector")
     assert estimate_bytes(vec, cfg, n_devices) == math.ceil(population / n_devices) * \
         _bytes_per_row(3, 4, arrays=24)
+    # chunk_rows caps the rows held at once; a cap above the device's share changes nothing
+    for chunk in (1, 2, 64):
+        capped = GAConfig(population=population, elite=1, tournament=2, n_t=4, chunk_rows=chunk)
+        rows = min(chunk, math.ceil(population / n_devices))
+        assert estimate_bytes(Problem(3, "dephasing", 0.1), capped, n_devices) == \
+            rows * _bytes_per_row(3, 4)
 
 
 def test_memory_check_uses_the_device_count():

@@ -87,6 +87,33 @@ def test_scan_in_chunks_fits_and_equals_one_call(monkeypatch, caplog):
     assert calls[0][0] == 1 and calls[0][1] < 6  # the second limit chunks the times too
 
 
+def test_per_genome_times_in_chunks_equal_each_score(monkeypatch):
+    """`refine_t`'s scores, one row of times per genome (``_row_scores``), under limits that
+    chunk the genomes and then also the times (the last chunk padded to the same compiled
+    shape): every (genome, time) value equals `score` called on that genome at that time."""
+    p = _problem("scalar")
+    g = _genomes(5, seed=2)
+    ts = np.random.default_rng(0).uniform(0.5, 20.0, size=(5, 7))
+    want = np.array([[float(score(p, g[r], t)) for t in ts[r]] for r in range(5)])
+    calls = []
+    real = opt._row_scores
+
+    def spy(problem, genomes, tt):
+        calls.append(tuple(tt.shape))
+        return real(problem, genomes, tt)
+    spy.lower = real.lower
+
+    monkeypatch.setattr(opt, "_row_scores", spy)
+    tj = jnp.asarray(ts)
+    for limit_rows in ((2, 7), (1, 4)):
+        limit = 1.01 * _xla_bytes(real, p, g[:limit_rows[0]], tj[:limit_rows[0], :limit_rows[1]])
+        calls.clear()
+        got = opt._scores_at(p, g, ts, limit / 1e9)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+        assert len(calls) > 1 and len(set(calls)) == 1, calls  # one compiled shape
+    assert calls[0] == (1, 4)  # the second limit chunks the times too (7 = 4 + 3, padded)
+
+
 def test_population_fitness_in_chunks_fits_and_equals_one_call(monkeypatch, caplog):
     """`population_score` (what `make_fitness` calls) on 9 genomes under a limit that holds
     about 3 of them: chunks of one compiled shape whose program fits the limit, the one-call

@@ -221,3 +221,36 @@ def test_reference_config_refuses_an_infinite_rate_and_fractional_counts(name, b
     with pytest.raises(ValueError, match=rf"^{name} = .* is invalid; accepted: .*"
                                          rf"{re.escape(accepted)}"):
         ReferenceConfig(**{name: bad})
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_probe_value_of_a_vector_field_matches_the_independent_engine(noise):
+    """``probe_value(..., field="vector")`` (Tr F^-1 of the 3x3 QFIM) on a random two-qubit
+    state against the numpy engine's finite-difference QFIM."""
+    rng = np.random.default_rng(7)
+    psi = rng.normal(size=4) + 1j * rng.normal(size=4)
+    psi /= np.linalg.norm(psi)
+    b0 = (0.2, -0.1, 0.3)
+    got = float(probe_value(psi, 1.3, noise, GAMMA, "vector", b0))
+    assert got == pytest.approx(ref.value(psi, 1.3, noise, GAMMA, "vector", b0), rel=1e-6)
+
+
+def test_reference_probes_start_from_the_callers_states_and_never_end_below_them():
+    """``initial``/``initial_t``: the caller's states join the pure search's starts at their
+    times, so the pure reference is at least the value of each there: GHZ under bit flip at
+    t = 8 lies on a lobe that 5 Adam steps from the generic starts do not reach (they end at
+    the other lobe, below it). More starts than ``restarts - 2`` are refused by name."""
+    from qsense.reference import ReferenceConfig
+
+    psi = np.zeros(4, complex)
+    psi[0] = psi[-1] = 2**-0.5
+    start = float(probe_value(psi, 8.0, "bitflip", GAMMA))
+    cfg = ReferenceConfig(restarts=4, steps=5, polish=0)
+    alone = reference_probes(2, "bitflip", GAMMA, config=cfg)["pure"].value
+    got = reference_probes(2, "bitflip", GAMMA, config=cfg, initial=psi[None], initial_t=8.0)
+    assert got["pure"].value >= start * (1 - 1e-12)
+    assert got["pure"].value > 1.05 * alone  # the start was used, at its own time
+    assert got["pure"].value >= got["product"].value * (1 - 1e-12)
+    with pytest.raises(ValueError, match=r"initial = '3 states' is invalid; accepted: at most "
+                                         r"restarts - 2 = 2"):
+        reference_probes(2, "bitflip", GAMMA, config=cfg, initial=np.stack([psi] * 2))
