@@ -51,3 +51,24 @@ def test_table1_prints_a_summary(tmp_path, capsys, monkeypatch):
     assert "fraction of the reference optimum: min 1.000" in out
     assert "search 2.0 s, references 2.0 s" in out
     assert f"files: {tmp_path / 'table1.csv'}, table1.md" in out
+
+
+def test_table1_markdown_layout_with_a_cell_off_the_paper_and_one_not_run():
+    """The seed's layout, written out by hand: rows (sensing, probe, N) with VQS first,
+    columns gamma x noise; 'ours (paper, ratio)' where the paper has the cell (seed 000's
+    Table 1: single VQS N = 2 at gamma = 0.1 under N_Z is 0.14611), the value alone at a
+    gamma the paper did not run (0.3), and an empty cell for one this sweep did not run."""
+    assert table1.paper_value("single", "VQS", 2, 0.1, "dephasing") == 0.14611
+    assert table1.paper_value("single", "VQS", 2, 0.3, "dephasing") is None
+    assert table1.paper_value("single", "VQS", 9, 0.1, "dephasing") is None
+    rows = [{"sensing": "single", "probe": "GHZ", "n_qubits": 2, "gamma": 0.1,
+             "noise": "dephasing", "qcrb": 0.2, "paper_value": 0.25},
+            {"sensing": "single", "probe": "VQS", "n_qubits": 2, "gamma": 0.1,
+             "noise": "dephasing", "qcrb": 0.15, "paper_value": 0.14611},
+            {"sensing": "single", "probe": "VQS", "n_qubits": 2, "gamma": 0.3,
+             "noise": "dephasing", "qcrb": 0.5, "paper_value": None}]
+    assert table1.markdown(rows, [0.1, 0.3], ["dephasing"]) == (
+        "| Method | Probe | N | γ=0.1 N_Z | γ=0.3 N_Z |\n"
+        "|---|---|---|---|---|\n"
+        "| single-parameter | VQS | 2 | 0.15000 (0.14611, ×1.03) | 0.50000 |\n"
+        "| single-parameter | GHZ | 2 | 0.20000 (0.25000, ×0.80) |  |\n")

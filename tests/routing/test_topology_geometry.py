@@ -278,6 +278,22 @@ def test_multi_city_pairs_join_different_cities():
                                      n_storage_per_city=1, n_slots=2).pairs == inst.pairs[:3]
 
 
+def test_haps_beyond_one_per_city_stand_apart_around_the_city():
+    """n_haps = 5 over two cities: hap0/hap1 above the city centres, and each further HAP of a
+    city half the city radius from its centre, one quarter turn further round (east, then
+    south): no two HAPs share a point (a zero-length HAP-HAP link)."""
+    inst = routing.generate_instance(0, n_haps=5, n_slots=2)
+    pos = {n: np.asarray(inst.geometry["positions"][n]) for n in
+           ("hap0", "hap1", "hap2", "hap3", "hap4")}
+    half = 25.0 / 2  # GeneratorConfig.city_radius_km / 2
+    for h, home in (("hap2", "hap0"), ("hap3", "hap1"), ("hap4", "hap0")):
+        # a 12.5 km arc at 20 km altitude: chord = arc (1 + 20/6371) within 1e-5
+        assert np.linalg.norm(pos[h] - pos[home]) == pytest.approx(half * (1 + 20 / 6371),
+                                                                   rel=5e-3)
+    # hap2 (east) and hap4 (south) of the same centre: a right angle, sqrt(2) x 12.5 km apart
+    assert np.linalg.norm(pos["hap2"] - pos["hap4"]) == pytest.approx(half * 2**0.5, rel=5e-3)
+
+
 def test_shipped_example_topology_builds_a_valid_instance(tmp_path, monkeypatch):
     from pathlib import Path
 
