@@ -10,6 +10,14 @@ def is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_real(value) -> bool:
+    """Whether ``value`` is a Python ``int`` or ``float`` (numpy's float64 is one) and not a
+    ``bool``: ``True`` read as a fidelity of 1, a capacity of 1 pair or a 1 s slot, and a JSON
+    ``true`` in an instance file was taken as such. Other numpy scalars are refused (they do not
+    reach ``json.dumps``); `routing.Node` converts its storage to float instead."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_instance(inst, name: str = "inst", compiled: bool = False) -> None:
     """``ValueError`` naming ``name`` unless ``inst`` is a `routing.Instance` (or, with
     ``compiled``, a `routing.CompiledModel`): anything else used to fail later with an

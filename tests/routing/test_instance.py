@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 
 import networkx as nx
+import numpy as np
 import pytest
 
 import routing
@@ -192,6 +193,70 @@ def test_instance_bad_input():
         inst.with_options(max_real_paths=0)
     assert inst.with_options(max_storage_paths=0, max_virtual_paths=0).options.max_real_paths
     assert inst.with_storage_capacity(1e7).storage_capacity(inst.storage_pairs[0][0]) == 1e7
+
+
+def _set(path, value):
+    """An edit of an instance file's JSON: ``path`` a key/index chain, ``value`` what to put."""
+    def edit(d):
+        *head, last = path
+        for k in head:
+            d = d[k]
+        d[last] = value(d) if callable(value) else value
+    return edit
+
+
+@pytest.mark.parametrize("edit,match", [
+    (_set(("nodes", 0, "name"), ""), r"node\.name = '' is invalid; accepted: a non-empty string"),
+    (_set(("nodes", 0, "kind"), "tower"), r"node 'src0' kind = 'tower' .*base_station"),
+    (_set(("nodes", 4, "storage"), True), r"node 'src4' storage = True .*\[0, 1e\+07\]"),
+    (_set(("nodes", 1, "name"), "src0"), r"nodes = \['src0', 'src0', .*unique node names"),
+    (_set(("links", 0, "v"), "src0"), r"link \(src0, src0\) = .*two distinct nodes"),
+    (_set(("links", 0, "kind"), "X2Y"), r"link \(src0, src1\) kind = 'X2Y'"),
+    (_set(("links", 0, "fidelity"), 0.25), r"link \(src0, src1\) fidelity = 0\.25 .*\(0\.25, 1\]"),
+    (_set(("links", 0, "fidelity"), True), r"link \(src0, src1\) fidelity = True"),
+    (_set(("links", 0, "capacity"), [True, 3.0]), r"link \(src0, src1\) capacity\[0\] = True"),
+    (_set(("links", 0, "fidelities"), [True, 0.9]), r"link \(src0, src1\) fidelities\[0\] = True"),
+    (_set(("links", 0, "u"), "nowhere"), r"link \(nowhere, src1\) endpoint = 'nowhere' .*a node "
+                                         r"name of the instance"),
+    (_set(("links",), lambda d: [*d["links"], d["links"][0]]),
+     r"links = \('src0', 'src1'\) .*at most one link per node pair"),
+    (_set(("pairs",), []), r"pairs = \[\] .*at least one user pair"),
+    (_set(("pairs", 0, "dst"), "src0"), r"pair = \('src0', 'src0'\) .*two distinct base stations"),
+    (_set(("pairs", 0, "threshold"), True), r"pair \(src0, dst0\) threshold = True"),
+    (_set(("pairs", 0, "threshold"), 1.5), r"pair \(src0, dst0\) threshold = 1\.5 .*\[0\.25, 1\]"),
+    (_set(("pairs", 0, "weight"), [1.0, False]), r"pair \(src0, dst0\) weight\[1\] = False"),
+    (_set(("pairs", 0, "weight"), [1.0]), r"pair \(src0, dst0\) weight = \[1\.0\] .*n_slots = 2"),
+    (_set(("pairs", 0, "dst"), "sat0"), r"pair \(src0, sat0\) endpoint sat0 kind = 'satellite' "
+                                        r".*base_station"),
+    (_set(("storage_pairs", 0), ["src4", "src4"]), r"storage_pairs entry = .*two distinct"),
+    (_set(("storage_pairs", 0), ["src4", "nowhere"]), r"storage pair \('src4', 'nowhere'\) "
+                                                      r"node = 'nowhere'"),
+    (_set(("storage_pairs", 0), ["src4", "src0"]), r"storage pair \('src4', 'src0'\) node src0 "
+                                                   r"storage = 0\.0 .*storage > 0"),
+    (_set(("slot_duration",), True), r"slot_duration = True"),
+    (_set(("schema_version",), 99), r"schema_version = 99 is invalid; accepted: 1"),
+])
+def test_a_hand_edited_instance_file_is_refused_naming_the_field(tmp_path, edit, match):
+    """Each check of `routing.Instance` and its parts, through the file a user edits; a JSON
+    ``true`` or ``false`` where a number belongs is refused (it was read as 1 or 0)."""
+    d = json.loads(json.dumps(routing.generate_instance(0, n_slots=2).to_dict()))
+    edit(d)
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match=match):
+        routing.load_instance(path)
+
+
+def test_numpy_numbers_in_a_node_are_stored_as_floats(tmp_path):
+    inst = routing.generate_instance(0, n_slots=2)
+    nodes = tuple(replace(n, storage=np.float32(700.0)) if n.storage > 0 else n
+                  for n in inst.nodes)
+    edited = replace(inst, nodes=nodes)
+    assert all(type(n.storage) is float for n in edited.nodes)
+    edited.save(tmp_path / "net.json")  # json.dumps refused a float32 before
+    assert routing.load_instance(tmp_path / "net.json").storage_capacity("src4") == 700.0
+    with pytest.raises(ValueError, match=r"storage capacity = True"):
+        inst.with_storage_capacity(True)
 
 
 def test_malformed_files(tmp_path):
