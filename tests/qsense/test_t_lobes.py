@@ -168,3 +168,15 @@ def test_dephasing_results_are_untouched():
     t, v = refine_t(p, empty_genome(1), 3.0, span=(0.1, 25.0))
     assert t[0] == 3.0 and v[0] == pytest.approx(9.0 * np.exp(-1.2), rel=1e-12)
     assert jnp.isfinite(v[0])
+
+
+def test_without_noise_the_span_is_the_whole_t_bounds():
+    """gamma = 0: the merit grows without bound (GHZ: N^2 t^2), no finite optimum to bracket,
+    so `t_span` is ``t_bounds`` itself, a user grid never widening it past them."""
+    p = Problem(2, "dephasing", 0.0, "scalar")
+    assert t_span(p) == pytest.approx((1e-3, 1e3), rel=1e-12)
+    assert t_span(p, t_bounds=(0.1, 50.0)) == pytest.approx((0.1, 50.0), rel=1e-12)
+    assert t_span(p, t_grid=[0.01, 2000.0], t_bounds=(0.1, 50.0)) == pytest.approx(
+        (0.1, 50.0), rel=1e-12)
+    noisy = t_span(Problem(2, "dephasing", 0.1, "scalar"))
+    assert 1e-3 <= noisy[0] < 5.0 < noisy[1] <= 1e3  # brackets the GHZ optimum 1/(N gamma) = 5
