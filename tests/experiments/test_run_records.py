@@ -63,3 +63,38 @@ def test_log_files_of_the_run_dir_are_cut_back_or_removed(tmp_path):
         for h in handlers:
             logger.removeHandler(h)
             h.close()
+
+
+def test_a_resumed_run_refused_by_its_task_leaves_the_dir_as_its_first_run_left_it(
+        tmp_path, monkeypatch):
+    """A rerun of an interrupted cell (same settings: accepted, it resumes) whose task then
+    refuses to start (a ``ConfigError``, e.g. a size that no longer fits this machine's
+    memory): the first run's ``cell.json`` stays (the dir still resumes), its ``.hydra/``
+    files are put back, and no ``failed.json`` is written (a refusal is no failure)."""
+    import pytest
+
+    from experiments.schema import ConfigError
+    from tests.experiments.helpers import load_config
+
+    cfg = load_config(["+exp=quickstart", "quickstart.n_max=1", "progress=false"])
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- first run\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.run_cell(cfg, tmp_path, ["first run"])
+    first = (tmp_path / "cell.json").read_text()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- the rerun (Hydra rewrote it)\n")
+
+    def refused(*args, **kwargs):
+        raise ConfigError("does not fit")
+
+    monkeypatch.setattr(run, "execute", refused)
+    with pytest.raises(ConfigError, match="does not fit"):
+        run.run_cell(cfg, tmp_path, ["the rerun"])
+    assert (tmp_path / "cell.json").read_text() == first
+    assert (tmp_path / ".hydra" / "overrides.yaml").read_text() == "- first run\n"
+    assert not (tmp_path / "failed.json").exists()
