@@ -116,6 +116,15 @@ class SlotData:
         self.g_exact: dict = {}  # (F_th, round(w, 13)) -> g
         self._wbest: dict = {}  # t -> best-Werner heuristic on the slot graph
         self._ubest: dict = {}  # t -> best-Werner heuristic on the union of earlier links
+        self._fills: dict = {}  # segment nodes -> slots it can be filled in
+
+    def fill_slots(self, nodes: tuple) -> tuple:
+        """Slots t0 <= T - 2 in which every link of segment ``nodes`` is present
+        (`routing.paths.segment_slots`), cached: the enumeration meets one segment under
+        many prefixes, in every pricing round."""
+        if nodes not in self._fills:
+            self._fills[nodes] = segment_slots(nodes, self.present, self.inst.n_slots - 2)
+        return self._fills[nodes]
 
     def wbest(self, t: int) -> _Heuristic:
         if t not in self._wbest:
@@ -168,16 +177,17 @@ class Prices:
         return best
 
     def _new_segment_price(self, nodes, ab, t, data) -> float:
-        best = math.inf
+        fills = [t0 for t0 in data.fill_slots(nodes) if t0 < t]
+        if not fills:
+            return math.inf
         es = [edge_key(u, v) for u, v in _edges(nodes)]
         a, b = ab
-        for t0 in range(t):
-            if not all(e in data.present[t0] for e in es) or t0 > self.T - 2:
-                continue
-            c = sum(self.pi.get((e, t0), 0.0) for e in es)
-            c += sum(self.sigma.get((a, tau), 0.0) + self.sigma.get((b, tau), 0.0)
-                     for tau in range(t0 + 1, t + 1))
-            best = min(best, c)
+        best, held, fill = math.inf, 0.0, set(fills)
+        # back from t - 1: held = Σ_{τ=t0+1..t} (σ_a,τ + σ_b,τ), one term added per step
+        for t0 in range(t - 1, fills[0] - 1, -1):
+            held += self.sigma.get((a, t0 + 1), 0.0) + self.sigma.get((b, t0 + 1), 0.0)
+            if t0 in fill:
+                best = min(best, sum(self.pi.get((e, t0), 0.0) for e in es) + held)
         return best
 
     def min_draw(self) -> float:
@@ -216,10 +226,10 @@ class _Heuristic:
         return dist
 
     def w(self, v, target) -> float:
-        if target not in self._w:
-            self._w[target] = self._run(target, lambda u, v_, w: -math.log(w) if w > 0
-                                        else math.inf)
-        return math.exp(-self._w[target].get(v, math.inf))
+        if target not in self._w:  # the Werner products, exp(-distance), kept (a hot path)
+            dist = self._run(target, lambda u, v_, w: -math.log(w) if w > 0 else math.inf)
+            self._w[target] = {u: math.exp(-d) for u, d in dist.items()}
+        return self._w[target].get(v, 0.0)
 
     def c(self, v, target) -> float:
         if target not in self._c:
@@ -376,8 +386,9 @@ def enumerate_cell(inst: Instance, data: SlotData, k: int, t: int, prices: Price
                 ban = (frozenset(pre[:-1]) | {dst, src}) - {a, b}
                 seg_prune = make_prune(b, w_suf, c_suf - nu, ubest, False)
                 for seg, ws, _, _ in _dfs(uadj, a, b, ban, wp, cp, cc, None, t, seg_prune):
-                    if not segment_slots(seg, data.present, t - 1):
-                        continue
+                    fills = data.fill_slots(seg)
+                    if not fills or fills[0] > t - 1:
+                        continue  # never filled before slot t
                     ban2 = (frozenset(pre) | frozenset(seg[:-1])) - {b}
                     suf_prune = make_prune(dst, 1.0, -nu)
                     for suf, w, cap, c in _dfs(adj, b, dst, ban2, ws, cp, cc, pi, t, suf_prune):
