@@ -170,6 +170,10 @@ def find_cells(root: Path) -> list[Cell]:
                 records[name] = outputs.read_json_object(cdir / name)
                 if records[name] is None:
                     cell.error = f"{name} is unreadable (not a JSON object)"
+        if records.get("results.json") is not None:
+            problem = outputs.results_problem(cdir, records["results.json"])
+            if problem is not None:  # a rerun does the cell again (experiments.run.finished)
+                cell.error, records["results.json"] = problem, None
         recorded = (records.get("cell.json") or {}).get("overrides")
         if records.get("results.json") is not None:
             cell.status, cell.results = "finished", records["results.json"]

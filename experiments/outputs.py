@@ -147,6 +147,23 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def results_problem(out_dir: Path, payload: dict[str, Any]) -> str | None:
+    """Why ``payload`` (a run's ``results.json`` in ``out_dir``, read as a JSON object) is
+    not a finished run's record, or None when it is one: it names no task, or a table it
+    lists is gone (deleted, or never written beside a hand-made record). A rerun then does
+    the cell again (from its checkpoint) and `experiments.aggregate` lists it unfinished,
+    rather than skipping it and leaving its rows out of the tables unsaid."""
+    if not isinstance(payload.get("task"), str):
+        return "results.json names no task (not a run's record)"
+    tables = payload.get("tables") or {}
+    if not isinstance(tables, dict):
+        return "results.json's tables are not a {name: file} object"
+    gone = sorted(str(f) for f in tables.values() if not (Path(out_dir) / str(f)).is_file())
+    if gone:
+        return f"results.json lists {', '.join(gone)}, which is missing"
+    return None
+
+
 def flat_config(node: Any, prefix: str = "") -> dict[str, Any]:
     """A recorded config as ``{dotted key: value}``; values that are not mappings (lists
     included) are kept whole. `experiments.run` names the keys two runs differ in with it,

@@ -295,6 +295,11 @@ def finished(config: Config, out_dir: Path) -> dict[str, Any] | None:
         log.warning("%s is unreadable (not a JSON object): the run is done again, resuming "
                     "from its checkpoint", path)
         return None
+    problem = outputs.results_problem(out_dir, payload)
+    if problem is not None:
+        log.warning("%s: %s: the run is done again, resuming from its checkpoint", path,
+                    problem)
+        return None
     _same_run(payload, config, f"{out_dir} holds the results of a run",
               f"task {payload.get('task')!r}", "rerun a sweep into its own hydra.sweep.dir, "
               "or use a fresh hydra.run.dir / hydra.sweep.dir")

@@ -188,6 +188,37 @@ def test_a_truncated_results_json_is_listed_and_redone(tmp_path, caplog):
     assert aggregate.main([str(sweep), "--strict"]) == 0
 
 
+@pytest.mark.parametrize("spoil,error", [
+    (lambda d: (d / "quickstart.csv").unlink(),
+     "results.json lists quickstart.csv, which is missing"),
+    (lambda d: (d / "results.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((d / "results.json").read_text()).items() if k != "task"})),
+     "results.json names no task (not a run's record)"),
+])
+def test_a_results_json_whose_tables_are_gone_is_listed_and_redone(tmp_path, caplog, spoil,
+                                                                  error):
+    """A finished cell whose listed CSV was deleted (or a results.json that names no task)
+    is no result: its rows were silently left out of the aggregate's tables (a missing task
+    stopped aggregate with a KeyError) and a rerun skipped it as finished. Now aggregate
+    lists it unfinished, saying why, and a rerun does it again."""
+    sweep = tmp_path / "sweep"
+    _sweep_dirs(sweep)
+    for num, noise in CELLS.items():
+        run_cell(load_config(["+exp=quickstart", noise, *TINY]), sweep / num)
+    good = json.loads((sweep / "1" / "results.json").read_text())
+    spoil(sweep / "1")
+    m = aggregate.aggregate(sweep)["metrics"]
+    assert m["n_finished"] == 1 and [u["cell"] for u in m["unfinished"]] == ["1"]
+    assert m["unfinished"][0]["error"] == error
+    with caplog.at_level("WARNING", logger="experiments"):
+        redone = run_cell(load_config(["+exp=quickstart", CELLS["1"], *TINY]), sweep / "1")
+    assert error in caplog.text
+    assert redone["metrics"] == good["metrics"] and (sweep / "1" / "quickstart.csv").is_file()
+    assert aggregate.main([str(sweep), "--strict"]) == 0
+    assert len(read_csv(sweep / "aggregate" / "quickstart.csv")) == 2 * len(
+        read_csv(sweep / "1" / "quickstart.csv"))  # both cells' rows
+
+
 def test_an_unreadable_cell_json_is_named(tmp_path):
     """cell.json identifies a dir's run (settings, code); unreadable, the dir cannot be
     resumed safely: a ConfigError names the file and the ways out (a JSONDecodeError did)."""
