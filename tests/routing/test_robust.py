@@ -228,6 +228,40 @@ def test_benders_master_failure_keeps_the_incumbent(monkeypatch):
     assert sol.objective <= ref.objective * (1 + 1e-9) <= sol.bound * (1 + 2e-9)
 
 
+@pytest.mark.parametrize("err", [RuntimeError("boom"), ArithmeticError("boom"),
+                                 ValueError("boom")])
+def test_an_unforeseen_benders_failure_returns_the_greedy_lp_not_a_traceback(monkeypatch, err):
+    """DESIGN: a solve never raises on solver trouble. Anything unforeseen inside Benders
+    (not bad input) returns the greedy path choice's LP: feasible, no bound, the error in
+    ``info``; its objective is that LP's, solved here with scipy on the compiled model."""
+    from scipy.optimize import linprog
+
+    model = compile_model(small(3))
+    opt = routing.solve_milp(model).objective
+
+    def broken(*args, **kwargs):
+        raise err
+
+    monkeypatch.setattr(benders, "_benders", broken)
+    sol = routing.solve_benders(model)
+    assert sol.status == "feasible" and sol.bound == math.inf
+    assert sol.info["stop"] == "error" and "boom" in sol.info["error"]
+    assert routing.check_solution(sol) == []
+    # the same LP (x fixed to the solution's path choice) by an independent solver
+    # (C1: 0 <= y_j <= Y_j x_j; C3-C5: A_ub v <= b_ub; C6: A_eq v = 0; v = [y, s, z] >= 0)
+    x = np.asarray(sol.x, float)
+    upper = [*(model.ymax * x), *([None] * (model.n_vars - model.n_y))]
+    res = linprog(-model.c, A_ub=model.A_ub.toarray(), b_ub=model.b_ub,
+                  A_eq=model.A_eq.toarray(), b_eq=np.zeros(model.A_eq.shape[0]),
+                  bounds=list(zip([0.0] * model.n_vars, upper, strict=True)), method="highs")
+    assert res.status == 0
+    assert 0 < sol.objective == pytest.approx(-res.fun, rel=1e-7) and sol.objective <= opt
+    monkeypatch.setattr(benders, "_benders", lambda *a, **k: (_ for _ in ()).throw(
+        ValueError("tol = -1 is invalid; accepted: a relative gap in [0, 1)")))
+    with pytest.raises(ValueError, match="accepted"):  # bad input is said, not rescued
+        routing.solve_benders(model)
+
+
 def test_tiny_right_hand_sides_are_cleaned():
     r = benders._clean_rhs(np.array([1e-19, 5.0, 0.3, -1e-12, 4e-9]))
     assert list(r) == [0.0, 5.0, 0.3, 0.0, 0.0]
