@@ -336,6 +336,11 @@ def test_link_timeline_reads_every_stations_b_form_alike():
     cols = tuple(np.array(c) for c in zip(*sites, strict=True))
     for form in (sites, np.array(sites), cols):
         np.testing.assert_allclose(tl(form).elevation_b_deg, one_by_one, rtol=0, atol=1e-12)
+    # a (3, G) array of G != 3 stations (G = 3 reads as (G, 3)), and one station as (3,)
+    np.testing.assert_allclose(tl(np.array(sites[:2]).T).elevation_b_deg,
+                               one_by_one[:2], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(tl(np.array(sites[1])).elevation_b_deg,
+                               tl(sites[1]).elevation_b_deg, rtol=0, atol=1e-12)
     two = [sites[0], sites[1]]
     lists = [[s[0] for s in two], [s[1] for s in two], 3.2]  # columns as lists, one height
     want = np.concatenate([tl((s[0], s[1], 3.2)).elevation_b_deg for s in two])
@@ -392,6 +397,21 @@ def test_the_two_altitude_conventions_are_stated_and_differ_by_7_km():
     for doc in (L.__doc__, E.KeplerElements.circular.__doc__, O.circular_orbit.__doc__,
                 O.__doc__):
         assert "6378.137" in doc and "6371" in doc, doc[:200]
+
+
+def test_circular_orbit_kinds():
+    """``circular_orbit``: ``sso`` at the sun-synchronous inclination of its altitude,
+    ``circular`` at the inclination given, ``micius`` the bundled TLE (altitude ignored)."""
+    sso, plain = O.circular_orbit("sso", 600.0), O.circular_orbit("circular", 600.0, 42.0)
+    for el in (sso, plain):
+        assert el.semi_major_axis_km == pytest.approx(6378.137 + 600.0, abs=1e-9)
+        assert el.eccentricity == 0.0 and el.epoch == E.bundled_tle("micius").epoch
+    assert sso.inclination_deg == O.sun_synchronous_inclination_deg(600.0)
+    assert plain.inclination_deg == 42.0 and plain.name == "circular"
+    assert O.circular_orbit("micius", 123.0) == E.bundled_tle("micius")
+    with pytest.raises(ValueError, match=r"orbit = 'polar' is invalid; accepted: one of "
+                                         r"\['sso', 'circular', 'micius'\]"):
+        O.circular_orbit("polar", 600.0)
 
 
 def test_orbit_presets_are_what_their_names_say():
