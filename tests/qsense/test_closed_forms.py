@@ -73,6 +73,10 @@ def test_qcrb_closed_form_and_singular():
         fm0 = qsense.qfim(lambda b: qsense.sense(qsense.basis_state(1, 0), b, 1.0),
                           jnp.zeros(3))
         assert np.isinf(qsense.qcrb(fm0))
+    # a scalar QFI (single parameter): the bound is 1 / F, and inf at F = 0
+    assert float(qsense.qcrb(4.0)) == pytest.approx(0.25, rel=1e-15)
+    with pytest.warns(RuntimeWarning, match="singular"):
+        assert np.isinf(qsense.qcrb(0.0))
 
 
 def test_qcrb_in_float32_calls_a_rank_deficient_qfim_singular():
