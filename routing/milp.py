@@ -202,12 +202,6 @@ class Solution:
                         "fill_slot": None if p.stored is None else segs[p.stored].fill_slot})
         return out
 
-    def summary(self) -> dict:
-        return {"method": self.method, "status": self.status, "objective": self.objective,
-                "bound": self.bound, "gap": self.gap, "wall_time_s": self.wall_time,
-                "path_set": self.path_set, "path_bound": self.path_bound,
-                "path_gap": self.path_gap, "n_no_path": len(self.no_path), **self.info}
-
 
 def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     """``sol`` with ``path_bound`` set to a proven upper bound over ALL paths when its path
@@ -215,9 +209,9 @@ def with_path_bound(sol: Solution, time_limit: float | None = None) -> Solution:
     bound"), so ``path_gap`` says how much the path caps may leave on the table: the LP
     relaxation over every path, by column generation (`routing.pricing.all_paths_lp_bound`;
     0.05-0.6 s on the seed-size and example instances; on seed 3, 3 s at K = 6 user pairs and
-    13-16 s for its fig6 cell at K = 6, with 32 real paths and B_m = 20000). A bound already there (priced) is
-    kept. ``time_limit`` (s) caps the pricing (then the best Lagrangian bound, or inf).
-    ``info["path_bound"]`` records how it was found (``status``: ``LP optimum``,
+    13-16 s for its fig6 cell at K = 6, with 32 real paths and B_m = 20000). A bound already
+    there (priced) is kept. ``time_limit`` (s) caps the pricing (then the best Lagrangian
+    bound, or inf). ``info["path_bound"]`` records how it was found (``status``: ``LP optimum``,
     ``Lagrangian bound`` when pricing stopped early, ``no bound (time limit)``; ``rounds``;
     ``seconds``); with finite memory lifetimes (not priced) it is the bound without decay,
     which is valid and looser (status ``... without memory decay``).
