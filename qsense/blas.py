@@ -121,21 +121,61 @@ def cpu_cores() -> int:
 
 
 def xla_pool_threads() -> int:
-    """Threads of XLA's CPU intra-op pool in a process started now: ``PJRT_NPROC``, else
-    ``NPROC``, else the cores (jaxlib's ``DefaultThreadPoolSize``). After ``import qsense``
-    this is cores + 1 unless the user set one of them. The pool size sets how reductions and
+    """Threads of XLA's CPU intra-op pool in a process started now, as jaxlib sizes it:
+    ``max(DefaultThreadPoolSize(), CPU devices)``, where ``DefaultThreadPoolSize`` is the
+    first of ``PJRT_NPROC``, ``NPROC`` that parses as an integer (``max(0, n)``: a 0 or a
+    negative value stops the search too), else the cores; and the CPU devices are at least
+    one, more with ``--xla_force_host_platform_device_count`` or ``jax_num_cpu_devices`` (the
+    client needs a thread per device for a collective). After ``import qsense`` this is
+    cores + 1 unless the user set one of them. The pool size sets how reductions and
     batched LAPACK calls are split, so it is recorded beside results (the values agree to
-    rounding across sizes; a search's path through them may not)."""
+    rounding across sizes; a search's path through them may not). Measured by the threads
+    XLA starts in tests/qsense/test_blas.py (4 forced devices on 2 cores: 4 threads, where
+    this said 3; ``PJRT_NPROC=0``: 1, where it said the cores)."""
+    size = None
     for var in XLA_POOL_VARS:
-        raw = os.environ.get(var, "").strip()
-        if raw:
-            try:
-                n = int(raw)
-            except ValueError:
-                continue
-            if n >= 1:
-                return n
-    return cpu_cores()
+        n = _simple_atoi(os.environ.get(var))
+        if n is not None:
+            size = max(0, n)
+            break
+    return max(cpu_cores() if size is None else size, cpu_device_count())
+
+
+def _simple_atoi(raw: str | None) -> int | None:
+    """``raw`` as absl's ``SimpleAtoi`` reads it into an int32 (what jaxlib uses for the pool
+    variables): optional whitespace around an optional sign and decimal digits; else None."""
+    if raw is None:
+        return None
+    text = raw.strip(" \t\n\v\f\r")
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    n = int(text)
+    return n if -2**31 <= n < 2**31 else None
+
+
+def cpu_device_count() -> int:
+    """CPU devices this process's XLA CPU client has (JAX started: it says) or will have:
+    ``jax_num_cpu_devices`` when set, else ``--xla_force_host_platform_device_count`` in
+    ``XLA_FLAGS``, else 1."""
+    import re
+    import sys
+
+    jax = sys.modules.get("jax")
+    if jax is not None and jax_backends_started():
+        try:
+            return max(1, len(jax.local_devices(backend="cpu")))
+        except Exception:  # noqa: BLE001 - no CPU backend in this process
+            return 1
+    try:
+        n = int(jax.config.jax_num_cpu_devices) if jax is not None else -1
+    except Exception:  # noqa: BLE001 - an older JAX without the option
+        n = -1
+    if n >= 0:
+        return max(1, n)
+    found = re.findall(r"--xla_force_host_platform_device_count=(\d+)",
+                       os.environ.get("XLA_FLAGS", ""))
+    return max(1, int(found[-1])) if found else 1
 
 
 def jax_backends_started() -> bool:

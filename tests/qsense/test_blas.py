@@ -73,10 +73,12 @@ print(json.dumps({"eigen": sum(n.startswith("tf_XLAEigen") for n in names),
 """
 
 
-def _pool(env_value):
-    env = {k: v for k, v in os.environ.items() if k not in ("PJRT_NPROC", "NPROC")}
+def _pool(env_value, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PJRT_NPROC", "NPROC", "XLA_FLAGS")}
     if env_value is not None:
         env["PJRT_NPROC"] = env_value
+    env.update(extra)
     out = subprocess.run([sys.executable, "-c", POOL], env=env, capture_output=True,
                          text=True, timeout=120, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -91,6 +93,48 @@ def test_import_gives_xla_one_pool_thread_more_than_the_cores_unless_the_user_ch
     assert got["recorded"] == got["eigen"]
     mine = _pool("2")
     assert mine["eigen"] == 2 and mine["recorded"] == 2
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.parametrize("env_value,extra,threads", [
+    ("0", {}, 1),  # parsed: the search stops at max(0, n); the one device still needs a thread
+    ("-2", {"NPROC": "5"}, 1),
+    ("abc", {"NPROC": "5"}, 5),  # not an integer: jaxlib reads NPROC
+    (None, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}, 4),  # >= the devices
+])
+def test_pool_recorded_as_jaxlib_sizes_it(env_value, extra, threads):
+    """What results.json records is the pool XLA started, also where jaxlib's rule is not
+    "the first variable set, else the cores": a 0 or negative ``PJRT_NPROC`` (recorded as
+    the cores or NPROC before), and forced host devices (one pool thread a device at least:
+    3 recorded for the 4 threads of 4 devices on 2 cores)."""
+    got = _pool(env_value, **extra)
+    # with no PJRT_NPROC, import qsense sets cores + 1, and the devices may ask for more
+    want = threads if env_value is not None else max(threads, got["cores"] + 1)
+    assert got["eigen"] == want and got["recorded"] == got["eigen"], got
+
+
+def test_simple_atoi_and_device_count_read_the_environment_as_jaxlib(monkeypatch):
+    """absl::SimpleAtoi's reading (whitespace, a sign, int32), and the CPU devices a client
+    made now would have (JAX not started yet: its option, else XLA_FLAGS, else 1)."""
+    from types import SimpleNamespace
+
+    import qsense.blas
+    from qsense.blas import _simple_atoi, cpu_device_count
+
+    for raw, want in ((" 7\n", 7), ("+3", 3), ("-2", -2), ("3.0", None), ("", None),
+                      ("1_000", None), ("٣", None), (str(2**31), None), (None, None)):
+        assert _simple_atoi(raw) == want, raw
+    monkeypatch.setattr(qsense.blas, "jax_backends_started", lambda: False)
+    fake = SimpleNamespace(config=SimpleNamespace(jax_num_cpu_devices=-1))  # JAX not started
+    monkeypatch.setitem(sys.modules, "jax", fake)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_use_thunk_runtime=false "
+                                    "--xla_force_host_platform_device_count=6")
+    assert cpu_device_count() == 6
+    fake.config.jax_num_cpu_devices = 3  # JAX's own option wins over the flag
+    assert cpu_device_count() == 3
+    fake.config.jax_num_cpu_devices = -1
+    monkeypatch.delenv("XLA_FLAGS")
+    assert cpu_device_count() == 1
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
