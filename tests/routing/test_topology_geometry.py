@@ -287,7 +287,8 @@ def test_haps_beyond_one_per_city_stand_apart_around_the_city():
            ("hap0", "hap1", "hap2", "hap3", "hap4")}
     half = 25.0 / 2  # GeneratorConfig.city_radius_km / 2
     for h, home in (("hap2", "hap0"), ("hap3", "hap1"), ("hap4", "hap0")):
-        # a 12.5 km arc at 20 km altitude: chord = arc (1 + 20/6371) within 1e-5
+        # a 12.5 km arc at 20 km altitude: chord = arc (1 + 20/6371) within 1e-5 on a sphere;
+        # the bearing is walked on a sphere and the positions are WGS-84 ECEF: 0.5 %
         assert np.linalg.norm(pos[h] - pos[home]) == pytest.approx(half * (1 + 20 / 6371),
                                                                    rel=5e-3)
     # hap2 (east) and hap4 (south) of the same centre: a right angle, sqrt(2) x 12.5 km apart
