@@ -94,7 +94,7 @@ def check_n_qubits(n: Any, name: str = "n_qubits") -> int:
     return int(n)
 
 
-def _real_array(name: str, x: Any, accepted: str) -> np.ndarray:
+def real_array(name: str, x: Any, accepted: str) -> np.ndarray:
     """``x`` as a numpy array of real numbers, or a ValueError naming ``name`` (a string, a
     complex number or an object is refused here, not by a numpy ufunc error later)."""
     try:
@@ -123,7 +123,7 @@ def check_nonneg(name: str, x: Any) -> None:
             fail(name, x, "a finite value >= 0")
         return
     if is_concrete(x):
-        a = _real_array(name, x, "a finite real number >= 0")
+        a = real_array(name, x, "a finite real number >= 0")
         if not np.all(np.isfinite(a)) or np.any(a < 0):
             fail(name, x, "a finite value >= 0")
 
@@ -136,7 +136,7 @@ def check_finite(name: str, x: Any) -> None:
             fail(name, x, "finite real values")
         return
     if is_concrete(x):
-        a = _real_array(name, x, "finite real values")
+        a = real_array(name, x, "finite real values")
         if not np.all(np.isfinite(a)):
             fail(name, x, "finite real values")
 

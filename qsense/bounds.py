@@ -40,7 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import _real_array, check_noise, fail
+from qsense._checks import check_noise, fail, real_array
 from qsense.noise import superoperator_1q
 
 
@@ -244,7 +244,7 @@ def dephasing_ce_closed_form(n_qubits: int, t, gamma) -> np.ndarray:
     n = float(_check_n(n_qubits))
     values = {}
     for name, v in (("t", t), ("gamma", gamma)):
-        a = _real_array(name, v, "finite real values >= 0")
+        a = real_array(name, v, "finite real values >= 0")
         if not np.all(np.isfinite(a) & (a >= 0)):
             fail(name, a[~(np.isfinite(a) & (a >= 0))].tolist() if a.ndim else float(a),
                  "finite values >= 0")

@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import _real_array, check_not_traced, fail, is_int, is_real
+from qsense._checks import check_not_traced, fail, is_int, is_real, real_array
 from qsense.distributed import (
     AXIS,
     agree,
@@ -171,7 +171,7 @@ class GAConfig:
             fail("structured", self.structured, "True or False")
         if self.score_dtype not in SCORE_DTYPES:
             fail("score_dtype", self.score_dtype, f"one of {list(SCORE_DTYPES)}")
-        p = _real_array("operator_probs", self.operator_probs,
+        p = real_array("operator_probs", self.operator_probs,
                         f"{len(OPERATORS)} probabilities >= 0 for {list(OPERATORS)}").astype(float)
         if p.shape != (len(OPERATORS),) or np.any(p < 0) or not np.all(np.isfinite(p)):
             fail("operator_probs", self.operator_probs,
@@ -179,7 +179,7 @@ class GAConfig:
         if abs(p.sum() - 1) > 1e-9:
             fail("operator_probs", self.operator_probs,
                  f"probabilities of {list(OPERATORS)} summing to 1 (they sum to {p.sum():g})")
-        w = _real_array("gate_probs", self.gate_probs,
+        w = real_array("gate_probs", self.gate_probs,
                         "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0").astype(float)
         if w.shape != (4,) or np.any(w < 0) or w.sum() <= 0 or not np.all(np.isfinite(w)):
             fail("gate_probs", self.gate_probs, "4 weights >= 0 for (Rx, Ry, Rz, CRx), not all 0")
@@ -187,7 +187,7 @@ class GAConfig:
                 and self.angle_sigma >= 0):
             fail("angle_sigma", self.angle_sigma, "a finite angle >= 0 (radians)")
         if self.t_grid is not None:
-            tg = _real_array("t_grid", self.t_grid, "a non-empty list of times > 0").astype(float)
+            tg = real_array("t_grid", self.t_grid, "a non-empty list of times > 0").astype(float)
             if tg.ndim != 1 or tg.size < 1 or np.any(tg <= 0) or not np.all(np.isfinite(tg)):
                 fail("t_grid", self.t_grid, "a non-empty list of times > 0")
         if self.memory_limit_gb is not None and not (is_real(self.memory_limit_gb)

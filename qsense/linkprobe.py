@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from qsense._checks import _real_array, as_array_if_traced, check_not_traced, fail, is_concrete
+from qsense._checks import as_array_if_traced, check_not_traced, fail, is_concrete, real_array
 from qsense.genome import CRX, RY, RZ, Genome, make_genome
 from qsense.memory import _check_coherence_time, collect, pairs_per_probe
 from qsense.objective import Problem, score
@@ -188,7 +188,7 @@ def ansatz_genome(angles, n_qubits: int) -> Genome:
     """:func:`link_ansatz` with ``angles`` (..., 4N - 1); leading axes batch the genome."""
     g = link_ansatz(n_qubits)
     if is_concrete(angles):  # a string: named, not JAX's TypeError
-        _real_array("angles", angles, f"real angles (..., {g.angle.shape[-1]}) = (..., 4N - 1)")
+        real_array("angles", angles, f"real angles (..., {g.angle.shape[-1]}) = (..., 4N - 1)")
     angles = jnp.asarray(angles)
     if angles.shape[-1] != g.angle.shape[-1]:
         fail("angles.shape", angles.shape, f"(..., {g.angle.shape[-1]}) = (..., 4N - 1)")

@@ -88,7 +88,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import comb
 
-from qsense._checks import _real_array, fail, is_concrete, is_int
+from qsense._checks import fail, is_concrete, is_int, real_array
 
 #: Mean Earth radius (km), spherical-Earth model (IUGG mean radius R1 = 6371.0088 km).
 EARTH_RADIUS_KM = 6371.0
@@ -110,7 +110,7 @@ MAX_GROUND_DISTANCE_KM = float(np.pi * EARTH_RADIUS_KM)
 def _check_range(name: str, x, lo: float, hi: float, accepted: str | None = None) -> None:
     if is_concrete(x):
         # a string or a complex number is named here, not by float()'s TypeError
-        a = _real_array(name, x, accepted or f"finite real values in [{lo}, {hi}]").astype(float)
+        a = real_array(name, x, accepted or f"finite real values in [{lo}, {hi}]").astype(float)
         if not np.all(np.isfinite(a)) or np.any(a < lo) or np.any(a > hi):
             bad = a[~(np.isfinite(a) & (a >= lo) & (a <= hi))] if a.ndim else a
             fail(name, bad.tolist(), accepted or f"finite values in [{lo}, {hi}]")
@@ -134,7 +134,7 @@ def check_offset(separation_km, offset_km, name: str = "offset_km") -> None:
     (checked first) must be finite and leave both stations within ``pi R`` of it:
     ``separation_km / 2 + |offset_km| <= pi R``."""
     if is_concrete(separation_km, offset_km):
-        off = _real_array(name, offset_km, "finite real offsets in km").astype(float)
+        off = real_array(name, offset_km, "finite real offsets in km").astype(float)
         sep, off = np.broadcast_arrays(np.asarray(separation_km, dtype=float), off)
         bad = ~np.isfinite(off) | ~(sep / 2 + np.abs(off) <= MAX_GROUND_DISTANCE_KM)
         if bad.any():

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from qsense._checks import _real_array, check_count, fail, is_concrete, is_int
+from qsense._checks import check_count, fail, is_concrete, is_int, real_array
 
 
 def pairs_per_probe(protocol: str, n_qubits: int) -> int:
@@ -94,7 +94,7 @@ def _check(rate_hz, k, coherence_time_s) -> int:
     # each argument on its own: under jax.grad of a link knob the rate is traced while the
     # coherence time (a setting) is concrete, and a NaN one must still raise
     if is_concrete(rate_hz):
-        r = _real_array("rate_hz", rate_hz, "finite rates >= 0")  # a string is named too
+        r = real_array("rate_hz", rate_hz, "finite rates >= 0")  # a string is named too
         if np.any(r < 0) or not np.all(np.isfinite(r)):
             fail("rate_hz", rate_hz, "finite rates >= 0")
     _check_coherence_time(coherence_time_s)

@@ -54,7 +54,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
-    _real_array,
     as_array_if_traced,
     check_finite,
     check_n_qubits,
@@ -62,6 +61,7 @@ from qsense._checks import (
     check_nonneg,
     fail,
     is_concrete,
+    real_array,
 )
 from qsense.distributed import (
     device_memory_limit,
@@ -165,7 +165,7 @@ def _per_qubit_nonneg(name: str, value, n: int, real, each: str, accepted: str):
     if tuple(np.shape(value)) != (n,):
         fail(f"{name}.shape", tuple(np.shape(value)), f"({n},): {each}")
     if is_concrete(value):
-        v = _real_array(name, value, accepted)
+        v = real_array(name, value, accepted)
         if not np.all(np.isfinite(v) & (v >= 0)):
             fail(name, value, accepted)
     return _as_data(value, real)
@@ -224,7 +224,7 @@ class Problem:
         real = _real_dtype(self.dtype)
         gamma = as_array_if_traced(self.gamma, "gamma", "() (one rate)")
         if is_concrete(gamma):
-            g = _real_array("gamma", gamma, "a finite rate >= 0 (a real number)")
+            g = real_array("gamma", gamma, "a finite rate >= 0 (a real number)")
             if g.shape != () or not np.isfinite(g) or g < 0:
                 fail("gamma", self.gamma, "a finite rate >= 0")
         elif np.shape(gamma) != ():
@@ -239,7 +239,7 @@ class Problem:
         if np.shape(b0) != want:
             fail("b0", b0, "a finite scalar field value for field='scalar'" if want == ()
                  else "a finite (Bx, By, Bz) for field='vector'")
-        if is_concrete(b0) and not np.all(np.isfinite(_real_array("b0", b0,
+        if is_concrete(b0) and not np.all(np.isfinite(real_array("b0", b0,
                                                                  "finite real field values"))):
             fail("b0", b0, "finite field values")
         set_("b0", _as_data(b0, real))

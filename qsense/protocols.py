@@ -40,7 +40,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from qsense._checks import (
-    _real_array,
     as_array_if_traced,
     check_finite,
     check_n_qubits,
@@ -48,6 +47,7 @@ from qsense._checks import (
     check_nonneg,
     fail,
     is_concrete,
+    real_array,
 )
 from qsense.genome import CRX, RX, RY, RZ, Genome, make_genome
 from qsense.linkprobe import PROTOCOLS, _check_protocol
@@ -193,7 +193,7 @@ def peak_qfi(psi, fidelity, t_grid, gamma, b0=1.0, *, protocol: str,
     ``t_grid`` must hold finite times > 0."""
     t_grid = as_array_if_traced(t_grid, "t_grid", "a non-empty 1-D grid of sensing times > 0")
     if is_concrete(t_grid):  # as qsense.linkprobe.peak_qfi: a t <= 0 must not be the argmax
-        g = _real_array("t_grid", t_grid, "a non-empty 1-D grid of sensing times > 0")
+        g = real_array("t_grid", t_grid, "a non-empty 1-D grid of sensing times > 0")
         if g.ndim != 1 or g.size < 1 or not np.all(np.isfinite(g) & (g > 0)):
             fail("t_grid", g.tolist(), "a non-empty 1-D grid of finite sensing times > 0")
     t_grid = jnp.asarray(t_grid)
@@ -244,7 +244,7 @@ def link_peak_qfi(link, distances_km, psi, t_grid, gamma, b0=1.0, *, protocol: s
                   noise: str = "dephasing") -> tuple[jax.Array, jax.Array]:
     """Peak QFI over ``t_grid`` and its time, for each distance (vmapped over distances)."""
     if is_concrete(distances_km):  # a string: named, not JAX's TypeError
-        _real_array("distances_km", distances_km, "ground distances (km)")
+        real_array("distances_km", distances_km, "ground distances (km)")
     fids = link_fidelity(link, jnp.asarray(distances_km))
     f = jax.vmap(lambda x: peak_qfi(psi, x, t_grid, gamma, b0, protocol=protocol,
                                     noise=noise))

@@ -10,11 +10,12 @@ def is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_real(value) -> bool:
+def is_plain_real(value) -> bool:
     """Whether ``value`` is a Python ``int`` or ``float`` (numpy's float64 is one) and not a
     ``bool``: ``True`` read as a fidelity of 1, a capacity of 1 pair or a 1 s slot, and a JSON
-    ``true`` in an instance file was taken as such. Other numpy scalars are refused (they do not
-    reach ``json.dumps``); `routing.Node` converts its storage to float instead."""
+    ``true`` in an instance file was taken as such. Narrower than `qsense._checks.is_real`,
+    which accepts every numpy real scalar: instance fields go to ``json.dumps``, which refuses
+    a float32 (`routing.Node` converts its storage to float instead)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

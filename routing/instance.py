@@ -25,7 +25,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from routing._checks import is_count, is_real
+from routing._checks import is_count, is_plain_real
 from routing.purification import PROTOCOLS
 
 NODE_KINDS = ("satellite", "hap", "base_station")
@@ -72,11 +72,11 @@ class Node:
         if isinstance(self.storage, numbers.Real) and not isinstance(self.storage, bool):
             # numpy numbers (float32, int64) become floats: instances go through json.dumps
             object.__setattr__(self, "storage", float(self.storage))
-        if not (is_real(self.storage) and math.isfinite(self.storage)
+        if not (is_plain_real(self.storage) and math.isfinite(self.storage)
                 and 0 <= self.storage <= MAX_STORAGE_CAPACITY):
             _fail(f"node {self.name!r} storage", self.storage,
                   f"a capacity in [0, {MAX_STORAGE_CAPACITY:g}] (EPR pairs)")
-        if not (is_real(self.memory_time) and self.memory_time > 0):
+        if not (is_plain_real(self.memory_time) and self.memory_time > 0):
             _fail(f"node {self.name!r} memory_time", self.memory_time,
                   "a lifetime > 0 in seconds (inf: no decoherence)")
 
@@ -98,7 +98,7 @@ class Link:
             _fail(name, (self.u, self.v), "two distinct nodes")
         if self.kind not in LINK_KINDS:
             _fail(f"{name} kind", self.kind, f"one of {list(LINK_KINDS)}")
-        if not (is_real(self.fidelity) and 0.25 < self.fidelity <= 1.0):
+        if not (is_plain_real(self.fidelity) and 0.25 < self.fidelity <= 1.0):
             _fail(f"{name} fidelity", self.fidelity, "a fidelity in (0.25, 1]")
         if not _is_list(self.capacity):
             _fail(f"{name} capacity", self.capacity, "a list with one capacity per slot")
@@ -108,7 +108,7 @@ class Link:
         for t, c in enumerate(self.capacity):
             if c is None:
                 continue
-            if not (is_real(c) and math.isfinite(c)
+            if not (is_plain_real(c) and math.isfinite(c)
                     and 0 <= c <= MAX_LINK_CAPACITY):
                 _fail(f"{name} capacity[{t}]", c, f"a capacity in [0, {MAX_LINK_CAPACITY:g}] "
                       "(pairs per slot) or null")
@@ -120,7 +120,7 @@ class Link:
                 if (f is None) != (c is None):
                     _fail(f"{name} fidelities[{t}]", f,
                           "null exactly where capacity is null (link absent)")
-                if f is not None and not (is_real(f) and 0.25 < f <= 1.0):
+                if f is not None and not (is_plain_real(f) and 0.25 < f <= 1.0):
                     _fail(f"{name} fidelities[{t}]", f, "a fidelity in (0.25, 1]")
 
     def fidelity_at(self, t: int) -> float:
@@ -155,14 +155,14 @@ class Pair:
     def __post_init__(self) -> None:
         if self.src == self.dst:
             _fail("pair", (self.src, self.dst), "two distinct base stations")
-        if not (is_real(self.threshold) and 0.25 <= self.threshold <= 1.0):
+        if not (is_plain_real(self.threshold) and 0.25 <= self.threshold <= 1.0):
             _fail(f"pair ({self.src}, {self.dst}) threshold", self.threshold,
                   "a fidelity in [0.25, 1]")
         if not _is_list(self.weight):
             _fail(f"pair ({self.src}, {self.dst}) weight", self.weight,
                   "a list with one weight per slot")
         for t, a in enumerate(self.weight):
-            if not (is_real(a) and math.isfinite(a) and 0 <= a <= MAX_WEIGHT):
+            if not (is_plain_real(a) and math.isfinite(a) and 0 <= a <= MAX_WEIGHT):
                 _fail(f"pair ({self.src}, {self.dst}) weight[{t}]", a,
                       f"a weight in [0, {MAX_WEIGHT:g}]")
 
@@ -219,7 +219,7 @@ class Instance:
     def __post_init__(self) -> None:
         if not (is_count(self.n_slots) and self.n_slots >= 1):
             _fail("n_slots", self.n_slots, "integer >= 1")
-        if not (is_real(self.slot_duration) and math.isfinite(self.slot_duration)
+        if not (is_plain_real(self.slot_duration) and math.isfinite(self.slot_duration)
                 and 0 < self.slot_duration <= MAX_SLOT_DURATION):
             _fail("slot_duration", self.slot_duration,
                   f"a duration in (0, {MAX_SLOT_DURATION:g}] seconds (at most a day)")
