@@ -216,3 +216,24 @@ def test_score_pure_checks_its_state_and_equals_score_state():
     assert float(qsense.score_pure(p, psi, 0.7)) == pytest.approx(want, rel=1e-12)
     with pytest.raises(ValueError, match=r"psi\.shape.*\(8,\)"):
         qsense.score_pure(p, psi[:4], 0.7)
+
+
+@pytest.mark.parametrize("gamma,t,b0", [(0.0, 1000.0, 1.0), (1e-3, 1000.0, 1.0),
+                                        (0.1, 1.0, 1e4), (0.0, 1e5, 1.0)])
+def test_qfi_of_sense_at_large_phases_is_the_ghz_closed_form(gamma, t, b0):
+    """At B t = 1000 rad and beyond, `sense`'s own real form and its sensed state carry
+    independent phase rounding (~eps B t, 3e-14 at 1000): `qfi` must still return GHZ's
+    F = N^2 t^2 e^{-2 N gamma t}, and its t-derivative, not refuse the hint `sense` made (an
+    eager call did: "real_form ... differs from rho by 3.04e-14"; jitted it worked). The one-qubit
+    map itself is exact to about eps ||t L|| (`qsense.noise.expm_small`), 2e-11 here."""
+    n = 3
+    psi = qsense.ghz_state(n)
+
+    def f(tt):
+        return qsense.qfi(lambda b: qsense.sense(psi, b, tt, "dephasing", gamma), b0)
+
+    decay = np.exp(-2 * n * gamma * t)
+    assert float(f(t)) == pytest.approx(n**2 * t**2 * decay, rel=1e-9)
+    if max(b0, gamma) * t <= 1e3:  # the t-derivative's rounding grows as eps ||t L||^2
+        d_want = n**2 * decay * (2 * t - 2 * n * gamma * t**2)  # (measured: 6e-10 at 1e3,
+        assert float(jax.grad(f)(t)) == pytest.approx(d_want, rel=1e-8)  # 1e-7 at 1e4)
