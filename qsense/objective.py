@@ -72,7 +72,13 @@ from qsense.distributed import (
 )
 from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
 from qsense.genome import Genome, validate_genome
-from qsense.noise import _UNIT_JUMPS, expm_small, generator_1q
+from qsense.noise import (
+    _UNIT_JUMPS,
+    check_sensing_scale,
+    expm_small,
+    generator_1q,
+    max_sensing_scale,
+)
 from qsense.pqc import _apply_vector
 from qsense.sensing import (
     Z_COVARIANT_NOISES,
@@ -519,12 +525,22 @@ def _check_problem(problem) -> None:
         check_finite("problem.b0", problem.b0)
 
 
-def _check_t(t, name: str = "t") -> None:
-    """What `qsense.sense` accepts: one finite time >= 0."""
+def _check_t(t, problem: Problem | None = None, name: str = "t") -> None:
+    """What `qsense.sense` accepts: one finite time >= 0, and with ``problem`` a sensing
+    scale within `qsense.noise.max_sensing_scale` of its dtype (beyond it the sensing map
+    is rounding, then NaN)."""
     if is_concrete(t):
         if np.ndim(t) != 0:
             fail(f"{name}.shape", np.shape(t), "() (one time; jax.vmap over times)")
         check_nonneg(name, t)
+    if problem is not None and is_concrete(t, problem.gamma, problem.b0, problem.sensors,
+                                           problem.noise_weights, problem.dissipator):
+        noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
+        check_sensing_scale(
+            np.atleast_1d(np.asarray(problem.b0, float)), t, problem.gamma if noisy else 0.0,
+            1.0 if problem.sensors is None else np.max(np.abs(np.asarray(problem.sensors))),
+            1.0 if problem.noise_weights is None else np.max(np.asarray(problem.noise_weights)),
+            _complex_dtype(problem.dtype))
 
 
 def _check_genome(problem: Problem, genome, batch_ndim: int, name: str = "genome") -> None:
@@ -553,9 +569,9 @@ def _check_state_shape(problem: Problem, x, name: str, ndim: int) -> None:
 
 def _nan_if_invalid(value, t, problem: Problem):
     """``value`` where the *traced* inputs are valid, NaN where not: ``t``, ``gamma``,
-    ``noise_weights`` and ``post_decay`` finite and >= 0 (the ranges `Problem` and `_check_t`
-    enforce on concrete values; a non-finite traced ``sensors`` weight makes the value NaN by
-    itself).
+    ``noise_weights`` and ``post_decay`` finite and >= 0, and the sensing scale within range
+    (`_scale_ok`) (the ranges `Problem` and `_check_t` enforce on concrete values; a
+    non-finite traced ``sensors`` weight makes the value NaN by itself).
 
     Concrete ones were checked (a ValueError); a tracer cannot raise, and outside those ranges
     the maps are still defined, so ``jax.vmap(lambda t: score(p, g, t))`` over a t < 0 (or a
@@ -566,11 +582,28 @@ def _nan_if_invalid(value, t, problem: Problem):
     is concrete."""
     traced = [x for x in (t, problem.gamma, problem.noise_weights, problem.post_decay)
               if x is not None and not is_concrete(x)]
-    if not traced:
+    scale_traced = traced or not is_concrete(problem.b0, problem.sensors, problem.dissipator)
+    if not scale_traced:
         return value
     ok = functools.reduce(jnp.logical_and,
-                          [jnp.all(jnp.isfinite(x) & (x >= 0)) for x in traced])
+                          [jnp.all(jnp.isfinite(x) & (x >= 0)) for x in traced],
+                          _scale_ok(problem, t))
     return value * jnp.where(ok, 1.0, jnp.nan).astype(jnp.result_type(value))
+
+
+def _scale_ok(problem: Problem, t) -> jax.Array:
+    """Traced `_check_t`'s scale: ``t (|Bx| + |By| + |Bz|) max|sensors| + 2 t gamma
+    max(noise_weights)`` below `qsense.noise.max_sensing_scale` (past it the map is rounding,
+    garbage that can read as a huge QFI, then NaN)."""
+    real = jnp.finfo(_complex_dtype(problem.dtype)).dtype
+    f3 = as_field3(jnp.asarray(problem.b0, real))
+    s = 1.0 if problem.sensors is None else jnp.max(jnp.abs(jnp.asarray(problem.sensors, real)))
+    v = 1.0 if problem.noise_weights is None else jnp.max(jnp.asarray(problem.noise_weights,
+                                                                      real))
+    noisy = jnp.any(jnp.asarray(problem.dissipator) != 0)
+    rate = jnp.where(noisy, 2 * jnp.asarray(problem.gamma, real) * v, 0.0)
+    scale = jnp.asarray(t, real) * (jnp.sum(jnp.abs(f3)) * s + rate)
+    return scale < max_sensing_scale(_complex_dtype(problem.dtype))
 
 
 def _with_jitted(public: Callable, jitted) -> Callable:
@@ -616,7 +649,7 @@ def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     if is_concrete(rho0):
         _check_state_shape(problem, rho0, "rho0", 2)
         validate_state(rho0, "rho0")
-    _check_t(t)
+    _check_t(t, problem)
     return _nan_if_invalid(_score_state(problem, rho0, t), t, problem)
 
 
@@ -634,7 +667,7 @@ def score(problem: Problem, genome: Genome, t) -> jax.Array:
     gate codes, qubit indices and angles for ``problem.n_qubits``; ``t`` finite and >= 0)."""
     _check_problem(problem)
     _check_genome(problem, genome, 0)
-    _check_t(t)
+    _check_t(t, problem)
     return _nan_if_invalid(_score(problem, genome, t), t, problem)
 
 
@@ -658,7 +691,7 @@ def score_pure(problem: Problem, psi: jax.Array, t) -> jax.Array:
     ``t`` finite and >= 0)."""
     _check_problem(problem)
     _check_pure(problem, psi)
-    _check_t(t)
+    _check_t(t, problem)
     return _nan_if_invalid(_score_pure(problem, psi, t), t, problem)
 
 
@@ -727,7 +760,7 @@ def population_score(problem: Problem, genomes: Genome, t, *,
     that one program as is."""
     _check_problem(problem)
     _check_genome(problem, genomes, 1, "genomes")
-    _check_t(t)
+    _check_t(t, problem)
     chunk = None
     if is_concrete(problem, genomes, t):
         chunk = _population_chunk(problem, genomes, t, memory_limit_gb)
@@ -807,7 +840,7 @@ def make_fitness(n_qubits: int, noise: str, field: str = "scalar", *, dtype=None
 
     def checked(problem, genomes, t, batch_ndim):
         _check_genome(problem, genomes, batch_ndim, "genomes" if batch_ndim else "genome")
-        _check_t(t)
+        _check_t(t, problem)
         return problem
 
     if batched:
@@ -862,7 +895,7 @@ def probe_qfim(genome: Genome, t, gamma, b0=(0.0, 0.0, 0.0), *, n_qubits: int, n
     """Vector-field QFIM (3, 3) of the GHZ + PQC probe with respect to (Bx, By, Bz)."""
     p = Problem(n_qubits, noise, gamma, "vector", b0, dtype=dtype)
     _check_genome(p, genome, 0)
-    _check_t(t)
+    _check_t(t, p)
     psi = probe(p, genome)
     return _nan_if_invalid(qfim_of_state(p, jnp.outer(psi, jnp.conj(psi)), t), t, p)
 

@@ -37,7 +37,7 @@ from qsense._checks import (
     is_concrete,
 )
 from qsense.fisher import record_commutator_tangent
-from qsense.noise import superoperator_1q
+from qsense.noise import check_sensing_scale, superoperator_1q
 from qsense.states import _density, validate_state
 
 _FIELD_SHAPES = "() for a scalar field B or (3,) for (Bx, By, Bz)"
@@ -335,6 +335,7 @@ def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
     rho = _density(state)
     real = jnp.finfo(rho.dtype).dtype
     f3 = as_field3(field).astype(real)
+    check_sensing_scale(field, t, 0.0 if noise == "none" else gamma, dtype=rho.dtype)
     if noise in Z_COVARIANT_NOISES and jnp.ndim(field) == 0:
         return _sense_covariant(rho, jnp.asarray(field, real), jnp.asarray(t, real),
                                 jnp.asarray(gamma, real), noise,
