@@ -74,7 +74,7 @@ from qsense.genome import (
     random_genome,
     validate_genome,
 )
-from qsense.objective import Problem, _check_problem, score
+from qsense.objective import Problem, _check_problem, check_problem_scale, score
 from qsense.optimize import (
     METHODS,
     OptResult,
@@ -578,13 +578,27 @@ def _static_config(config: GAConfig) -> GAConfig:
 
 
 def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
+    """The sensing times every chromosome is scored on: ``config.t_grid``, or
+    `default_t_grid`. Its largest time must keep the sensing scale within range in the dtype
+    the generations are scored in (`qsense.objective.check_problem_scale`; float32 scoring:
+    complex64): past it every score there would be NaN and the search would quietly keep to
+    the shorter times."""
     check_not_traced("search_t_grid", problem=problem)
     if config.t_grid is not None:
-        return np.asarray(config.t_grid, float)
-    if noise_rate(problem) <= 0:
+        grid = np.asarray(config.t_grid, float)
+    elif noise_rate(problem) <= 0:
         fail("t_grid", None, "explicit sensing times when gamma = 0 or every noise weight "
              "is 0 (no finite optimum)")
-    return default_t_grid(problem, config.n_t)
+    else:
+        grid = default_t_grid(problem, config.n_t)
+    low = jnp.complex64 if config.score_dtype == "float32" else None
+    try:
+        check_problem_scale(problem, float(np.max(grid)), low)
+    except ValueError as err:
+        hint = (" (or score_dtype='float64': its limit is larger)" if low is not None else "")
+        raise ValueError(f"t_grid (largest time {float(np.max(grid)):.6g}, score_dtype = "
+                         f"{config.score_dtype!r}): {err}; use shorter times{hint}") from None
+    return grid
 
 
 #: gradient components of the memetic steps below this times |fitness| are set to 0: the

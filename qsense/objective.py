@@ -533,14 +533,23 @@ def _check_t(t, problem: Problem | None = None, name: str = "t") -> None:
         if np.ndim(t) != 0:
             fail(f"{name}.shape", np.shape(t), "() (one time; jax.vmap over times)")
         check_nonneg(name, t)
-    if problem is not None and is_concrete(t, problem.gamma, problem.b0, problem.sensors,
-                                           problem.noise_weights, problem.dissipator):
-        noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
-        check_sensing_scale(
-            np.atleast_1d(np.asarray(problem.b0, float)), t, problem.gamma if noisy else 0.0,
-            1.0 if problem.sensors is None else np.max(np.abs(np.asarray(problem.sensors))),
-            1.0 if problem.noise_weights is None else np.max(np.asarray(problem.noise_weights)),
-            _complex_dtype(problem.dtype))
+    if problem is not None:
+        check_problem_scale(problem, t)
+
+
+def check_problem_scale(problem: Problem, t, dtype=None) -> None:
+    """`qsense.noise.check_sensing_scale` of ``problem`` sensed for ``t`` in ``dtype``
+    (default the problem's), for concrete inputs: the field ``b0`` weighted by the largest
+    sensor coupling, ``gamma`` by the largest noise weight (0 without noise)."""
+    if not is_concrete(t, problem.gamma, problem.b0, problem.sensors, problem.noise_weights,
+                       problem.dissipator):
+        return
+    noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
+    check_sensing_scale(
+        np.atleast_1d(np.asarray(problem.b0, float)), t, problem.gamma if noisy else 0.0,
+        1.0 if problem.sensors is None else np.max(np.abs(np.asarray(problem.sensors))),
+        1.0 if problem.noise_weights is None else np.max(np.asarray(problem.noise_weights)),
+        _complex_dtype(problem.dtype) if dtype is None else dtype)
 
 
 def _check_genome(problem: Problem, genome, batch_ndim: int, name: str = "genome") -> None:

@@ -100,3 +100,22 @@ def test_a_traced_scale_past_the_limit_is_nan_not_a_plausible_qfi(b):
     assert np.isnan(np.asarray(jax.jit(fit)(pop, 1.0, 0.0, b))).all()
     ok = qsense.Problem(N, "dephasing", gamma=0.0, field="scalar", b0=1e3)
     assert float(jax.jit(qsense.score)(ok, g, 1.0)) == float(qsense.score(ok, g, 1.0))
+
+
+def test_a_search_refuses_a_time_grid_past_the_limit_of_its_score_dtype():
+    """A grid time past the limit scored NaN in every generation, and the search quietly kept
+    to the shorter times (b0 = 1e13: the GHZ value at t = 0.22, where dephasing's optimum
+    is t = 1/(N gamma) = 3.3). Refused up front, naming the grid and the score dtype; float32
+    scoring (complex64) has the smaller limit."""
+    from qsense.genetic import GAConfig, search_t_grid
+    big = qsense.Problem(N, "dephasing", gamma=0.1, b0=1e13)
+    with pytest.raises(ValueError, match=r"^t_grid \(largest time 50, score_dtype = "
+                                         r"'float64'\): " + MESSAGE):
+        search_t_grid(big, GAConfig())
+    mid = qsense.Problem(N, "dephasing", gamma=0.1, b0=3000.0)
+    assert search_t_grid(mid, GAConfig()).max() == 50.0  # S = 1.5e5 < 4.5e12
+    with pytest.raises(ValueError, match=r"score_dtype = 'float32'\): .* below 8389 in "
+                                         r"complex64 .*or score_dtype='float64'"):
+        search_t_grid(mid, GAConfig(score_dtype="float32"))
+    short = GAConfig(score_dtype="float32", t_grid=(0.5, 2.0))  # S = 6000.4 < 8389
+    np.testing.assert_array_equal(search_t_grid(mid, short), [0.5, 2.0])
