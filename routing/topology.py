@@ -57,12 +57,13 @@ from routing.instance import (
     MAX_LINK_CAPACITY,
     MAX_SLOT_DURATION,
     MAX_STORAGE_CAPACITY,
-    MAX_WEIGHT,
+    WEIGHT_RANGE,
     Instance,
     Link,
     Node,
     Pair,
     PathOptions,
+    weight_ok,
 )
 
 #: San Antonio and Houston (city-hall coordinates, deg).
@@ -217,9 +218,8 @@ class GeneratorConfig:
             PathOptions(**{k: getattr(self, k) for k in PATH_OPTION_KEYS})
         except ValueError as err:
             raise ValueError(str(err).removeprefix("options.")) from None
-        if not (math.isfinite(self.weight) and 0 <= self.weight <= MAX_WEIGHT):
-            fail("weight", self.weight, f"a weight in [0, {MAX_WEIGHT:g}] (beyond it the "
-                                        "LP objective leaves the solvers' tolerances)")
+        if not weight_ok(float(self.weight)):
+            fail("weight", self.weight, WEIGHT_RANGE)
         if not (0 < self.city_radius_km <= 500):
             fail("city_radius_km", self.city_radius_km, "a radius in (0, 500] km")
         if not (self.fiber_route_factor >= 1 and math.isfinite(self.fiber_route_factor)):
