@@ -95,7 +95,7 @@ from functools import cached_property
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import linear_solver_pb2, pywraplp
 from tqdm.auto import tqdm
 
 from routing._checks import is_count
@@ -459,6 +459,26 @@ class SlotSplit:
         return [np.flatnonzero(self.slot_path == t) for t in range(self.m.T)]
 
 
+
+def _solve_afresh(s, name: str, params, left: float | None):
+    """``s``'s model (without its hint) in a new ``name`` solver: ``(solver, status)``;
+    ``(s, ABNORMAL)`` when it cannot be built or runs out of time."""
+    proto = linear_solver_pb2.MPModelProto()
+    s.ExportModelToProto(proto)
+    proto.ClearField("solution_hint")
+    fresh = pywraplp.Solver.CreateSolver(name)
+    if fresh is None or fresh.LoadModelFromProto(proto) != "" or (left is not None and
+                                                                   left <= 0):
+        return s, pywraplp.Solver.ABNORMAL
+    if name == "SCIP":
+        fresh.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
+    if left is not None:
+        fresh.SetTimeLimit(max(1, int(1000 * left)))
+    try:
+        return fresh, solve_interruptibly(fresh, params)
+    except Exception:  # noqa: BLE001 - the caller ends the run with its incumbent
+        return s, pywraplp.Solver.ABNORMAL
+
 def solve_benders(
     inst: Instance | CompiledModel,
     tol: float = 1e-6,
@@ -690,7 +710,8 @@ def _benders(
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
             s.SetTimeLimit(max(1, int(1000 * left)))
-        if key == "milp" and hint_master and best_x is not None:
+        hinted = key == "milp" and hint_master and best_x is not None
+        if hinted:
             # warm start: the incumbent (its schedule and slot values satisfy every cut)
             if multi_cut:
                 yv = best_v[: m.n_y] * m.alpha
@@ -704,22 +725,38 @@ def _benders(
                     if key == "lp" else solve_interruptibly(s, params))
         except Exception:  # noqa: BLE001 - a crashed master ends the run with its incumbent
             code = pywraplp.Solver.ABNORMAL
+        solved = s  # the solver whose solution is read below
+        if hinted and code == pywraplp.Solver.ABNORMAL and not out_of_time():
+            # SCIP can fail on the hint itself ("cannot set solution value for multiple
+            # aggregated variable" once presolve merged hinted columns: links of fidelity 1),
+            # and the same solver fails again at once: the model is solved afresh without it
+            failures.append("milp master status 4 with the incumbent hint; solved without it")
+            solved, code = _solve_afresh(s, master_solver, params, None if time_limit is None
+                                         else time_limit - (time.perf_counter() - t0))
+        if solved is not s:  # its variables are s's, in the same order
+            fresh_vars = solved.variables()
+
+            def value(v):
+                return fresh_vars[v.index()].solution_value()
+        else:
+            def value(v):
+                return v.solution_value()
         if code == pywraplp.Solver.FEASIBLE and key == "milp":
             # stopped by the time limit: its best bound is still a valid upper bound
-            bound = s.Objective().BestBound()
+            bound = solved.Objective().BestBound()
             return None, float(bound) if math.isfinite(bound) else math.inf, math.nan
         if code != pywraplp.Solver.OPTIMAL:
             # GLOP gave up (time limit or numerics): end the LP phase; an integer master that
             # fails ends the run with the incumbent (reported in info["stop"])
             failures.append(f"{key} master status {code}")
             return None, math.inf, math.nan
-        x = np.array([v.solution_value() for v in xs])
-        last_theta[:] = [v.solution_value() for v in th]
-        val = inc = s.Objective().Value()  # inc: Σ θ at the returned point
+        x = np.array([value(v) for v in xs])
+        last_theta[:] = [value(v) for v in th]
+        val = inc = solved.Objective().Value()  # inc: Σ θ at the returned point
         if key == "lp":  # which cuts bind at this LP-master point (for pruning)
             lp_active[:] = [abs(c.dual_value()) > 1e-12 for c in lp_cut_rows]
         if key == "milp":
-            val = max(val, s.Objective().BestBound())  # a valid upper bound either way
+            val = max(val, solved.Objective().BestBound())  # a valid upper bound either way
         return x, float(val), float(inc)
 
     lb, ub = -math.inf, math.inf
