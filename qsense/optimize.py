@@ -76,6 +76,7 @@ from qsense.objective import (
     Problem,
     _check_problem,
     _complex_dtype,
+    check_problem_scale,
     merit,
     merit_of_score,
     probe,
@@ -303,6 +304,17 @@ def _compiled_step(method: str, gradient: str, learning_rate: float,
     return init, jax.jit(raw)
 
 
+def _check_reach(problem: Problem, name: str, value, t_max: float) -> None:
+    """The longest time ``t_max`` a driver may score (the top of ``name`` = ``value``) keeps
+    the sensing scale in range (`qsense.objective.check_problem_scale`): past it the jitted
+    scores are NaN and the driver would quietly keep to the shorter times."""
+    try:
+        check_problem_scale(problem, float(t_max))
+    except ValueError as err:
+        raise ValueError(f"{name} = {value!r} reaches t = {float(t_max):.6g}: {err}; use "
+                         "shorter times") from None
+
+
 def _log_bounds(t_bounds) -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in t_bounds)
@@ -405,6 +417,7 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     if np.ndim(ts) != 1 or np.shape(ts)[0] == 0:
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
+    _check_reach(problem, "ts", f"[{np.min(ts):.6g} ... {np.max(ts):.6g}]", np.max(ts))
     ts = jnp.asarray(ts, _real(problem))
     return merit_of_score(problem, _scores_in_chunks(problem, genomes, ts, memory_limit_gb,
                                                      per_row=False))
@@ -546,6 +559,7 @@ def refine_t(problem: Problem, genomes: Genome, t, *, span: tuple[float, float],
     if not (0 < lo <= hi < np.inf):
         fail("span", span, "two times (t_lo, t_hi) with 0 < t_lo <= t_hi < inf")
     lo_b, hi_b = np.exp(_log_bounds(t_bounds))
+    _check_reach(problem, "span", span, min(max(hi, float(t.max())), hi_b))
     t = np.clip(t, lo_b, hi_b)
     omega = oscillation_rate(problem)
     if omega == 0.0:
@@ -653,6 +667,8 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         fail("steps", steps, "an integer >= 1")
     _check_learning_rate(learning_rate)
     log_bounds = _log_bounds(t_bounds)
+    if optimize_t:
+        _check_reach(problem, "t_bounds", t_bounds, np.exp(log_bounds[1]))
     batch = _as_batch(problem, genomes)
     r = batch.batch_shape[0]
     real = batch.angle.dtype

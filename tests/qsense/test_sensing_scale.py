@@ -119,3 +119,27 @@ def test_a_search_refuses_a_time_grid_past_the_limit_of_its_score_dtype():
         search_t_grid(mid, GAConfig(score_dtype="float32"))
     short = GAConfig(score_dtype="float32", t_grid=(0.5, 2.0))  # S = 6000.4 < 8389
     np.testing.assert_array_equal(search_t_grid(mid, short), [0.5, 2.0])
+
+
+def test_the_time_drivers_refuse_a_range_that_reaches_past_the_limit():
+    """scan_t, refine_t and optimize_angles score jitted times: past the limit those scores
+    were NaN and the drivers quietly kept to the shorter times. Refused by the argument that
+    reaches there; the same problem with a range that stays below runs."""
+    from qsense import optimize as O
+
+    g = qsense.empty_genome(3)
+    p = qsense.Problem(N, "dephasing", gamma=0.1, b0=1e10)  # limit at t ~ 450
+    with pytest.raises(ValueError, match=r"^ts = '\[0.1 \.\.\. 1000\]' reaches t = 1000: "
+                                         + MESSAGE):
+        O.scan_t(p, g, np.array([0.1, 1000.0]))
+    with pytest.raises(ValueError, match=r"^t_bounds = \(0.001, 1000.0\) reaches t = 1000: "):
+        O.optimize_angles(p, g, steps=2)
+    with pytest.raises(ValueError, match=r"^span = \(0.1, 1000.0\) reaches t = 1000: "):
+        O.refine_t(p, g, 1.0, span=(0.1, 1e3))
+    # t_bounds caps the span: (0.1, 1e3) within t_bounds (1e-3, 100) reaches only 100
+    t, m = O.refine_t(p, g, 1.0, span=(0.1, 1e3), t_bounds=(1e-3, 100.0))
+    assert np.isfinite(m).all() and t.max() <= 100.0
+    np.testing.assert_array_equal(np.isfinite(O.scan_t(p, g, np.array([0.1, 100.0]))), True)
+    # optimize_t=False scores t0 only: t_bounds is not a reach
+    res = O.optimize_angles(p, g, steps=2, t0=1.0, optimize_t=False)
+    assert np.isfinite(res.value) and res.t == 1.0
