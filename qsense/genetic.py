@@ -74,7 +74,13 @@ from qsense.genome import (
     random_genome,
     validate_genome,
 )
-from qsense.objective import Problem, _check_problem, check_problem_scale, score
+from qsense.objective import (
+    Problem,
+    _check_problem,
+    check_problem_scale,
+    score,
+    sensing_limit_time,
+)
 from qsense.optimize import (
     METHODS,
     OptResult,
@@ -83,6 +89,7 @@ from qsense.optimize import (
     default_t_grid,
     noise_rate,
     optimize_angles,
+    warn_near_limit,
 )
 
 OPERATORS = ("deletion", "insertion", "replacement", "swapping", "permutation")
@@ -579,10 +586,10 @@ def _static_config(config: GAConfig) -> GAConfig:
 
 def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     """The sensing times every chromosome is scored on: ``config.t_grid``, or
-    `default_t_grid`. Its largest time must keep the sensing scale within range in the dtype
-    the generations are scored in (`qsense.objective.check_problem_scale`; float32 scoring:
-    complex64): past it every score there would be NaN and the search would quietly keep to
-    the shorter times."""
+    `default_t_grid`. Times past the sensing-scale limit of the dtype the generations are
+    scored in (`qsense.objective.sensing_limit_time`; float32 scoring: complex64) score NaN:
+    a warning names them, and a grid with none below the limit is refused. (`search` also
+    warns when its best time lies near the limit: the optimum may be past it.)"""
     check_not_traced("search_t_grid", problem=problem)
     if config.t_grid is not None:
         grid = np.asarray(config.t_grid, float)
@@ -592,12 +599,22 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     else:
         grid = default_t_grid(problem, config.n_t)
     low = jnp.complex64 if config.score_dtype == "float32" else None
-    try:
-        check_problem_scale(problem, float(np.max(grid)), low)
-    except ValueError as err:
-        hint = (" (or score_dtype='float64': its limit is larger)" if low is not None else "")
-        raise ValueError(f"t_grid (largest time {float(np.max(grid)):.6g}, score_dtype = "
-                         f"{config.score_dtype!r}): {err}; use shorter times{hint}") from None
+    limit = sensing_limit_time(problem, low)
+    if np.min(grid) >= limit:  # nothing left to score: every generation would be NaN
+        try:
+            check_problem_scale(problem, float(np.min(grid)), low)
+        except ValueError as err:
+            hint = " (or score_dtype='float64': its limit is larger)" if low is not None else ""
+            raise ValueError(f"t_grid (shortest time {float(np.min(grid)):.6g}, score_dtype = "
+                             f"{config.score_dtype!r}): {err}; use shorter times{hint}") from None
+    if np.max(grid) >= limit:
+        warnings.warn(f"t_grid reaches t = {float(np.max(grid)):.6g}, past the sensing-scale "
+                      f"limit t = {limit:.6g} of score_dtype = {config.score_dtype!r} "
+                      "(qsense.noise.max_sensing_scale): those times score NaN and the search "
+                      "keeps to the shorter ones" + (
+                          f" (score_dtype='float64' moves the limit to t = "
+                          f"{sensing_limit_time(problem):.6g})" if low is not None else ""),
+                      stacklevel=3)
     return grid
 
 
@@ -1022,6 +1039,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         population = jax.jit(lambda g: g[:p], out_shardings=replicated)(pop)
     i = int(fittest_rows(jnp.asarray(fit_np), 1)[0])
     genome = jax.tree_util.tree_map(lambda a: jnp.asarray(to_host(a)[i]), population)
+    warn_near_limit(problem, float(tt_np[i]), "search",
+                    jnp.complex64 if config.score_dtype == "float32" else None)
     return SearchResult(genome=genome, fitness=float(fit_np[i]), t=float(tt_np[i]),
                         population=population, fitnesses=fit_np, ts=tt_np,
                         history={k: np.asarray(v) for k, v in hist.items()},

@@ -537,6 +537,21 @@ def _check_t(t, problem: Problem | None = None, name: str = "t") -> None:
         check_problem_scale(problem, t)
 
 
+def sensing_limit_time(problem: Problem, dtype=None) -> float:
+    """The longest sensing time whose scale stays below `qsense.noise.max_sensing_scale` in
+    ``dtype`` (default the problem's; concrete problem data): ``limit / (|b0|_1
+    max|sensors| + 2 gamma max(noise_weights))``, inf without field and noise. Past it the
+    scores are NaN (traced) or refused (eager)."""
+    noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
+    s = 1.0 if problem.sensors is None else float(np.max(np.abs(np.asarray(problem.sensors))))
+    v = 1.0 if problem.noise_weights is None else float(np.max(np.asarray(
+        problem.noise_weights)))
+    rate = (float(np.sum(np.abs(np.asarray(problem.b0, float)))) * s
+            + (2 * float(problem.gamma) * v if noisy else 0.0))
+    limit = max_sensing_scale(_complex_dtype(problem.dtype) if dtype is None else dtype)
+    return limit / rate if rate > 0 else float("inf")
+
+
 def check_problem_scale(problem: Problem, t, dtype=None) -> None:
     """`qsense.noise.check_sensing_scale` of ``problem`` sensed for ``t`` in ``dtype``
     (default the problem's), for concrete inputs: the field ``b0`` weighted by the largest

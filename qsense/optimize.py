@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 
 import jax
@@ -76,12 +77,12 @@ from qsense.objective import (
     Problem,
     _check_problem,
     _complex_dtype,
-    check_problem_scale,
     merit,
     merit_of_score,
     probe,
     score,
     score_state,
+    sensing_limit_time,
 )
 
 METHODS = ("adam", "lbfgs", "parameter_shift", "cobyla")
@@ -304,15 +305,16 @@ def _compiled_step(method: str, gradient: str, learning_rate: float,
     return init, jax.jit(raw)
 
 
-def _check_reach(problem: Problem, name: str, value, t_max: float) -> None:
-    """The longest time ``t_max`` a driver may score (the top of ``name`` = ``value``) keeps
-    the sensing scale in range (`qsense.objective.check_problem_scale`): past it the jitted
-    scores are NaN and the driver would quietly keep to the shorter times."""
-    try:
-        check_problem_scale(problem, float(t_max))
-    except ValueError as err:
-        raise ValueError(f"{name} = {value!r} reaches t = {float(t_max):.6g}: {err}; use "
-                         "shorter times") from None
+def warn_near_limit(problem: Problem, t: float, who: str, dtype=None) -> None:
+    """A warning when the best time ``t`` a driver found lies within a factor 2 of
+    `qsense.objective.sensing_limit_time` (``dtype``: the one it scored in): its scores past
+    that limit were NaN, so the optimum may lie beyond what it could score."""
+    limit = sensing_limit_time(problem, dtype)
+    if np.isfinite(limit) and t >= 0.5 * limit:
+        warnings.warn(f"{who}: the best time t = {t:.6g} is near the sensing-scale limit t = "
+                      f"{limit:.6g} (qsense.noise.max_sensing_scale; past it scores are NaN): "
+                      "the optimum may lie beyond; a smaller |b0| or float64 scoring moves the "
+                      "limit", stacklevel=3)
 
 
 def _log_bounds(t_bounds) -> tuple[float, float]:
@@ -411,13 +413,13 @@ def scan_t(problem: Problem, genomes: Genome, ts, *,
     R x T evaluations (`program_bytes`) would not fit in the default device's memory
     (``memory_limit_gb``, default: its own limit or half the host's RAM,
     `qsense.distributed.device_memory_limit`), and times in chunks when even one genome's
-    would not (each chunk of the same compiled shape; the values do not change)."""
+    would not (each chunk of the same compiled shape; the values do not change). Times past
+    `qsense.objective.sensing_limit_time` score NaN, as `score` does under jit."""
     _check_problem(problem)
     genomes = _as_batch(problem, genomes)
     if np.ndim(ts) != 1 or np.shape(ts)[0] == 0:
         fail("ts", np.shape(ts), "a non-empty 1-D array of times")
     check_nonneg("ts", ts)  # what qsense.sense and score accept: finite times >= 0
-    _check_reach(problem, "ts", f"[{np.min(ts):.6g} ... {np.max(ts):.6g}]", np.max(ts))
     ts = jnp.asarray(ts, _real(problem))
     return merit_of_score(problem, _scores_in_chunks(problem, genomes, ts, memory_limit_gb,
                                                      per_row=False))
@@ -559,7 +561,6 @@ def refine_t(problem: Problem, genomes: Genome, t, *, span: tuple[float, float],
     if not (0 < lo <= hi < np.inf):
         fail("span", span, "two times (t_lo, t_hi) with 0 < t_lo <= t_hi < inf")
     lo_b, hi_b = np.exp(_log_bounds(t_bounds))
-    _check_reach(problem, "span", span, min(max(hi, float(t.max())), hi_b))
     t = np.clip(t, lo_b, hi_b)
     omega = oscillation_rate(problem)
     if omega == 0.0:
@@ -667,8 +668,6 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
         fail("steps", steps, "an integer >= 1")
     _check_learning_rate(learning_rate)
     log_bounds = _log_bounds(t_bounds)
-    if optimize_t:
-        _check_reach(problem, "t_bounds", t_bounds, np.exp(log_bounds[1]))
     batch = _as_batch(problem, genomes)
     r = batch.batch_shape[0]
     real = batch.angle.dtype
@@ -733,6 +732,8 @@ def optimize_angles(problem: Problem, genomes: Genome, *, method: str = "adam",
     i = int(np.argmin(np.where(finite, best_loss, np.inf)))
     at_bound = bool(optimize_t and (abs(best_logt[i] - log_bounds[0]) < 1e-9
                                     or abs(best_logt[i] - log_bounds[1]) < 1e-9))
+    if optimize_t:
+        warn_near_limit(problem, float(ts[i]), "optimize_angles")
     return OptResult(genome=genomes_out[i], t=float(ts[i]), value=float(values[i]),
                      genomes=genomes_out, ts=ts, values=values, history=sign * hist,
                      method=method, merit_name=problem.merit_name, t_at_bound=at_bound)

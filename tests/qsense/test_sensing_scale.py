@@ -102,44 +102,70 @@ def test_a_traced_scale_past_the_limit_is_nan_not_a_plausible_qfi(b):
     assert float(jax.jit(qsense.score)(ok, g, 1.0)) == float(qsense.score(ok, g, 1.0))
 
 
-def test_a_search_refuses_a_time_grid_past_the_limit_of_its_score_dtype():
-    """A grid time past the limit scored NaN in every generation, and the search quietly kept
-    to the shorter times (b0 = 1e13: the GHZ value at t = 0.22, where dephasing's optimum
-    is t = 1/(N gamma) = 3.3). Refused up front, naming the grid and the score dtype; float32
-    scoring (complex64) has the smaller limit."""
+def test_the_limit_time_is_the_scale_over_the_rates():
+    """t_limit = limit / (|b0|_1 max|sensors| + 2 gamma max(noise_weights)), written out."""
+    from qsense.objective import sensing_limit_time
+
+    p = qsense.Problem(N, "bitflip", gamma=0.25, b0=3.0, sensors=(1.0, -2.0, 0.5),
+                       noise_weights=(1.0, 4.0, 0.0))
+    want = max_sensing_scale(jnp.complex128) / (3.0 * 2.0 + 2 * 0.25 * 4.0)
+    assert sensing_limit_time(p) == pytest.approx(want, rel=1e-12)
+    assert sensing_limit_time(p, jnp.complex64) == pytest.approx(
+        want * 2.0**-52 / 2.0**-23, rel=1e-12)
+    vec = qsense.Problem(N, "none", field="vector", b0=(1.0, -2.0, 2.0))
+    assert sensing_limit_time(vec) == pytest.approx(max_sensing_scale() / 5.0, rel=1e-12)
+    assert sensing_limit_time(qsense.Problem(N, "none", b0=0.0)) == np.inf
+
+
+def test_a_search_grid_past_the_limit_warns_and_one_wholly_past_it_is_refused():
+    """Grid times past the limit of the score dtype score NaN in every generation; the search
+    keeps to the shorter ones (b0 = 1e13: GHZ's value at t = 0.22 where dephasing's optimum
+    is t = 1/(N gamma) = 3.3), so the grid warns, naming float64's limit for float32 scoring,
+    and a grid with no time below the limit is refused."""
     from qsense.genetic import GAConfig, search_t_grid
-    big = qsense.Problem(N, "dephasing", gamma=0.1, b0=1e13)
-    with pytest.raises(ValueError, match=r"^t_grid \(largest time 50, score_dtype = "
+
+    big = qsense.Problem(N, "dephasing", gamma=0.1, b0=1e13)  # limit t = 0.450
+    with pytest.warns(UserWarning, match=r"t_grid reaches t = 50, past the sensing-scale limit "
+                                         r"t = 0.45036 of score_dtype = 'float64'"):
+        np.testing.assert_allclose(search_t_grid(big, GAConfig(n_t=3)), [0.2, 10**0.5, 50])
+    with pytest.raises(ValueError, match=r"^t_grid \(shortest time 0.5, score_dtype = "
                                          r"'float64'\): " + MESSAGE):
-        search_t_grid(big, GAConfig())
-    mid = qsense.Problem(N, "dephasing", gamma=0.1, b0=3000.0)
-    assert search_t_grid(mid, GAConfig()).max() == 50.0  # S = 1.5e5 < 4.5e12
-    with pytest.raises(ValueError, match=r"score_dtype = 'float32'\): .* below 8389 in "
-                                         r"complex64 .*or score_dtype='float64'"):
+        search_t_grid(big, GAConfig(t_grid=(0.5, 2.0)))
+    mid = qsense.Problem(N, "dephasing", gamma=0.1, b0=3000.0)  # float32 limit t = 2.796
+    with pytest.warns(UserWarning, match=r"limit t = 2.79602 of score_dtype = 'float32'.*"
+                                         r"'float64' moves the limit to t = 1.50\d+e\+09"):
         search_t_grid(mid, GAConfig(score_dtype="float32"))
-    short = GAConfig(score_dtype="float32", t_grid=(0.5, 2.0))  # S = 6000.4 < 8389
-    np.testing.assert_array_equal(search_t_grid(mid, short), [0.5, 2.0])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # below the limit: no warning
+        search_t_grid(mid, GAConfig())
+        search_t_grid(mid, GAConfig(score_dtype="float32", t_grid=(0.5, 2.0)))
 
 
-def test_the_time_drivers_refuse_a_range_that_reaches_past_the_limit():
-    """scan_t, refine_t and optimize_angles score jitted times: past the limit those scores
-    were NaN and the drivers quietly kept to the shorter times. Refused by the argument that
-    reaches there; the same problem with a range that stays below runs."""
+def test_scan_t_is_nan_past_the_limit_and_the_optimizer_warns_near_it():
+    """scan_t scores the times it is given in one jitted call: NaN past the limit, as score
+    under jit (the drivers scan default grids that reach past it). optimize_angles searches a
+    range: it keeps to the valid times and warns when its best
+    time lies within a factor 2 of the limit (the optimum may be beyond); far from it (the
+    optimum of a decaying QFI well inside) it is silent and exact."""
+    import warnings
+
     from qsense import optimize as O
 
-    g = qsense.empty_genome(3)
-    p = qsense.Problem(N, "dephasing", gamma=0.1, b0=1e10)  # limit at t ~ 450
-    with pytest.raises(ValueError, match=r"^ts = '\[0.1 \.\.\. 1000\]' reaches t = 1000: "
-                                         + MESSAGE):
-        O.scan_t(p, g, np.array([0.1, 1000.0]))
-    with pytest.raises(ValueError, match=r"^t_bounds = \(0.001, 1000.0\) reaches t = 1000: "):
-        O.optimize_angles(p, g, steps=2)
-    with pytest.raises(ValueError, match=r"^span = \(0.1, 1000.0\) reaches t = 1000: "):
-        O.refine_t(p, g, 1.0, span=(0.1, 1e3))
-    # t_bounds caps the span: (0.1, 1e3) within t_bounds (1e-3, 100) reaches only 100
-    t, m = O.refine_t(p, g, 1.0, span=(0.1, 1e3), t_bounds=(1e-3, 100.0))
-    assert np.isfinite(m).all() and t.max() <= 100.0
-    np.testing.assert_array_equal(np.isfinite(O.scan_t(p, g, np.array([0.1, 100.0]))), True)
-    # optimize_t=False scores t0 only: t_bounds is not a reach
-    res = O.optimize_angles(p, g, steps=2, t0=1.0, optimize_t=False)
-    assert np.isfinite(res.value) and res.t == 1.0
+    g = qsense.random_genome(jax.random.PRNGKey(0), N, 6)
+    p = qsense.Problem(N, "dephasing", gamma=0.1, b0=5e9)  # limit t = 900
+    np.testing.assert_array_equal(np.isnan(O.scan_t(p, g, np.array([0.1, 100.0, 1000.0]))),
+                                  [[False, False, True]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = O.optimize_angles(p, g, steps=30)  # default t_bounds reach 1000 > 900: fine
+    ref = O.optimize_angles(qsense.Problem(N, "dephasing", gamma=0.1, b0=1.0), g, steps=30)
+    # dephasing commutes with the field: the same optimum at b0 = 5e9 up to the maps'
+    # rounding at S = t b0 ~ 5e10 (this QFI measured 1.9e-3 off at 1e11; closed-form
+    # precision is tested above): a behaviour check, not a precision one
+    assert res.value == pytest.approx(ref.value, rel=1e-2)
+    assert res.t == pytest.approx(ref.t, rel=5e-2)
+    near = qsense.Problem(N, "dephasing", gamma=0.1, b0=4.5e11)  # limit t = 10.0: the
+    with pytest.warns(UserWarning, match=r"optimize_angles: the best time t = .* is near "
+                                         r"the sensing-scale limit t = 10.0"):  # optimum ~9.8
+        O.optimize_angles(near, g, steps=30)
