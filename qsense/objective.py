@@ -537,17 +537,25 @@ def _check_t(t, problem: Problem | None = None, name: str = "t") -> None:
         check_problem_scale(problem, t)
 
 
+def _scale_weights(problem: Problem, xp=np):
+    """``(max|sensors|, max(noise_weights), gamma or 0 without noise)``: what multiplies
+    ``|b0|_1`` and ``2 gamma`` in the sensing scale (`qsense.noise.check_sensing_scale`);
+    numpy numbers (concrete problem data) or, with ``xp=jnp``, traced arrays."""
+    real = jnp.finfo(_complex_dtype(problem.dtype)).dtype if xp is jnp else float
+    s = 1.0 if problem.sensors is None else xp.max(xp.abs(xp.asarray(problem.sensors, real)))
+    v = 1.0 if problem.noise_weights is None else xp.max(xp.asarray(problem.noise_weights,
+                                                                    real))
+    noisy = xp.any(xp.asarray(problem.dissipator) != 0)
+    return s, v, xp.where(noisy, xp.asarray(problem.gamma, real), 0.0)
+
+
 def sensing_limit_time(problem: Problem, dtype=None) -> float:
     """The longest sensing time whose scale stays below `qsense.noise.max_sensing_scale` in
     ``dtype`` (default the problem's; concrete problem data): ``limit / (|b0|_1
     max|sensors| + 2 gamma max(noise_weights))``, inf without field and noise. Past it the
     scores are NaN (traced) or refused (eager)."""
-    noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
-    s = 1.0 if problem.sensors is None else float(np.max(np.abs(np.asarray(problem.sensors))))
-    v = 1.0 if problem.noise_weights is None else float(np.max(np.asarray(
-        problem.noise_weights)))
-    rate = (float(np.sum(np.abs(np.asarray(problem.b0, float)))) * s
-            + (2 * float(problem.gamma) * v if noisy else 0.0))
+    s, v, gamma = _scale_weights(problem)
+    rate = float(np.sum(np.abs(np.asarray(problem.b0, float))) * s + 2 * gamma * v)
     limit = max_sensing_scale(_complex_dtype(problem.dtype) if dtype is None else dtype)
     return limit / rate if rate > 0 else float("inf")
 
@@ -559,12 +567,9 @@ def check_problem_scale(problem: Problem, t, dtype=None) -> None:
     if not is_concrete(t, problem.gamma, problem.b0, problem.sensors, problem.noise_weights,
                        problem.dissipator):
         return
-    noisy = bool(np.any(np.asarray(problem.dissipator) != 0))
-    check_sensing_scale(
-        np.atleast_1d(np.asarray(problem.b0, float)), t, problem.gamma if noisy else 0.0,
-        1.0 if problem.sensors is None else np.max(np.abs(np.asarray(problem.sensors))),
-        1.0 if problem.noise_weights is None else np.max(np.asarray(problem.noise_weights)),
-        _complex_dtype(problem.dtype) if dtype is None else dtype)
+    s, v, gamma = _scale_weights(problem)
+    check_sensing_scale(np.atleast_1d(np.asarray(problem.b0, float)), t, gamma, s, v,
+                        _complex_dtype(problem.dtype) if dtype is None else dtype)
 
 
 def _check_genome(problem: Problem, genome, batch_ndim: int, name: str = "genome") -> None:
@@ -616,18 +621,13 @@ def _nan_if_invalid(value, t, problem: Problem):
 
 
 def _scale_ok(problem: Problem, t) -> jax.Array:
-    """Traced `_check_t`'s scale: ``t (|Bx| + |By| + |Bz|) max|sensors| + 2 t gamma
-    max(noise_weights)`` below `qsense.noise.max_sensing_scale` (past it the map is rounding,
-    garbage that can read as a huge QFI, then NaN)."""
+    """Traced `_check_t`'s scale: ``t (|b0|_1 max|sensors| + 2 gamma max(noise_weights))``
+    below `qsense.noise.max_sensing_scale` (past it the map is rounding, garbage that can
+    read as a huge QFI, then NaN)."""
     real = jnp.finfo(_complex_dtype(problem.dtype)).dtype
-    f3 = as_field3(jnp.asarray(problem.b0, real))
-    s = 1.0 if problem.sensors is None else jnp.max(jnp.abs(jnp.asarray(problem.sensors, real)))
-    v = 1.0 if problem.noise_weights is None else jnp.max(jnp.asarray(problem.noise_weights,
-                                                                      real))
-    noisy = jnp.any(jnp.asarray(problem.dissipator) != 0)
-    rate = jnp.where(noisy, 2 * jnp.asarray(problem.gamma, real) * v, 0.0)
-    scale = jnp.asarray(t, real) * (jnp.sum(jnp.abs(f3)) * s + rate)
-    return scale < max_sensing_scale(_complex_dtype(problem.dtype))
+    s, v, gamma = _scale_weights(problem, jnp)
+    rate = jnp.sum(jnp.abs(as_field3(jnp.asarray(problem.b0, real)))) * s + 2 * gamma * v
+    return jnp.asarray(t, real) * rate < max_sensing_scale(_complex_dtype(problem.dtype))
 
 
 def _with_jitted(public: Callable, jitted) -> Callable:
