@@ -108,6 +108,7 @@ from routing.milp import (
     choose_per_group,
     compile_within,
     glop_solve,
+    new_solver,
     solve_interruptibly,
     with_path_bound,
 )
@@ -459,25 +460,23 @@ class SlotSplit:
         return [np.flatnonzero(self.slot_path == t) for t in range(self.m.T)]
 
 
-
 def _solve_afresh(s, name: str, params, left: float | None):
     """``s``'s model (without its hint) in a new ``name`` solver: ``(solver, status)``;
     ``(s, ABNORMAL)`` when it cannot be built or runs out of time."""
     proto = linear_solver_pb2.MPModelProto()
     s.ExportModelToProto(proto)
     proto.ClearField("solution_hint")
-    fresh = pywraplp.Solver.CreateSolver(name)
+    fresh = new_solver(name)
     if fresh is None or fresh.LoadModelFromProto(proto) != "" or (left is not None and
                                                                    left <= 0):
         return s, pywraplp.Solver.ABNORMAL
-    if name == "SCIP":
-        fresh.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
     if left is not None:
         fresh.SetTimeLimit(max(1, int(1000 * left)))
     try:
         return fresh, solve_interruptibly(fresh, params)
     except Exception:  # noqa: BLE001 - the caller ends the run with its incumbent
         return s, pywraplp.Solver.ABNORMAL
+
 
 def solve_benders(
     inst: Instance | CompiledModel,
@@ -609,9 +608,7 @@ def _benders(
     # --- masters: LP relaxation (GLOP) and integer (master_solver), sharing every cut.
     # Master vector [x, q]: q (multi-cut only) is the storage schedule of SlotSplit.
     def make_master(relax: bool):
-        s = pywraplp.Solver.CreateSolver("GLOP" if relax else master_solver)
-        if not relax and master_solver == "SCIP":  # Ctrl-C is Python's (solve_interruptibly)
-            s.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
+        s = new_solver("GLOP" if relax else master_solver)
         xs = [s.NumVar(0.0, 1.0, f"x{j}") if relax else s.IntVar(0.0, 1.0, f"x{j}")
               for j in range(m.n_y)]
         xs += [s.NumVar(0.0, s.infinity(), f"q{i}") for i in range(n_q)]

@@ -260,11 +260,9 @@ def build_solver(model: CompiledModel, solver: str = "SCIP", allowed: np.ndarray
     keep = rows.append if rows is not None else (lambda ct: None)
     if solver not in SOLVERS + LICENSED + ("GLOP",):
         raise ValueError(f"solver = {solver!r} is invalid; accepted: one of {list(SOLVERS)}")
-    lp = pywraplp.Solver.CreateSolver(solver)
+    lp = new_solver(solver)
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         raise SolverError(f"OR-Tools has no {solver} backend in this build")
-    if solver == "SCIP":  # Ctrl-C is Python's (`solve_interruptibly`), not SCIP's to swallow
-        lp.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
     inf = lp.infinity()
     xs = []
     for j, p in enumerate(model.paths):
@@ -340,6 +338,15 @@ def choose_per_group(model: CompiledModel, score: np.ndarray) -> np.ndarray:
     for _, _, js in model.groups:
         x[js[int(np.argmax(best[js]))]] = 1.0
     return model.spread(x)
+
+
+def new_solver(name: str):
+    """``pywraplp.Solver.CreateSolver(name)`` (None when the build lacks it); SCIP is told
+    not to catch Ctrl-C, which is Python's (`solve_interruptibly`), not SCIP's to swallow."""
+    lp = pywraplp.Solver.CreateSolver(name)
+    if lp is not None and name == "SCIP":
+        lp.SetSolverSpecificParametersAsString("misc/catchctrlc = FALSE\n")
+    return lp
 
 
 def solve_interruptibly(lp, params=None) -> int:
