@@ -135,9 +135,12 @@ def test_a_search_grid_past_the_limit_warns_and_one_wholly_past_it_is_refused():
     with pytest.warns(UserWarning, match=r"limit t = 2.79602 of score_dtype = 'float32'.*"
                                          r"'float64' moves the limit to t = 1.50\d+e\+09"):
         search_t_grid(mid, GAConfig(score_dtype="float32"))
+    with pytest.warns(UserWarning, match=r"t_grid reaches t = 0.46, past"):  # just past
+        search_t_grid(big, GAConfig(t_grid=(0.2, 0.46)))
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # below the limit: no warning
+        search_t_grid(big, GAConfig(t_grid=(0.2, 0.45)))  # just below 0.45036
         search_t_grid(mid, GAConfig())
         search_t_grid(mid, GAConfig(score_dtype="float32", t_grid=(0.5, 2.0)))
 
@@ -169,3 +172,33 @@ def test_scan_t_is_nan_past_the_limit_and_the_optimizer_warns_near_it():
     with pytest.warns(UserWarning, match=r"optimize_angles: the best time t = .* is near "
                                          r"the sensing-scale limit t = 10.0"):  # optimum ~9.8
         O.optimize_angles(near, g, steps=30)
+
+
+def test_the_scale_counts_twice_gamma_and_the_largest_weights():
+    """S = t (|b0|_1 max|sensors| + 2 gamma max(noise_weights)), eager and traced alike:
+    a rate of 0.6 limit is refused (2 x 0.6 > 1) and 0.4 is not; a field of 0.5 limit is
+    refused with a sensor coupling of 3 and not with 1; gamma of 0.2 limit with a noise
+    weight of 4 (S = 1.6 limit) is refused. Values hand-derived from the definition."""
+    lim = max_sensing_scale(jnp.complex128)
+    g = qsense.empty_genome(2)
+    psi = qsense.ghz_state(N)
+    jscore = jax.jit(qsense.score)
+
+    def refused(p):
+        with pytest.raises(ValueError, match=MESSAGE):
+            qsense.score(p, g, 1.0)
+        assert np.isnan(float(jscore(p, g, 1.0)))
+
+    def accepted(p):
+        assert np.isfinite(float(qsense.score(p, g, 1.0)))
+        assert np.isfinite(float(jscore(p, g, 1.0)))
+
+    refused(qsense.Problem(N, "dephasing", gamma=0.6 * lim, b0=0.0))
+    accepted(qsense.Problem(N, "dephasing", gamma=0.4 * lim, b0=0.0))
+    with pytest.raises(ValueError, match=MESSAGE):
+        qsense.sense(psi, 0.0, 1.0, "bitflip", 0.6 * lim)
+    assert np.isfinite(np.asarray(qsense.sense(psi, 0.0, 1.0, "bitflip", 0.4 * lim))).all()
+    refused(qsense.Problem(N, "none", b0=0.5 * lim, sensors=(1.0, 3.0, 1.0)))
+    accepted(qsense.Problem(N, "none", b0=0.5 * lim, sensors=(1.0, 1.0, -1.0)))
+    refused(qsense.Problem(N, "dephasing", gamma=0.2 * lim, b0=0.0,
+                           noise_weights=(1.0, 4.0, 1.0)))
