@@ -75,9 +75,9 @@ from qsense.genome import Genome, validate_genome
 from qsense.noise import (
     _UNIT_JUMPS,
     check_sensing_scale,
-    expm_small,
     generator_1q,
     max_sensing_scale,
+    sensing_map,
 )
 from qsense.pqc import _apply_vector
 from qsense.sensing import (
@@ -396,12 +396,12 @@ def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
     f3 = as_field3(jnp.asarray(field, real))
     n = problem.n_qubits
     if problem.sensors is None and problem.noise_weights is None:
-        sop = expm_small(t * generator_1q(f3, rate_d, cdtype))
+        sop = sensing_map(t * generator_1q(f3, rate_d, cdtype))
         return jnp.broadcast_to(sop, (n, 4, 4))
     ones = jnp.ones(n, real)
     s = ones if problem.sensors is None else jnp.asarray(problem.sensors, real)
     v = ones if problem.noise_weights is None else jnp.asarray(problem.noise_weights, real)
-    return jax.vmap(lambda w, u: expm_small(t * generator_1q(w * f3, u.astype(cdtype) * rate_d,
+    return jax.vmap(lambda w, u: sensing_map(t * generator_1q(w * f3, u.astype(cdtype) * rate_d,
                                                              cdtype)))(s, v)
 
 

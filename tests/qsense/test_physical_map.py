@@ -1,0 +1,189 @@
+"""One-qubit sensing maps are Hermiticity- and trace-preserving to rounding
+(`qsense.noise.physical_map`), so sensed states stay physical up to the sensing-scale limit.
+
+`expm_small` leaves a rounding of a few ``eps S`` (S = t (|Bx| + |By| + |Bz| + 2 gamma)) in
+each qubit's map, in every direction, the unphysical ones included. Before the projection,
+``qsense.qfi(lambda b: sense(ghz, b, 1, "bitflip", 0.1), b0)`` refused the sensed state as
+"trace 0.99999996, accepted 1 within 1e-8" at b0 = 1e8 (accepted range: up to 4.5e12), and in
+complex64 at b0 = 100 (trace off by 3e-5, limit 8389); a vector field's ``qfim`` refused it for
+Hermiticity from 1e10 (complex128) and 30 (complex64, bit flip). The references here are
+written out with numpy/scipy: the exact maps by ``scipy.linalg.expm`` of a Lindbladian built
+here, and the bit-flip QFI from its closed-form Bloch map.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+import qsense
+from qsense.noise import physical_map
+
+_X = np.array([[0, 1], [1, 0]], complex)
+_Y = np.array([[0, -1j], [1j, 0]])
+_Z = np.diag([1.0 + 0j, -1.0])
+_LOWER = np.array([[0, 1], [0, 0]], complex)  # |0><1|
+_JUMPS = {"dephasing": np.sqrt(0.5) * _Z, "bitflip": np.sqrt(0.5) * _X,
+          "amplitude_damping": _LOWER, "none": 0 * _X}
+
+
+def _exact_map(field3, noise, gamma, t):
+    """exp(t L) for H = B.sigma/2 and L = sqrt(gamma) A, row-major vec (vec(rho)[2i+j] =
+    rho[i, j], so vec(A rho B) = (A kron B^T) vec(rho)), by scipy."""
+    h = 0.5 * (field3[0] * _X + field3[1] * _Y + field3[2] * _Z)
+    a = np.sqrt(gamma) * _JUMPS[noise]
+    eye = np.eye(2)
+    ada = a.conj().T @ a
+    gen = (-1j * (np.kron(h, eye) - np.kron(eye, h.T)) + np.kron(a, a.conj())
+           - 0.5 * np.kron(ada, eye) - 0.5 * np.kron(eye, ada.T))
+    return scipy.linalg.expm(t * gen)
+
+
+def _apply(m, rho):
+    return (m @ rho.reshape(4)).reshape(2, 2)
+
+
+def _random_exact_maps(rng, count):
+    noises = list(_JUMPS)
+    return [_exact_map(rng.normal(size=3), noises[k % 4], rng.uniform(0, 2), rng.uniform(0, 3))
+            for k in range(count)]
+
+
+def test_exact_maps_are_fixed_points():
+    """An exact sensing map already preserves Hermiticity and trace: the projection leaves it."""
+    for m in _random_exact_maps(np.random.default_rng(0), 12):
+        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(m))), m, atol=1e-15)
+
+
+def test_projection_is_the_nearest_physical_map():
+    """For any 4x4 M (batched), P(M) maps every matrix's trace onto itself and Hermitian
+    matrices onto Hermitian ones, P(P(M)) = P(M), and M - P(M) is orthogonal (real Frobenius
+    product) to every difference of two physical maps (here exact ones, which span the
+    12-dimensional tangent space): P is the orthogonal projection onto them."""
+    rng = np.random.default_rng(1)
+    ms = rng.normal(size=(5, 4, 4)) + 1j * rng.normal(size=(5, 4, 4))
+    ps = np.asarray(physical_map(jnp.asarray(ms)))
+    exact = _random_exact_maps(rng, 20)
+    diffs = np.stack([e - exact[0] for e in exact[1:]]).reshape(19, 16)
+    real_diffs = np.concatenate([diffs.real, diffs.imag], axis=1)
+    assert np.linalg.matrix_rank(real_diffs, tol=1e-9) == 12
+    for m, p in zip(ms, ps, strict=True):
+        for _ in range(4):
+            any_rho = rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2))
+            herm = any_rho + any_rho.conj().T
+            assert np.trace(_apply(p, any_rho)) == pytest.approx(np.trace(any_rho), abs=1e-13)
+            out = _apply(p, herm)
+            np.testing.assert_allclose(out, out.conj().T, atol=1e-13)
+        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(p))), p, atol=1e-14)
+        resid = (m - p).reshape(16)
+        np.testing.assert_allclose(np.real(diffs.conj() @ resid), 0, atol=1e-12)
+
+
+def _ghz(n, dtype):
+    return qsense.ghz_state(n).astype(dtype)
+
+
+@pytest.mark.parametrize("noise", ["bitflip", "amplitude_damping", "dephasing"])
+@pytest.mark.parametrize("dtype,scales", [(jnp.complex128, [1e8, 1e12]),
+                                          (jnp.complex64, [30.0, 3e3])])
+def test_sensed_states_stay_physical_and_qfi_accepts_them(noise, dtype, scales):
+    """Within the accepted sensing scale, in a scalar and in a vector field, the sensed state's
+    trace is 1 and it is Hermitian to a few eps, and eager `qfi` / `qfim` (which check their
+    family's output) accept it."""
+    n, eps = 3, float(jnp.finfo(dtype).eps)
+    psi = _ghz(n, dtype)
+    for s in scales:
+        for field in (s, jnp.full(3, s / 3)):
+            rho = np.asarray(qsense.sense(psi, field, 1.0, noise, 0.1))
+            assert abs(np.trace(rho) - 1) < 20 * eps
+            assert np.max(np.abs(rho - rho.conj().T)) < 20 * eps
+        f = qsense.qfi(lambda b: qsense.sense(psi, b, 1.0, noise, 0.1), s)
+        fm = qsense.qfim(lambda b: qsense.sense(psi, b, 1.0, noise, 0.1), jnp.full(3, s / 3))
+        assert np.isfinite(float(f)) and np.all(np.isfinite(np.asarray(fm)))
+
+
+@pytest.mark.parametrize("noise", ["bitflip", "amplitude_damping"])
+@pytest.mark.parametrize("dtype,scale", [(jnp.complex128, 1e12), (jnp.complex64, 3e3)])
+def test_the_objectives_sensed_states_stay_physical(noise, dtype, scale):
+    """The objective's own maps (`qsense.objective.sensing_superoperators`: one map for all
+    qubits, or one per qubit under sensor and noise weights) are projected too: the states
+    `score` and the GA differentiate are physical to a few eps at the scale limit's edge."""
+    from qsense.objective import Problem, sensed_state
+
+    eps = float(jnp.finfo(dtype).eps)
+    rho0 = qsense.states.density(_ghz(3, dtype))
+    for field, kind in ((scale, "scalar"), (jnp.full(3, scale / 3), "vector")):
+        for weights in ({}, {"sensors": [1.0, 0.5, 0.0], "noise_weights": [1.0, 0.3, 1.0]}):
+            p = Problem(3, noise, 0.1, kind, field, dtype=dtype, **weights)
+            rho = np.asarray(sensed_state(p, rho0, 1.0))
+            assert abs(np.trace(rho) - 1) < 20 * eps
+            assert np.max(np.abs(rho - rho.conj().T)) < 20 * eps
+
+
+def _bitflip_bloch(b, gamma, t):
+    """The bit-flip map (H = B Z / 2, L = sqrt(gamma/2) X) on (1, x, y, z), and its
+    B-derivative, in closed form: z decays as exp(-gamma t); (x, y) follow
+    d/dt (x, y) = [[0, -B], [B, -gamma]] (x, y), whose exponential is
+    exp(-gamma t/2) (cos(w t) I + sin(w t)/w (A + gamma/2 I)), w = sqrt(B^2 - gamma^2/4)."""
+    w = np.sqrt(b * b - gamma * gamma / 4)
+    dw = b / w
+    a = np.array([[0.0, -b], [b, -gamma]]) + gamma / 2 * np.eye(2)
+    da = np.array([[0.0, -1.0], [1.0, 0.0]])
+    c, s, e = np.cos(w * t), np.sin(w * t), np.exp(-gamma * t / 2)
+    r, dr = np.zeros((4, 4)), np.zeros((4, 4))
+    r[0, 0], r[3, 3] = 1.0, np.exp(-gamma * t)
+    r[1:3, 1:3] = e * (c * np.eye(2) + s / w * a)
+    dr[1:3, 1:3] = e * (-t * s * dw * np.eye(2) + (t * c / w - s / w**2) * dw * a + s / w * da)
+    return r, dr
+
+
+_PAULIS = np.stack([np.eye(2), _X, _Y, _Z])
+
+
+def _on_qubit(bloch, x, q, n):
+    """Apply a one-qubit Bloch map (4x4 on Pauli coordinates) to qubit q of x (2,)*2n."""
+    moved = np.moveaxis(x, (q, n + q), (-2, -1))
+    coords = np.einsum("bji,...ij->...b", _PAULIS, moved) / 2  # tr(P_b A) / 2
+    return np.moveaxis(np.einsum("ab,...b,aij->...ij", bloch, coords, _PAULIS),
+                       (-2, -1), (q, n + q))
+
+
+def _reference_bitflip_qfi(n, b, gamma, t):
+    """QFI of GHZ_n under the closed-form bit-flip map: rho and its B-derivative (product rule
+    over the qubits), then the SLD sum over the eigenbasis (pairs with l_i + l_j > 1e-10)."""
+    psi = np.zeros(2**n, complex)
+    psi[0] = psi[-1] = np.sqrt(0.5)
+    r, dr = _bitflip_bloch(b, gamma, t)
+    start = np.outer(psi, psi.conj()).reshape((2,) * 2 * n)
+    terms = []
+    for k in range(-1, n):  # k = -1: rho itself; k >= 0: the derivative's k-th term
+        x = start
+        for q in range(n):
+            x = _on_qubit(dr if q == k else r, x, q, n)
+        terms.append(x.reshape(2**n, 2**n))
+    rho, drho = terms[0], sum(terms[1:])
+    lam, v = np.linalg.eigh(rho)
+    d = v.conj().T @ drho @ v
+    tot = lam[:, None] + lam[None, :]
+    keep = tot > 1e-10
+    return float(2 * np.sum(np.abs(d[keep]) ** 2 / tot[keep])), rho
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("dtype,fields", [
+    (jnp.complex128, [1.0, 1e3, 1e8, 1e10, 4e12]), (jnp.complex64, [1.0, 30.0, 3e3, 8e3])])
+def test_bitflip_qfi_in_a_large_field_is_the_closed_form(n, dtype, fields):
+    """GHZ under bit flip (gamma = 0.1, t = 1) in a scalar field B up to the scale limit
+    (S = B + 2 gamma): the sensed state within 3 N eps S of the closed form and its QFI
+    (eager `qfi`) within 10 N eps S relative, i.e. the map's rounding of a few eps S per
+    qubit (at B = 1: 1e-15 in complex128). Measured under the suite's XLA flags, over N eps S:
+    state at most 1.04, QFI at most 4.1 (both at B = 1e10, complex128)."""
+    eps = float(jnp.finfo(dtype).eps)
+    psi = _ghz(n, dtype)
+    for b in fields:
+        ref, rho_ref = _reference_bitflip_qfi(n, b, 0.1, 1.0)
+        rho = np.asarray(qsense.sense(psi, b, 1.0, "bitflip", 0.1))
+        got = float(qsense.qfi(lambda x: qsense.sense(psi, x, 1.0, "bitflip", 0.1), b))
+        scale = eps * (b + 0.2)
+        assert np.max(np.abs(rho - rho_ref)) <= 3 * n * scale
+        assert got == pytest.approx(ref, rel=10 * n * scale)
