@@ -470,8 +470,10 @@ def _diagonal_mask(problem: Problem, sops: jax.Array) -> jax.Array:
 
 
 def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
-    """``post(S_t(pre(rho0)))`` at ``field`` (default ``problem.b0``)."""
+    """``post(S_t(pre(rho0)))`` at ``field`` (default ``problem.b0``), in the problem's
+    complex dtype (``rho0`` is cast to it)."""
     field = problem.b0 if field is None else field
+    rho0 = jnp.asarray(rho0).astype(_complex_dtype(problem.dtype))
     rho = _channel(problem, "pre_channel", rho0)
     rho = sense_rho(problem, rho, t, field)
     return _post(problem, rho, t)
@@ -662,9 +664,9 @@ def _rotating_frame_field(real) -> jax.Array:
 
 @jax.jit
 def _score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
-    rho0 = jnp.asarray(rho0)
-    if not jnp.iscomplexobj(rho0):  # a real density matrix: the sensing maps are complex
-        rho0 = rho0.astype(_complex_dtype(problem.dtype))
+    # in the problem's precision, as _score_pure casts psi and sensed_state casts rho0 (a
+    # complex64 rho0 in a complex128 problem was a TypeError from the sensing scan's carry)
+    rho0 = jnp.asarray(rho0).astype(_complex_dtype(problem.dtype))
     if problem.fast:
         real = jnp.finfo(rho0.dtype).dtype
         rho_s = sensed_state(problem, rho0, t, _rotating_frame_field(real))
@@ -680,8 +682,9 @@ def _score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
 def score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     """The objective from a probe density matrix ``rho0`` (2^N, 2^N) instead of a genome:
     QFI (scalar field) or ``-Tr F^-1`` (vector field), maximized. Linear-in-``rho0``
-    tangents (parameter-shift derivatives) go through its JVP. A complex ``rho0`` keeps its
-    dtype; a real one is computed in the problem's complex dtype. Concrete inputs are checked
+    tangents (parameter-shift derivatives) go through its JVP. ``rho0`` (real or complex, any
+    precision) is computed in the problem's complex dtype, as `score_pure` and `score` are:
+    ``Problem.dtype`` chooses the precision. Concrete inputs are checked
     (``rho0`` a density matrix of N qubits, ``t`` >= 0: a ValueError, never a NaN)."""
     _check_problem(problem)
     if is_concrete(rho0):
