@@ -120,6 +120,24 @@ def test_a_spent_time_limit_tries_no_further_backend(monkeypatch):
     assert routing.check_solution(sol) == []
 
 
+def test_when_every_solver_fails_the_answer_is_the_zero_flow_and_no_bound(monkeypatch):
+    """No MIP backend and no LP (GLOP) solves: the answer is y = s = z = 0 at the greedy path
+    choice, feasible for every choice (C2 holds, every rate 0), with objective 0, no bound
+    (inf) and status ``feasible``: never a point that breaks a constraint, never "optimal"."""
+    real = milp.build_solver
+
+    def fake(model, solver="SCIP", *args, **kw):
+        lp, xs, vs = real(model, solver, *args, **kw)
+        return _NotSolved(lp), xs, vs
+
+    monkeypatch.setattr(milp, "build_solver", fake)
+    sol = routing.solve_milp(routing.generate_instance(1, n_slots=4), time_limit=5.0)
+    assert sol.info["incumbent_from"] == "zero" and sol.status == "feasible"
+    assert sol.objective == 0 and not np.any(sol.y) and math.isinf(sol.bound)
+    assert np.all(np.isin(sol.x, (0.0, 1.0))) and routing.check_solution(sol) == []
+    assert [e["status"] for e in sol.trace if e["what"] == "mip"] == ["not_solved"] * 3
+
+
 def test_lp_bound_of_a_failed_milp_is_above_the_optimum():
     inst = routing.generate_instance(1, n_slots=4)
     opt = routing.solve_milp(inst).objective
