@@ -482,7 +482,8 @@ def sensed_state(problem: Problem, rho0: jax.Array, t, field=None) -> jax.Array:
 def qfim_of_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
     """QFIM (k, k) of the sensed ``rho0`` (k = 1 scalar, 3 vector), always by forward-mode
     tangents of the sensing map (the general path; `score_state` takes the commutator path
-    where it is exact)."""
+    where it is exact), in the problem's complex dtype (``rho0`` is cast to it)."""
+    rho0 = jnp.asarray(rho0).astype(_complex_dtype(problem.dtype))
     real = jnp.finfo(rho0.dtype).dtype
     b0 = jnp.asarray(problem.b0, real)
     rho = _channel(problem, "pre_channel", rho0)
@@ -643,12 +644,6 @@ def _with_jitted(public: Callable, jitted) -> Callable:
     return public
 
 
-# ----------------------------------------------------------------------------- the objective
-# _score, _score_pure and _score_state are jitted: called eagerly (a user's loop, a test),
-# their conditionals and loops would be traced and compiled anew on every call (0.4-0.6 s per
-# call at N = 4); jitted, a call after the first per shape costs microseconds, and inside a
-# traced program they are inlined as before
-
 def _rotating_frame_field(real) -> jax.Array:
     """The field at which the fast path senses: 0. On that path the sensed state at ``b0`` is
     ``U rho U^H`` with ``U = exp(-i b0 t Hs)`` diagonal and commuting with ``h = t Hs``, so
@@ -662,10 +657,17 @@ def _rotating_frame_field(real) -> jax.Array:
     return jnp.zeros((), real)
 
 
+# ----------------------------------------------------------------------------- the objective
+# _score, _score_pure and _score_state are jitted: called eagerly (a user's loop, a test),
+# their conditionals and loops would be traced and compiled anew on every call (0.4-0.6 s per
+# call at N = 4); jitted, a call after the first per shape costs microseconds, and inside a
+# traced program they are inlined as before
+
 @jax.jit
 def _score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
-    # in the problem's precision, as _score_pure casts psi and sensed_state casts rho0 (a
-    # complex64 rho0 in a complex128 problem was a TypeError from the sensing scan's carry)
+    # in the problem's precision, as _score_pure casts psi and sensed_state and qfim_of_state
+    # cast rho0 (a complex64 rho0 in a complex128 problem was a TypeError from the sensing
+    # scan's carry)
     rho0 = jnp.asarray(rho0).astype(_complex_dtype(problem.dtype))
     if problem.fast:
         real = jnp.finfo(rho0.dtype).dtype

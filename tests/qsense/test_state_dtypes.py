@@ -1,4 +1,5 @@
-"""`score_state` and `sensed_state` compute in the problem's precision whatever the state's dtype.
+"""`score_state`, `sensed_state` and `qfim_of_state` compute in the problem's precision,
+whatever the state's dtype.
 
 A complex64 density matrix scored in a complex128 problem under a scalar field and dephasing or
 amplitude damping (the commutator path) ended in a JAX TypeError ("scan body function carry
@@ -12,16 +13,17 @@ import numpy as np
 import pytest
 
 import qsense
-from qsense.objective import sensed_state
+from qsense.objective import qfim_of_state, sensed_state
 
 N = 3
 CASES = [("scalar", 1.0, None), ("scalar", 1.0, 0.05), ("vector", (0.3, 0.2, 1.0), None)]
 
 
 def _ghz_rho(dtype):
-    psi = np.zeros(2**N, complex)
-    psi[0] = psi[-1] = np.sqrt(0.5)
-    return jnp.asarray(np.outer(psi, psi.conj()), dtype)
+    """GHZ's density matrix, four entries 0.5: exact in every precision."""
+    rho = np.zeros((2**N, 2**N))
+    rho[np.ix_([0, -1], [0, -1])] = 0.5
+    return jnp.asarray(rho, dtype)
 
 
 @pytest.mark.parametrize("noise", ["dephasing", "amplitude_damping", "bitflip"])
@@ -43,6 +45,10 @@ def test_the_state_is_scored_in_the_problems_dtype(noise, problem_dtype):
                 assert got.dtype == real
                 np.testing.assert_allclose(got, want, rtol=8 * float(jnp.finfo(real).eps))
             assert sensed_state(p, rho, 1.5).dtype == problem_dtype
+            fm = qfim_of_state(p, rho, 1.5)
+            assert fm.dtype == real
+            np.testing.assert_allclose(fm, qfim_of_state(p, _ghz_rho(problem_dtype), 1.5),
+                                       rtol=8 * float(jnp.finfo(real).eps))
 
 
 def test_a_complex64_ghz_in_a_complex128_problem_is_the_closed_form():
