@@ -96,11 +96,12 @@ _MAX_SQUARINGS = 64
 #: |By| + |Bz| + 2 gamma)`` with ``eps S`` above it. ``S`` bounds the 1-norm of ``t Lv``
 #: (``|| -i[H, .] ||_1 <= |Bx| + |By| + |Bz|``, ``|| gamma D ||_1 <= 2 gamma``), and
 #: `expm_small`'s squarings leave a relative rounding of a few ``eps S`` in each qubit's map.
-#: The limits: S < 4.5e12 (complex128), S < 8389 (complex64). Measured on the QFI of GHZ
-#: without noise (N^2 t^2, t = 1, B = S): off by at most 2.3e-4 (N = 2, 3, 5) at a tenth of
-#: the limit, 2.5e-2 (complex128, N = 5) and 9.3e-3 (complex64) just below it; far past it,
-#: garbage (N = 3, complex128: 3x at 200 times the limit, 1.7e30 at 2e4 times), then NaN from
-#: S ~ 9e18 (2^63).
+#: The limits: S < 4.5e12 (complex128), S < 8389 (complex64). Measured on the bit-flip QFI
+#: of GHZ against its closed form (N = 2, 3, gamma = 0.1; tests/qsense/test_physical_map.py):
+#: within 4.1 N eps S, i.e. 1.2e-2 just below the limit for N = 3. Before `physical_map` and
+#: `unitary_map_1q`, the noiseless GHZ QFI (N^2 t^2, t = 1, B = S) was off by 2.3e-4 at a
+#: tenth of the limit and 2.5e-2 (N = 5) just below it, and far past it garbage (N = 3,
+#: complex128: 3x at 200 times the limit, 1.7e30 at 2e4 times), then NaN from S ~ 9e18.
 SENSING_ROUNDING = 1e-3
 
 
@@ -198,13 +199,47 @@ def sensing_map(generator: jax.Array) -> jax.Array:
     return physical_map(expm_small(generator))
 
 
+def _even_cos_sinc(x):
+    """``(cos(sqrt(x)), sin(sqrt(x)) / sqrt(x))`` for ``x >= 0``, smooth at 0 to every
+    derivative order (both are entire functions of x): a 4-term Maclaurin series below 1e-4,
+    where its error (x^4 / 8!) is below 3e-21, the closed forms above (through a
+    double ``where``, so their gradients never see sqrt(0))."""
+    small = x < 1e-4
+    xs = jnp.where(small, 0.0, x)
+    r = jnp.sqrt(jnp.where(small, 1.0, xs))
+    cos = jnp.where(small, 1 - x / 2 + x**2 / 24 - x**3 / 720, jnp.cos(r))
+    sinc = jnp.where(small, 1 - x / 6 + x**2 / 120 - x**3 / 5040, jnp.sin(r) / r)
+    return cos, sinc
+
+
+def unitary_map_1q(field3, t, dtype=jnp.complex128) -> jax.Array:
+    """``U (x) conj(U)`` (row-major vec) for ``U = exp(-i t (B . sigma) / 2) = cos(theta) I -
+    i (t/2) sinc(theta) (B . sigma)``, ``theta = t |B| / 2``: the noiseless sensing map in
+    closed form. ``U`` is unitary to a few eps at any ``t |B|`` (the phase ``theta`` itself
+    rounds by eps theta), so the map is completely positive and trace-preserving to rounding;
+    `expm_small`'s scaling and squaring left states that lost positivity by ~eps t |B|
+    (smallest eigenvalue -2e-8 at t |B| = 1e8 in a vector field, -3e-5 at 1e3 in complex64),
+    which `sense`, `score_state` and `qfim_from_derivatives` refuse as input."""
+    real = jnp.finfo(dtype).dtype
+    f3 = jnp.asarray(field3).astype(real)
+    half_t = 0.5 * jnp.asarray(t, real)
+    cos, sinc = _even_cos_sinc(half_t**2 * jnp.sum(f3 * f3))
+    paulis = jnp.asarray(np.stack([PAULI_X, PAULI_Y, PAULI_Z]), dtype)
+    u = (cos.astype(dtype) * jnp.eye(2, dtype=dtype)
+         - 1j * (half_t * sinc).astype(dtype) * jnp.einsum("k,kij->ij", f3.astype(dtype), paulis))
+    return jnp.kron(u, jnp.conj(u))
+
+
 def superoperator_1q(field3, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:
     """``exp(t Lv)``: the exact one-qubit sensing map (field and noise together) for time t
     (``t`` >= 0; ``field3``, ``gamma`` as `liouvillian_1q`), Hermiticity- and trace-
-    preserving to rounding (`physical_map`)."""
+    preserving to rounding (`physical_map`); with ``noise="none"`` the closed-form unitary
+    map (`unitary_map_1q`), also positive to rounding."""
     check_nonneg("t", t)
     lv = liouvillian_1q(field3, noise, gamma, dtype)  # checks field3 and gamma
     check_sensing_scale(field3, t, 0.0 if noise == "none" else gamma, dtype=dtype)
+    if noise == "none":
+        return unitary_map_1q(field3, t, dtype)
     return sensing_map(t * lv)
 
 

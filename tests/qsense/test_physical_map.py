@@ -11,6 +11,7 @@ written out with numpy/scipy: the exact maps by ``scipy.linalg.expm`` of a Lindb
 here, and the bit-flip QFI from its closed-form Bloch map.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def _random_exact_maps(rng, count):
 def test_exact_maps_are_fixed_points():
     """An exact sensing map already preserves Hermiticity and trace: the projection leaves it."""
     for m in _random_exact_maps(np.random.default_rng(0), 12):
-        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(m))), m, atol=1e-15)
+        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(m))), m, rtol=0, atol=1e-15)
 
 
 def test_projection_is_the_nearest_physical_map():
@@ -73,8 +74,8 @@ def test_projection_is_the_nearest_physical_map():
             herm = any_rho + any_rho.conj().T
             assert np.trace(_apply(p, any_rho)) == pytest.approx(np.trace(any_rho), abs=1e-13)
             out = _apply(p, herm)
-            np.testing.assert_allclose(out, out.conj().T, atol=1e-13)
-        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(p))), p, atol=1e-14)
+            np.testing.assert_allclose(out, out.conj().T, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(np.asarray(physical_map(jnp.asarray(p))), p, rtol=0, atol=1e-14)
         resid = (m - p).reshape(16)
         np.testing.assert_allclose(np.real(diffs.conj() @ resid), 0, atol=1e-12)
 
@@ -187,3 +188,70 @@ def test_bitflip_qfi_in_a_large_field_is_the_closed_form(n, dtype, fields):
         scale = eps * (b + 0.2)
         assert np.max(np.abs(rho - rho_ref)) <= 3 * n * scale
         assert got == pytest.approx(ref, rel=10 * n * scale)
+
+
+def _np_unitary_map(field3, t):
+    return _exact_map(field3, "none", 0.0, t)
+
+
+@pytest.mark.parametrize("theta2", [0.0, 1e-12, 0.99e-4, 1.01e-4, 1.0, 3e3])
+def test_the_noiseless_map_is_the_unitary_in_closed_form(theta2):
+    """`unitary_map_1q` (closed form, a series below theta^2 = 1e-4; tested on both sides of
+    that switch) against scipy's expm of the Lindbladian without noise; its gradient in the
+    field and t, and its Hessian in the field, of a fixed linear read-out against central
+    differences of scipy's map: smooth at every field, zero included (where the closed form
+    has sqrt(0)). Steps and tolerances scale with the phase t |B|."""
+
+    from qsense.noise import unitary_map_1q
+
+    rng = np.random.default_rng(5)
+    unit = rng.normal(size=3)
+    t = 1.3
+    f3 = unit / np.linalg.norm(unit) * 2 * np.sqrt(theta2) / t  # theta^2 = (t |B| / 2)^2
+    np.testing.assert_allclose(np.asarray(unitary_map_1q(jnp.asarray(f3), t)),
+                               _np_unitary_map(f3, t), rtol=0, atol=1e-14)
+    a = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
+
+    def functional(f, tt):  # Re tr(A^H M): a fixed real-linear read-out of the map
+        return jnp.real(jnp.sum(jnp.conj(jnp.asarray(a)) * unitary_map_1q(f, tt)))
+
+    def np_functional(f, tt):
+        return float(np.real(np.sum(np.conj(a) * _np_unitary_map(f, tt))))
+
+    w = max(1.0, float(np.linalg.norm(f3)) * t)  # the phase: steps and tolerances scale by it
+    h, eye = 1e-4 / w, np.eye(3)
+    grad_f, grad_t = jax.grad(functional, argnums=(0, 1))(jnp.asarray(f3), t)
+    np.testing.assert_allclose(np.asarray(grad_f), [
+        (np_functional(f3 + h * e, t) - np_functional(f3 - h * e, t)) / (2 * h) for e in eye],
+        atol=1e-7 * w)
+    assert float(grad_t) == pytest.approx(
+        (np_functional(f3, t + h) - np_functional(f3, t - h)) / (2 * h), abs=1e-7 * w**2)
+    hess = jax.hessian(functional)(jnp.asarray(f3), t)
+    h2 = 1e-3 / w
+    fd = [[(np_functional(f3 + h2 * (ei + ej), t) - np_functional(f3 + h2 * (ei - ej), t)
+            - np_functional(f3 - h2 * (ei - ej), t) + np_functional(f3 - h2 * (ei + ej), t))
+           / (4 * h2 * h2) for ej in eye] for ei in eye]
+    np.testing.assert_allclose(np.asarray(hess), fd, atol=1e-5 * w)
+
+
+@pytest.mark.parametrize("dtype", [jnp.complex128, jnp.complex64])
+def test_noiseless_sensing_is_exact_and_positive_up_to_the_limit(dtype):
+    """Without noise, GHZ's QFI is N^2 t^2 at every accepted scale (a few eps; scaling and
+    squaring left 2.5e-2 at N = 5 just below the limit), and the sensed state stays positive
+    semidefinite, so it can be sensed again and scored (it was refused from B t = 1e8 in a
+    vector field, smallest eigenvalue -2e-8; from 1e3 in complex64)."""
+    from qsense.noise import max_sensing_scale
+
+    n, eps = 5, float(jnp.finfo(dtype).eps)
+    psi = _ghz(n, dtype)
+    for s in (0.1 * max_sensing_scale(dtype), 0.99 * max_sensing_scale(dtype)):
+        f = qsense.qfi(lambda b: qsense.sense(psi, b, 1.0, "none"), s)
+        fv = qsense.qfim(lambda b: qsense.sense(psi, b, 1.0, "none"), jnp.asarray([0, 0, s]))
+        assert float(f) == pytest.approx(n**2, rel=50 * eps)
+        assert float(fv[2, 2]) == pytest.approx(n**2, rel=50 * eps)
+        field = jnp.full(3, s / 3)
+        rho = qsense.sense(psi, field, 1.0, "none")
+        assert np.linalg.eigvalsh(np.asarray(rho, np.complex128)).min() > -20 * eps
+        again = qsense.sense(rho, -field, 1.0, "none")  # the inverse rotation: back to GHZ
+        np.testing.assert_allclose(np.asarray(again), np.asarray(qsense.density(psi)),
+                                   rtol=0, atol=10 * eps * s)

@@ -30,9 +30,9 @@ def test_the_limits_are_the_rounding_budget_over_eps():
 
 @pytest.mark.parametrize("dtype", [jnp.complex128, jnp.complex64])
 def test_below_the_limit_the_qfi_is_the_closed_form(dtype):
-    """At a tenth of the limit the map's rounding is ~eps S / 10: GHZ's QFI within 1e-3 by
-    `sense` (the map at B = S; measured 1.4e-4) and by `score` (which senses in the rotating
-    frame, exact)."""
+    """At a tenth of the limit GHZ's QFI within 1e-3 by `sense` (the noiseless map at B = S,
+    in closed form: exact) and by `score` (which senses in the rotating frame, exact). The
+    noisy maps' accuracy up to the limit: test_physical_map's bit-flip closed form."""
     b = 0.1 * max_sensing_scale(dtype)
     g = qsense.empty_genome(2)
     p = qsense.Problem(N, "dephasing", gamma=0.0, field="scalar", b0=b, dtype=dtype)
