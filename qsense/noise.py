@@ -205,8 +205,7 @@ def _even_cos_sinc(x):
     where its error (x^4 / 8!) is below 3e-21, the closed forms above (through a
     double ``where``, so their gradients never see sqrt(0))."""
     small = x < 1e-4
-    xs = jnp.where(small, 0.0, x)
-    r = jnp.sqrt(jnp.where(small, 1.0, xs))
+    r = jnp.sqrt(jnp.where(small, 1.0, x))
     cos = jnp.where(small, 1 - x / 2 + x**2 / 24 - x**3 / 720, jnp.cos(r))
     sinc = jnp.where(small, 1 - x / 6 + x**2 / 120 - x**3 / 5040, jnp.sin(r) / r)
     return cos, sinc
@@ -222,11 +221,11 @@ def unitary_map_1q(field3, t, dtype=jnp.complex128) -> jax.Array:
     which `sense`, `score_state` and `qfim_from_derivatives` refuse as input."""
     real = jnp.finfo(dtype).dtype
     f3 = jnp.asarray(field3).astype(real)
-    half_t = 0.5 * jnp.asarray(t, real)
-    cos, sinc = _even_cos_sinc(half_t**2 * jnp.sum(f3 * f3))
-    paulis = jnp.asarray(np.stack([PAULI_X, PAULI_Y, PAULI_Z]), dtype)
+    t = jnp.asarray(t, real)
+    cos, sinc = _even_cos_sinc((0.5 * t) ** 2 * jnp.sum(f3 * f3))
+    # (t/2) sinc(theta) (B . sigma) = t sinc(theta) H_1
     u = (cos.astype(dtype) * jnp.eye(2, dtype=dtype)
-         - 1j * (half_t * sinc).astype(dtype) * jnp.einsum("k,kij->ij", f3.astype(dtype), paulis))
+         - 1j * (t * sinc).astype(dtype) * field_hamiltonian(f3, dtype))
     return jnp.kron(u, jnp.conj(u))
 
 

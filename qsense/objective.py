@@ -665,15 +665,13 @@ def _rotating_frame_field(real) -> jax.Array:
 
 @jax.jit
 def _score_state(problem: Problem, rho0: jax.Array, t) -> jax.Array:
-    # in the problem's precision, as _score_pure casts psi and sensed_state and qfim_of_state
-    # cast rho0 (a complex64 rho0 in a complex128 problem was a TypeError from the sensing
-    # scan's carry)
-    rho0 = jnp.asarray(rho0).astype(_complex_dtype(problem.dtype))
+    # in the problem's precision: sensed_state and qfim_of_state cast rho0 to it (a complex64
+    # rho0 in a complex128 problem was a TypeError from the sensing scan's carry)
     if problem.fast:
-        real = jnp.finfo(rho0.dtype).dtype
+        cdtype = _complex_dtype(problem.dtype)
+        real = jnp.finfo(cdtype).dtype
         rho_s = sensed_state(problem, rho0, t, _rotating_frame_field(real))
-        h = 0.5 * jnp.asarray(t, real) * jz_diagonal(problem.n_qubits, rho0.dtype,
-                                                     problem.sensors)
+        h = 0.5 * jnp.asarray(t, real) * jz_diagonal(problem.n_qubits, cdtype, problem.sensors)
         return qfi_commutator(rho_s, h)
     fm = qfim_of_state(problem, rho0, t)
     if problem.field == "scalar":
