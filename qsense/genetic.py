@@ -584,6 +584,12 @@ def _static_config(config: GAConfig) -> GAConfig:
                                include_empty=True, memory_limit_gb=None)
 
 
+def _generation_dtype(config: GAConfig):
+    """The complex dtype generations are scored in when it is not the problem's own
+    (``score_dtype="float32"``: complex64), else None."""
+    return jnp.complex64 if config.score_dtype == "float32" else None
+
+
 def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
     """The sensing times every chromosome is scored on: ``config.t_grid``, or
     `default_t_grid`. Times past the sensing-scale limit of the dtype the generations are
@@ -598,7 +604,7 @@ def search_t_grid(problem: Problem, config: GAConfig) -> np.ndarray:
              "is 0 (no finite optimum)")
     else:
         grid = default_t_grid(problem, config.n_t)
-    low = jnp.complex64 if config.score_dtype == "float32" else None
+    low = _generation_dtype(config)
     limit = sensing_limit_time(problem, low)
     if np.min(grid) >= limit:  # nothing left to score: every generation would be NaN
         try:
@@ -1039,8 +1045,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         population = jax.jit(lambda g: g[:p], out_shardings=replicated)(pop)
     i = int(fittest_rows(jnp.asarray(fit_np), 1)[0])
     genome = jax.tree_util.tree_map(lambda a: jnp.asarray(to_host(a)[i]), population)
-    warn_near_limit(problem, float(tt_np[i]), "search",
-                    jnp.complex64 if config.score_dtype == "float32" else None)
+    warn_near_limit(problem, float(tt_np[i]), "search", _generation_dtype(config))
     return SearchResult(genome=genome, fitness=float(fit_np[i]), t=float(tt_np[i]),
                         population=population, fitnesses=fit_np, ts=tt_np,
                         history={k: np.asarray(v) for k, v in hist.items()},
