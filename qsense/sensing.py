@@ -8,7 +8,8 @@ dephasing or no noise every qubit's map is diagonal and the whole map is one ele
 factor (`diagonal_map_mask`): O(4^N), one pass.
 
 Derivative in a scalar field under a Z-covariant noise (none, dephasing, amplitude damping):
-the map is then ``U_B Lambda_t(rho) U_B^H`` with ``U_B = exp(-i B t Jz/2)``, so
+the map is then ``U_B Lambda_t(rho) U_B^H`` with ``U_B = exp(-i B t Jz/2)`` (and is built so:
+`qsense.noise.z_covariant_map_1q`, B t only in cos and sin), so
 ``d S/dB [rho] = -i (t/2) [Jz, S(rho)]`` exactly. `sense` carries that rule as a custom JVP
 (one elementwise pass instead of a tangent through every qubit's map) and tells
 `qsense.fisher.qfi` that its tangent is such a commutator, so the composed public path
@@ -37,7 +38,12 @@ from qsense._checks import (
     is_concrete,
 )
 from qsense.fisher import record_commutator_tangent
-from qsense.noise import check_sensing_scale, superoperator_1q
+from qsense.noise import (
+    Z_COVARIANT_NOISES,
+    check_sensing_scale,
+    superoperator_1q,
+    z_covariant_map_1q,
+)
 from qsense.states import _density, validate_state
 
 _FIELD_SHAPES = "() for a scalar field B or (3,) for (Bx, By, Bz)"
@@ -230,20 +236,18 @@ def apply_local_superoperator(rho: jax.Array, sop: jax.Array, n: int) -> jax.Arr
     return apply_qubit_superoperators(rho, jnp.broadcast_to(sop, (n, 4, 4)), n)
 
 
-#: noises whose generator commutes with the field's Z rotation (see the module docstring)
-Z_COVARIANT_NOISES = ("none", "dephasing", "amplitude_damping")
-
-
 #: Z-covariant noises whose scalar-field sensing map is diagonal in the computational basis:
 #: the whole N-qubit map is one elementwise product (`diagonal_map_mask`)
 DIAGONAL_NOISES = ("none", "dephasing")
 
 
 def _sense_map(rho, field, t, gamma, noise):
+    """The sensing map of a scalar ``field`` under a Z-covariant ``noise`` (checked by
+    `sense`), each qubit's map in the factored form `z_covariant_map_1q`."""
     real = jnp.finfo(rho.dtype).dtype
-    sop = superoperator_1q(as_field3(field), jnp.asarray(t, real), noise,
-                           jnp.asarray(gamma, real), rho.dtype)
-    if noise in DIAGONAL_NOISES and jnp.ndim(field) == 0:
+    sop = z_covariant_map_1q(jnp.asarray(field, real), jnp.asarray(t, real), noise,
+                             jnp.asarray(gamma, real), rho.dtype)
+    if noise in DIAGONAL_NOISES:
         return rho * diagonal_map_mask(sop, _n_of(rho))
     return apply_local_superoperator(rho, sop, _n_of(rho))
 
