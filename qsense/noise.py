@@ -243,7 +243,7 @@ def z_covariant_map_1q(b, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Arr
     whose scale is ``2 gamma t`` alone). Equal to ``superoperator_1q((0, 0, b), ...)`` in
     exact arithmetic, but ``b t`` only enters through ``cos`` and ``sin``: the map and its
     ``b``- and ``t``-derivatives carry the phase's own rounding (eps b t) instead of
-    `expm_small`'s few eps S in every entry (which changed the dephased GHZ QFI by 25 N eps S
+    `expm_small`'s few eps S in every entry (which changed the dephased GHZ QFI by up to 25 N eps S
     and left amplitude-damped states negative by 2.5e-4 at S = 1e12). No checks: callers
     check ``b``, ``t``, ``gamma`` and the scale."""
     if noise not in Z_COVARIANT_NOISES:

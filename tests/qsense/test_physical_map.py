@@ -319,10 +319,10 @@ def test_covariant_sensing_carries_no_field_rounding_up_to_the_limit(noise, dtyp
     """In a scalar field under dephasing or amplitude damping, `sense` rotates in closed form
     (`z_covariant_map_1q`), so what does not depend on B (the entries' moduli, the QFI, the
     spectrum) is the B = 0 answer to a few eps up to the scale limit; the purity's
-    t-derivative to a few eps S. Measured under the suite's XLA flags: moduli within 3.5 eps,
+    t-derivative to a few eps S. Measured (default XLA flags): moduli within 3.5 eps,
     QFI within 3.6 N eps, the t-derivative within 6 eps S. Before, scaling and squaring the
     whole generator left moduli and QFI about eps S off per qubit (QFI 1e-2 off at S = 1e12,
-    3 N eps S relative; complex64 1.5e4 N eps just below its limit) and amplitude-damped
+    0.4 to 25 N eps S relative; complex64 1.5e4 N eps just below its limit) and amplitude-damped
     states with a smallest eigenvalue of -2.5e-4 at S = 1e12 (gamma = 0.01)."""
     from qsense.noise import max_sensing_scale
 
