@@ -250,11 +250,23 @@ def z_covariant_map_1q(b, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Arr
         fail("noise", noise, f"one of {Z_COVARIANT_NOISES} (a noise that commutes with a "
              "rotation about Z)")
     b = jnp.asarray(b)
-    rotation = unitary_map_1q(jnp.stack([jnp.zeros_like(b), jnp.zeros_like(b), b]), t, dtype)
+    field3 = jnp.stack([jnp.zeros_like(b), jnp.zeros_like(b), b])
     if noise == "none":
-        return rotation
-    return rotation @ sensing_map(jnp.asarray(t * gamma).astype(dtype)
-                                  * dissipator_1q(noise, dtype))
+        return unitary_map_1q(field3, t, dtype)
+    return commuting_sensing_map(field3, t, jnp.asarray(gamma).astype(dtype)
+                                 * dissipator_1q(noise, dtype), dtype)
+
+
+def commuting_sensing_map(field3, t, rate_dissipator, dtype=jnp.complex128) -> jax.Array:
+    """``exp(t (-i[H(field3), .] + rate_dissipator))`` for a 4x4 ``rate_dissipator`` (``gamma
+    D``, as `generator_1q`) that commutes with the field's rotation, as the closed-form
+    rotation (`unitary_map_1q`) times the field-free noise map (`sensing_map` of ``t
+    rate_dissipator``, scale ``2 gamma t`` alone). The caller vouches for the commutation (a
+    scalar field under a Z-covariant noise: `z_covariant_map_1q`, the objective's covariant
+    structures); otherwise this is not the sensing map."""
+    rotation = unitary_map_1q(field3, t, dtype)
+    return rotation @ sensing_map(jnp.asarray(t).astype(dtype)
+                                  * jnp.asarray(rate_dissipator, dtype))
 
 
 def superoperator_1q(field3, t, noise: str, gamma, dtype=jnp.complex128) -> jax.Array:

@@ -76,6 +76,7 @@ from qsense.genome import Genome, validate_genome
 from qsense.noise import (
     _UNIT_JUMPS,
     check_sensing_scale,
+    commuting_sensing_map,
     generator_1q,
     max_sensing_scale,
     sensing_map,
@@ -388,7 +389,13 @@ def jz_diagonal(n_qubits: int, dtype, weights=None) -> jax.Array:
 
 def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
     """(N, 4, 4) per-qubit sensing maps ``exp(t (-i[s_i H_1(field), .] + v_i gamma D))``
-    (``s = sensors``, ``v = noise_weights``; one map broadcast when both are None)."""
+    (``s = sensors``, ``v = noise_weights``; one map broadcast when both are None).
+
+    A scalar field on a covariant structure (the noise commutes with the field's rotation)
+    takes the factored form `qsense.noise.commuting_sensing_map`: B t enters only through cos
+    and sin, so the B-independent parts of the sensed state (its spectrum, its QFI) carry no
+    rounding of B at any accepted scale (`sensed_state` at a large ``b0``, the link probe's
+    local Fisher information); the fast path senses at B = 0, where both forms agree."""
     cdtype = _complex_dtype(problem.dtype)
     real = jnp.finfo(cdtype).dtype
     t = jnp.asarray(t, real)
@@ -396,14 +403,18 @@ def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
                                                                            cdtype)
     f3 = as_field3(jnp.asarray(field, real))
     n = problem.n_qubits
+    if problem.structure.covariant and jnp.ndim(field) == 0:
+        def one(w, u):
+            return commuting_sensing_map(w * f3, t, u.astype(cdtype) * rate_d, cdtype)
+    else:
+        def one(w, u):
+            return sensing_map(t * generator_1q(w * f3, u.astype(cdtype) * rate_d, cdtype))
     if problem.sensors is None and problem.noise_weights is None:
-        sop = sensing_map(t * generator_1q(f3, rate_d, cdtype))
-        return jnp.broadcast_to(sop, (n, 4, 4))
+        return jnp.broadcast_to(one(jnp.ones((), real), jnp.ones((), real)), (n, 4, 4))
     ones = jnp.ones(n, real)
     s = ones if problem.sensors is None else jnp.asarray(problem.sensors, real)
     v = ones if problem.noise_weights is None else jnp.asarray(problem.noise_weights, real)
-    return jax.vmap(lambda w, u: sensing_map(t * generator_1q(w * f3, u.astype(cdtype) * rate_d,
-                                                             cdtype)))(s, v)
+    return jax.vmap(one)(s, v)
 
 
 def _channel(problem: Problem, name: str, rho: jax.Array) -> jax.Array:

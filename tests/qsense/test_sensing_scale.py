@@ -240,3 +240,35 @@ def test_the_scale_counts_twice_gamma_and_the_largest_weights():
     accepted(qsense.Problem(N, "none", b0=0.5 * lim, sensors=(1.0, 1.0, -1.0)))
     refused(qsense.Problem(N, "dephasing", gamma=0.2 * lim, b0=0.0,
                            noise_weights=(1.0, 4.0, 1.0)))
+
+
+@pytest.mark.parametrize("noise", ["dephasing", "amplitude_damping"])
+@pytest.mark.parametrize("dtype", [jnp.complex128, jnp.complex64])
+def test_the_objectives_covariant_maps_carry_no_field_rounding(noise, dtype):
+    """`sensed_state` at b0 (what `qfim_of_state`, the protocols and the link probe's local
+    Fisher information use; not the fast path, which senses at B = 0) builds a covariant
+    structure's maps as the closed-form rotation times the noise map
+    (`qsense.noise.commuting_sensing_map`), so up to the scale limit the sensed state's
+    spectrum is the b0 = 1 one to a few eps, and `qfim_of_state`'s QFI (a forward tangent at
+    b0) is `score_state`'s (the commutator at B = 0) to a few eps, with sensor and noise
+    weights too. Before, both were about eps S off (QFI 1.2e-3 at b0 = 1e12, gamma = 0.01),
+    and amplitude damping's state at 1e12 had a smallest eigenvalue of -2.5e-4, which
+    `qfim_of_state` refused with a ValueError."""
+    from qsense.objective import qfim_of_state, score_state, sensed_state
+
+    eps = float(jnp.finfo(dtype).eps)
+    rho0 = 0.9 * qsense.states.density(qsense.ghz_state(N)) + 0.1 * np.eye(2**N) / 2**N
+    rho0 = rho0.astype(dtype)
+    for weights in ({}, {"sensors": [1.0, 0.5, 0.0], "noise_weights": [1.0, 0.3, 2.0]}):
+        def problem(b0, w=weights):
+            return qsense.Problem(N, noise, gamma=0.01, b0=b0, dtype=dtype, **w)
+
+        spectrum = np.linalg.eigvalsh(np.asarray(sensed_state(problem(1.0), rho0, 1.0),
+                                                 np.complex128))
+        for b0 in (1e-3, 0.3, 0.99) * np.asarray(max_sensing_scale(dtype)) - 0.1:
+            p = problem(b0)
+            rho = np.asarray(sensed_state(p, rho0, 1.0), np.complex128)
+            np.testing.assert_allclose(np.linalg.eigvalsh(rho), spectrum, rtol=0,
+                                       atol=10 * eps)
+            f, ref = float(qfim_of_state(p, rho0, 1.0)[0, 0]), float(score_state(p, rho0, 1.0))
+            assert f == pytest.approx(ref, rel=20 * eps)
