@@ -88,6 +88,10 @@ def device_record(kind: str = "auto") -> dict[str, Any]:
         "processor": platform.processor(),
         "cpu_count": os.cpu_count(),
         "xla_cpu_pool_threads": xla_pool_threads(),
+        # float32 matmuls: None is JAX's default, which on NVIDIA GPUs from Ampere on runs
+        # them as TF32 (10-bit mantissa; ~1e-3 on the QFI, benchmarks/RESULTS.md);
+        # JAX_DEFAULT_MATMUL_PRECISION=highest makes them true float32. float64 is unaffected.
+        "matmul_precision": jax.config.jax_default_matmul_precision,
     }
 
 

@@ -7,6 +7,8 @@
 #     bash benchmarks/device_run.sh --smoke     # the same steps, tiny, on this CPU (checks)
 #     bash benchmarks/device_run.sh --part2     # what part 1 (2026-11-30, H200) left: below
 #     bash benchmarks/device_run.sh --part2 --smoke
+#     bash benchmarks/device_run.sh --part3     # what part 2 (2026-12-04, H200) left: below
+#     bash benchmarks/device_run.sh --part3 --smoke
 #
 # Steps, most wanted first, each under its own `timeout` so one slow step cannot cost the
 # others (the scripts write their JSON as they go):
@@ -39,26 +41,61 @@
 #      the same circuits (float64 ran in part 1 too: here it is the check's reference).
 # Output: 4 JSON and part2.log.
 #
+# --part3, what part 2 left or found:
+#   1. scale.py with JAX_DEFAULT_MATMUL_PRECISION=highest: float64 and float32 fitness at
+#      N = 5, 8, 10 (population 256) and a mixed GA generation at N = 8 (1024). JAX's default
+#      runs float32 matmuls on the H200 as TF32, and parts 1 and 2 measured float32 QFIs
+#      4e-4 to 1.1e-3 off float64 (N = 5..11; on CPUs 3e-5 to 2e-4): this is the speed of
+#      true float32 and its agreement (the script's 1e-3 check);
+#   2. scale.py: a GA generation (float64 and mixed) at population 4096, N = 5 (default
+#      precision; part 2's --budget-s ran out before it);
+#   3. ga_chunks.py at N = 8, population 4096 (unchunked ~100 GiB by XLA), chunks of 1024
+#      and 512.
+# Output: 3 JSON and part3.log.
+#
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-smoke=0 part2=0
+smoke=0 part2=0 part3=0
 for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
     --part2) part2=1 ;;
-    *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2)" >&2; exit 2 ;;
+    --part3) part3=1 ;;
+    *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2, --part3)" >&2
+       exit 2 ;;
   esac
 done
+if [[ $part2 -eq 1 && $part3 -eq 1 ]]; then
+  echo "device_run.sh: --part2 and --part3 are separate runs (give one)" >&2
+  exit 2
+fi
+head_log=scale.log
+[[ $part2 -eq 1 ]] && head_log=part2.log
+[[ $part3 -eq 1 ]] && head_log=part3.log
 OUT=${OUT:-benchmarks/device_out}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-rm -f "$OUT"/{scale,engine,mixed,part2}.log  # the logs are appended to below
+rm -f "$OUT"/{scale,engine,mixed,part2,part3}.log  # the logs are appended to below
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.95}
 
-if [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
+if [[ $part3 -eq 1 && $smoke -eq 1 ]]; then
+  dev=cpu
+  p3_f32=(--smoke)
+  p3_ga=(--smoke)
+  p3_chunks=(--smoke)
+  t_p3_f32=300 t_p3_ga=120 t_p3_chunks=120
+elif [[ $part3 -eq 1 ]]; then
+  dev=gpu
+  p3_f32=(--sizes 5,8,10 --populations 256 --dtypes float64,float32 --fit-population 256
+          --ga-sizes 8 --ga-populations 1024 --reps 2)
+  p3_ga=(--sizes "" --ga-sizes 5 --ga-populations 4096 --reps 2)
+  p3_chunks=(--sizes 8 --population 4096 --chunks 1024,512 --repeats 1)
+  # worst case, every step at its limit: ~20 s of set-up + 200 + 100 + 200 = 520 s
+  t_p3_f32=200 t_p3_ga=100 t_p3_chunks=200
+elif [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
   dev=cpu
   p2_scale=(--smoke)
   p2_chunks8=(--smoke)
@@ -99,7 +136,7 @@ fi
   nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
   "$PY" -c "import sys, jax; print(sys.version.split()[0], 'jax', jax.__version__, jax.devices())" \
     && "$PY" -c "import qsense, optax, scipy, tqdm; print('qsense imports')"
-} 2>&1 | tee "$OUT/$([[ $part2 -eq 1 ]] && echo part2 || echo scale).log"
+} 2>&1 | tee "$OUT/$head_log"
 # without JAX or one of qsense's engine dependencies nothing below can run: stop at once
 [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "== $PY cannot import jax/qsense: stopping"; exit 2; }
 
@@ -112,6 +149,16 @@ run() {  # run LIMIT_S LOG ARGS...: one step under its time limit, its output ke
   local rc=${PIPESTATUS[0]}
   [[ $rc -eq 0 ]] || { echo "== exit $rc: $*"; status=1; }
 }
+
+if [[ $part3 -eq 1 ]]; then
+  JAX_DEFAULT_MATMUL_PRECISION=highest run "$t_p3_f32" part3.log benchmarks/scale.py \
+    --device "$dev" "${p3_f32[@]}" --out "$OUT/scale_f32_highest_gpu.json"
+  run "$t_p3_ga" part3.log benchmarks/scale.py --device "$dev" "${p3_ga[@]}" \
+    --out "$OUT/scale_ga4096_gpu.json"
+  run "$t_p3_chunks" part3.log benchmarks/ga_chunks.py --device "$dev" "${p3_chunks[@]}" \
+    --out "$OUT/ga_chunks_n8_4096_gpu.json"
+  exit $status
+fi
 
 if [[ $part2 -eq 1 ]]; then
   run "$t_p2_scale" part2.log benchmarks/scale.py --device "$dev" --budget-s "$budget" \

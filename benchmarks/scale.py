@@ -71,7 +71,10 @@ TARGETS = {5: 500_000.0, 10: 200.0}  # circuits/s on a GPU (issue 15)
 #: Largest relative difference between a float32 cell's QFIs and the float64 cell's of the
 #: same circuits (engine.py's float32 agreement; measured there: 3e-5 at N = 5 to 2e-4 at
 #: N = 10). Relative to max(|float64 value|, 1e-3 x the cell's largest), so a circuit whose
-#: QFI is ~0 is held to float32 rounding of the cell's scale, not of its own.
+#: QFI is ~0 is held to float32 rounding of the cell's scale, not of its own. On NVIDIA GPUs
+#: from Ampere on JAX's default precision makes float32 products TF32, which measured 4e-4 to
+#: 1.1e-3 on an H200 (N = 5..11) and so can fail this check: run with
+#: JAX_DEFAULT_MATMUL_PRECISION=highest for float32 (benchmarks/RESULTS.md, "GPU, part 2").
 FLOAT32_AGREEMENT = 1e-3
 
 

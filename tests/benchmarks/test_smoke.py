@@ -151,6 +151,8 @@ def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     # the benchmark ran on the XLA pool a qsense user gets (cores + 1, `qsense.blas`), not on
     # JAX's default one: select_device imports qsense before the backend starts
     assert rec["xla_cpu_pool_threads"] == cpu_cores() + 1, rec
+    # float32 matmul precision recorded (JAX's default, None, is TF32 on recent NVIDIA GPUs)
+    assert rec["matmul_precision"] == env.get("JAX_DEFAULT_MATMUL_PRECISION"), rec
     CHECKS[script](res)
 
 
@@ -162,32 +164,48 @@ PART1 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/engine.py",
          "benchmarks/mixed_precision.py"]
 PART2 = ["benchmarks/scale.py", "benchmarks/ga_chunks.py", "benchmarks/ga_chunks.py",
          "benchmarks/scale.py"]
+PART3 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/ga_chunks.py"]
+#: the step of each mode that must run with true float32 matmuls (JAX's default on NVIDIA
+#: GPUs is TF32): part 3's first, which measures float32 at that precision
+HIGHEST = {"--part3": 0}
 
 
 @pytest.mark.parametrize("mode,steps", [([], PART1), (["--smoke"], PART1),
-                                        (["--part2"], PART2), (["--part2", "--smoke"], PART2)])
+                                        (["--part2"], PART2), (["--part2", "--smoke"], PART2),
+                                        (["--part3"], PART3), (["--part3", "--smoke"], PART3)])
 def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_path,
                                                             monkeypatch):
     """benchmarks/device_run.sh (the one prepared GPU run) with a stub interpreter that logs
     its arguments: each benchmark command it would run is then parsed by that script's own
     argparse (an option renamed in a script fails here, not on a lent GPU's minutes), the
-    steps come in the planned order, and every JSON goes to $OUT."""
+    steps come in the planned order, every JSON goes to $OUT, and only the steps meant to
+    measure true float32 matmuls get JAX_DEFAULT_MATMUL_PRECISION=highest."""
     import argparse
     import importlib
 
     log = tmp_path / "argv.txt"
     stub = tmp_path / "python"
+    env_log = tmp_path / "precision.txt"
     stub.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> {log}\n'
-                    f'echo "--end--" >> {log}\n')
+                    f'echo "--end--" >> {log}\n'
+                    f'echo "$1 ${{JAX_DEFAULT_MATMUL_PRECISION:-unset}}" >> {env_log}\n')
     stub.chmod(0o755)
     out = tmp_path / "out"
     proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), *mode],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON": str(stub), "OUT": str(out)})
+                          env={k: v for k, v in {**os.environ, "PYTHON": str(stub),
+                                                 "OUT": str(out)}.items()
+                               if k != "JAX_DEFAULT_MATMUL_PRECISION"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = [c.strip("\n").split("\n") for c in log.read_text().split("--end--\n") if c]
     runs = [c for c in calls if c[0].startswith("benchmarks/")]
     assert [c[0] for c in runs] == steps
+    precision = [line.split()[1] for line in env_log.read_text().splitlines()
+                 if line.startswith("benchmarks/")]
+    want = ["unset"] * len(steps)
+    if mode and mode[0] in HIGHEST:
+        want[HIGHEST[mode[0]]] = "highest"
+    assert precision == want
     outs = []
 
     def parsed(self, args=None, namespace=None):
@@ -215,11 +233,15 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_pat
 def test_device_run_refuses_an_unknown_argument(tmp_path):
     """Before anything runs or is written (no $OUT made)."""
     out = tmp_path / "out"
-    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part3"],
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part4"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHON": "false", "OUT": str(out)})
-    assert proc.returncode == 2 and "--part3" in proc.stderr and "--part2" in proc.stderr
+    assert proc.returncode == 2 and "--part4" in proc.stderr and "--part3" in proc.stderr
     assert not out.exists()
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part2",
+                           "--part3"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHON": "false", "OUT": str(out)})
+    assert proc.returncode == 2 and "separate runs" in proc.stderr and not out.exists()
 
 
 def test_engine_benchmark_stops_when_the_implementations_disagree():
