@@ -40,6 +40,7 @@ from qsense._checks import (
 from qsense.fisher import record_commutator_tangent
 from qsense.noise import (
     Z_COVARIANT_NOISES,
+    bitflip_z_map_1q,
     check_sensing_scale,
     superoperator_1q,
     z_covariant_map_1q,
@@ -338,12 +339,20 @@ def sense(state, field, t, noise: str = "none", gamma=0.0) -> jax.Array:
         state = state.astype(jnp.result_type(complex))
     rho = _density(state)
     real = jnp.finfo(rho.dtype).dtype
+    # a sequence holding tracers, (Bx, By, Bz), as one array, so that np.ndim can read it
+    field = as_array_if_traced(field, "field", _FIELD_SHAPES)
     f3 = as_field3(field).astype(real)
-    if noise in Z_COVARIANT_NOISES and jnp.ndim(field) == 0:
-        # (the other branch's superoperator_1q checks the same scale itself)
+    if noise in Z_COVARIANT_NOISES and np.ndim(field) == 0:
+        # (the vector-field branch's superoperator_1q checks the same scale itself)
         check_sensing_scale(field, t, 0.0 if noise == "none" else gamma, dtype=rho.dtype)
         return _sense_covariant(rho, jnp.asarray(field, real), jnp.asarray(t, real),
                                 jnp.asarray(gamma, real), noise,
                                 state if state.ndim == 1 else None)
-    sop = superoperator_1q(f3, jnp.asarray(t, real), noise, jnp.asarray(gamma, real), rho.dtype)
+    if np.ndim(field) == 0:  # bit flip in a scalar field: its map in closed form
+        check_sensing_scale(field, t, gamma, dtype=rho.dtype)
+        sop = bitflip_z_map_1q(jnp.asarray(field, real), jnp.asarray(t, real),
+                               jnp.asarray(gamma, real), rho.dtype)
+    else:
+        sop = superoperator_1q(f3, jnp.asarray(t, real), noise, jnp.asarray(gamma, real),
+                               rho.dtype)
     return apply_local_superoperator(rho, sop, n)

@@ -28,12 +28,15 @@ def _fd(f, x, h=1e-5):
 
 # ----------------------------------------------------------------------------- B1: sequences
 
+@pytest.mark.parametrize("noise", ["bitflip", "dephasing", "amplitude_damping", "none"])
 @pytest.mark.parametrize("seq", [tuple, list])
-def test_sense_takes_a_field_sequence_of_tracers(seq):
+def test_sense_takes_a_field_sequence_of_tracers(seq, noise):
+    """(Every noise: `sense` picks a scalar field's closed-form maps by the field's rank, which
+    a sequence of tracers has only once it is an array.)"""
     def sensed(a, b):
-        return qsense.sense(PSI2, seq([a, 0.0, b]), 1.0, "bitflip", GAMMA)
+        return qsense.sense(PSI2, seq([a, 0.0, b]), 1.0, noise, GAMMA)
 
-    want = qsense.sense(PSI2, jnp.array([0.1, 0.0, 0.2]), 1.0, "bitflip", GAMMA)
+    want = qsense.sense(PSI2, jnp.array([0.1, 0.0, 0.2]), 1.0, noise, GAMMA)
     np.testing.assert_allclose(jax.jit(sensed)(0.1, 0.2), want, atol=1e-13)
     many = jax.vmap(sensed, (0, None))(jnp.array([0.1, 0.3]), 0.2)
     np.testing.assert_allclose(many[0], want, atol=1e-13)
