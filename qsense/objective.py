@@ -75,6 +75,7 @@ from qsense.fisher import qcrb, qfi_commutator, qfim_from_derivatives
 from qsense.genome import Genome, validate_genome
 from qsense.noise import (
     _UNIT_JUMPS,
+    bitflip_z_map_1q,
     check_sensing_scale,
     commuting_sensing_map,
     generator_1q,
@@ -395,7 +396,9 @@ def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
     takes the factored form `qsense.noise.commuting_sensing_map`: B t enters only through cos
     and sin, so the B-independent parts of the sensed state (its spectrum, its QFI) carry no
     rounding of B at any accepted scale (`sensed_state` at a large ``b0``, the link probe's
-    local Fisher information); the fast path senses at B = 0, where both forms agree."""
+    local Fisher information); the fast path senses at B = 0, where both forms agree. A
+    scalar field under bit flip (the structure that is scalar but not covariant) takes the
+    closed form `qsense.noise.bitflip_z_map_1q`, with the same property for the QFI."""
     cdtype = _complex_dtype(problem.dtype)
     real = jnp.finfo(cdtype).dtype
     t = jnp.asarray(t, real)
@@ -406,6 +409,14 @@ def sensing_superoperators(problem: Problem, field, t) -> jax.Array:
     if problem.structure.covariant and jnp.ndim(field) == 0:
         def one(w, u):
             return commuting_sensing_map(w * f3, t, u.astype(cdtype) * rate_d, cdtype)
+    elif problem.field == "scalar" and jnp.ndim(field) == 0:
+        # a scalar-field structure that is not covariant is bit flip's (the one such noise,
+        # so no other noise shares its program): its map in closed form, B t only in cos
+        # and sin (`qsense.noise.bitflip_z_map_1q`)
+        b, gamma = jnp.asarray(field, real), jnp.asarray(problem.gamma, real)
+
+        def one(w, u):
+            return bitflip_z_map_1q(w * b, t, u * gamma, cdtype)
     else:
         def one(w, u):
             return sensing_map(t * generator_1q(w * f3, u.astype(cdtype) * rate_d, cdtype))
