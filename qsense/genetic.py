@@ -59,6 +59,7 @@ from qsense.distributed import (
     padded_size,
     population_devices,
     population_sharding,
+    program_bytes,
     shard_rows,
     to_host,
 )
@@ -110,9 +111,9 @@ class GAConfig:
     explicit times > 0); include_empty: seed generation 0 with the all-identity (GHZ)
     chromosome; memory_limit_gb: the memory one device may use (None: `memory_limit_bytes`,
     an accelerator's own memory, or half the RAM shared by the host's CPU devices): a
-    generation whose estimated working set per device (`estimate_bytes`, the population
-    sharded over the devices) exceeds it is scored in chunks of rows that fit, and a search
-    refused only when one row does not fit;
+    generation whose working set per device (XLA's plan of the compiled program, the
+    population sharded over the devices; `chunk_plan` with ``exact=True``) exceeds it is
+    scored in chunks of rows that fit, and a search refused only when one row does not fit;
     chunk_rows: rows per device that a generation scores at once (its grid times, memetic
     local steps and re-scores run over chunks of this many rows one after another, inside the
     one compiled program: memory for time; the numbers do not change, to rounding in float32);
@@ -484,14 +485,29 @@ def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
         np.asarray(ts, float)
 
 
+#: The estimate's (2^N x 2^N) complex arrays per row, ``(per grid time, memetic steps)``, and
+#: its bytes per gene per row at complex128 (the circuit's state vectors and gates, the small-N
+#: part), ``(no memetic steps, memetic steps)``, for a scalar and a vector field: upper bounds
+#: of XLA's plans of the generation program on CPUs, 2026-12-04 (N = 2-7, n_t 1-8, 16 genes,
+#: per row: 4.5-5.8 arrays per time and 26-34 for the steps in a scalar field, 10.5-10.8 and
+#: ~45 in a vector field, plus 1.1 kB (none) to 3.4 kB (steps) a gene in a scalar field and
+#: 14 kB a gene (steps) in a vector field). The steps and the grid do not hold their arrays at
+#: once: a row needs the larger of the two. tests/qsense/test_memory_estimate.py checks the
+#: bound against XLA's plans.
+ESTIMATE_ARRAYS = {"scalar": (6, 32), "vector": (12, 64)}
+ESTIMATE_GENE_BYTES = {"scalar": (1024, 4096), "vector": (2048, 16384)}
+
+
 def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> int:
-    """Working set, on ONE device, of one generation's fitness call when the population is
-    sharded over ``n_devices`` devices: its ``ceil(population / n_devices)`` rows (the
-    population is padded to a multiple of the device count, `qsense.distributed.pad_rows`) x
-    the t grid, each evaluation a density matrix with its field derivatives, eigenvectors and
-    SLDs (about 12 (scalar) or 24 (vector) complex (2^N x 2^N) arrays); with ``chunk_rows``
-    set, at most that many rows at once. Bytes. (`chunk_plan` picks the chunk when
-    ``chunk_rows`` is None.)"""
+    """Upper bound of the working set, on ONE device, of one generation when the population
+    is sharded over ``n_devices`` devices: its ``ceil(population / n_devices)`` rows (the
+    population is padded to a multiple of the device count, `qsense.distributed.pad_rows`),
+    each the larger of its grid scoring (`ESTIMATE_ARRAYS` complex (2^N x 2^N) arrays per
+    time) and its memetic local steps (a fixed number of them), plus `ESTIMATE_GENE_BYTES` per
+    gene; with ``chunk_rows`` set, at most that many rows at once. Bytes, in the problem's
+    dtype (float32 scoring needs about half). No compilation: what the experiments check up
+    front; `search` sizes its programs by XLA's own plan of them (`chunk_plan` with
+    ``exact=True``), which this bounds with room (1.1-1.8x, more at small N)."""
     if not is_int(n_devices) or n_devices < 1:
         fail("n_devices", n_devices, "an integer >= 1")
     rows = _rows_per_device(config, n_devices)
@@ -503,7 +519,51 @@ def estimate_bytes(problem: Problem, config: GAConfig, n_devices: int = 1) -> in
 def _bytes_per_row(problem: Problem, config: GAConfig) -> int:
     d = 2 ** problem.n_qubits
     item = np.dtype(problem.dtype or np.complex128).itemsize
-    return (12 if problem.field == "scalar" else 24) * d * d * item * _n_t(problem, config)
+    steps = int(config.local_steps > 0)
+    per_time, per_steps = ESTIMATE_ARRAYS[problem.field]
+    arrays = max(per_time * _n_t(problem, config), per_steps if steps else per_time)
+    gene = ESTIMATE_GENE_BYTES[problem.field][steps] * item // 16
+    return arrays * d * d * item + gene * config.max_genes
+
+
+#: A lower bound of XLA's plan per row and grid time: (2^N x 2^N) arrays in the scoring dtype
+#: (measured 3.7-5.8 in a scalar field, 10.5-10.8 in a vector one). `search` refuses without
+#: compiling what cannot fit even by it, and starts its chunk search from the rows it allows
+#: (tests/qsense/test_memory_estimate.py checks it against XLA's plans).
+PLAN_FLOOR_ARRAYS = {"scalar": 3, "vector": 8}
+
+
+def _floor_bytes_per_row(problem: Problem, config: GAConfig) -> int:
+    d = 2 ** problem.n_qubits
+    item = 8 if config.score_dtype == "float32" else \
+        np.dtype(problem.dtype or np.complex128).itemsize
+    return PLAN_FLOOR_ARRAYS[problem.field] * _n_t(problem, config) * d * d * item
+
+
+def _refuse(problem: Problem, config: GAConfig, n_dev: int, chunk: int, amount: str,
+            limit: float, most: int | None = None):
+    """ValueError for a generation that needs ``amount`` (e.g. "about 1.2 GB") per device,
+    scored ``chunk`` rows at a time, over the per-device ``limit`` (bytes): naming
+    ``chunk_rows`` when the chunk was the user's (``most``: the rows that would fit), else
+    ``n_qubits`` (one row at a time did not fit)."""
+    where = _where(problem, config, n_dev)
+    if config.chunk_rows is not None:
+        most = "" if most is None else f", at most {most} rows per device"
+        fail("chunk_rows", config.chunk_rows,
+             f"a chunk whose working set fits{most}: {where}, scored {chunk} rows at a "
+             f"time, needs {amount} per device > limit {limit / 1e9:.3g} GB (None picks the "
+             "most that fit)")
+    fail("n_qubits", problem.n_qubits,
+         f"a size whose fitness working set fits in memory: {where} needs {amount} per "
+         f"device for even one row at a time > limit {limit / 1e9:.3g} GB; lower N or n_t, "
+         "or raise memory_limit_gb")
+
+
+def _where(problem: Problem, config: GAConfig, n_dev: int) -> str:
+    """The size a memory refusal names: population, devices, rows each, times, N."""
+    return (f"population {config.population} over {n_dev} device{'s' if n_dev > 1 else ''} "
+            f"({_rows_per_device(config, n_dev)} rows each) x {_n_t(problem, config)} times "
+            f"at N = {problem.n_qubits}")
 
 
 def _rows_per_device(config: GAConfig, n_devices: int) -> int:
@@ -524,43 +584,49 @@ def memory_limit_bytes(config: GAConfig, devices: Sequence | None = None) -> flo
     return device_memory_limit(devices, config.memory_limit_gb)
 
 
-def chunk_plan(problem: Problem, config: GAConfig,
-               devices: Sequence | None = None) -> tuple[int | None, int]:
+def chunk_plan(problem: Problem, config: GAConfig, devices: Sequence | None = None, *,
+               exact: bool = False) -> tuple[int | None, int]:
     """``(chunk, bytes)``: the rows per device that a generation scores at once (None: the
-    whole population, unchunked) and the per-device working set of one chunk
-    (`estimate_bytes`), with the population sharded over ``devices`` (default every device).
-    ``chunk_rows`` None: the whole population when it fits the per-device limit
-    (`memory_limit_bytes`), else the most rows that fit; refused (ValueError with the
-    estimate) when not even one row fits, or when an explicit ``chunk_rows`` does not."""
+    whole population, unchunked) and the per-device working set of one chunk, with the
+    population sharded over ``devices`` (default every device). ``chunk_rows`` None: the
+    whole population when it fits the per-device limit (`memory_limit_bytes`), else the most
+    rows that fit; refused (ValueError naming the key) when not even one row fits, or when an
+    explicit ``chunk_rows`` does not.
+
+    ``exact=False``: by `estimate_bytes`, an upper bound, at no cost (the up-front check of
+    the experiments). ``exact=True``: by XLA's plan of the compiled generation program, the
+    plan `search` follows (it compiles the programs, which `search` then reuses; devices must
+    be real ones)."""
+    if exact:
+        devs = population_devices(devices)
+        real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+        ts = jnp.asarray(search_t_grid(problem, config), real)
+        chunk, need, _, _ = _plan_programs(problem, config, devs, ts)
+        return chunk, int(need)
     devs = population_devices(devices)
     n_dev = len(devs)
     limit = memory_limit_bytes(config, devs)
     rows = _rows_per_device(config, n_dev)
     per = _bytes_per_row(problem, config)
-    where = (f"population {config.population} over {n_dev} device{'s' if n_dev > 1 else ''} "
-             f"({rows} rows each) x {_n_t(problem, config)} times at N = {problem.n_qubits}")
     if config.chunk_rows is not None:
         chunk = min(rows, config.chunk_rows)
         if chunk * per > limit:
-            fail("chunk_rows", config.chunk_rows,
-                 f"at most {int(limit // per)} rows per device: {where}, scored "
-                 f"{chunk} rows at a time, needs about {chunk * per / 1e9:.3g} GB per device "
-                 f"> limit {limit / 1e9:.3g} GB (None picks the most that fit)")
+            _refuse(problem, config, n_dev, chunk, f"about {chunk * per / 1e9:.3g} GB", limit,
+                    int(limit // per))
     else:
         chunk = min(rows, int(limit // per))
         if chunk < 1:
-            fail("n_qubits", problem.n_qubits,
-                 f"a size whose fitness working set fits in memory: {where} needs about "
-                 f"{per / 1e9:.3g} GB per device for even one row at a time > limit "
-                 f"{limit / 1e9:.3g} GB; lower N or n_t, or raise memory_limit_gb")
+            _refuse(problem, config, n_dev, 1, f"about {per / 1e9:.3g} GB", limit)
     return (None if chunk >= rows else chunk), chunk * per
 
 
 def check_memory(problem: Problem, config: GAConfig,
                  devices: Sequence | None = None) -> int:
     """Refuse (ValueError with the estimate) a search that cannot fit the per-device limit
-    even in chunks (`chunk_plan`). Returns the per-device working set it will use: the whole
-    population's share when it fits, else one chunk's."""
+    even in chunks, by the estimate (`chunk_plan` with ``exact=False``: no compilation; an
+    upper bound, so it may refuse a size that `search`, sized by XLA's plan, would run).
+    Returns the estimated per-device working set: the whole population's share when it
+    fits, else one chunk's."""
     return chunk_plan(problem, config, devices)[1]
 
 
@@ -937,6 +1003,84 @@ def _finite_mean(f) -> float:
     return float(f[ok].mean()) if ok.any() else float("-inf")
 
 
+def _ghz_rows(config: GAConfig, real) -> Genome:
+    """The GHZ probe (the all-identity chromosome) tiled to the population's P rows."""
+    e = empty_genome(config.max_genes, real)
+    return jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], config.population, 0), e)
+
+
+def _plan_programs(problem: Problem, config: GAConfig, devs: Sequence, ts: jax.Array
+                   ) -> tuple[int | None, float, float | None, tuple[Callable, Callable]]:
+    """``(chunk, bytes, whole, (evaluate, generation))``: the programs `search` runs, sized
+    by XLA's own plan of them (`qsense.distributed.program_bytes`: what one device must hold
+    for a generation, and for the float64 re-score under mixed precision), not by the
+    estimate.
+    The whole population at once when that fits `memory_limit_bytes`; else the most rows per
+    device that XLA plans within it (from two plans, read off their line, then checked: one
+    more compilation each try, none wasted when it fits, since the call reuses the compiled
+    program). A size that cannot fit even by a floor of the plan (`PLAN_FLOOR_ARRAYS`) is
+    refused, or started from the rows the floor allows, without compiling it.
+    ``bytes``: the plan of the programs returned, ``whole``: the unchunked one's (None when
+    it was not compiled).
+    An explicit ``chunk_rows`` is kept, or refused when its plan does not fit. A backend
+    without a memory analysis falls back to `chunk_plan` (the estimate)."""
+    static = _static_config(config)
+    n_dev, p = len(devs), config.population
+    limit = memory_limit_bytes(config, devs)
+    rows = _rows_per_device(config, n_dev)
+    sharding = population_sharding(devs)
+    ghz = _ghz_rows(config, ts.dtype)
+
+    def build(chunk):
+        progs = _programs(problem.n_qubits, dataclasses.replace(static, chunk_rows=chunk),
+                          devs)
+        n_pad = _row_layout(p, n_dev, chunk)[0]
+        pop, t = shard_rows(pad_rows((ghz, jnp.full((p,), ts[0])), n_pad), sharding)
+        # the very arguments of the first call (`evaluate` on the GHZ rows), so it reuses
+        # this compilation
+        need = program_bytes(progs[0].jitted, jax.random.PRNGKey(0), pop, jnp.zeros_like(t),
+                             t, ts, problem, jnp.asarray(False))
+        if need is not None and config.score_dtype != "float64":
+            again = program_bytes(progs[0].rescore, pop, t, problem)
+            need = None if again is None else max(need, again)
+        return progs, need
+
+    floor = _floor_bytes_per_row(problem, config)
+    chunk = 1 if config.chunk_rows is None else min(rows, config.chunk_rows)
+    if chunk * floor > limit:  # refused before compiling anything
+        _refuse(problem, config, n_dev, chunk, f"at least {chunk * floor / 1e9:.3g} GB", limit,
+                int(limit // floor))
+    if config.chunk_rows is not None:
+        progs, need = build(None if chunk >= rows else chunk)
+        if need is None:  # no memory analysis on this backend: the estimate refuses
+            need = chunk_plan(problem, config, devs)[1]
+        elif need > limit:
+            _refuse(problem, config, n_dev, chunk, f"{need / 1e9:.3g} GB (XLA's plan)", limit)
+        return (None if chunk >= rows else chunk), need, need, progs
+    # the whole population first, unless even the floor says it cannot fit: then the most
+    # rows the floor allows (no compilation of a program that cannot fit; whole unknown)
+    chunk = min(rows, int(limit // floor))
+    progs, need = build(None if chunk >= rows else chunk)
+    whole = need if chunk >= rows else None
+    if need is None:  # no memory analysis on this backend: the estimate decides
+        chunk, need = chunk_plan(problem, config, devs)
+        whole = estimate_bytes(problem, dataclasses.replace(config, chunk_rows=None), n_dev)
+        return chunk, need, whole, build(chunk)[0]
+    last = None
+    while need > limit:
+        if chunk == 1:
+            _refuse(problem, config, n_dev, 1, f"{need / 1e9:.3g} GB (XLA's plan)", limit)
+        if last is None or need >= last[1]:  # one plan: scale it (an overshoot, by the
+            guess = int(chunk * limit / need)  # rows-independent part of the plan)
+        else:  # two plans: XLA's plan is linear in the rows; read the chunk off the line
+            slope = (last[1] - need) / (last[0] - chunk)
+            guess = int((limit - (need - slope * chunk)) // slope)
+        last = (chunk, need)
+        chunk = max(1, min(chunk - 1, guess))
+        progs, need = build(chunk)
+    return (None if chunk >= rows else chunk), need, whole, progs
+
+
 def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
            checkpoint: str | os.PathLike | None = None, progress: bool = False,
            callback: Callable[[int, float], None] | None = None,
@@ -970,20 +1114,17 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     if not is_int(seed) or seed < 0:
         fail("seed", seed, "an integer >= 0")
     devs = population_devices(devices)
-    chunk, _ = chunk_plan(problem, config, devs)  # refuses what cannot fit even in chunks
+    ts_grid = search_t_grid(problem, config)
+    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    ts = jnp.asarray(ts_grid, real)
+    # sized by XLA's plan of the programs; refuses what cannot fit even one row at a time
+    chunk, _, whole, (evaluate, generation) = _plan_programs(problem, config, devs, ts)
     rows = population_sharding(devs)
     p = config.population
     n_pad, n_chunks, chunk_size = _row_layout(p, len(devs), chunk)
     if chunk is not None:
-        rows_dev = _rows_per_device(config, len(devs))
-        log_chunks("GA generation (rows per device)", rows_dev, chunk_size, n_chunks,
-                   rows_dev * _bytes_per_row(problem, config),  # the estimate chunk_plan uses
-                   memory_limit_bytes(config, devs))
-    ts_grid = search_t_grid(problem, config)
-    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
-    ts = jnp.asarray(ts_grid, real)
-    evaluate, generation = _programs(
-        problem.n_qubits, dataclasses.replace(_static_config(config), chunk_rows=chunk), devs)
+        log_chunks("GA generation (rows per device)", _rows_per_device(config, len(devs)),
+                   chunk_size, n_chunks, whole, memory_limit_bytes(config, devs))
     meta = _meta(problem, config, seed)
     path = Path(checkpoint) if checkpoint is not None else None
     key = jax.random.PRNGKey(seed)
@@ -992,9 +1133,8 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
     def put(*trees):  # P logical rows -> P' padded rows sharded over the devices
         return shard_rows(pad_rows(trees, n_pad), rows)
 
-    e = empty_genome(config.max_genes, real)
     # the GHZ probe, tiled to the population's shape (the same compiled program)
-    tiled = jax.tree_util.tree_map(lambda a: jnp.repeat(a[None], p, 0), e)
+    tiled = _ghz_rows(config, real)
     ghz_pop, ghz_f, ghz_tt = evaluate(*put(tiled, jnp.full((p,), ts[0])), ts, problem)
     if config.score_dtype != "float64":
         ghz_f = evaluate.rescore(ghz_pop, ghz_tt, problem)

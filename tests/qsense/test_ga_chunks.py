@@ -15,6 +15,7 @@ import pytest
 
 from qsense.genetic import GAConfig, _row_layout, search
 from qsense.optimize import Problem
+from tests.qsense.test_memory_estimate import xla_plan
 
 # 10 rows in chunks of 3: 4 chunks, padded to 12 rows (the padding path too)
 CFG = GAConfig(population=10, generations=2, max_genes=5, init_genes=3, elite=2, n_t=2,
@@ -142,27 +143,79 @@ def _arrays_of(out, p):
             "fit": np.asarray(f)[:p], "ts": np.asarray(t)[:p]}
 
 
-def test_a_population_over_the_memory_limit_is_chunked_not_refused(caplog):
-    """memory_limit_gb below the whole population's estimate, above one row's: the search
-    runs in chunks (chunk_plan), says so once (INFO) and finds what the unlimited one finds."""
+def test_a_population_over_the_memory_limit_is_chunked_by_xlas_plan(caplog):
+    """memory_limit_gb between XLA's plans of chunks of 3 and of 4 rows: the search scores
+    chunks of 3 (the most rows whose compiled program fits, read from XLA's memory analysis
+    of the compiled programs, not from the estimate), says so once (INFO, with the whole
+    population's plan when it compiled it) and finds what the unlimited one finds."""
     from qsense.genetic import chunk_plan
 
     p = Problem(3, "dephasing", 0.1)
     one = jax.devices()[:1]
-    row = CFG.n_t * 12 * 4**3 * 16  # one row: n_t x 12 complex128 8 x 8 matrices
-    tight = dataclasses.replace(CFG, memory_limit_gb=3.5 * row / 1e9)  # 3 rows fit
-    assert chunk_plan(p, tight, one) == (3, 3 * row)
+    plans = {c: xla_plan(p, CFG, c, one) for c in (3, 4, 5, None)}
+    assert plans[3] < plans[4] < plans[5] < plans[None]
+    # a limit just below the whole population's plan: the whole program is compiled (the
+    # plan's floor lets all 10 rows fit), found over the limit, and two chunks of 5 fit
+    below = dataclasses.replace(CFG, memory_limit_gb=(plans[5] + plans[None]) / 2e9)
+    chunk, need = chunk_plan(p, below, one, exact=True)
+    assert _row_layout(CFG.population, 1, chunk)[1:] == (2, 5) and need == plans[5]
+    limit = (plans[3] + plans[4]) / 2
+    tight = dataclasses.replace(CFG, memory_limit_gb=limit / 1e9)
+    assert chunk_plan(p, tight, one, exact=True) == (3, plans[3])
+    # the estimate (exact=False: an upper bound, without compiling) refuses even one row here
+    with pytest.raises(ValueError, match=r"^n_qubits = 3 is invalid.*even one row"):
+        chunk_plan(p, tight, one)
     caplog.set_level(logging.INFO, logger="qsense")
     a = search(p, tight, seed=5, devices=one)
     said = [r.getMessage() for r in caplog.records if " chunks of " in r.getMessage()]
     n = CFG.population
+    # (the whole population's program is not compiled: by the plan's floor, 3 complex 8 x 8
+    # arrays a row and time, at most 6 rows can fit, so the planner starts there)
     assert said == [f"GA generation (rows per device): {n} rows in {-(-n // 3)} chunks of 3 "
-                    f"({n * row / 1e9:.3g} GB at once > limit {3.5 * row / 1e9:.3g} GB per "
-                    "device; memory_limit_gb sets it)"]
+                    f"(limit {limit / 1e9:.3g} GB per device; memory_limit_gb sets it)"]
     caplog.clear()
     b = search(p, CFG, seed=5, devices=one)
     assert not [r for r in caplog.records if " chunks of " in r.getMessage()]
     _same(_arrays(a), _arrays(b), rtol=1e-12)
+    # an explicit chunk_rows whose plan does not fit is refused with XLA's figure
+    with pytest.raises(ValueError, match=r"^chunk_rows = 4 is invalid.*needs .* GB \(XLA's "
+                                         r"plan\) per device > limit"):
+        search(p, dataclasses.replace(tight, chunk_rows=4), seed=5, devices=one)
+    # ... and not even one row at a time: refused, naming N
+    tiny = dataclasses.replace(CFG, memory_limit_gb=xla_plan(p, CFG, 1, one) / 2e9)
+    with pytest.raises(ValueError, match=r"^n_qubits = 3 is invalid.*GB \(XLA's plan\) per "
+                                         r"device for even one row at a time > limit"):
+        search(p, tiny, seed=5, devices=one)
+
+
+def test_without_a_memory_analysis_the_estimate_sizes_the_search(monkeypatch, caplog):
+    """A backend whose compiled programs give no memory analysis (`program_bytes` None): the
+    search falls back to the estimate's plan (`chunk_plan` with exact=False)."""
+    import qsense.genetic as ga
+
+    p = Problem(3, "dephasing", 0.1)
+    one = jax.devices()[:1]
+    per = ga.estimate_bytes(p, CFG) // CFG.population  # one row
+    est = dataclasses.replace(CFG, memory_limit_gb=3.5 * per / 1e9)  # 3 rows fit
+    assert ga.chunk_plan(p, est, one) == (3, 3 * per)
+    monkeypatch.setattr(ga, "program_bytes", lambda *a, **k: None)
+    assert ga.chunk_plan(p, est, one, exact=True) == (3, 3 * per)
+    caplog.set_level(logging.INFO, logger="qsense")
+    search(p, est, seed=5, devices=one)
+    said = [r.getMessage() for r in caplog.records if " chunks of " in r.getMessage()]
+    assert len(said) == 1 and " rows in 4 chunks of 3 " in said[0], said
+
+
+def test_the_search_compiles_its_generation_once_when_it_fits(caplog):
+    """Sizing the programs by XLA's plan costs no compilation when the population fits: the
+    call reuses the program the plan compiled (the same arguments, shardings included)."""
+    cfg = dataclasses.replace(CFG, population=7, generations=1)  # a shape no other test uses
+    caplog.set_level(logging.DEBUG)
+    with jax.log_compiles(True):
+        search(Problem(3, "dephasing", 0.1), cfg, seed=1, devices=jax.devices()[:1])
+    compiled = [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("Compiling jit(step)")]
+    assert len(compiled) == 1, compiled
 
 
 def test_chunked_rescore_is_the_unchunked_rescore():

@@ -62,6 +62,11 @@ out["sharding"] = {"kind": type(sh).__name__, "n": len(sh.device_set), "spec": l
 import dataclasses
 rc, out["chunk_4"] = run(prob, dataclasses.replace(cfg, chunk_rows=1), None)
 out["chunk_shard_rows"] = sorted(s.data.shape[0] for s in rc.population.angle.addressable_shards)
+# XLA's plans the searches above were sized by (the same compiled programs: no new compile)
+from qsense.genetic import chunk_plan
+out["plan_4"] = chunk_plan(prob, cfg, None, exact=True)
+out["plan_1"] = chunk_plan(prob, cfg, one, exact=True)
+out["plan_chunk_4"] = chunk_plan(prob, dataclasses.replace(cfg, chunk_rows=1), None, exact=True)
 
 # population 6 on 4 devices (padded to 8), N = 2, dephasing (the commutator path)
 prob2 = Problem(2, "dephasing", 0.2)
@@ -131,6 +136,11 @@ def test_forced_four_devices_agree_with_one_device(forced4):
     # chunked on 4 devices (2 rows each, one at a time) == unchunked on one device
     _same_search(forced4["chunk_4"], forced4["even_1"])
     assert forced4["chunk_shard_rows"] == [2, 2, 2, 2]
+    # XLA's plan, which sizes the programs, is per device: 2 rows on each of 4 devices hold
+    # less than 8 rows on one, and 1 row at a time less again
+    (c4, b4), (c1, b1), (cc, bc) = forced4["plan_4"], forced4["plan_1"], forced4["plan_chunk_4"]
+    assert (c4, c1, cc) == (None, None, 1)
+    assert bc < b4 < 0.6 * b1, (bc, b4, b1)
     # population 6 on 4 devices runs on 8 rows; the padding changes nothing and is dropped
     _same_search(forced4["pad_4"], forced4["pad_1"])
     assert forced4["pad_shape"][0] == 6 and len(forced4["pad_4"]["fit"]) == 6
