@@ -50,8 +50,11 @@
 #   2. scale.py: a GA generation (float64 and mixed) at population 4096, N = 5 (default
 #      precision; part 2's --budget-s ran out before it);
 #   3. ga_chunks.py at N = 8, population 4096 (unchunked ~100 GiB by XLA), chunks of 1024
-#      and 512.
-# Output: 3 JSON and part3.log.
+#      and 512;
+#   4. ga_chunks.py --plan-only at N = 10 and 11, population 256, 6 times: the chunk `search`
+#      picks by XLA's plan of its program (since 2026-12-04; the old estimate refused N = 10)
+#      and how long planning takes.
+# Output: 4 JSON and part3.log.
 #
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
@@ -86,15 +89,17 @@ if [[ $part3 -eq 1 && $smoke -eq 1 ]]; then
   p3_f32=(--smoke)
   p3_ga=(--smoke)
   p3_chunks=(--smoke)
-  t_p3_f32=300 t_p3_ga=120 t_p3_chunks=120
+  p3_plan=(--smoke --plan-only)
+  t_p3_f32=300 t_p3_ga=120 t_p3_chunks=120 t_p3_plan=120
 elif [[ $part3 -eq 1 ]]; then
   dev=gpu
   p3_f32=(--sizes 5,8,10 --populations 256 --dtypes float64,float32 --fit-population 256
           --ga-sizes 8 --ga-populations 1024 --reps 2)
   p3_ga=(--sizes "" --ga-sizes 5 --ga-populations 4096 --reps 2)
   p3_chunks=(--sizes 8 --population 4096 --chunks 1024,512 --repeats 1)
-  # worst case, every step at its limit: ~20 s of set-up + 200 + 100 + 200 = 520 s
-  t_p3_f32=200 t_p3_ga=100 t_p3_chunks=200
+  p3_plan=(--sizes 10,11 --population 256 --n-t 6 --plan-only)
+  # worst case, every step at its limit: ~20 s of set-up + 200 + 100 + 160 + 60 = 540 s
+  t_p3_f32=200 t_p3_ga=100 t_p3_chunks=160 t_p3_plan=60
 elif [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
   dev=cpu
   p2_scale=(--smoke)
@@ -157,6 +162,8 @@ if [[ $part3 -eq 1 ]]; then
     --out "$OUT/scale_ga4096_gpu.json"
   run "$t_p3_chunks" part3.log benchmarks/ga_chunks.py --device "$dev" "${p3_chunks[@]}" \
     --out "$OUT/ga_chunks_n8_4096_gpu.json"
+  run "$t_p3_plan" part3.log benchmarks/ga_chunks.py --device "$dev" "${p3_plan[@]}" \
+    --out "$OUT/ga_plan_gpu.json"
   exit $status
 fi
 

@@ -4,6 +4,7 @@ generation against the unchunked one, same population, and the same results.
     python benchmarks/ga_chunks.py                          # N = 5 and 8, population 256
     python benchmarks/ga_chunks.py --sizes 10 --population 256 --chunks 16,64 --compile-only
     python benchmarks/ga_chunks.py --smoke                  # N = 3, population 8 (checks)
+    python benchmarks/ga_chunks.py --sizes 10 --population 256 --plan-only  # search's chunk
 
 Each cell compiles the generation program (`qsense.genetic._programs`, what `search` runs;
 dephasing gamma = 0.1, ``--n-t`` grid times, ``--local-steps`` Adam steps, float64), reads
@@ -97,6 +98,23 @@ def cell(n: int, population: int, chunk: int | None, *, n_t: int, local_steps: i
     return rec, (None if compile_only else run), start
 
 
+def search_plan(n: int, population: int, *, n_t: int, local_steps: int) -> dict:
+    """The chunk `search` picks for this population on every device (`chunk_plan` with
+    ``exact=True``: XLA's plan of the compiled generation program against
+    `memory_limit_bytes`), XLA's figure for that program, the estimate for the whole
+    population, and the seconds planning took (its compilations included)."""
+    from qsense.genetic import GAConfig, chunk_plan, estimate_bytes, memory_limit_bytes
+    from qsense.objective import Problem
+
+    prob = Problem(n, NOISE, GAMMA)
+    cfg = GAConfig(population=population, n_t=n_t, local_steps=local_steps)
+    t0 = time.perf_counter()
+    chunk, need = chunk_plan(prob, cfg, exact=True)
+    return {"n_qubits": n, "population": population, "chunk": chunk, "xla_bytes": need,
+            "estimate_bytes": estimate_bytes(prob, cfg), "limit_bytes": memory_limit_bytes(cfg),
+            "plan_s": time.perf_counter() - t0}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,6 +127,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--compile-only", action="store_true",
                     help="memory only: compile every program, run none (sizes too big to run)")
+    ap.add_argument("--plan", action="store_true",
+                    help="also record the chunk `search` picks for the population "
+                         "(chunk_plan(..., exact=True): XLA's plan against the device's "
+                         "memory) and how long planning takes")
+    ap.add_argument("--plan-only", action="store_true", help="--plan, and no cells")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "ga_chunks.json"))
     ap.add_argument("--smoke", action="store_true",
                     help="N=3, population 8, chunks of 3, n_t 2, 1 local step, one repeat")
@@ -126,11 +149,19 @@ def main() -> None:
             "repeats": args.repeats, "smoke": args.smoke, "compile_only": args.compile_only,
             "device": device_record(args.device), "jax": jax.__version__}
 
+    plans: list[dict] = []
+
     def save() -> None:
-        Path(args.out).write_text(json.dumps({"rows": rows, **head}, indent=2))
+        Path(args.out).write_text(json.dumps({"rows": rows, "plans": plans, **head}, indent=2))
 
     chunks = [None] + [int(c) for c in args.chunks.split(",") if c]
     for n in [int(s) for s in args.sizes.split(",") if s]:
+        if args.plan or args.plan_only:
+            plans.append(search_plan(n, args.population, n_t=args.n_t,
+                                     local_steps=args.local_steps))
+            save()
+            if args.plan_only:
+                continue
         cells, start = [], None
         for ch in chunks:  # the unchunked cell first: its generation 0 is everyone's input
             rec, run, start = cell(n, args.population, ch, n_t=args.n_t,
@@ -168,6 +199,14 @@ def main() -> None:
         print(f"| {r['n_qubits']} | {r['population']} | {r['chunk_rows'] or '–'} | "
               f"{r['n_chunks']} x {r['chunk']} | {gib(r['xla_bytes'])} | "
               f"{gib(r['estimate_bytes'])} | {gen_s} | {vs} | {r['compile_s']:.1f} |")
+    if plans:
+        print("\n| N | population | search's chunk | XLA GiB (that program) | estimate GiB "
+              "(whole) | limit GiB | plan (s) |")
+        print("|---|---|---|---|---|---|---|")
+        for r in plans:
+            print(f"| {r['n_qubits']} | {r['population']} | {r['chunk'] or 'whole'} | "
+                  f"{gib(r['xla_bytes'])} | {gib(r['estimate_bytes'])} | "
+                  f"{gib(r['limit_bytes'])} | {r['plan_s']:.1f} |")
     print(f"wrote {args.out}")
 
 

@@ -110,6 +110,11 @@ def _ga_chunks(res: dict) -> None:
         assert r["n_chunks"] > 1 and r["rows"] == r["n_chunks"] * r["chunk"] >= r["population"]
         assert r["max_rel_diff_vs_unchunked"] <= 1e-7
         assert r["xla_bytes"] < plain[0]["xla_bytes"]  # one chunk live at a time
+    # --plan: the search's own plan (XLA's, on every device: here one) takes the whole small
+    # population, and the estimate bounds it from above
+    (plan,) = res["plans"]
+    assert plan["chunk"] is None and 0 < plan["xla_bytes"] <= plan["estimate_bytes"]
+    assert plan["xla_bytes"] < plan["limit_bytes"]
 
 
 def _processes(res: dict) -> None:
@@ -129,12 +134,12 @@ def _processes(res: dict) -> None:
 CHECKS = {"engine": _engine, "engine --composed": _engine_composed, "vqs": _vqs,
           "links": _links, "routing": _routing, "blas_threads": _blas_threads,
           "mixed_precision": _mixed_precision, "eigh_in_program": _eigh_in_program,
-          "scale": _scale, "ga_chunks": _ga_chunks, "processes": _processes}
+          "scale": _scale, "ga_chunks --plan": _ga_chunks, "processes": _processes}
 
 
 @pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
                                     "blas_threads", "mixed_precision", "eigh_in_program",
-                                    "scale", "ga_chunks", "processes"])
+                                    "scale", "ga_chunks --plan", "processes"])
 def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     name, *extra = script.split()
     out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
@@ -164,7 +169,8 @@ PART1 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/engine.py",
          "benchmarks/mixed_precision.py"]
 PART2 = ["benchmarks/scale.py", "benchmarks/ga_chunks.py", "benchmarks/ga_chunks.py",
          "benchmarks/scale.py"]
-PART3 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/ga_chunks.py"]
+PART3 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/ga_chunks.py",
+         "benchmarks/ga_chunks.py"]
 #: the step of each mode that must run with true float32 matmuls (JAX's default on NVIDIA
 #: GPUs is TF32): part 3's first, which measures float32 at that precision
 HIGHEST = {"--part3": 0}
