@@ -256,8 +256,9 @@ def test_integer_ranges_in_messages_are_inclusive():
 
 def test_memory_estimate_refuses_large_n():
     """N = 12 with 8 times: one row needs over 6.4 GB by the floor of XLA's plan (3 complex
-    4096 x 4096 arrays a time), above a 4 GB limit: refused before anything compiles (the
-    planner would otherwise compile an N = 12 program here, minutes on a CPU)."""
+    4096 x 4096 arrays a time), above a 4 GB limit: refused before anything compiles or
+    runs (on a host whose limit holds one row, ~9.7 GB by XLA's plan, the search would run,
+    one row at a time, for many minutes a generation on a CPU)."""
     with pytest.raises(ValueError, match=r"^n_qubits = 12 is invalid.*needs at least 6.44 GB "
                                          r"per device for even one row at a time > limit 4 GB"):
         search(Problem(12, "dephasing", 0.1), GAConfig(population=256, n_t=8,
