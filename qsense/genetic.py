@@ -78,6 +78,7 @@ from qsense.genome import (
 from qsense.objective import (
     Problem,
     _check_problem,
+    _real_dtype,
     check_problem_scale,
     score,
     sensing_limit_time,
@@ -489,8 +490,8 @@ def warm_start_rows(warm_starts, n_qubits: int, max_genes: int,
 #: its bytes per gene per row at complex128 (the circuit's state vectors and gates, the small-N
 #: part), ``(no memetic steps, memetic steps)``, for a scalar and a vector field: upper bounds
 #: of XLA's plans of the generation program on CPUs, 2026-12-04 (N = 2-7, n_t 1-8, 16 genes,
-#: per row: 4.5-5.8 arrays per time and 26-34 for the steps in a scalar field, 10.5-10.8 and
-#: ~45 in a vector field, plus 1.1 kB (none) to 3.4 kB (steps) a gene in a scalar field and
+#: per row: 4.5-5.8 arrays per time and 25-34 for the steps in a scalar field, 10.5-10.8 and
+#: 45-59 in a vector field, plus 1.1 kB (none) to 3.4 kB (steps) a gene in a scalar field and
 #: 14 kB a gene (steps) in a vector field). The steps and the grid do not hold their arrays at
 #: once: a row needs the larger of the two. tests/qsense/test_memory_estimate.py checks the
 #: bound against XLA's plans.
@@ -598,10 +599,8 @@ def chunk_plan(problem: Problem, config: GAConfig, devices: Sequence | None = No
     plan `search` follows (it compiles the programs, which `search` then reuses; devices must
     be real ones)."""
     if exact:
-        devs = population_devices(devices)
-        real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
-        ts = jnp.asarray(search_t_grid(problem, config), real)
-        chunk, need, _, _ = _plan_programs(problem, config, devs, ts)
+        ts = jnp.asarray(search_t_grid(problem, config), _real_dtype(problem.dtype))
+        chunk, need, _, _ = _plan_programs(problem, config, population_devices(devices), ts)
         return chunk, int(need)
     devs = population_devices(devices)
     n_dev = len(devs)
@@ -1115,7 +1114,7 @@ def search(problem: Problem, config: GAConfig = GAConfig(), *, seed: int = 0,
         fail("seed", seed, "an integer >= 0")
     devs = population_devices(devices)
     ts_grid = search_t_grid(problem, config)
-    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    real = _real_dtype(problem.dtype)
     ts = jnp.asarray(ts_grid, real)
     # sized by XLA's plan of the programs; refuses what cannot fit even one row at a time
     chunk, _, whole, (evaluate, generation) = _plan_programs(problem, config, devs, ts)
@@ -1307,7 +1306,7 @@ def ghz_optimum(problem: Problem, *, steps: int = 150, learning_rate: float = 0.
                 t_bounds=(1e-3, 1e3), t_grid=None, n_genes: int = 1) -> OptResult:
     """The GHZ probe (empty PQC) at its optimal time (grid, then Adam on log t; where the QFI
     oscillates in t, the best lobe of the grid's range: `qsense.optimize.refine_t`)."""
-    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    real = _real_dtype(problem.dtype)
     return optimize_angles(problem, empty_genome(n_genes, real), steps=steps,
                            learning_rate=learning_rate, t_bounds=t_bounds, t_grid=t_grid)
 
@@ -1330,7 +1329,7 @@ def find_optimal_probe(problem: Problem, ga: GAConfig = GAConfig(),
     over ``devices`` (default: every device; see `search`). The refinement runs in the
     problem's dtype (float64 by default) whatever ``ga.score_dtype``."""
     _check_problem(problem)
-    real = jnp.finfo(problem.dtype or jnp.result_type(complex)).dtype
+    real = _real_dtype(problem.dtype)
     warm_start_rows(warm_starts, problem.n_qubits, ga.max_genes, real)  # bad input: fail now
     res = search(problem, ga, seed=seed, checkpoint=checkpoint, progress=progress,
                  devices=devices)
