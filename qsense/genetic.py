@@ -592,7 +592,8 @@ def chunk_plan(problem: Problem, config: GAConfig, devices: Sequence | None = No
     population sharded over ``devices`` (default every device). ``chunk_rows`` None: the
     whole population when it fits the per-device limit (`memory_limit_bytes`), else the most
     rows that fit; refused (ValueError naming the key) when not even one row fits, or when an
-    explicit ``chunk_rows`` does not.
+    explicit ``chunk_rows`` does not. ``chunk`` is what a chunk really holds: the chunks are
+    balanced (`_row_layout`), so a ``chunk_rows`` of 70 over 256 rows gives 64.
 
     ``exact=False``: by `estimate_bytes`, an upper bound, at no cost (the up-front check of
     the experiments). ``exact=True``: by XLA's plan of the compiled generation program, the
@@ -616,6 +617,7 @@ def chunk_plan(problem: Problem, config: GAConfig, devices: Sequence | None = No
         chunk = min(rows, int(limit // per))
         if chunk < 1:
             _refuse(problem, config, n_dev, 1, f"about {per / 1e9:.3g} GB", limit)
+    chunk = _row_layout(config.population, n_dev, chunk)[2]  # the rows a chunk really holds
     return (None if chunk >= rows else chunk), chunk * per
 
 
@@ -1055,6 +1057,7 @@ def _plan_programs(problem: Problem, config: GAConfig, devs: Sequence, ts: jax.A
             need = chunk_plan(problem, config, devs)[1]
         elif need > limit:
             _refuse(problem, config, n_dev, chunk, f"{need / 1e9:.3g} GB (XLA's plan)", limit)
+        chunk = _row_layout(p, n_dev, chunk)[2]
         return (None if chunk >= rows else chunk), need, need, progs
     # the whole population first, unless even the floor says it cannot fit: then the most
     # rows the floor allows (no compilation of a program that cannot fit; whole unknown)
@@ -1065,6 +1068,10 @@ def _plan_programs(problem: Problem, config: GAConfig, devs: Sequence, ts: jax.A
         chunk, need = chunk_plan(problem, config, devs)
         whole = estimate_bytes(problem, dataclasses.replace(config, chunk_rows=None), n_dev)
         return chunk, need, whole, build(chunk)[0]
+    # the tries are in the rows a chunk really holds (`_row_layout` balances the chunks: a
+    # `chunk_rows` of 70 over 256 rows scores 4 chunks of 64), each fewer than the last, so no
+    # layout is compiled twice and the line is read through the rows XLA planned for
+    chunk = _row_layout(p, n_dev, chunk)[2]
     last = None
     while need > limit:
         if chunk == 1:
@@ -1075,7 +1082,7 @@ def _plan_programs(problem: Problem, config: GAConfig, devs: Sequence, ts: jax.A
             slope = (last[1] - need) / (last[0] - chunk)
             guess = int((limit - (need - slope * chunk)) // slope)
         last = (chunk, need)
-        chunk = max(1, min(chunk - 1, guess))
+        chunk = _row_layout(p, n_dev, max(1, min(chunk - 1, guess)))[2]
         progs, need = build(chunk)
     return (None if chunk >= rows else chunk), need, whole, progs
 

@@ -248,3 +248,54 @@ def test_chunk_rows_is_checked():
         with pytest.raises(ValueError, match=r"^chunk_rows = .* is invalid; accepted: an "
                                              r"integer >= 1 \(rows per device\) or None"):
             GAConfig(chunk_rows=bad)
+
+
+def test_the_chunk_search_finds_the_most_rows_that_fit_and_compiles_no_layout_twice(
+        monkeypatch):
+    """The planner against a model of XLA's plan, linear in the rows a chunk holds
+    (``fixed + per_row * c``; measured so, 2026-12-04): for many populations, limits and
+    fixed parts it returns the most rows a balanced chunk can hold within the limit (found
+    here by trying every chunk count), never compiles the same row layout twice, and needs
+    at most three tries: the start, a scaled guess, the line through two plans. (On the
+    H200, N = 11 and 256 rows: the start, 118 rows, is 3 chunks of 86, and so was the scaled
+    guess of 88; 70 rows was planned as "70" and scored as 4 chunks of 64.)"""
+    import qsense.genetic as ga
+
+    p = Problem(3, "dephasing", 0.1)
+    one = jax.devices()[:1]
+    layouts: list[int] = []  # the rows a chunk holds, one per planned program
+    model: dict[str, float] = {}
+
+    real_programs = ga._programs
+
+    def programs(n_qubits, config, devices=None):
+        layouts.append(_row_layout(model["p"], 1, config.chunk_rows)[2])
+        return real_programs(n_qubits, config, devices)
+
+    def plan(*_args):  # no compilation: the model's bytes for the layout just built
+        return model["fixed"] + model["per_row"] * layouts[-1]
+
+    monkeypatch.setattr(ga, "_programs", programs)
+    monkeypatch.setattr(ga, "program_bytes", plan)
+    floor = ga._floor_bytes_per_row(p, dataclasses.replace(CFG, n_t=2))
+    rng = np.random.default_rng(7)
+    cases = 0
+    for pop in (10, 37, 64, 256, 257, 1000):
+        for _ in range(12):
+            per_row = floor * rng.uniform(1.0, 8.0)
+            fixed = per_row * rng.choice([0.0, rng.uniform(0, 3), rng.uniform(3, 40)])
+            limit = fixed + per_row * rng.uniform(1.0, 1.3 * pop)
+            cfg = dataclasses.replace(CFG, population=pop, memory_limit_gb=limit / 1e9)
+            model.update(p=pop, fixed=fixed, per_row=per_row)
+            layouts.clear()
+            chunk, need = ga.chunk_plan(p, cfg, one, exact=True)
+            # the answer by brute force: every chunk count, balanced as `_row_layout` does
+            fit = [c for c in (-(-pop // k) for k in range(1, pop + 1))
+                   if fixed + per_row * c <= limit]
+            best = max(fit)
+            assert (chunk if chunk is not None else pop) == best, (pop, fixed, per_row, limit)
+            assert need == int(fixed + per_row * best) and need <= limit  # (bytes, an int)
+            assert len(layouts) == len(set(layouts)) <= 3, layouts
+            assert layouts == sorted(layouts, reverse=True)
+            cases += 1
+    assert cases == 72
