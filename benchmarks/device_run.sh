@@ -9,6 +9,8 @@
 #     bash benchmarks/device_run.sh --part2 --smoke
 #     bash benchmarks/device_run.sh --part3     # what part 2 (2026-12-04, H200) left: below
 #     bash benchmarks/device_run.sh --part3 --smoke
+#     bash benchmarks/device_run.sh --part4     # what part 3 (2026-12-04, H200) found: below
+#     bash benchmarks/device_run.sh --part4 --smoke
 #
 # Steps, most wanted first, each under its own `timeout` so one slow step cannot cost the
 # others (the scripts write their JSON as they go):
@@ -54,37 +56,60 @@
 #   4. ga_chunks.py --plan-only at N = 10 and 11, population 256, 6 times: the chunk `search`
 #      picks by XLA's plan of its program (since 2026-12-04; the old estimate refused N = 10)
 #      and how long planning takes.
-# Output: 4 JSON and part3.log.
+# Output: 4 JSON and part3.log. Ran on 2026-12-04 (H200, "GPU, part 3" in RESULTS.md), step 4
+# then cut at its 60 s: planning N = 11 took 117 s (three compilations of 30-50 s; two since
+# the chunk search's fix that evening), so its limit is 180 s now.
+#
+# --part4, what part 3 found: XLA's plan of the same N = 11 generation program (256 rows in 4
+# chunks of 64, 6 times) was 64.1 GiB in a fresh process and 128.1 GiB in the planning one.
+#   1. benchmarks/plan_repeat.py: that program compiled fresh, after the 3-chunks-of-86 one,
+#      again after `jax.clear_caches()`, and through the search's own planner, each plan and
+#      XLA's rematerialization warnings in the log; then `search` at N = 11 with 256 rows for
+#      one generation (its planning, the chunk it picks, its time). About 7 minutes by part
+#      3's compile (30-90 s each) and generation (~55 s) times.
+# Output: plan_repeat_gpu.json and part4.log.
 #
 # Environment: PYTHON (default python3), OUT. JAX may take 95 % of the GPU's memory
 # (XLA_PYTHON_CLIENT_MEM_FRACTION, unless set), so "fits" means fits on the card.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-smoke=0 part2=0 part3=0
+smoke=0 part2=0 part3=0 part4=0
 for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
     --part2) part2=1 ;;
     --part3) part3=1 ;;
-    *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2, --part3)" >&2
+    --part4) part4=1 ;;
+    *) echo "device_run.sh: unknown argument '$arg' (accepted: --smoke, --part2, --part3," \
+            "--part4)" >&2
        exit 2 ;;
   esac
 done
-if [[ $part2 -eq 1 && $part3 -eq 1 ]]; then
-  echo "device_run.sh: --part2 and --part3 are separate runs (give one)" >&2
+if (( part2 + part3 + part4 > 1 )); then
+  echo "device_run.sh: --part2, --part3 and --part4 are separate runs (give one)" >&2
   exit 2
 fi
 head_log=scale.log
 [[ $part2 -eq 1 ]] && head_log=part2.log
 [[ $part3 -eq 1 ]] && head_log=part3.log
+[[ $part4 -eq 1 ]] && head_log=part4.log
 OUT=${OUT:-benchmarks/device_out}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
-rm -f "$OUT"/{scale,engine,mixed,part2,part3}.log  # the logs are appended to below
+rm -f "$OUT"/{scale,engine,mixed,part2,part3,part4}.log  # the logs are appended to below
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.95}
 
-if [[ $part3 -eq 1 && $smoke -eq 1 ]]; then
+if [[ $part4 -eq 1 && $smoke -eq 1 ]]; then
+  dev=cpu
+  p4_plan=(--smoke)
+  t_p4_plan=300
+elif [[ $part4 -eq 1 ]]; then
+  dev=gpu
+  p4_plan=(--size 11 --population 256 --chunk 64 --other 86 --n-t 6 --generations 1)
+  # ~20 s of set-up + 560 = 580 s
+  t_p4_plan=560
+elif [[ $part3 -eq 1 && $smoke -eq 1 ]]; then
   dev=cpu
   p3_f32=(--smoke)
   p3_ga=(--smoke)
@@ -98,8 +123,9 @@ elif [[ $part3 -eq 1 ]]; then
   p3_ga=(--sizes "" --ga-sizes 5 --ga-populations 4096 --reps 2)
   p3_chunks=(--sizes 8 --population 4096 --chunks 1024,512 --repeats 1)
   p3_plan=(--sizes 10,11 --population 256 --n-t 6 --plan-only)
-  # worst case, every step at its limit: ~20 s of set-up + 200 + 100 + 160 + 60 = 540 s
-  t_p3_f32=200 t_p3_ga=100 t_p3_chunks=160 t_p3_plan=60
+  # worst case, every step at its limit: ~20 s of set-up + 150 + 80 + 140 + 180 = 570 s
+  # (2026-12-04: steps 1-3 took ~270 s together)
+  t_p3_f32=150 t_p3_ga=80 t_p3_chunks=140 t_p3_plan=180
 elif [[ $part2 -eq 1 && $smoke -eq 1 ]]; then
   dev=cpu
   p2_scale=(--smoke)
@@ -154,6 +180,12 @@ run() {  # run LIMIT_S LOG ARGS...: one step under its time limit, its output ke
   local rc=${PIPESTATUS[0]}
   [[ $rc -eq 0 ]] || { echo "== exit $rc: $*"; status=1; }
 }
+
+if [[ $part4 -eq 1 ]]; then
+  run "$t_p4_plan" part4.log benchmarks/plan_repeat.py --device "$dev" "${p4_plan[@]}" \
+    --out "$OUT/plan_repeat_gpu.json"
+  exit $status
+fi
 
 if [[ $part3 -eq 1 ]]; then
   JAX_DEFAULT_MATMUL_PRECISION=highest run "$t_p3_f32" part3.log benchmarks/scale.py \

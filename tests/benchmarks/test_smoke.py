@@ -130,16 +130,33 @@ def _processes(res: dict) -> None:
     assert all(_rel(m["best"], row["one_process"]["best"]) <= 1e-9 for m in row["k_processes"])
 
 
+def _plan_repeat(res: dict) -> None:
+    steps = {s["step"]: s for s in res["steps"]}
+    assert list(steps) == ["fresh", "other layout", "again", "planner"]
+    # on the CPU the one program's plan is the same however it is compiled: fresh, after
+    # another layout, recompiled after clearing JAX's caches, and through the search's planner
+    fresh = steps["fresh"]["xla_bytes"]
+    assert fresh > 0 and steps["again"]["xla_bytes"] == fresh
+    assert steps["planner"]["xla_bytes"] == fresh
+    assert steps["other layout"]["xla_bytes"] > fresh  # 2 chunks of 5 rows hold more than 3
+    lay = [(steps[k]["n_chunks"], steps[k]["chunk"]) for k in ("fresh", "other layout")]
+    assert lay == [(4, 3), (2, 5)] and steps["planner"]["chunk"] == 3
+    s = res["search"]  # the search keeps the GHZ probe's fitness at least
+    assert s["fitness"] >= s["ghz_fitness"] * (1 - 1e-9) and len(s["best_history"]) == 2
+
+
 #: per smoke run: what its JSON must show about its variants' agreement
 CHECKS = {"engine": _engine, "engine --composed": _engine_composed, "vqs": _vqs,
           "links": _links, "routing": _routing, "blas_threads": _blas_threads,
           "mixed_precision": _mixed_precision, "eigh_in_program": _eigh_in_program,
-          "scale": _scale, "ga_chunks --plan": _ga_chunks, "processes": _processes}
+          "scale": _scale, "ga_chunks --plan": _ga_chunks, "processes": _processes,
+          "plan_repeat": _plan_repeat}
 
 
 @pytest.mark.parametrize("script", ["engine", "engine --composed", "vqs", "links", "routing",
                                     "blas_threads", "mixed_precision", "eigh_in_program",
-                                    "scale", "ga_chunks --plan", "processes"])
+                                    "scale", "ga_chunks --plan", "processes",
+                                    "plan_repeat"])
 def test_benchmark_smoke_records_device_and_agreement(script, tmp_path):
     name, *extra = script.split()
     out = tmp_path / "out.json"  # --out is honoured (engine --composed wrote beside it once)
@@ -174,11 +191,13 @@ PART3 = ["benchmarks/scale.py", "benchmarks/scale.py", "benchmarks/ga_chunks.py"
 #: the step of each mode that must run with true float32 matmuls (JAX's default on NVIDIA
 #: GPUs is TF32): part 3's first, which measures float32 at that precision
 HIGHEST = {"--part3": 0}
+PART4 = ["benchmarks/plan_repeat.py"]
 
 
 @pytest.mark.parametrize("mode,steps", [([], PART1), (["--smoke"], PART1),
                                         (["--part2"], PART2), (["--part2", "--smoke"], PART2),
-                                        (["--part3"], PART3), (["--part3", "--smoke"], PART3)])
+                                        (["--part3"], PART3), (["--part3", "--smoke"], PART3),
+                                        (["--part4"], PART4), (["--part4", "--smoke"], PART4)])
 def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_path,
                                                             monkeypatch):
     """benchmarks/device_run.sh (the one prepared GPU run) with a stub interpreter that logs
@@ -239,15 +258,16 @@ def test_device_run_passes_each_script_arguments_it_accepts(mode, steps, tmp_pat
 def test_device_run_refuses_an_unknown_argument(tmp_path):
     """Before anything runs or is written (no $OUT made)."""
     out = tmp_path / "out"
-    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part4"],
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part5"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHON": "false", "OUT": str(out)})
-    assert proc.returncode == 2 and "--part4" in proc.stderr and "--part3" in proc.stderr
+    assert proc.returncode == 2 and "--part5" in proc.stderr and "--part4" in proc.stderr
     assert not out.exists()
-    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), "--part2",
-                           "--part3"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHON": "false", "OUT": str(out)})
-    assert proc.returncode == 2 and "separate runs" in proc.stderr and not out.exists()
+    for two in (["--part2", "--part3"], ["--part3", "--part4"], ["--part2", "--part4"]):
+        proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "device_run.sh"), *two],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHON": "false", "OUT": str(out)})
+        assert proc.returncode == 2 and "separate runs" in proc.stderr and not out.exists()
 
 
 def test_engine_benchmark_stops_when_the_implementations_disagree():
