@@ -53,9 +53,13 @@ RESCORE_AGREEMENT = 1e-9
 
 
 def prepare_generation(n: int, noise: str, score_dtype: str, *, population: int, n_t: int,
-                       local_steps: int) -> tuple[dict, Callable[[], float]]:
+                       local_steps: int, limit: float | None = None
+                       ) -> tuple[dict, Callable[[], float] | None]:
     """Compile one GA generation (population of ``population`` chromosomes) and return its
-    record and a callable that runs it once and returns its wall time (s)."""
+    record and a callable that runs it once and returns its wall time (s). The record holds
+    XLA's plan of the compiled program (``xla_bytes``: arguments + outputs + temporaries,
+    None where the backend gives none); over ``limit`` (bytes) nothing runs and the callable
+    is None."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -75,14 +79,26 @@ def prepare_generation(n: int, noise: str, score_dtype: str, *, population: int,
     evaluate, generation = _programs(n, _static_config(cfg))
     ts = jnp.asarray(search_t_grid(prob, cfg))
     pop = initial_population(jax.random.PRNGKey(0), prob, cfg)
-    t0 = time.perf_counter()
-    pop, fit, tt = jax.block_until_ready(
-        evaluate(pop, jnp.full((population,), ts[0]), ts, prob))
-    compile_s = time.perf_counter() - t0  # first call: compilation + one scoring
-    key = jax.random.PRNGKey(1)
+    t_prev = jnp.full((population,), ts[0])
     rec = {"n_qubits": n, "noise": noise, "score_dtype": score_dtype,
            "population": population, "n_t": n_t, "local_steps": local_steps,
-           "max_genes": cfg.max_genes, "first_call_s": compile_s}
+           "max_genes": cfg.max_genes}
+    t0 = time.perf_counter()
+    # the program generation 0's call runs (the same arguments: that call reuses it)
+    compiled = evaluate.jitted.lower(jax.random.PRNGKey(0), pop, jnp.zeros_like(t_prev),
+                                     t_prev, ts, prob, jnp.asarray(False)).compile()
+    try:
+        ma = compiled.memory_analysis()
+        rec["xla_bytes"] = int(ma.argument_size_in_bytes + ma.output_size_in_bytes
+                               + ma.temp_size_in_bytes - ma.alias_size_in_bytes)
+    except (AttributeError, NotImplementedError, TypeError):  # no analysis on this backend
+        rec["xla_bytes"] = None
+    if limit is not None and rec["xla_bytes"] is not None and rec["xla_bytes"] > limit:
+        rec["compile_s"] = time.perf_counter() - t0
+        return rec, None
+    pop, fit, tt = jax.block_until_ready(evaluate(pop, t_prev, ts, prob))
+    rec["first_call_s"] = time.perf_counter() - t0  # compilation + one scoring
+    key = jax.random.PRNGKey(1)
 
     def run() -> float:
         t0 = time.perf_counter()

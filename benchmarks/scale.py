@@ -24,8 +24,10 @@ analysis is reported beside it.
 
 GA cells: one generation of `qsense.genetic` (``n_t`` grid times, ``local_steps`` Adam steps,
 as in benchmarks/mixed_precision.py), float64 and mixed precision (scored in float32, elite
-re-scored in float64), best of ``--reps``, with the GA's own working-set estimate
-(`qsense.genetic.estimate_bytes`) beside XLA's.
+re-scored in float64), best of ``--reps``; run when XLA's plan of the compiled generation
+fits, as `search` decides (since 2026-12-04: the estimate, `qsense.genetic.estimate_bytes`,
+an upper bound recorded beside it, had called N = 10 with 256 rows "does not fit" on the
+H200, where it runs whole).
 
 Order (`plan_cells`): float64 fitness at ``--fit-population`` for every N first (the GPU targets
 and the largest N that fits), then a GA generation at the smallest GA population for every GA
@@ -172,22 +174,29 @@ def check_float32_cell(row: dict) -> None:
 
 def ga_cell(n: int, population: int, score_dtype: str, *, n_t: int, local_steps: int,
             reps: int, limit: float) -> dict:
-    """One GA generation (benchmarks/mixed_precision.py's program) with memory checked."""
+    """One GA generation (benchmarks/mixed_precision.py's program), run when XLA's plan of
+    the compiled program fits ``limit``, as `search` decides (the estimate, an upper bound
+    1.1-1.8x XLA's, is recorded beside it). A population whose floor of the plan
+    (`qsense.genetic.PLAN_FLOOR_ARRAYS`) is over the limit is not compiled."""
     from benchmarks.mixed_precision import prepare_generation
-    from qsense.genetic import GAConfig, estimate_bytes
+    from qsense.genetic import GAConfig, _floor_bytes_per_row, estimate_bytes
     from qsense.objective import Problem
 
     cfg = GAConfig(population=population, n_t=n_t, local_steps=local_steps,
                    score_dtype=score_dtype)
-    est = estimate_bytes(Problem(n, NOISE, GAMMA), cfg, 1)
+    prob = Problem(n, NOISE, GAMMA)
     rec: dict = {"n_qubits": n, "population": population, "score_dtype": score_dtype,
-                 "estimate_bytes": est, "limit_bytes": limit}
-    if est > limit:
-        rec["status"] = "does not fit"
+                 "estimate_bytes": estimate_bytes(prob, cfg, 1), "limit_bytes": limit,
+                 "xla_bytes": None}
+    if _floor_bytes_per_row(prob, cfg) * population > limit:
+        rec.update(status="does not fit", why="by the plan's floor, not compiled")
         return rec
     try:
         info, run = prepare_generation(n, NOISE, score_dtype, population=population, n_t=n_t,
-                                       local_steps=local_steps)
+                                       local_steps=local_steps, limit=limit)
+        if run is None:
+            rec.update(info, status="does not fit")
+            return rec
         best = min(run() for _ in range(reps))
     except Exception as err:  # noqa: BLE001
         if not _is_oom(err):
@@ -423,8 +432,8 @@ def main() -> None:
               f"{comp} | {_gib(r['xla_bytes'])} | {r['status']}"
               f"{': ' + r['why'] if 'why' in r else ''} |")
     print("\n| N | population | float64 generation (s) | mixed generation (s) | speed-up | "
-          "GA estimate GiB |")
-    print("|---|---|---|---|---|---|")
+          "XLA GiB (float64) | GA estimate GiB |")
+    print("|---|---|---|---|---|---|---|")
     pairs = sorted(zip(ga_rows[::2], ga_rows[1::2], strict=True),
                    key=lambda rr: (rr[0]["n_qubits"], rr[0]["population"]))
     for r64, r32 in pairs:
@@ -433,7 +442,7 @@ def main() -> None:
         g32 = f"{r32['generation_s']:.4g}" if r32["status"] == "ok" else r32["status"]
         sp = f"{r64['generation_s'] / r32['generation_s']:.2f}x" if both else "–"
         print(f"| {r64['n_qubits']} | {r64['population']} | {g64} | {g32} | {sp} | "
-              f"{_gib(r64['estimate_bytes'])} |")
+              f"{_gib(r64.get('xla_bytes'))} | {_gib(r64['estimate_bytes'])} |")
 
     largest = summary["largest_n_fitting_float64"]
     print(f"\nlargest N whose float64 population of {args.fit_population} ran: {largest}")

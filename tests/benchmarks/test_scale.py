@@ -24,6 +24,28 @@ def test_cells_that_do_not_fit_are_not_run():
     assert "call_s" not in c
 
 
+def test_a_ga_cell_runs_when_xlas_plan_fits_though_the_estimate_does_not():
+    """A GA cell is sized as `search` sizes its generation: by XLA's plan of the compiled
+    program (here from the test's own helper), not by the estimate, an upper bound (on the
+    H200 the estimate, 144 GiB, called N = 10 with 256 rows "does not fit"; it ran whole in
+    120 GiB). Just under the plan: recorded with XLA's figure, never run."""
+    from qsense.genetic import GAConfig
+    from qsense.objective import Problem
+    from tests.qsense.test_memory_estimate import xla_plan
+
+    cfg = GAConfig(population=8, n_t=2, local_steps=1)
+    plan = xla_plan(Problem(3, NOISE, GAMMA), cfg, None, jax.devices()[:1])
+    kw = {"n_t": 2, "local_steps": 1, "reps": 1}
+    free = ga_cell(3, 8, "float64", limit=1e12, **kw)
+    assert free["status"] == "ok" and free["xla_bytes"] == plan < free["estimate_bytes"]
+    between = ga_cell(3, 8, "float64", limit=(plan + free["estimate_bytes"]) / 2, **kw)
+    assert between["status"] == "ok" and between["generation_s"] > 0
+    assert between["best_fitness"] == free["best_fitness"]  # the same generation
+    under = ga_cell(3, 8, "float64", limit=plan - 1, **kw)
+    assert under["status"] == "does not fit" and under["xla_bytes"] == plan
+    assert "generation_s" not in under and "first_call_s" not in under  # never called
+
+
 def test_a_cell_that_fits_runs_the_objective():
     r = fitness_cell(3, 8, "float64", genes=4, reps=1, limit=1e12)
     assert r["status"] == "ok" and r["circuits_per_s"] > 0
