@@ -64,6 +64,7 @@ def prepare_generation(n: int, noise: str, score_dtype: str, *, population: int,
     import jax.numpy as jnp
     import numpy as np
 
+    from qsense.distributed import program_bytes
     from qsense.genetic import (
         GAConfig,
         _programs,
@@ -84,15 +85,11 @@ def prepare_generation(n: int, noise: str, score_dtype: str, *, population: int,
            "population": population, "n_t": n_t, "local_steps": local_steps,
            "max_genes": cfg.max_genes}
     t0 = time.perf_counter()
-    # the program generation 0's call runs (the same arguments: that call reuses it)
-    compiled = evaluate.jitted.lower(jax.random.PRNGKey(0), pop, jnp.zeros_like(t_prev),
-                                     t_prev, ts, prob, jnp.asarray(False)).compile()
-    try:
-        ma = compiled.memory_analysis()
-        rec["xla_bytes"] = int(ma.argument_size_in_bytes + ma.output_size_in_bytes
-                               + ma.temp_size_in_bytes - ma.alias_size_in_bytes)
-    except (AttributeError, NotImplementedError, TypeError):  # no analysis on this backend
-        rec["xla_bytes"] = None
+    # XLA's plan of the program generation 0's call runs, as `search` reads it (the same
+    # arguments: that call reuses the compilation)
+    need = program_bytes(evaluate.jitted, jax.random.PRNGKey(0), pop, jnp.zeros_like(t_prev),
+                         t_prev, ts, prob, jnp.asarray(False))
+    rec["xla_bytes"] = None if need is None else int(need)
     if limit is not None and rec["xla_bytes"] is not None and rec["xla_bytes"] > limit:
         rec["compile_s"] = time.perf_counter() - t0
         return rec, None
