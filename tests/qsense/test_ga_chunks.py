@@ -277,7 +277,7 @@ def test_the_chunk_search_finds_the_most_rows_that_fit_and_compiles_no_layout_tw
 
     monkeypatch.setattr(ga, "_programs", programs)
     monkeypatch.setattr(ga, "program_bytes", plan)
-    floor = ga._floor_bytes_per_row(p, dataclasses.replace(CFG, n_t=2))
+    floor = ga._floor_bytes_per_row(p, CFG)
     rng = np.random.default_rng(7)
     cases = 0
     for pop in (10, 37, 64, 256, 257, 1000):
